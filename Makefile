@@ -1,0 +1,23 @@
+# PGXS build of pg_unlearn: the extension library (src/core + src/pg), its
+# SQL scripts in extension/, and the pg_regress suite in sql/ + expected/.
+MODULE_big = pg_unlearn
+OBJS = $(patsubst %.cpp,%.o,$(wildcard src/core/*.cpp src/pg/*.cpp))
+
+# The control file lives in extension/, so it is installed as DATA.
+DATA = extension/pg_unlearn.control $(wildcard extension/pg_unlearn--*.sql)
+MODULEDIR = extension
+
+REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+REGRESS_OPTS = --inputdir=. --load-extension=pg_unlearn
+
+PG_CONFIG ?= pg_config
+EIGEN_INCLUDE ?= /usr/include/eigen3
+PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-missing-field-initializers -Wno-register \
+	-isystem $(EIGEN_INCLUDE) -Isrc/core -Isrc/pg
+SHLIB_LINK = -lstdc++
+
+# No LLVM bitcode: PostgreSQL's JIT never inlines C++ and Debian lacks clang by default.
+override with_llvm = no
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)

@@ -1,0 +1,53 @@
+#include "bytes.hpp"
+#include "no_postgres.hpp"  // last: the core must not have pulled in PostgreSQL
+
+namespace unlearn {
+
+namespace {
+constexpr uint16_t kFormat = 1;
+constexpr size_t kHeader = 4 + 2 + 2 + 4 + 8;
+}  // namespace
+
+uint64_t hash64(const void *data, size_t len) {
+    const auto *p = static_cast<const uint8_t *>(data);
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; ++i) {
+        h ^= p[i];
+        h *= 1099511628211ULL;
+    }
+    // murmur3's fmix64: FNV alone mixes the last bytes poorly
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+std::vector<uint8_t> frame(const char magic[4], uint16_t kind, const std::vector<uint8_t> &payload) {
+    ByteWriter w;
+    for (int i = 0; i < 4; ++i) w.put<char>(magic[i]);
+    w.put<uint16_t>(kFormat);
+    w.put<uint16_t>(kind);
+    w.put<uint32_t>(static_cast<uint32_t>(payload.size()));
+    w.put<uint64_t>(hash64(payload.data(), payload.size()));
+    auto &b = w.bytes();
+    b.insert(b.end(), payload.begin(), payload.end());
+    return std::move(b);
+}
+
+ByteReader unframe(const uint8_t *data, size_t len, const char magic[4], uint16_t *kind) {
+    if (len < kHeader) ByteReader::fail("shorter than its header");
+    ByteReader r(data, len);
+    for (int i = 0; i < 4; ++i)
+        if (r.get<char>() != magic[i]) ByteReader::fail("wrong magic number (not a pg_unlearn blob)");
+    if (r.get<uint16_t>() != kFormat) ByteReader::fail("unknown format version");
+    *kind = r.get<uint16_t>();
+    auto plen = r.get<uint32_t>();
+    auto sum = r.get<uint64_t>();
+    if (plen != r.remaining()) ByteReader::fail("payload length does not match");
+    if (hash64(r.position(), plen) != sum) ByteReader::fail("checksum mismatch");
+    return r;
+}
+
+}  // namespace unlearn

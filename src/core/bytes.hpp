@@ -1,0 +1,77 @@
+// Little-endian byte writer and a bounds-checked reader for the blobs we
+// store. The reader treats its input as untrusted: every length is checked
+// before it is used, and a short or inconsistent blob is CorruptState.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "error.hpp"
+
+namespace unlearn {
+
+uint64_t hash64(const void *data, size_t len);  // FNV-1a folded through a finaliser
+
+class ByteWriter {
+public:
+    template <typename T>
+    void put(T v) {
+        static_assert(std::is_trivially_copyable<T>::value, "plain values only");
+        size_t at = buf_.size();
+        buf_.resize(at + sizeof(T));
+        std::memcpy(buf_.data() + at, &v, sizeof(T));
+    }
+    void put_string(const std::string &s) {
+        put<uint32_t>(static_cast<uint32_t>(s.size()));
+        size_t at = buf_.size();
+        buf_.resize(at + s.size());
+        if (!s.empty()) std::memcpy(buf_.data() + at, s.data(), s.size());
+    }
+    std::vector<uint8_t> &bytes() { return buf_; }
+
+private:
+    std::vector<uint8_t> buf_;
+};
+
+class ByteReader {
+public:
+    ByteReader(const uint8_t *data, size_t len) : p_(data), end_(data + len) {}
+    template <typename T>
+    T get() {
+        need(sizeof(T));
+        T v;
+        std::memcpy(&v, p_, sizeof(T));
+        p_ += sizeof(T);
+        return v;
+    }
+    std::string get_string(size_t max_len) {
+        auto n = get<uint32_t>();
+        if (n > max_len) fail("string longer than allowed");
+        need(n);
+        std::string s(reinterpret_cast<const char *>(p_), n);
+        p_ += n;
+        return s;
+    }
+    size_t remaining() const { return static_cast<size_t>(end_ - p_); }
+    const uint8_t *position() const { return p_; }
+    void need(size_t n) const {
+        if (n > remaining()) fail("truncated");
+    }
+    [[noreturn]] static void fail(const std::string &what) {
+        throw Error(ErrorKind::CorruptState, "corrupt pg_unlearn blob: " + what,
+                    "The stored state was modified outside pg_unlearn; retrain the model.");
+    }
+
+private:
+    const uint8_t *p_;
+    const uint8_t *end_;
+};
+
+// Frame: magic(4) format(2) kind(2) payload_len(4) checksum(8) payload.
+std::vector<uint8_t> frame(const char magic[4], uint16_t kind, const std::vector<uint8_t> &payload);
+// Returns a reader over the payload after checking magic, format, length and checksum.
+ByteReader unframe(const uint8_t *data, size_t len, const char magic[4], uint16_t *kind);
+
+}  // namespace unlearn

@@ -1,0 +1,51 @@
+// Lineage: which row (by its primary key, in text form) a model holds, in
+// which shard and slice and in what role. Keys are hashed into buckets; each
+// bucket is one sorted block, so a DELETE rewrites only the blocks its keys
+// fall in and never pays a row-per-key index look-up.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace unlearn {
+
+enum class Role : uint8_t { Train = 0, Holdout = 1 };
+
+struct LineageEntry {
+    std::string key;
+    int32_t shard = 0;
+    int32_t slice = 0;
+    Role role = Role::Train;
+};
+
+// Target block size: a single-row DELETE rewrites one block of about this many
+// keys, a large DELETE rewrites each touched block once.
+constexpr int64_t kKeysPerBlock = 1024;
+
+int32_t bucket_count(int64_t rows);  // a power of two
+int32_t bucket_of(const std::string &key, int32_t buckets);
+// Shard assignment derives from the key, so a retrain puts a row back where it was.
+int32_t shard_of(const std::string &key, int32_t shards, int64_t seed);
+
+class LineageBlock {
+public:
+    LineageBlock() = default;
+    explicit LineageBlock(std::vector<LineageEntry> entries);  // sorts
+
+    const LineageEntry *find(const std::string &key) const;
+    // Removes the key and returns its entry; false when the block does not hold it.
+    bool remove(const std::string &key, LineageEntry *out);
+    void insert(LineageEntry e);
+    const std::vector<LineageEntry> &entries() const { return entries_; }
+    bool empty() const { return entries_.empty(); }
+
+    std::vector<uint8_t> encode() const;
+    static LineageBlock decode(const uint8_t *data, size_t len);
+
+private:
+    std::vector<LineageEntry>::iterator lower(const std::string &key);
+    std::vector<LineageEntry> entries_;
+};
+
+}  // namespace unlearn

@@ -1,0 +1,120 @@
+#include "linear_stats.hpp"
+
+#include <cmath>
+
+#include "error.hpp"
+#include "no_postgres.hpp"  // last: the core must not have pulled in PostgreSQL
+
+namespace unlearn {
+
+namespace {
+// Rows are multiplied in blocks with Eigen (vectorised) and each block's
+// result is folded into the double-double sums: fast, and the rounding inside
+// one block is of the size of that block, not of the whole table.
+constexpr Eigen::Index kBlock = 256;
+}  // namespace
+
+LinearStats::LinearStats(int features, std::vector<double> shift)
+    : p_(features),
+      shift_(std::move(shift)),
+      sx_(features),
+      sxx_(static_cast<size_t>(features) * (features + 1) / 2),
+      sxy_(features) {
+    if (static_cast<int>(shift_.size()) != p_)
+        throw Error(ErrorKind::Internal, "shift has the wrong length");
+}
+
+size_t LinearStats::index(int i, int j) const {
+    // row i of the packed upper triangle starts after i rows of decreasing length
+    return static_cast<size_t>(i) * p_ - static_cast<size_t>(i) * (i - 1) / 2 + (j - i);
+}
+
+void LinearStats::add_rows(const RowMatrix &x, const Vector &y, int sign) {
+    if (x.cols() != p_ || x.rows() != y.size())
+        throw Error(ErrorKind::Internal, "row block does not match the model's features");
+    const Eigen::Map<const Eigen::RowVectorXd> c(shift_.data(), p_);
+    for (Eigen::Index start = 0; start < x.rows(); start += kBlock) {
+        Eigen::Index len = std::min(kBlock, x.rows() - start);
+        RowMatrix z = x.middleRows(start, len).rowwise() - c;
+        Vector yb = y.segment(start, len);
+        Eigen::MatrixXd zz = Eigen::MatrixXd::Zero(p_, p_);
+        zz.selfadjointView<Eigen::Upper>().rankUpdate(z.transpose());
+        Eigen::VectorXd zy = z.transpose() * yb;
+        Eigen::VectorXd zs = z.colwise().sum().transpose();
+        double s = sign;
+        for (int i = 0; i < p_; ++i) {
+            sx_[i].add(s * zs(i));
+            sxy_[i].add(s * zy(i));
+            for (int j = i; j < p_; ++j) xx(i, j).add(s * zz(i, j));
+        }
+        sy_.add(s * yb.sum());
+        syy_.add(s * yb.squaredNorm());
+        n_ += sign * len;
+    }
+}
+
+void LinearStats::merge(const LinearStats &o) {
+    if (o.p_ != p_ || o.shift_ != shift_)
+        throw Error(ErrorKind::CorruptState, "shard states of one model disagree on their layout");
+    auto mine = sums();
+    auto theirs = o.sums();
+    for (size_t k = 0; k < mine.size(); ++k) mine[k]->add(*theirs[k]);
+    n_ += o.n_;
+}
+
+LinearFit LinearStats::solve(double alpha) const {
+    if (n_ <= 0)
+        throw Error(ErrorKind::DataException, "the model holds no rows",
+                    "Every row it was trained on has been forgotten; train it again on new data.");
+    const double n = static_cast<double>(n_);
+    Vector mx(p_), bx(p_);
+    Eigen::MatrixXd a(p_, p_);
+    const double my = sy_.value() / n;
+    for (int i = 0; i < p_; ++i) mx(i) = sx_[i].value() / n;
+    for (int i = 0; i < p_; ++i) {
+        bx(i) = sxy_[i].value() - n * mx(i) * my;
+        for (int j = i; j < p_; ++j) a(i, j) = a(j, i) = xx(i, j).value() - n * mx(i) * mx(j);
+    }
+    a.diagonal().array() += alpha;
+
+    // Judge the rank on the correlation scale so that units do not matter.
+    Vector d = a.diagonal();
+    const double dmax = p_ ? d.maxCoeff() : 0.0;
+    bool singular = p_ > 0 && !(d.minCoeff() > 1e-13 * dmax && dmax > 0);
+    if (!singular && p_ > 0) {
+        Vector inv = d.array().sqrt().inverse();
+        Eigen::MatrixXd corr = inv.asDiagonal() * a * inv.asDiagonal();
+        Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(corr, Eigen::EigenvaluesOnly);
+        singular = !(eig.eigenvalues().minCoeff() > 1e-12 * eig.eigenvalues().maxCoeff());
+    }
+    if (singular)
+        throw Error(ErrorKind::Singular,
+                    "the normal equations are singular: features are constant or collinear on the " +
+                        std::to_string(n_) + " rows the model holds",
+                    "Drop a redundant feature, or use algorithm 'ridge' with options '{\"l2\": 1.0}'.");
+
+    LinearFit fit;
+    fit.coef = a.ldlt().solve(bx);
+    // undo the shift: the intercept is relative to the original feature scale
+    const Eigen::Map<const Vector> c(shift_.data(), p_);
+    fit.intercept = my - (mx + c).dot(fit.coef);
+    fit.rows = n_;
+    return fit;
+}
+
+std::vector<DDSum *> LinearStats::sums() {
+    std::vector<DDSum *> out;
+    for (auto &s : sx_) out.push_back(&s);
+    out.push_back(&sy_);
+    for (auto &s : sxx_) out.push_back(&s);
+    for (auto &s : sxy_) out.push_back(&s);
+    out.push_back(&syy_);
+    return out;
+}
+
+std::vector<const DDSum *> LinearStats::sums() const {
+    auto mut = const_cast<LinearStats *>(this)->sums();
+    return {mut.begin(), mut.end()};
+}
+
+}  // namespace unlearn

@@ -1,0 +1,64 @@
+// Gaussian naive Bayes in summation form: per class a count, the sum and the
+// sum of squares of every feature. Forgetting subtracts them; a class whose
+// last row is forgotten leaves the model, as it would be unknown to a retrain.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "ddsum.hpp"
+#include "linear_stats.hpp"
+
+namespace unlearn {
+
+struct ClassStats {
+    int64_t n = 0;
+    std::vector<DDSum> sx;   // sum of (x - shift)
+    std::vector<DDSum> sxx;  // sum of (x - shift)^2
+};
+
+// The fitted parameters, with scikit-learn's GaussianNB conventions:
+// classes ascending, priors from counts, population variances plus
+// var_smoothing times the largest variance of any feature over all rows.
+struct NaiveBayesFit {
+    std::vector<double> classes;
+    Vector priors;
+    Eigen::MatrixXd theta;  // classes x features
+    Eigen::MatrixXd var;    // classes x features
+    double epsilon = 0.0;
+    int64_t rows = 0;
+
+    Vector joint_log_likelihood(const Vector &x) const;
+    Vector predict_proba(const Vector &x) const;
+    double predict(const Vector &x) const;
+};
+
+class NaiveBayesStats {
+public:
+    static constexpr size_t kMaxClasses = 1000;
+    static constexpr double kVarSmoothing = 1e-9;
+
+    NaiveBayesStats() = default;
+    NaiveBayesStats(int features, std::vector<double> shift);
+
+    void add_rows(const RowMatrix &x, const Vector &y, int sign);
+    void merge(const NaiveBayesStats &other);
+    NaiveBayesFit solve() const;
+
+    int features() const { return p_; }
+    int64_t rows() const;
+    const std::vector<double> &shift() const { return shift_; }
+    const std::map<double, ClassStats> &classes() const { return classes_; }
+    std::map<double, ClassStats> &classes() { return classes_; }
+    ClassStats &class_stats(double label);
+
+private:
+    void drop_empty_classes();
+
+    int p_ = 0;
+    std::vector<double> shift_;
+    std::map<double, ClassStats> classes_;
+};
+
+}  // namespace unlearn

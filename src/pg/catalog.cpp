@@ -1,0 +1,174 @@
+#include "catalog.hpp"
+
+#include <cstdio>
+
+
+#include "error.hpp"
+
+namespace unlearn::pg {
+
+namespace {
+
+
+
+ModelMeta meta_from(Spi &spi, const SpiResult &r, uint64 row) {
+    ModelMeta m;
+    m.id = r.int4(row, 1);
+    m.name = r.str(row, 2);
+    m.relation = DatumGetObjectId(r.datum(row, 3));
+    m.key_columns = r.text_array(row, 4);
+    m.target = r.str(row, 5);
+    m.features = r.text_array(row, 6);
+    m.algorithm = parse_algorithm(r.str(row, 7));
+    std::string options = r.str(row, 8);
+    m.shards = r.int4(row, 9);
+    m.buckets = r.int4(row, 10);
+    m.version = r.int8(row, 11);
+    m.options = parse_options(m.algorithm, parse_option_numbers(spi, options));
+    if (m.shards < 1 || m.buckets < 1 || (m.buckets & (m.buckets - 1)))
+        throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" has an invalid shard or bucket count");
+    return m;
+}
+
+}  // namespace
+
+std::map<std::string, double> parse_option_numbers(Spi &spi, const std::string &json) {
+    SpiResult r = spi.exec(
+        "SELECT key, jsonb_typeof(value), CASE WHEN jsonb_typeof(value) = 'number' THEN value::text::float8 END "
+        "FROM jsonb_each($1::text::jsonb)",
+        {text_param(json)});
+    std::map<std::string, double> out;
+    for (uint64 i = 0; i < r.rows(); ++i) {
+        std::string key = r.str(i, 1);
+        if (r.str(i, 2) != "number")
+            throw Error(ErrorKind::InvalidParameter, "option \"" + key + "\" must be a number",
+                        "Write options as a JSON object of numbers, e.g. '{\"l2\": 0.5}'.");
+        out[key] = r.float8(i, 3);
+    }
+    return out;
+}
+
+ModelMeta load_model(Spi &spi, const std::string &name) {
+    SpiResult r = spi.exec(
+        "SELECT model_id, name, relation::oid, key_columns, target, features, algorithm, options::text, shards, "
+        "lineage_buckets, version FROM unlearn.models WHERE name = $1",
+        {text_param(name)});
+    if (r.rows() == 0)
+        throw Error(ErrorKind::UndefinedObject, "model \"" + name + "\" does not exist",
+                    "SELECT name FROM unlearn.models lists the trained models.");
+    return meta_from(spi, r, 0);
+}
+
+std::vector<ModelMeta> lock_models_of(Spi &spi, Oid relation) {
+    SpiResult r = spi.exec(
+        "SELECT model_id, name, relation::oid, key_columns, target, features, algorithm, options::text, shards, "
+        "lineage_buckets, version FROM unlearn.models WHERE relation = $1::oid::regclass ORDER BY model_id FOR UPDATE",
+        {oid_param(relation)});
+    std::vector<ModelMeta> out;
+    for (uint64 i = 0; i < r.rows(); ++i) out.push_back(meta_from(spi, r, i));
+    return out;
+}
+
+std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m) {
+    SpiResult r = spi.exec("SELECT shard, state FROM unlearn.state WHERE model_id = $1 ORDER BY shard",
+                           {int4_param(m.id)});
+    if (r.rows() != static_cast<uint64>(m.shards))
+        throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" is missing shard state",
+                    "Drop the model with unlearn.drop_model and train it again.");
+    std::vector<ShardState> out;
+    for (uint64 i = 0; i < r.rows(); ++i) {
+        if (r.int4(i, 1) != static_cast<int32>(i))
+            throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" has unexpected shard numbers");
+        std::vector<uint8_t> blob = r.bytes(i, 2);
+        out.push_back(decode_state(m.algorithm, static_cast<int>(m.features.size()), blob.data(), blob.size()));
+    }
+    return out;
+}
+
+void write_states(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &states, const std::vector<int32> &shards) {
+    std::vector<std::vector<uint8_t>> blobs;
+    for (int32 s : shards) blobs.push_back(encode_state(m.algorithm, states.at(static_cast<size_t>(s))));
+    spi.exec(
+        "INSERT INTO unlearn.state (model_id, shard, state) SELECT $1, s, b FROM unnest($2::int4[], $3::bytea[]) AS u(s, b) "
+        "ON CONFLICT (model_id, shard) DO UPDATE SET state = excluded.state",
+        {int4_param(m.id), int4_array_param(shards), bytea_array_param(blobs)});
+}
+
+std::string state_hash(const ModelMeta &m, const std::vector<ShardState> &states) {
+    uint8 digest[PG_SHA256_DIGEST_LENGTH];
+    std::vector<std::vector<uint8_t>> blobs;
+    for (const auto &s : states) blobs.push_back(encode_state(m.algorithm, s));
+    pg_call([&] {
+        pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+        bool ok = pg_cryptohash_init(ctx) == 0;
+        for (const auto &b : blobs) ok = ok && pg_cryptohash_update(ctx, b.data(), b.size()) == 0;
+        ok = ok && pg_cryptohash_final(ctx, digest, sizeof(digest)) == 0;
+        pg_cryptohash_free(ctx);
+        if (!ok) elog(ERROR, "could not compute the state hash");
+    });
+    char hex[2 * PG_SHA256_DIGEST_LENGTH + 1];
+    for (int i = 0; i < PG_SHA256_DIGEST_LENGTH; ++i) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    return hex;
+}
+
+namespace {
+std::map<int32, LineageBlock> blocks_from(const SpiResult &r) {
+    std::map<int32, LineageBlock> out;
+    for (uint64 i = 0; i < r.rows(); ++i) {
+        std::vector<uint8_t> blob = r.bytes(i, 2);
+        out.emplace(r.int4(i, 1), LineageBlock::decode(blob.data(), blob.size()));
+    }
+    return out;
+}
+}  // namespace
+
+std::map<int32, LineageBlock> load_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets) {
+    return blocks_from(spi.exec(
+        "SELECT bucket, block FROM unlearn.lineage_blocks WHERE model_id = $1 AND bucket = ANY($2::int4[])",
+        {int4_param(m.id), int4_array_param(buckets)}));
+}
+
+std::map<int32, LineageBlock> load_all_blocks(Spi &spi, const ModelMeta &m) {
+    return blocks_from(
+        spi.exec("SELECT bucket, block FROM unlearn.lineage_blocks WHERE model_id = $1", {int4_param(m.id)}));
+}
+
+void write_blocks(Spi &spi, const ModelMeta &m, const std::map<int32, LineageBlock> &blocks) {
+    std::vector<int32> keep, gone;
+    std::vector<std::vector<uint8_t>> blobs;
+    for (const auto &kv : blocks) {
+        if (kv.second.empty()) {
+            gone.push_back(kv.first);
+        } else {
+            keep.push_back(kv.first);
+            blobs.push_back(kv.second.encode());
+        }
+    }
+    if (!keep.empty())
+        spi.exec(
+            "INSERT INTO unlearn.lineage_blocks (model_id, bucket, block) "
+            "SELECT $1, b, k FROM unnest($2::int4[], $3::bytea[]) AS u(b, k) "
+            "ON CONFLICT (model_id, bucket) DO UPDATE SET block = excluded.block",
+            {int4_param(m.id), int4_array_param(keep), bytea_array_param(blobs)});
+    if (!gone.empty())
+        spi.exec("DELETE FROM unlearn.lineage_blocks WHERE model_id = $1 AND bucket = ANY($2::int4[])",
+                 {int4_param(m.id), int4_array_param(gone)});
+}
+
+void write_audit(Spi &spi, const ModelMeta &m, const AuditEvent &e) {
+    spi.exec(
+        "INSERT INTO unlearn.audit (event, model_id, model, rows, method, shards, duration_ms, "
+        "state_hash_before, state_hash_after) VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''), $9)",
+        {text_param(e.event), int4_param(m.id), text_param(m.name), int8_param(e.rows), text_param(e.method),
+         int4_array_param(e.shards), {FLOAT8OID, Float8GetDatum(e.duration_ms)}, text_param(e.hash_before),
+         text_param(e.hash_after)});
+}
+
+void touch_model(Spi &spi, const ModelMeta &m, int64 rows_held, int64 forgotten) {
+    spi.exec(
+        "UPDATE unlearn.models SET version = version + 1, rows_held = $2, "
+        "rows_forgotten = rows_forgotten + $3, updated_at = clock_timestamp() WHERE model_id = $1",
+        {int4_param(m.id), int8_param(rows_held), int8_param(forgotten)});
+}
+
+}  // namespace unlearn::pg

@@ -1,0 +1,60 @@
+// The extension's own tables, read and written through SPI: models, shard
+// state, lineage blocks and audit events. Nothing here does arithmetic.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lineage.hpp"
+#include "model.hpp"
+#include "spi.hpp"
+
+namespace unlearn::pg {
+
+struct ModelMeta {
+    int32 id = 0;
+    std::string name;
+    Oid relation = InvalidOid;
+    std::vector<std::string> key_columns;
+    std::string target;
+    std::vector<std::string> features;
+    Algorithm algorithm = Algorithm::LinearRegression;
+    Options options;
+    int32 shards = 1;
+    int32 buckets = 1;
+    int64 version = 0;
+};
+
+// options jsonb (as text) -> key/number pairs; non-numbers are an error.
+std::map<std::string, double> parse_option_numbers(Spi &spi, const std::string &json);
+
+// Loads by name; missing model is an error naming it.
+ModelMeta load_model(Spi &spi, const std::string &name);
+// Every model trained on the relation, locked FOR UPDATE in id order so that
+// concurrent statements forgetting rows serialise on them without deadlock.
+std::vector<ModelMeta> lock_models_of(Spi &spi, Oid relation);
+
+std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m);
+void write_states(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &states, const std::vector<int32> &shards);
+std::string state_hash(const ModelMeta &m, const std::vector<ShardState> &states);
+
+std::map<int32, LineageBlock> load_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets);
+std::map<int32, LineageBlock> load_all_blocks(Spi &spi, const ModelMeta &m);
+void write_blocks(Spi &spi, const ModelMeta &m, const std::map<int32, LineageBlock> &blocks);
+
+struct AuditEvent {
+    std::string event;   // train, unlearn, truncate
+    std::string method;  // full scan, decrement, reset
+    int64 rows = 0;
+    std::vector<int32> shards;
+    double duration_ms = 0;
+    std::string hash_before;
+    std::string hash_after;
+};
+void write_audit(Spi &spi, const ModelMeta &m, const AuditEvent &e);
+
+// Bumps the version and the held/forgotten counters after a change of state.
+void touch_model(Spi &spi, const ModelMeta &m, int64 rows_held, int64 forgotten);
+
+}  // namespace unlearn::pg

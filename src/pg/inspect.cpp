@@ -1,0 +1,171 @@
+// Evidence that a model holds what lineage says and nothing else:
+// unlearn.verify (retrain from scratch and compare), unlearn.trained_on and
+// the rows behind the unlearn.lineage view.
+#include <cmath>
+#include <unordered_map>
+
+#include "args.hpp"
+#include "error.hpp"
+#include "model_cache.hpp"
+#include "rows.hpp"
+#include "source.hpp"
+
+using namespace unlearn;
+using namespace unlearn::pg;
+
+namespace {
+
+struct Check {
+    std::string name;
+    double value;
+    double tolerance;
+};
+
+constexpr double kParameterTolerance = 1e-9;
+constexpr Eigen::Index kPredictionSample = 10000;
+
+double max_rel_diff(const Vector &a, const Vector &b) {
+    if (a.size() != b.size()) return INFINITY;
+    if (a.size() == 0) return 0.0;
+    double scale = std::max(b.cwiseAbs().maxCoeff(), 1e-300);
+    return (a - b).cwiseAbs().maxCoeff() / scale;
+}
+
+struct Retrained {
+    std::vector<ShardState> states;
+    int64 lineage_missing = 0;
+    RowMatrix sample_x;
+};
+
+// Reads the table again and fits only the rows lineage says the model holds,
+// each in its recorded shard.
+Retrained retrain(Spi &spi, const ModelMeta &m) {
+    std::unordered_map<std::string, int32> held;
+    for (const auto &kv : load_all_blocks(spi, m))
+        for (const auto &e : kv.second.entries())
+            if (e.role == Role::Train) held.emplace(e.key, e.shard);
+
+    const int p = static_cast<int>(m.features.size());
+    Retrained r;
+    r.sample_x.resize(0, p);
+    std::vector<std::string> columns = m.features;
+    columns.push_back(m.target);
+    check_source(spi, m.relation, columns);
+    Relation rel = pg_call([&] { return table_open(m.relation, AccessShareLock); });
+    ColumnPlan plan = plan_columns(RelationGetDescr(rel), relation_name(m.relation), m.key_columns, m.target, m.features);
+    int64 found = 0;
+    scan_relation(rel, plan, p, [&](const RowBatch &b) {
+        std::vector<std::vector<Eigen::Index>> by_shard(static_cast<size_t>(m.shards));
+        for (int i = 0; i < b.rows; ++i) {
+            auto it = b.trainable[i] ? held.find(b.keys[i]) : held.end();
+            if (it == held.end()) continue;
+            if (r.states.empty()) {
+                std::vector<double> shift(b.x.row(i).data(), b.x.row(i).data() + p);
+                for (int s = 0; s < m.shards; ++s) r.states.push_back(empty_state(m.algorithm, p, shift));
+            }
+            by_shard[static_cast<size_t>(it->second)].push_back(i);
+            ++found;
+            if (r.sample_x.rows() < kPredictionSample) {
+                r.sample_x.conservativeResize(r.sample_x.rows() + 1, Eigen::NoChange);
+                r.sample_x.bottomRows(1) = b.x.row(i);
+            }
+        }
+        for (size_t s = 0; s < by_shard.size(); ++s)
+            if (!by_shard[s].empty()) {
+                RowMatrix x = b.x(by_shard[s], Eigen::all);
+                Vector y = b.y(by_shard[s]);
+                add_rows(r.states[s], x, y, +1);
+            }
+    });
+    pg_call([&] { table_close(rel, AccessShareLock); });
+    r.lineage_missing = static_cast<int64>(held.size()) - found;
+    return r;
+}
+
+std::vector<Check> verify_model(Spi &spi, const ModelMeta &m) {
+    std::vector<Check> checks;
+    std::vector<ShardState> states = load_states(spi, m);
+    int64 state_rows_total = 0;
+    for (const auto &s : states) state_rows_total += state_rows(s);
+    Retrained fresh = retrain(spi, m);
+    int64 retrained_rows = 0;
+    for (const auto &s : fresh.states) retrained_rows += state_rows(s);
+
+    checks.push_back({"lineage_rows_missing_from_table", static_cast<double>(fresh.lineage_missing), 0});
+    checks.push_back({"state_rows_minus_retrain_rows", static_cast<double>(state_rows_total - retrained_rows), 0});
+    if (fresh.states.empty() || state_rows_total == 0) {
+        checks.push_back({"model_is_empty", state_rows_total == 0 && retrained_rows == 0 ? 0.0 : 1.0, 0});
+        return checks;
+    }
+    FittedModel ours = fit_model(m.algorithm, m.options, states);
+    FittedModel theirs = fit_model(m.algorithm, m.options, fresh.states);
+    checks.push_back({"parameters_max_rel_diff", max_rel_diff(ours.parameters(), theirs.parameters()), kParameterTolerance});
+
+    Vector a(fresh.sample_x.rows()), b(fresh.sample_x.rows());
+    for (Eigen::Index i = 0; i < fresh.sample_x.rows(); ++i) {
+        Vector x = fresh.sample_x.row(i).transpose();
+        a(i) = ours.predict(x);
+        b(i) = theirs.predict(x);
+    }
+    if (is_classifier(m.algorithm))
+        checks.push_back({"predictions_disagreeing", static_cast<double>((a.array() != b.array()).count()), 0});
+    else
+        checks.push_back({"predictions_max_rel_diff", max_rel_diff(a, b), kParameterTolerance});
+    return checks;
+}
+
+}  // namespace
+
+UNLEARN_FUNCTION(unlearn_verify) {
+    const std::string name = text_arg(fcinfo, 0, "model name");
+    Spi spi;
+    ModelMeta m = load_model(spi, name);
+    std::vector<Check> checks = verify_model(spi, m);
+    pg_call([&] {
+        MemoryContextSwitchTo(spi.outer());
+        InitMaterializedSRF(fcinfo, 0);
+        auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+        for (const auto &c : checks) {
+            Datum values[4] = {CStringGetTextDatum(c.name.c_str()), Float8GetDatum(c.value), Float8GetDatum(c.tolerance),
+                               BoolGetDatum(std::fabs(c.value) <= c.tolerance)};
+            bool nulls[4] = {false, false, false, false};
+            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+        }
+    });
+    return static_cast<Datum>(0);
+}
+
+UNLEARN_FUNCTION(unlearn_trained_on) {
+    const std::string name = text_arg(fcinfo, 0, "model name");
+    const std::string key = text_arg(fcinfo, 1, "key");
+    Spi spi;
+    ModelMeta m = load_model(spi, name);
+    auto blocks = load_blocks(spi, m, {bucket_of(key, m.buckets)});
+    bool held = false;
+    for (const auto &kv : blocks)
+        if (const LineageEntry *e = kv.second.find(key)) held = e->role == Role::Train;
+    return BoolGetDatum(held);
+}
+
+// (key, shard, slice, role) of every row a model's lineage holds.
+UNLEARN_FUNCTION(unlearn_lineage_entries) {
+    require_arg(fcinfo, 0, "model id");
+    ModelMeta m;
+    m.id = PG_GETARG_INT32(0);
+    Spi spi;
+    auto blocks = load_all_blocks(spi, m);
+    pg_call([&] {
+        MemoryContextSwitchTo(spi.outer());
+        InitMaterializedSRF(fcinfo, 0);
+    });
+    auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+    for (const auto &kv : blocks)
+        for (const auto &e : kv.second.entries())
+            pg_call([&] {
+                Datum values[4] = {CStringGetTextDatum(e.key.c_str()), Int32GetDatum(e.shard), Int32GetDatum(e.slice),
+                                   CStringGetTextDatum(e.role == Role::Train ? "train" : "holdout")};
+                bool nulls[4] = {false, false, false, false};
+                tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+            });
+    return static_cast<Datum>(0);
+}

@@ -1,0 +1,79 @@
+#include "model_cache.hpp"
+
+#include <cstring>
+#include <unordered_map>
+
+#include "error.hpp"
+
+namespace unlearn::pg {
+namespace {
+
+std::unordered_map<std::string, std::shared_ptr<CachedModel>> &cache() {
+    static std::unordered_map<std::string, std::shared_ptr<CachedModel>> models;
+    return models;
+}
+
+uint64 local_changes = 0;
+
+// Plain data in fn_extra (palloc'd in fn_mcxt): no destructor ever runs.
+struct CallMemo {
+    char name[256];
+    uint64 local_changes;
+    TransactionId xmin, xmax;
+    CommandId curcid;
+    int32 id;
+    int64 version;
+};
+
+// The memo names the model version this statement already validated; the
+// backend cache is then consulted by name without a query.
+const CachedModel *memo_model(const CallMemo *memo, const std::string &name, Snapshot snap) {
+    if (!memo || !snap || name != memo->name || memo->local_changes != local_changes || memo->xmin != snap->xmin ||
+        memo->xmax != snap->xmax || memo->curcid != snap->curcid)
+        return nullptr;
+    auto it = cache().find(name);
+    if (it == cache().end() || it->second->meta.id != memo->id || it->second->meta.version != memo->version)
+        return nullptr;
+    return it->second.get();
+}
+
+std::shared_ptr<CachedModel> load_current(const std::string &name) {
+    Spi spi;
+    SpiResult r = spi.exec("SELECT model_id, version FROM unlearn.models WHERE name = $1", {text_param(name)});
+    auto &c = cache();
+    auto it = c.find(name);
+    if (r.rows() == 1 && it != c.end() && it->second->meta.id == r.int4(0, 1) &&
+        it->second->meta.version == r.int8(0, 2))
+        return it->second;
+    if (it != c.end()) c.erase(it);
+    auto entry = std::make_shared<CachedModel>(CachedModel{load_model(spi, name), FittedModel{}});
+    entry->fit = fit_model(entry->meta.algorithm, entry->meta.options, load_states(spi, entry->meta));
+    c[name] = entry;
+    return entry;
+}
+
+}  // namespace
+
+void note_local_change() { ++local_changes; }
+
+const CachedModel &model_for_call(FunctionCallInfo fcinfo, const std::string &name) {
+    Snapshot snap = pg_call([] { return ActiveSnapshotSet() ? GetActiveSnapshot() : nullptr; });
+    auto *memo = static_cast<CallMemo *>(fcinfo->flinfo->fn_extra);
+    if (const CachedModel *hit = memo_model(memo, name, snap)) return *hit;
+    std::shared_ptr<CachedModel> model = load_current(name);
+    if (name.size() >= sizeof(memo->name)) return *model;  // too long to memoise: the cache still holds it
+    if (!memo)
+        memo = static_cast<CallMemo *>(
+            pg_call([&] { return MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(CallMemo)); }));
+    fcinfo->flinfo->fn_extra = memo;
+    std::memcpy(memo->name, name.c_str(), name.size() + 1);
+    memo->local_changes = local_changes;
+    memo->xmin = snap ? snap->xmin : InvalidTransactionId;
+    memo->xmax = snap ? snap->xmax : InvalidTransactionId;
+    memo->curcid = snap ? snap->curcid : InvalidCommandId;
+    memo->id = model->meta.id;
+    memo->version = model->meta.version;
+    return *model;
+}
+
+}  // namespace unlearn::pg

@@ -1,0 +1,25 @@
+// Fitted models cached per backend, keyed by name and checked against the
+// model's version once per statement, so a query never serves a state whose
+// rows' deletion it can see committed.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "catalog.hpp"
+
+namespace unlearn::pg {
+
+struct CachedModel {
+    ModelMeta meta;
+    FittedModel fit;
+};
+
+// Looks the model up for this call; fn_extra remembers the answer for the
+// rest of the statement (same snapshot, no local change since).
+const CachedModel &model_for_call(FunctionCallInfo fcinfo, const std::string &name);
+
+// Called by every function that changes a model in this backend.
+void note_local_change();
+
+}  // namespace unlearn::pg

@@ -1,0 +1,174 @@
+#include "rows.hpp"
+
+#include <cmath>
+
+
+#include "error.hpp"
+#include "lineage.hpp"
+
+namespace unlearn::pg {
+
+namespace {
+
+bool is_numeric_type(Oid t) {
+    switch (t) {
+        case INT2OID: case INT4OID: case INT8OID: case FLOAT4OID: case FLOAT8OID: case NUMERICOID: case BOOLOID:
+            return true;
+        default:
+            return false;
+    }
+}
+
+AttrNumber find_column(TupleDesc desc, const std::string &rel_name, const std::string &name, Oid *type) {
+    for (int i = 0; i < desc->natts; ++i) {
+        Form_pg_attribute a = TupleDescAttr(desc, i);
+        if (!a->attisdropped && name == NameStr(a->attname)) {
+            *type = pg_call([&] { return getBaseType(a->atttypid); });
+            return a->attnum;
+        }
+    }
+    throw Error(ErrorKind::UndefinedColumn, "column \"" + name + "\" of relation \"" + rel_name + "\" does not exist",
+                "Column names are case-sensitive; pass them as they appear in \\d.");
+}
+
+// Called inside pg_call: plain C data only, nothing with a destructor.
+double datum_to_double(Datum d, Oid type) {
+    switch (type) {
+        case INT2OID: return DatumGetInt16(d);
+        case INT4OID: return DatumGetInt32(d);
+        case INT8OID: return static_cast<double>(DatumGetInt64(d));
+        case FLOAT4OID: return DatumGetFloat4(d);
+        case FLOAT8OID: return DatumGetFloat8(d);
+        case BOOLOID: return DatumGetBool(d) ? 1.0 : 0.0;
+        case NUMERICOID: return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
+    }
+    elog(ERROR, "unexpected type %u", type);
+    return 0;
+}
+
+// record_out's quoting, so a composite key reads as ROW(k1, k2)::text does
+void append_quoted_field(std::string &out, const char *v) {
+    bool quote = *v == '\0';
+    for (const char *p = v; *p && !quote; ++p)
+        quote = *p == '"' || *p == '\\' || *p == '(' || *p == ')' || *p == ',' || isspace(static_cast<unsigned char>(*p));
+    if (!quote) {
+        out += v;
+        return;
+    }
+    out += '"';
+    for (const char *p = v; *p; ++p) {
+        if (*p == '"' || *p == '\\') out += *p;
+        out += *p;
+    }
+    out += '"';
+}
+
+}  // namespace
+
+ColumnPlan plan_columns(TupleDesc desc, const std::string &rel_name, const std::vector<std::string> &keys,
+                        const std::string &target, const std::vector<std::string> &features) {
+    ColumnPlan plan;
+    auto numeric = [&](const std::string &name, Oid *type) {
+        AttrNumber att = find_column(desc, rel_name, name, type);
+        if (!is_numeric_type(*type))
+            throw Error(ErrorKind::WrongObjectType,
+                        "column \"" + name + "\" of relation \"" + rel_name + "\" is not numeric",
+                        "Features and targets must be smallint, integer, bigint, real, double precision, numeric "
+                        "or boolean.");
+        plan.max_att = std::max(plan.max_att, att);
+        return att;
+    };
+    for (const auto &k : keys) {
+        Oid type;
+        AttrNumber att = find_column(desc, rel_name, k, &type);
+        plan.key_att.push_back(att);
+        plan.max_att = std::max(plan.max_att, att);
+        FmgrInfo info;
+        pg_call([&] {
+            Oid out;
+            bool varlena;
+            getTypeOutputInfo(TupleDescAttr(desc, att - 1)->atttypid, &out, &varlena);
+            fmgr_info(out, &info);
+        });
+        plan.key_out.push_back(info);
+    }
+    for (const auto &f : features) {
+        Oid type;
+        plan.feature_att.push_back(numeric(f, &type));
+        plan.feature_type.push_back(type);
+    }
+    plan.target_att = numeric(target, &plan.target_type);
+    return plan;
+}
+
+RowBatch::RowBatch(int features, int capacity)
+    : x(capacity, features), y(capacity), keys(static_cast<size_t>(capacity)), trainable(static_cast<size_t>(capacity)) {}
+
+RowMatrix RowBatch::trainable_x() const {
+    RowMatrix out(x.rows(), x.cols());
+    Eigen::Index n = 0;
+    for (int i = 0; i < rows; ++i)
+        if (trainable[i]) out.row(n++) = x.row(i);
+    out.conservativeResize(n, Eigen::NoChange);
+    return out;
+}
+
+Vector RowBatch::trainable_y() const {
+    Vector out(rows);
+    Eigen::Index n = 0;
+    for (int i = 0; i < rows; ++i)
+        if (trainable[i]) out(n++) = y(i);
+    out.conservativeResize(n);
+    return out;
+}
+
+int fill_batch(const ColumnPlan &plan, NextSlot next, void *source, TupleTableSlot *slot, MemoryContext scratch,
+               RowBatch &batch) {
+    const int capacity = static_cast<int>(batch.x.rows());
+    const size_t nkeys = plan.key_att.size();
+    const size_t nfeat = plan.feature_att.size();
+    batch.rows = 0;
+    pg_call([&] {
+        MemoryContextReset(scratch);
+        MemoryContext old = MemoryContextSwitchTo(scratch);
+        int n = 0;
+        while (n < capacity && next(source, slot)) {
+            CHECK_FOR_INTERRUPTS();
+            slot_getsomeattrs(slot, plan.max_att);
+            std::string &key = batch.keys[n];
+            key.clear();
+            for (size_t k = 0; k < nkeys; ++k) {
+                int i = plan.key_att[k] - 1;
+                const char *v = slot->tts_isnull[i] ? "" : OutputFunctionCall(const_cast<FmgrInfo *>(&plan.key_out[k]), slot->tts_values[i]);
+                if (nkeys == 1) {
+                    key = v;
+                } else {
+                    key += k == 0 ? '(' : ',';
+                    if (!slot->tts_isnull[i]) append_quoted_field(key, v);
+                }
+            }
+            if (nkeys > 1) key += ')';
+            bool ok = true;
+            for (size_t j = 0; j < nfeat && ok; ++j) {
+                int i = plan.feature_att[j] - 1;
+                ok = !slot->tts_isnull[i];
+                if (ok) batch.x(n, static_cast<Eigen::Index>(j)) = datum_to_double(slot->tts_values[i], plan.feature_type[j]);
+                ok = ok && std::isfinite(batch.x(n, static_cast<Eigen::Index>(j)));
+            }
+            int t = plan.target_att - 1;
+            ok = ok && !slot->tts_isnull[t];
+            if (ok) batch.y(n) = datum_to_double(slot->tts_values[t], plan.target_type);
+            batch.trainable[n] = ok && std::isfinite(batch.y(n));
+            ++n;
+        }
+        MemoryContextSwitchTo(old);
+        batch.rows = n;
+    });
+    return batch.rows;
+}
+
+bool next_heap_slot(void *source, TupleTableSlot *slot) {
+    return table_scan_getnextslot(static_cast<HeapSource *>(source)->scan, ForwardScanDirection, slot);
+}
+
+}  // namespace unlearn::pg

@@ -1,0 +1,77 @@
+// Reading training rows out of tuples: the columns a model uses, resolved
+// by name against a tuple descriptor, and a batch filler that turns slots into
+// a feature matrix, a target vector and key texts without one query per row.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "guard.hpp"
+#include "linear_stats.hpp"
+
+namespace unlearn::pg {
+
+struct ColumnPlan {
+    std::vector<AttrNumber> key_att;
+    std::vector<FmgrInfo> key_out;
+    std::vector<AttrNumber> feature_att;
+    std::vector<Oid> feature_type;
+    AttrNumber target_att = InvalidAttrNumber;
+    Oid target_type = InvalidOid;
+    AttrNumber max_att = 0;
+};
+
+// Errors name the relation and column; rel_name is only for messages.
+ColumnPlan plan_columns(TupleDesc desc, const std::string &rel_name, const std::vector<std::string> &keys,
+                        const std::string &target, const std::vector<std::string> &features);
+
+// Rows whose feature or target is NULL, NaN or infinite are not trainable:
+// they are skipped and counted, and never enter lineage.
+struct RowBatch {
+    explicit RowBatch(int features, int capacity);
+    RowMatrix x;
+    Vector y;
+    std::vector<std::string> keys;
+    std::vector<char> trainable;
+    int rows = 0;
+    // the trainable rows packed at the top of x and y
+    RowMatrix trainable_x() const;
+    Vector trainable_y() const;
+};
+
+using NextSlot = bool (*)(void *source, TupleTableSlot *slot);
+
+// Fills up to batch.x.rows() rows from next(); returns how many (0 at the end).
+int fill_batch(const ColumnPlan &plan, NextSlot next, void *source, TupleTableSlot *slot, MemoryContext scratch,
+               RowBatch &batch);
+
+// Scans a heap relation under the active snapshot; calls on_batch per batch.
+template <typename OnBatch>
+void scan_relation(Relation rel, const ColumnPlan &plan, int features, OnBatch on_batch);
+
+// implementation detail of scan_relation
+struct HeapSource {
+    TableScanDesc scan;
+};
+bool next_heap_slot(void *source, TupleTableSlot *slot);
+
+template <typename OnBatch>
+void scan_relation(Relation rel, const ColumnPlan &plan, int features, OnBatch on_batch) {
+    HeapSource src{};
+    TupleTableSlot *slot = nullptr;
+    MemoryContext scratch = nullptr;
+    pg_call([&] {
+        scratch = AllocSetContextCreate(CurrentMemoryContext, "pg_unlearn scan", ALLOCSET_DEFAULT_SIZES);
+        slot = table_slot_create(rel, nullptr);
+        src.scan = table_beginscan(rel, GetActiveSnapshot(), 0, nullptr);
+    });
+    RowBatch batch(features, 4096);
+    while (fill_batch(plan, next_heap_slot, &src, slot, scratch, batch) > 0) on_batch(batch);
+    pg_call([&] {
+        table_endscan(src.scan);
+        ExecDropSingleTupleTableSlot(slot);
+        MemoryContextDelete(scratch);
+    });
+}
+
+}  // namespace unlearn::pg

@@ -1,0 +1,56 @@
+#include "source.hpp"
+
+
+#include "error.hpp"
+
+namespace unlearn::pg {
+
+std::string relation_name(Oid relid) {
+    return pg_call([&] {
+        char *n = get_rel_name(relid);
+        if (!n) elog(ERROR, "relation with OID %u does not exist", relid);
+        return std::string(quote_identifier(n));
+    });
+}
+
+std::vector<std::string> check_source(Spi &spi, Oid relid, const std::vector<std::string> &columns) {
+    const std::string name = relation_name(relid);
+    char kind = pg_call([&] { return get_rel_relkind(relid); });
+    if (kind != RELKIND_RELATION)
+        throw Error(ErrorKind::WrongObjectType, "\"" + name + "\" is not an ordinary table",
+                    "pg_unlearn trains on tables: DELETE triggers with transition tables are what let it forget.");
+
+    // table-level SELECT, or SELECT on every column the model reads
+    bool allowed = pg_call([&] { return pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK; });
+    if (!allowed) {
+        allowed = true;
+        for (const auto &c : columns)
+            allowed = allowed && pg_call([&] {
+                AttrNumber att = get_attnum(relid, c.c_str());
+                return att == InvalidAttrNumber || pg_attribute_aclcheck(relid, att, GetUserId(), ACL_SELECT) == ACLCHECK_OK;
+            });
+    }
+    if (!allowed)
+        throw Error(ErrorKind::InsufficientPrivilege, "permission denied for table " + name,
+                    "Training reads the key, target and feature columns: GRANT SELECT on them.");
+
+    if (pg_call([&] { return check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED; }))
+        throw Error(ErrorKind::FeatureNotSupported,
+                    "row-level security is enabled on \"" + name + "\" for the current user",
+                    "pg_unlearn does not yet train under row-level security; train as a role the policy "
+                    "does not apply to.");
+
+    SpiResult pk = spi.exec(
+        "SELECT a.attname::text FROM pg_index i, unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) "
+        "JOIN pg_attribute a ON a.attnum = k.attnum WHERE i.indrelid = $1 AND i.indisprimary "
+        "AND a.attrelid = i.indrelid ORDER BY k.ord",
+        {oid_param(relid)});
+    if (pk.rows() == 0)
+        throw Error(ErrorKind::InvalidParameter, "table \"" + name + "\" has no primary key",
+                    "Lineage records rows by primary key: ALTER TABLE " + name + " ADD PRIMARY KEY (...).");
+    std::vector<std::string> keys;
+    for (uint64 i = 0; i < pk.rows(); ++i) keys.push_back(pk.str(i, 1));
+    return keys;
+}
+
+}  // namespace unlearn::pg

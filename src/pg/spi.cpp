@@ -1,0 +1,173 @@
+#include "spi.hpp"
+
+#include "error.hpp"
+
+#include <cstring>
+#include <unordered_map>
+
+
+namespace unlearn::pg {
+
+namespace {
+
+std::unordered_map<const char *, SPIPlanPtr> &plan_cache() {
+    static std::unordered_map<const char *, SPIPlanPtr> plans;
+    return plans;
+}
+
+Datum bytea_datum(const std::vector<uint8_t> &bytes) {
+    return pg_call([&] {
+        bytea *b = static_cast<bytea *>(palloc(VARHDRSZ + bytes.size()));
+        SET_VARSIZE(b, VARHDRSZ + bytes.size());
+        if (!bytes.empty()) std::memcpy(VARDATA(b), bytes.data(), bytes.size());
+        return PointerGetDatum(b);
+    });
+}
+
+Param array_param(Oid array_type, Oid elem_type, std::vector<Datum> &elems) {
+    int16 len;
+    bool byval;
+    char align;
+    Datum d = pg_call([&] {
+        get_typlenbyvalalign(elem_type, &len, &byval, &align);
+        return PointerGetDatum(construct_array(elems.data(), static_cast<int>(elems.size()), elem_type, len, byval, align));
+    });
+    return {array_type, d};
+}
+
+}  // namespace
+
+Param int4_param(int32 v) { return {INT4OID, Int32GetDatum(v)}; }
+Param int8_param(int64 v) { return {INT8OID, Int64GetDatum(v)}; }
+Param oid_param(Oid v) { return {OIDOID, ObjectIdGetDatum(v)}; }
+Param text_param(const std::string &s) {
+    return {TEXTOID, pg_call([&] { return PointerGetDatum(cstring_to_text_with_len(s.data(), static_cast<int>(s.size()))); })};
+}
+Param bytea_param(const std::vector<uint8_t> &bytes) { return {BYTEAOID, bytea_datum(bytes)}; }
+
+Param int4_array_param(const std::vector<int32> &values) {
+    std::vector<Datum> elems;
+    for (int32 v : values) elems.push_back(Int32GetDatum(v));
+    return array_param(INT4ARRAYOID, INT4OID, elems);
+}
+Param bytea_array_param(const std::vector<std::vector<uint8_t>> &values) {
+    std::vector<Datum> elems;
+    for (const auto &v : values) elems.push_back(bytea_datum(v));
+    return array_param(BYTEAARRAYOID, BYTEAOID, elems);
+}
+Param text_array_param(const std::vector<std::string> &values) {
+    std::vector<Datum> elems;
+    for (const auto &v : values) elems.push_back(text_param(v).value);
+    return array_param(TEXTARRAYOID, TEXTOID, elems);
+}
+
+Spi::Spi() : outer_(CurrentMemoryContext) {
+    guc_level_ = pg_call([] {
+        if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
+        int level = NewGUCNestLevel();
+        (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+                                GUC_ACTION_SAVE, true, 0, false);
+        return level;
+    });
+}
+
+Spi::~Spi() {
+    // On the error path the transaction abort cleans SPI and GUC state; here
+    // we only undo what the normal path set up, and never throw.
+    if (std::uncaught_exceptions()) return;
+    try {
+        pg_call([this] {
+            AtEOXact_GUC(true, guc_level_);
+            SPI_finish();
+        });
+    } catch (...) {
+    }
+}
+
+SpiResult Spi::exec(const char *sql, const std::vector<Param> &params, long limit) {
+    std::vector<Oid> types;
+    std::vector<Datum> values;
+    std::vector<char> nulls;
+    for (const auto &p : params) {
+        types.push_back(p.type);
+        values.push_back(p.value);
+        nulls.push_back(p.null ? 'n' : ' ');
+    }
+    auto &cache = plan_cache();
+    auto it = cache.find(sql);
+    SPIPlanPtr plan = it == cache.end() ? nullptr : it->second;
+    if (!plan) {
+        plan = pg_call([&] {
+            SPIPlanPtr p = SPI_prepare(sql, static_cast<int>(types.size()), types.data());
+            if (!p) elog(ERROR, "SPI_prepare failed for pg_unlearn query: %s", SPI_result_code_string(SPI_result));
+            SPI_keepplan(p);
+            return p;
+        });
+        cache[sql] = plan;
+    }
+    return pg_call([&] {
+        int rc = SPI_execute_plan(plan, values.data(), nulls.data(), false, limit);
+        if (rc < 0) elog(ERROR, "pg_unlearn query failed: %s", SPI_result_code_string(rc));
+        return SpiResult(SPI_tuptable, SPI_processed);
+    });
+}
+
+void Spi::exec_once(const std::string &sql) {
+    pg_call([&] {
+        int rc = SPI_execute(sql.c_str(), false, 0);
+        if (rc < 0) elog(ERROR, "pg_unlearn statement failed: %s", SPI_result_code_string(rc));
+    });
+}
+
+bool SpiResult::is_null(uint64 row, int col) const {
+    bool isnull;
+    (void)SPI_getbinval(table_->vals[row], table_->tupdesc, col, &isnull);
+    return isnull;
+}
+
+Datum SpiResult::datum(uint64 row, int col) const {
+    bool isnull;
+    Datum d = SPI_getbinval(table_->vals[row], table_->tupdesc, col, &isnull);
+    if (isnull) throw Error(ErrorKind::Internal, "unexpected NULL in pg_unlearn catalog");
+    return d;
+}
+
+std::string SpiResult::str(uint64 row, int col) const {
+    Datum d = datum(row, col);
+    return pg_call([&] {
+        auto *t = reinterpret_cast<::text *>(PG_DETOAST_DATUM_PACKED(d));
+        return std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+    });
+}
+
+int64 SpiResult::int8(uint64 row, int col) const { return DatumGetInt64(datum(row, col)); }
+int32 SpiResult::int4(uint64 row, int col) const { return DatumGetInt32(datum(row, col)); }
+double SpiResult::float8(uint64 row, int col) const { return DatumGetFloat8(datum(row, col)); }
+bool SpiResult::boolean(uint64 row, int col) const { return DatumGetBool(datum(row, col)); }
+
+std::vector<uint8_t> SpiResult::bytes(uint64 row, int col) const {
+    Datum d = datum(row, col);
+    std::vector<uint8_t> out;
+    pg_call([&] {
+        bytea *b = DatumGetByteaPP(d);
+        const auto *p = reinterpret_cast<const uint8_t *>(VARDATA_ANY(b));
+        out.assign(p, p + VARSIZE_ANY_EXHDR(b));
+    });
+    return out;
+}
+
+std::vector<std::string> SpiResult::text_array(uint64 row, int col) const {
+    Datum d = datum(row, col);
+    Datum *elems = nullptr;
+    bool *nulls = nullptr;
+    int n = 0;
+    pg_call([&] { deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n); });
+    std::vector<std::string> out;
+    for (int i = 0; i < n; ++i) {
+        if (nulls[i]) throw Error(ErrorKind::Internal, "unexpected NULL in pg_unlearn catalog array");
+        out.push_back(pg_call([&] { return std::string(text_to_cstring(DatumGetTextPP(elems[i]))); }));
+    }
+    return out;
+}
+
+}  // namespace unlearn::pg

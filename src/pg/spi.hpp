@@ -1,0 +1,69 @@
+// SPI for C++: one connection per scope, search_path pinned to
+// pg_catalog, pg_temp while it is open (so user objects cannot shadow ours),
+// plans prepared once per backend, every call through pg_call.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "guard.hpp"
+
+namespace unlearn::pg {
+
+struct Param {
+    Oid type;
+    Datum value;
+    bool null = false;
+};
+
+Param int4_param(int32 v);
+Param int8_param(int64 v);
+Param text_param(const std::string &s);
+Param bytea_param(const std::vector<uint8_t> &bytes);
+Param oid_param(Oid v);
+// Arrays built in the current memory context.
+Param int4_array_param(const std::vector<int32> &values);
+Param bytea_array_param(const std::vector<std::vector<uint8_t>> &values);
+Param text_array_param(const std::vector<std::string> &values);
+
+class SpiResult {
+public:
+    SpiResult() = default;
+    SpiResult(SPITupleTable *table, uint64 rows) : table_(table), rows_(rows) {}
+    uint64 rows() const { return rows_; }
+    bool is_null(uint64 row, int col) const;
+    Datum datum(uint64 row, int col) const;  // col is 1-based
+    std::string str(uint64 row, int col) const;
+    int64 int8(uint64 row, int col) const;
+    int32 int4(uint64 row, int col) const;
+    double float8(uint64 row, int col) const;
+    bool boolean(uint64 row, int col) const;
+    std::vector<uint8_t> bytes(uint64 row, int col) const;
+    std::vector<std::string> text_array(uint64 row, int col) const;
+
+private:
+    SPITupleTable *table_ = nullptr;
+    uint64 rows_ = 0;
+};
+
+class Spi {
+public:
+    Spi();
+    ~Spi();
+    Spi(const Spi &) = delete;
+    Spi &operator=(const Spi &) = delete;
+
+    // sql must be a string literal: its address keys the backend's plan cache.
+    SpiResult exec(const char *sql, const std::vector<Param> &params = {}, long limit = 0);
+    // For statements built at run time (DDL): not cached.
+    void exec_once(const std::string &sql);
+    // The caller's memory context: results returned to PostgreSQL go there,
+    // because SPI's own context is freed when this scope ends.
+    MemoryContext outer() const { return outer_; }
+
+private:
+    int guc_level_ = 0;
+    MemoryContext outer_ = nullptr;
+};
+
+}  // namespace unlearn::pg

@@ -1,0 +1,213 @@
+// unlearn.train: one pass over the source, state per shard, lineage blocks,
+// an audit event, and the triggers that make the table's deletions reach it.
+#include <chrono>
+#include <set>
+
+
+#include "args.hpp"
+#include "catalog.hpp"
+#include "error.hpp"
+#include "model_cache.hpp"
+#include "rows.hpp"
+#include "source.hpp"
+
+namespace unlearn::pg {
+namespace {
+
+struct TrainRequest {
+    std::string name;
+    Oid relid;
+    std::string target;
+    std::vector<std::string> features;
+    Algorithm algorithm;
+    Strategy strategy;
+    int32 shards;
+    int32 slices;
+    std::string options_json;
+    Options options;
+};
+
+TrainRequest read_request(Spi &spi, FunctionCallInfo fcinfo) {
+    TrainRequest r;
+    r.name = text_arg(fcinfo, 0, "model name");
+    require_arg(fcinfo, 1, "relation");
+    r.relid = PG_GETARG_OID(1);
+    r.target = text_arg(fcinfo, 2, "target");
+    r.features = text_array_arg(fcinfo, 3, "features");
+    r.algorithm = parse_algorithm(text_arg(fcinfo, 4, "algorithm"));
+    r.strategy = parse_strategy(text_arg(fcinfo, 5, "strategy"), r.algorithm);
+    r.shards = int4_arg(fcinfo, 6, "shards");
+    r.slices = int4_arg(fcinfo, 7, "slices");
+    r.options_json = jsonb_arg_text(fcinfo, 8, "options");
+    r.options = parse_options(r.algorithm, parse_option_numbers(spi, r.options_json));
+
+    if (r.name.empty() || r.name.size() > 200)
+        throw Error(ErrorKind::InvalidParameter, "model name must have between 1 and 200 characters");
+    if (r.features.empty())
+        throw Error(ErrorKind::InvalidParameter, "features must name at least one column");
+    std::set<std::string> seen;
+    for (const auto &f : r.features) {
+        if (!seen.insert(f).second)
+            throw Error(ErrorKind::InvalidParameter, "feature \"" + f + "\" is listed twice");
+        if (f == r.target)
+            throw Error(ErrorKind::InvalidParameter, "column \"" + f + "\" is both the target and a feature");
+    }
+    if (r.shards < 1 || r.shards > 4096)
+        throw Error(ErrorKind::InvalidParameter, "shards must be between 1 and 4096");
+    if (r.slices != 1)
+        throw Error(r.slices < 1 ? ErrorKind::InvalidParameter : ErrorKind::FeatureNotSupported,
+                    "slices must be 1 for strategy incremental",
+                    "Slices are SISA checkpoints; summation-form models forget exactly without them.");
+    if (spi.exec("SELECT 1 FROM unlearn.models WHERE name = $1", {text_param(r.name)}).rows() > 0)
+        throw Error(ErrorKind::DuplicateObject, "model \"" + r.name + "\" already exists",
+                    "Choose another name, or unlearn.drop_model('" + r.name + "') first.");
+    return r;
+}
+
+struct Trained {
+    std::vector<ShardState> states;
+    std::vector<LineageEntry> lineage;
+    int64 rows_seen = 0;
+    int64 rows_skipped = 0;
+};
+
+Trained scan_and_fit(const TrainRequest &req, const std::vector<std::string> &keys) {
+    Relation rel = pg_call([&] { return table_open(req.relid, NoLock); });
+    const std::string rel_name = relation_name(req.relid);
+    ColumnPlan plan = plan_columns(RelationGetDescr(rel), rel_name, keys, req.target, req.features);
+    const int p = static_cast<int>(req.features.size());
+
+    Trained t;
+    std::vector<std::vector<Eigen::Index>> by_shard(static_cast<size_t>(req.shards));
+    scan_relation(rel, plan, p, [&](const RowBatch &b) {
+        t.rows_seen += b.rows;
+        for (auto &v : by_shard) v.clear();
+        for (int i = 0; i < b.rows; ++i) {
+            if (!b.trainable[i]) {
+                ++t.rows_skipped;
+                continue;
+            }
+            if (t.states.empty()) {
+                std::vector<double> shift(b.x.row(i).data(), b.x.row(i).data() + p);
+                for (int s = 0; s < req.shards; ++s) t.states.push_back(empty_state(req.algorithm, p, shift));
+            }
+            int32 shard = req.shards == 1 ? 0 : shard_of(b.keys[i], req.shards, req.options.seed);
+            by_shard[static_cast<size_t>(shard)].push_back(i);
+            t.lineage.push_back({b.keys[i], shard, 0, Role::Train});
+        }
+        for (size_t s = 0; s < by_shard.size(); ++s) {
+            const auto &idx = by_shard[s];
+            if (idx.empty()) continue;
+            RowMatrix x = b.x(idx, Eigen::all);
+            Vector y = b.y(idx);
+            add_rows(t.states[s], x, y, +1);
+        }
+    });
+    pg_call([&] { table_close(rel, NoLock); });
+    return t;
+}
+
+void check_fit(const TrainRequest &req, const Trained &t, const std::string &rel_name) {
+    if (t.rows_seen == 0)
+        throw Error(ErrorKind::DataException, "table " + rel_name + " is empty", "Insert rows before training.");
+    if (t.lineage.empty())
+        throw Error(ErrorKind::DataException,
+                    "every row of " + rel_name + " has a NULL or non-finite feature or target",
+                    "Rows with NULL, NaN or infinite values are skipped; " + std::to_string(t.rows_skipped) +
+                        " were skipped.");
+    // Fitting now turns a singular system or a one-class target into an error
+    // before anything is written.
+    FittedModel fit = fit_model(req.algorithm, req.options, t.states);
+    if (req.algorithm == Algorithm::NaiveBayes && std::get<NaiveBayesFit>(fit.fit).classes.size() < 2)
+        throw Error(ErrorKind::DataException, "target \"" + req.target + "\" has only one class",
+                    "naive_bayes needs at least two distinct target values.");
+}
+
+std::map<int32, LineageBlock> make_blocks(std::vector<LineageEntry> &entries, int32 buckets) {
+    std::vector<std::vector<LineageEntry>> split(static_cast<size_t>(buckets));
+    for (auto &e : entries) split[static_cast<size_t>(bucket_of(e.key, buckets))].push_back(std::move(e));
+    std::map<int32, LineageBlock> blocks;
+    for (int32 b = 0; b < buckets; ++b)
+        if (!split[static_cast<size_t>(b)].empty()) blocks.emplace(b, LineageBlock(std::move(split[static_cast<size_t>(b)])));
+    return blocks;
+}
+
+}  // namespace
+}  // namespace unlearn::pg
+
+using namespace unlearn;
+using namespace unlearn::pg;
+
+UNLEARN_FUNCTION(unlearn_train) {
+    auto started = std::chrono::steady_clock::now();
+    Spi spi;
+    TrainRequest req = read_request(spi, fcinfo);
+    std::vector<std::string> columns = req.features;
+    columns.push_back(req.target);
+    // Writers wait while we read: a row deleted between our snapshot and the
+    // trigger's creation would otherwise stay in the model.
+    pg_call([&] { LockRelationOid(req.relid, ShareRowExclusiveLock); });
+    std::vector<std::string> keys = check_source(spi, req.relid, columns);
+    // Read committed: scan what is committed now that writers are locked out.
+    pg_call([&] { PushActiveSnapshot(IsolationUsesXactSnapshot() ? GetActiveSnapshot() : GetLatestSnapshot()); });
+    const std::string rel_name = relation_name(req.relid);
+    Trained t = scan_and_fit(req, keys);
+    pg_call([&] { PopActiveSnapshot(); });
+    check_fit(req, t, rel_name);
+
+    const int64 held = static_cast<int64>(t.lineage.size());
+    const int32 buckets = bucket_count(held);
+    ModelMeta m;
+    m.name = req.name;
+    m.relation = req.relid;
+    m.key_columns = keys;
+    m.target = req.target;
+    m.features = req.features;
+    m.algorithm = req.algorithm;
+    m.options = req.options;
+    m.shards = req.shards;
+    m.buckets = buckets;
+    SpiResult ins = spi.exec(
+        "INSERT INTO unlearn.models (name, relation, key_columns, target, features, algorithm, strategy, shards, "
+        "slices, options, lineage_buckets, rows_trained, rows_skipped, rows_held) "
+        "VALUES ($1, $2::oid::regclass, $3, $4, $5, $6, $7, $8, 1, $9::text::jsonb, $10, $11, $12, $11) "
+        "RETURNING model_id",
+        {text_param(req.name), oid_param(req.relid), text_array_param(keys), text_param(req.target),
+         text_array_param(req.features), text_param(algorithm_name(req.algorithm)),
+         text_param(strategy_name(req.strategy)), int4_param(req.shards), text_param(req.options_json),
+         int4_param(buckets), int8_param(held), int8_param(t.rows_skipped)});
+    m.id = ins.int4(0, 1);
+
+    std::vector<int32> all_shards;
+    for (int32 s = 0; s < req.shards; ++s) all_shards.push_back(s);
+    write_states(spi, m, t.states, all_shards);
+    write_blocks(spi, m, make_blocks(t.lineage, buckets));
+    spi.exec("SELECT unlearn.install_triggers($1::oid::regclass)", {oid_param(req.relid)});
+
+    AuditEvent e;
+    e.event = "train";
+    e.method = "full scan";
+    e.rows = held;
+    e.shards = all_shards;
+    e.hash_after = state_hash(m, t.states);
+    e.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    write_audit(spi, m, e);
+    note_local_change();
+
+    // one row describing the model
+    Datum values[6] = {0};
+    bool nulls[6] = {false};
+    return pg_call([&] {
+        MemoryContextSwitchTo(spi.outer());
+        TupleDesc desc;
+        if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+            elog(ERROR, "unlearn.train must be declared to return a composite");
+        values[0] = CStringGetTextDatum(req.name.c_str());
+        values[1] = CStringGetTextDatum(algorithm_name(req.algorithm));
+        values[2] = CStringGetTextDatum(strategy_name(req.strategy));
+        values[3] = Int32GetDatum(req.shards);
+        values[4] = Int64GetDatum(held);
+        values[5] = Int64GetDatum(t.rows_skipped);
+        return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls));
+    });
+}
