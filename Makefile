@@ -13,7 +13,7 @@ REGRESS_OPTS = --inputdir=. --load-extension=pg_unlearn
 PG_CONFIG ?= pg_config
 EIGEN_INCLUDE ?= /usr/include/eigen3
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-missing-field-initializers -Wno-register \
-	-isystem $(EIGEN_INCLUDE) -Isrc/core -Isrc/pg
+	-isystem $(EIGEN_INCLUDE) -Isrc/core -Isrc/pg -MMD -MP
 SHLIB_LINK = -lstdc++
 
 # No LLVM bitcode: PostgreSQL's JIT never inlines C++ and Debian lacks clang by default.
@@ -21,3 +21,7 @@ override with_llvm = no
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# header dependencies, written by -MMD
+-include $(OBJS:.o=.d)
+EXTRA_CLEAN = $(OBJS:.o=.d)

@@ -34,6 +34,7 @@ struct RowBatch {
     std::vector<std::string> keys;
     std::vector<char> trainable;
     int rows = 0;
+    int capacity() const { return static_cast<int>(x.rows()); }
     // the trainable rows packed at the top of x and y
     RowMatrix trainable_x() const;
     Vector trainable_y() const;
@@ -66,7 +67,11 @@ void scan_relation(Relation rel, const ColumnPlan &plan, int features, OnBatch o
         src.scan = table_beginscan(rel, GetActiveSnapshot(), 0, nullptr);
     });
     RowBatch batch(features, 4096);
-    while (fill_batch(plan, next_heap_slot, &src, slot, scratch, batch) > 0) on_batch(batch);
+    // A heap scan restarts when asked again after its end: stop at a short batch.
+    for (int n = batch.capacity(); n == batch.capacity();) {
+        n = fill_batch(plan, next_heap_slot, &src, slot, scratch, batch);
+        if (n > 0) on_batch(batch);
+    }
     pg_call([&] {
         table_endscan(src.scan);
         ExecDropSingleTupleTableSlot(slot);

@@ -1,0 +1,6 @@
+// The library's identity for PostgreSQL's loader.
+#include "pg.hpp"
+
+extern "C" {
+PG_MODULE_MAGIC;
+}
