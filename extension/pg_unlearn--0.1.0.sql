@@ -128,7 +128,8 @@ BEGIN
             USING ERRCODE = 'undefined_object',
                   HINT = 'SELECT name FROM unlearn.models lists the trained models.';
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM unlearn.models WHERE relation = m.relation) THEN
+    IF NOT EXISTS (SELECT 1 FROM unlearn.models WHERE relation = m.relation)
+       AND EXISTS (SELECT 1 FROM pg_class WHERE oid = m.relation) THEN
         EXECUTE format('DROP TRIGGER IF EXISTS unlearn_forget_delete ON %s', m.relation);
         EXECUTE format('DROP TRIGGER IF EXISTS unlearn_forget_update ON %s', m.relation);
         EXECUTE format('DROP TRIGGER IF EXISTS unlearn_forget_truncate ON %s', m.relation);
@@ -143,17 +144,17 @@ COMMENT ON FUNCTION unlearn.drop_model(text) IS 'drop a model: its state and lin
 
 CREATE FUNCTION unlearn.predict(model text, features float8[]) RETURNS float8
 AS 'MODULE_PATHNAME', 'unlearn_predict'
-LANGUAGE C STABLE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION unlearn.predict(text, float8[]) IS 'predicted value (regression) or class label (classifier)';
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION unlearn.predict(text, float8[]) IS 'predicted value (regression) or class label (classifier); NULL if a feature is NULL';
 
 CREATE FUNCTION unlearn.predict(model text, "row" record) RETURNS float8
 AS 'MODULE_PATHNAME', 'unlearn_predict_row'
-LANGUAGE C STABLE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION unlearn.predict(text, record) IS 'prediction with features taken from the row by column name; NULL if one is NULL';
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION unlearn.predict(text, record) IS 'prediction with features taken from the row by column name; NULL if a feature is NULL';
 
 CREATE FUNCTION unlearn.predict_proba(model text, features float8[]) RETURNS float8[]
 AS 'MODULE_PATHNAME', 'unlearn_predict_proba'
-LANGUAGE C STABLE PARALLEL RESTRICTED;
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION unlearn.predict_proba(text, float8[]) IS 'class probabilities, classes in ascending order';
 
 CREATE FUNCTION unlearn.coefficients(model text)

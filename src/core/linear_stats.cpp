@@ -14,9 +14,10 @@ namespace {
 constexpr Eigen::Index kBlock = 256;
 }  // namespace
 
-LinearStats::LinearStats(int features, std::vector<double> shift)
+LinearStats::LinearStats(int features, std::vector<double> shift, double y_shift)
     : p_(features),
       shift_(std::move(shift)),
+      y_shift_(y_shift),
       sx_(features),
       sxx_(static_cast<size_t>(features) * (features + 1) / 2),
       sxy_(features) {
@@ -36,7 +37,7 @@ void LinearStats::add_rows(const RowMatrix &x, const Vector &y, int sign) {
     for (Eigen::Index start = 0; start < x.rows(); start += kBlock) {
         Eigen::Index len = std::min(kBlock, x.rows() - start);
         RowMatrix z = x.middleRows(start, len).rowwise() - c;
-        Vector yb = y.segment(start, len);
+        Vector yb = y.segment(start, len).array() - y_shift_;
         Eigen::MatrixXd zz = Eigen::MatrixXd::Zero(p_, p_);
         zz.selfadjointView<Eigen::Upper>().rankUpdate(z.transpose());
         Eigen::VectorXd zy = z.transpose() * yb;
@@ -54,7 +55,7 @@ void LinearStats::add_rows(const RowMatrix &x, const Vector &y, int sign) {
 }
 
 void LinearStats::merge(const LinearStats &o) {
-    if (o.p_ != p_ || o.shift_ != shift_)
+    if (o.p_ != p_ || o.shift_ != shift_ || o.y_shift_ != y_shift_)
         throw Error(ErrorKind::CorruptState, "shard states of one model disagree on their layout");
     auto mine = sums();
     auto theirs = o.sums();
@@ -97,7 +98,7 @@ LinearFit LinearStats::solve(double alpha) const {
     fit.coef = a.ldlt().solve(bx);
     // undo the shift: the intercept is relative to the original feature scale
     const Eigen::Map<const Vector> c(shift_.data(), p_);
-    fit.intercept = my - (mx + c).dot(fit.coef);
+    fit.intercept = y_shift_ + my - (mx + c).dot(fit.coef);
     fit.rows = n_;
     return fit;
 }

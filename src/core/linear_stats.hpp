@@ -25,9 +25,10 @@ struct LinearFit {
 class LinearStats {
 public:
     LinearStats() = default;
-    // Rows are accumulated relative to shift (any typical row) so that the
-    // centred statistics do not lose digits to a large common offset.
-    LinearStats(int features, std::vector<double> shift);
+    // Rows are accumulated relative to shift (any typical row's features)
+    // and y_shift (its target) so that the centred statistics do not lose
+    // digits to a large common offset.
+    LinearStats(int features, std::vector<double> shift, double y_shift = 0.0);
 
     // sign = +1 learns the rows, -1 forgets them.
     void add_rows(const RowMatrix &x, const Vector &y, int sign);
@@ -40,6 +41,7 @@ public:
     int features() const { return p_; }
     int64_t rows() const { return n_; }
     const std::vector<double> &shift() const { return shift_; }
+    double y_shift() const { return y_shift_; }
 
     // Serialisation access: sums in a fixed order (sx, sy, sxx upper, sxy, syy).
     std::vector<DDSum *> sums();
@@ -54,6 +56,7 @@ private:
     int p_ = 0;
     int64_t n_ = 0;
     std::vector<double> shift_;
+    double y_shift_ = 0.0;
     std::vector<DDSum> sx_;
     DDSum sy_;
     std::vector<DDSum> sxx_;

@@ -93,9 +93,9 @@ Options parse_options(Algorithm a, const std::map<std::string, double> &raw) {
     return o;
 }
 
-ShardState empty_state(Algorithm a, int features, const std::vector<double> &shift) {
+ShardState empty_state(Algorithm a, int features, const std::vector<double> &shift, double y_shift) {
     if (a == Algorithm::NaiveBayes) return NaiveBayesStats(features, shift);
-    return LinearStats(features, shift);
+    return LinearStats(features, shift, y_shift);
 }
 
 void add_rows(ShardState &s, const RowMatrix &x, const Vector &y, int sign) {
@@ -113,6 +113,7 @@ std::vector<uint8_t> encode_state(Algorithm a, const ShardState &s) {
                        w.put<uint32_t>(static_cast<uint32_t>(st.features()));
                        w.put<int64_t>(st.rows());
                        for (double v : st.shift()) w.put<double>(v);
+                       w.put<double>(st.y_shift());
                        for (const DDSum *d : st.sums()) put_dd(w, *d);
                    },
                    [&](const NaiveBayesStats &st) {
@@ -156,7 +157,10 @@ ShardState decode_state(Algorithm expected, int features, const uint8_t *data, s
     }
     auto n = r.get<int64_t>();
     if (n < 0) ByteReader::fail("negative row count");
-    LinearStats st(static_cast<int>(p), get_shift(r, p));
+    std::vector<double> shift = get_shift(r, p);
+    double y_shift = r.get<double>();
+    if (!std::isfinite(y_shift)) ByteReader::fail("non-finite shift");
+    LinearStats st(static_cast<int>(p), std::move(shift), y_shift);
     st.set_rows(n);
     auto sums = st.sums();
     r.need(sums.size() * 2 * sizeof(double));

@@ -34,7 +34,8 @@ Options parse_options(Algorithm a, const std::map<std::string, double> &raw);
 
 using ShardState = std::variant<LinearStats, NaiveBayesStats>;
 
-ShardState empty_state(Algorithm a, int features, const std::vector<double> &shift);
+// shift and y_shift: any one row of the data (its features and target).
+ShardState empty_state(Algorithm a, int features, const std::vector<double> &shift, double y_shift);
 void add_rows(ShardState &s, const RowMatrix &x, const Vector &y, int sign);
 int64_t state_rows(const ShardState &s);
 

@@ -33,6 +33,9 @@ ModelMeta meta_from(Spi &spi, const SpiResult &r, uint64 row) {
 }  // namespace
 
 std::map<std::string, double> parse_option_numbers(Spi &spi, const std::string &json) {
+    if (spi.exec("SELECT 1 WHERE jsonb_typeof($1::text::jsonb) <> 'object'", {text_param(json)}).rows() > 0)
+        throw Error(ErrorKind::InvalidParameter, "options must be a JSON object",
+                    "Write options as a JSON object of numbers, e.g. '{\"l2\": 0.5}'.");
     SpiResult r = spi.exec(
         "SELECT key, jsonb_typeof(value), CASE WHEN jsonb_typeof(value) = 'number' THEN value::text::float8 END "
         "FROM jsonb_each($1::text::jsonb)",

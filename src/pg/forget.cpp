@@ -139,8 +139,8 @@ void forget_everything(Spi &spi, const ModelMeta &m, Clock::time_point started) 
     int64 held = 0;
     for (size_t s = 0; s < states.size(); ++s) {
         held += state_rows(states[s]);
-        std::vector<double> shift = std::visit([](const auto &st) { return st.shift(); }, states[s]);
-        states[s] = empty_state(m.algorithm, static_cast<int>(m.features.size()), shift);
+        // keep the layout, drop every sum: the same state a train on no rows would have
+        std::visit([](auto &st) { st = std::decay_t<decltype(st)>(st.features(), st.shift()); }, states[s]);
         audit.shards.push_back(static_cast<int32>(s));
     }
     spi.exec("DELETE FROM unlearn.lineage_blocks WHERE model_id = $1", {int4_param(m.id)});

@@ -61,7 +61,7 @@ Retrained retrain(Spi &spi, const ModelMeta &m) {
             if (it == held.end()) continue;
             if (r.states.empty()) {
                 std::vector<double> shift(b.x.row(i).data(), b.x.row(i).data() + p);
-                for (int s = 0; s < m.shards; ++s) r.states.push_back(empty_state(m.algorithm, p, shift));
+                for (int s = 0; s < m.shards; ++s) r.states.push_back(empty_state(m.algorithm, p, shift, b.y(i)));
             }
             by_shard[static_cast<size_t>(it->second)].push_back(i);
             ++found;

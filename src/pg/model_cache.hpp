@@ -13,6 +13,8 @@ namespace unlearn::pg {
 struct CachedModel {
     ModelMeta meta;
     FittedModel fit;
+    // xmin of every state row: catches a state changed without a version bump
+    std::string state_fingerprint;
 };
 
 // Looks the model up for this call; fn_extra remembers the answer for the

@@ -12,14 +12,17 @@ using namespace unlearn::pg;
 
 namespace {
 
-Vector features_from_array(FunctionCallInfo fcinfo, const CachedModel &m) {
-    std::vector<double> v = float8_array_arg(fcinfo, 1, "features");
+// false when an element is NULL: the prediction is then NULL, as for a row
+bool features_from_array(FunctionCallInfo fcinfo, const CachedModel &m, Vector *out) {
+    bool has_null = false;
+    std::vector<double> v = float8_array_arg(fcinfo, 1, "features", &has_null);
     if (v.size() != m.meta.features.size())
         throw Error(ErrorKind::InvalidParameter,
                     "model \"" + m.meta.name + "\" expects " + std::to_string(m.meta.features.size()) +
                         " features, got " + std::to_string(v.size()),
                     "Pass the features in the order unlearn.models.features lists them.");
-    return Eigen::Map<Vector>(v.data(), static_cast<Eigen::Index>(v.size()));
+    *out = Eigen::Map<Vector>(v.data(), static_cast<Eigen::Index>(v.size()));
+    return !has_null;
 }
 
 // Features taken from a row by column name; false when one of them is NULL.
@@ -79,7 +82,9 @@ bool features_from_record(FunctionCallInfo fcinfo, const CachedModel &m, Vector 
 
 UNLEARN_FUNCTION(unlearn_predict) {
     const CachedModel &m = model_for_call(fcinfo, text_arg(fcinfo, 0, "model name"));
-    return Float8GetDatum(m.fit.predict(features_from_array(fcinfo, m)));
+    Vector x;
+    if (!features_from_array(fcinfo, m, &x)) PG_RETURN_NULL();
+    return Float8GetDatum(m.fit.predict(x));
 }
 
 UNLEARN_FUNCTION(unlearn_predict_row) {
@@ -91,7 +96,9 @@ UNLEARN_FUNCTION(unlearn_predict_row) {
 
 UNLEARN_FUNCTION(unlearn_predict_proba) {
     const CachedModel &m = model_for_call(fcinfo, text_arg(fcinfo, 0, "model name"));
-    Vector p = m.fit.predict_proba(features_from_array(fcinfo, m));
+    Vector x;
+    if (!features_from_array(fcinfo, m, &x)) PG_RETURN_NULL();
+    Vector p = m.fit.predict_proba(x);
     std::vector<Datum> elems;
     for (Eigen::Index i = 0; i < p.size(); ++i) elems.push_back(Float8GetDatum(p(i)));
     return pg_call([&] {
