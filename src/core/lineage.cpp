@@ -50,6 +50,26 @@ bool LineageBlock::remove(const std::string &key, LineageEntry *out) {
     return true;
 }
 
+std::vector<Removal> LineageBlock::remove_many(const std::vector<std::string> &keys, const std::vector<size_t> &rows) {
+    std::vector<size_t> order(keys.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
+    std::vector<Removal> found;
+    size_t kept = 0, k = 0;
+    for (size_t e = 0; e < entries_.size(); ++e) {
+        while (k < order.size() && keys[order[k]] < entries_[e].key) ++k;
+        if (k < order.size() && keys[order[k]] == entries_[e].key) {
+            found.push_back({rows[order[k]], std::move(entries_[e])});
+            ++k;
+        } else {
+            if (kept != e) entries_[kept] = std::move(entries_[e]);
+            ++kept;
+        }
+    }
+    entries_.resize(kept);
+    return found;
+}
+
 void LineageBlock::insert(LineageEntry e) {
     auto it = lower(e.key);
     if (it != entries_.end() && it->key == e.key) *it = std::move(e);

@@ -28,6 +28,12 @@ int32_t bucket_of(const std::string &key, int32_t buckets);
 // Shard assignment derives from the key, so a retrain puts a row back where it was.
 int32_t shard_of(const std::string &key, int32_t shards, int64_t seed);
 
+// A key a batch removal found, tagged with the caller's row number.
+struct Removal {
+    size_t row;
+    LineageEntry entry;
+};
+
 class LineageBlock {
 public:
     LineageBlock() = default;
@@ -36,6 +42,9 @@ public:
     const LineageEntry *find(const std::string &key) const;
     // Removes the key and returns its entry; false when the block does not hold it.
     bool remove(const std::string &key, LineageEntry *out);
+    // Removes every keys[i] the block holds in one merge pass (a large DELETE
+    // must not pay one vector erase per key); rows[i] tags keys[i].
+    std::vector<Removal> remove_many(const std::vector<std::string> &keys, const std::vector<size_t> &rows);
     void insert(LineageEntry e);
     const std::vector<LineageEntry> &entries() const { return entries_; }
     bool empty() const { return entries_.empty(); }

@@ -1,7 +1,6 @@
 // The trigger that makes a table's DELETE, UPDATE and TRUNCATE reach every
 // model trained on it, once per statement, inside the deleting transaction.
 #include <chrono>
-#include <set>
 
 
 #include "catalog.hpp"
@@ -79,30 +78,40 @@ std::vector<char> changed_rows(const Collected &old_rows, const Collected &new_r
 void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vector<char> &selected,
                  Clock::time_point started) {
     // 1. lineage: which of these rows does the model hold, and in which shard
-    std::set<int32> bucket_set;
-    for (size_t i = 0; i < rows.keys.size(); ++i)
-        if (selected[i]) bucket_set.insert(bucket_of(rows.keys[i], m.buckets));
-    if (bucket_set.empty()) return;
-    std::map<int32, LineageBlock> blocks = load_blocks(spi, m, {bucket_set.begin(), bucket_set.end()});
-    std::vector<std::vector<Eigen::Index>> by_shard(static_cast<size_t>(m.shards));
-    int64 forgotten = 0;
-    std::set<int32> touched_buckets;
+    struct Wanted {
+        std::vector<std::string> keys;
+        std::vector<size_t> rows;
+    };
+    std::map<int32, Wanted> wanted;
     for (size_t i = 0; i < rows.keys.size(); ++i) {
         if (!selected[i]) continue;
-        int32 b = bucket_of(rows.keys[i], m.buckets);
-        auto it = blocks.find(b);
-        LineageEntry e;
-        if (it == blocks.end() || !it->second.remove(rows.keys[i], &e)) continue;  // never trained on
-        touched_buckets.insert(b);
-        if (e.role != Role::Train) continue;
-        if (!rows.trainable[i] || e.shard >= m.shards)
-            throw Error(ErrorKind::CorruptState,
-                        "model \"" + m.name + "\" holds a row whose values no longer match its lineage",
-                        "The table was changed with triggers disabled; drop and retrain the model.");
-        by_shard[static_cast<size_t>(e.shard)].push_back(static_cast<Eigen::Index>(i));
-        ++forgotten;
+        Wanted &w = wanted[bucket_of(rows.keys[i], m.buckets)];
+        w.keys.push_back(rows.keys[i]);
+        w.rows.push_back(i);
     }
-    if (touched_buckets.empty()) return;
+    if (wanted.empty()) return;
+    std::vector<int32> buckets;
+    for (const auto &kv : wanted) buckets.push_back(kv.first);
+    std::map<int32, LineageBlock> blocks = load_blocks(spi, m, buckets);
+    std::vector<std::vector<Eigen::Index>> by_shard(static_cast<size_t>(m.shards));
+    int64 forgotten = 0;
+    std::map<int32, LineageBlock> changed;
+    for (auto &kv : blocks) {
+        const Wanted &w = wanted[kv.first];
+        std::vector<Removal> found = kv.second.remove_many(w.keys, w.rows);  // keys not found: never trained on
+        if (found.empty()) continue;
+        for (const Removal &r : found) {
+            if (r.entry.role != Role::Train) continue;
+            if (!rows.trainable[r.row] || r.entry.shard >= m.shards)
+                throw Error(ErrorKind::CorruptState,
+                            "model \"" + m.name + "\" holds a row whose values no longer match its lineage",
+                            "The table was changed with triggers disabled; drop and retrain the model.");
+            by_shard[static_cast<size_t>(r.entry.shard)].push_back(static_cast<Eigen::Index>(r.row));
+            ++forgotten;
+        }
+        changed.emplace(kv.first, std::move(kv.second));
+    }
+    if (changed.empty()) return;
 
     // 2. state: subtract the rows' terms from each shard they were in
     std::vector<ShardState> states = load_states(spi, m);
@@ -118,8 +127,6 @@ void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std:
     int64 held = 0;
     for (const auto &st : states) held += state_rows(st);
 
-    std::map<int32, LineageBlock> changed;
-    for (int32 b : touched_buckets) changed.emplace(b, std::move(blocks[b]));
     write_blocks(spi, m, changed);
     if (!audit.shards.empty()) write_states(spi, m, states, audit.shards);
     touch_model(spi, m, held, forgotten);

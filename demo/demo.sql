@@ -1,0 +1,69 @@
+-- pg_unlearn demo: a school district withdraws its data.
+--
+-- An ESL learning tool scores students' oral exercises with a model trained
+-- on every participating district. District A withdraws and asks that its
+-- data and everything learned from it be removed. One DELETE does both.
+\set ON_ERROR_STOP on
+\pset footer off
+\echo
+\echo '== 1. Install the extension and load three districts of exam results'
+CREATE EXTENSION IF NOT EXISTS pg_unlearn;
+DROP TABLE IF EXISTS exam_results;
+CREATE TABLE exam_results (
+    student_id   int PRIMARY KEY,
+    district     text NOT NULL,
+    hours_study  float8,
+    home_english bool,
+    vocab_score  float8,
+    oral_score   float8
+);
+SELECT setseed(0.42);
+INSERT INTO exam_results
+SELECT i,
+       (ARRAY['A', 'B', 'C'])[1 + i % 3],
+       h, e, v,
+       -- district A's students score differently on the same inputs
+       20 + 2.5 * h + 8 * e::int + 0.4 * v + CASE WHEN i % 3 = 0 THEN 6 ELSE 0 END + 3 * (random() - 0.5)
+FROM generate_series(1, 30000) i,
+     LATERAL (SELECT 10 * random() AS h, random() < 0.4 AS e, 100 * random() AS v, i AS k) r;
+SELECT district, count(*) AS students FROM exam_results GROUP BY 1 ORDER BY 1;
+
+\echo
+\echo '== 2. Train in SQL: one call, one pass over the table'
+SELECT * FROM unlearn.train('oral_score', 'exam_results', 'oral_score',
+                            ARRAY['hours_study', 'home_english', 'vocab_score']);
+SELECT feature, round(coefficient::numeric, 4) AS coefficient FROM unlearn.coefficients('oral_score');
+\echo 'A student of district A, 5 hours of study, no English at home, vocabulary 60:'
+SELECT round(unlearn.predict('oral_score', ARRAY[5, 0, 60])::numeric, 2) AS predicted_oral_score;
+
+\echo
+\echo '== 3. District A withdraws: an ordinary DELETE'
+\timing on
+DELETE FROM exam_results WHERE district = 'A';
+\timing off
+\echo 'The model changed in the same transaction (the intercept no longer carries A''s +6 bonus):'
+SELECT feature, round(coefficient::numeric, 4) AS coefficient FROM unlearn.coefficients('oral_score');
+SELECT round(unlearn.predict('oral_score', ARRAY[5, 0, 60])::numeric, 2) AS predicted_oral_score;
+
+\echo
+\echo '== 4. Prove it: no student of district A is held, and the model equals a retrain'
+SELECT unlearn.trained_on('oral_score', '3') AS holds_student_3_of_A,
+       unlearn.trained_on('oral_score', '4') AS holds_student_4_of_B;
+SELECT * FROM unlearn.verify('oral_score');
+
+\echo
+\echo '== 5. The audit a data-protection officer files: counts and hashes, no data'
+SELECT event, rows, method, shards, round(duration_ms::numeric, 1) AS ms,
+       left(state_hash_before, 12) AS hash_before, left(state_hash_after, 12) AS hash_after
+FROM unlearn.audit WHERE model = 'oral_score' ORDER BY event_id;
+
+\echo
+\echo '== 6. Forgetting is transactional: a rolled-back DELETE leaves the model untouched'
+BEGIN;
+DELETE FROM exam_results WHERE district = 'B';
+SELECT rows_held FROM unlearn.models WHERE name = 'oral_score';
+ROLLBACK;
+SELECT rows_held FROM unlearn.models WHERE name = 'oral_score';
+
+SELECT unlearn.drop_model('oral_score');
+DROP TABLE exam_results;
