@@ -37,6 +37,17 @@ FROM unlearn.audit WHERE model LIKE 'f\_%' ORDER BY event_id;
 SELECT m.name, v.check_name, v.passed FROM unlearn.models m, unlearn.verify(m.name) v
 WHERE m.relation = 'f'::regclass ORDER BY 1, 2;
 
+-- a DELETE whose transition table spills to disk (work_mem is small)
+CREATE TABLE big (id int PRIMARY KEY, x float8, y float8);
+INSERT INTO big SELECT i, sin(i), 3 * sin(i) + cos(i) FROM generate_series(1, 30000) i;
+SELECT rows_trained FROM unlearn.train('big_ols', 'big', 'y', ARRAY['x']);
+SET work_mem = '64kB';
+DELETE FROM big WHERE id % 3 = 0;
+RESET work_mem;
+SELECT rows_held FROM unlearn.models WHERE name = 'big_ols';
+SELECT check_name, passed FROM unlearn.verify('big_ols') ORDER BY 1;
+SELECT unlearn.drop_model('big_ols');
+
 -- rows inserted after training were never trained on: deleting them changes nothing
 INSERT INTO f SELECT i, 100, 100, 100, 'late' FROM generate_series(5001, 5010) i;
 CREATE TEMP TABLE mid AS SELECT * FROM f_fingerprint;

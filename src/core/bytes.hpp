@@ -23,11 +23,13 @@ public:
         buf_.resize(at + sizeof(T));
         std::memcpy(buf_.data() + at, &v, sizeof(T));
     }
-    void put_string(const std::string &s) {
-        put<uint32_t>(static_cast<uint32_t>(s.size()));
-        size_t at = buf_.size();
-        buf_.resize(at + s.size());
-        if (!s.empty()) std::memcpy(buf_.data() + at, s.data(), s.size());
+    // LEB128: lineage entries are mostly small numbers and short keys
+    void put_varint(uint64_t v) {
+        while (v >= 0x80) {
+            buf_.push_back(static_cast<uint8_t>(v | 0x80));
+            v >>= 7;
+        }
+        buf_.push_back(static_cast<uint8_t>(v));
     }
     std::vector<uint8_t> &bytes() { return buf_; }
 
@@ -46,8 +48,17 @@ public:
         p_ += sizeof(T);
         return v;
     }
+    uint64_t get_varint() {
+        uint64_t v = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            auto b = get<uint8_t>();
+            v |= static_cast<uint64_t>(b & 0x7f) << shift;
+            if (!(b & 0x80)) return v;
+        }
+        fail("varint too long");
+    }
     std::string get_string(size_t max_len) {
-        auto n = get<uint32_t>();
+        auto n = get_varint();
         if (n > max_len) fail("string longer than allowed");
         need(n);
         std::string s(reinterpret_cast<const char *>(p_), n);

@@ -18,9 +18,25 @@ int32_t bucket_count(int64_t rows) {
     return b;
 }
 
-int32_t bucket_of(const std::string &key, int32_t buckets) {
-    return static_cast<int32_t>(hash64(key.data(), key.size()) & static_cast<uint64_t>(buckets - 1));
+uint64_t key_hash(const std::string &key) { return hash64(key.data(), key.size()); }
+
+// the high bits choose the bucket; the full hash orders keys inside it
+int32_t bucket_of(uint64_t hash, int32_t buckets) {
+    int bits = 0;
+    while ((1 << bits) < buckets) ++bits;
+    return bits == 0 ? 0 : static_cast<int32_t>(hash >> (64 - bits));
 }
+
+LineageEntry make_entry(std::string key, int32_t shard, int32_t slice, Role role) {
+    uint64_t h = key_hash(key);
+    return {std::move(key), h, shard, slice, role};
+}
+
+namespace {
+bool before(const LineageEntry &a, uint64_t hash, const std::string &key) {
+    return a.hash != hash ? a.hash < hash : a.key < key;
+}
+}  // namespace
 
 int32_t shard_of(const std::string &key, int32_t shards, int64_t seed) {
     std::string salted = std::to_string(seed) + '\x1f' + key;
@@ -28,22 +44,24 @@ int32_t shard_of(const std::string &key, int32_t shards, int64_t seed) {
 }
 
 LineageBlock::LineageBlock(std::vector<LineageEntry> entries) : entries_(std::move(entries)) {
+    auto less = [](const LineageEntry &a, const LineageEntry &b) { return before(a, b.hash, b.key); };
+    if (std::is_sorted(entries_.begin(), entries_.end(), less)) return;
     std::sort(entries_.begin(), entries_.end(),
-              [](const LineageEntry &a, const LineageEntry &b) { return a.key < b.key; });
+              [](const LineageEntry &a, const LineageEntry &b) { return before(a, b.hash, b.key); });
 }
 
-std::vector<LineageEntry>::iterator LineageBlock::lower(const std::string &key) {
+std::vector<LineageEntry>::iterator LineageBlock::lower(uint64_t hash, const std::string &key) {
     return std::lower_bound(entries_.begin(), entries_.end(), key,
-                            [](const LineageEntry &e, const std::string &k) { return e.key < k; });
+                            [hash](const LineageEntry &e, const std::string &k) { return before(e, hash, k); });
 }
 
 const LineageEntry *LineageBlock::find(const std::string &key) const {
-    auto it = const_cast<LineageBlock *>(this)->lower(key);
+    auto it = const_cast<LineageBlock *>(this)->lower(key_hash(key), key);
     return it != entries_.end() && it->key == key ? &*it : nullptr;
 }
 
 bool LineageBlock::remove(const std::string &key, LineageEntry *out) {
-    auto it = lower(key);
+    auto it = lower(key_hash(key), key);
     if (it == entries_.end() || it->key != key) return false;
     if (out) *out = std::move(*it);
     entries_.erase(it);
@@ -51,15 +69,25 @@ bool LineageBlock::remove(const std::string &key, LineageEntry *out) {
 }
 
 std::vector<Removal> LineageBlock::remove_many(const std::vector<std::string> &keys, const std::vector<size_t> &rows) {
-    std::vector<size_t> order(keys.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
+    struct Wanted {
+        uint64_t hash;
+        const std::string *key;
+        size_t row;
+    };
+    std::vector<Wanted> wanted;
+    wanted.reserve(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) wanted.push_back({key_hash(keys[i]), &keys[i], rows[i]});
+    std::sort(wanted.begin(), wanted.end(), [](const Wanted &a, const Wanted &b) {
+        return a.hash != b.hash ? a.hash < b.hash : *a.key < *b.key;
+    });
     std::vector<Removal> found;
     size_t kept = 0, k = 0;
     for (size_t e = 0; e < entries_.size(); ++e) {
-        while (k < order.size() && keys[order[k]] < entries_[e].key) ++k;
-        if (k < order.size() && keys[order[k]] == entries_[e].key) {
-            found.push_back({rows[order[k]], std::move(entries_[e])});
+        const LineageEntry &cur = entries_[e];
+        while (k < wanted.size() && (wanted[k].hash != cur.hash ? wanted[k].hash < cur.hash : *wanted[k].key < cur.key))
+            ++k;
+        if (k < wanted.size() && wanted[k].hash == cur.hash && *wanted[k].key == cur.key) {
+            found.push_back({wanted[k].row, std::move(entries_[e])});
             ++k;
         } else {
             if (kept != e) entries_[kept] = std::move(entries_[e]);
@@ -71,7 +99,8 @@ std::vector<Removal> LineageBlock::remove_many(const std::vector<std::string> &k
 }
 
 void LineageBlock::insert(LineageEntry e) {
-    auto it = lower(e.key);
+    e.hash = key_hash(e.key);
+    auto it = lower(e.hash, e.key);
     if (it != entries_.end() && it->key == e.key) *it = std::move(e);
     else entries_.insert(it, std::move(e));
 }
@@ -79,11 +108,14 @@ void LineageBlock::insert(LineageEntry e) {
 std::vector<uint8_t> LineageBlock::encode() const {
     ByteWriter w;
     w.put<uint32_t>(static_cast<uint32_t>(entries_.size()));
+    // shard, slice and role packed in one varint, then the key: ~8 bytes
+    // for an integer key, which is what a DELETE rewrites
     for (const auto &e : entries_) {
-        w.put<int32_t>(e.shard);
-        w.put<int32_t>(e.slice);
-        w.put<uint8_t>(static_cast<uint8_t>(e.role));
-        w.put_string(e.key);
+        w.put_varint((static_cast<uint64_t>(e.shard) << 33) | (static_cast<uint64_t>(e.slice) << 1) |
+                     static_cast<uint64_t>(e.role));
+        w.put_varint(e.key.size());
+        auto &b = w.bytes();
+        b.insert(b.end(), e.key.begin(), e.key.end());
     }
     return frame(kLineageMagic, 0, w.bytes());
 }
@@ -92,20 +124,21 @@ LineageBlock LineageBlock::decode(const uint8_t *data, size_t len) {
     uint16_t kind = 0;
     ByteReader r = unframe(data, len, kLineageMagic, &kind);
     auto n = r.get<uint32_t>();
-    constexpr size_t kMinEntry = 4 + 4 + 1 + 4;
+    constexpr size_t kMinEntry = 2;
     if (n > r.remaining() / kMinEntry) ByteReader::fail("entry count larger than the block");
     LineageBlock b;
     b.entries_.reserve(n);
     for (uint32_t i = 0; i < n; ++i) {
         LineageEntry e;
-        e.shard = r.get<int32_t>();
-        e.slice = r.get<int32_t>();
-        auto role = r.get<uint8_t>();
-        if (role > static_cast<uint8_t>(Role::Holdout)) ByteReader::fail("unknown role");
-        e.role = static_cast<Role>(role);
+        uint64_t packed = r.get_varint();
+        if (packed >> 33 > 0x7fffffffULL) ByteReader::fail("shard out of range");
+        e.shard = static_cast<int32_t>(packed >> 33);
+        e.slice = static_cast<int32_t>((packed >> 1) & 0xffffffffULL);
+        e.role = static_cast<Role>(packed & 1);
+        if (e.slice < 0) ByteReader::fail("slice out of range");
         e.key = r.get_string(kMaxKeyBytes);
-        if (e.shard < 0 || e.slice < 0) ByteReader::fail("negative shard or slice");
-        if (!b.entries_.empty() && !(b.entries_.back().key < e.key)) ByteReader::fail("keys out of order");
+        e.hash = key_hash(e.key);
+        if (!b.entries_.empty() && !before(b.entries_.back(), e.hash, e.key)) ByteReader::fail("keys out of order");
         b.entries_.push_back(std::move(e));
     }
     if (r.remaining()) ByteReader::fail("trailing bytes");

@@ -14,6 +14,7 @@ enum class Role : uint8_t { Train = 0, Holdout = 1 };
 
 struct LineageEntry {
     std::string key;
+    uint64_t hash = 0;  // hash of key: blocks are ordered by (hash, key), which sorts fast
     int32_t shard = 0;
     int32_t slice = 0;
     Role role = Role::Train;
@@ -24,7 +25,10 @@ struct LineageEntry {
 constexpr int64_t kKeysPerBlock = 1024;
 
 int32_t bucket_count(int64_t rows);  // a power of two
-int32_t bucket_of(const std::string &key, int32_t buckets);
+uint64_t key_hash(const std::string &key);
+int32_t bucket_of(uint64_t hash, int32_t buckets);
+inline int32_t bucket_of(const std::string &key, int32_t buckets) { return bucket_of(key_hash(key), buckets); }
+LineageEntry make_entry(std::string key, int32_t shard, int32_t slice, Role role);
 // Shard assignment derives from the key, so a retrain puts a row back where it was.
 int32_t shard_of(const std::string &key, int32_t shards, int64_t seed);
 
@@ -53,7 +57,7 @@ public:
     static LineageBlock decode(const uint8_t *data, size_t len);
 
 private:
-    std::vector<LineageEntry>::iterator lower(const std::string &key);
+    std::vector<LineageEntry>::iterator lower(uint64_t hash, const std::string &key);
     std::vector<LineageEntry> entries_;
 };
 

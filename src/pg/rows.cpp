@@ -91,6 +91,7 @@ ColumnPlan plan_columns(TupleDesc desc, const std::string &rel_name, const std::
             fmgr_info(out, &info);
         });
         plan.key_out.push_back(info);
+        plan.key_type.push_back(TupleDescAttr(desc, att - 1)->atttypid);
     }
     for (const auto &f : features) {
         Oid type;
@@ -129,6 +130,9 @@ int fill_batch(const ColumnPlan &plan, NextSlot next, void *source, TupleTableSl
     const size_t nfeat = plan.feature_att.size();
     batch.rows = 0;
     pg_call([&] {
+        // the slot may own a tuple allocated in scratch (a tuplestore read
+        // back from disk hands out palloc'd copies): release it first
+        ExecClearTuple(slot);
         MemoryContextReset(scratch);
         MemoryContext old = MemoryContextSwitchTo(scratch);
         int n = 0;
@@ -139,7 +143,18 @@ int fill_batch(const ColumnPlan &plan, NextSlot next, void *source, TupleTableSl
             key.clear();
             for (size_t k = 0; k < nkeys; ++k) {
                 int i = plan.key_att[k] - 1;
-                const char *v = slot->tts_isnull[i] ? "" : OutputFunctionCall(const_cast<FmgrInfo *>(&plan.key_out[k]), slot->tts_values[i]);
+                char digits[MAXINT8LEN + 1];
+                const char *v = digits;
+                if (slot->tts_isnull[i])
+                    v = "";
+                else if (plan.key_type[k] == INT8OID)
+                    pg_lltoa(DatumGetInt64(slot->tts_values[i]), digits);
+                else if (plan.key_type[k] == INT4OID)
+                    pg_ltoa(DatumGetInt32(slot->tts_values[i]), digits);
+                else if (plan.key_type[k] == INT2OID)
+                    pg_ltoa(DatumGetInt16(slot->tts_values[i]), digits);
+                else
+                    v = OutputFunctionCall(const_cast<FmgrInfo *>(&plan.key_out[k]), slot->tts_values[i]);
                 if (nkeys == 1) {
                     key = v;
                 } else {

@@ -14,6 +14,7 @@ namespace unlearn::pg {
 struct ColumnPlan {
     std::vector<AttrNumber> key_att;
     std::vector<FmgrInfo> key_out;
+    std::vector<Oid> key_type;  // integer keys skip the fmgr call: same text as int8out
     std::vector<AttrNumber> feature_att;
     std::vector<Oid> feature_type;
     AttrNumber target_att = InvalidAttrNumber;

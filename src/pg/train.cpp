@@ -93,7 +93,7 @@ Trained scan_and_fit(const TrainRequest &req, const std::vector<std::string> &ke
             }
             int32 shard = req.shards == 1 ? 0 : shard_of(b.keys[i], req.shards, req.options.seed);
             by_shard[static_cast<size_t>(shard)].push_back(i);
-            t.lineage.push_back({b.keys[i], shard, 0, Role::Train});
+            t.lineage.push_back(make_entry(b.keys[i], shard, 0, Role::Train));
         }
         for (size_t s = 0; s < by_shard.size(); ++s) {
             const auto &idx = by_shard[s];
@@ -123,12 +123,32 @@ void check_fit(const TrainRequest &req, const Trained &t, const std::string &rel
                     "naive_bayes needs at least two distinct target values.");
 }
 
+// A counting pass groups entries by bucket, then each bucket's ~1024
+// entries are ordered in cache: far cheaper than one sort of the whole table.
 std::map<int32, LineageBlock> make_blocks(std::vector<LineageEntry> &entries, int32 buckets) {
-    std::vector<std::vector<LineageEntry>> split(static_cast<size_t>(buckets));
-    for (auto &e : entries) split[static_cast<size_t>(bucket_of(e.key, buckets))].push_back(std::move(e));
+    std::vector<size_t> start(static_cast<size_t>(buckets) + 1, 0);
+    for (const auto &e : entries) ++start[static_cast<size_t>(bucket_of(e.hash, buckets)) + 1];
+    for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
+    // (hash, index) pairs: the sort compares hashes without touching entries
+    std::vector<std::pair<uint64_t, uint32_t>> order(entries.size());
+    std::vector<size_t> fill(start.begin(), start.end() - 1);
+    for (size_t i = 0; i < entries.size(); ++i)
+        order[fill[static_cast<size_t>(bucket_of(entries[i].hash, buckets))]++] = {entries[i].hash,
+                                                                                    static_cast<uint32_t>(i)};
+
     std::map<int32, LineageBlock> blocks;
-    for (int32 b = 0; b < buckets; ++b)
-        if (!split[static_cast<size_t>(b)].empty()) blocks.emplace(b, LineageBlock(std::move(split[static_cast<size_t>(b)])));
+    for (int32 b = 0; b < buckets; ++b) {
+        auto first = order.begin() + static_cast<std::ptrdiff_t>(start[static_cast<size_t>(b)]);
+        auto last = order.begin() + static_cast<std::ptrdiff_t>(start[static_cast<size_t>(b) + 1]);
+        if (first == last) continue;
+        std::sort(first, last, [&](const auto &x, const auto &y) {
+            return x.first != y.first ? x.first < y.first : entries[x.second].key < entries[y.second].key;
+        });
+        std::vector<LineageEntry> block;
+        block.reserve(static_cast<size_t>(last - first));
+        for (auto it = first; it != last; ++it) block.push_back(std::move(entries[it->second]));
+        blocks.emplace(b, LineageBlock(std::move(block)));
+    }
     return blocks;
 }
 
