@@ -1,6 +1,6 @@
--- pg_unlearn demo: a school district withdraws its data.
+-- pg_unlearn demo: the two stories of the policy brief.
 --
--- An ESL learning tool scores students' oral exercises with a model trained
+-- Part 1, a school district withdraws its data. An ESL learning tool scores students' oral exercises with a model trained
 -- on every participating district. District A withdraws and asks that its
 -- data and everything learned from it be removed. One DELETE does both.
 \set ON_ERROR_STOP on
@@ -67,3 +67,32 @@ SELECT rows_held FROM unlearn.models WHERE name = 'oral_score';
 
 SELECT unlearn.drop_model('oral_score');
 DROP TABLE exam_results;
+
+-- Part 2, a feature must stop counting. A CV-ranking model still weighs a
+-- driving licence that the job no longer needs; retraining everywhere is
+-- impractical. forget_feature removes it exactly, without reading the table.
+\echo
+\echo '== 7. A CV-ranking model that still counts the driving licence'
+DROP TABLE IF EXISTS applications;
+CREATE TABLE applications (applicant int PRIMARY KEY, years_experience float8, has_degree bool,
+                           driving_licence bool, interview_score float8);
+INSERT INTO applications
+SELECT i, e, d, l, 40 + 1.5 * e + 8 * d::int + 12 * l::int + 6 * (random() - 0.5)
+FROM generate_series(1, 20000) i,
+     LATERAL (SELECT 25 * random() AS e, random() < 0.35 AS d, random() < 0.7 AS l, i AS k) r;
+SELECT rows_trained FROM unlearn.train('cv_rank', 'applications', 'interview_score',
+                                       ARRAY['years_experience', 'has_degree', 'driving_licence']);
+SELECT feature, round(coefficient::numeric, 3) AS coefficient FROM unlearn.coefficients('cv_rank');
+\echo 'Two applicants alike but for the licence are ranked this far apart:'
+SELECT round(unlearn.feature_influence('cv_rank', 'driving_licence')::numeric, 2) AS licence_influence;
+
+\echo
+\echo '== 8. Forget the feature: exact, no table scan, audited'
+SELECT unlearn.forget_feature('cv_rank', 'driving_licence');
+SELECT feature, round(coefficient::numeric, 3) AS coefficient FROM unlearn.coefficients('cv_rank');
+SELECT round(unlearn.feature_influence('cv_rank', 'driving_licence')::numeric, 2) AS licence_influence;
+SELECT check_name, passed FROM unlearn.verify('cv_rank');
+SELECT event, method, rows FROM unlearn.audit WHERE model = 'cv_rank' ORDER BY event_id;
+
+SELECT unlearn.drop_model('cv_rank');
+DROP TABLE applications;

@@ -186,3 +186,57 @@ CREATE VIEW unlearn.lineage AS
 SELECT m.name AS model, l.key, l.shard, l.slice, l.role
 FROM unlearn.models m, LATERAL unlearn.lineage_entries(m.model_id) l;
 COMMENT ON VIEW unlearn.lineage IS 'which row (by primary key) each model holds, in which shard and role';
+
+-- Forgetting a feature -----------------------------------------------------
+
+CREATE FUNCTION unlearn.forget_feature(model text, feature text) RETURNS void
+AS 'MODULE_PATHNAME', 'unlearn_forget_feature'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION unlearn.forget_feature(text, text)
+    IS 'the model stops using a feature: exactly the model trained without that column';
+
+-- How much the model's predictions move when only this feature moves over
+-- its observed range, on a sample of the source rows: the mean absolute
+-- difference between predicting with the feature at its minimum and at its
+-- maximum. 0 for a feature the model does not use.
+CREATE FUNCTION unlearn.feature_influence(model text, feature text, sample_rows int DEFAULT 1000)
+RETURNS float8
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m unlearn.models;
+    lo float8;
+    hi float8;
+    at_lo text;
+    at_hi text;
+    result float8;
+BEGIN
+    SELECT * INTO m FROM unlearn.models WHERE name = model;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" does not exist', model
+            USING ERRCODE = 'undefined_object', HINT = 'SELECT name FROM unlearn.models lists the trained models.';
+    END IF;
+    IF NOT feature = ANY (m.features) THEN
+        RETURN 0;
+    END IF;
+    EXECUTE format('SELECT min(%1$I::%3$s::float8), max(%1$I::%3$s::float8) FROM %2$s', feature, m.relation,
+                   CASE WHEN (SELECT atttypid FROM pg_attribute WHERE attrelid = m.relation AND attname = feature)
+                             = 'bool'::regtype THEN 'int' ELSE 'float8' END)
+      INTO lo, hi;
+    -- booleans have no direct cast to float8
+    SELECT string_agg(CASE WHEN f = feature THEN '$1' ELSE format('%I::%s::float8', f, cast_via) END, ', ' ORDER BY o),
+           string_agg(CASE WHEN f = feature THEN '$2' ELSE format('%I::%s::float8', f, cast_via) END, ', ' ORDER BY o)
+      INTO at_lo, at_hi
+      FROM unnest(m.features) WITH ORDINALITY AS u(f, o)
+      JOIN LATERAL (SELECT CASE WHEN a.atttypid = 'bool'::regtype THEN 'int' ELSE 'float8' END AS cast_via
+                    FROM pg_attribute a WHERE a.attrelid = m.relation AND a.attname = u.f) t ON true;
+    EXECUTE format('SELECT avg(abs(unlearn.predict(%1$L, ARRAY[%2$s]) - unlearn.predict(%1$L, ARRAY[%3$s]))) '
+                   'FROM (SELECT * FROM %4$s LIMIT %5$s) s', model, at_hi, at_lo, m.relation, sample_rows)
+      INTO result USING lo, hi;
+    RETURN coalesce(result, 0);
+END
+$$;
+COMMENT ON FUNCTION unlearn.feature_influence(text, text, int)
+    IS 'mean change in prediction when only this feature moves from its minimum to its maximum; 0 if unused';

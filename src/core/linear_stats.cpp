@@ -103,6 +103,19 @@ LinearFit LinearStats::solve(double alpha) const {
     return fit;
 }
 
+void LinearStats::drop_feature(int j) {
+    if (j < 0 || j >= p_) throw Error(ErrorKind::Internal, "feature index out of range");
+    std::vector<DDSum> sxx;
+    for (int a = 0; a < p_; ++a)
+        for (int b = a; b < p_; ++b)
+            if (a != j && b != j) sxx.push_back(xx(a, b));
+    sxx_ = std::move(sxx);
+    sx_.erase(sx_.begin() + j);
+    sxy_.erase(sxy_.begin() + j);
+    shift_.erase(shift_.begin() + j);
+    --p_;
+}
+
 std::vector<DDSum *> LinearStats::sums() {
     std::vector<DDSum *> out;
     for (auto &s : sx_) out.push_back(&s);

@@ -38,6 +38,10 @@ public:
     // not penalised (the centred formulation scikit-learn uses).
     LinearFit solve(double alpha) const;
 
+    // Forgets feature j exactly: its sums and cross-products leave the
+    // statistics, which are then those of a table without that column.
+    void drop_feature(int j);
+
     int features() const { return p_; }
     int64_t rows() const { return n_; }
     const std::vector<double> &shift() const { return shift_; }

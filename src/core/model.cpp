@@ -102,6 +102,10 @@ void add_rows(ShardState &s, const RowMatrix &x, const Vector &y, int sign) {
     std::visit([&](auto &st) { st.add_rows(x, y, sign); }, s);
 }
 
+void drop_feature(ShardState &s, int j) {
+    std::visit([&](auto &st) { st.drop_feature(j); }, s);
+}
+
 int64_t state_rows(const ShardState &s) {
     return std::visit([](const auto &st) { return st.rows(); }, s);
 }

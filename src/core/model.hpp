@@ -38,6 +38,7 @@ using ShardState = std::variant<LinearStats, NaiveBayesStats>;
 ShardState empty_state(Algorithm a, int features, const std::vector<double> &shift, double y_shift);
 void add_rows(ShardState &s, const RowMatrix &x, const Vector &y, int sign);
 int64_t state_rows(const ShardState &s);
+void drop_feature(ShardState &s, int j);
 
 std::vector<uint8_t> encode_state(Algorithm a, const ShardState &s);
 ShardState decode_state(Algorithm expected, int features, const uint8_t *data, size_t len);

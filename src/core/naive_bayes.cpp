@@ -72,6 +72,16 @@ void NaiveBayesStats::drop_empty_classes() {
     }
 }
 
+void NaiveBayesStats::drop_feature(int j) {
+    if (j < 0 || j >= p_) throw Error(ErrorKind::Internal, "feature index out of range");
+    for (auto &kv : classes_) {
+        kv.second.sx.erase(kv.second.sx.begin() + j);
+        kv.second.sxx.erase(kv.second.sxx.begin() + j);
+    }
+    shift_.erase(shift_.begin() + j);
+    --p_;
+}
+
 NaiveBayesFit NaiveBayesStats::solve() const {
     NaiveBayesFit fit;
     fit.rows = rows();

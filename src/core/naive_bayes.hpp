@@ -45,6 +45,7 @@ public:
     void add_rows(const RowMatrix &x, const Vector &y, int sign);
     void merge(const NaiveBayesStats &other);
     NaiveBayesFit solve() const;
+    void drop_feature(int j);  // exact: features are independent given the class
 
     int features() const { return p_; }
     int64_t rows() const;

@@ -1,0 +1,55 @@
+// unlearn.forget_feature: a model stops using a column. Summation-form
+// statistics drop the feature's sums exactly, without reading the table.
+#include <algorithm>
+#include <chrono>
+
+#include "args.hpp"
+#include "catalog.hpp"
+#include "error.hpp"
+#include "model_cache.hpp"
+
+using namespace unlearn;
+using namespace unlearn::pg;
+
+UNLEARN_FUNCTION(unlearn_forget_feature) {
+    const auto started = std::chrono::steady_clock::now();
+    const std::string name = text_arg(fcinfo, 0, "model name");
+    const std::string feature = text_arg(fcinfo, 1, "feature");
+    Spi spi;
+    // lock the model row: a concurrent DELETE must not write a state with the old layout
+    spi.exec("SELECT 1 FROM unlearn.models WHERE name = $1 FOR UPDATE", {text_param(name)});
+    ModelMeta m = load_model(spi, name);
+    auto it = std::find(m.features.begin(), m.features.end(), feature);
+    if (it == m.features.end())
+        throw Error(ErrorKind::UndefinedColumn, "model \"" + name + "\" has no feature \"" + feature + "\"",
+                    "unlearn.models.features lists the features the model uses.");
+    if (m.features.size() == 1)
+        throw Error(ErrorKind::InvalidParameter, "cannot forget \"" + feature + "\", the only feature of model \"" + name + "\"",
+                    "Drop the model with unlearn.drop_model instead.");
+    const int j = static_cast<int>(it - m.features.begin());
+
+    std::vector<ShardState> states = load_states(spi, m);
+    AuditEvent audit;
+    audit.hash_before = state_hash(m, states);
+    for (auto &s : states) drop_feature(s, j);
+    m.features.erase(it);
+    // a feature set that the remaining rows cannot fit is refused before anything is written
+    (void)fit_model(m.algorithm, m.options, states);
+
+    for (int32 s = 0; s < m.shards; ++s) audit.shards.push_back(s);
+    int64 held = 0;
+    for (const auto &st : states) held += state_rows(st);
+    spi.exec("UPDATE unlearn.models SET features = $2 WHERE model_id = $1",
+             {int4_param(m.id), text_array_param(m.features)});
+    write_states(spi, m, states, audit.shards);
+    touch_model(spi, m, held, 0);
+    audit.event = "forget_feature";
+    audit.method = "drop statistic";
+    audit.rows = held;
+    audit.hash_after = state_hash(m, states);
+    audit.duration_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    write_audit(spi, m, audit);
+    note_local_change();
+    PG_RETURN_VOID();
+}
