@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, installs, and runs demo/demo.sql on a
+# throwaway cluster that it starts and stops.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+bash scripts/build.sh
+trap 'bash scripts/cluster.sh stop' EXIT
+bash scripts/cluster.sh start
+source "${PGUL_DIR:-/tmp/pg_unlearn_cluster}/env"
+psql -X -q -v ON_ERROR_STOP=1 -f demo/demo.sql

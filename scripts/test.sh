@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test suite on a throwaway
+# cluster: unit tests (CTest), pg_regress, the scikit-learn cross-check.
+# Every suite runs even if one fails; the exit status says whether all passed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+bash scripts/build.sh
+
+passed=0
+failed=0
+suite() {
+    local name=$1
+    shift
+    echo "== $name"
+    if "$@"; then
+        passed=$((passed + 1))
+        echo "== $name: passed"
+    else
+        failed=$((failed + 1))
+        echo "== $name: FAILED"
+    fi
+}
+
+regress() {
+    if make -s installcheck PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config; then return 0; fi
+    [ -f regression.diffs ] && cat regression.diffs
+    return 1
+}
+
+suite "unit tests" ctest --test-dir build --output-on-failure
+
+bash scripts/cluster.sh start
+source "${PGUL_DIR:-/tmp/pg_unlearn_cluster}/env"
+suite "pg_regress" regress
+if [ -x test/python/run.sh ]; then suite "scikit-learn cross-check" test/python/run.sh; fi
+if [ "$failed" -gt 0 ]; then bash scripts/cluster.sh log | tail -n 50; fi
+suite "no backend crashed" bash scripts/cluster.sh stop
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
