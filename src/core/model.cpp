@@ -86,7 +86,7 @@ Options parse_options(Algorithm a, const std::map<std::string, double> &raw) {
         } else {
             throw Error(ErrorKind::InvalidParameter,
                         "unknown option \"" + kv.first + "\" for algorithm " + algorithm_name(a),
-                        a == Algorithm::Ridge ? "Valid options: l2, seed." : "Valid options: seed.");
+                        a == Algorithm::Ridge ? "Valid options: l2, seed, on_insert." : "Valid options: seed, on_insert.");
         }
     }
     if (a == Algorithm::Ridge && raw.find("l2") == raw.end()) o.l2 = 1.0;  // Ridge()'s default alpha

@@ -24,7 +24,9 @@ ModelMeta meta_from(Spi &spi, const SpiResult &r, uint64 row) {
     m.shards = r.int4(row, 9);
     m.buckets = r.int4(row, 10);
     m.version = r.int8(row, 11);
-    m.options = parse_options(m.algorithm, parse_option_numbers(spi, options));
+    ParsedOptions parsed = parse_model_options(spi, m.algorithm, options);
+    m.options = parsed.options;
+    m.learn_inserts = parsed.learn_inserts;
     if (m.shards < 1 || m.buckets < 1 || (m.buckets & (m.buckets - 1)))
         throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" has an invalid shard or bucket count");
     return m;
@@ -32,22 +34,32 @@ ModelMeta meta_from(Spi &spi, const SpiResult &r, uint64 row) {
 
 }  // namespace
 
-std::map<std::string, double> parse_option_numbers(Spi &spi, const std::string &json) {
+ParsedOptions parse_model_options(Spi &spi, Algorithm algorithm, const std::string &json) {
+    const char *hint = "Write options as a JSON object, e.g. '{\"l2\": 0.5, \"on_insert\": \"learn\"}'.";
     if (spi.exec("SELECT 1 WHERE jsonb_typeof($1::text::jsonb) <> 'object'", {text_param(json)}).rows() > 0)
-        throw Error(ErrorKind::InvalidParameter, "options must be a JSON object",
-                    "Write options as a JSON object of numbers, e.g. '{\"l2\": 0.5}'.");
+        throw Error(ErrorKind::InvalidParameter, "options must be a JSON object", hint);
     SpiResult r = spi.exec(
-        "SELECT key, jsonb_typeof(value), CASE WHEN jsonb_typeof(value) = 'number' THEN value::text::float8 END "
-        "FROM jsonb_each($1::text::jsonb)",
+        "SELECT key, jsonb_typeof(value), CASE WHEN jsonb_typeof(value) = 'number' THEN value::text::float8 END, "
+        "value #>> '{}' FROM jsonb_each($1::text::jsonb)",
         {text_param(json)});
-    std::map<std::string, double> out;
+    std::map<std::string, double> numbers;
+    ParsedOptions out;
     for (uint64 i = 0; i < r.rows(); ++i) {
         std::string key = r.str(i, 1);
-        if (r.str(i, 2) != "number")
-            throw Error(ErrorKind::InvalidParameter, "option \"" + key + "\" must be a number",
-                        "Write options as a JSON object of numbers, e.g. '{\"l2\": 0.5}'.");
-        out[key] = r.float8(i, 3);
+        std::string type = r.str(i, 2);
+        if (key == "on_insert") {
+            std::string v = type == "string" ? r.str(i, 4) : "";
+            if (v != "learn" && v != "ignore")
+                throw Error(ErrorKind::InvalidParameter, "option \"on_insert\" must be \"learn\" or \"ignore\"",
+                            "\"learn\" adds inserted rows to the model; \"ignore\" (the default) leaves them out.");
+            out.learn_inserts = v == "learn";
+            continue;
+        }
+        if (type != "number")
+            throw Error(ErrorKind::InvalidParameter, "option \"" + key + "\" must be a number", hint);
+        numbers[key] = r.float8(i, 3);
     }
+    out.options = parse_options(algorithm, numbers);
     return out;
 }
 

@@ -21,13 +21,19 @@ struct ModelMeta {
     std::vector<std::string> features;
     Algorithm algorithm = Algorithm::LinearRegression;
     Options options;
+    bool learn_inserts = false;  // options.on_insert = 'learn'
     int32 shards = 1;
     int32 buckets = 1;
     int64 version = 0;
 };
 
-// options jsonb (as text) -> key/number pairs; non-numbers are an error.
-std::map<std::string, double> parse_option_numbers(Spi &spi, const std::string &json);
+// options jsonb (as text), validated: the algorithm's numeric options, and
+// on_insert ('learn' or 'ignore', the default), which the boundary handles.
+struct ParsedOptions {
+    Options options;
+    bool learn_inserts = false;
+};
+ParsedOptions parse_model_options(Spi &spi, Algorithm algorithm, const std::string &json);
 
 // Loads by name; missing model is an error naming it.
 ModelMeta load_model(Spi &spi, const std::string &name);

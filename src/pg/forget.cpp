@@ -75,13 +75,12 @@ std::vector<char> changed_rows(const Collected &old_rows, const Collected &new_r
     return changed;
 }
 
-void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vector<char> &selected,
-                 Clock::time_point started) {
-    // 1. lineage: which of these rows does the model hold, and in which shard
-    struct Wanted {
-        std::vector<std::string> keys;
-        std::vector<size_t> rows;
-    };
+// Selected rows grouped by lineage bucket: keys and their row numbers.
+struct Wanted {
+    std::vector<std::string> keys;
+    std::vector<size_t> rows;
+};
+std::map<int32, Wanted> by_bucket(const ModelMeta &m, const Collected &rows, const std::vector<char> &selected) {
     std::map<int32, Wanted> wanted;
     for (size_t i = 0; i < rows.keys.size(); ++i) {
         if (!selected[i]) continue;
@@ -89,12 +88,41 @@ void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std:
         w.keys.push_back(rows.keys[i]);
         w.rows.push_back(i);
     }
+    return wanted;
+}
+
+// Adds (sign +1) or subtracts (-1) the rows listed per shard, writes the
+// changed lineage blocks and state, bumps the version, and audits it.
+void apply(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vector<std::vector<Eigen::Index>> &by_shard,
+           int sign, const std::map<int32, LineageBlock> &blocks, AuditEvent audit, Clock::time_point started) {
+    std::vector<ShardState> states = load_states(spi, m);
+    audit.hash_before = state_hash(m, states);
+    for (size_t s = 0; s < by_shard.size(); ++s) {
+        if (by_shard[s].empty()) continue;
+        RowMatrix x = rows.x(by_shard[s], Eigen::all);
+        Vector y = rows.y(by_shard[s]);
+        add_rows(states[s], x, y, sign);
+        audit.shards.push_back(static_cast<int32>(s));
+    }
+    int64 held = 0;
+    for (const auto &st : states) held += state_rows(st);
+    write_blocks(spi, m, blocks);
+    if (!audit.shards.empty()) write_states(spi, m, states, audit.shards);
+    touch_model(spi, m, held, sign < 0 ? audit.rows : 0);
+    audit.hash_after = state_hash(m, states);
+    audit.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+    write_audit(spi, m, audit);
+}
+
+void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vector<char> &selected,
+                 Clock::time_point started) {
+    std::map<int32, Wanted> wanted = by_bucket(m, rows, selected);
     if (wanted.empty()) return;
     std::vector<int32> buckets;
     for (const auto &kv : wanted) buckets.push_back(kv.first);
     std::map<int32, LineageBlock> blocks = load_blocks(spi, m, buckets);
     std::vector<std::vector<Eigen::Index>> by_shard(static_cast<size_t>(m.shards));
-    int64 forgotten = 0;
+    AuditEvent audit{"unlearn", "decrement"};
     std::map<int32, LineageBlock> changed;
     for (auto &kv : blocks) {
         const Wanted &w = wanted[kv.first];
@@ -107,36 +135,39 @@ void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std:
                             "model \"" + m.name + "\" holds a row whose values no longer match its lineage",
                             "The table was changed with triggers disabled; drop and retrain the model.");
             by_shard[static_cast<size_t>(r.entry.shard)].push_back(static_cast<Eigen::Index>(r.row));
-            ++forgotten;
+            ++audit.rows;
         }
         changed.emplace(kv.first, std::move(kv.second));
     }
-    if (changed.empty()) return;
+    if (!changed.empty()) apply(spi, m, rows, by_shard, -1, changed, audit, started);
+}
 
-    // 2. state: subtract the rows' terms from each shard they were in
-    std::vector<ShardState> states = load_states(spi, m);
-    AuditEvent audit;
-    audit.hash_before = state_hash(m, states);
-    for (size_t s = 0; s < by_shard.size(); ++s) {
-        if (by_shard[s].empty()) continue;
-        RowMatrix x = rows.x(by_shard[s], Eigen::all);
-        Vector y = rows.y(by_shard[s]);
-        add_rows(states[s], x, y, -1);
-        audit.shards.push_back(static_cast<int32>(s));
+// options.on_insert = 'learn': new rows (and new versions of updated rows)
+// join the model and its lineage, in the shard their key hashes to.
+void learn_rows(Spi &spi, const ModelMeta &m, const Collected &rows, std::vector<char> selected,
+                Clock::time_point started) {
+    for (size_t i = 0; i < selected.size(); ++i) selected[i] = selected[i] && rows.trainable[i];
+    std::map<int32, Wanted> wanted = by_bucket(m, rows, selected);
+    if (wanted.empty()) return;
+    std::vector<int32> buckets;
+    for (const auto &kv : wanted) buckets.push_back(kv.first);
+    std::map<int32, LineageBlock> blocks = load_blocks(spi, m, buckets);
+    std::vector<std::vector<Eigen::Index>> by_shard(static_cast<size_t>(m.shards));
+    AuditEvent audit{"learn", "increment"};
+    for (const auto &kv : wanted) {
+        LineageBlock &block = blocks[kv.first];
+        for (size_t k = 0; k < kv.second.keys.size(); ++k) {
+            const std::string &key = kv.second.keys[k];
+            if (block.find(key))  // already held: a key cannot be learned twice
+                throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" already holds a row with key " + key,
+                            "The table was changed with triggers disabled; drop and retrain the model.");
+            int32 shard = m.shards == 1 ? 0 : shard_of(key, m.shards, m.options.seed);
+            block.insert(make_entry(key, shard, 0, Role::Train));
+            by_shard[static_cast<size_t>(shard)].push_back(static_cast<Eigen::Index>(kv.second.rows[k]));
+            ++audit.rows;
+        }
     }
-    int64 held = 0;
-    for (const auto &st : states) held += state_rows(st);
-
-    write_blocks(spi, m, changed);
-    if (!audit.shards.empty()) write_states(spi, m, states, audit.shards);
-    touch_model(spi, m, held, forgotten);
-
-    audit.event = "unlearn";
-    audit.method = "decrement";
-    audit.rows = forgotten;
-    audit.hash_after = state_hash(m, states);
-    audit.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
-    write_audit(spi, m, audit);
+    apply(spi, m, rows, by_shard, +1, blocks, audit, started);
 }
 
 void forget_everything(Spi &spi, const ModelMeta &m, Clock::time_point started) {
@@ -186,18 +217,29 @@ UNLEARN_FUNCTION(unlearn_forget_rows) {
             forget_everything(spi, m, started);
             continue;
         }
-        if (!td->tg_oldtable)
-            throw Error(ErrorKind::FeatureNotSupported, "unlearn.forget_rows() needs REFERENCING OLD TABLE");
         const int p = static_cast<int>(m.features.size());
         ColumnPlan plan = plan_columns(desc, rel_name, m.key_columns, m.target, m.features);
+        const bool needs_old = !TRIGGER_FIRED_BY_INSERT(ev);
+        const bool needs_new = TRIGGER_FIRED_BY_INSERT(ev) || (TRIGGER_FIRED_BY_UPDATE(ev) && m.learn_inserts);
+        if ((needs_old && !td->tg_oldtable) || ((needs_new || TRIGGER_FIRED_BY_UPDATE(ev)) && !td->tg_newtable))
+            throw Error(ErrorKind::FeatureNotSupported,
+                        "unlearn.forget_rows() needs the transition tables unlearn.install_triggers() declares");
+        if (TRIGGER_FIRED_BY_INSERT(ev)) {
+            if (!m.learn_inserts) continue;
+            Collected new_rows = read_transition(td->tg_newtable, desc, plan, p);
+            learn_rows(spi, m, new_rows, std::vector<char>(new_rows.keys.size(), 1), started);
+            continue;
+        }
         Collected old_rows = read_transition(td->tg_oldtable, desc, plan, p);
         std::vector<char> selected(old_rows.keys.size(), 1);
+        Collected new_rows;
         if (TRIGGER_FIRED_BY_UPDATE(ev)) {
-            if (!td->tg_newtable)
-                throw Error(ErrorKind::FeatureNotSupported, "unlearn.forget_rows() needs REFERENCING NEW TABLE on UPDATE");
-            selected = changed_rows(old_rows, read_transition(td->tg_newtable, desc, plan, p));
+            new_rows = read_transition(td->tg_newtable, desc, plan, p);
+            selected = changed_rows(old_rows, new_rows);
         }
         forget_rows(spi, m, old_rows, selected, started);
+        // the new version of a changed row is learned when new rows are
+        if (TRIGGER_FIRED_BY_UPDATE(ev) && m.learn_inserts) learn_rows(spi, m, new_rows, selected, started);
     }
     return PointerGetDatum(nullptr);
 }

@@ -39,7 +39,7 @@ TrainRequest read_request(Spi &spi, FunctionCallInfo fcinfo) {
     r.shards = int4_arg(fcinfo, 6, "shards");
     r.slices = int4_arg(fcinfo, 7, "slices");
     r.options_json = jsonb_arg_text(fcinfo, 8, "options");
-    r.options = parse_options(r.algorithm, parse_option_numbers(spi, r.options_json));
+    r.options = parse_model_options(spi, r.algorithm, r.options_json).options;
 
     if (r.name.empty() || r.name.size() > 200)
         throw Error(ErrorKind::InvalidParameter, "model name must have between 1 and 200 characters");
