@@ -123,6 +123,7 @@ std::vector<uint8_t> LineageBlock::encode() const {
 LineageBlock LineageBlock::decode(const uint8_t *data, size_t len) {
     uint16_t kind = 0;
     ByteReader r = unframe(data, len, kLineageMagic, &kind);
+    if (kind != 0) ByteReader::fail("unknown lineage block kind");
     auto n = r.get<uint32_t>();
     constexpr size_t kMinEntry = 2;
     if (n > r.remaining() / kMinEntry) ByteReader::fail("entry count larger than the block");
