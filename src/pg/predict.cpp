@@ -25,56 +25,91 @@ bool features_from_array(FunctionCallInfo fcinfo, const CachedModel &m, Vector *
     return !has_null;
 }
 
+// Where a row type keeps each of a model's features, resolved once: a query
+// predicts over one row type, so the last layout is the one to keep.
+struct RowLayout {
+    Oid type = InvalidOid;
+    int32 typmod = -1;
+    int32 model_id = 0;
+    int64 version = -1;
+    std::vector<AttrNumber> att;  // 1-based, InvalidAttrNumber when missing
+    std::vector<Oid> base_type;
+};
+
+const RowLayout &layout_for(const CachedModel &m, Oid type, int32 typmod, TupleDesc desc) {
+    static RowLayout last;
+    if (last.type == type && last.typmod == typmod && last.model_id == m.meta.id && last.version == m.meta.version)
+        return last;
+    RowLayout l;
+    l.type = type;
+    l.typmod = typmod;
+    l.model_id = m.meta.id;
+    l.version = m.meta.version;
+    for (const auto &name : m.meta.features) {
+        AttrNumber att = InvalidAttrNumber;
+        Oid base = InvalidOid;
+        for (int i = 0; i < desc->natts && att == InvalidAttrNumber; ++i) {
+            Form_pg_attribute a = TupleDescAttr(desc, i);
+            if (!a->attisdropped && name == NameStr(a->attname)) {
+                att = static_cast<AttrNumber>(i + 1);
+                base = pg_call([&] { return getBaseType(a->atttypid); });
+            }
+        }
+        if (att == InvalidAttrNumber)
+            throw Error(ErrorKind::UndefinedColumn,
+                        "row has no column \"" + name + "\" needed by model \"" + m.meta.name + "\"");
+        if (base != INT2OID && base != INT4OID && base != INT8OID && base != FLOAT4OID && base != FLOAT8OID &&
+            base != BOOLOID && base != NUMERICOID)
+            throw Error(ErrorKind::WrongObjectType, "column \"" + name + "\" of the row is not numeric");
+        l.att.push_back(att);
+        l.base_type.push_back(base);
+    }
+    last = std::move(l);
+    return last;
+}
+
 // Features taken from a row by column name; false when one of them is NULL.
 bool features_from_record(FunctionCallInfo fcinfo, const CachedModel &m, Vector *out) {
     require_arg(fcinfo, 1, "row");
-    const auto &names = m.meta.features;
-    out->resize(static_cast<Eigen::Index>(names.size()));
-    int missing = -1;
-    int wrong_type = -1;
-    bool has_null = false;
+    const size_t p = m.meta.features.size();
+    out->resize(static_cast<Eigen::Index>(p));
+    HeapTupleHeader rec = nullptr;
+    TupleDesc desc = nullptr;
     pg_call([&] {
-        HeapTupleHeader rec = PG_GETARG_HEAPTUPLEHEADER(1);
-        TupleDesc desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(rec), HeapTupleHeaderGetTypMod(rec));
-        HeapTupleData tuple;
-        tuple.t_len = HeapTupleHeaderGetDatumLength(rec);
-        ItemPointerSetInvalid(&tuple.t_self);
-        tuple.t_tableOid = InvalidOid;
-        tuple.t_data = rec;
-        for (size_t j = 0; j < names.size() && missing < 0 && wrong_type < 0; ++j) {
-            int att = -1;
-            for (int i = 0; i < desc->natts && att < 0; ++i)
-                if (!TupleDescAttr(desc, i)->attisdropped && names[j] == NameStr(TupleDescAttr(desc, i)->attname))
-                    att = i;
-            if (att < 0) {
-                missing = static_cast<int>(j);
-                break;
-            }
-            bool isnull;
-            Datum d = heap_getattr(&tuple, att + 1, desc, &isnull);
-            has_null = has_null || isnull;
-            if (isnull) continue;
-            double v = 0;
-            switch (getBaseType(TupleDescAttr(desc, att)->atttypid)) {
-                case INT2OID: v = DatumGetInt16(d); break;
-                case INT4OID: v = DatumGetInt32(d); break;
-                case INT8OID: v = static_cast<double>(DatumGetInt64(d)); break;
-                case FLOAT4OID: v = DatumGetFloat4(d); break;
-                case FLOAT8OID: v = DatumGetFloat8(d); break;
-                case BOOLOID: v = DatumGetBool(d) ? 1.0 : 0.0; break;
-                case NUMERICOID: v = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d)); break;
-                default: wrong_type = static_cast<int>(j);
-            }
-            (*out)(static_cast<Eigen::Index>(j)) = v;
-        }
-        ReleaseTupleDesc(desc);
+        rec = PG_GETARG_HEAPTUPLEHEADER(1);
+        desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(rec), HeapTupleHeaderGetTypMod(rec));
     });
-    if (missing >= 0)
-        throw Error(ErrorKind::UndefinedColumn, "row has no column \"" + names[static_cast<size_t>(missing)] +
-                                                    "\" needed by model \"" + m.meta.name + "\"");
-    if (wrong_type >= 0)
-        throw Error(ErrorKind::WrongObjectType,
-                    "column \"" + names[static_cast<size_t>(wrong_type)] + "\" of the row is not numeric");
+    bool has_null = false;
+    try {
+        const RowLayout &l = layout_for(m, HeapTupleHeaderGetTypeId(rec), HeapTupleHeaderGetTypMod(rec), desc);
+        pg_call([&] {
+            HeapTupleData tuple;
+            tuple.t_len = HeapTupleHeaderGetDatumLength(rec);
+            ItemPointerSetInvalid(&tuple.t_self);
+            tuple.t_tableOid = InvalidOid;
+            tuple.t_data = rec;
+            double *x = out->data();
+            for (size_t j = 0; j < p; ++j) {
+                bool isnull;
+                Datum d = heap_getattr(&tuple, l.att[j], desc, &isnull);
+                has_null = has_null || isnull;
+                if (isnull) continue;
+                switch (l.base_type[j]) {
+                    case INT2OID: x[j] = DatumGetInt16(d); break;
+                    case INT4OID: x[j] = DatumGetInt32(d); break;
+                    case INT8OID: x[j] = static_cast<double>(DatumGetInt64(d)); break;
+                    case FLOAT4OID: x[j] = DatumGetFloat4(d); break;
+                    case FLOAT8OID: x[j] = DatumGetFloat8(d); break;
+                    case BOOLOID: x[j] = DatumGetBool(d) ? 1.0 : 0.0; break;
+                    default: x[j] = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
+                }
+            }
+        });
+    } catch (...) {
+        pg_call([&] { ReleaseTupleDesc(desc); });
+        throw;
+    }
+    pg_call([&] { ReleaseTupleDesc(desc); });
     return !has_null;
 }
 
