@@ -1,0 +1,163 @@
+"""pg_unlearn against scikit-learn, an implementation we did not write.
+
+Each case loads seeded random data into a table, trains with pg_unlearn,
+deletes rows with plain DELETEs, and compares with scikit-learn fitted on the
+rows that remain. Talks to the server through psql (PG* environment)."""
+import io
+import subprocess
+import sys
+
+import numpy as np
+from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.naive_bayes import GaussianNB
+
+DB = "unlearn_sklearn_check"
+results = []
+
+
+def psql(sql, db=DB, stdin=None):
+    out = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql],
+                         input=stdin, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"{sql}\n{out.stderr}")
+    return [line.split("\t") for line in out.stdout.splitlines() if line]
+
+
+def load(table, x, y, nulls=()):
+    cols = ", ".join(f"f{j + 1} float8" for j in range(x.shape[1]))
+    psql(f"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (id bigint PRIMARY KEY, {cols}, y float8)")
+    buf = io.StringIO()
+    for i in range(len(y)):
+        vals = ["\\N" if (i, j) in nulls else repr(float(x[i, j])) for j in range(x.shape[1])]
+        buf.write("\t".join([str(i + 1), *vals, repr(float(y[i]))]) + "\n")
+    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", DB, "-c", f"COPY {table} FROM STDIN"],
+                   input=buf.getvalue(), text=True, check=True)
+
+
+def remaining(table, p):
+    rows = psql(f"SELECT id, {', '.join(f'f{j + 1}' for j in range(p))}, y FROM {table} "
+                f"WHERE {' AND '.join(f'f{j + 1} IS NOT NULL' for j in range(p))} ORDER BY id")
+    a = np.array([[float(v) for v in r] for r in rows])
+    return a[:, 0].astype(int), a[:, 1:p + 1], a[:, p + 1]
+
+
+def coefficients(model):
+    return {f: float(c) for _, f, c in psql(f"SELECT * FROM unlearn.coefficients('{model}')")}
+
+
+def check(name, ok, detail=""):
+    results.append(ok)
+    print(("ok - " if ok else "not ok - ") + name + ("" if ok else f": {detail}"))
+
+
+def rel(a, b):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
+
+
+def compare_linear(model, table, p, ref, what):
+    _, x, y = remaining(table, p)
+    ref.fit(x, y)
+    c = coefficients(model)
+    ours = [c[f"f{j + 1}"] for j in range(p)] + [c["(intercept)"]]
+    theirs = list(ref.coef_) + [ref.intercept_]
+    check(f"{model}: coefficients match sklearn {what}", rel(ours, theirs) < 1e-9, f"rel diff {rel(ours, theirs):.3g}")
+    return ref
+
+
+def data(rows, p, seed, offset=0.0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, p)) * np.array([10.0 ** (j % 3 - 1) for j in range(p)])
+    x[:, 0] += offset
+    y = 3 + x @ np.arange(1, p + 1) + 0.1 * rng.normal(size=rows)
+    return x, y
+
+
+def case_linear():
+    x, y = data(2000, 5, 1, offset=1e4)
+    load("lin", x, y)
+    psql("SELECT * FROM unlearn.train('lin', 'lin', 'y', ARRAY['f1','f2','f3','f4','f5'])")
+    ref = compare_linear("lin", "lin", 5, LinearRegression(), "after training")
+    ids, xs, _ = remaining("lin", 5)
+    preds = np.array([float(r[0]) for r in psql("SELECT unlearn.predict('lin', t) FROM lin t ORDER BY id")])
+    check("lin: record-form predictions match sklearn", rel(preds, ref.predict(xs)) < 1e-9)
+    psql("DELETE FROM lin WHERE id % 3 = 0")
+    compare_linear("lin", "lin", 5, LinearRegression(), "after a bulk DELETE")
+    for i in range(1, 600, 3):  # 200 single-row DELETEs, one statement each
+        psql(f"DELETE FROM lin WHERE id = {i}")
+    compare_linear("lin", "lin", 5, LinearRegression(), "after 200 single-row DELETEs")
+
+
+def case_ridge():
+    x, y = data(1500, 4, 2, offset=50)
+    load("rdg", x, y)
+    psql("SELECT * FROM unlearn.train('rdg', 'rdg', 'y', ARRAY['f1','f2','f3','f4'], 'ridge', options => '{\"l2\": 2.5}')")
+    compare_linear("rdg", "rdg", 4, Ridge(alpha=2.5), "after training")
+    psql("DELETE FROM rdg WHERE f2 > 0")
+    compare_linear("rdg", "rdg", 4, Ridge(alpha=2.5), "after DELETE")
+
+
+def compare_nb(model, table, p, what):
+    _, x, y = remaining(table, p)
+    ref = GaussianNB().fit(x, y)
+    c = coefficients(model)
+    labels = [f"{v:.17g}" for v in ref.classes_]
+    present = sorted({k[k.index("[") + 1:k.index("]")] for k in c if k.startswith("prior[")}, key=float)
+    check(f"{model}: classes match sklearn {what}", present == labels, f"{present} vs {labels}")
+    ours = [c[f"prior[{l}]"] for l in labels]
+    ours += [c[f"mean[{l}].f{j + 1}"] for l in labels for j in range(p)]
+    ours += [c[f"var[{l}].f{j + 1}"] for l in labels for j in range(p)]
+    theirs = list(ref.class_prior_) + list(ref.theta_.ravel()) + list(ref.var_.ravel())
+    check(f"{model}: priors, means, variances match sklearn {what}", rel(ours, theirs) < 1e-9, f"{rel(ours, theirs):.3g}")
+    probe = x[:50]
+    arr = lambda r: "ARRAY[" + ",".join(repr(float(v)) for v in r) + "]::float8[]"
+    proba = np.array([[float(v) for v in psql(f"SELECT unlearn.predict_proba('{model}', {arr(r)})")[0][0].strip("{}").split(",")]
+                      for r in probe])
+    check(f"{model}: predict_proba matches sklearn {what}", np.max(np.abs(proba - ref.predict_proba(probe))) < 1e-9)
+
+
+def case_naive_bayes():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 3, size=1200).astype(float)
+    x = rng.normal(size=(1200, 4)) + y[:, None] * np.array([1.0, -0.5, 2.0, 0.1]) + np.array([100, 0, 0, 5])
+    load("nb", x, y)
+    psql("SELECT * FROM unlearn.train('nb', 'nb', 'y', ARRAY['f1','f2','f3','f4'], 'naive_bayes')")
+    compare_nb("nb", "nb", 4, "after training")
+    psql("DELETE FROM nb WHERE y = 2 OR id % 11 = 0")
+    compare_nb("nb", "nb", 4, "after forgetting class 2 and more")
+
+
+def case_shards():
+    x, y = data(3000, 3, 4)
+    load("shd", x, y)
+    psql("SELECT * FROM unlearn.train('shd', 'shd', 'y', ARRAY['f1','f2','f3'], shards => 4)")
+    compare_linear("shd", "shd", 3, LinearRegression(), "with 4 shards")
+    psql("DELETE FROM shd WHERE id % 5 = 1")
+    compare_linear("shd", "shd", 3, LinearRegression(), "with 4 shards after DELETE")
+
+
+def case_nulls():
+    x, y = data(500, 2, 5)
+    load("nul", x, y, nulls={(3, 0), (10, 1), (77, 0)})
+    skipped = psql("SELECT rows_skipped FROM unlearn.train('nul', 'nul', 'y', ARRAY['f1','f2'])")[0][0]
+    check("nul: rows with a NULL feature are skipped and counted", skipped == "3", skipped)
+    compare_linear("nul", "nul", 2, LinearRegression(), "on the rows without NULLs")
+
+
+def main():
+    subprocess.run(["psql", "-X", "-q", "-d", "postgres", "-c", f"DROP DATABASE IF EXISTS {DB}"], check=True,
+                   capture_output=True)
+    subprocess.run(["psql", "-X", "-q", "-d", "postgres", "-c", f"CREATE DATABASE {DB}"], check=True)
+    try:
+        psql("CREATE EXTENSION pg_unlearn")
+        for case in (case_linear, case_ridge, case_naive_bayes, case_shards, case_nulls):
+            case()
+    finally:
+        subprocess.run(["psql", "-X", "-q", "-d", "postgres", "-c", f"DROP DATABASE IF EXISTS {DB}"], check=True)
+    passed = sum(results)
+    print(f"{passed} passed, {len(results) - passed} failed")
+    return 0 if passed == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
