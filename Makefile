@@ -9,6 +9,8 @@ MODULEDIR = extension
 
 REGRESS = extension linear_regression ridge naive_bayes forget forget_feature learn shards drift bad_input guard upgrade
 REGRESS_OPTS = --inputdir=. --load-extension=pg_unlearn
+ISOLATION = concurrent_forget
+ISOLATION_OPTS = --inputdir=test/isolation --outputdir=output_iso --load-extension=pg_unlearn
 
 PG_CONFIG ?= pg_config
 EIGEN_INCLUDE ?= /usr/include/eigen3

@@ -113,7 +113,7 @@ void print(const std::vector<Row> &rows) {
     std::printf("| measurement | pg_unlearn | baseline | ratio | target | met |\n|---|---|---|---|---|---|\n");
     for (const auto &r : rows) {
         double ratio = r.ratio_kind == "base/ours" ? r.base / r.ours : r.ours / r.base;
-        std::printf("| %s | %.3f %s | %.3f %s | %.2f | %s | %s |\n", r.what.c_str(), r.ours, r.unit.c_str(), r.base,
+        std::printf("| %s | %.4g %s | %.4g %s | %.3g | %s | %s |\n", r.what.c_str(), r.ours, r.unit.c_str(), r.base,
                     r.unit.c_str(), ratio, r.target.c_str(), r.met ? "yes" : "no");
     }
 }
@@ -184,16 +184,24 @@ int main(int argc, char **argv) {
                        "<= +1 ms", d_model - d_plain <= 1.0});
 
         // 4. forgetting one row (what the model adds to the DELETE) vs retraining from scratch
-        const double forget_s = std::max(d_model - d_plain, 1e-3) / 1000;
-        out.push_back({"forget one row (added DELETE latency) vs retrain from scratch", forget_s, t_train, "s",
-                       "base/ours", ">= 1000x", t_train / forget_s >= 1000});
+        const double forget_ms = std::max(d_model - d_plain, 1e-3);
+        out.push_back({"forget one row (added DELETE latency) vs retrain from scratch", forget_ms, 1000 * t_train, "ms",
+                       "base/ours", ">= 1000x", 1000 * t_train / forget_ms >= 1000});
 
-        // 3. DELETE of 10% in one statement, with a model vs without (fresh copies)
-        make_table(c, "bench_plain", cfg.rows);
-        make_table(c, "bench_data", cfg.rows);
-        train(c, "b_ols", "bench_data", "linear_regression");
-        double b_plain = bulk_delete(c, "bench_plain");
-        double b_model = bulk_delete(c, "bench_data");
+        // 3. DELETE of 10% in one statement, with a model vs without: fresh
+        // copies each round, order alternated, a checkpoint before each
+        std::vector<double> plain_runs, model_runs;
+        for (int r = 0; r < cfg.repeat; ++r) {
+            make_table(c, "bench_plain", cfg.rows);
+            make_table(c, "bench_data", cfg.rows);
+            train(c, "b_ols", "bench_data", "linear_regression");
+            for (int k = 0; k < 2; ++k) {
+                const bool model_side = (r + k) % 2 == 1;
+                exec(c, "CHECKPOINT");
+                (model_side ? model_runs : plain_runs).push_back(bulk_delete(c, model_side ? "bench_data" : "bench_plain"));
+            }
+        }
+        double b_plain = median(plain_runs), b_model = median(model_runs);
         out.push_back({"DELETE 10% in one statement (with model vs without)", b_model, b_plain, "s", "ours/base", "<= 2",
                        b_model <= 2 * b_plain});
         std::string verified = pqxx::nontransaction(c).exec(

@@ -196,7 +196,7 @@ FittedModel fit_model(Algorithm a, const Options &o, const std::vector<ShardStat
     return m;
 }
 
-double FittedModel::predict(const Vector &x) const {
+double FittedModel::predict(const Eigen::Ref<const Vector> &x) const {
     return std::visit(overloaded{
                           [&](const LinearFit &f) { return f.coef.dot(x) + f.intercept; },
                           [&](const NaiveBayesFit &f) { return f.predict(x); },
@@ -204,7 +204,7 @@ double FittedModel::predict(const Vector &x) const {
                       fit);
 }
 
-Vector FittedModel::predict_proba(const Vector &x) const {
+Vector FittedModel::predict_proba(const Eigen::Ref<const Vector> &x) const {
     const auto *nb = std::get_if<NaiveBayesFit>(&fit);
     if (!nb)
         throw Error(ErrorKind::InvalidParameter,

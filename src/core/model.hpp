@@ -48,8 +48,8 @@ struct FittedModel {
     Algorithm algorithm;
     std::variant<LinearFit, NaiveBayesFit> fit;
 
-    double predict(const Vector &x) const;
-    Vector predict_proba(const Vector &x) const;  // classifiers only
+    double predict(const Eigen::Ref<const Vector> &x) const;
+    Vector predict_proba(const Eigen::Ref<const Vector> &x) const;  // classifiers only
     // Parameters compared by verify: coefficients (and intercept last) for
     // linear models; priors, means and variances for naive Bayes.
     Vector parameters() const;

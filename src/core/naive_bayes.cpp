@@ -125,7 +125,7 @@ NaiveBayesFit NaiveBayesStats::solve() const {
     return fit;
 }
 
-Vector NaiveBayesFit::joint_log_likelihood(const Vector &x) const {
+Vector NaiveBayesFit::joint_log_likelihood(const Eigen::Ref<const Vector> &x) const {
     const Eigen::Index k = static_cast<Eigen::Index>(classes.size());
     Vector jll(k);
     for (Eigen::Index c = 0; c < k; ++c) {
@@ -136,14 +136,14 @@ Vector NaiveBayesFit::joint_log_likelihood(const Vector &x) const {
     return jll;
 }
 
-Vector NaiveBayesFit::predict_proba(const Vector &x) const {
+Vector NaiveBayesFit::predict_proba(const Eigen::Ref<const Vector> &x) const {
     Vector jll = joint_log_likelihood(x);
     double m = jll.maxCoeff();
     Vector e = (jll.array() - m).exp();
     return e / e.sum();
 }
 
-double NaiveBayesFit::predict(const Vector &x) const {
+double NaiveBayesFit::predict(const Eigen::Ref<const Vector> &x) const {
     Eigen::Index best;
     joint_log_likelihood(x).maxCoeff(&best);
     return classes[static_cast<size_t>(best)];

@@ -29,9 +29,9 @@ struct NaiveBayesFit {
     double epsilon = 0.0;
     int64_t rows = 0;
 
-    Vector joint_log_likelihood(const Vector &x) const;
-    Vector predict_proba(const Vector &x) const;
-    double predict(const Vector &x) const;
+    Vector joint_log_likelihood(const Eigen::Ref<const Vector> &x) const;
+    Vector predict_proba(const Eigen::Ref<const Vector> &x) const;
+    double predict(const Eigen::Ref<const Vector> &x) const;
 };
 
 class NaiveBayesStats {

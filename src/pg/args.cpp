@@ -30,7 +30,7 @@ std::string jsonb_arg_text(FunctionCallInfo fcinfo, int n, const char *what) {
 
 namespace {
 template <typename T, typename Conv>
-std::vector<T> array_arg(FunctionCallInfo fcinfo, int n, const char *what, Oid elem, Conv conv, bool *has_null = nullptr) {
+std::vector<T> array_arg(FunctionCallInfo fcinfo, int n, const char *what, Oid elem, Conv conv) {
     require_arg(fcinfo, n, what);
     Datum *elems = nullptr;
     bool *nulls = nullptr;
@@ -49,9 +49,8 @@ std::vector<T> array_arg(FunctionCallInfo fcinfo, int n, const char *what, Oid e
     std::vector<T> out;
     out.reserve(static_cast<size_t>(count));
     for (int i = 0; i < count; ++i) {
-        if (nulls[i] && !has_null) throw Error(ErrorKind::InvalidParameter, std::string(what) + " must not contain NULL");
-        if (nulls[i]) *has_null = true;
-        out.push_back(nulls[i] ? T{} : conv(elems[i]));
+        if (nulls[i]) throw Error(ErrorKind::InvalidParameter, std::string(what) + " must not contain NULL");
+        out.push_back(conv(elems[i]));
     }
     return out;
 }
@@ -64,11 +63,6 @@ std::vector<std::string> text_array_arg(FunctionCallInfo fcinfo, int n, const ch
             return std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
         });
     });
-}
-
-std::vector<double> float8_array_arg(FunctionCallInfo fcinfo, int n, const char *what, bool *has_null) {
-    if (has_null) *has_null = false;
-    return array_arg<double>(fcinfo, n, what, FLOAT8OID, [](Datum d) { return DatumGetFloat8(d); }, has_null);
 }
 
 }  // namespace unlearn::pg

@@ -10,8 +10,6 @@ namespace unlearn::pg {
 
 std::string text_arg(FunctionCallInfo fcinfo, int n, const char *what);
 std::vector<std::string> text_array_arg(FunctionCallInfo fcinfo, int n, const char *what);
-// has_null: where given, NULL elements are reported there instead of raising.
-std::vector<double> float8_array_arg(FunctionCallInfo fcinfo, int n, const char *what, bool *has_null = nullptr);
 int32 int4_arg(FunctionCallInfo fcinfo, int n, const char *what);
 std::string jsonb_arg_text(FunctionCallInfo fcinfo, int n, const char *what);
 void require_arg(FunctionCallInfo fcinfo, int n, const char *what);

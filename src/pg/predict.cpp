@@ -12,17 +12,26 @@ using namespace unlearn::pg;
 
 namespace {
 
-// false when an element is NULL: the prediction is then NULL, as for a row
-bool features_from_array(FunctionCallInfo fcinfo, const CachedModel &m, Vector *out) {
-    bool has_null = false;
-    std::vector<double> v = float8_array_arg(fcinfo, 1, "features", &has_null);
-    if (v.size() != m.meta.features.size())
+// The features of a float8[] argument, read in place (it is called once per
+// row: no copy). False when an element is NULL: the prediction is then NULL.
+bool features_from_array(FunctionCallInfo fcinfo, const CachedModel &m, Eigen::Map<const Vector> *out) {
+    require_arg(fcinfo, 1, "features");
+    ArrayType *a = nullptr;
+    int n = 0;
+    pg_call([&] {
+        a = PG_GETARG_ARRAYTYPE_P(1);
+        n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+    });
+    if (ARR_NDIM(a) > 1 || ARR_ELEMTYPE(a) != FLOAT8OID)
+        throw Error(ErrorKind::InvalidParameter, "features must be a one-dimensional float8 array");
+    if (static_cast<size_t>(n) != m.meta.features.size())
         throw Error(ErrorKind::InvalidParameter,
                     "model \"" + m.meta.name + "\" expects " + std::to_string(m.meta.features.size()) +
-                        " features, got " + std::to_string(v.size()),
+                        " features, got " + std::to_string(n),
                     "Pass the features in the order unlearn.models.features lists them.");
-    *out = Eigen::Map<Vector>(v.data(), static_cast<Eigen::Index>(v.size()));
-    return !has_null;
+    if (array_contains_nulls(a)) return false;
+    new (out) Eigen::Map<const Vector>(reinterpret_cast<const double *>(ARR_DATA_PTR(a)), n);
+    return true;
 }
 
 // Where a row type keeps each of a model's features, resolved once: a query
@@ -117,7 +126,7 @@ bool features_from_record(FunctionCallInfo fcinfo, const CachedModel &m, Vector 
 
 UNLEARN_FUNCTION(unlearn_predict) {
     const CachedModel &m = model_for_call(fcinfo, text_arg(fcinfo, 0, "model name"));
-    Vector x;
+    Eigen::Map<const Vector> x(nullptr, 0);
     if (!features_from_array(fcinfo, m, &x)) PG_RETURN_NULL();
     return Float8GetDatum(m.fit.predict(x));
 }
@@ -131,7 +140,7 @@ UNLEARN_FUNCTION(unlearn_predict_row) {
 
 UNLEARN_FUNCTION(unlearn_predict_proba) {
     const CachedModel &m = model_for_call(fcinfo, text_arg(fcinfo, 0, "model name"));
-    Vector x;
+    Eigen::Map<const Vector> x(nullptr, 0);
     if (!features_from_array(fcinfo, m, &x)) PG_RETURN_NULL();
     Vector p = m.fit.predict_proba(x);
     std::vector<Datum> elems;
