@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test suite on a throwaway
-# cluster: unit tests (CTest), pg_regress, the scikit-learn cross-check.
+# cluster: unit tests (CTest), pg_regress + isolation, the scikit-learn
+# cross-check, and the TAP tests (which start clusters of their own).
 # Every suite runs even if one fails; the exit status says whether all passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +35,7 @@ bash scripts/cluster.sh start
 source "${PGUL_DIR:-/tmp/pg_unlearn_cluster}/env"
 suite "pg_regress" regress
 if [ -x test/python/run.sh ]; then suite "scikit-learn cross-check" test/python/run.sh; fi
+suite "TAP: crash, dump/restore, WAL replay" test/t/run.sh
 if [ "$failed" -gt 0 ]; then bash scripts/cluster.sh log | tail -n 50; fi
 suite "no backend crashed" bash scripts/cluster.sh stop
 
