@@ -61,3 +61,172 @@ $$;
 
 COMMENT ON FUNCTION unlearn.train(text, regclass, text, text[], text, text, int, int, jsonb)
     IS 'train a model over a table; later DELETEs on the table are forgotten by it, and with options.on_insert = learn, INSERTs are learned';
+
+-- Every way a column or table leaves reaches the models -------------------
+
+-- Column positions survive renames; names survive dump/restore. Keep both:
+-- [key columns..., target, features...] as attribute numbers.
+ALTER TABLE unlearn.models ADD COLUMN column_attnums int2[];
+COMMENT ON COLUMN unlearn.models.column_attnums IS 'attribute numbers of key columns, target and features, in that order';
+
+CREATE FUNCTION unlearn.record_attnums(rel regclass) RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE unlearn.models m
+    SET column_attnums = (SELECT array_agg(a.attnum ORDER BY c.ord)
+                          FROM unnest(m.key_columns || m.target || m.features) WITH ORDINALITY AS c(name, ord)
+                          JOIN pg_attribute a ON a.attrelid = m.relation AND a.attname = c.name AND NOT a.attisdropped)
+    WHERE m.relation = rel
+$$;
+SELECT unlearn.record_attnums(relation) FROM (SELECT DISTINCT relation FROM unlearn.models) r;
+
+-- train() calls install_triggers(): it now records the attribute numbers too
+CREATE OR REPLACE FUNCTION unlearn.install_triggers(rel regclass) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM unlearn.record_attnums(rel);
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = rel AND tgname = 'unlearn_forget_delete') THEN
+        EXECUTE format('CREATE TRIGGER unlearn_forget_delete AFTER DELETE ON %s '
+                       'REFERENCING OLD TABLE AS unlearn_old FOR EACH STATEMENT '
+                       'EXECUTE FUNCTION unlearn.forget_rows()', rel);
+        EXECUTE format('CREATE TRIGGER unlearn_forget_update AFTER UPDATE ON %s '
+                       'REFERENCING OLD TABLE AS unlearn_old NEW TABLE AS unlearn_new FOR EACH STATEMENT '
+                       'EXECUTE FUNCTION unlearn.forget_rows()', rel);
+        EXECUTE format('CREATE TRIGGER unlearn_forget_truncate AFTER TRUNCATE ON %s '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION unlearn.forget_rows()', rel);
+    END IF;
+    IF EXISTS (SELECT 1 FROM unlearn.models WHERE relation = rel AND options->>'on_insert' = 'learn')
+       AND NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = rel AND tgname = 'unlearn_learn_insert') THEN
+        EXECUTE format('CREATE TRIGGER unlearn_learn_insert AFTER INSERT ON %s '
+                       'REFERENCING NEW TABLE AS unlearn_new FOR EACH STATEMENT '
+                       'EXECUTE FUNCTION unlearn.forget_rows()', rel);
+    END IF;
+END
+$$;
+
+-- A model whose source, target or key is gone cannot be kept in step with
+-- the table: it is dropped, and the audit says why.
+CREATE FUNCTION unlearn.drop_model_because(m unlearn.models, reason text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM unlearn.models WHERE model_id = m.model_id;
+    INSERT INTO unlearn.audit (event, model_id, model, rows, method, shards, duration_ms)
+    VALUES ('drop', m.model_id, m.name, m.rows_held, reason, '{}', 0);
+END
+$$;
+
+-- DROP TABLE drops the table's models; DROP COLUMN of a feature forgets the
+-- feature exactly (forget_feature), of the target or a key drops the model.
+CREATE FUNCTION unlearn.on_sql_drop() RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d record;
+    m unlearn.models;
+    col text;
+BEGIN
+    FOR d IN SELECT * FROM pg_event_trigger_dropped_objects() WHERE object_type IN ('table', 'table column') LOOP
+        FOR m IN SELECT * FROM unlearn.models WHERE relation = d.objid ORDER BY model_id LOOP
+            IF d.object_type = 'table' THEN
+                PERFORM unlearn.drop_model_because(m, 'source table dropped');
+                CONTINUE;
+            END IF;
+            col := d.address_names[3];
+            IF col = m.target OR col = ANY (m.key_columns) THEN
+                PERFORM unlearn.drop_model_because(m, format('column %s dropped', col));
+            ELSIF col = ANY (m.features) THEN
+                IF cardinality(m.features) = 1 THEN
+                    PERFORM unlearn.drop_model_because(m, format('last feature %s dropped', col));
+                ELSE
+                    PERFORM unlearn.forget_feature(m.name, col);
+                END IF;
+            END IF;
+        END LOOP;
+        IF d.object_type = 'table column' THEN
+            PERFORM unlearn.record_attnums(d.objid::regclass);
+        END IF;
+    END LOOP;
+END
+$$;
+CREATE EVENT TRIGGER unlearn_sql_drop ON sql_drop EXECUTE FUNCTION unlearn.on_sql_drop();
+
+-- ALTER TABLE ... RENAME COLUMN: models follow the column by its attribute
+-- number. A column retyped to something not numeric is forgotten like a
+-- dropped one, so a later DELETE never fails on it.
+CREATE FUNCTION unlearn.on_alter_table() RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    m unlearn.models;
+    names text[];
+    numeric_types regtype[] := ARRAY['int2', 'int4', 'int8', 'float4', 'float8', 'numeric', 'bool']::regtype[];
+    f text;
+    n int;
+BEGIN
+    FOR c IN SELECT DISTINCT objid FROM pg_event_trigger_ddl_commands()
+             WHERE command_tag = 'ALTER TABLE' AND objid IN (SELECT relation FROM unlearn.models) LOOP
+        FOR m IN SELECT * FROM unlearn.models WHERE relation = c.objid AND column_attnums IS NOT NULL ORDER BY model_id LOOP
+            SELECT array_agg(a.attname::text ORDER BY u.ord) INTO names
+            FROM unnest(m.column_attnums) WITH ORDINALITY AS u(attnum, ord)
+            JOIN pg_attribute a ON a.attrelid = m.relation AND a.attnum = u.attnum AND NOT a.attisdropped;
+            n := cardinality(m.key_columns);
+            IF cardinality(names) = cardinality(m.column_attnums) THEN
+                UPDATE unlearn.models
+                SET key_columns = names[1:n], target = names[n + 1], features = names[n + 2:]
+                WHERE model_id = m.model_id
+                  AND (key_columns, target, features) IS DISTINCT FROM (names[1:n], names[n + 1], names[n + 2:]);
+            END IF;
+            SELECT * INTO m FROM unlearn.models WHERE model_id = m.model_id;
+            IF (SELECT atttypid::regtype FROM pg_attribute WHERE attrelid = m.relation AND attname = m.target) <> ALL (numeric_types) THEN
+                PERFORM unlearn.drop_model_because(m, format('target %s is no longer numeric', m.target));
+                CONTINUE;
+            END IF;
+            FOREACH f IN ARRAY m.features LOOP
+                IF (SELECT atttypid::regtype FROM pg_attribute WHERE attrelid = m.relation AND attname = f) <> ALL (numeric_types) THEN
+                    IF cardinality(m.features) = 1 THEN
+                        PERFORM unlearn.drop_model_because(m, format('last feature %s is no longer numeric', f));
+                        EXIT;
+                    END IF;
+                    PERFORM unlearn.forget_feature(m.name, f);
+                    SELECT * INTO m FROM unlearn.models WHERE model_id = m.model_id;
+                END IF;
+            END LOOP;
+        END LOOP;
+        PERFORM unlearn.record_attnums(c.objid::regclass);
+    END LOOP;
+END
+$$;
+CREATE EVENT TRIGGER unlearn_alter_table ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
+    EXECUTE FUNCTION unlearn.on_alter_table();
+
+-- Forgetting that bypassed the triggers (session_replication_role = replica,
+-- ALTER TABLE ... DISABLE TRIGGER) shows in verify as lineage rows missing
+-- from the table or parameters that differ; resync retrains the model from
+-- the table as it is, under the same name and settings.
+CREATE FUNCTION unlearn.resync(model text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m unlearn.models;
+BEGIN
+    SELECT * INTO m FROM unlearn.models WHERE name = model FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" does not exist', model
+            USING ERRCODE = 'undefined_object', HINT = 'SELECT name FROM unlearn.models lists the trained models.';
+    END IF;
+    DELETE FROM unlearn.models WHERE model_id = m.model_id;
+    PERFORM unlearn.train(m.name, m.relation, m.target, m.features, m.algorithm, m.strategy, m.shards, m.slices, m.options);
+    INSERT INTO unlearn.audit (event, model_id, model, rows, method, shards, duration_ms)
+    SELECT 'resync', model_id, name, rows_held, 'retrain from table', '{}', 0 FROM unlearn.models WHERE name = model;
+END
+$$;
+COMMENT ON FUNCTION unlearn.resync(text) IS 'retrain a model from its table as it is now (after changes that bypassed its triggers)';

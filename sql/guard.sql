@@ -54,8 +54,10 @@ SELECT check_name, passed FROM unlearn.verify('g_ols') ORDER BY 1;
 -- calling the trigger function directly is refused
 SELECT expect_error($$SELECT unlearn.forget_rows()$$);
 
+-- dropping a source table drops its models (an event trigger), audited
 DROP TABLE g_other;
-SELECT unlearn.drop_model('g_other_ols');
+SELECT count(*) AS models_left FROM unlearn.models WHERE name = 'g_other_ols';
+SELECT event, method FROM unlearn.audit WHERE model = 'g_other_ols' ORDER BY event_id;
 REVOKE ALL ON ALL TABLES IN SCHEMA unlearn FROM unlearn_guard_reader;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA unlearn FROM unlearn_guard_reader;
 REVOKE ALL ON FUNCTION unlearn.install_triggers(regclass) FROM unlearn_guard_reader;
