@@ -230,3 +230,23 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION unlearn.resync(text) IS 'retrain a model from its table as it is now (after changes that bypassed its triggers)';
+
+-- Complete erasure ---------------------------------------------------------
+
+-- A DELETE leaves the row's old version in the table's heap until it is
+-- rewritten, and the models' old states and lineage blocks likewise (two
+-- states differ by exactly the forgotten rows' terms). VACUUM cannot run
+-- inside a function, so this returns the commands to run, e.g. in psql:
+--     SELECT * FROM unlearn.erasure_commands('t') \gexec
+-- WAL, archives, replicas and backups keep the data until they expire.
+CREATE FUNCTION unlearn.erasure_commands(relation regclass) RETURNS SETOF text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('VACUUM (FULL) %s', r)
+    FROM unnest(ARRAY[relation, 'unlearn.models'::regclass, 'unlearn.state'::regclass,
+                      'unlearn.lineage_blocks'::regclass]) AS r
+    UNION ALL SELECT 'CHECKPOINT'
+$$;
+COMMENT ON FUNCTION unlearn.erasure_commands(regclass)
+    IS 'commands that rewrite a source table and the model tables so no old row version remains in their files';
