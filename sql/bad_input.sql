@@ -24,6 +24,8 @@ SELECT expect_error($$SELECT unlearn.train('m', 'good', 'y', ARRAY['x', NULL])$$
 SELECT expect_error($$SELECT unlearn.train(NULL, 'good', 'y', ARRAY['x'])$$);
 SELECT expect_error($$SELECT unlearn.train('m', 'nokey', 'y', ARRAY['x'])$$);
 SELECT expect_error($$SELECT unlearn.train('m', 'good_view', 'y', ARRAY['x'])$$);
+CREATE TABLE parted (id int PRIMARY KEY, x float8, y float8) PARTITION BY RANGE (id);
+SELECT expect_error($$SELECT unlearn.train('m', 'parted', 'y', ARRAY['x'])$$);
 SELECT expect_error($$SELECT unlearn.train('m', 'empty', 'y', ARRAY['x'])$$);
 SELECT expect_error($$SELECT unlearn.train('m', 'allnull', 'y', ARRAY['x'])$$);
 SELECT expect_error($$SELECT unlearn.train('m', 'good', 'y', ARRAY['x'], 'deep_learning')$$);
