@@ -30,6 +30,7 @@ regress() {
 }
 
 suite "unit tests" ctest --test-dir build --output-on-failure
+suite "fuzz: state blobs, lineage blocks, options (20 s)" test/fuzz/run.sh
 
 bash scripts/cluster.sh start
 source "${PGUL_DIR:-/tmp/pg_unlearn_cluster}/env"
