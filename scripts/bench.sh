@@ -9,3 +9,4 @@ trap 'bash scripts/cluster.sh stop' EXIT
 bash scripts/cluster.sh start
 source "${PGUL_DIR:-/tmp/pg_unlearn_cluster}/env"
 build/bench/pg_unlearn_bench "$@"
+SECONDS_EACH=${SECONDS_EACH:-20} bench/load.sh

@@ -74,11 +74,15 @@ ModelMeta load_model(Spi &spi, const std::string &name) {
     return meta_from(spi, r, 0);
 }
 
-std::vector<ModelMeta> lock_models_of(Spi &spi, Oid relation) {
-    SpiResult r = spi.exec(
-        "SELECT model_id, name, relation::oid, key_columns, target, features, algorithm, options::text, shards, "
-        "lineage_buckets, version FROM unlearn.models WHERE relation = $1::oid::regclass ORDER BY model_id FOR UPDATE",
-        {oid_param(relation)});
+std::vector<ModelMeta> models_of(Spi &spi, Oid relation, bool lock) {
+    SpiResult r = lock ? spi.exec("SELECT model_id, name, relation::oid, key_columns, target, features, algorithm, "
+                                  "options::text, shards, lineage_buckets, version FROM unlearn.models "
+                                  "WHERE relation = $1::oid::regclass ORDER BY model_id FOR UPDATE",
+                                  {oid_param(relation)})
+                       : spi.exec("SELECT model_id, name, relation::oid, key_columns, target, features, algorithm, "
+                                  "options::text, shards, lineage_buckets, version FROM unlearn.models "
+                                  "WHERE relation = $1::oid::regclass ORDER BY model_id",
+                                  {oid_param(relation)});
     std::vector<ModelMeta> out;
     for (uint64 i = 0; i < r.rows(); ++i) out.push_back(meta_from(spi, r, i));
     return out;

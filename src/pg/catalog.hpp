@@ -37,9 +37,9 @@ ParsedOptions parse_model_options(Spi &spi, Algorithm algorithm, const std::stri
 
 // Loads by name; missing model is an error naming it.
 ModelMeta load_model(Spi &spi, const std::string &name);
-// Every model trained on the relation, locked FOR UPDATE in id order so that
-// concurrent statements forgetting rows serialise on them without deadlock.
-std::vector<ModelMeta> lock_models_of(Spi &spi, Oid relation);
+// Every model trained on the relation; with lock, FOR UPDATE in id order so
+// that concurrent statements forgetting rows serialise on them without deadlock.
+std::vector<ModelMeta> models_of(Spi &spi, Oid relation, bool lock);
 
 std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m);
 void write_states(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &states, const std::vector<int32> &shards);

@@ -1,5 +1,6 @@
 // The trigger that makes a table's DELETE, UPDATE and TRUNCATE reach every
 // model trained on it, once per statement, inside the deleting transaction.
+#include <algorithm>
 #include <chrono>
 
 
@@ -208,10 +209,29 @@ UNLEARN_FUNCTION(unlearn_forget_rows) {
     const auto started = Clock::now();
     const Oid relid = RelationGetRelid(td->tg_relation);
     const TupleDesc desc = RelationGetDescr(td->tg_relation);
+    // A statement that touched no row changes no model: no lock, no work.
+    const bool empty = pg_call([&] {
+        return (!td->tg_oldtable || tuplestore_tuple_count(td->tg_oldtable) == 0) &&
+               (!td->tg_newtable || tuplestore_tuple_count(td->tg_newtable) == 0);
+    });
+    if (empty && !TRIGGER_FIRED_BY_TRUNCATE(ev)) return PointerGetDatum(nullptr);
     note_local_change();
     Spi spi;
-    std::vector<ModelMeta> models = lock_models_of(spi, relid);
     const std::string rel_name = relation_name(relid);
+    // An UPDATE of columns no model reads must not queue behind other
+    // writers on the model rows: look before locking.
+    if (TRIGGER_FIRED_BY_UPDATE(ev) && td->tg_oldtable && td->tg_newtable) {
+        bool relevant = false;
+        for (const ModelMeta &m : models_of(spi, relid, false)) {
+            const int p = static_cast<int>(m.features.size());
+            ColumnPlan plan = plan_columns(desc, rel_name, m.key_columns, m.target, m.features);
+            std::vector<char> changed = changed_rows(read_transition(td->tg_oldtable, desc, plan, p),
+                                                     read_transition(td->tg_newtable, desc, plan, p));
+            relevant = relevant || std::find(changed.begin(), changed.end(), 1) != changed.end();
+        }
+        if (!relevant) return PointerGetDatum(nullptr);
+    }
+    std::vector<ModelMeta> models = models_of(spi, relid, true);
     for (const ModelMeta &m : models) {
         if (TRIGGER_FIRED_BY_TRUNCATE(ev)) {
             forget_everything(spi, m, started);

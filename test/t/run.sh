@@ -5,7 +5,7 @@ set -euo pipefail
 pgxs=/usr/lib/postgresql/15/lib/pgxs
 work=$(mktemp -d /tmp/pg_unlearn_tap.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-cp "$(dirname "$0")"/*.pl "$work/"
+cp "$(dirname "$0")"/${TAP_TESTS:-*.pl} "$work/"
 run=()
 if [ "$(id -u)" -eq 0 ]; then
     chown -R postgres "$work"

@@ -1,0 +1,59 @@
+# Eight clients deleting, inserting, updating and predicting on random rows
+# for a bounded time: no client fails, and afterwards every model equals a
+# retrain on the table (verify).
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('load');
+$node->init;
+$node->append_conf('postgresql.conf', "max_connections = 40\n");
+$node->start;
+$node->safe_psql('postgres', q{
+    CREATE EXTENSION pg_unlearn;
+    CREATE TABLE t (id int PRIMARY KEY, x1 float8, x2 float8, y float8, label int);
+    INSERT INTO t SELECT i, sin(i), cos(i), 2 * sin(i) - cos(i) + 0.1 * sin(7 * i), i % 3 FROM generate_series(1, 20000) i;
+    SELECT name FROM unlearn.train('ols_learn', 't', 'y', ARRAY['x1', 'x2'], options => '{"on_insert": "learn"}');
+    SELECT name FROM unlearn.train('ridge_ignore', 't', 'y', ARRAY['x1'], 'ridge', shards => 4);
+    SELECT name FROM unlearn.train('nb_learn', 't', 'label', ARRAY['x1', 'x2'], 'naive_bayes', shards => 2,
+                                   options => '{"on_insert": "learn"}');
+});
+
+$node->pgbench(
+    '--no-vacuum --client=8 --jobs=2 --time=5',
+    0,
+    [qr{processed: [1-9]}],
+    [qr{^$}],
+    'eight clients delete, insert, update and predict',
+    {
+        'delete' => q{
+\set id random(1, 40000)
+DELETE FROM t WHERE id = :id;
+},
+        'insert' => q{
+\set id random(20001, 40000)
+INSERT INTO t VALUES (:id, random(), random(), random(), (:id % 3)) ON CONFLICT (id) DO NOTHING;
+},
+        'update' => q{
+\set id random(1, 40000)
+UPDATE t SET y = y + 1 WHERE id = :id;
+},
+        'predict' => q{
+\set id random(1, 40000)
+SELECT unlearn.predict('ols_learn', t), unlearn.predict('nb_learn', t) FROM t WHERE id = :id;
+},
+    });
+
+my $verified = $node->safe_psql('postgres',
+    "SELECT string_agg(m.name || '=' || v.ok::text, ',' ORDER BY m.name) FROM unlearn.models m, "
+  . "LATERAL (SELECT bool_and(passed) AS ok FROM unlearn.verify(m.name)) v");
+is($verified, 'nb_learn=true,ols_learn=true,ridge_ignore=true', 'every model verifies after the load');
+is($node->safe_psql('postgres',
+    "SELECT (SELECT rows_held FROM unlearn.models WHERE name = 'ols_learn') = (SELECT count(*) FROM t)"),
+    't', 'a learning model holds exactly the rows of the table');
+ok(!$node->log_contains('deadlock detected'), 'no deadlock');
+ok(!$node->log_contains('terminated by signal'), 'no backend crashed');
+$node->stop;
+done_testing();
