@@ -1,32 +1,6 @@
 -- pg_unlearn 0.1.0 -> 0.2.0: models can learn inserted rows (options.on_insert).
 \echo Use "ALTER EXTENSION pg_unlearn UPDATE TO '0.2.0'" to load this file. \quit
 
--- The INSERT trigger exists only while a model on the table learns new rows:
--- tables whose models ignore inserts pay nothing on COPY and INSERT.
-CREATE OR REPLACE FUNCTION unlearn.install_triggers(rel regclass) RETURNS void
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = rel AND tgname = 'unlearn_forget_delete') THEN
-        EXECUTE format('CREATE TRIGGER unlearn_forget_delete AFTER DELETE ON %s '
-                       'REFERENCING OLD TABLE AS unlearn_old FOR EACH STATEMENT '
-                       'EXECUTE FUNCTION unlearn.forget_rows()', rel);
-        EXECUTE format('CREATE TRIGGER unlearn_forget_update AFTER UPDATE ON %s '
-                       'REFERENCING OLD TABLE AS unlearn_old NEW TABLE AS unlearn_new FOR EACH STATEMENT '
-                       'EXECUTE FUNCTION unlearn.forget_rows()', rel);
-        EXECUTE format('CREATE TRIGGER unlearn_forget_truncate AFTER TRUNCATE ON %s '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION unlearn.forget_rows()', rel);
-    END IF;
-    IF EXISTS (SELECT 1 FROM unlearn.models WHERE relation = rel AND options->>'on_insert' = 'learn')
-       AND NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = rel AND tgname = 'unlearn_learn_insert') THEN
-        EXECUTE format('CREATE TRIGGER unlearn_learn_insert AFTER INSERT ON %s '
-                       'REFERENCING NEW TABLE AS unlearn_new FOR EACH STATEMENT '
-                       'EXECUTE FUNCTION unlearn.forget_rows()', rel);
-    END IF;
-END
-$$;
-
 CREATE OR REPLACE FUNCTION unlearn.drop_model(model text) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -81,7 +55,9 @@ AS $$
 $$;
 SELECT unlearn.record_attnums(relation) FROM (SELECT DISTINCT relation FROM unlearn.models) r;
 
--- train() calls install_triggers(): it now records the attribute numbers too
+-- train() calls install_triggers(): it now records the attribute numbers, and
+-- adds the INSERT trigger only while a model on the table learns new rows, so
+-- tables whose models ignore inserts pay nothing on COPY and INSERT.
 CREATE OR REPLACE FUNCTION unlearn.install_triggers(rel regclass) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp

@@ -5,7 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 bash scripts/build.sh
-trap 'bash scripts/cluster.sh stop' EXIT
-bash scripts/cluster.sh start
-source "${PGUL_DIR:-/tmp/pg_unlearn_cluster}/env"
-psql -X -q -v ON_ERROR_STOP=1 -f demo/demo.sql
+bash scripts/with_cluster.sh psql -X -q -v ON_ERROR_STOP=1 -f demo/demo.sql

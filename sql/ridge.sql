@@ -9,21 +9,17 @@ WITH m AS (SELECT avg(x) AS mx, avg(y) AS my FROM rtab),
      s AS (SELECT sum((x - mx) * (y - my)) AS sxy, sum((x - mx) ^ 2) AS sxx, min(mx) AS mx, min(my) AS my FROM rtab, m)
 SELECT alpha, sxy / (sxx + alpha) AS slope, my - mx * sxy / (sxx + alpha) AS intercept
 FROM s, (VALUES (25.0::float8), (1.0)) a(alpha);
-
+CREATE VIEW ridge_check AS
 SELECT f.alpha, rel_diff(c.coefficient, f.slope) < 1e-9 AS slope_ok, rel_diff(i.coefficient, f.intercept) < 1e-9 AS intercept_ok
 FROM ridge_closed_form f
 JOIN LATERAL (SELECT CASE f.alpha WHEN 25 THEN 'ridge_a' ELSE 'ridge_default' END AS model) n ON true
 JOIN LATERAL unlearn.coefficients(n.model) c ON c.feature = 'x'
-JOIN LATERAL unlearn.coefficients(n.model) i ON i.feature = '(intercept)'
-ORDER BY f.alpha;
+JOIN LATERAL unlearn.coefficients(n.model) i ON i.feature = '(intercept)';
+
+SELECT * FROM ridge_check ORDER BY alpha;
 
 DELETE FROM rtab WHERE x > 51;
-SELECT f.alpha, rel_diff(c.coefficient, f.slope) < 1e-9 AS slope_ok, rel_diff(i.coefficient, f.intercept) < 1e-9 AS intercept_ok
-FROM ridge_closed_form f
-JOIN LATERAL (SELECT CASE f.alpha WHEN 25 THEN 'ridge_a' ELSE 'ridge_default' END AS model) n ON true
-JOIN LATERAL unlearn.coefficients(n.model) c ON c.feature = 'x'
-JOIN LATERAL unlearn.coefficients(n.model) i ON i.feature = '(intercept)'
-ORDER BY f.alpha;
+SELECT * FROM ridge_check ORDER BY alpha;
 SELECT model, count(*) FROM unlearn.audit WHERE model LIKE 'ridge%' GROUP BY 1 ORDER BY 1;
 
 -- ridge solves where OLS is singular (collinear features)

@@ -92,6 +92,12 @@ std::map<int32, Wanted> by_bucket(const ModelMeta &m, const Collected &rows, con
     return wanted;
 }
 
+std::vector<int32> bucket_numbers(const std::map<int32, Wanted> &wanted) {
+    std::vector<int32> buckets;
+    for (const auto &kv : wanted) buckets.push_back(kv.first);
+    return buckets;
+}
+
 // Adds (sign +1) or subtracts (-1) the rows listed per shard, writes the
 // changed lineage blocks and state, bumps the version, and audits it.
 void apply(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vector<std::vector<Eigen::Index>> &by_shard,
@@ -119,9 +125,7 @@ void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std:
                  Clock::time_point started) {
     std::map<int32, Wanted> wanted = by_bucket(m, rows, selected);
     if (wanted.empty()) return;
-    std::vector<int32> buckets;
-    for (const auto &kv : wanted) buckets.push_back(kv.first);
-    std::map<int32, LineageBlock> blocks = load_blocks(spi, m, buckets);
+    std::map<int32, LineageBlock> blocks = load_blocks(spi, m, bucket_numbers(wanted));
     std::vector<std::vector<Eigen::Index>> by_shard(static_cast<size_t>(m.shards));
     AuditEvent audit{"unlearn", "decrement"};
     std::map<int32, LineageBlock> changed;
@@ -150,9 +154,7 @@ void learn_rows(Spi &spi, const ModelMeta &m, const Collected &rows, std::vector
     for (size_t i = 0; i < selected.size(); ++i) selected[i] = selected[i] && rows.trainable[i];
     std::map<int32, Wanted> wanted = by_bucket(m, rows, selected);
     if (wanted.empty()) return;
-    std::vector<int32> buckets;
-    for (const auto &kv : wanted) buckets.push_back(kv.first);
-    std::map<int32, LineageBlock> blocks = load_blocks(spi, m, buckets);
+    std::map<int32, LineageBlock> blocks = load_blocks(spi, m, bucket_numbers(wanted));
     std::vector<std::vector<Eigen::Index>> by_shard(static_cast<size_t>(m.shards));
     AuditEvent audit{"learn", "increment"};
     for (const auto &kv : wanted) {
