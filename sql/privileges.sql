@@ -25,7 +25,23 @@ SELECT rows_held FROM unlearn.models WHERE name = 'priv_ols';
 SELECT check_name, passed FROM unlearn.verify('priv_ols') ORDER BY 1;
 SELECT event, rows FROM unlearn.audit WHERE model = 'priv_ols' ORDER BY event_id;
 DROP SCHEMA shadow CASCADE;
-REVOKE ALL ON priv FROM unlearn_deleter;
+-- row-level security: a role cannot train on rows it cannot see
+CREATE TABLE rls (id int PRIMARY KEY, x float8, y float8, owner name);
+INSERT INTO rls SELECT i, i, 2 * i, CASE WHEN i % 2 = 0 THEN 'unlearn_deleter' ELSE 'someone' END
+FROM generate_series(1, 20) i;
+ALTER TABLE rls ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_rows ON rls USING (owner = current_user);
+GRANT SELECT ON rls TO unlearn_deleter;
+GRANT USAGE ON SCHEMA unlearn TO unlearn_deleter;
+GRANT SELECT ON unlearn.models TO unlearn_deleter;  -- past the name check, to the source check
+SET ROLE unlearn_deleter;
+SELECT count(*) AS visible_rows FROM rls;
+SELECT expect_error($$SELECT unlearn.train('rls_ols', 'rls', 'y', ARRAY['x'])$$);
+RESET ROLE;
+REVOKE ALL ON unlearn.models FROM unlearn_deleter;
+REVOKE ALL ON SCHEMA unlearn FROM unlearn_deleter;
+REVOKE ALL ON priv, rls FROM unlearn_deleter;
+DROP TABLE rls;
 DROP ROLE unlearn_deleter;
 
 -- names are identifiers everywhere: quotes, spaces, unicode, SQL
