@@ -8,6 +8,7 @@ AS $$
 DECLARE
     m unlearn.models;
     trigger_name name;
+    trigger_rel regclass;
 BEGIN
     DELETE FROM unlearn.models WHERE name = model RETURNING * INTO m;
     IF NOT FOUND THEN
@@ -17,16 +18,16 @@ BEGIN
     END IF;
     -- the forget triggers go with the table's last model, the learn trigger
     -- with its last learning model
-    FOR trigger_name IN
-        SELECT t.tgname FROM pg_trigger t
-        WHERE t.tgrelid = m.relation
+    FOR trigger_name, trigger_rel IN
+        SELECT t.tgname, t.tgrelid::regclass FROM pg_trigger t
+        WHERE (t.tgrelid = m.relation OR t.tgrelid IN (SELECT relid FROM pg_partition_tree(m.relation)))
           AND ((t.tgname IN ('unlearn_forget_delete', 'unlearn_forget_update', 'unlearn_forget_truncate')
                 AND NOT EXISTS (SELECT 1 FROM unlearn.models o WHERE o.relation = m.relation))
             OR (t.tgname = 'unlearn_learn_insert'
                 AND NOT EXISTS (SELECT 1 FROM unlearn.models o
                                 WHERE o.relation = m.relation AND o.options->>'on_insert' = 'learn')))
     LOOP
-        EXECUTE format('DROP TRIGGER %I ON %s', trigger_name, m.relation);
+        EXECUTE format('DROP TRIGGER %I ON %s', trigger_name, trigger_rel);
     END LOOP;
     INSERT INTO unlearn.audit (event, model_id, model, rows, method, shards, duration_ms)
     VALUES ('drop', m.model_id, m.name, m.rows_held, 'drop', '{}', 0);
@@ -42,6 +43,8 @@ COMMENT ON FUNCTION unlearn.train(text, regclass, text, text[], text, text, int,
 -- [key columns..., target, features...] as attribute numbers.
 ALTER TABLE unlearn.models ADD COLUMN column_attnums int2[];
 COMMENT ON COLUMN unlearn.models.column_attnums IS 'attribute numbers of key columns, target and features, in that order';
+ALTER TABLE unlearn.models ADD COLUMN partitions regclass[];
+COMMENT ON COLUMN unlearn.models.partitions IS 'for a partitioned source, its partitions when the triggers were last installed';
 
 CREATE FUNCTION unlearn.record_attnums(rel regclass) RETURNS void
 LANGUAGE sql
@@ -62,24 +65,33 @@ CREATE OR REPLACE FUNCTION unlearn.install_triggers(rel regclass) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    r regclass;
 BEGIN
     PERFORM unlearn.record_attnums(rel);
-    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = rel AND tgname = 'unlearn_forget_delete') THEN
-        EXECUTE format('CREATE TRIGGER unlearn_forget_delete AFTER DELETE ON %s '
-                       'REFERENCING OLD TABLE AS unlearn_old FOR EACH STATEMENT '
-                       'EXECUTE FUNCTION unlearn.forget_rows()', rel);
-        EXECUTE format('CREATE TRIGGER unlearn_forget_update AFTER UPDATE ON %s '
-                       'REFERENCING OLD TABLE AS unlearn_old NEW TABLE AS unlearn_new FOR EACH STATEMENT '
-                       'EXECUTE FUNCTION unlearn.forget_rows()', rel);
-        EXECUTE format('CREATE TRIGGER unlearn_forget_truncate AFTER TRUNCATE ON %s '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION unlearn.forget_rows()', rel);
-    END IF;
-    IF EXISTS (SELECT 1 FROM unlearn.models WHERE relation = rel AND options->>'on_insert' = 'learn')
-       AND NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = rel AND tgname = 'unlearn_learn_insert') THEN
-        EXECUTE format('CREATE TRIGGER unlearn_learn_insert AFTER INSERT ON %s '
-                       'REFERENCING NEW TABLE AS unlearn_new FOR EACH STATEMENT '
-                       'EXECUTE FUNCTION unlearn.forget_rows()', rel);
-    END IF;
+    UPDATE unlearn.models
+    SET partitions = ARRAY(SELECT relid FROM pg_partition_tree(rel) WHERE relid <> rel ORDER BY relid::oid)
+    WHERE relation = rel;
+    -- a statement trigger on a partitioned table sees rows deleted through it,
+    -- not rows deleted from a partition directly: every level gets the set
+    FOR r IN SELECT rel UNION SELECT relid FROM pg_partition_tree(rel) LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = r AND tgname = 'unlearn_forget_delete') THEN
+            EXECUTE format('CREATE TRIGGER unlearn_forget_delete AFTER DELETE ON %s '
+                           'REFERENCING OLD TABLE AS unlearn_old FOR EACH STATEMENT '
+                           'EXECUTE FUNCTION unlearn.forget_rows()', r);
+            EXECUTE format('CREATE TRIGGER unlearn_forget_update AFTER UPDATE ON %s '
+                           'REFERENCING OLD TABLE AS unlearn_old NEW TABLE AS unlearn_new FOR EACH STATEMENT '
+                           'EXECUTE FUNCTION unlearn.forget_rows()', r);
+            EXECUTE format('CREATE TRIGGER unlearn_forget_truncate AFTER TRUNCATE ON %s '
+                           'FOR EACH STATEMENT EXECUTE FUNCTION unlearn.forget_rows()', r);
+        END IF;
+        IF EXISTS (SELECT 1 FROM unlearn.models WHERE relation = rel AND options->>'on_insert' = 'learn')
+           AND NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = r AND tgname = 'unlearn_learn_insert') THEN
+            EXECUTE format('CREATE TRIGGER unlearn_learn_insert AFTER INSERT ON %s '
+                           'REFERENCING NEW TABLE AS unlearn_new FOR EACH STATEMENT '
+                           'EXECUTE FUNCTION unlearn.forget_rows()', r);
+        END IF;
+    END LOOP;
 END
 $$;
 
@@ -100,6 +112,7 @@ $$;
 -- feature exactly (forget_feature), of the target or a key drops the model.
 CREATE FUNCTION unlearn.on_sql_drop() RETURNS event_trigger
 LANGUAGE plpgsql
+SECURITY DEFINER  -- fires for every role's DDL; reads and maintains the extension's tables
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -108,6 +121,12 @@ DECLARE
     col text;
 BEGIN
     FOR d IN SELECT * FROM pg_event_trigger_dropped_objects() WHERE object_type IN ('table', 'table column') LOOP
+        -- a dropped partition took rows without a DELETE: retrain from what remains
+        FOR m IN SELECT * FROM unlearn.models
+                 WHERE d.object_type = 'table' AND d.objid = ANY (partitions::oid[])
+                   AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = relation) ORDER BY model_id LOOP
+            PERFORM unlearn.resync_or_drop(m.name);
+        END LOOP;
         FOR m IN SELECT * FROM unlearn.models WHERE relation = d.objid ORDER BY model_id LOOP
             IF d.object_type = 'table' THEN
                 PERFORM unlearn.drop_model_because(m, 'source table dropped');
@@ -130,6 +149,7 @@ BEGIN
     END LOOP;
 END
 $$;
+REVOKE ALL ON FUNCTION unlearn.on_sql_drop() FROM PUBLIC;
 CREATE EVENT TRIGGER unlearn_sql_drop ON sql_drop EXECUTE FUNCTION unlearn.on_sql_drop();
 
 -- ALTER TABLE ... RENAME COLUMN: models follow the column by its attribute
@@ -137,6 +157,7 @@ CREATE EVENT TRIGGER unlearn_sql_drop ON sql_drop EXECUTE FUNCTION unlearn.on_sq
 -- dropped one, so a later DELETE never fails on it.
 CREATE FUNCTION unlearn.on_alter_table() RETURNS event_trigger
 LANGUAGE plpgsql
+SECURITY DEFINER  -- fires for every role's DDL; reads and maintains the extension's tables
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -178,9 +199,20 @@ BEGIN
         END LOOP;
         PERFORM unlearn.record_attnums(c.objid::regclass);
     END LOOP;
+    -- partitioned sources: a detached partition took rows without a DELETE
+    -- (retrain from what remains); new partitions get the triggers
+    FOR m IN SELECT mo.* FROM unlearn.models mo JOIN pg_class pc ON pc.oid = mo.relation
+             WHERE pc.relkind = 'p' ORDER BY mo.model_id LOOP
+        IF EXISTS (SELECT 1 FROM unnest(coalesce(m.partitions, '{}')) AS p(rel)
+                   WHERE p.rel NOT IN (SELECT relid FROM pg_partition_tree(m.relation))) THEN
+            PERFORM unlearn.resync_or_drop(m.name);
+        END IF;
+        PERFORM unlearn.install_triggers(m.relation);
+    END LOOP;
 END
 $$;
-CREATE EVENT TRIGGER unlearn_alter_table ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
+REVOKE ALL ON FUNCTION unlearn.on_alter_table() FROM PUBLIC;
+CREATE EVENT TRIGGER unlearn_alter_table ON ddl_command_end WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE')
     EXECUTE FUNCTION unlearn.on_alter_table();
 
 -- Forgetting that bypassed the triggers (session_replication_role = replica,
@@ -206,6 +238,26 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION unlearn.resync(text) IS 'retrain a model from its table as it is now (after changes that bypassed its triggers)';
+
+-- When rows leave without a DELETE (a partition truncated, detached or
+-- dropped) the model is retrained; if what remains cannot be fitted (empty,
+-- singular) the model is dropped and the audit says why, rather than
+-- refusing the user's TRUNCATE or DROP.
+CREATE FUNCTION unlearn.resync_or_drop(model text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m unlearn.models;
+BEGIN
+    SELECT * INTO m FROM unlearn.models WHERE name = model;
+    BEGIN
+        PERFORM unlearn.resync(model);
+    EXCEPTION WHEN OTHERS THEN
+        PERFORM unlearn.drop_model_because(m, 'retrain failed: ' || SQLERRM);
+    END;
+END
+$$;
 
 -- Complete erasure ---------------------------------------------------------
 

@@ -77,11 +77,13 @@ ModelMeta load_model(Spi &spi, const std::string &name) {
 std::vector<ModelMeta> models_of(Spi &spi, Oid relation, bool lock) {
     SpiResult r = lock ? spi.exec("SELECT model_id, name, relation::oid, key_columns, target, features, algorithm, "
                                   "options::text, shards, lineage_buckets, version FROM unlearn.models "
-                                  "WHERE relation = $1::oid::regclass ORDER BY model_id FOR UPDATE",
+                                  "WHERE relation = $1::oid::regclass OR relation IN (SELECT relid FROM pg_partition_ancestors($1::oid::regclass)) "
+                                  "ORDER BY model_id FOR UPDATE",
                                   {oid_param(relation)})
                        : spi.exec("SELECT model_id, name, relation::oid, key_columns, target, features, algorithm, "
                                   "options::text, shards, lineage_buckets, version FROM unlearn.models "
-                                  "WHERE relation = $1::oid::regclass ORDER BY model_id",
+                                  "WHERE relation = $1::oid::regclass OR relation IN (SELECT relid FROM pg_partition_ancestors($1::oid::regclass)) "
+                                  "ORDER BY model_id",
                                   {oid_param(relation)});
     std::vector<ModelMeta> out;
     for (uint64 i = 0; i < r.rows(); ++i) out.push_back(meta_from(spi, r, i));

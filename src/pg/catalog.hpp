@@ -37,7 +37,8 @@ ParsedOptions parse_model_options(Spi &spi, Algorithm algorithm, const std::stri
 
 // Loads by name; missing model is an error naming it.
 ModelMeta load_model(Spi &spi, const std::string &name);
-// Every model trained on the relation; with lock, FOR UPDATE in id order so
+// Every model trained on the relation or on a partitioned table it is a
+// partition of; with lock, FOR UPDATE in id order so
 // that concurrent statements forgetting rows serialise on them without deadlock.
 std::vector<ModelMeta> models_of(Spi &spi, Oid relation, bool lock);
 

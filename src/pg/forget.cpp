@@ -236,7 +236,12 @@ UNLEARN_FUNCTION(unlearn_forget_rows) {
     std::vector<ModelMeta> models = models_of(spi, relid, true);
     for (const ModelMeta &m : models) {
         if (TRIGGER_FIRED_BY_TRUNCATE(ev)) {
-            forget_everything(spi, m, started);
+            // TRUNCATE of one partition leaves the others' rows: their values
+            // are gone, so the model is retrained from what remains
+            if (m.relation != relid)
+                spi.exec("SELECT unlearn.resync_or_drop($1)", {text_param(m.name)});
+            else
+                forget_everything(spi, m, started);
             continue;
         }
         const int p = static_cast<int>(m.features.size());

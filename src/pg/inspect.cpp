@@ -51,10 +51,8 @@ Retrained retrain(Spi &spi, const ModelMeta &m) {
     std::vector<std::string> columns = m.features;
     columns.push_back(m.target);
     check_source(spi, m.relation, columns);
-    Relation rel = pg_call([&] { return table_open(m.relation, AccessShareLock); });
-    ColumnPlan plan = plan_columns(RelationGetDescr(rel), relation_name(m.relation), m.key_columns, m.target, m.features);
     int64 found = 0;
-    scan_relation(rel, plan, p, [&](const RowBatch &b) {
+    scan_source(m.relation, m.key_columns, m.target, m.features, [&](const RowBatch &b) {
         std::vector<std::vector<Eigen::Index>> by_shard(static_cast<size_t>(m.shards));
         for (int i = 0; i < b.rows; ++i) {
             auto it = b.trainable[i] ? held.find(b.keys[i]) : held.end();
@@ -77,7 +75,6 @@ Retrained retrain(Spi &spi, const ModelMeta &m) {
                 add_rows(r.states[s], x, y, +1);
             }
     });
-    pg_call([&] { table_close(rel, AccessShareLock); });
     r.lineage_missing = static_cast<int64>(held.size()) - found;
     return r;
 }

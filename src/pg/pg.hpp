@@ -11,6 +11,7 @@ extern "C" {
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "common/cryptohash.h"
 #include "common/sha2.h"
 #include "access/tableam.h"

@@ -182,6 +182,31 @@ int fill_batch(const ColumnPlan &plan, NextSlot next, void *source, TupleTableSl
     return batch.rows;
 }
 
+std::vector<Oid> leaf_relations(Oid relid) {
+    std::vector<Oid> leaves;
+    bool foreign = false;
+    pg_call([&] {
+        List *all = find_all_inheritors(relid, AccessShareLock, nullptr);
+        ListCell *lc;
+        foreach (lc, all) {
+            char kind = get_rel_relkind(lfirst_oid(lc));
+            if (kind == RELKIND_RELATION) leaves.push_back(lfirst_oid(lc));
+            foreign = foreign || kind == RELKIND_FOREIGN_TABLE;
+        }
+    });
+    if (foreign)
+        throw Error(ErrorKind::FeatureNotSupported, "a partition of the source is a foreign table",
+                    "Rows deleted on a remote server never reach a trigger here; train on local partitions only.");
+    return leaves;
+}
+
+std::string relation_label(Oid relid) {
+    return pg_call([&] {
+        const char *n = get_rel_name(relid);
+        return std::string(n ? quote_identifier(n) : "?");
+    });
+}
+
 bool next_heap_slot(void *source, TupleTableSlot *slot) {
     return table_scan_getnextslot(static_cast<HeapSource *>(source)->scan, ForwardScanDirection, slot);
 }

@@ -80,4 +80,22 @@ void scan_relation(Relation rel, const ColumnPlan &plan, int features, OnBatch o
     });
 }
 
+// The relations holding a source's rows: the table itself, or every leaf
+// partition of a partitioned table (each with its own column numbers).
+std::vector<Oid> leaf_relations(Oid relid);
+std::string relation_label(Oid relid);
+
+// Scans a source, partitioned or not, resolving the columns by name in each
+// relation that holds its rows.
+template <typename OnBatch>
+void scan_source(Oid relid, const std::vector<std::string> &keys, const std::string &target,
+                 const std::vector<std::string> &features, OnBatch on_batch) {
+    for (Oid leaf : leaf_relations(relid)) {
+        Relation rel = pg_call([&] { return table_open(leaf, AccessShareLock); });
+        ColumnPlan plan = plan_columns(RelationGetDescr(rel), relation_label(leaf), keys, target, features);
+        scan_relation(rel, plan, static_cast<int>(features.size()), on_batch);
+        pg_call([&] { table_close(rel, AccessShareLock); });
+    }
+}
+
 }  // namespace unlearn::pg

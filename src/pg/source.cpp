@@ -16,9 +16,10 @@ std::string relation_name(Oid relid) {
 std::vector<std::string> check_source(Spi &spi, Oid relid, const std::vector<std::string> &columns) {
     const std::string name = relation_name(relid);
     char kind = pg_call([&] { return get_rel_relkind(relid); });
-    if (kind != RELKIND_RELATION)
-        throw Error(ErrorKind::WrongObjectType, "\"" + name + "\" is not an ordinary table",
-                    "pg_unlearn trains on tables: DELETE triggers with transition tables are what let it forget.");
+    if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE)
+        throw Error(ErrorKind::WrongObjectType, "\"" + name + "\" is not a table",
+                    "pg_unlearn trains on tables (plain or partitioned): DELETE triggers with transition tables are "
+                    "what let it forget.");
 
     // table-level SELECT, or SELECT on every column the model reads
     bool allowed = pg_call([&] { return pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK; });

@@ -72,14 +72,15 @@ struct Trained {
 };
 
 Trained scan_and_fit(const TrainRequest &req, const std::vector<std::string> &keys) {
+    // columns are checked against the source itself first, so errors name it
     Relation rel = pg_call([&] { return table_open(req.relid, NoLock); });
-    const std::string rel_name = relation_name(req.relid);
-    ColumnPlan plan = plan_columns(RelationGetDescr(rel), rel_name, keys, req.target, req.features);
+    (void)plan_columns(RelationGetDescr(rel), relation_name(req.relid), keys, req.target, req.features);
+    pg_call([&] { table_close(rel, NoLock); });
     const int p = static_cast<int>(req.features.size());
 
     Trained t;
     std::vector<std::vector<Eigen::Index>> by_shard(static_cast<size_t>(req.shards));
-    scan_relation(rel, plan, p, [&](const RowBatch &b) {
+    scan_source(req.relid, keys, req.target, req.features, [&](const RowBatch &b) {
         t.rows_seen += b.rows;
         for (auto &v : by_shard) v.clear();
         for (int i = 0; i < b.rows; ++i) {
@@ -103,7 +104,6 @@ Trained scan_and_fit(const TrainRequest &req, const std::vector<std::string> &ke
             add_rows(t.states[s], x, y, +1);
         }
     });
-    pg_call([&] { table_close(rel, NoLock); });
     return t;
 }
 
