@@ -11,6 +11,19 @@ namespace {
 
 
 
+// Stored options were valid when the model was trained; every statement that
+// reaches a model would otherwise parse them again with two queries.
+const ParsedOptions &stored_options(Spi &spi, Algorithm algorithm, const std::string &json) {
+    static std::map<std::pair<int, std::string>, ParsedOptions> parsed;
+    auto key = std::make_pair(static_cast<int>(algorithm), json);
+    auto it = parsed.find(key);
+    if (it == parsed.end()) {
+        if (parsed.size() > 1000) parsed.clear();
+        it = parsed.emplace(key, parse_model_options(spi, algorithm, json)).first;
+    }
+    return it->second;
+}
+
 ModelMeta meta_from(Spi &spi, const SpiResult &r, uint64 row) {
     ModelMeta m;
     m.id = r.int4(row, 1);
@@ -24,7 +37,7 @@ ModelMeta meta_from(Spi &spi, const SpiResult &r, uint64 row) {
     m.shards = r.int4(row, 9);
     m.buckets = r.int4(row, 10);
     m.version = r.int8(row, 11);
-    ParsedOptions parsed = parse_model_options(spi, m.algorithm, options);
+    const ParsedOptions &parsed = stored_options(spi, m.algorithm, options);
     m.options = parsed.options;
     m.learn_inserts = parsed.learn_inserts;
     if (m.shards < 1 || m.buckets < 1 || (m.buckets & (m.buckets - 1)))
