@@ -105,19 +105,54 @@ void LineageBlock::insert(LineageEntry e) {
     else entries_.insert(it, std::move(e));
 }
 
+namespace {
+// shard, slice and role packed in one varint, then the key: ~8 bytes for an
+// integer key, which is what a DELETE rewrites
+void put_entry(ByteWriter &w, std::string_view key, int32_t shard, int32_t slice, Role role) {
+    w.put_varint((static_cast<uint64_t>(shard) << 33) | (static_cast<uint64_t>(slice) << 1) |
+                 static_cast<uint64_t>(role));
+    w.put_varint(key.size());
+    auto &b = w.bytes();
+    b.insert(b.end(), key.begin(), key.end());
+}
+}  // namespace
+
 std::vector<uint8_t> LineageBlock::encode() const {
     ByteWriter w;
     w.put<uint32_t>(static_cast<uint32_t>(entries_.size()));
-    // shard, slice and role packed in one varint, then the key: ~8 bytes
-    // for an integer key, which is what a DELETE rewrites
-    for (const auto &e : entries_) {
-        w.put_varint((static_cast<uint64_t>(e.shard) << 33) | (static_cast<uint64_t>(e.slice) << 1) |
-                     static_cast<uint64_t>(e.role));
-        w.put_varint(e.key.size());
-        auto &b = w.bytes();
-        b.insert(b.end(), e.key.begin(), e.key.end());
-    }
+    for (const auto &e : entries_) put_entry(w, e.key, e.shard, e.slice, e.role);
     return frame(kLineageMagic, 0, w.bytes());
+}
+
+void KeyArena::add(const std::string &key, int32_t shard) {
+    refs.push_back({key_hash(key), static_cast<uint32_t>(bytes.size()), static_cast<uint32_t>(key.size()), shard});
+    bytes += key;
+}
+
+std::vector<std::pair<int32_t, std::vector<uint8_t>>> KeyArena::encode_blocks(int32_t buckets) const {
+    // a counting pass groups refs by bucket; each bucket (~1024 refs) is
+    // then ordered in cache, comparing hashes and only rarely keys
+    std::vector<size_t> start(static_cast<size_t>(buckets) + 1, 0);
+    for (const auto &r : refs) ++start[static_cast<size_t>(bucket_of(r.hash, buckets)) + 1];
+    for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
+    std::vector<Ref> order(refs.size());
+    std::vector<size_t> fill(start.begin(), start.end() - 1);
+    for (const auto &r : refs) order[fill[static_cast<size_t>(bucket_of(r.hash, buckets))]++] = r;
+
+    std::vector<std::pair<int32_t, std::vector<uint8_t>>> blocks;
+    for (int32_t b = 0; b < buckets; ++b) {
+        auto first = order.begin() + static_cast<std::ptrdiff_t>(start[static_cast<size_t>(b)]);
+        auto last = order.begin() + static_cast<std::ptrdiff_t>(start[static_cast<size_t>(b) + 1]);
+        if (first == last) continue;
+        std::sort(first, last, [&](const Ref &x, const Ref &y) {
+            return x.hash != y.hash ? x.hash < y.hash : key(x) < key(y);
+        });
+        ByteWriter w;
+        w.put<uint32_t>(static_cast<uint32_t>(last - first));
+        for (auto it = first; it != last; ++it) put_entry(w, key(*it), it->shard, 0, Role::Train);
+        blocks.emplace_back(b, frame(kLineageMagic, 0, w.bytes()));
+    }
+    return blocks;
 }
 
 LineageBlock LineageBlock::decode(const uint8_t *data, size_t len) {

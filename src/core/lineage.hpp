@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace unlearn {
@@ -31,6 +32,24 @@ inline int32_t bucket_of(const std::string &key, int32_t buckets) { return bucke
 LineageEntry make_entry(std::string key, int32_t shard, int32_t slice, Role role);
 // Shard assignment derives from the key, so a retrain puts a row back where it was.
 int32_t shard_of(const std::string &key, int32_t shards, int64_t seed);
+
+// Keys collected in one arena: training a million rows must not build a
+// million small objects. Refs sorted by (hash, key) encode straight to blocks.
+struct KeyArena {
+    struct Ref {
+        uint64_t hash;
+        uint32_t offset;
+        uint32_t length;
+        int32_t shard;
+    };
+    std::string bytes;
+    std::vector<Ref> refs;
+
+    void add(const std::string &key, int32_t shard);
+    std::string_view key(const Ref &r) const { return {bytes.data() + r.offset, r.length}; }
+    // Encoded blocks by bucket, each sorted by (hash, key), role Train, slice 0.
+    std::vector<std::pair<int32_t, std::vector<uint8_t>>> encode_blocks(int32_t buckets) const;
+};
 
 // A key a batch removal found, tagged with the caller's row number.
 struct Removal {

@@ -178,15 +178,19 @@ void write_blocks(Spi &spi, const ModelMeta &m, const std::map<int32, LineageBlo
             blobs.push_back(kv.second.encode());
         }
     }
-    if (!keep.empty())
-        spi.exec(
-            "INSERT INTO unlearn.lineage_blocks (model_id, bucket, block) "
-            "SELECT $1, b, k FROM unnest($2::int4[], $3::bytea[]) AS u(b, k) "
-            "ON CONFLICT (model_id, bucket) DO UPDATE SET block = excluded.block",
-            {int4_param(m.id), int4_array_param(keep), bytea_array_param(blobs)});
+    if (!keep.empty()) write_encoded_blocks(spi, m, keep, blobs);
     if (!gone.empty())
         spi.exec("DELETE FROM unlearn.lineage_blocks WHERE model_id = $1 AND bucket = ANY($2::int4[])",
                  {int4_param(m.id), int4_array_param(gone)});
+}
+
+void write_encoded_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets,
+                          const std::vector<std::vector<uint8_t>> &blobs) {
+    spi.exec(
+        "INSERT INTO unlearn.lineage_blocks (model_id, bucket, block) "
+        "SELECT $1, b, k FROM unnest($2::int4[], $3::bytea[]) AS u(b, k) "
+        "ON CONFLICT (model_id, bucket) DO UPDATE SET block = excluded.block",
+        {int4_param(m.id), int4_array_param(buckets), bytea_array_param(blobs)});
 }
 
 void write_audit(Spi &spi, const ModelMeta &m, const AuditEvent &e) {

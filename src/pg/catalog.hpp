@@ -49,6 +49,8 @@ std::string state_hash(const ModelMeta &m, const std::vector<ShardState> &states
 std::map<int32, LineageBlock> load_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets);
 std::map<int32, LineageBlock> load_all_blocks(Spi &spi, const ModelMeta &m);
 void write_blocks(Spi &spi, const ModelMeta &m, const std::map<int32, LineageBlock> &blocks);
+void write_encoded_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets,
+                          const std::vector<std::vector<uint8_t>> &blobs);
 
 struct AuditEvent {
     std::string event;   // train, unlearn, truncate

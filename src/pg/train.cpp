@@ -66,7 +66,7 @@ TrainRequest read_request(Spi &spi, FunctionCallInfo fcinfo) {
 
 struct Trained {
     std::vector<ShardState> states;
-    std::vector<LineageEntry> lineage;
+    KeyArena lineage;
     int64 rows_seen = 0;
     int64 rows_skipped = 0;
 };
@@ -94,7 +94,7 @@ Trained scan_and_fit(const TrainRequest &req, const std::vector<std::string> &ke
             }
             int32 shard = req.shards == 1 ? 0 : shard_of(b.keys[i], req.shards, req.options.seed);
             by_shard[static_cast<size_t>(shard)].push_back(i);
-            t.lineage.push_back(make_entry(b.keys[i], shard, 0, Role::Train));
+            t.lineage.add(b.keys[i], shard);
         }
         for (size_t s = 0; s < by_shard.size(); ++s) {
             const auto &idx = by_shard[s];
@@ -110,7 +110,7 @@ Trained scan_and_fit(const TrainRequest &req, const std::vector<std::string> &ke
 void check_fit(const TrainRequest &req, const Trained &t, const std::string &rel_name) {
     if (t.rows_seen == 0)
         throw Error(ErrorKind::DataException, "table " + rel_name + " is empty", "Insert rows before training.");
-    if (t.lineage.empty())
+    if (t.lineage.refs.empty())
         throw Error(ErrorKind::DataException,
                     "every row of " + rel_name + " has a NULL or non-finite feature or target",
                     "Rows with NULL, NaN or infinite values are skipped; " + std::to_string(t.rows_skipped) +
@@ -121,35 +121,6 @@ void check_fit(const TrainRequest &req, const Trained &t, const std::string &rel
     if (req.algorithm == Algorithm::NaiveBayes && std::get<NaiveBayesFit>(fit.fit).classes.size() < 2)
         throw Error(ErrorKind::DataException, "target \"" + req.target + "\" has only one class",
                     "naive_bayes needs at least two distinct target values.");
-}
-
-// A counting pass groups entries by bucket, then each bucket's ~1024
-// entries are ordered in cache: far cheaper than one sort of the whole table.
-std::map<int32, LineageBlock> make_blocks(std::vector<LineageEntry> &entries, int32 buckets) {
-    std::vector<size_t> start(static_cast<size_t>(buckets) + 1, 0);
-    for (const auto &e : entries) ++start[static_cast<size_t>(bucket_of(e.hash, buckets)) + 1];
-    for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
-    // (hash, index) pairs: the sort compares hashes without touching entries
-    std::vector<std::pair<uint64_t, uint32_t>> order(entries.size());
-    std::vector<size_t> fill(start.begin(), start.end() - 1);
-    for (size_t i = 0; i < entries.size(); ++i)
-        order[fill[static_cast<size_t>(bucket_of(entries[i].hash, buckets))]++] = {entries[i].hash,
-                                                                                    static_cast<uint32_t>(i)};
-
-    std::map<int32, LineageBlock> blocks;
-    for (int32 b = 0; b < buckets; ++b) {
-        auto first = order.begin() + static_cast<std::ptrdiff_t>(start[static_cast<size_t>(b)]);
-        auto last = order.begin() + static_cast<std::ptrdiff_t>(start[static_cast<size_t>(b) + 1]);
-        if (first == last) continue;
-        std::sort(first, last, [&](const auto &x, const auto &y) {
-            return x.first != y.first ? x.first < y.first : entries[x.second].key < entries[y.second].key;
-        });
-        std::vector<LineageEntry> block;
-        block.reserve(static_cast<size_t>(last - first));
-        for (auto it = first; it != last; ++it) block.push_back(std::move(entries[it->second]));
-        blocks.emplace(b, LineageBlock(std::move(block)));
-    }
-    return blocks;
 }
 
 }  // namespace
@@ -175,7 +146,7 @@ UNLEARN_FUNCTION(unlearn_train) {
     pg_call([&] { PopActiveSnapshot(); });
     check_fit(req, t, rel_name);
 
-    const int64 held = static_cast<int64>(t.lineage.size());
+    const int64 held = static_cast<int64>(t.lineage.refs.size());
     const int32 buckets = bucket_count(held);
     ModelMeta m;
     m.name = req.name;
@@ -201,7 +172,15 @@ UNLEARN_FUNCTION(unlearn_train) {
     std::vector<int32> all_shards;
     for (int32 s = 0; s < req.shards; ++s) all_shards.push_back(s);
     write_states(spi, m, t.states, all_shards);
-    write_blocks(spi, m, make_blocks(t.lineage, buckets));
+    {
+        std::vector<int32> numbers;
+        std::vector<std::vector<uint8_t>> blobs;
+        for (auto &kv : t.lineage.encode_blocks(buckets)) {
+            numbers.push_back(kv.first);
+            blobs.push_back(std::move(kv.second));
+        }
+        write_encoded_blocks(spi, m, numbers, blobs);
+    }
     spi.exec("SELECT unlearn.install_triggers($1::oid::regclass)", {oid_param(req.relid)});
 
     AuditEvent e;
