@@ -35,7 +35,7 @@ CREATE TABLE unlearn.state (
 );
 COMMENT ON TABLE unlearn.state IS 'per-shard model state: versioned, checksummed summation-form statistics';
 
--- Lineage keys are hashed into buckets of about 1024 keys; a DELETE rewrites
+-- Lineage keys are hashed into buckets of a few hundred keys; a DELETE rewrites
 -- the blocks its keys fall in. Blocks are stored uncompressed: hashed keys do
 -- not compress and pglz would cost every rewrite.
 CREATE TABLE unlearn.lineage_blocks (

@@ -23,7 +23,7 @@ struct LineageEntry {
 
 // Target block size: a single-row DELETE rewrites one block of about this many
 // keys, a large DELETE rewrites each touched block once.
-constexpr int64_t kKeysPerBlock = 1024;
+constexpr int64_t kKeysPerBlock = 256;
 
 int32_t bucket_count(int64_t rows);  // a power of two
 uint64_t key_hash(const std::string &key);

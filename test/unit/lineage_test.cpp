@@ -86,9 +86,14 @@ TEST(Lineage, HostileBytesAreRejected) {
 
 TEST(Lineage, BucketsArePowersOfTwoAndUniform) {
     EXPECT_EQ(bucket_count(1), 1);
-    EXPECT_EQ(bucket_count(1024), 1);
-    EXPECT_EQ(bucket_count(1025), 2);
-    EXPECT_EQ(bucket_count(1000000), 1024);
+    EXPECT_EQ(bucket_count(kKeysPerBlock), 1);
+    EXPECT_EQ(bucket_count(kKeysPerBlock + 1), 2);
+    for (int64_t rows : {1000, 123457, 1000000}) {
+        int32_t b = bucket_count(rows);
+        EXPECT_EQ(b & (b - 1), 0) << "a power of two";
+        EXPECT_LE(rows, b * kKeysPerBlock);
+        EXPECT_GT(rows, b / 2 * kKeysPerBlock);
+    }
     const int32_t buckets = 64;
     std::vector<int> count(buckets, 0);
     for (int i = 0; i < 64000; ++i) {
