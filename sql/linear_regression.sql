@@ -33,13 +33,15 @@ SELECT unlearn.predict('exact_ols', ARRAY[1, 2, 1, 3]::float8[]) - (1 + 2 - 6 + 
 SELECT bool_and(abs(unlearn.predict('exact_ols', e) - e.y) < 1e-9) AS record_ok FROM exact e;
 SELECT * FROM unlearn.verify('exact_ols') WHERE NOT passed;
 
--- NULL features or targets are skipped and counted, and never in lineage.
+-- NULL, NaN, infinite or huge (beyond ±1e100, whose squares would overflow)
+-- features or targets are skipped and counted, and never in lineage.
 CREATE TABLE gaps (id text PRIMARY KEY, x float8, y float8);
-INSERT INTO gaps VALUES ('a', 1, 2), ('b', 2, 4.5), ('c', NULL, 1), ('d', 4, NULL), ('e', 5, 10.5), ('f', 'NaN', 3);
+INSERT INTO gaps VALUES ('a', 1, 2), ('b', 2, 4.5), ('c', NULL, 1), ('d', 4, NULL), ('e', 5, 10.5), ('f', 'NaN', 3),
+                        ('g', 'Infinity', 1), ('h', 1e200, 1), ('i', 3, -1e150);
 SELECT rows_trained, rows_skipped FROM unlearn.train('gaps_ols', 'gaps', 'y', ARRAY['x']);
 SELECT unlearn.trained_on('gaps_ols', 'a') AS a, unlearn.trained_on('gaps_ols', 'c') AS c,
        unlearn.trained_on('gaps_ols', 'f') AS f, unlearn.trained_on('gaps_ols', 'zz') AS unknown;
-SELECT rel_diff(coefficient, (SELECT regr_slope(y, x) FROM gaps WHERE x <> 'NaN')) < 1e-12 AS slope_ok
+SELECT rel_diff(coefficient, (SELECT regr_slope(y, x) FROM gaps WHERE id IN ('a', 'b', 'e'))) < 1e-12 AS slope_ok
 FROM unlearn.coefficients('gaps_ols') WHERE feature = 'x';
 -- a record with a NULL feature predicts NULL
 SELECT id, unlearn.predict('gaps_ols', g) IS NULL AS is_null FROM gaps g ORDER BY id;

@@ -46,6 +46,11 @@ double datum_to_double(Datum d, Oid type) {
     return 0;
 }
 
+// Squares and cross-products of the statistics must stay finite, or one row
+// would silently poison a model: beyond 1e100 a value is skipped like NaN.
+constexpr double kMaxMagnitude = 1e100;
+bool usable(double v) { return std::isfinite(v) && std::fabs(v) <= kMaxMagnitude; }
+
 // record_out's quoting, so a composite key reads as ROW(k1, k2)::text does
 void append_quoted_field(std::string &out, const char *v) {
     bool quote = *v == '\0';
@@ -168,12 +173,12 @@ int fill_batch(const ColumnPlan &plan, NextSlot next, void *source, TupleTableSl
                 int i = plan.feature_att[j] - 1;
                 ok = !slot->tts_isnull[i];
                 if (ok) batch.x(n, static_cast<Eigen::Index>(j)) = datum_to_double(slot->tts_values[i], plan.feature_type[j]);
-                ok = ok && std::isfinite(batch.x(n, static_cast<Eigen::Index>(j)));
+                ok = ok && usable(batch.x(n, static_cast<Eigen::Index>(j)));
             }
             int t = plan.target_att - 1;
             ok = ok && !slot->tts_isnull[t];
             if (ok) batch.y(n) = datum_to_double(slot->tts_values[t], plan.target_type);
-            batch.trainable[n] = ok && std::isfinite(batch.y(n));
+            batch.trainable[n] = ok && usable(batch.y(n));
             ++n;
         }
         MemoryContextSwitchTo(old);

@@ -26,8 +26,8 @@ struct ColumnPlan {
 ColumnPlan plan_columns(TupleDesc desc, const std::string &rel_name, const std::vector<std::string> &keys,
                         const std::string &target, const std::vector<std::string> &features);
 
-// Rows whose feature or target is NULL, NaN or infinite are not trainable:
-// they are skipped and counted, and never enter lineage.
+// Rows whose feature or target is NULL, NaN, infinite or beyond ±1e100 are
+// not trainable: they are skipped and counted, and never enter lineage.
 struct RowBatch {
     explicit RowBatch(int features, int capacity);
     RowMatrix x;
