@@ -153,8 +153,9 @@ REVOKE ALL ON FUNCTION unlearn.on_sql_drop() FROM PUBLIC;
 CREATE EVENT TRIGGER unlearn_sql_drop ON sql_drop EXECUTE FUNCTION unlearn.on_sql_drop();
 
 -- ALTER TABLE ... RENAME COLUMN: models follow the column by its attribute
--- number. A column retyped to something not numeric is forgotten like a
--- dropped one, so a later DELETE never fails on it.
+-- number. A numeric feature retyped to something else is forgotten like a
+-- dropped one, so a later DELETE never fails on it (categorical features,
+-- which have a vocabulary, are text by design).
 CREATE FUNCTION unlearn.on_alter_table() RETURNS event_trigger
 LANGUAGE plpgsql
 SECURITY DEFINER  -- fires for every role's DDL; reads and maintains the extension's tables
@@ -175,7 +176,10 @@ BEGIN
             FROM unnest(m.column_attnums) WITH ORDINALITY AS u(attnum, ord)
             JOIN pg_attribute a ON a.attrelid = m.relation AND a.attnum = u.attnum AND NOT a.attisdropped;
             n := cardinality(m.key_columns);
-            IF cardinality(names) = cardinality(m.column_attnums) THEN
+            -- attribute numbers recorded before a forget_feature no longer line
+            -- up with the features: they are re-recorded below, not followed
+            IF cardinality(m.column_attnums) = n + 1 + cardinality(m.features)
+               AND cardinality(names) = cardinality(m.column_attnums) THEN
                 UPDATE unlearn.models
                 SET key_columns = names[1:n], target = names[n + 1], features = names[n + 2:]
                 WHERE model_id = m.model_id
@@ -187,6 +191,7 @@ BEGIN
                 CONTINUE;
             END IF;
             FOREACH f IN ARRAY m.features LOOP
+                CONTINUE WHEN EXISTS (SELECT 1 FROM unlearn.vocabulary v WHERE v.model_id = m.model_id AND v.feature = f);
                 IF (SELECT atttypid::regtype FROM pg_attribute WHERE attrelid = m.relation AND attname = f) <> ALL (numeric_types) THEN
                     IF cardinality(m.features) = 1 THEN
                         PERFORM unlearn.drop_model_because(m, format('last feature %s is no longer numeric', f));
@@ -278,3 +283,16 @@ AS $$
 $$;
 COMMENT ON FUNCTION unlearn.erasure_commands(regclass)
     IS 'commands that rewrite a source table and the model tables so no old row version remains in their files';
+
+-- Categorical features ------------------------------------------------------
+
+-- The categories of each text or enum feature, in byte order. Categories are
+-- data: when the last held row carrying one is forgotten, it leaves here too.
+CREATE TABLE unlearn.vocabulary (
+    model_id   int NOT NULL REFERENCES unlearn.models ON DELETE CASCADE,
+    feature    text NOT NULL,
+    categories text[] NOT NULL,
+    PRIMARY KEY (model_id, feature)
+);
+COMMENT ON TABLE unlearn.vocabulary IS 'categories of each categorical feature; a category leaves with its last held row';
+SELECT pg_catalog.pg_extension_config_dump('unlearn.vocabulary', '');

@@ -1,6 +1,6 @@
 -- Bad input: a clear error with a SQLSTATE and a hint, and nothing created.
-CREATE TABLE good (id int PRIMARY KEY, x float8, z float8, label text, y float8);
-INSERT INTO good SELECT i, i, i % 3, 'l' || i, 2 * i + (i % 3) FROM generate_series(1, 50) i;
+CREATE TABLE good (id int PRIMARY KEY, x float8, z float8, label text, y float8, d date);
+INSERT INTO good SELECT i, i, i % 3, 'l' || i, 2 * i + (i % 3), date '2026-01-01' + i FROM generate_series(1, 50) i;
 CREATE TABLE nokey (x float8, y float8);
 INSERT INTO nokey VALUES (1, 2), (2, 3);
 CREATE TABLE empty (id int PRIMARY KEY, x float8, y float8);
@@ -16,7 +16,8 @@ CREATE TEMP TABLE counts_before AS SELECT * FROM unlearn_counts;
 SELECT expect_error($$SELECT unlearn.train('m', 'no_such_table', 'y', ARRAY['x'])$$);
 SELECT expect_error($$SELECT unlearn.train('m', 'good', 'y', ARRAY['nope'])$$);
 SELECT expect_error($$SELECT unlearn.train('m', 'good', 'nope', ARRAY['x'])$$);
-SELECT expect_error($$SELECT unlearn.train('m', 'good', 'y', ARRAY['label'])$$);
+SELECT expect_error($$SELECT unlearn.train('m', 'good', 'y', ARRAY['d'])$$);
+SELECT expect_error($$SELECT unlearn.train('m', 'good', 'label', ARRAY['x'])$$);
 SELECT expect_error($$SELECT unlearn.train('m', 'good', 'y', ARRAY[]::text[])$$);
 SELECT expect_error($$SELECT unlearn.train('m', 'good', 'y', ARRAY['x', 'x'])$$);
 SELECT expect_error($$SELECT unlearn.train('m', 'good', 'y', ARRAY['x', 'y'])$$);

@@ -42,6 +42,9 @@ SELECT m.name, v.check_name, v.passed FROM unlearn.models m, unlearn.verify(m.na
 WHERE m.name IN ('cv_rank', 'cv_ridge', 'cv_nb') AND NOT v.passed;
 SELECT event, method, rows FROM unlearn.audit WHERE model = 'cv_rank' ORDER BY event_id;
 
+-- later DDL on the table must not bring a forgotten feature back
+ALTER TABLE cv ADD COLUMN extra int;
+SELECT name, features FROM unlearn.models WHERE name LIKE 'cv\_%' AND name NOT LIKE '%without' ORDER BY name;
 SELECT expect_error($$SELECT unlearn.forget_feature('cv_rank', 'driving_licence')$$);
 SELECT expect_error($$SELECT unlearn.forget_feature('cv_rank', 'nope')$$);
 SELECT unlearn.forget_feature('cv_rank', 'has_degree');

@@ -1,5 +1,6 @@
 #include "linear_stats.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "error.hpp"
@@ -63,7 +64,25 @@ void LinearStats::merge(const LinearStats &o) {
     n_ += o.n_;
 }
 
-LinearFit LinearStats::solve(double alpha) const {
+double LinearStats::column_total(int j) const {
+    DDSum t = sx_[static_cast<size_t>(j)];
+    t.add(static_cast<double>(n_) * shift_[static_cast<size_t>(j)]);
+    return t.value();
+}
+
+LinearFit LinearStats::solve(double alpha, const std::vector<int> &excluded) const {
+    if (!excluded.empty()) {
+        LinearStats reduced = *this;
+        std::vector<int> drop(excluded);
+        std::sort(drop.rbegin(), drop.rend());
+        for (int j : drop) reduced.drop_feature(j);
+        LinearFit f = reduced.solve(alpha);
+        Vector coef = Vector::Zero(p_);
+        for (int j = 0, k = 0; j < p_; ++j)
+            if (std::find(excluded.begin(), excluded.end(), j) == excluded.end()) coef(j) = f.coef(k++);
+        f.coef = coef;
+        return f;
+    }
     if (n_ <= 0)
         throw Error(ErrorKind::DataException, "the model holds no rows",
                     "Every row it was trained on has been forgotten; train it again on new data.");

@@ -36,7 +36,11 @@ public:
 
     // alpha = 0: ordinary least squares; alpha > 0: ridge with the intercept
     // not penalised (the centred formulation scikit-learn uses).
-    LinearFit solve(double alpha) const;
+    // excluded columns get coefficient 0: one-hot reference categories,
+    // which together with the intercept would make the system singular.
+    LinearFit solve(double alpha, const std::vector<int> &excluded = {}) const;
+    // sum of column j over the rows held, exact for indicator columns
+    double column_total(int j) const;
 
     // Forgets feature j exactly: its sums and cross-products leave the
     // statistics, which are then those of a table without that column.

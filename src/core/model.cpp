@@ -106,6 +106,10 @@ void drop_feature(ShardState &s, int j) {
     std::visit([&](auto &st) { st.drop_feature(j); }, s);
 }
 
+double column_total(const ShardState &s, int j) {
+    return std::visit([&](const auto &st) { return st.column_total(j); }, s);
+}
+
 int64_t state_rows(const ShardState &s) {
     return std::visit([](const auto &st) { return st.rows(); }, s);
 }
@@ -173,7 +177,8 @@ ShardState decode_state(Algorithm expected, int features, const uint8_t *data, s
     return st;
 }
 
-FittedModel fit_model(Algorithm a, const Options &o, const std::vector<ShardState> &shards) {
+FittedModel fit_model(Algorithm a, const Options &o, const std::vector<ShardState> &shards,
+                      const std::vector<int> &reference) {
     if (shards.empty()) throw Error(ErrorKind::CorruptState, "model has no shard state");
     ShardState total = shards.front();
     for (size_t i = 1; i < shards.size(); ++i)
@@ -188,7 +193,7 @@ FittedModel fit_model(Algorithm a, const Options &o, const std::vector<ShardStat
     FittedModel m{a, LinearFit{}};
     std::visit(overloaded{
                    [&](const LinearStats &st) {
-                       m.fit = st.solve(a == Algorithm::Ridge ? o.l2 : 0.0);
+                       m.fit = a == Algorithm::Ridge ? st.solve(o.l2) : st.solve(0.0, reference);
                    },
                    [&](const NaiveBayesStats &st) { m.fit = st.solve(); },
                },

@@ -39,6 +39,7 @@ ShardState empty_state(Algorithm a, int features, const std::vector<double> &shi
 void add_rows(ShardState &s, const RowMatrix &x, const Vector &y, int sign);
 int64_t state_rows(const ShardState &s);
 void drop_feature(ShardState &s, int j);
+double column_total(const ShardState &s, int j);
 
 std::vector<uint8_t> encode_state(Algorithm a, const ShardState &s);
 ShardState decode_state(Algorithm expected, int features, const uint8_t *data, size_t len);
@@ -56,6 +57,8 @@ struct FittedModel {
     int64_t rows() const;
 };
 
-FittedModel fit_model(Algorithm a, const Options &o, const std::vector<ShardState> &shards);
+// reference: columns ordinary least squares leaves out (one-hot reference categories)
+FittedModel fit_model(Algorithm a, const Options &o, const std::vector<ShardState> &shards,
+                      const std::vector<int> &reference = {});
 
 }  // namespace unlearn

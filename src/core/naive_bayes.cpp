@@ -72,6 +72,15 @@ void NaiveBayesStats::drop_empty_classes() {
     }
 }
 
+double NaiveBayesStats::column_total(int j) const {
+    DDSum t;
+    for (const auto &kv : classes_) {
+        t.add(kv.second.sx[static_cast<size_t>(j)]);
+        t.add(static_cast<double>(kv.second.n) * shift_[static_cast<size_t>(j)]);
+    }
+    return t.value();
+}
+
 void NaiveBayesStats::drop_feature(int j) {
     if (j < 0 || j >= p_) throw Error(ErrorKind::Internal, "feature index out of range");
     for (auto &kv : classes_) {

@@ -46,6 +46,7 @@ public:
     void merge(const NaiveBayesStats &other);
     NaiveBayesFit solve() const;
     void drop_feature(int j);  // exact: features are independent given the class
+    double column_total(int j) const;
 
     int features() const { return p_; }
     int64_t rows() const;

@@ -37,6 +37,18 @@ ModelMeta meta_from(Spi &spi, const SpiResult &r, uint64 row) {
     m.shards = r.int4(row, 9);
     m.buckets = r.int4(row, 10);
     m.version = r.int8(row, 11);
+    // only models with a text or enum feature have a vocabulary (0.2.0 on)
+    bool categorical = false;
+    for (const auto &f : m.features)
+        categorical = categorical || pg_call([&] {
+                          AttrNumber att = get_attnum(m.relation, f.c_str());
+                          return att != InvalidAttrNumber && is_category_type(getBaseType(get_atttype(m.relation, att)));
+                      });
+    if (categorical) {
+        SpiResult v = spi.exec("SELECT feature, categories FROM unlearn.vocabulary WHERE model_id = $1",
+                               {int4_param(m.id)});
+        for (uint64 i = 0; i < v.rows(); ++i) m.categories[v.str(i, 1)] = v.text_array(i, 2);
+    }
     const ParsedOptions &parsed = stored_options(spi, m.algorithm, options);
     m.options = parsed.options;
     m.learn_inserts = parsed.learn_inserts;
@@ -103,6 +115,75 @@ std::vector<ModelMeta> models_of(Spi &spi, Oid relation, bool lock) {
     return out;
 }
 
+int width(const ModelMeta &m) {
+    int w = 0;
+    for (const auto &f : m.features) {
+        auto it = m.categories.find(f);
+        w += it == m.categories.end() ? 1 : static_cast<int>(it->second.size());
+    }
+    return w;
+}
+
+std::vector<std::string> column_names(const ModelMeta &m) {
+    std::vector<std::string> out;
+    for (const auto &f : m.features) {
+        auto it = m.categories.find(f);
+        if (it == m.categories.end())
+            out.push_back(f);
+        else
+            for (const auto &c : it->second) out.push_back(f + "=" + c);
+    }
+    return out;
+}
+
+FittedModel fit_meta(const ModelMeta &m, const std::vector<ShardState> &states) {
+    // least squares with an intercept leaves each categorical feature's first
+    // category out (it is the reference); ridge and naive Bayes keep them all
+    std::vector<int> reference;
+    int at = 0;
+    for (const auto &f : m.features) {
+        auto it = m.categories.find(f);
+        int k = it == m.categories.end() ? 1 : static_cast<int>(it->second.size());
+        if (it != m.categories.end() && k > 0 && m.algorithm == Algorithm::LinearRegression) reference.push_back(at);
+        at += k;
+    }
+    return fit_model(m.algorithm, m.options, states, reference);
+}
+
+bool prune_categories(ModelMeta &m, std::vector<ShardState> &states) {
+    bool changed = false;
+    int at = 0;
+    for (const auto &f : m.features) {
+        auto it = m.categories.find(f);
+        if (it == m.categories.end()) {
+            ++at;
+            continue;
+        }
+        auto &vocab = it->second;
+        for (size_t c = 0; c < vocab.size();) {
+            double total = 0;
+            for (const auto &s : states) total += column_total(s, at + static_cast<int>(c));
+            if (total == 0.0) {
+                for (auto &s : states) drop_feature(s, at + static_cast<int>(c));
+                vocab.erase(vocab.begin() + static_cast<std::ptrdiff_t>(c));
+                changed = true;
+            } else {
+                ++c;
+            }
+        }
+        at += static_cast<int>(vocab.size());
+    }
+    return changed;
+}
+
+void write_categories(Spi &spi, const ModelMeta &m) {
+    for (const auto &kv : m.categories)
+        spi.exec(
+            "INSERT INTO unlearn.vocabulary (model_id, feature, categories) VALUES ($1, $2, $3) "
+            "ON CONFLICT (model_id, feature) DO UPDATE SET categories = excluded.categories",
+            {int4_param(m.id), text_param(kv.first), text_array_param(kv.second)});
+}
+
 std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m) {
     SpiResult r = spi.exec("SELECT shard, state FROM unlearn.state WHERE model_id = $1 ORDER BY shard",
                            {int4_param(m.id)});
@@ -114,7 +195,7 @@ std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m) {
         if (r.int4(i, 1) != static_cast<int32>(i))
             throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" has unexpected shard numbers");
         std::vector<uint8_t> blob = r.bytes(i, 2);
-        out.push_back(decode_state(m.algorithm, static_cast<int>(m.features.size()), blob.data(), blob.size()));
+        out.push_back(decode_state(m.algorithm, width(m), blob.data(), blob.size()));
     }
     return out;
 }

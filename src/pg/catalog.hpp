@@ -8,6 +8,7 @@
 
 #include "lineage.hpp"
 #include "model.hpp"
+#include "rows.hpp"
 #include "spi.hpp"
 
 namespace unlearn::pg {
@@ -25,7 +26,18 @@ struct ModelMeta {
     int32 shards = 1;
     int32 buckets = 1;
     int64 version = 0;
+    Categories categories;  // text and enum features: their categories
 };
+
+// The expanded layout: numeric features take one column, categorical ones a
+// column per category, in feature order.
+int width(const ModelMeta &m);
+std::vector<std::string> column_names(const ModelMeta &m);  // x, color=red, ...
+FittedModel fit_meta(const ModelMeta &m, const std::vector<ShardState> &states);
+// A category no held row carries any more leaves the model and its
+// vocabulary: the vocabulary is data too. Returns whether it changed.
+bool prune_categories(ModelMeta &m, std::vector<ShardState> &states);
+void write_categories(Spi &spi, const ModelMeta &m);
 
 // options jsonb (as text), validated: the algorithm's numeric options, and
 // on_insert ('learn' or 'ignore', the default), which the boundary handles.

@@ -114,9 +114,16 @@ void apply(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vecto
     int64 held = 0;
     for (const auto &st : states) held += state_rows(st);
     write_blocks(spi, m, blocks);
-    if (!audit.shards.empty()) write_states(spi, m, states, audit.shards);
+    ModelMeta layout = m;
+    if (prune_categories(layout, states)) {
+        // the layout of every shard changed with the vocabulary
+        audit.shards.clear();
+        for (int32 s = 0; s < m.shards; ++s) audit.shards.push_back(s);
+        write_categories(spi, layout);
+    }
+    if (!audit.shards.empty()) write_states(spi, layout, states, audit.shards);
     touch_model(spi, m, held, sign < 0 ? audit.rows : 0);
-    audit.hash_after = state_hash(m, states);
+    audit.hash_after = state_hash(layout, states);
     audit.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
     write_audit(spi, m, audit);
 }
@@ -185,7 +192,9 @@ void forget_everything(Spi &spi, const ModelMeta &m, Clock::time_point started) 
         audit.shards.push_back(static_cast<int32>(s));
     }
     spi.exec("DELETE FROM unlearn.lineage_blocks WHERE model_id = $1", {int4_param(m.id)});
-    write_states(spi, m, states, audit.shards);
+    ModelMeta layout = m;
+    if (prune_categories(layout, states)) write_categories(spi, layout);  // every category leaves
+    write_states(spi, layout, states, audit.shards);
     touch_model(spi, m, 0, held);
     audit.event = "unlearn";
     audit.method = "truncate";
@@ -225,8 +234,8 @@ UNLEARN_FUNCTION(unlearn_forget_rows) {
     if (TRIGGER_FIRED_BY_UPDATE(ev) && td->tg_oldtable && td->tg_newtable) {
         bool relevant = false;
         for (const ModelMeta &m : models_of(spi, relid, false)) {
-            const int p = static_cast<int>(m.features.size());
-            ColumnPlan plan = plan_columns(desc, rel_name, m.key_columns, m.target, m.features);
+            ColumnPlan plan = plan_columns(desc, rel_name, m.key_columns, m.target, m.features, &m.categories);
+            const int p = plan.width;
             std::vector<char> changed = changed_rows(read_transition(td->tg_oldtable, desc, plan, p),
                                                      read_transition(td->tg_newtable, desc, plan, p));
             relevant = relevant || std::find(changed.begin(), changed.end(), 1) != changed.end();
@@ -244,8 +253,8 @@ UNLEARN_FUNCTION(unlearn_forget_rows) {
                 forget_everything(spi, m, started);
             continue;
         }
-        const int p = static_cast<int>(m.features.size());
-        ColumnPlan plan = plan_columns(desc, rel_name, m.key_columns, m.target, m.features);
+        ColumnPlan plan = plan_columns(desc, rel_name, m.key_columns, m.target, m.features, &m.categories);
+        const int p = plan.width;
         const bool needs_old = !TRIGGER_FIRED_BY_INSERT(ev);
         const bool needs_new = TRIGGER_FIRED_BY_INSERT(ev) || (TRIGGER_FIRED_BY_UPDATE(ev) && m.learn_inserts);
         if ((needs_old && !td->tg_oldtable) || ((needs_new || TRIGGER_FIRED_BY_UPDATE(ev)) && !td->tg_newtable))

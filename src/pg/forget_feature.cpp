@@ -26,15 +26,28 @@ UNLEARN_FUNCTION(unlearn_forget_feature) {
     if (m.features.size() == 1)
         throw Error(ErrorKind::InvalidParameter, "cannot forget \"" + feature + "\", the only feature of model \"" + name + "\"",
                     "Drop the model with unlearn.drop_model instead.");
-    const int j = static_cast<int>(it - m.features.begin());
+    // the feature's columns: one, or one per category of a categorical feature
+    int first = 0;
+    for (auto f = m.features.begin(); f != it; ++f) {
+        auto c = m.categories.find(*f);
+        first += c == m.categories.end() ? 1 : static_cast<int>(c->second.size());
+    }
+    auto cat = m.categories.find(feature);
+    const int count = cat == m.categories.end() ? 1 : static_cast<int>(cat->second.size());
 
     std::vector<ShardState> states = load_states(spi, m);
     AuditEvent audit;
     audit.hash_before = state_hash(m, states);
-    for (auto &s : states) drop_feature(s, j);
+    for (auto &s : states)
+        for (int j = first + count - 1; j >= first; --j) drop_feature(s, j);
     m.features.erase(it);
+    if (cat != m.categories.end()) {
+        m.categories.erase(cat);
+        spi.exec("DELETE FROM unlearn.vocabulary WHERE model_id = $1 AND feature = $2",
+                 {int4_param(m.id), text_param(feature)});
+    }
     // a feature set that the remaining rows cannot fit is refused before anything is written
-    (void)fit_model(m.algorithm, m.options, states);
+    (void)fit_meta(m, states);
 
     for (int32 s = 0; s < m.shards; ++s) audit.shards.push_back(s);
     int64 held = 0;

@@ -45,14 +45,14 @@ Retrained retrain(Spi &spi, const ModelMeta &m) {
         for (const auto &e : kv.second.entries())
             if (e.role == Role::Train) held.emplace(e.key, e.shard);
 
-    const int p = static_cast<int>(m.features.size());
+    const int p = width(m);
     Retrained r;
     r.sample_x.resize(0, p);
     std::vector<std::string> columns = m.features;
     columns.push_back(m.target);
     check_source(spi, m.relation, columns);
     int64 found = 0;
-    scan_source(m.relation, m.key_columns, m.target, m.features, [&](const RowBatch &b) {
+    scan_source(m.relation, m.key_columns, m.target, m.features, &m.categories, [&](const RowBatch &b) {
         std::vector<std::vector<Eigen::Index>> by_shard(static_cast<size_t>(m.shards));
         for (int i = 0; i < b.rows; ++i) {
             auto it = b.trainable[i] ? held.find(b.keys[i]) : held.end();
@@ -94,8 +94,8 @@ std::vector<Check> verify_model(Spi &spi, const ModelMeta &m) {
         checks.push_back({"model_is_empty", state_rows_total == 0 && retrained_rows == 0 ? 0.0 : 1.0, 0});
         return checks;
     }
-    FittedModel ours = fit_model(m.algorithm, m.options, states);
-    FittedModel theirs = fit_model(m.algorithm, m.options, fresh.states);
+    FittedModel ours = fit_meta(m, states);
+    FittedModel theirs = fit_meta(m, fresh.states);
     checks.push_back({"parameters_max_rel_diff", max_rel_diff(ours.parameters(), theirs.parameters()), kParameterTolerance});
 
     Vector a(fresh.sample_x.rows()), b(fresh.sample_x.rows());

@@ -51,7 +51,7 @@ std::shared_ptr<CachedModel> load_current(const std::string &name) {
         return it->second;
     if (it != c.end()) c.erase(it);
     auto entry = std::make_shared<CachedModel>(CachedModel{load_model(spi, name), FittedModel{}, fingerprint});
-    entry->fit = fit_model(entry->meta.algorithm, entry->meta.options, load_states(spi, entry->meta));
+    entry->fit = fit_meta(entry->meta, load_states(spi, entry->meta));
     c[name] = entry;
     return entry;
 }

@@ -24,6 +24,9 @@ bool features_from_array(FunctionCallInfo fcinfo, const CachedModel &m, Eigen::M
     });
     if (ARR_NDIM(a) > 1 || ARR_ELEMTYPE(a) != FLOAT8OID)
         throw Error(ErrorKind::InvalidParameter, "features must be a one-dimensional float8 array");
+    if (!m.meta.categories.empty())
+        throw Error(ErrorKind::InvalidParameter, "model \"" + m.meta.name + "\" has categorical features",
+                    "Predict from a row: unlearn.predict(model, t) FROM t.");
     if (static_cast<size_t>(n) != m.meta.features.size())
         throw Error(ErrorKind::InvalidParameter,
                     "model \"" + m.meta.name + "\" expects " + std::to_string(m.meta.features.size()) +
@@ -41,8 +44,11 @@ struct RowLayout {
     int32 typmod = -1;
     int32 model_id = 0;
     int64 version = -1;
-    std::vector<AttrNumber> att;  // 1-based, InvalidAttrNumber when missing
+    std::vector<AttrNumber> att;  // 1-based
     std::vector<Oid> base_type;
+    std::vector<int> slot;                                   // first column in the expanded row
+    std::vector<const std::vector<std::string> *> vocab;      // categorical features
+    std::vector<FmgrInfo> out;
 };
 
 const RowLayout &layout_for(const CachedModel &m, Oid type, int32 typmod, TupleDesc desc) {
@@ -67,6 +73,23 @@ const RowLayout &layout_for(const CachedModel &m, Oid type, int32 typmod, TupleD
         if (att == InvalidAttrNumber)
             throw Error(ErrorKind::UndefinedColumn,
                         "row has no column \"" + name + "\" needed by model \"" + m.meta.name + "\"");
+        l.slot.push_back(l.slot.empty() ? 0 : l.slot.back() + (l.vocab.back() ? static_cast<int>(l.vocab.back()->size()) : 1));
+        auto cat = m.meta.categories.find(name);
+        l.vocab.push_back(cat == m.meta.categories.end() ? nullptr : &cat->second);
+        FmgrInfo info{};
+        if (l.vocab.back()) {
+            pg_call([&] {
+                Oid out;
+                bool varlena;
+                getTypeOutputInfo(TupleDescAttr(desc, att - 1)->atttypid, &out, &varlena);
+                fmgr_info(out, &info);
+            });
+            l.out.push_back(info);
+            l.att.push_back(att);
+            l.base_type.push_back(base);
+            continue;
+        }
+        l.out.push_back(info);
         if (base != INT2OID && base != INT4OID && base != INT8OID && base != FLOAT4OID && base != FLOAT8OID &&
             base != BOOLOID && base != NUMERICOID)
             throw Error(ErrorKind::WrongObjectType, "column \"" + name + "\" of the row is not numeric");
@@ -81,7 +104,7 @@ const RowLayout &layout_for(const CachedModel &m, Oid type, int32 typmod, TupleD
 bool features_from_record(FunctionCallInfo fcinfo, const CachedModel &m, Vector *out) {
     require_arg(fcinfo, 1, "row");
     const size_t p = m.meta.features.size();
-    out->resize(static_cast<Eigen::Index>(p));
+    out->resize(static_cast<Eigen::Index>(width(m.meta)));
     HeapTupleHeader rec = nullptr;
     TupleDesc desc = nullptr;
     pg_call([&] {
@@ -103,14 +126,24 @@ bool features_from_record(FunctionCallInfo fcinfo, const CachedModel &m, Vector 
                 Datum d = heap_getattr(&tuple, l.att[j], desc, &isnull);
                 has_null = has_null || isnull;
                 if (isnull) continue;
+                double *at = x + l.slot[j];
+                if (const std::vector<std::string> *vocab = l.vocab[j]) {
+                    // a category the model never saw (or has forgotten) sets no indicator
+                    std::fill(at, at + vocab->size(), 0.0);
+                    const char *v = OutputFunctionCall(const_cast<FmgrInfo *>(&l.out[j]), d);
+                    auto it = std::lower_bound(vocab->begin(), vocab->end(), v,
+                                               [](const std::string &a, const char *b) { return a.compare(b) < 0; });
+                    if (it != vocab->end() && *it == v) at[it - vocab->begin()] = 1.0;
+                    continue;
+                }
                 switch (l.base_type[j]) {
-                    case INT2OID: x[j] = DatumGetInt16(d); break;
-                    case INT4OID: x[j] = DatumGetInt32(d); break;
-                    case INT8OID: x[j] = static_cast<double>(DatumGetInt64(d)); break;
-                    case FLOAT4OID: x[j] = DatumGetFloat4(d); break;
-                    case FLOAT8OID: x[j] = DatumGetFloat8(d); break;
-                    case BOOLOID: x[j] = DatumGetBool(d) ? 1.0 : 0.0; break;
-                    default: x[j] = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
+                    case INT2OID: *at = DatumGetInt16(d); break;
+                    case INT4OID: *at = DatumGetInt32(d); break;
+                    case INT8OID: *at = static_cast<double>(DatumGetInt64(d)); break;
+                    case FLOAT4OID: *at = DatumGetFloat4(d); break;
+                    case FLOAT8OID: *at = DatumGetFloat8(d); break;
+                    case BOOLOID: *at = DatumGetBool(d) ? 1.0 : 0.0; break;
+                    default: *at = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
                 }
             }
         });
@@ -155,9 +188,9 @@ UNLEARN_FUNCTION(unlearn_coefficients) {
     const std::string name = text_arg(fcinfo, 0, "model name");
     const CachedModel &m = model_for_call(fcinfo, name);
     std::vector<std::pair<std::string, double>> rows;
+    const std::vector<std::string> names = column_names(m.meta);
     if (const auto *lin = std::get_if<LinearFit>(&m.fit.fit)) {
-        for (size_t j = 0; j < m.meta.features.size(); ++j)
-            rows.emplace_back(m.meta.features[j], lin->coef(static_cast<Eigen::Index>(j)));
+        for (size_t j = 0; j < names.size(); ++j) rows.emplace_back(names[j], lin->coef(static_cast<Eigen::Index>(j)));
         rows.emplace_back("(intercept)", lin->intercept);
     } else {
         const auto &nb = std::get<NaiveBayesFit>(m.fit.fit);
@@ -166,10 +199,10 @@ UNLEARN_FUNCTION(unlearn_coefficients) {
             snprintf(label, sizeof(label), "%.17g", nb.classes[c]);
             const auto r = static_cast<Eigen::Index>(c);
             rows.emplace_back(std::string("prior[") + label + "]", nb.priors(r));
-            for (size_t j = 0; j < m.meta.features.size(); ++j) {
+            for (size_t j = 0; j < names.size(); ++j) {
                 const auto k = static_cast<Eigen::Index>(j);
-                rows.emplace_back(std::string("mean[") + label + "]." + m.meta.features[j], nb.theta(r, k));
-                rows.emplace_back(std::string("var[") + label + "]." + m.meta.features[j], nb.var(r, k));
+                rows.emplace_back(std::string("mean[") + label + "]." + names[j], nb.theta(r, k));
+                rows.emplace_back(std::string("var[") + label + "]." + names[j], nb.var(r, k));
             }
         }
     }

@@ -1,5 +1,6 @@
 #include "rows.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 
@@ -70,16 +71,21 @@ void append_quoted_field(std::string &out, const char *v) {
 
 }  // namespace
 
+bool is_category_type(Oid type) {
+    return type == TEXTOID || type == VARCHAROID || type == BPCHAROID || pg_call([&] { return type_is_enum(type); });
+}
+
 ColumnPlan plan_columns(TupleDesc desc, const std::string &rel_name, const std::vector<std::string> &keys,
-                        const std::string &target, const std::vector<std::string> &features) {
+                        const std::string &target, const std::vector<std::string> &features,
+                        const Categories *categories) {
     ColumnPlan plan;
     auto numeric = [&](const std::string &name, Oid *type) {
         AttrNumber att = find_column(desc, rel_name, name, type);
         if (!is_numeric_type(*type))
             throw Error(ErrorKind::WrongObjectType,
                         "column \"" + name + "\" of relation \"" + rel_name + "\" is not numeric",
-                        "Features and targets must be smallint, integer, bigint, real, double precision, numeric "
-                        "or boolean.");
+                        "Targets must be smallint, integer, bigint, real, double precision, numeric or boolean; "
+                        "features may also be text or enum (categorical).");
         plan.max_att = std::max(plan.max_att, att);
         return att;
     };
@@ -100,8 +106,32 @@ ColumnPlan plan_columns(TupleDesc desc, const std::string &rel_name, const std::
     }
     for (const auto &f : features) {
         Oid type;
-        plan.feature_att.push_back(numeric(f, &type));
+        AttrNumber att = find_column(desc, rel_name, f, &type);
+        const std::vector<std::string> *vocab = nullptr;
+        FmgrInfo info{};
+        if (is_category_type(type)) {
+            auto it = categories ? categories->find(f) : Categories::const_iterator();
+            if (!categories || it == categories->end())
+                throw Error(ErrorKind::WrongObjectType,
+                            "column \"" + f + "\" of relation \"" + rel_name + "\" is text, but the model treats it as numeric",
+                            "Retrain the model: unlearn.resync() reads the column as categorical.");
+            vocab = &it->second;
+            pg_call([&] {
+                Oid out;
+                bool varlena;
+                getTypeOutputInfo(TupleDescAttr(desc, att - 1)->atttypid, &out, &varlena);
+                fmgr_info(out, &info);
+            });
+        } else {
+            att = numeric(f, &type);
+        }
+        plan.max_att = std::max(plan.max_att, att);
+        plan.feature_att.push_back(att);
         plan.feature_type.push_back(type);
+        plan.feature_slot.push_back(plan.width);
+        plan.feature_vocab.push_back(vocab);
+        plan.feature_out.push_back(info);
+        plan.width += vocab ? static_cast<int>(vocab->size()) : 1;
     }
     plan.target_att = numeric(target, &plan.target_type);
     return plan;
@@ -171,9 +201,21 @@ int fill_batch(const ColumnPlan &plan, NextSlot next, void *source, TupleTableSl
             bool ok = true;
             for (size_t j = 0; j < nfeat && ok; ++j) {
                 int i = plan.feature_att[j] - 1;
+                const auto at = static_cast<Eigen::Index>(plan.feature_slot[j]);
                 ok = !slot->tts_isnull[i];
-                if (ok) batch.x(n, static_cast<Eigen::Index>(j)) = datum_to_double(slot->tts_values[i], plan.feature_type[j]);
-                ok = ok && usable(batch.x(n, static_cast<Eigen::Index>(j)));
+                if (const std::vector<std::string> *vocab = plan.feature_vocab[j]) {
+                    // one indicator per category; an unknown category is not trainable
+                    batch.x.row(n).segment(at, static_cast<Eigen::Index>(vocab->size())).setZero();
+                    if (!ok) continue;
+                    const char *v = OutputFunctionCall(const_cast<FmgrInfo *>(&plan.feature_out[j]), slot->tts_values[i]);
+                    auto it = std::lower_bound(vocab->begin(), vocab->end(), v,
+                                               [](const std::string &a, const char *b) { return a.compare(b) < 0; });
+                    ok = it != vocab->end() && *it == v;
+                    if (ok) batch.x(n, at + (it - vocab->begin())) = 1.0;
+                    continue;
+                }
+                if (ok) batch.x(n, at) = datum_to_double(slot->tts_values[i], plan.feature_type[j]);
+                ok = ok && usable(batch.x(n, at));
             }
             int t = plan.target_att - 1;
             ok = ok && !slot->tts_isnull[t];

@@ -3,6 +3,7 @@
 // a feature matrix, a target vector and key texts without one query per row.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -11,20 +12,31 @@
 
 namespace unlearn::pg {
 
+// Categorical features: for each text or enum feature, its categories in
+// byte order. A categorical feature occupies one indicator column per category.
+using Categories = std::map<std::string, std::vector<std::string>>;
+bool is_category_type(Oid type);
+
 struct ColumnPlan {
     std::vector<AttrNumber> key_att;
     std::vector<FmgrInfo> key_out;
     std::vector<Oid> key_type;  // integer keys skip the fmgr call: same text as int8out
     std::vector<AttrNumber> feature_att;
     std::vector<Oid> feature_type;
+    std::vector<int> feature_slot;                             // first column in the expanded row
+    std::vector<const std::vector<std::string> *> feature_vocab;  // categorical features only
+    std::vector<FmgrInfo> feature_out;
+    int width = 0;
     AttrNumber target_att = InvalidAttrNumber;
     Oid target_type = InvalidOid;
     AttrNumber max_att = 0;
 };
 
 // Errors name the relation and column; rel_name is only for messages.
+// categories must outlive the plan: it points into them.
 ColumnPlan plan_columns(TupleDesc desc, const std::string &rel_name, const std::vector<std::string> &keys,
-                        const std::string &target, const std::vector<std::string> &features);
+                        const std::string &target, const std::vector<std::string> &features,
+                        const Categories *categories = nullptr);
 
 // Rows whose feature or target is NULL, NaN, infinite or beyond ±1e100 are
 // not trainable: they are skipped and counted, and never enter lineage.
@@ -89,11 +101,11 @@ std::string relation_label(Oid relid);
 // relation that holds its rows.
 template <typename OnBatch>
 void scan_source(Oid relid, const std::vector<std::string> &keys, const std::string &target,
-                 const std::vector<std::string> &features, OnBatch on_batch) {
+                 const std::vector<std::string> &features, const Categories *categories, OnBatch on_batch) {
     for (Oid leaf : leaf_relations(relid)) {
         Relation rel = pg_call([&] { return table_open(leaf, AccessShareLock); });
-        ColumnPlan plan = plan_columns(RelationGetDescr(rel), relation_label(leaf), keys, target, features);
-        scan_relation(rel, plan, static_cast<int>(features.size()), on_batch);
+        ColumnPlan plan = plan_columns(RelationGetDescr(rel), relation_label(leaf), keys, target, features, categories);
+        scan_relation(rel, plan, plan.width, on_batch);
         pg_call([&] { table_close(rel, AccessShareLock); });
     }
 }

@@ -112,6 +112,14 @@ SpiResult Spi::exec(const char *sql, const std::vector<Param> &params, long limi
     });
 }
 
+SpiResult Spi::exec_query(const std::string &sql) {
+    return pg_call([&] {
+        int rc = SPI_execute(sql.c_str(), false, 0);
+        if (rc < 0) elog(ERROR, "pg_unlearn query failed: %s", SPI_result_code_string(rc));
+        return SpiResult(SPI_tuptable, SPI_processed);
+    });
+}
+
 void Spi::exec_once(const std::string &sql) {
     pg_call([&] {
         int rc = SPI_execute(sql.c_str(), false, 0);

@@ -55,8 +55,9 @@ public:
 
     // sql must be a string literal: its address keys the backend's plan cache.
     SpiResult exec(const char *sql, const std::vector<Param> &params = {}, long limit = 0);
-    // For statements built at run time (DDL): not cached.
+    // For statements built at run time (DDL, quoted identifiers): not cached.
     void exec_once(const std::string &sql);
+    SpiResult exec_query(const std::string &sql);
     // The caller's memory context: results returned to PostgreSQL go there,
     // because SPI's own context is freed when this scope ends.
     MemoryContext outer() const { return outer_; }

@@ -65,22 +65,51 @@ TrainRequest read_request(Spi &spi, FunctionCallInfo fcinfo) {
 }
 
 struct Trained {
+    Categories categories;
     std::vector<ShardState> states;
     KeyArena lineage;
     int64 rows_seen = 0;
     int64 rows_skipped = 0;
 };
 
-Trained scan_and_fit(const TrainRequest &req, const std::vector<std::string> &keys) {
+// The categories of each text or enum feature, byte-ordered; categories seen
+// only on rows that are not trainable are pruned after the scan.
+Categories read_categories(Spi &spi, const TrainRequest &req) {
+    Categories out;
+    for (const auto &f : req.features) {
+        bool categorical = pg_call([&] {
+            AttrNumber att = get_attnum(req.relid, f.c_str());
+            return att != InvalidAttrNumber && is_category_type(getBaseType(get_atttype(req.relid, att)));
+        });
+        if (!categorical) continue;
+        std::string sql = pg_call([&] {
+            const char *col = quote_identifier(f.c_str());
+            return std::string("SELECT coalesce(array_agg(DISTINCT ") + col + "::text COLLATE \"C\" ORDER BY " + col +
+                   "::text COLLATE \"C\"), '{}') FROM " +
+                   quote_qualified_identifier(get_namespace_name(get_rel_namespace(req.relid)), get_rel_name(req.relid)) +
+                   " WHERE " +
+                   col + " IS NOT NULL";
+        });
+        SpiResult r = spi.exec_query(sql);
+        out[f] = r.text_array(0, 1);
+        if (out[f].size() > 1000)
+            throw Error(ErrorKind::DataException, "feature \"" + f + "\" has more than 1000 categories",
+                        "One-hot encoding that many categories would make the model as large as the data.");
+    }
+    return out;
+}
+
+Trained scan_and_fit(Spi &spi, const TrainRequest &req, const std::vector<std::string> &keys) {
+    Trained t;
+    t.categories = read_categories(spi, req);
     // columns are checked against the source itself first, so errors name it
     Relation rel = pg_call([&] { return table_open(req.relid, NoLock); });
-    (void)plan_columns(RelationGetDescr(rel), relation_name(req.relid), keys, req.target, req.features);
+    const int p = plan_columns(RelationGetDescr(rel), relation_name(req.relid), keys, req.target, req.features,
+                               &t.categories).width;
     pg_call([&] { table_close(rel, NoLock); });
-    const int p = static_cast<int>(req.features.size());
 
-    Trained t;
     std::vector<std::vector<Eigen::Index>> by_shard(static_cast<size_t>(req.shards));
-    scan_source(req.relid, keys, req.target, req.features, [&](const RowBatch &b) {
+    scan_source(req.relid, keys, req.target, req.features, &t.categories, [&](const RowBatch &b) {
         t.rows_seen += b.rows;
         for (auto &v : by_shard) v.clear();
         for (int i = 0; i < b.rows; ++i) {
@@ -107,7 +136,7 @@ Trained scan_and_fit(const TrainRequest &req, const std::vector<std::string> &ke
     return t;
 }
 
-void check_fit(const TrainRequest &req, const Trained &t, const std::string &rel_name) {
+void check_fit(const TrainRequest &req, const ModelMeta &m, const Trained &t, const std::string &rel_name) {
     if (t.rows_seen == 0)
         throw Error(ErrorKind::DataException, "table " + rel_name + " is empty", "Insert rows before training.");
     if (t.lineage.refs.empty())
@@ -117,7 +146,7 @@ void check_fit(const TrainRequest &req, const Trained &t, const std::string &rel
                         " were skipped.");
     // Fitting now turns a singular system or a one-class target into an error
     // before anything is written.
-    FittedModel fit = fit_model(req.algorithm, req.options, t.states);
+    FittedModel fit = fit_meta(m, t.states);
     if (req.algorithm == Algorithm::NaiveBayes && std::get<NaiveBayesFit>(fit.fit).classes.size() < 2)
         throw Error(ErrorKind::DataException, "target \"" + req.target + "\" has only one class",
                     "naive_bayes needs at least two distinct target values.");
@@ -142,13 +171,13 @@ UNLEARN_FUNCTION(unlearn_train) {
     // Read committed: scan what is committed now that writers are locked out.
     pg_call([&] { PushActiveSnapshot(IsolationUsesXactSnapshot() ? GetActiveSnapshot() : GetLatestSnapshot()); });
     const std::string rel_name = relation_name(req.relid);
-    Trained t = scan_and_fit(req, keys);
+    Trained t = scan_and_fit(spi, req, keys);
     pg_call([&] { PopActiveSnapshot(); });
-    check_fit(req, t, rel_name);
-
     const int64 held = static_cast<int64>(t.lineage.refs.size());
     const int32 buckets = bucket_count(held);
     ModelMeta m;
+    m.categories = t.categories;
+    if (!t.states.empty()) prune_categories(m, t.states);
     m.name = req.name;
     m.relation = req.relid;
     m.key_columns = keys;
@@ -158,6 +187,7 @@ UNLEARN_FUNCTION(unlearn_train) {
     m.options = req.options;
     m.shards = req.shards;
     m.buckets = buckets;
+    check_fit(req, m, t, rel_name);
     SpiResult ins = spi.exec(
         "INSERT INTO unlearn.models (name, relation, key_columns, target, features, algorithm, strategy, shards, "
         "slices, options, lineage_buckets, rows_trained, rows_skipped, rows_held) "
@@ -168,6 +198,7 @@ UNLEARN_FUNCTION(unlearn_train) {
          text_param(strategy_name(req.strategy)), int4_param(req.shards), text_param(req.options_json),
          int4_param(buckets), int8_param(held), int8_param(t.rows_skipped)});
     m.id = ins.int4(0, 1);
+    if (!m.categories.empty()) write_categories(spi, m);
 
     std::vector<int32> all_shards;
     for (int32 s = 0; s < req.shards; ++s) all_shards.push_back(s);
