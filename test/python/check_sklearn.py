@@ -144,13 +144,50 @@ def case_nulls():
     compare_linear("nul", "nul", 2, LinearRegression(), "on the rows without NULLs")
 
 
+def case_categorical():
+    rng = np.random.default_rng(6)
+    n = 900
+    colors = np.array(["blue", "green", "red", "Ümber"])[rng.integers(0, 4, size=n)]
+    x = rng.normal(size=n)
+    effect = {"blue": 0.0, "green": 1.5, "red": -2.0, "Ümber": 4.0}
+    y = 1 + 2 * x + np.array([effect[c] for c in colors]) + 0.1 * rng.normal(size=n)
+    psql("DROP TABLE IF EXISTS cat; CREATE TABLE cat (id int PRIMARY KEY, x float8, color text, y float8)")
+    rows = "\n".join(f"{i + 1}\t{x[i]!r}\t{colors[i]}\t{y[i]!r}" for i in range(n)) + "\n"
+    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", DB, "-c", "COPY cat FROM STDIN"],
+                   input=rows, text=True, check=True)
+    psql("SELECT * FROM unlearn.train('cat_ols', 'cat', 'y', ARRAY['x', 'color'])")
+    psql("SELECT * FROM unlearn.train('cat_ridge', 'cat', 'y', ARRAY['x', 'color'], 'ridge', options => '{\"l2\": 3}')")
+    psql("DELETE FROM cat WHERE color = 'blue' OR id % 7 = 0")  # the reference category leaves too
+
+    rows = psql("SELECT x, color, y FROM cat ORDER BY id")
+    xs = np.array([float(r[0]) for r in rows])
+    cs = [r[1] for r in rows]
+    ys = np.array([float(r[2]) for r in rows])
+    cats = sorted(set(cs), key=lambda c: c.encode())  # byte order, as the model's vocabulary
+    onehot = np.array([[1.0 if c == k else 0.0 for k in cats] for c in cs])
+
+    ols = LinearRegression().fit(np.column_stack([xs, onehot[:, 1:]]), ys)  # drop='first'
+    c = coefficients("cat_ols")
+    ours = [c["x"]] + [c[f"color={k}"] for k in cats[1:]] + [c["(intercept)"]]
+    theirs = list(ols.coef_) + [ols.intercept_]
+    check("cat_ols: one-hot least squares (first category as reference) matches sklearn after DELETE",
+          rel(ours, theirs) < 1e-9 and abs(c[f"color={cats[0]}"]) == 0, f"{rel(ours, theirs):.3g}")
+    check("cat_ols: the forgotten category left the model", "color=blue" not in c)
+
+    rdg = Ridge(alpha=3).fit(np.column_stack([xs, onehot]), ys)  # full one-hot
+    c = coefficients("cat_ridge")
+    ours = [c["x"]] + [c[f"color={k}"] for k in cats] + [c["(intercept)"]]
+    theirs = list(rdg.coef_) + [rdg.intercept_]
+    check("cat_ridge: full one-hot ridge matches sklearn after DELETE", rel(ours, theirs) < 1e-9, f"{rel(ours, theirs):.3g}")
+
+
 def main():
     subprocess.run(["psql", "-X", "-q", "-d", "postgres", "-c", f"DROP DATABASE IF EXISTS {DB}"], check=True,
                    capture_output=True)
     subprocess.run(["psql", "-X", "-q", "-d", "postgres", "-c", f"CREATE DATABASE {DB}"], check=True)
     try:
         psql("CREATE EXTENSION pg_unlearn")
-        for case in (case_linear, case_ridge, case_naive_bayes, case_shards, case_nulls):
+        for case in (case_linear, case_ridge, case_naive_bayes, case_shards, case_nulls, case_categorical):
             case()
     finally:
         subprocess.run(["psql", "-X", "-q", "-d", "postgres", "-c", f"DROP DATABASE IF EXISTS {DB}"], check=True)
