@@ -296,3 +296,49 @@ CREATE TABLE unlearn.vocabulary (
 );
 COMMENT ON TABLE unlearn.vocabulary IS 'categories of each categorical feature; a category leaves with its last held row';
 SELECT pg_catalog.pg_extension_config_dump('unlearn.vocabulary', '');
+
+-- feature_influence varies one feature in an array of features: models with
+-- categorical features predict from rows only.
+CREATE OR REPLACE FUNCTION unlearn.feature_influence(model text, feature text, sample_rows int DEFAULT 1000)
+RETURNS float8
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m unlearn.models;
+    lo float8;
+    hi float8;
+    at_lo text;
+    at_hi text;
+    result float8;
+BEGIN
+    SELECT * INTO m FROM unlearn.models WHERE name = model;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" does not exist', model
+            USING ERRCODE = 'undefined_object', HINT = 'SELECT name FROM unlearn.models lists the trained models.';
+    END IF;
+    IF NOT feature = ANY (m.features) THEN
+        RETURN 0;
+    END IF;
+    IF EXISTS (SELECT 1 FROM unlearn.vocabulary v WHERE v.model_id = m.model_id) THEN
+        RAISE EXCEPTION 'feature_influence needs a model without categorical features'
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Compare unlearn.predict(model, row) over rows that differ only in the feature instead.';
+    END IF;
+    EXECUTE format('SELECT min(%1$I::%3$s::float8), max(%1$I::%3$s::float8) FROM %2$s', feature, m.relation,
+                   CASE WHEN (SELECT atttypid FROM pg_attribute WHERE attrelid = m.relation AND attname = feature)
+                             = 'bool'::regtype THEN 'int' ELSE 'float8' END)
+      INTO lo, hi;
+    -- booleans have no direct cast to float8
+    SELECT string_agg(CASE WHEN f = feature THEN '$1' ELSE format('%I::%s::float8', f, cast_via) END, ', ' ORDER BY o),
+           string_agg(CASE WHEN f = feature THEN '$2' ELSE format('%I::%s::float8', f, cast_via) END, ', ' ORDER BY o)
+      INTO at_lo, at_hi
+      FROM unnest(m.features) WITH ORDINALITY AS u(f, o)
+      JOIN LATERAL (SELECT CASE WHEN a.atttypid = 'bool'::regtype THEN 'int' ELSE 'float8' END AS cast_via
+                    FROM pg_attribute a WHERE a.attrelid = m.relation AND a.attname = u.f) t ON true;
+    EXECUTE format('SELECT avg(abs(unlearn.predict(%1$L, ARRAY[%2$s]) - unlearn.predict(%1$L, ARRAY[%3$s]))) '
+                   'FROM (SELECT * FROM %4$s LIMIT %5$s) s', model, at_hi, at_lo, m.relation, sample_rows)
+      INTO result USING lo, hi;
+    RETURN coalesce(result, 0);
+END
+$$;

@@ -52,6 +52,7 @@ FROM unlearn.coefficients('shop_ridge') a FULL JOIN unlearn.coefficients('shop_r
 SELECT abs(unlearn.predict('shop_ols', s) - (SELECT coefficient FROM unlearn.coefficients('shop_ols') WHERE feature = '(intercept)')) < 1e-9 AS unseen_is_reference
 FROM (SELECT 1 AS id, 'never-seen'::text AS color) s;
 SELECT expect_error($$SELECT unlearn.predict('shop_ols', ARRAY[1.0])$$);
+SELECT expect_error($$SELECT unlearn.feature_influence('shop_ridge', 'x')$$);
 
 -- forget_feature drops a categorical feature with its vocabulary
 SELECT unlearn.forget_feature('shop_ridge', 'color');
