@@ -49,6 +49,7 @@ struct RowLayout {
     std::vector<int> slot;                                   // first column in the expanded row
     std::vector<const std::vector<std::string> *> vocab;      // categorical features
     std::vector<FmgrInfo> out;
+    int width = 0;  // of the expanded row
 };
 
 const RowLayout &layout_for(const CachedModel &m, Oid type, int32 typmod, TupleDesc desc) {
@@ -96,6 +97,7 @@ const RowLayout &layout_for(const CachedModel &m, Oid type, int32 typmod, TupleD
         l.att.push_back(att);
         l.base_type.push_back(base);
     }
+    l.width = width(m.meta);
     last = std::move(l);
     return last;
 }
@@ -104,7 +106,6 @@ const RowLayout &layout_for(const CachedModel &m, Oid type, int32 typmod, TupleD
 bool features_from_record(FunctionCallInfo fcinfo, const CachedModel &m, Vector *out) {
     require_arg(fcinfo, 1, "row");
     const size_t p = m.meta.features.size();
-    out->resize(static_cast<Eigen::Index>(width(m.meta)));
     HeapTupleHeader rec = nullptr;
     TupleDesc desc = nullptr;
     pg_call([&] {
@@ -114,6 +115,7 @@ bool features_from_record(FunctionCallInfo fcinfo, const CachedModel &m, Vector 
     bool has_null = false;
     try {
         const RowLayout &l = layout_for(m, HeapTupleHeaderGetTypeId(rec), HeapTupleHeaderGetTypMod(rec), desc);
+        out->resize(l.width);
         pg_call([&] {
             HeapTupleData tuple;
             tuple.t_len = HeapTupleHeaderGetDatumLength(rec);
