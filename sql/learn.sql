@@ -45,5 +45,17 @@ SELECT unlearn.drop_model('s_learn');
 SELECT unlearn.drop_model('s_nb');
 SELECT tgname FROM pg_trigger WHERE tgrelid = 'stream'::regclass ORDER BY 1;
 
+-- a small model that learns many rows spreads its lineage over more blocks
+CREATE TABLE grows (id int PRIMARY KEY, x float8, y float8);
+INSERT INTO grows SELECT i, sin(i), 2 * sin(i) + cos(i) FROM generate_series(1, 20) i;
+SELECT rows_trained FROM unlearn.train('grows_ols', 'grows', 'y', ARRAY['x'], options => '{"on_insert": "learn"}');
+SELECT lineage_buckets FROM unlearn.models WHERE name = 'grows_ols';
+INSERT INTO grows SELECT i, sin(i), 2 * sin(i) + cos(i) FROM generate_series(21, 5000) i;
+SELECT lineage_buckets > 1 AS rebucketed, rows_held FROM unlearn.models WHERE name = 'grows_ols';
+SELECT unlearn.trained_on('grows_ols', '7') AS old_key, unlearn.trained_on('grows_ols', '4999') AS new_key;
+DELETE FROM grows WHERE id % 3 = 0;
+SELECT bool_and(passed) AS verified FROM unlearn.verify('grows_ols');
+SELECT count(*) = (SELECT count(*) FROM grows) AS lineage_matches FROM unlearn.lineage WHERE model = 'grows_ols';
+
 SELECT expect_error($$SELECT unlearn.train('bad', 'stream', 'y', ARRAY['x1'], options => '{"on_insert": "maybe"}')$$);
 SELECT expect_error($$SELECT unlearn.train('bad', 'stream', 'y', ARRAY['x1'], options => '{"on_insert": 1}')$$);

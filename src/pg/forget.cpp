@@ -100,8 +100,9 @@ std::vector<int32> bucket_numbers(const std::map<int32, Wanted> &wanted) {
 
 // Adds (sign +1) or subtracts (-1) the rows listed per shard, writes the
 // changed lineage blocks and state, bumps the version, and audits it.
-void apply(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vector<std::vector<Eigen::Index>> &by_shard,
-           int sign, const std::map<int32, LineageBlock> &blocks, AuditEvent audit, Clock::time_point started) {
+// Returns the rows the model holds afterwards.
+int64 apply(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vector<std::vector<Eigen::Index>> &by_shard,
+            int sign, const std::map<int32, LineageBlock> &blocks, AuditEvent audit, Clock::time_point started) {
     std::vector<ShardState> states = load_states(spi, m);
     audit.hash_before = state_hash(m, states);
     for (size_t s = 0; s < by_shard.size(); ++s) {
@@ -126,6 +127,24 @@ void apply(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vecto
     audit.hash_after = state_hash(layout, states);
     audit.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
     write_audit(spi, m, audit);
+    return held;
+}
+
+// The bucket count is chosen at training; a model that has learned many
+// more rows since would rewrite ever larger blocks on each DELETE, so its
+// lineage is redistributed over as many buckets as its size calls for.
+void rebucket(Spi &spi, const ModelMeta &m, int64 held) {
+    ModelMeta grown = m;
+    grown.buckets = bucket_count(held);
+    std::map<int32, std::vector<LineageEntry>> split;
+    for (const auto &kv : load_all_blocks(spi, m))
+        for (const LineageEntry &e : kv.second.entries()) split[bucket_of(e.hash, grown.buckets)].push_back(e);
+    std::map<int32, LineageBlock> blocks;
+    for (auto &kv : split) blocks.emplace(kv.first, LineageBlock(std::move(kv.second)));
+    spi.exec("DELETE FROM unlearn.lineage_blocks WHERE model_id = $1", {int4_param(m.id)});
+    write_blocks(spi, grown, blocks);
+    spi.exec("UPDATE unlearn.models SET lineage_buckets = $2 WHERE model_id = $1",
+             {int4_param(m.id), int4_param(grown.buckets)});
 }
 
 void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vector<char> &selected,
@@ -151,7 +170,7 @@ void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std:
         }
         changed.emplace(kv.first, std::move(kv.second));
     }
-    if (!changed.empty()) apply(spi, m, rows, by_shard, -1, changed, audit, started);
+    if (!changed.empty()) (void)apply(spi, m, rows, by_shard, -1, changed, audit, started);
 }
 
 // options.on_insert = 'learn': new rows (and new versions of updated rows)
@@ -168,16 +187,17 @@ void learn_rows(Spi &spi, const ModelMeta &m, const Collected &rows, std::vector
         LineageBlock &block = blocks[kv.first];
         for (size_t k = 0; k < kv.second.keys.size(); ++k) {
             const std::string &key = kv.second.keys[k];
-            if (block.find(key))  // already held: a key cannot be learned twice
-                throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" already holds a row with key " + key,
-                            "The table was changed with triggers disabled; drop and retrain the model.");
+            if (block.find(key))  // already held: a key cannot be learned twice (no key in the message: logs keep it)
+                throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" already holds a row being inserted",
+                            "The table was changed with triggers disabled; unlearn.resync() retrains the model.");
             int32 shard = m.shards == 1 ? 0 : shard_of(key, m.shards, m.options.seed);
             block.insert(make_entry(key, shard, 0, Role::Train));
             by_shard[static_cast<size_t>(shard)].push_back(static_cast<Eigen::Index>(kv.second.rows[k]));
             ++audit.rows;
         }
     }
-    apply(spi, m, rows, by_shard, +1, blocks, audit, started);
+    const int64 held = apply(spi, m, rows, by_shard, +1, blocks, audit, started);
+    if (held > 4 * static_cast<int64>(m.buckets) * kKeysPerBlock) rebucket(spi, m, held);
 }
 
 void forget_everything(Spi &spi, const ModelMeta &m, Clock::time_point started) {
