@@ -32,6 +32,9 @@ regress() {
 suite "unit tests" ctest --test-dir build --output-on-failure
 suite "fuzz: state blobs, lineage blocks, options (20 s)" test/fuzz/run.sh
 
+# If the script dies or is interrupted before the final stop, don't leave the
+# server running (stopping twice is harmless: the second finds no directory).
+trap 'bash scripts/cluster.sh stop >/dev/null 2>&1 || true' EXIT
 bash scripts/cluster.sh start
 source "${PGUL_DIR:-/tmp/pg_unlearn_cluster}/env"
 suite "pg_regress" regress

@@ -1,0 +1,367 @@
+// Stored bytes are untrusted: decode_state and LineageBlock::decode must
+// either throw unlearn::Error of kind CorruptState or return something that
+// is safe to use. Never a crash, never another exception. (Run this file
+// under -fsanitize=address,undefined to also catch silent overruns.)
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "bytes.hpp"
+#include "lineage.hpp"
+#include "model.hpp"
+#include "testing.hpp"
+
+using namespace unlearn;
+using namespace unlearn::testing;
+
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+enum class Outcome { Rejected, Accepted, Wrong };
+constexpr int kFeatures = 3;
+
+// A decoder under test: decodes, and on success uses what it decoded.
+struct Decoder {
+    std::string name;
+    Bytes valid;  // a genuine blob
+    std::function<void(const Bytes &)> decode_and_use;
+};
+
+Outcome outcome(const Decoder &d, const Bytes &bytes, std::string *why) {
+    try {
+        d.decode_and_use(bytes);
+        return Outcome::Accepted;
+    } catch (const Error &e) {
+        if (e.kind() == ErrorKind::CorruptState) return Outcome::Rejected;
+        *why = std::string(kind_name(e.kind())) + ": " + e.what();
+    } catch (const std::exception &e) {
+        *why = std::string("non-unlearn exception: ") + e.what();
+    } catch (...) {
+        *why = "unknown exception";
+    }
+    return Outcome::Wrong;
+}
+
+ShardState trained_state(Algorithm a) {
+    Data d = make_data(300, kFeatures, 41, 100.0);
+    if (a == Algorithm::NaiveBayes)
+        for (Eigen::Index i = 0; i < d.y.size(); ++i) d.y(i) = static_cast<double>(i % 4) * 1.5;
+    ShardState s = empty_state(a, kFeatures, row_of(d.x, 0), d.y(0));
+    add_rows(s, d.x, d.y, +1);
+    add_rows(s, d.x.topRows(30), d.y.head(30), -1);
+    return s;
+}
+
+Decoder state_decoder(Algorithm a) {
+    return {algorithm_name(a), encode_state(a, trained_state(a)), [a](const Bytes &b) {
+                ShardState s = decode_state(a, kFeatures, b.data(), b.size());
+                // what decodes must survive use: fitting may fail, but only
+                // with unlearn::Error (of any kind: the sums may be singular)
+                try {
+                    Options o = parse_options(a, {});
+                    FittedModel m = fit_model(a, o, {s});
+                    (void)m.parameters();
+                    (void)m.predict(Vector::Zero(kFeatures));
+                } catch (const Error &) {
+                }
+                Bytes again = encode_state(a, s);
+                (void)decode_state(a, kFeatures, again.data(), again.size());
+            }};
+}
+
+LineageBlock sample_block() {
+    std::vector<LineageEntry> e;
+    for (int i = 0; i < 40; ++i) e.push_back(make_entry(std::to_string(i * 7919), i % 5, i % 3, Role(i % 2)));
+    e.push_back(make_entry("(\"composite key\",42)", 2, 0, Role::Train));
+    e.push_back(make_entry("", 0, 0, Role::Train));
+    return LineageBlock(std::move(e));
+}
+
+Decoder lineage_decoder() {
+    return {"lineage", sample_block().encode(), [](const Bytes &b) {
+                LineageBlock block = LineageBlock::decode(b.data(), b.size());
+                Bytes again = block.encode();
+                (void)LineageBlock::decode(again.data(), again.size());
+                if (!block.empty()) {
+                    const std::string key = block.entries().front().key;
+                    EXPECT_NE(block.find(key), nullptr);
+                    EXPECT_TRUE(block.remove(key, nullptr));
+                }
+            }};
+}
+
+std::vector<Decoder> all_decoders() {
+    return {state_decoder(Algorithm::LinearRegression), state_decoder(Algorithm::Ridge),
+            state_decoder(Algorithm::NaiveBayes), lineage_decoder()};
+}
+
+// The frame is magic(4) format(2) kind(2) payload_len(4) checksum(8).
+constexpr size_t kHeader = 20;
+Bytes payload_of(const Bytes &blob) { return {blob.begin() + kHeader, blob.end()}; }
+// A payload framed like `like`, with a valid checksum: reaches the parser.
+Bytes reframe(const Bytes &like, const Bytes &payload) {
+    const char magic[4] = {char(like[0]), char(like[1]), char(like[2]), char(like[3])};
+    const uint16_t kind = static_cast<uint16_t>(like[6] | like[7] << 8);
+    return frame(magic, kind, payload);
+}
+
+}  // namespace
+
+TEST(HostileBytes, GenuineBlobsDecode) {
+    for (const Decoder &d : all_decoders()) {
+        std::string why;
+        EXPECT_EQ(outcome(d, d.valid, &why), Outcome::Accepted) << d.name << " " << why;
+    }
+}
+
+TEST(HostileBytes, EveryTruncationIsCorruptState) {
+    for (const Decoder &d : all_decoders())
+        for (size_t n = 0; n < d.valid.size(); ++n) {
+            std::string why;
+            Bytes cut(d.valid.begin(), d.valid.begin() + static_cast<std::ptrdiff_t>(n));
+            ASSERT_EQ(outcome(d, cut, &why), Outcome::Rejected) << d.name << ", first " << n << " bytes " << why;
+        }
+}
+
+// Every position, every other value. The header fields are all checked, and
+// the checksum (FNV-1a, then a bijective finaliser) changes with any single
+// byte of the payload, so not one of these may decode.
+TEST(HostileBytes, EverySingleByteChangeIsCorruptState) {
+    for (const Decoder &d : all_decoders())
+        for (size_t i = 0; i < d.valid.size(); ++i)
+            for (int x = 1; x < 256; ++x) {
+                Bytes bad = d.valid;
+                bad[i] ^= static_cast<uint8_t>(x);
+                std::string why;
+                ASSERT_EQ(outcome(d, bad, &why), Outcome::Rejected) << d.name << ", byte " << i << " ^ " << x << " " << why;
+            }
+}
+
+TEST(HostileBytes, RandomBytesAreRejected) {
+    std::mt19937_64 rng(42);
+    for (const Decoder &d : all_decoders()) {
+        int accepted = 0;
+        for (int t = 0; t < 3000; ++t) {
+            Bytes junk(rng() % 700);
+            for (auto &b : junk) b = static_cast<uint8_t>(rng());
+            // a third keep a genuine magic, format and kind, a third a whole genuine header
+            if (t % 3 == 1 && junk.size() >= 8) std::copy(d.valid.begin(), d.valid.begin() + 8, junk.begin());
+            if (t % 3 == 2 && junk.size() >= kHeader)
+                std::copy(d.valid.begin(), d.valid.begin() + kHeader, junk.begin());
+            std::string why;
+            Outcome o = outcome(d, junk, &why);
+            ASSERT_NE(o, Outcome::Wrong) << d.name << ", case " << t << ": " << why;
+            accepted += o == Outcome::Accepted;
+        }
+        EXPECT_EQ(accepted, 0) << d.name;  // 64-bit checksums: not by chance
+    }
+}
+
+// Past the checksum: mutated payloads with a valid frame exercise the
+// parser's own checks. A payload may now decode (a changed sum is just
+// another sum), but it must be usable; anything else must be CorruptState.
+TEST(HostileBytes, ValidFramesAroundBadPayloadsAreRejectedOrSafe) {
+    std::mt19937_64 rng(43);
+    for (const Decoder &d : all_decoders()) {
+        const Bytes payload = payload_of(d.valid);
+        std::string why;
+        for (size_t n = 0; n < payload.size(); ++n) {  // the parser must see the end coming
+            Bytes cut(payload.begin(), payload.begin() + static_cast<std::ptrdiff_t>(n));
+            ASSERT_EQ(outcome(d, reframe(d.valid, cut), &why), Outcome::Rejected) << d.name << ", payload " << n;
+        }
+        Bytes longer = payload;
+        longer.push_back(0);
+        ASSERT_EQ(outcome(d, reframe(d.valid, longer), &why), Outcome::Rejected) << d.name << ", trailing byte";
+        for (size_t i = 0; i < payload.size(); ++i)
+            for (uint8_t x : {0x01, 0x80, 0xff, 0x7f, 0x40}) {
+                Bytes bad = payload;
+                bad[i] ^= x;
+                ASSERT_NE(outcome(d, reframe(d.valid, bad), &why), Outcome::Wrong)
+                    << d.name << ", payload byte " << i << " ^ " << int(x) << ": " << why;
+            }
+        for (int t = 0; t < 2000; ++t) {
+            Bytes bad = payload;
+            for (int k = 0, m = 1 + static_cast<int>(rng() % 8); k < m; ++k)
+                bad[rng() % bad.size()] = static_cast<uint8_t>(rng());
+            if (t % 4 == 0) bad.resize(rng() % (bad.size() + 1));
+            ASSERT_NE(outcome(d, reframe(d.valid, bad), &why), Outcome::Wrong) << d.name << ", case " << t << ": " << why;
+        }
+    }
+}
+
+// Hand-made payloads, one per rule the parsers enforce.
+namespace {
+
+Bytes linear_payload(uint32_t p, int64_t n, double shift, double y_shift, double sum, size_t sums) {
+    ByteWriter w;
+    w.put<uint32_t>(p);
+    w.put<int64_t>(n);
+    for (uint32_t j = 0; j < p && j < 16; ++j) w.put<double>(shift);
+    w.put<double>(y_shift);
+    for (size_t k = 0; k < sums; ++k) {
+        w.put<double>(sum);
+        w.put<double>(0.0);
+    }
+    return w.bytes();
+}
+
+struct NbClass {
+    double label;
+    int64_t n;
+    double sum;
+};
+
+Bytes nb_payload(uint32_t k, const std::vector<NbClass> &classes) {
+    ByteWriter w;
+    w.put<uint32_t>(1);  // one feature
+    w.put<double>(0.0);  // its shift
+    w.put<uint32_t>(k);
+    for (const NbClass &c : classes) {
+        w.put<double>(c.label);
+        w.put<int64_t>(c.n);
+        for (int s = 0; s < 2; ++s) {  // sx, sxx
+            w.put<double>(c.sum);
+            w.put<double>(0.0);
+        }
+    }
+    return w.bytes();
+}
+
+ShardState decode_framed(Algorithm a, int features, const Bytes &payload) {
+    const char magic[4] = {'U', 'L', 'S', 'T'};
+    Bytes b = frame(magic, static_cast<uint16_t>(a), payload);
+    return decode_state(a, features, b.data(), b.size());
+}
+
+}  // namespace
+
+TEST(HostileBytes, LinearStatePayloadRules) {
+    const Algorithm a = Algorithm::LinearRegression;
+    // p = 1: Σx, Σy, Σxx, Σxy, Σy² are five double-double sums
+    EXPECT_NO_THROW(decode_framed(a, 1, linear_payload(1, 10, 1.0, 2.0, 3.0, 5)));
+    const std::vector<std::pair<const char *, Bytes>> bad = {
+        {"negative row count", linear_payload(1, -1, 1.0, 2.0, 3.0, 5)},
+        {"NaN shift", linear_payload(1, 10, NAN, 2.0, 3.0, 5)},
+        {"infinite target shift", linear_payload(1, 10, 1.0, INFINITY, 3.0, 5)},
+        {"NaN sum", linear_payload(1, 10, 1.0, 2.0, NAN, 5)},
+        {"infinite sum", linear_payload(1, 10, 1.0, 2.0, -INFINITY, 5)},
+        {"a sum missing", linear_payload(1, 10, 1.0, 2.0, 3.0, 4)},
+        {"a sum too many", linear_payload(1, 10, 1.0, 2.0, 3.0, 6)},
+        {"wrong feature count", linear_payload(2, 10, 1.0, 2.0, 3.0, 9)},
+        {"absurd feature count", linear_payload(0xffffffffu, 10, 1.0, 2.0, 3.0, 5)},
+        {"more features than PostgreSQL columns", linear_payload(1601, 10, 1.0, 2.0, 3.0, 5)},
+    };
+    for (const auto &c : bad)  // c: (what, payload)
+        EXPECT_TRUE(throws_kind(ErrorKind::CorruptState, [&] { decode_framed(a, 1, c.second); })) << c.first;
+    // a huge declared feature count with the features argument to match
+    EXPECT_TRUE(throws_kind(ErrorKind::CorruptState,
+                            [&] { decode_framed(a, 1601, linear_payload(1601, 10, 1.0, 2.0, 3.0, 5)); }));
+    EXPECT_TRUE(throws_kind(ErrorKind::CorruptState,
+                            [&] { decode_framed(a, 1600, linear_payload(1600, 10, 1.0, 2.0, 3.0, 5)); }));
+}
+
+TEST(HostileBytes, NaiveBayesStatePayloadRules) {
+    const Algorithm a = Algorithm::NaiveBayes;
+    EXPECT_NO_THROW(decode_framed(a, 1, nb_payload(2, {{0.0, 3, 1.0}, {1.0, 4, 2.0}})));
+    EXPECT_NO_THROW(decode_framed(a, 1, nb_payload(0, {})));  // every class forgotten
+    const std::vector<std::pair<const char *, Bytes>> bad = {
+        {"more classes than allowed", nb_payload(1001, {{0.0, 3, 1.0}})},
+        {"absurd class count", nb_payload(0xffffffffu, {{0.0, 3, 1.0}})},
+        {"fewer classes than declared", nb_payload(2, {{0.0, 3, 1.0}})},
+        {"more classes than declared", nb_payload(1, {{0.0, 3, 1.0}, {1.0, 4, 2.0}})},
+        {"duplicate label", nb_payload(2, {{1.0, 3, 1.0}, {1.0, 4, 2.0}})},
+        {"0 and -0 are one label", nb_payload(2, {{0.0, 3, 1.0}, {-0.0, 4, 2.0}})},
+        {"NaN label", nb_payload(1, {{NAN, 3, 1.0}})},
+        {"infinite label", nb_payload(1, {{INFINITY, 3, 1.0}})},
+        {"empty class", nb_payload(1, {{0.0, 0, 1.0}})},
+        {"negative class count", nb_payload(1, {{0.0, -5, 1.0}})},
+        {"NaN sum", nb_payload(1, {{0.0, 3, NAN}})},
+    };
+    for (const auto &c : bad)  // c: (what, payload)
+        EXPECT_TRUE(throws_kind(ErrorKind::CorruptState, [&] { decode_framed(a, 1, c.second); })) << c.first;
+}
+
+namespace {
+
+void put_entry(ByteWriter &w, uint64_t packed, const std::string &key) {
+    w.put_varint(packed);
+    w.put_varint(key.size());
+    for (char c : key) w.put<char>(c);
+}
+
+Bytes lineage_payload(uint32_t n, const std::vector<std::pair<uint64_t, std::string>> &entries) {
+    ByteWriter w;
+    w.put<uint32_t>(n);
+    for (const auto &[packed, key] : entries) put_entry(w, packed, key);
+    return w.bytes();
+}
+
+LineageBlock decode_lineage(const Bytes &payload, uint16_t kind = 0) {
+    const char magic[4] = {'U', 'L', 'L', 'N'};
+    Bytes b = frame(magic, kind, payload);
+    return LineageBlock::decode(b.data(), b.size());
+}
+
+}  // namespace
+
+TEST(HostileBytes, LineagePayloadRules) {
+    // two keys in block order, (hash, key)
+    std::string k1 = "alpha", k2 = "beta";
+    if (key_hash(k2) < key_hash(k1)) std::swap(k1, k2);
+    const uint64_t shard3_slice2 = (3ULL << 33) | (2ULL << 1) | 1ULL;
+    LineageBlock ok = decode_lineage(lineage_payload(2, {{shard3_slice2, k1}, {0, k2}}));
+    ASSERT_EQ(ok.entries().size(), 2u);
+    EXPECT_EQ(ok.entries()[0].shard, 3);
+    EXPECT_EQ(ok.entries()[0].slice, 2);
+    EXPECT_EQ(ok.entries()[0].role, Role::Holdout);
+    EXPECT_EQ(ok.entries()[0].hash, key_hash(k1));
+    EXPECT_TRUE(decode_lineage(lineage_payload(0, {})).empty());
+
+    ByteWriter long_varint;
+    long_varint.put<uint32_t>(1);
+    for (int i = 0; i < 10; ++i) long_varint.put<uint8_t>(0x80);
+    long_varint.put<uint8_t>(0x01);
+    ByteWriter long_key;
+    long_key.put<uint32_t>(1);
+    long_key.put_varint(0);
+    long_key.put_varint((1u << 20) + 1);  // longer than any key may be
+    ByteWriter past_end;
+    past_end.put<uint32_t>(1);
+    past_end.put_varint(0);
+    past_end.put_varint(50);
+    past_end.put<char>('x');
+
+    const std::vector<std::pair<const char *, Bytes>> bad = {
+        {"keys out of order", lineage_payload(2, {{0, k2}, {0, k1}})},
+        {"duplicate key", lineage_payload(2, {{0, k1}, {0, k1}})},
+        {"negative slice", lineage_payload(1, {{0x80000000ULL << 1, k1}})},
+        {"count beyond the block", lineage_payload(1000, {{0, k1}, {0, k2}})},
+        {"absurd count", lineage_payload(0xffffffffu, {{0, k1}})},
+        {"fewer entries than declared", lineage_payload(3, {{0, k1}, {0, k2}})},
+        {"trailing entry", lineage_payload(1, {{0, k1}, {0, k2}})},
+        {"varint of eleven bytes", long_varint.bytes()},
+        {"key longer than allowed", long_key.bytes()},
+        {"key past the end", past_end.bytes()},
+        {"no count", {}},
+    };
+    for (const auto &c : bad)  // c: (what, payload)
+        EXPECT_TRUE(throws_kind(ErrorKind::CorruptState, [&] { decode_lineage(c.second); })) << c.first;
+    EXPECT_TRUE(throws_kind(ErrorKind::CorruptState, [&] { decode_lineage(lineage_payload(0, {}), 1); }))
+        << "unknown block kind";
+}
+
+// ---------------------------------------------------------------------------
+// Known core defect (reported, not fixed here); run with
+// --gtest_also_run_disabled_tests to see it fail.
+//
+// model.cpp decode_state() checks each class count is positive but not their
+// total: two classes of 2^63 - 2 rows decode, and NaiveBayesStats::rows()
+// (naive_bayes.cpp:19) then overflows int64_t: undefined behaviour (UBSan:
+// "signed integer overflow"), in practice a negative count and a misleading
+// "holds no rows" DataException.
+TEST(HostileBytesKnownBug, DISABLED_ClassCountsWhoseTotalOverflowsAreCorrupt) {
+    const int64_t big = INT64_MAX - 1;
+    EXPECT_TRUE(throws_kind(ErrorKind::CorruptState, [&] {
+        decode_framed(Algorithm::NaiveBayes, 1, nb_payload(2, {{0.0, big, 1.0}, {1.0, big, 2.0}}));
+    }));
+}
