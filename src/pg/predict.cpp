@@ -79,12 +79,7 @@ const RowLayout &layout_for(const CachedModel &m, Oid type, int32 typmod, TupleD
         l.vocab.push_back(cat == m.meta.categories.end() ? nullptr : &cat->second);
         FmgrInfo info{};
         if (l.vocab.back()) {
-            pg_call([&] {
-                Oid out;
-                bool varlena;
-                getTypeOutputInfo(TupleDescAttr(desc, att - 1)->atttypid, &out, &varlena);
-                fmgr_info(out, &info);
-            });
+            info = output_function(TupleDescAttr(desc, att - 1)->atttypid);
             l.out.push_back(info);
             l.att.push_back(att);
             l.base_type.push_back(base);

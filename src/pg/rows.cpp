@@ -71,6 +71,17 @@ void append_quoted_field(std::string &out, const char *v) {
 
 }  // namespace
 
+FmgrInfo output_function(Oid type) {
+    FmgrInfo info{};
+    pg_call([&] {
+        Oid out;
+        bool varlena;
+        getTypeOutputInfo(type, &out, &varlena);
+        fmgr_info(out, &info);
+    });
+    return info;
+}
+
 bool is_category_type(Oid type) {
     return type == TEXTOID || type == VARCHAROID || type == BPCHAROID || pg_call([&] { return type_is_enum(type); });
 }
@@ -95,12 +106,7 @@ ColumnPlan plan_columns(TupleDesc desc, const std::string &rel_name, const std::
         plan.key_att.push_back(att);
         plan.max_att = std::max(plan.max_att, att);
         FmgrInfo info;
-        pg_call([&] {
-            Oid out;
-            bool varlena;
-            getTypeOutputInfo(TupleDescAttr(desc, att - 1)->atttypid, &out, &varlena);
-            fmgr_info(out, &info);
-        });
+        info = output_function(TupleDescAttr(desc, att - 1)->atttypid);
         plan.key_out.push_back(info);
         plan.key_type.push_back(TupleDescAttr(desc, att - 1)->atttypid);
     }
@@ -116,12 +122,7 @@ ColumnPlan plan_columns(TupleDesc desc, const std::string &rel_name, const std::
                             "column \"" + f + "\" of relation \"" + rel_name + "\" is text, but the model treats it as numeric",
                             "Retrain the model: unlearn.resync() reads the column as categorical.");
             vocab = &it->second;
-            pg_call([&] {
-                Oid out;
-                bool varlena;
-                getTypeOutputInfo(TupleDescAttr(desc, att - 1)->atttypid, &out, &varlena);
-                fmgr_info(out, &info);
-            });
+            info = output_function(TupleDescAttr(desc, att - 1)->atttypid);
         } else {
             att = numeric(f, &type);
         }

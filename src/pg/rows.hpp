@@ -16,6 +16,8 @@ namespace unlearn::pg {
 // byte order. A categorical feature occupies one indicator column per category.
 using Categories = std::map<std::string, std::vector<std::string>>;
 bool is_category_type(Oid type);
+// The type's output function: keys and categories are compared in text form.
+FmgrInfo output_function(Oid type);
 
 struct ColumnPlan {
     std::vector<AttrNumber> key_att;
