@@ -124,8 +124,8 @@ std::vector<uint8_t> LineageBlock::encode() const {
     return frame(kLineageMagic, 0, w.bytes());
 }
 
-void KeyArena::add(const std::string &key, int32_t shard) {
-    refs.push_back({key_hash(key), static_cast<uint32_t>(bytes.size()), static_cast<uint32_t>(key.size()), shard});
+void KeyArena::add(const std::string &key, int32_t shard, int32_t slice) {
+    refs.push_back({key_hash(key), static_cast<uint32_t>(bytes.size()), static_cast<uint32_t>(key.size()), shard, slice});
     bytes += key;
 }
 
@@ -149,7 +149,7 @@ std::vector<std::pair<int32_t, std::vector<uint8_t>>> KeyArena::encode_blocks(in
         });
         ByteWriter w;
         w.put<uint32_t>(static_cast<uint32_t>(last - first));
-        for (auto it = first; it != last; ++it) put_entry(w, key(*it), it->shard, 0, Role::Train);
+        for (auto it = first; it != last; ++it) put_entry(w, key(*it), it->shard, it->slice, Role::Train);
         blocks.emplace_back(b, frame(kLineageMagic, 0, w.bytes()));
     }
     return blocks;

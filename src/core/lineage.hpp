@@ -41,13 +41,14 @@ struct KeyArena {
         uint32_t offset;
         uint32_t length;
         int32_t shard;
+        int32_t slice;
     };
     std::string bytes;
     std::vector<Ref> refs;
 
-    void add(const std::string &key, int32_t shard);
+    void add(const std::string &key, int32_t shard, int32_t slice = 0);
     std::string_view key(const Ref &r) const { return {bytes.data() + r.offset, r.length}; }
-    // Encoded blocks by bucket, each sorted by (hash, key), role Train, slice 0.
+    // Encoded blocks by bucket, each sorted by (hash, key), role Train.
     std::vector<std::pair<int32_t, std::vector<uint8_t>>> encode_blocks(int32_t buckets) const;
 };
 

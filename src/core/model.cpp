@@ -4,6 +4,8 @@
 
 #include "bytes.hpp"
 #include "error.hpp"
+#include "logistic.hpp"
+#include "mlp.hpp"
 #include "no_postgres.hpp"  // last: the core must not have pulled in PostgreSQL
 
 namespace unlearn {
@@ -45,8 +47,10 @@ Algorithm parse_algorithm(const std::string &name) {
     if (name == "linear_regression") return Algorithm::LinearRegression;
     if (name == "ridge") return Algorithm::Ridge;
     if (name == "naive_bayes") return Algorithm::NaiveBayes;
+    if (name == "logistic_regression") return Algorithm::LogisticRegression;
+    if (name == "mlp") return Algorithm::Mlp;
     throw Error(ErrorKind::InvalidParameter, "unknown algorithm \"" + name + "\"",
-                "Use one of linear_regression, ridge, naive_bayes.");
+                "Use one of linear_regression, ridge, naive_bayes, logistic_regression, mlp.");
 }
 
 const char *algorithm_name(Algorithm a) {
@@ -54,43 +58,114 @@ const char *algorithm_name(Algorithm a) {
         case Algorithm::LinearRegression: return "linear_regression";
         case Algorithm::Ridge: return "ridge";
         case Algorithm::NaiveBayes: return "naive_bayes";
+        case Algorithm::LogisticRegression: return "logistic_regression";
+        case Algorithm::Mlp: return "mlp";
     }
     throw Error(ErrorKind::Internal, "unknown algorithm code");
 }
 
-bool is_classifier(Algorithm a) { return a == Algorithm::NaiveBayes; }
+bool is_classifier(Algorithm a) { return a != Algorithm::LinearRegression && a != Algorithm::Ridge; }
 
-Strategy parse_strategy(const std::string &name, Algorithm) {
-    if (name == "auto" || name == "incremental") return Strategy::Incremental;
-    if (name == "sisa" || name == "certified")
-        throw Error(ErrorKind::InvalidParameter, "strategy \"" + name + "\" is not available in this version",
-                    "Use strategy 'incremental' (or 'auto').");
-    throw Error(ErrorKind::InvalidParameter, "unknown strategy \"" + name + "\"",
-                "Use one of auto, incremental.");
+bool has_summation_form(Algorithm a) {
+    return a == Algorithm::LinearRegression || a == Algorithm::Ridge || a == Algorithm::NaiveBayes;
 }
 
-const char *strategy_name(Strategy) { return "incremental"; }
+Strategy parse_strategy(const std::string &name, Algorithm a) {
+    const bool summation = has_summation_form(a);
+    if (name == "auto") return summation ? Strategy::Incremental : Strategy::Sisa;
+    if (name == "incremental" && summation) return Strategy::Incremental;
+    if (name == "incremental")
+        throw Error(ErrorKind::InvalidParameter,
+                    std::string("strategy \"incremental\" needs a summation form, which ") + algorithm_name(a) +
+                        " does not have",
+                    "Use strategy 'sisa' (or 'auto').");
+    if (name == "sisa" && !summation) return Strategy::Sisa;
+    if (name == "sisa")
+        throw Error(ErrorKind::FeatureNotSupported,
+                    std::string("strategy \"sisa\" is for iterative algorithms; ") + algorithm_name(a) +
+                        " forgets exactly by decrement",
+                    "Use strategy 'incremental' (or 'auto').");
+    if (name == "certified")
+        throw Error(ErrorKind::FeatureNotSupported, "strategy \"certified\" is not available in this version",
+                    summation ? "Use strategy 'incremental' (or 'auto')." : "Use strategy 'sisa' (or 'auto').");
+    throw Error(ErrorKind::InvalidParameter, "unknown strategy \"" + name + "\"",
+                "Use one of auto, incremental, sisa.");
+}
+
+const char *strategy_name(Strategy s) { return s == Strategy::Sisa ? "sisa" : "incremental"; }
+
+namespace {
+int int_option(const std::string &key, double v, double lo, double hi) {
+    if (v != std::floor(v) || v < lo || v > hi)
+        throw Error(ErrorKind::InvalidParameter, "option \"" + key + "\" must be an integer between " +
+                                                     std::to_string(static_cast<long long>(lo)) + " and " +
+                                                     std::to_string(static_cast<long long>(hi)));
+    return static_cast<int>(v);
+}
+}  // namespace
 
 Options parse_options(Algorithm a, const std::map<std::string, double> &raw) {
     Options o;
+    const bool regularised = a == Algorithm::Ridge || a == Algorithm::LogisticRegression || a == Algorithm::Mlp;
+    if (a == Algorithm::Ridge || a == Algorithm::LogisticRegression) o.l2 = 1.0;  // Ridge()'s alpha, LogisticRegression()'s C
+    if (a == Algorithm::Mlp) o.l2 = 1e-4;                                         // MLPClassifier()'s alpha
+    const char *valid = a == Algorithm::Mlp ? "Valid options: hidden, layers, epochs, batch_size, learning_rate, l2, seed, aggregation, on_insert."
+                        : a == Algorithm::LogisticRegression ? "Valid options: l2, seed, aggregation, on_insert."
+                        : a == Algorithm::Ridge ? "Valid options: l2, seed, on_insert."
+                                                : "Valid options: seed, on_insert.";
     for (const auto &kv : raw) {
-        if (kv.first == "l2" && a == Algorithm::Ridge) {
-            if (!(kv.second > 0.0) || !std::isfinite(kv.second))
-                throw Error(ErrorKind::InvalidParameter, "option \"l2\" must be a positive number",
-                            "Ridge's alpha, as in scikit-learn's Ridge(alpha=...).");
-            o.l2 = kv.second;
-        } else if (kv.first == "seed") {
-            if (kv.second != std::floor(kv.second) || std::fabs(kv.second) > 9e15)
+        const std::string &k = kv.first;
+        const double v = kv.second;
+        if (k == "l2" && regularised) {
+            if (!(a == Algorithm::Mlp ? v >= 0.0 : v > 0.0) || !std::isfinite(v))
+                throw Error(ErrorKind::InvalidParameter,
+                            a == Algorithm::Mlp ? "option \"l2\" must be zero or positive" : "option \"l2\" must be a positive number",
+                            a == Algorithm::Ridge ? "Ridge's alpha, as in scikit-learn's Ridge(alpha=...)."
+                            : a == Algorithm::Mlp ? "Weight decay, as scikit-learn's MLPClassifier(alpha=...)."
+                                                  : "The inverse of scikit-learn's C: LogisticRegression(C=1/l2).");
+            o.l2 = v;
+        } else if (k == "seed") {
+            if (v != std::floor(v) || std::fabs(v) > 9e15)
                 throw Error(ErrorKind::InvalidParameter, "option \"seed\" must be an integer");
-            o.seed = static_cast<int64_t>(kv.second);
+            o.seed = static_cast<int64_t>(v);
+        } else if (a == Algorithm::Mlp && k == "hidden") {
+            o.hidden = int_option(k, v, 1, 4096);
+        } else if (a == Algorithm::Mlp && k == "layers") {
+            o.layers = int_option(k, v, 1, 2);
+        } else if (a == Algorithm::Mlp && k == "epochs") {
+            o.epochs = int_option(k, v, 1, 10000);
+        } else if (a == Algorithm::Mlp && k == "batch_size") {
+            o.batch_size = int_option(k, v, 1, 1000000);
+        } else if (a == Algorithm::Mlp && k == "learning_rate") {
+            if (!(v > 0.0) || !std::isfinite(v))
+                throw Error(ErrorKind::InvalidParameter, "option \"learning_rate\" must be a positive number");
+            o.learning_rate = v;
         } else {
-            throw Error(ErrorKind::InvalidParameter,
-                        "unknown option \"" + kv.first + "\" for algorithm " + algorithm_name(a),
-                        a == Algorithm::Ridge ? "Valid options: l2, seed, on_insert." : "Valid options: seed, on_insert.");
+            throw Error(ErrorKind::InvalidParameter, "unknown option \"" + k + "\" for algorithm " + algorithm_name(a),
+                        valid);
         }
     }
-    if (a == Algorithm::Ridge && raw.find("l2") == raw.end()) o.l2 = 1.0;  // Ridge()'s default alpha
     return o;
+}
+
+std::unique_ptr<Learner> make_learner(Algorithm a, const Options &o, int features, int classes) {
+    if (a == Algorithm::LogisticRegression) {
+        LogisticOptions lo;
+        lo.l2 = o.l2;
+        return std::make_unique<LogisticLearner>(features, classes, lo);
+    }
+    if (a == Algorithm::Mlp) {
+        MlpOptions mo;
+        mo.hidden = o.hidden;
+        mo.layers = o.layers;
+        mo.epochs = o.epochs;
+        mo.batch_size = o.batch_size;
+        mo.learning_rate = o.learning_rate;
+        mo.l2 = o.l2;
+        mo.seed = static_cast<uint64_t>(o.seed);
+        return std::make_unique<MlpLearner>(features, classes, mo);
+    }
+    throw Error(ErrorKind::Internal, std::string(algorithm_name(a)) + " has no SISA learner");
 }
 
 ShardState empty_state(Algorithm a, int features, const std::vector<double> &shift, double y_shift) {
@@ -98,25 +173,47 @@ ShardState empty_state(Algorithm a, int features, const std::vector<double> &shi
     return LinearStats(features, shift, y_shift);
 }
 
+namespace {
+[[noreturn]] void not_summation() {
+    throw Error(ErrorKind::Internal, "a SISA shard has no summation form");
+}
+}  // namespace
+
 void add_rows(ShardState &s, const RowMatrix &x, const Vector &y, int sign) {
-    std::visit([&](auto &st) { st.add_rows(x, y, sign); }, s);
+    std::visit(overloaded{[&](SisaShard &) { not_summation(); }, [&](auto &st) { st.add_rows(x, y, sign); }}, s);
 }
 
 void drop_feature(ShardState &s, int j) {
-    std::visit([&](auto &st) { st.drop_feature(j); }, s);
+    std::visit(overloaded{[&](SisaShard &) { not_summation(); }, [&](auto &st) { st.drop_feature(j); }}, s);
 }
 
 double column_total(const ShardState &s, int j) {
-    return std::visit([&](const auto &st) { return st.column_total(j); }, s);
+    return std::visit(overloaded{[&](const SisaShard &) -> double { not_summation(); },
+                                 [&](const auto &st) { return st.column_total(j); }},
+                      s);
 }
 
 int64_t state_rows(const ShardState &s) {
-    return std::visit([](const auto &st) { return st.rows(); }, s);
+    return std::visit(overloaded{[](const SisaShard &st) { return st.last.rows; }, [](const auto &st) { return st.rows(); }},
+                      s);
+}
+
+std::vector<uint8_t> encode_checkpoint(Algorithm a, const ClassLabels &classes, const Checkpoint &c) {
+    ByteWriter w;
+    classes.encode(w);
+    w.put<int32_t>(c.slice);
+    w.put<int64_t>(c.rows);
+    w.put<uint64_t>(c.digest);
+    w.put<uint8_t>(c.model ? 1 : 0);
+    if (c.model) c.model->encode(w);
+    return frame(kStateMagic, static_cast<uint16_t>(a), w.bytes());
 }
 
 std::vector<uint8_t> encode_state(Algorithm a, const ShardState &s) {
+    if (const auto *sisa = std::get_if<SisaShard>(&s)) return encode_checkpoint(a, sisa->classes, sisa->last);
     ByteWriter w;
     std::visit(overloaded{
+                   [&](const SisaShard &) {},
                    [&](const LinearStats &st) {
                        w.put<uint32_t>(static_cast<uint32_t>(st.features()));
                        w.put<int64_t>(st.rows());
@@ -140,10 +237,32 @@ std::vector<uint8_t> encode_state(Algorithm a, const ShardState &s) {
     return frame(kStateMagic, static_cast<uint16_t>(a), w.bytes());
 }
 
-ShardState decode_state(Algorithm expected, int features, const uint8_t *data, size_t len) {
+ShardState decode_state(Algorithm expected, int features, const uint8_t *data, size_t len, const Options &o) {
     uint16_t kind = 0;
     ByteReader r = unframe(data, len, kStateMagic, &kind);
     if (kind != static_cast<uint16_t>(expected)) ByteReader::fail("state belongs to another algorithm");
+    if (features < 1 || features > static_cast<int>(kMaxFeatures)) ByteReader::fail("wrong number of features");
+    if (!has_summation_form(expected)) {
+        SisaShard st;
+        st.classes = ClassLabels::decode(r);
+        st.last.slice = r.get<int32_t>();
+        st.last.rows = r.get<int64_t>();
+        st.last.digest = r.get<uint64_t>();
+        if (st.last.slice < 0 || st.last.rows < 0) ByteReader::fail("bad checkpoint header");
+        auto has_model = r.get<uint8_t>();
+        if (has_model > 1) ByteReader::fail("bad checkpoint header");
+        if (has_model) {
+            std::unique_ptr<Learner> learner;
+            try {
+                learner = make_learner(expected, o, features, st.classes.size());
+            } catch (const Error &) {
+                ByteReader::fail("options do not match the stored model");
+            }
+            st.last.model = learner->decode(r);
+        }
+        if (r.remaining()) ByteReader::fail("trailing bytes");
+        return st;
+    }
     auto p = r.get<uint32_t>();
     if (p > kMaxFeatures || static_cast<int>(p) != features) ByteReader::fail("wrong number of features");
     if (expected == Algorithm::NaiveBayes) {
@@ -180,6 +299,19 @@ ShardState decode_state(Algorithm expected, int features, const uint8_t *data, s
 FittedModel fit_model(Algorithm a, const Options &o, const std::vector<ShardState> &shards,
                       const std::vector<int> &reference) {
     if (shards.empty()) throw Error(ErrorKind::CorruptState, "model has no shard state");
+    if (const auto *first = std::get_if<SisaShard>(&shards.front())) {
+        SisaFit f;
+        f.classes = first->classes;
+        f.vote = o.vote;
+        for (const auto &s : shards) {
+            const auto *st = std::get_if<SisaShard>(&s);
+            if (!st || st->classes.labels() != f.classes.labels())
+                throw Error(ErrorKind::CorruptState, "shards hold different models");
+            f.members.push_back(st->last.rows > 0 ? st->last.model : nullptr);
+            f.rows += st->last.rows;
+        }
+        return FittedModel{a, std::move(f)};
+    }
     ShardState total = shards.front();
     for (size_t i = 1; i < shards.size(); ++i)
         std::visit(
@@ -187,7 +319,8 @@ FittedModel fit_model(Algorithm a, const Options &o, const std::vector<ShardStat
                 using T = std::decay_t<decltype(t)>;
                 const T *other = std::get_if<T>(&shards[i]);
                 if (!other) throw Error(ErrorKind::CorruptState, "shards hold different algorithms");
-                t.merge(*other);
+                if constexpr (std::is_same_v<T, SisaShard>) throw Error(ErrorKind::Internal, "unreachable");
+                else t.merge(*other);
             },
             total);
     FittedModel m{a, LinearFit{}};
@@ -196,6 +329,7 @@ FittedModel fit_model(Algorithm a, const Options &o, const std::vector<ShardStat
                        m.fit = a == Algorithm::Ridge ? st.solve(o.l2) : st.solve(0.0, reference);
                    },
                    [&](const NaiveBayesStats &st) { m.fit = st.solve(); },
+                   [&](const SisaShard &) {},
                },
                total);
     return m;
@@ -205,11 +339,17 @@ double FittedModel::predict(const Eigen::Ref<const Vector> &x) const {
     return std::visit(overloaded{
                           [&](const LinearFit &f) { return f.coef.dot(x) + f.intercept; },
                           [&](const NaiveBayesFit &f) { return f.predict(x); },
+                          [&](const SisaFit &f) {
+                              Eigen::Index top;
+                              f.proba(x.transpose()).row(0).maxCoeff(&top);  // first of equals, as numpy's argmax
+                              return f.classes.label(static_cast<int>(top));
+                          },
                       },
                       fit);
 }
 
 Vector FittedModel::predict_proba(const Eigen::Ref<const Vector> &x) const {
+    if (const auto *sisa = std::get_if<SisaFit>(&fit)) return sisa->proba(x.transpose()).row(0).transpose();
     const auto *nb = std::get_if<NaiveBayesFit>(&fit);
     if (!nb)
         throw Error(ErrorKind::InvalidParameter,
@@ -229,6 +369,15 @@ Vector FittedModel::parameters() const {
                               Vector v(f.priors.size() + f.theta.size() + f.var.size());
                               v << f.priors, f.theta.reshaped(), f.var.reshaped();
                               return v;
+                          },
+                          [](const SisaFit &f) {
+                              std::vector<double> all;
+                              for (const auto &m : f.members)
+                                  if (m) {
+                                      Vector p = m->parameters();
+                                      all.insert(all.end(), p.data(), p.data() + p.size());
+                                  }
+                              return Vector(Eigen::Map<Vector>(all.data(), static_cast<Eigen::Index>(all.size())));
                           },
                       },
                       fit);

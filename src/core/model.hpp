@@ -1,6 +1,7 @@
 // A model as the core sees it: an algorithm, its options, and one state per
-// shard. Shard states are summation-form statistics, so the model is their sum
-// and forgetting is exact whatever the sharding.
+// shard. Summation-form shard states add up to the model, so forgetting is
+// exact whatever the sharding; SISA shards each hold a constituent model
+// (the checkpoint of their last slice) and the model aggregates them.
 #pragma once
 
 #include <cstdint>
@@ -11,16 +12,18 @@
 
 #include "linear_stats.hpp"
 #include "naive_bayes.hpp"
+#include "sisa.hpp"
 
 namespace unlearn {
 
-enum class Algorithm : uint16_t { LinearRegression = 1, Ridge = 2, NaiveBayes = 3 };
-enum class Strategy { Incremental };
+enum class Algorithm : uint16_t { LinearRegression = 1, Ridge = 2, NaiveBayes = 3, LogisticRegression = 4, Mlp = 5 };
+enum class Strategy { Incremental, Sisa };
 
 Algorithm parse_algorithm(const std::string &name);
 const char *algorithm_name(Algorithm a);
 bool is_classifier(Algorithm a);
-// 'auto' resolves to the exact strategy the algorithm supports.
+bool has_summation_form(Algorithm a);
+// 'auto' resolves to incremental where the algorithm has a summation form, else sisa.
 Strategy parse_strategy(const std::string &name, Algorithm a);
 const char *strategy_name(Strategy s);
 
@@ -29,10 +32,22 @@ const char *strategy_name(Strategy s);
 struct Options {
     double l2 = 0.0;
     int64_t seed = 0;
+    int hidden = 32, layers = 1, epochs = 10, batch_size = 200;  // mlp
+    double learning_rate = 1e-3;                                  // mlp
+    bool vote = false;  // SISA aggregation: majority vote instead of mean probabilities
 };
 Options parse_options(Algorithm a, const std::map<std::string, double> &raw);
 
-using ShardState = std::variant<LinearStats, NaiveBayesStats>;
+// One SISA shard: the model's classes and its last checkpoint.
+struct SisaShard {
+    ClassLabels classes;
+    Checkpoint last;
+};
+
+using ShardState = std::variant<LinearStats, NaiveBayesStats, SisaShard>;
+
+// The learner SISA trains a shard's slices with.
+std::unique_ptr<Learner> make_learner(Algorithm a, const Options &o, int features, int classes);
 
 // shift and y_shift: any one row of the data (its features and target).
 ShardState empty_state(Algorithm a, int features, const std::vector<double> &shift, double y_shift);
@@ -42,12 +57,23 @@ void drop_feature(ShardState &s, int j);
 double column_total(const ShardState &s, int j);
 
 std::vector<uint8_t> encode_state(Algorithm a, const ShardState &s);
-ShardState decode_state(Algorithm expected, int features, const uint8_t *data, size_t len);
+// o: the model's options (an mlp's layout); summation-form states ignore it.
+ShardState decode_state(Algorithm expected, int features, const uint8_t *data, size_t len, const Options &o = {});
+// A checkpoint as stored: the model's classes and the checkpoint.
+std::vector<uint8_t> encode_checkpoint(Algorithm a, const ClassLabels &classes, const Checkpoint &c);
 
 // The fitted model over all shards, cached by src/pg per model version.
+struct SisaFit {
+    ClassLabels classes;
+    std::vector<ConstituentPtr> members;  // one per shard, null when it holds no row
+    bool vote = false;
+    int64_t rows = 0;
+    Matrix proba(const RowMatrix &x) const { return aggregate(members, x, classes.size(), vote); }
+};
+
 struct FittedModel {
     Algorithm algorithm;
-    std::variant<LinearFit, NaiveBayesFit> fit;
+    std::variant<LinearFit, NaiveBayesFit, SisaFit> fit;
 
     double predict(const Eigen::Ref<const Vector> &x) const;
     Vector predict_proba(const Eigen::Ref<const Vector> &x) const;  // classifiers only

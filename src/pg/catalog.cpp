@@ -37,6 +37,8 @@ ModelMeta meta_from(Spi &spi, const SpiResult &r, uint64 row) {
     m.shards = r.int4(row, 9);
     m.buckets = r.int4(row, 10);
     m.version = r.int8(row, 11);
+    m.strategy = parse_strategy(r.str(row, 12), m.algorithm);
+    m.slices = r.int4(row, 13);
     // only models with a text or enum feature have a vocabulary (0.2.0 on)
     bool categorical = false;
     for (const auto &f : m.features)
@@ -52,7 +54,7 @@ ModelMeta meta_from(Spi &spi, const SpiResult &r, uint64 row) {
     const ParsedOptions &parsed = stored_options(spi, m.algorithm, options);
     m.options = parsed.options;
     m.learn_inserts = parsed.learn_inserts;
-    if (m.shards < 1 || m.buckets < 1 || (m.buckets & (m.buckets - 1)))
+    if (m.shards < 1 || m.slices < 1 || m.buckets < 1 || (m.buckets & (m.buckets - 1)))
         throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" has an invalid shard or bucket count");
     return m;
 }
@@ -69,6 +71,7 @@ ParsedOptions parse_model_options(Spi &spi, Algorithm algorithm, const std::stri
         {text_param(json)});
     std::map<std::string, double> numbers;
     ParsedOptions out;
+    bool vote = false;
     for (uint64 i = 0; i < r.rows(); ++i) {
         std::string key = r.str(i, 1);
         std::string type = r.str(i, 2);
@@ -80,18 +83,27 @@ ParsedOptions parse_model_options(Spi &spi, Algorithm algorithm, const std::stri
             out.learn_inserts = v == "learn";
             continue;
         }
+        if (key == "aggregation" && !has_summation_form(algorithm)) {
+            std::string v = type == "string" ? r.str(i, 4) : "";
+            if (v != "mean" && v != "vote")
+                throw Error(ErrorKind::InvalidParameter, "option \"aggregation\" must be \"mean\" or \"vote\"",
+                            "\"mean\" (the default) averages the shards' probabilities; \"vote\" takes their majority.");
+            vote = v == "vote";
+            continue;
+        }
         if (type != "number")
             throw Error(ErrorKind::InvalidParameter, "option \"" + key + "\" must be a number", hint);
         numbers[key] = r.float8(i, 3);
     }
     out.options = parse_options(algorithm, numbers);
+    out.options.vote = vote;
     return out;
 }
 
 ModelMeta load_model(Spi &spi, const std::string &name) {
     SpiResult r = spi.exec(
         "SELECT model_id, name, relation::oid, key_columns, target, features, algorithm, options::text, shards, "
-        "lineage_buckets, version FROM unlearn.models WHERE name = $1",
+        "lineage_buckets, version, strategy, slices FROM unlearn.models WHERE name = $1",
         {text_param(name)});
     if (r.rows() == 0)
         throw Error(ErrorKind::UndefinedObject, "model \"" + name + "\" does not exist",
@@ -101,12 +113,12 @@ ModelMeta load_model(Spi &spi, const std::string &name) {
 
 std::vector<ModelMeta> models_of(Spi &spi, Oid relation, bool lock) {
     SpiResult r = lock ? spi.exec("SELECT model_id, name, relation::oid, key_columns, target, features, algorithm, "
-                                  "options::text, shards, lineage_buckets, version FROM unlearn.models "
+                                  "options::text, shards, lineage_buckets, version, strategy, slices FROM unlearn.models "
                                   "WHERE relation = $1::oid::regclass OR relation IN (SELECT relid FROM pg_partition_ancestors($1::oid::regclass)) "
                                   "ORDER BY model_id FOR UPDATE",
                                   {oid_param(relation)})
                        : spi.exec("SELECT model_id, name, relation::oid, key_columns, target, features, algorithm, "
-                                  "options::text, shards, lineage_buckets, version FROM unlearn.models "
+                                  "options::text, shards, lineage_buckets, version, strategy, slices FROM unlearn.models "
                                   "WHERE relation = $1::oid::regclass OR relation IN (SELECT relid FROM pg_partition_ancestors($1::oid::regclass)) "
                                   "ORDER BY model_id",
                                   {oid_param(relation)});
@@ -195,7 +207,7 @@ std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m) {
         if (r.int4(i, 1) != static_cast<int32>(i))
             throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" has unexpected shard numbers");
         std::vector<uint8_t> blob = r.bytes(i, 2);
-        out.push_back(decode_state(m.algorithm, width(m), blob.data(), blob.size()));
+        out.push_back(decode_state(m.algorithm, width(m), blob.data(), blob.size(), m.options));
     }
     return out;
 }

@@ -21,6 +21,8 @@ struct ModelMeta {
     std::string target;
     std::vector<std::string> features;
     Algorithm algorithm = Algorithm::LinearRegression;
+    Strategy strategy = Strategy::Incremental;
+    int32 slices = 1;
     Options options;
     bool learn_inserts = false;  // options.on_insert = 'learn'
     int32 shards = 1;
@@ -66,7 +68,7 @@ void write_encoded_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32>
 
 struct AuditEvent {
     std::string event;   // train, unlearn, truncate
-    std::string method;  // full scan, decrement, reset
+    std::string method;  // full scan, decrement, shard retrain, reset
     int64 rows = 0;
     std::vector<int32> shards;
     double duration_ms = 0;

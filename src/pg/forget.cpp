@@ -8,12 +8,20 @@
 #include "error.hpp"
 #include "model_cache.hpp"
 #include "rows.hpp"
+#include "sisa.hpp"
 #include "source.hpp"
 
 namespace unlearn::pg {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Summation-form state with every sum dropped, layout kept.
+struct overloaded_reset {
+    void operator()(SisaShard &) const {}
+    template <typename T>
+    void operator()(T &st) const { st = T(st.features(), st.shift()); }
+};
 
 // The rows of one transition table, as one model reads them.
 struct Collected {
@@ -130,6 +138,24 @@ int64 apply(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vect
     return held;
 }
 
+// SISA: the changed lineage blocks are written first, so that retraining
+// reads the rows lineage holds now; each affected shard then trains again,
+// once, from the checkpoint before its earliest affected slice.
+void apply_sisa(Spi &spi, const ModelMeta &m, const std::map<int32, int32> &from,
+                const std::map<int32, LineageBlock> &blocks, AuditEvent audit, int64 forgotten, Clock::time_point started) {
+    std::vector<ShardState> states = load_states(spi, m);
+    audit.hash_before = state_hash(m, states);
+    write_blocks(spi, m, blocks);
+    retrain_shards(spi, m, from, states);
+    int64 held = 0;
+    for (const auto &st : states) held += state_rows(st);
+    for (const auto &kv : from) audit.shards.push_back(kv.first);
+    touch_model(spi, m, held, forgotten);
+    audit.hash_after = state_hash(m, states);
+    audit.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+    write_audit(spi, m, audit);
+}
+
 // The bucket count is chosen at training; a model that has learned many
 // more rows since would rewrite ever larger blocks on each DELETE, so its
 // lineage is redistributed over as many buckets as its size calls for.
@@ -153,14 +179,24 @@ void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std:
     if (wanted.empty()) return;
     std::map<int32, LineageBlock> blocks = load_blocks(spi, m, bucket_numbers(wanted));
     std::vector<std::vector<Eigen::Index>> by_shard(static_cast<size_t>(m.shards));
-    AuditEvent audit{"unlearn", "decrement"};
+    const bool sisa = m.strategy == Strategy::Sisa;
+    AuditEvent audit{"unlearn", sisa ? "shard retrain" : "decrement"};
     std::map<int32, LineageBlock> changed;
+    std::map<int32, int32> from;  // sisa: shard -> earliest slice that saw a forgotten row
     for (auto &kv : blocks) {
         const Wanted &w = wanted[kv.first];
         std::vector<Removal> found = kv.second.remove_many(w.keys, w.rows);  // keys not found: never trained on
         if (found.empty()) continue;
         for (const Removal &r : found) {
             if (r.entry.role != Role::Train) continue;
+            if (sisa) {
+                if (r.entry.shard < 0 || r.entry.shard >= m.shards || r.entry.slice < 0 || r.entry.slice >= m.slices)
+                    throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" has a lineage entry outside its shards");
+                auto at = from.emplace(r.entry.shard, r.entry.slice).first;
+                at->second = std::min(at->second, r.entry.slice);
+                ++audit.rows;
+                continue;
+            }
             if (!rows.trainable[r.row] || r.entry.shard >= m.shards)
                 throw Error(ErrorKind::CorruptState,
                             "model \"" + m.name + "\" holds a row whose values no longer match its lineage",
@@ -170,7 +206,9 @@ void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std:
         }
         changed.emplace(kv.first, std::move(kv.second));
     }
-    if (!changed.empty()) (void)apply(spi, m, rows, by_shard, -1, changed, audit, started);
+    if (changed.empty()) return;
+    if (sisa) apply_sisa(spi, m, from, changed, audit, audit.rows, started);
+    else (void)apply(spi, m, rows, by_shard, -1, changed, audit, started);
 }
 
 // options.on_insert = 'learn': new rows (and new versions of updated rows)
@@ -182,7 +220,11 @@ void learn_rows(Spi &spi, const ModelMeta &m, const Collected &rows, std::vector
     if (wanted.empty()) return;
     std::map<int32, LineageBlock> blocks = load_blocks(spi, m, bucket_numbers(wanted));
     std::vector<std::vector<Eigen::Index>> by_shard(static_cast<size_t>(m.shards));
-    AuditEvent audit{"learn", "increment"};
+    const bool sisa = m.strategy == Strategy::Sisa;
+    AuditEvent audit{"learn", sisa ? "shard retrain" : "increment"};
+    std::map<int32, int32> from;  // sisa: shard -> earliest slice with a new row
+    ClassLabels classes;
+    if (sisa) classes = std::get<SisaShard>(load_states(spi, m).at(0)).classes;
     for (const auto &kv : wanted) {
         LineageBlock &block = blocks[kv.first];
         for (size_t k = 0; k < kv.second.keys.size(); ++k) {
@@ -190,11 +232,25 @@ void learn_rows(Spi &spi, const ModelMeta &m, const Collected &rows, std::vector
             if (block.find(key))  // already held: a key cannot be learned twice (no key in the message: logs keep it)
                 throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" already holds a row being inserted",
                             "The table was changed with triggers disabled; unlearn.resync() retrains the model.");
-            int32 shard = m.shards == 1 ? 0 : shard_of(key, m.shards, m.options.seed);
+            const Placement at = place(key, m.shards, m.slices, m.options.seed);
+            if (sisa) {
+                // a label the classifier does not know is not learned: its classes are fixed at training
+                if (classes.index(rows.y(static_cast<Eigen::Index>(kv.second.rows[k]))) < 0) continue;
+                block.insert(make_entry(key, at.shard, at.slice, Role::Train));
+                auto f = from.emplace(at.shard, at.slice).first;
+                f->second = std::min(f->second, at.slice);
+                ++audit.rows;
+                continue;
+            }
+            const int32 shard = at.shard;
             block.insert(make_entry(key, shard, 0, Role::Train));
             by_shard[static_cast<size_t>(shard)].push_back(static_cast<Eigen::Index>(kv.second.rows[k]));
             ++audit.rows;
         }
+    }
+    if (sisa) {
+        if (!from.empty()) apply_sisa(spi, m, from, blocks, audit, 0, started);
+        return;
     }
     const int64 held = apply(spi, m, rows, by_shard, +1, blocks, audit, started);
     if (held > 4 * static_cast<int64>(m.buckets) * kKeysPerBlock) rebucket(spi, m, held);
@@ -208,12 +264,17 @@ void forget_everything(Spi &spi, const ModelMeta &m, Clock::time_point started) 
     for (size_t s = 0; s < states.size(); ++s) {
         held += state_rows(states[s]);
         // keep the layout, drop every sum: the same state a train on no rows would have
-        std::visit([](auto &st) { st = std::decay_t<decltype(st)>(st.features(), st.shift()); }, states[s]);
+        if (auto *sisa = std::get_if<SisaShard>(&states[s]))
+            sisa->last = Checkpoint{m.slices - 1, 0, digest_keys({}, 0), nullptr};
+        else
+            std::visit(overloaded_reset{}, states[s]);
         audit.shards.push_back(static_cast<int32>(s));
     }
     spi.exec("DELETE FROM unlearn.lineage_blocks WHERE model_id = $1", {int4_param(m.id)});
+    spi.exec("DELETE FROM unlearn.checkpoints WHERE model_id = $1", {int4_param(m.id)});
     ModelMeta layout = m;
-    if (prune_categories(layout, states)) write_categories(spi, layout);  // every category leaves
+    if (m.strategy == Strategy::Incremental && prune_categories(layout, states))
+        write_categories(spi, layout);  // every category leaves
     write_states(spi, layout, states, audit.shards);
     touch_model(spi, m, 0, held);
     audit.event = "unlearn";

@@ -2,12 +2,14 @@
 // unlearn.verify (retrain from scratch and compare), unlearn.trained_on and
 // the rows behind the unlearn.lineage view.
 #include <cmath>
+#include <set>
 #include <unordered_map>
 
 #include "args.hpp"
 #include "error.hpp"
 #include "model_cache.hpp"
 #include "rows.hpp"
+#include "sisa.hpp"
 #include "source.hpp"
 
 using namespace unlearn;
@@ -111,13 +113,80 @@ std::vector<Check> verify_model(Spi &spi, const ModelMeta &m) {
     return checks;
 }
 
+// SISA: every shard is trained again from scratch, slice by slice, over the
+// rows lineage holds, with the same seed; the stored checkpoints' digests
+// must match the rows lineage assigns to each slice.
+std::vector<Check> verify_sisa(Spi &spi, const ModelMeta &m) {
+    std::vector<Check> checks;
+    std::vector<ShardState> states = load_states(spi, m);
+    const ClassLabels classes = std::get<SisaShard>(states.at(0)).classes;
+    std::vector<std::string> columns = m.features;
+    columns.push_back(m.target);
+    check_source(spi, m.relation, columns);
+    std::set<int32> all;
+    for (int32 s = 0; s < m.shards; ++s) all.insert(s);
+    ShardSet fresh = read_shards(spi, m, classes, held_rows(spi, m), all);
+    const auto stored = checkpoint_digests(spi, m);
+    std::unique_ptr<Learner> learner = make_learner(m.algorithm, m.options, width(m), classes.size());
+    // an mlp retrains bit for bit; Newton's answer depends on its start within its tolerance
+    const double tolerance = m.algorithm == Algorithm::Mlp ? 1e-12 : 1e-8;
+    int64 digests_wrong = static_cast<int64>(stored.size()) - static_cast<int64>(m.shards) * m.slices;
+    int64 rows_differ = 0;
+    double worst = 0;
+    std::vector<ConstituentPtr> retrained;
+    RowMatrix sample;
+    std::vector<Check> per_shard;
+    for (int32 s = 0; s < m.shards; ++s) {
+        const ShardRows &rows = fresh.shards[s];
+        std::vector<Checkpoint> cps = train_slices(*learner, rows, m.slices, 0, nullptr, static_cast<uint64_t>(s));
+        for (const Checkpoint &c : cps) {
+            auto it = stored.find({s, c.slice});
+            if (it == stored.end() || it->second.first != c.rows || it->second.second != digest_text(c.digest))
+                ++digests_wrong;
+        }
+        const Checkpoint &ours = std::get<SisaShard>(states[static_cast<size_t>(s)]).last;
+        rows_differ += std::llabs(ours.rows - cps.back().rows);
+        double diff = 0;
+        if (ours.model && cps.back().model)
+            diff = max_rel_diff(ours.model->parameters(), cps.back().model->parameters());
+        else if (static_cast<bool>(ours.model) != static_cast<bool>(cps.back().model))
+            diff = INFINITY;
+        worst = std::max(worst, diff);
+        per_shard.push_back({"shard " + std::to_string(s) + " parameters_max_rel_diff", diff, tolerance});
+        retrained.push_back(cps.back().rows > 0 ? cps.back().model : nullptr);
+        const Eigen::Index take = std::min<Eigen::Index>(rows.x.rows(), kPredictionSample / m.shards + 1);
+        sample.conservativeResize(sample.rows() + take, width(m));
+        sample.bottomRows(take) = rows.x.topRows(take);
+    }
+    checks.push_back({"lineage_rows_missing_from_table", static_cast<double>(fresh.missing), 0});
+    checks.push_back({"state_rows_minus_retrain_rows", static_cast<double>(rows_differ), 0});
+    checks.push_back({"checkpoint_digests_mismatched", static_cast<double>(digests_wrong), 0});
+    checks.push_back({"parameters_max_rel_diff", worst, tolerance});
+    if (sample.rows() > 0) {
+        FittedModel ours = fit_meta(m, states);
+        const auto &fit = std::get<SisaFit>(ours.fit);
+        Matrix a = fit.proba(sample);
+        Matrix b = aggregate(retrained, sample, classes.size(), fit.vote);
+        int64 disagree = 0;
+        for (Eigen::Index i = 0; i < a.rows(); ++i) {
+            Eigen::Index ia, ib;
+            a.row(i).maxCoeff(&ia);
+            b.row(i).maxCoeff(&ib);
+            disagree += ia != ib;
+        }
+        checks.push_back({"predictions_disagreeing", static_cast<double>(disagree), 0});
+    }
+    checks.insert(checks.end(), per_shard.begin(), per_shard.end());
+    return checks;
+}
+
 }  // namespace
 
 UNLEARN_FUNCTION(unlearn_verify) {
     const std::string name = text_arg(fcinfo, 0, "model name");
     Spi spi;
     ModelMeta m = load_model(spi, name);
-    std::vector<Check> checks = verify_model(spi, m);
+    std::vector<Check> checks = m.strategy == Strategy::Sisa ? verify_sisa(spi, m) : verify_model(spi, m);
     pg_call([&] {
         MemoryContextSwitchTo(spi.outer());
         InitMaterializedSRF(fcinfo, 0);

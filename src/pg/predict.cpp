@@ -5,6 +5,7 @@
 
 #include "args.hpp"
 #include "error.hpp"
+#include "logistic.hpp"
 #include "model_cache.hpp"
 
 using namespace unlearn;
@@ -185,15 +186,42 @@ UNLEARN_FUNCTION(unlearn_coefficients) {
     const std::string name = text_arg(fcinfo, 0, "model name");
     const CachedModel &m = model_for_call(fcinfo, name);
     std::vector<std::pair<std::string, double>> rows;
+    std::vector<int32> shard_of_row;
     const std::vector<std::string> names = column_names(m.meta);
-    if (const auto *lin = std::get_if<LinearFit>(&m.fit.fit)) {
+    auto label_of = [](double v) {
+        char label[64];
+        snprintf(label, sizeof(label), "%.17g", v);
+        return std::string(label);
+    };
+    if (const auto *sisa = std::get_if<SisaFit>(&m.fit.fit)) {
+        if (m.meta.algorithm != Algorithm::LogisticRegression)
+            throw Error(ErrorKind::FeatureNotSupported,
+                        std::string("model \"") + name + "\" is an mlp, which has no coefficients",
+                        "Use unlearn.predict_proba to inspect it, or unlearn.verify to check it.");
+        // per shard: one row of weights for two classes (the second class's
+        // log-odds), one per class for more, as scikit-learn's coef_
+        for (size_t s = 0; s < sisa->members.size(); ++s) {
+            const auto *lr = dynamic_cast<const LogisticConstituent *>(sisa->members[s].get());
+            if (!lr) continue;
+            const LogisticParams &p = lr->params();
+            for (Eigen::Index c = 0; c < p.coef.rows(); ++c) {
+                const std::string suffix =
+                    p.coef.rows() == 1 ? "" : "[" + label_of(sisa->classes.label(p.present[static_cast<size_t>(c)])) + "]";
+                for (size_t j = 0; j < names.size(); ++j) {
+                    rows.emplace_back(names[j] + suffix, p.coef(c, static_cast<Eigen::Index>(j)));
+                    shard_of_row.push_back(static_cast<int32>(s));
+                }
+                rows.emplace_back("(intercept)" + suffix, p.intercept(c));
+                shard_of_row.push_back(static_cast<int32>(s));
+            }
+        }
+    } else if (const auto *lin = std::get_if<LinearFit>(&m.fit.fit)) {
         for (size_t j = 0; j < names.size(); ++j) rows.emplace_back(names[j], lin->coef(static_cast<Eigen::Index>(j)));
         rows.emplace_back("(intercept)", lin->intercept);
     } else {
         const auto &nb = std::get<NaiveBayesFit>(m.fit.fit);
         for (size_t c = 0; c < nb.classes.size(); ++c) {
-            char label[64];
-            snprintf(label, sizeof(label), "%.17g", nb.classes[c]);
+            const std::string label = label_of(nb.classes[c]);
             const auto r = static_cast<Eigen::Index>(c);
             rows.emplace_back(std::string("prior[") + label + "]", nb.priors(r));
             for (size_t j = 0; j < names.size(); ++j) {
@@ -206,8 +234,10 @@ UNLEARN_FUNCTION(unlearn_coefficients) {
     pg_call([&] {
         InitMaterializedSRF(fcinfo, 0);
         auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
-        for (const auto &row : rows) {
-            Datum values[3] = {Int32GetDatum(0), CStringGetTextDatum(row.first.c_str()), Float8GetDatum(row.second)};
+        for (size_t i = 0; i < rows.size(); ++i) {
+            const auto &row = rows[i];
+            Datum values[3] = {Int32GetDatum(shard_of_row.empty() ? 0 : shard_of_row[i]),
+                               CStringGetTextDatum(row.first.c_str()), Float8GetDatum(row.second)};
             bool nulls[3] = {false, false, false};
             tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
         }

@@ -50,6 +50,11 @@ Param int4_array_param(const std::vector<int32> &values) {
     for (int32 v : values) elems.push_back(Int32GetDatum(v));
     return array_param(INT4ARRAYOID, INT4OID, elems);
 }
+Param int8_array_param(const std::vector<int64> &values) {
+    std::vector<Datum> elems;
+    for (int64 v : values) elems.push_back(Int64GetDatum(v));
+    return array_param(INT8ARRAYOID, INT8OID, elems);
+}
 Param bytea_array_param(const std::vector<std::vector<uint8_t>> &values) {
     std::vector<Datum> elems;
     for (const auto &v : values) elems.push_back(bytea_datum(v));

@@ -23,6 +23,7 @@ Param bytea_param(const std::vector<uint8_t> &bytes);
 Param oid_param(Oid v);
 // Arrays built in the current memory context.
 Param int4_array_param(const std::vector<int32> &values);
+Param int8_array_param(const std::vector<int64> &values);
 Param bytea_array_param(const std::vector<std::vector<uint8_t>> &values);
 Param text_array_param(const std::vector<std::string> &values);
 

@@ -9,6 +9,7 @@
 #include "error.hpp"
 #include "model_cache.hpp"
 #include "rows.hpp"
+#include "sisa.hpp"
 #include "source.hpp"
 
 namespace unlearn::pg {
@@ -54,7 +55,10 @@ TrainRequest read_request(Spi &spi, FunctionCallInfo fcinfo) {
     }
     if (r.shards < 1 || r.shards > 4096)
         throw Error(ErrorKind::InvalidParameter, "shards must be between 1 and 4096");
-    if (r.slices != 1)
+    if (r.strategy == Strategy::Sisa && (r.slices < 1 || r.slices > 1000))
+        throw Error(ErrorKind::InvalidParameter, "slices must be between 1 and 1000",
+                    "Each slice of each shard stores a checkpoint.");
+    if (r.strategy == Strategy::Incremental && r.slices != 1)
         throw Error(r.slices < 1 ? ErrorKind::InvalidParameter : ErrorKind::FeatureNotSupported,
                     "slices must be 1 for strategy incremental",
                     "Slices are SISA checkpoints; summation-form models forget exactly without them.");
@@ -67,6 +71,7 @@ TrainRequest read_request(Spi &spi, FunctionCallInfo fcinfo) {
 struct Trained {
     Categories categories;
     std::vector<ShardState> states;
+    std::vector<std::vector<Checkpoint>> checkpoints;  // sisa: per shard, one per slice
     KeyArena lineage;
     int64 rows_seen = 0;
     int64 rows_skipped = 0;
@@ -136,6 +141,60 @@ Trained scan_and_fit(Spi &spi, const TrainRequest &req, const std::vector<std::s
     return t;
 }
 
+// SISA: every trainable row goes to the shard and slice its key hashes to;
+// each shard then trains slice by slice over its rows in canonical order.
+Trained scan_and_fit_sisa(const TrainRequest &req, const std::vector<std::string> &keys, const ModelMeta &m,
+                          const std::string &rel_name) {
+    Trained t;
+    const int p = static_cast<int>(req.features.size());
+    std::vector<ShardRows> shards(static_cast<size_t>(req.shards));
+    std::vector<std::vector<double>> xs(shards.size());
+    std::vector<double> labels;
+    scan_source(req.relid, keys, req.target, req.features, nullptr, [&](const RowBatch &b) {
+        t.rows_seen += b.rows;
+        for (int i = 0; i < b.rows; ++i) {
+            if (!b.trainable[i]) {
+                ++t.rows_skipped;
+                continue;
+            }
+            const Placement at = place(b.keys[i], req.shards, req.slices, req.options.seed);
+            ShardRows &rows = shards[static_cast<size_t>(at.shard)];
+            xs[static_cast<size_t>(at.shard)].insert(xs[static_cast<size_t>(at.shard)].end(), b.x.row(i).data(),
+                                                     b.x.row(i).data() + p);
+            labels.push_back(b.y(i));
+            rows.y.push_back(static_cast<int>(labels.size() - 1));  // a row number until the classes are known
+            rows.slice.push_back(at.slice);
+            rows.hash.push_back(key_hash(b.keys[i]));
+            rows.keys.push_back(b.keys[i]);
+            t.lineage.add(b.keys[i], at.shard, at.slice);
+        }
+    });
+    const int64 held = static_cast<int64>(labels.size());
+    if (t.rows_seen == 0 || held == 0) return t;  // check_fit explains
+    if (req.shards > held || req.slices > held)
+        throw Error(ErrorKind::InvalidParameter,
+                    std::string(req.shards > held ? "shards" : "slices") + " (" +
+                        std::to_string(req.shards > held ? req.shards : req.slices) + ") exceed the " +
+                        std::to_string(held) + " trainable rows of " + rel_name,
+                    "Every shard and slice needs rows to train on; use fewer.");
+    const ClassLabels classes = ClassLabels::of(Eigen::Map<const Vector>(labels.data(), held));
+    if (classes.size() < 2)
+        throw Error(ErrorKind::DataException, "target \"" + req.target + "\" has only one class",
+                    std::string(algorithm_name(req.algorithm)) + " needs at least two distinct target values.");
+    std::unique_ptr<Learner> learner = make_learner(req.algorithm, m.options, p, classes.size());
+    for (size_t s = 0; s < shards.size(); ++s) {
+        ShardRows &rows = shards[s];
+        for (int &y : rows.y) y = classes.index(labels[static_cast<size_t>(y)]);
+        rows.x = Eigen::Map<RowMatrix>(xs[s].data(), static_cast<Eigen::Index>(rows.y.size()), p);
+        std::vector<double>().swap(xs[s]);
+        rows.sort_canonical();
+        t.checkpoints.push_back(train_slices(*learner, rows, req.slices, 0, nullptr, s));
+        t.states.push_back(SisaShard{classes, t.checkpoints.back().back()});
+        rows = ShardRows{};
+    }
+    return t;
+}
+
 void check_fit(const TrainRequest &req, const ModelMeta &m, const Trained &t, const std::string &rel_name) {
     if (t.rows_seen == 0)
         throw Error(ErrorKind::DataException, "table " + rel_name + " is empty", "Insert rows before training.");
@@ -171,38 +230,52 @@ UNLEARN_FUNCTION(unlearn_train) {
     // Read committed: scan what is committed now that writers are locked out.
     pg_call([&] { PushActiveSnapshot(IsolationUsesXactSnapshot() ? GetActiveSnapshot() : GetLatestSnapshot()); });
     const std::string rel_name = relation_name(req.relid);
-    Trained t = scan_and_fit(spi, req, keys);
+    ModelMeta m;
+    m.options = req.options;
+    Trained t;
+    if (req.strategy == Strategy::Sisa) {
+        if (!read_categories(spi, req).empty())
+            throw Error(ErrorKind::FeatureNotSupported, "strategy sisa does not take categorical features",
+                        "Encode text features as numeric columns, or use naive_bayes.");
+        // a network that cannot fit in memory is refused before the scan
+        if (req.algorithm == Algorithm::Mlp) (void)make_learner(req.algorithm, req.options, static_cast<int>(req.features.size()), 2);
+        t = scan_and_fit_sisa(req, keys, m, rel_name);
+    } else {
+        t = scan_and_fit(spi, req, keys);
+    }
     pg_call([&] { PopActiveSnapshot(); });
     const int64 held = static_cast<int64>(t.lineage.refs.size());
     const int32 buckets = bucket_count(held);
-    ModelMeta m;
     m.categories = t.categories;
-    if (!t.states.empty()) prune_categories(m, t.states);
+    if (!t.states.empty() && req.strategy == Strategy::Incremental) prune_categories(m, t.states);
     m.name = req.name;
     m.relation = req.relid;
     m.key_columns = keys;
     m.target = req.target;
     m.features = req.features;
     m.algorithm = req.algorithm;
-    m.options = req.options;
+    m.strategy = req.strategy;
+    m.slices = req.slices;
     m.shards = req.shards;
     m.buckets = buckets;
     check_fit(req, m, t, rel_name);
     SpiResult ins = spi.exec(
         "INSERT INTO unlearn.models (name, relation, key_columns, target, features, algorithm, strategy, shards, "
         "slices, options, lineage_buckets, rows_trained, rows_skipped, rows_held) "
-        "VALUES ($1, $2::oid::regclass, $3, $4, $5, $6, $7, $8, 1, $9::text::jsonb, $10, $11, $12, $11) "
+        "VALUES ($1, $2::oid::regclass, $3, $4, $5, $6, $7, $8, $13, $9::text::jsonb, $10, $11, $12, $11) "
         "RETURNING model_id",
         {text_param(req.name), oid_param(req.relid), text_array_param(keys), text_param(req.target),
          text_array_param(req.features), text_param(algorithm_name(req.algorithm)),
          text_param(strategy_name(req.strategy)), int4_param(req.shards), text_param(req.options_json),
-         int4_param(buckets), int8_param(held), int8_param(t.rows_skipped)});
+         int4_param(buckets), int8_param(held), int8_param(t.rows_skipped), int4_param(req.slices)});
     m.id = ins.int4(0, 1);
     if (!m.categories.empty()) write_categories(spi, m);
 
     std::vector<int32> all_shards;
     for (int32 s = 0; s < req.shards; ++s) all_shards.push_back(s);
     write_states(spi, m, t.states, all_shards);
+    for (size_t s = 0; s < t.checkpoints.size(); ++s)
+        write_checkpoints(spi, m, static_cast<int32>(s), std::get<SisaShard>(t.states[s]).classes, t.checkpoints[s]);
     {
         std::vector<int32> numbers;
         std::vector<std::vector<uint8_t>> blobs;
@@ -216,7 +289,7 @@ UNLEARN_FUNCTION(unlearn_train) {
 
     AuditEvent e;
     e.event = "train";
-    e.method = "full scan";
+    e.method = req.strategy == Strategy::Sisa ? "full scan, sisa" : "full scan";
     e.rows = held;
     e.shards = all_shards;
     e.hash_after = state_hash(m, t.states);

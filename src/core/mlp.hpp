@@ -1,0 +1,57 @@
+// A small multilayer perceptron for SISA constituents: one or two ReLU
+// hidden layers, softmax output, trained by seeded mini-batch Adam on inputs
+// standardised with the statistics of the first slice that had rows.
+// Deterministic: the same rows in the same order, the same resume point and
+// the same stream give bit-identical parameters.
+#pragma once
+
+#include "classifier.hpp"
+
+namespace unlearn {
+
+struct MlpOptions {
+    int hidden = 32;     // units per hidden layer
+    int layers = 1;      // hidden layers: 1 or 2
+    int epochs = 10;     // passes over the rows, per slice
+    int batch_size = 200;
+    double learning_rate = 1e-3;
+    double l2 = 1e-4;    // weight decay (scikit-learn's alpha)
+    uint64_t seed = 0;
+};
+
+// Throws InvalidParameter for options out of range, and when the network
+// (with Adam's moments) would need more memory than a backend should use.
+void check_mlp_options(const MlpOptions &o, int features, int classes);
+
+struct MlpParams {
+    Vector mean, scale;       // input standardisation
+    std::vector<Matrix> w;    // layer l: out × in
+    std::vector<Vector> b;
+    int64_t rows = 0;
+};
+
+class MlpConstituent : public Constituent {
+public:
+    explicit MlpConstituent(MlpParams m) : m_(std::move(m)) {}
+    Matrix proba(const RowMatrix &x) const override;
+    Vector parameters() const override;
+    void encode(ByteWriter &w) const override;
+    const MlpParams &params() const { return m_; }
+
+private:
+    MlpParams m_;
+};
+
+class MlpLearner : public Learner {
+public:
+    MlpLearner(int features, int classes, MlpOptions o);
+    ConstituentPtr fit(const RowMatrix &x, const std::vector<int> &y, const Constituent *resume,
+                       uint64_t stream) const override;
+    ConstituentPtr decode(ByteReader &r) const override;
+
+private:
+    int p_, k_;
+    MlpOptions o_;
+};
+
+}  // namespace unlearn

@@ -1,0 +1,140 @@
+#include "sisa.hpp"
+
+#include <cstdio>
+
+#include "error.hpp"
+#include "rows.hpp"
+
+namespace unlearn::pg {
+
+HeldRows held_rows(Spi &spi, const ModelMeta &m) {
+    HeldRows held;
+    for (const auto &kv : load_all_blocks(spi, m))
+        for (const auto &e : kv.second.entries())
+            if (e.role == Role::Train) held.emplace(e.key, Placement{e.shard, e.slice});
+    return held;
+}
+
+Placement place(const std::string &key, int32 shards, int32 slices, int64 seed) {
+    return {shards == 1 ? 0 : shard_of(key, shards, seed), slices == 1 ? 0 : slice_of(key, slices, seed)};
+}
+
+ShardSet read_shards(Spi &spi, const ModelMeta &m, const ClassLabels &classes, const HeldRows &held,
+                     const std::set<int32> &wanted) {
+    ShardSet out;
+    const int p = width(m);
+    std::map<int32, std::vector<double>> xs;
+    int64 found = 0, expected = 0;
+    for (const auto &kv : held) expected += wanted.count(kv.second.shard) ? 1 : 0;
+    (void)spi;
+    scan_source(m.relation, m.key_columns, m.target, m.features, &m.categories, [&](const RowBatch &b) {
+        for (int i = 0; i < b.rows; ++i) {
+            if (!b.trainable[i]) continue;
+            auto it = held.find(b.keys[i]);
+            if (it == held.end() || !wanted.count(it->second.shard)) continue;
+            const int label = classes.index(b.y(i));
+            if (label < 0) continue;  // counted as missing: the model never held this value
+            ShardRows &rows = out.shards[it->second.shard];
+            std::vector<double> &x = xs[it->second.shard];
+            x.insert(x.end(), b.x.row(i).data(), b.x.row(i).data() + p);
+            rows.y.push_back(label);
+            rows.slice.push_back(it->second.slice);
+            rows.hash.push_back(key_hash(b.keys[i]));
+            rows.keys.push_back(b.keys[i]);
+            ++found;
+        }
+    });
+    for (int32 s : wanted) {
+        ShardRows &rows = out.shards[s];
+        std::vector<double> &x = xs[s];
+        rows.x = Eigen::Map<RowMatrix>(x.data(), static_cast<Eigen::Index>(rows.y.size()), p);
+        std::vector<double>().swap(x);
+        rows.sort_canonical();
+    }
+    out.missing = expected - found;
+    return out;
+}
+
+namespace {
+Checkpoint load_checkpoint(Spi &spi, const ModelMeta &m, int32 shard, int32 slice) {
+    SpiResult r = spi.exec("SELECT state FROM unlearn.checkpoints WHERE model_id = $1 AND shard = $2 AND slice = $3",
+                           {int4_param(m.id), int4_param(shard), int4_param(slice)});
+    if (r.rows() != 1)
+        throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" is missing a checkpoint",
+                    "unlearn.resync('" + m.name + "') retrains the model from its table.");
+    std::vector<uint8_t> blob = r.bytes(0, 1);
+    ShardState st = decode_state(m.algorithm, width(m), blob.data(), blob.size(), m.options);
+    Checkpoint c = std::get<SisaShard>(st).last;
+    if (c.slice != slice) ByteReader::fail("checkpoint stored under another slice");
+    return c;
+}
+}  // namespace
+
+std::vector<Checkpoint> train_shard(Spi &spi, const ModelMeta &m, const ClassLabels &classes, int32 shard,
+                                    const ShardRows &rows, int32 from) {
+    std::unique_ptr<Learner> learner = make_learner(m.algorithm, m.options, width(m), classes.size());
+    Checkpoint resume;
+    if (from > 0) resume = load_checkpoint(spi, m, shard, from - 1);
+    return train_slices(*learner, rows, m.slices, from, from > 0 ? &resume : nullptr, static_cast<uint64_t>(shard));
+}
+
+std::string digest_text(uint64_t digest) {
+    char hex[17];
+    snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(digest));
+    return hex;
+}
+
+void write_checkpoints(Spi &spi, const ModelMeta &m, int32 shard, const ClassLabels &classes,
+                       const std::vector<Checkpoint> &checkpoints) {
+    if (checkpoints.empty()) return;
+    // the discarded checkpoints saw the forgotten rows: no copy may remain
+    spi.exec("DELETE FROM unlearn.checkpoints WHERE model_id = $1 AND shard = $2 AND slice >= $3",
+             {int4_param(m.id), int4_param(shard), int4_param(checkpoints.front().slice)});
+    std::vector<int32> slices;
+    std::vector<int64> rows;
+    std::vector<std::string> digests;
+    std::vector<std::vector<uint8_t>> blobs;
+    for (const Checkpoint &c : checkpoints) {
+        slices.push_back(c.slice);
+        rows.push_back(c.rows);
+        digests.push_back(digest_text(c.digest));
+        blobs.push_back(encode_checkpoint(m.algorithm, classes, c));
+    }
+    spi.exec(
+        "INSERT INTO unlearn.checkpoints (model_id, shard, slice, rows, digest, state) "
+        "SELECT $1, $2, s, r, d, b FROM unnest($3::int4[], $4::int8[], $5::text[], $6::bytea[]) AS u(s, r, d, b)",
+        {int4_param(m.id), int4_param(shard), int4_array_param(slices), int8_array_param(rows),
+         text_array_param(digests), bytea_array_param(blobs)});
+}
+
+void retrain_shards(Spi &spi, const ModelMeta &m, const std::map<int32, int32> &from, std::vector<ShardState> &states) {
+    if (from.empty()) return;
+    const ClassLabels classes = std::get<SisaShard>(states.at(0)).classes;
+    std::set<int32> wanted;
+    for (const auto &kv : from) wanted.insert(kv.first);
+    ShardSet rows = read_shards(spi, m, classes, held_rows(spi, m), wanted);
+    if (rows.missing != 0)
+        throw Error(ErrorKind::CorruptState,
+                    "model \"" + m.name + "\" holds rows its table no longer has",
+                    "The table was changed with triggers disabled; unlearn.resync('" + m.name + "') retrains the model.");
+    std::vector<int32> written;
+    for (const auto &kv : from) {
+        // a shard emptied by TRUNCATE kept no checkpoint: it starts over
+        const int32 start = std::get<SisaShard>(states.at(static_cast<size_t>(kv.first))).last.rows == 0 ? 0 : kv.second;
+        std::vector<Checkpoint> cps = train_shard(spi, m, classes, kv.first, rows.shards[kv.first], start);
+        write_checkpoints(spi, m, kv.first, classes, cps);
+        states.at(static_cast<size_t>(kv.first)) = SisaShard{classes, cps.back()};
+        written.push_back(kv.first);
+    }
+    write_states(spi, m, states, written);
+}
+
+std::map<std::pair<int32, int32>, std::pair<int64, std::string>> checkpoint_digests(Spi &spi, const ModelMeta &m) {
+    SpiResult r = spi.exec("SELECT shard, slice, rows, digest FROM unlearn.checkpoints WHERE model_id = $1",
+                           {int4_param(m.id)});
+    std::map<std::pair<int32, int32>, std::pair<int64, std::string>> out;
+    for (uint64 i = 0; i < r.rows(); ++i) out[{r.int4(i, 1), r.int4(i, 2)}] = {r.int8(i, 3), r.str(i, 4)};
+    return out;
+}
+
+}  // namespace unlearn::pg
