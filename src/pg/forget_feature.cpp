@@ -1,5 +1,6 @@
 // unlearn.forget_feature: a model stops using a column. Summation-form
-// statistics drop the feature's sums exactly, without reading the table.
+// statistics drop the feature's sums exactly, without reading the table;
+// SISA shards train again without it.
 #include <algorithm>
 #include <chrono>
 
@@ -7,6 +8,7 @@
 #include "catalog.hpp"
 #include "error.hpp"
 #include "model_cache.hpp"
+#include "sisa.hpp"
 
 using namespace unlearn;
 using namespace unlearn::pg;
@@ -38,26 +40,36 @@ UNLEARN_FUNCTION(unlearn_forget_feature) {
     std::vector<ShardState> states = load_states(spi, m);
     AuditEvent audit;
     audit.hash_before = state_hash(m, states);
-    for (auto &s : states)
-        for (int j = first + count - 1; j >= first; --j) drop_feature(s, j);
+    const bool sisa = m.strategy == Strategy::Sisa;
+    if (!sisa) {
+        for (auto &s : states)
+            for (int j = first + count - 1; j >= first; --j) drop_feature(s, j);
+    }
     m.features.erase(it);
     if (cat != m.categories.end()) {
         m.categories.erase(cat);
         spi.exec("DELETE FROM unlearn.vocabulary WHERE model_id = $1 AND feature = $2",
                  {int4_param(m.id), text_param(feature)});
     }
-    // a feature set that the remaining rows cannot fit is refused before anything is written
-    (void)fit_meta(m, states);
-
     for (int32 s = 0; s < m.shards; ++s) audit.shards.push_back(s);
-    int64 held = 0;
-    for (const auto &st : states) held += state_rows(st);
     spi.exec("UPDATE unlearn.models SET features = $2 WHERE model_id = $1",
              {int4_param(m.id), text_array_param(m.features)});
-    write_states(spi, m, states, audit.shards);
+    if (sisa) {
+        // no summation form to drop a statistic from: every shard trains
+        // again from its first slice, reading the table without the column
+        std::map<int32, int32> from;
+        for (int32 s : audit.shards) from[s] = 0;
+        retrain_shards(spi, m, from, states);
+    } else {
+        // a feature set that the remaining rows cannot fit is refused before the state is written
+        (void)fit_meta(m, states);
+        write_states(spi, m, states, audit.shards);
+    }
+    int64 held = 0;
+    for (const auto &st : states) held += state_rows(st);
     touch_model(spi, m, held, 0);
     audit.event = "forget_feature";
-    audit.method = "drop statistic";
+    audit.method = sisa ? "shard retrain" : "drop statistic";
     audit.rows = held;
     audit.hash_after = state_hash(m, states);
     audit.duration_ms =

@@ -27,6 +27,13 @@ ShardSet read_shards(Spi &spi, const ModelMeta &m, const ClassLabels &classes, c
     int64 found = 0, expected = 0;
     for (const auto &kv : held) expected += wanted.count(kv.second.shard) ? 1 : 0;
     (void)spi;
+    // Inside a trigger the active snapshot is the statement's, which still
+    // shows the rows it deleted and not those it inserted; read what the
+    // transaction sees now (lineage decides which rows count).
+    pg_call([] {
+        CommandCounterIncrement();
+        PushActiveSnapshot(GetLatestSnapshot());
+    });
     scan_source(m.relation, m.key_columns, m.target, m.features, &m.categories, [&](const RowBatch &b) {
         for (int i = 0; i < b.rows; ++i) {
             if (!b.trainable[i]) continue;
@@ -44,6 +51,7 @@ ShardSet read_shards(Spi &spi, const ModelMeta &m, const ClassLabels &classes, c
             ++found;
         }
     });
+    pg_call([] { PopActiveSnapshot(); });
     for (int32 s : wanted) {
         ShardRows &rows = out.shards[s];
         std::vector<double> &x = xs[s];
