@@ -7,9 +7,10 @@ import io
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
-from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.naive_bayes import GaussianNB
 
 DB = "unlearn_sklearn_check"
@@ -195,12 +196,61 @@ def case_categorical():
     check("cat_ridge: full one-hot ridge matches sklearn after DELETE", rel(ours, theirs) < 1e-9, f"{rel(ours, theirs):.3g}")
 
 
+def compare_logistic(model, table, p, l2, what):
+    """Coefficients of a one-shard SISA logistic regression against
+    LogisticRegression(C=1/l2) on the remaining rows, solved tightly."""
+    _, x, y = remaining(table, p)
+    with warnings.catch_warnings():  # its own stopping rule may call 1e-10 unreachable; we check the answer
+        warnings.simplefilter("ignore")
+        ref = LogisticRegression(C=1.0 / l2, solver="newton-cg", tol=1e-10, max_iter=10000).fit(x, y)
+    c = coefficients(model)
+    labels = [f"{v:.17g}" for v in ref.classes_]
+    if len(labels) == 2:
+        ours = [c[f"f{j + 1}"] for j in range(p)] + [c["(intercept)"]]
+        theirs = list(ref.coef_[0]) + [ref.intercept_[0]]
+    else:  # softmax intercepts are defined up to a common shift: compare them centred
+        b = np.array([c[f"(intercept)[{k}]"] for k in labels])
+        ours = [c[f"f{j + 1}[{k}]"] for k in labels for j in range(p)] + list(b - b.mean())
+        theirs = list(ref.coef_.ravel()) + list(ref.intercept_ - ref.intercept_.mean())
+    diff = float(np.max(np.abs(np.array(ours) - np.array(theirs))))
+    check(f"{model}: coefficients match LogisticRegression(C=1/{l2}) {what}", diff < 1e-4, f"max abs diff {diff:.3g}")
+    probs = np.array([[float(v) for v in r[0].strip("{}").split(",")]
+                      for r in psql(f"SELECT unlearn.predict_proba('{model}', ARRAY[{', '.join(f'f{j + 1}' for j in range(p))}]) "
+                                    f"FROM {table} ORDER BY id LIMIT 200")])
+    pdiff = float(np.max(np.abs(probs - ref.predict_proba(x[:200]))))
+    check(f"{model}: predict_proba matches sklearn {what}", pdiff < 1e-4, f"max abs diff {pdiff:.3g}")
+
+
+def case_logistic():
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(1500, 4)) * np.array([1.0, 2.0, 0.5, 1.0])
+    logits = x @ np.array([1.5, -0.7, 2.0, 0.0]) + 0.3
+    y = (rng.random(1500) < 1 / (1 + np.exp(-logits))).astype(float)
+    load("logit", x, y)
+    psql("SELECT * FROM unlearn.train('logit', 'logit', 'y', ARRAY['f1','f2','f3','f4'], 'logistic_regression', "
+         "options => '{\"l2\": 0.5}')")
+    compare_logistic("logit", "logit", 4, 0.5, "after training")
+    psql("DELETE FROM logit WHERE id % 4 = 0")
+    compare_logistic("logit", "logit", 4, 0.5, "after a bulk DELETE")
+    # three classes: multinomial (softmax), as scikit-learn fits it
+    scores = x @ rng.normal(size=(4, 3)) + rng.gumbel(size=(1500, 3))
+    y3 = scores.argmax(axis=1).astype(float) * 2  # labels 0, 2, 4
+    load("logit3", x, y3)
+    psql("SELECT * FROM unlearn.train('logit3', 'logit3', 'y', ARRAY['f1','f2','f3','f4'], 'logistic_regression', "
+         "slices => 3, options => '{\"l2\": 2}')")
+    compare_logistic("logit3", "logit3", 4, 2.0, "(3 classes, 3 slices)")
+    for i in range(1, 60, 7):
+        psql(f"DELETE FROM logit3 WHERE id = {i}")
+    compare_logistic("logit3", "logit3", 4, 2.0, "(3 classes) after single-row DELETEs")
+
+
 def main():
     psql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)", db=ADMIN_DB)
     psql(f"CREATE DATABASE {DB}", db=ADMIN_DB)
     try:
         psql("CREATE EXTENSION pg_unlearn")
-        for case in (case_linear, case_ridge, case_naive_bayes, case_shards, case_nulls, case_categorical):
+        for case in (case_linear, case_ridge, case_naive_bayes, case_shards, case_nulls, case_categorical,
+                     case_logistic):
             try:
                 case()
             except Exception as e:  # a failed statement or a missing coefficient fails the case, not the run
