@@ -23,9 +23,12 @@
 #include <vector>
 
 #include <pqxx/pqxx>
-#include <sched.h>
+
+#include "common.hpp"
 
 namespace {
+
+using namespace bench;
 
 const char *const kDatabase = "unlearn_bench";
 const char *const kFeatureList = "f1, f2, f3, f4, f5, f6, f7, f8, f9, f10";
@@ -38,52 +41,6 @@ struct Config {
     std::string dsn;
     bool keep = false;
 };
-
-// ---------------------------------------------------------------- timing
-
-using Clock = std::chrono::steady_clock;
-
-template <class F>
-double time_ms(F &&f) {
-    const auto t0 = Clock::now();
-    f();
-    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
-
-double median(std::vector<double> v) {
-    if (v.empty()) throw std::logic_error("median of nothing");
-    std::sort(v.begin(), v.end());
-    const size_t n = v.size();
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-// ------------------------------------------------------------------- SQL
-
-void exec(pqxx::connection &c, const std::string &sql) {
-    pqxx::nontransaction tx(c);
-    tx.exec(sql);
-}
-
-std::string scalar(pqxx::connection &c, const std::string &sql) {
-    pqxx::nontransaction tx(c);
-    const pqxx::result r = tx.exec(sql);
-    return r.empty() || r[0][0].is_null() ? std::string() : r[0][0].c_str();
-}
-
-double time_sql_ms(pqxx::connection &c, const std::string &sql) {
-    return time_ms([&] { exec(c, sql); });
-}
-
-// The same connection parameters with another database.
-std::string with_database(const std::string &dsn, const std::string &db) {
-    const bool uri = dsn.rfind("postgresql://", 0) == 0 || dsn.rfind("postgres://", 0) == 0;
-    if (uri) return dsn + (dsn.find('?') == std::string::npos ? "?" : "&") + "dbname=" + db;
-    return dsn + (dsn.empty() ? "" : " ") + "dbname=" + db;
-}
-
-void drop_model_if_exists(pqxx::connection &c, const std::string &model) {
-    exec(c, "SELECT unlearn.drop_model(name) FROM unlearn.models WHERE name = '" + model + "'");
-}
 
 double train_ms(pqxx::connection &c, const std::string &model, const std::string &table, const std::string &target,
                 const std::string &algorithm) {
@@ -155,20 +112,6 @@ struct Row {
     std::string target;
     bool met;
 };
-
-std::string fmt(const char *format, double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, format, v);
-    return buf;
-}
-
-std::string duration(double ms) {
-    if (ms >= 1000) return fmt("%.3g s", ms / 1000);
-    if (ms >= 1) return fmt("%.3g ms", ms);
-    return fmt("%.3f ms", ms);
-}
-
-std::string times(double ratio) { return fmt(ratio >= 100 ? "%.0fx" : "%.2fx", ratio); }
 
 const std::string kSum =
     "SELECT sum(f1), sum(f2), sum(f3), sum(f4), sum(f5), sum(f6), sum(f7), sum(f8), sum(f9), sum(f10), sum(y) "
@@ -287,26 +230,6 @@ void print_table(const std::vector<Row> &rows) {
                     duration(r.base_ms).c_str(), r.ratio.c_str(), r.target.c_str(), r.met ? "yes" : "**no**");
 }
 
-int online_cpus() {  // what nproc prints: the CPUs this process may run on
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
-    return static_cast<int>(std::thread::hardware_concurrency());
-}
-
-std::string cpu_model() {
-    std::ifstream f("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(f, line))
-        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-    return "unknown CPU";
-}
-
-std::string load_average() {  // the 1-minute figure: other work on the machine skews timings
-    std::ifstream f("/proc/loadavg");
-    std::string one;
-    return f >> one ? one : "unknown";
-}
-
 Config parse_args(int argc, char **argv) {
     Config cfg;
     auto usage = [&] {
@@ -328,20 +251,6 @@ Config parse_args(int argc, char **argv) {
     return cfg;
 }
 
-// The bench database, or the current one if it cannot be created.
-bool create_database(pqxx::connection &admin) {
-    try {
-        exec(admin, std::string("DROP DATABASE IF EXISTS ") + kDatabase + " WITH (FORCE)");
-        exec(admin, std::string("CREATE DATABASE ") + kDatabase);
-        return true;
-    } catch (const pqxx::sql_error &e) {
-        std::string why = e.what();
-        why.erase(why.find_last_not_of(" \n") + 1);
-        std::cerr << "cannot create database " << kDatabase << " (" << why << "); using the current database\n";
-        return false;
-    }
-}
-
 void drop_objects(pqxx::connection &c) {
     for (const char *m : {"b_ols", "b_nb", "b_bulk"}) drop_model_if_exists(c, m);
     exec(c, "DROP TABLE IF EXISTS bench_data, bench_plain, bulk_model, bulk_plain");
@@ -353,7 +262,7 @@ int main(int argc, char **argv) {
     const Config cfg = parse_args(argc, argv);
     try {
         pqxx::connection admin(cfg.dsn);
-        const bool own_db = create_database(admin);
+        const bool own_db = create_database(admin, kDatabase);
         bool verified_ols = false, verified_bulk = false;
         std::vector<Row> rows;
         std::string version;

@@ -34,9 +34,10 @@ public:
     virtual ~Learner() = default;
     // y holds class indices in [0, K). resume is the checkpoint of the
     // previous slice (or null); stream separates the random streams of
-    // shards and slices. The same arguments give bit-identical results.
+    // shards and slices; x holds slices 0..slice. The same arguments give
+    // bit-identical results.
     virtual ConstituentPtr fit(const RowMatrix &x, const std::vector<int> &y, const Constituent *resume,
-                               uint64_t stream) const = 0;
+                               uint64_t stream, int32_t slice = 0) const = 0;
     virtual ConstituentPtr decode(ByteReader &r) const = 0;
 };
 

@@ -129,15 +129,17 @@ void KeyArena::add(const std::string &key, int32_t shard, int32_t slice) {
     bytes += key;
 }
 
-std::vector<std::pair<int32_t, std::vector<uint8_t>>> KeyArena::encode_blocks(int32_t buckets) const {
+std::vector<std::pair<int32_t, std::vector<uint8_t>>> KeyArena::encode_blocks(int32_t per, int32_t shards) const {
+    auto bucket = [&](const Ref &r) { return shards > 0 ? shard_bucket(r.hash, r.shard, per) : bucket_of(r.hash, per); };
+    const int32_t buckets = shards > 0 ? shards * per : per;
     // a counting pass groups refs by bucket; each bucket (~1024 refs) is
     // then ordered in cache, comparing hashes and only rarely keys
     std::vector<size_t> start(static_cast<size_t>(buckets) + 1, 0);
-    for (const auto &r : refs) ++start[static_cast<size_t>(bucket_of(r.hash, buckets)) + 1];
+    for (const auto &r : refs) ++start[static_cast<size_t>(bucket(r)) + 1];
     for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
     std::vector<Ref> order(refs.size());
     std::vector<size_t> fill(start.begin(), start.end() - 1);
-    for (const auto &r : refs) order[fill[static_cast<size_t>(bucket_of(r.hash, buckets))]++] = r;
+    for (const auto &r : refs) order[fill[static_cast<size_t>(bucket(r))]++] = r;
 
     std::vector<std::pair<int32_t, std::vector<uint8_t>>> blocks;
     for (int32_t b = 0; b < buckets; ++b) {

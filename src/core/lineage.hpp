@@ -28,6 +28,11 @@ constexpr int64_t kKeysPerBlock = 256;
 int32_t bucket_count(int64_t rows);  // a power of two
 uint64_t key_hash(const std::string &key);
 int32_t bucket_of(uint64_t hash, int32_t buckets);
+// SISA lineage is shard-major: each shard's keys fill their own run of
+// buckets, so retraining a shard reads only its blocks.
+inline int32_t shard_bucket(uint64_t hash, int32_t shard, int32_t buckets_per_shard) {
+    return shard * buckets_per_shard + bucket_of(hash, buckets_per_shard);
+}
 inline int32_t bucket_of(const std::string &key, int32_t buckets) { return bucket_of(key_hash(key), buckets); }
 LineageEntry make_entry(std::string key, int32_t shard, int32_t slice, Role role);
 // Shard assignment derives from the key, so a retrain puts a row back where it was.
@@ -49,7 +54,8 @@ struct KeyArena {
     void add(const std::string &key, int32_t shard, int32_t slice = 0);
     std::string_view key(const Ref &r) const { return {bytes.data() + r.offset, r.length}; }
     // Encoded blocks by bucket, each sorted by (hash, key), role Train.
-    std::vector<std::pair<int32_t, std::vector<uint8_t>>> encode_blocks(int32_t buckets) const;
+    // With shards > 0 the layout is shard-major (see shard_bucket).
+    std::vector<std::pair<int32_t, std::vector<uint8_t>>> encode_blocks(int32_t buckets, int32_t shards = 0) const;
 };
 
 // A key a batch removal found, tagged with the caller's row number.

@@ -231,7 +231,7 @@ void LogisticConstituent::encode(ByteWriter &w) const {
 }
 
 ConstituentPtr LogisticLearner::fit(const RowMatrix &x, const std::vector<int> &y, const Constituent *resume,
-                                    uint64_t) const {
+                                    uint64_t, int32_t) const {
     const auto *warm = dynamic_cast<const LogisticConstituent *>(resume);
     return std::make_shared<LogisticConstituent>(fit_logistic(x, y, k_, o_, warm ? &warm->params() : nullptr));
 }

@@ -36,7 +36,7 @@ class LogisticLearner : public Learner {
 public:
     LogisticLearner(int features, int classes, LogisticOptions o) : p_(features), k_(classes), o_(o) {}
     ConstituentPtr fit(const RowMatrix &x, const std::vector<int> &y, const Constituent *resume,
-                       uint64_t stream) const override;
+                       uint64_t stream, int32_t slice = 0) const override;
     ConstituentPtr decode(ByteReader &r) const override;
 
 private:

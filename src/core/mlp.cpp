@@ -1,5 +1,6 @@
 #include "mlp.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -73,7 +74,7 @@ MlpLearner::MlpLearner(int features, int classes, MlpOptions o) : p_(features), 
 }
 
 ConstituentPtr MlpLearner::fit(const RowMatrix &x, const std::vector<int> &y, const Constituent *resume,
-                               uint64_t stream) const {
+                               uint64_t stream, int32_t slice) const {
     const auto *prev = dynamic_cast<const MlpConstituent *>(resume);
     MlpParams m;
     const Eigen::Index n = x.rows();
@@ -111,7 +112,11 @@ ConstituentPtr MlpLearner::fit(const RowMatrix &x, const std::vector<int> &y, co
     int64_t t = 0;
     std::vector<Eigen::Index> order(static_cast<size_t>(n));
     Stream shuffle(mix_seed(o_.seed ^ 0x5151, stream));
-    for (int epoch = 0; epoch < o_.epochs; ++epoch) {
+    // Slice k trains on k+1 slices' rows: with epochs / (k+1) passes every
+    // slice does the same work, and a shard with R slices costs what one
+    // slice would (SISA's intent), while a late slice is cheap to redo.
+    const int epochs = std::max(1, (o_.epochs + slice) / (slice + 1));
+    for (int epoch = 0; epoch < epochs; ++epoch) {
         std::iota(order.begin(), order.end(), 0);
         for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle.below(i)]);
         for (size_t start = 0; start < order.size(); start += static_cast<size_t>(o_.batch_size)) {

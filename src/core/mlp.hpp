@@ -12,7 +12,7 @@ namespace unlearn {
 struct MlpOptions {
     int hidden = 32;     // units per hidden layer
     int layers = 1;      // hidden layers: 1 or 2
-    int epochs = 10;     // passes over the rows, per slice
+    int epochs = 10;     // passes over the rows; slice k makes epochs/(k+1) over slices 0..k
     int batch_size = 200;
     double learning_rate = 1e-3;
     double l2 = 1e-4;    // weight decay (scikit-learn's alpha)
@@ -46,7 +46,7 @@ class MlpLearner : public Learner {
 public:
     MlpLearner(int features, int classes, MlpOptions o);
     ConstituentPtr fit(const RowMatrix &x, const std::vector<int> &y, const Constituent *resume,
-                       uint64_t stream) const override;
+                       uint64_t stream, int32_t slice = 0) const override;
     ConstituentPtr decode(ByteReader &r) const override;
 
 private:

@@ -57,7 +57,7 @@ std::vector<Checkpoint> train_slices(const Learner &learner, const ShardRows &ro
         c.rows = n;
         c.digest = digest_keys(rows.hash, static_cast<size_t>(n));
         std::vector<int> y(rows.y.begin(), rows.y.begin() + n);
-        if (n > 0) c.model = learner.fit(rows.x.topRows(n), y, prev, mix_seed(shard_stream, static_cast<uint64_t>(k)));
+        if (n > 0) c.model = learner.fit(rows.x.topRows(n), y, prev, mix_seed(shard_stream, static_cast<uint64_t>(k)), k);
         else if (prev) c.model = out.empty() ? resume->model : out.back().model;
         prev = c.model.get();
         out.push_back(std::move(c));

@@ -60,6 +60,14 @@ std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m);
 void write_states(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &states, const std::vector<int32> &shards);
 std::string state_hash(const ModelMeta &m, const std::vector<ShardState> &states);
 
+// The lineage bucket that holds key: by hash, or shard-major for SISA
+// (buckets is then per shard).
+int32 lineage_bucket(const ModelMeta &m, const std::string &key);
+int32 lineage_bucket(const ModelMeta &m, const LineageEntry &e);
+// Buckets the model's lineage is spread over, and for SISA a shard's run of them.
+int32 total_buckets(const ModelMeta &m);
+std::vector<int32> shard_buckets(const ModelMeta &m, int32 shard);
+
 std::map<int32, LineageBlock> load_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets);
 std::map<int32, LineageBlock> load_all_blocks(Spi &spi, const ModelMeta &m);
 void write_blocks(Spi &spi, const ModelMeta &m, const std::map<int32, LineageBlock> &blocks);

@@ -93,7 +93,7 @@ std::map<int32, Wanted> by_bucket(const ModelMeta &m, const Collected &rows, con
     std::map<int32, Wanted> wanted;
     for (size_t i = 0; i < rows.keys.size(); ++i) {
         if (!selected[i]) continue;
-        Wanted &w = wanted[bucket_of(rows.keys[i], m.buckets)];
+        Wanted &w = wanted[lineage_bucket(m, rows.keys[i])];
         w.keys.push_back(rows.keys[i]);
         w.rows.push_back(i);
     }
@@ -141,8 +141,8 @@ int64 apply(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vect
 // SISA: the changed lineage blocks are written first, so that retraining
 // reads the rows lineage holds now; each affected shard then trains again,
 // once, from the checkpoint before its earliest affected slice.
-void apply_sisa(Spi &spi, const ModelMeta &m, const std::map<int32, int32> &from,
-                const std::map<int32, LineageBlock> &blocks, AuditEvent audit, int64 forgotten, Clock::time_point started) {
+int64 apply_sisa(Spi &spi, const ModelMeta &m, const std::map<int32, int32> &from,
+                 const std::map<int32, LineageBlock> &blocks, AuditEvent audit, int64 forgotten, Clock::time_point started) {
     std::vector<ShardState> states = load_states(spi, m);
     audit.hash_before = state_hash(m, states);
     write_blocks(spi, m, blocks);
@@ -154,6 +154,7 @@ void apply_sisa(Spi &spi, const ModelMeta &m, const std::map<int32, int32> &from
     audit.hash_after = state_hash(m, states);
     audit.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
     write_audit(spi, m, audit);
+    return held;
 }
 
 // The bucket count is chosen at training; a model that has learned many
@@ -161,10 +162,10 @@ void apply_sisa(Spi &spi, const ModelMeta &m, const std::map<int32, int32> &from
 // lineage is redistributed over as many buckets as its size calls for.
 void rebucket(Spi &spi, const ModelMeta &m, int64 held) {
     ModelMeta grown = m;
-    grown.buckets = bucket_count(held);
+    grown.buckets = bucket_count(m.strategy == Strategy::Sisa ? held / m.shards : held);
     std::map<int32, std::vector<LineageEntry>> split;
     for (const auto &kv : load_all_blocks(spi, m))
-        for (const LineageEntry &e : kv.second.entries()) split[bucket_of(e.hash, grown.buckets)].push_back(e);
+        for (const LineageEntry &e : kv.second.entries()) split[lineage_bucket(grown, e)].push_back(e);
     std::map<int32, LineageBlock> blocks;
     for (auto &kv : split) blocks.emplace(kv.first, LineageBlock(std::move(kv.second)));
     spi.exec("DELETE FROM unlearn.lineage_blocks WHERE model_id = $1", {int4_param(m.id)});
@@ -207,7 +208,7 @@ void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std:
         changed.emplace(kv.first, std::move(kv.second));
     }
     if (changed.empty()) return;
-    if (sisa) apply_sisa(spi, m, from, changed, audit, audit.rows, started);
+    if (sisa) (void)apply_sisa(spi, m, from, changed, audit, audit.rows, started);
     else (void)apply(spi, m, rows, by_shard, -1, changed, audit, started);
 }
 
@@ -248,12 +249,10 @@ void learn_rows(Spi &spi, const ModelMeta &m, const Collected &rows, std::vector
             ++audit.rows;
         }
     }
-    if (sisa) {
-        if (!from.empty()) apply_sisa(spi, m, from, blocks, audit, 0, started);
-        return;
-    }
-    const int64 held = apply(spi, m, rows, by_shard, +1, blocks, audit, started);
-    if (held > 4 * static_cast<int64>(m.buckets) * kKeysPerBlock) rebucket(spi, m, held);
+    if (sisa && from.empty()) return;
+    const int64 held = sisa ? apply_sisa(spi, m, from, blocks, audit, 0, started)
+                            : apply(spi, m, rows, by_shard, +1, blocks, audit, started);
+    if (held > 4 * static_cast<int64>(total_buckets(m)) * kKeysPerBlock) rebucket(spi, m, held);
 }
 
 void forget_everything(Spi &spi, const ModelMeta &m, Clock::time_point started) {

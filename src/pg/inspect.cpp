@@ -125,7 +125,7 @@ std::vector<Check> verify_sisa(Spi &spi, const ModelMeta &m) {
     check_source(spi, m.relation, columns);
     std::set<int32> all;
     for (int32 s = 0; s < m.shards; ++s) all.insert(s);
-    ShardSet fresh = read_shards(spi, m, classes, held_rows(spi, m), all);
+    ShardSet fresh = read_shards(spi, m, classes, all);
     const auto stored = checkpoint_digests(spi, m);
     std::unique_ptr<Learner> learner = make_learner(m.algorithm, m.options, width(m), classes.size());
     // an mlp retrains bit for bit; Newton's answer depends on its start within its tolerance
@@ -206,7 +206,7 @@ UNLEARN_FUNCTION(unlearn_trained_on) {
     const std::string key = text_arg(fcinfo, 1, "key");
     Spi spi;
     ModelMeta m = load_model(spi, name);
-    auto blocks = load_blocks(spi, m, {bucket_of(key, m.buckets)});
+    auto blocks = load_blocks(spi, m, {lineage_bucket(m, key)});
     bool held = false;
     for (const auto &kv : blocks)
         if (const LineageEntry *e = kv.second.find(key)) held = e->role == Role::Train;

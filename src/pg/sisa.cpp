@@ -4,14 +4,20 @@
 
 #include "error.hpp"
 #include "rows.hpp"
+#include "source.hpp"
 
 namespace unlearn::pg {
 
-HeldRows held_rows(Spi &spi, const ModelMeta &m) {
+HeldRows held_rows(Spi &spi, const ModelMeta &m, const std::set<int32> &shards) {
+    std::vector<int32> buckets;
+    for (int32 s : shards) {
+        std::vector<int32> run = shard_buckets(m, s);
+        buckets.insert(buckets.end(), run.begin(), run.end());
+    }
     HeldRows held;
-    for (const auto &kv : load_all_blocks(spi, m))
+    for (const auto &kv : load_blocks(spi, m, buckets))
         for (const auto &e : kv.second.entries())
-            if (e.role == Role::Train) held.emplace(e.key, Placement{e.shard, e.slice});
+            if (e.role == Role::Train && shards.count(e.shard)) held.emplace(e.key, Placement{e.shard, e.slice});
     return held;
 }
 
@@ -19,26 +25,76 @@ Placement place(const std::string &key, int32 shards, int32 slices, int64 seed) 
     return {shards == 1 ? 0 : shard_of(key, shards, seed), slices == 1 ? 0 : slice_of(key, slices, seed)};
 }
 
-ShardSet read_shards(Spi &spi, const ModelMeta &m, const ClassLabels &classes, const HeldRows &held,
-                     const std::set<int32> &wanted) {
+namespace {
+
+struct SpiTuples {
+    SPITupleTable *table;
+    uint64 rows;
+    uint64 at;
+};
+bool next_spi_slot(void *source, TupleTableSlot *slot) {
+    auto *t = static_cast<SpiTuples *>(source);
+    if (t->at >= t->rows) return false;
+    ExecStoreHeapTuple(t->table->vals[t->at++], slot, false);
+    return true;
+}
+
+// The held rows fetched by primary key: a shard is a small part of the
+// table, and an index probe per key beats reading the whole table.
+template <typename OnBatch>
+void fetch_by_key(Spi &spi, const ModelMeta &m, const HeldRows &held, OnBatch on_batch) {
+    Oid key_type = InvalidOid;
+    std::string sql = pg_call([&] {
+        const AttrNumber att = get_attnum(m.relation, m.key_columns[0].c_str());
+        key_type = getBaseType(get_atttype(m.relation, att));
+        std::string cols = quote_identifier(m.key_columns[0].c_str());
+        cols += std::string(", ") + quote_identifier(m.target.c_str());
+        for (const auto &f : m.features) cols += std::string(", ") + quote_identifier(f.c_str());
+        return "SELECT " + cols + " FROM " +
+               quote_qualified_identifier(get_namespace_name(get_rel_namespace(m.relation)), get_rel_name(m.relation)) +
+               " WHERE " + quote_identifier(m.key_columns[0].c_str()) + " = ANY($1::text[]::" +
+               format_type_be(get_atttype(m.relation, att)) + "[])";
+    });
+    // integer keys (the common case) skip the text-to-key cast of every element
+    const bool integer = key_type == INT8OID || key_type == INT4OID || key_type == INT2OID;
+    std::vector<std::string> keys;
+    std::vector<int64> ints;
+    for (const auto &kv : held) {
+        if (integer) ints.push_back(std::stoll(kv.first));
+        else keys.push_back(kv.first);
+    }
+    if (integer) sql.replace(sql.rfind("$1::text[]::"), std::string("$1::text[]::").size(), "$1::int8[]::");
+    SpiResult r = spi.exec_query(sql, {integer ? int8_array_param(ints) : text_array_param(keys)});
+    SpiTuples src{r.table(), r.rows(), 0};
+    TupleTableSlot *slot = nullptr;
+    MemoryContext scratch = nullptr;
+    pg_call([&] {
+        scratch = AllocSetContextCreate(CurrentMemoryContext, "pg_unlearn shard rows", ALLOCSET_DEFAULT_SIZES);
+        slot = MakeSingleTupleTableSlot(src.table->tupdesc, &TTSOpsHeapTuple);
+    });
+    ColumnPlan plan = plan_columns(src.table->tupdesc, relation_name(m.relation), m.key_columns, m.target, m.features,
+                                   &m.categories);
+    RowBatch batch(plan.width, 4096);
+    while (fill_batch(plan, next_spi_slot, &src, slot, scratch, batch) > 0) on_batch(batch);
+    pg_call([&] {
+        ExecDropSingleTupleTableSlot(slot);
+        MemoryContextDelete(scratch);
+    });
+}
+
+}  // namespace
+
+ShardSet read_shards(Spi &spi, const ModelMeta &m, const ClassLabels &classes, const std::set<int32> &wanted) {
+    const HeldRows held = held_rows(spi, m, wanted);
     ShardSet out;
     const int p = width(m);
     std::map<int32, std::vector<double>> xs;
-    int64 found = 0, expected = 0;
-    for (const auto &kv : held) expected += wanted.count(kv.second.shard) ? 1 : 0;
-    (void)spi;
-    // Inside a trigger the active snapshot is the statement's, which still
-    // shows the rows it deleted and not those it inserted; read what the
-    // transaction sees now (lineage decides which rows count).
-    pg_call([] {
-        CommandCounterIncrement();
-        PushActiveSnapshot(GetLatestSnapshot());
-    });
-    scan_source(m.relation, m.key_columns, m.target, m.features, &m.categories, [&](const RowBatch &b) {
+    int64 found = 0;
+    auto take = [&](const RowBatch &b) {
         for (int i = 0; i < b.rows; ++i) {
             if (!b.trainable[i]) continue;
             auto it = held.find(b.keys[i]);
-            if (it == held.end() || !wanted.count(it->second.shard)) continue;
+            if (it == held.end()) continue;
             const int label = classes.index(b.y(i));
             if (label < 0) continue;  // counted as missing: the model never held this value
             ShardRows &rows = out.shards[it->second.shard];
@@ -50,8 +106,20 @@ ShardSet read_shards(Spi &spi, const ModelMeta &m, const ClassLabels &classes, c
             rows.keys.push_back(b.keys[i]);
             ++found;
         }
-    });
-    pg_call([] { PopActiveSnapshot(); });
+    };
+    if (m.key_columns.size() == 1 && wanted.size() * 4 <= static_cast<size_t>(m.shards)) {
+        fetch_by_key(spi, m, held, take);
+    } else {
+        // Inside a trigger the active snapshot is the statement's, which
+        // still shows the rows it deleted and not those it inserted; read
+        // what the transaction sees now (lineage decides which rows count).
+        pg_call([] {
+            CommandCounterIncrement();
+            PushActiveSnapshot(GetLatestSnapshot());
+        });
+        scan_source(m.relation, m.key_columns, m.target, m.features, &m.categories, take);
+        pg_call([] { PopActiveSnapshot(); });
+    }
     for (int32 s : wanted) {
         ShardRows &rows = out.shards[s];
         std::vector<double> &x = xs[s];
@@ -59,7 +127,7 @@ ShardSet read_shards(Spi &spi, const ModelMeta &m, const ClassLabels &classes, c
         std::vector<double>().swap(x);
         rows.sort_canonical();
     }
-    out.missing = expected - found;
+    out.missing = static_cast<int64>(held.size()) - found;
     return out;
 }
 
@@ -120,7 +188,7 @@ void retrain_shards(Spi &spi, const ModelMeta &m, const std::map<int32, int32> &
     const ClassLabels classes = std::get<SisaShard>(states.at(0)).classes;
     std::set<int32> wanted;
     for (const auto &kv : from) wanted.insert(kv.first);
-    ShardSet rows = read_shards(spi, m, classes, held_rows(spi, m), wanted);
+    ShardSet rows = read_shards(spi, m, classes, wanted);
     if (rows.missing != 0)
         throw Error(ErrorKind::CorruptState,
                     "model \"" + m.name + "\" holds rows its table no longer has",

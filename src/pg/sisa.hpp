@@ -15,9 +15,9 @@ struct Placement {
     int32 shard;
     int32 slice;
 };
-// The training rows lineage holds, by key.
+// The training rows lineage holds in the given shards, by key.
 using HeldRows = std::unordered_map<std::string, Placement>;
-HeldRows held_rows(Spi &spi, const ModelMeta &m);
+HeldRows held_rows(Spi &spi, const ModelMeta &m, const std::set<int32> &shards);
 
 // Where a new row goes: shard and slice from its key and the model seed.
 Placement place(const std::string &key, int32 shards, int32 slices, int64 seed);
@@ -29,8 +29,7 @@ struct ShardSet {
     std::map<int32, ShardRows> shards;
     int64 missing = 0;
 };
-ShardSet read_shards(Spi &spi, const ModelMeta &m, const ClassLabels &classes, const HeldRows &held,
-                     const std::set<int32> &wanted);
+ShardSet read_shards(Spi &spi, const ModelMeta &m, const ClassLabels &classes, const std::set<int32> &wanted);
 
 // Trains slices from..slices-1 of one shard; from > 0 resumes from the
 // stored checkpoint of slice from-1.

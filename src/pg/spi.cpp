@@ -117,9 +117,19 @@ SpiResult Spi::exec(const char *sql, const std::vector<Param> &params, long limi
     });
 }
 
-SpiResult Spi::exec_query(const std::string &sql) {
+SpiResult Spi::exec_query(const std::string &sql, const std::vector<Param> &params) {
+    std::vector<Oid> types;
+    std::vector<Datum> values;
+    std::vector<char> nulls;
+    for (const auto &p : params) {
+        types.push_back(p.type);
+        values.push_back(p.value);
+        nulls.push_back(p.null ? 'n' : ' ');
+    }
     return pg_call([&] {
-        int rc = SPI_execute(sql.c_str(), false, 0);
+        int rc = params.empty() ? SPI_execute(sql.c_str(), false, 0)
+                                : SPI_execute_with_args(sql.c_str(), static_cast<int>(params.size()), types.data(),
+                                                        values.data(), nulls.data(), false, 0);
         if (rc < 0) elog(ERROR, "pg_unlearn query failed: %s", SPI_result_code_string(rc));
         return SpiResult(SPI_tuptable, SPI_processed);
     });

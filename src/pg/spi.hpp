@@ -41,6 +41,7 @@ public:
     bool boolean(uint64 row, int col) const;
     std::vector<uint8_t> bytes(uint64 row, int col) const;
     std::vector<std::string> text_array(uint64 row, int col) const;
+    SPITupleTable *table() const { return table_; }
 
 private:
     SPITupleTable *table_ = nullptr;
@@ -58,7 +59,7 @@ public:
     SpiResult exec(const char *sql, const std::vector<Param> &params = {}, long limit = 0);
     // For statements built at run time (DDL, quoted identifiers): not cached.
     void exec_once(const std::string &sql);
-    SpiResult exec_query(const std::string &sql);
+    SpiResult exec_query(const std::string &sql, const std::vector<Param> &params = {});
     // The caller's memory context: results returned to PostgreSQL go there,
     // because SPI's own context is freed when this scope ends.
     MemoryContext outer() const { return outer_; }

@@ -245,7 +245,8 @@ UNLEARN_FUNCTION(unlearn_train) {
     }
     pg_call([&] { PopActiveSnapshot(); });
     const int64 held = static_cast<int64>(t.lineage.refs.size());
-    const int32 buckets = bucket_count(held);
+    const bool sisa = req.strategy == Strategy::Sisa;
+    const int32 buckets = bucket_count(sisa ? held / req.shards : held);  // sisa: per shard
     m.categories = t.categories;
     if (!t.states.empty() && req.strategy == Strategy::Incremental) prune_categories(m, t.states);
     m.name = req.name;
@@ -279,7 +280,7 @@ UNLEARN_FUNCTION(unlearn_train) {
     {
         std::vector<int32> numbers;
         std::vector<std::vector<uint8_t>> blobs;
-        for (auto &kv : t.lineage.encode_blocks(buckets)) {
+        for (auto &kv : t.lineage.encode_blocks(buckets, sisa ? req.shards : 0)) {
             numbers.push_back(kv.first);
             blobs.push_back(std::move(kv.second));
         }
