@@ -24,6 +24,11 @@ $node->safe_psql('postgres', q{
     INSERT INTO t SELECT i, sin(i), cos(i), 1 + 2 * sin(i) - cos(i) + 0.1 * sin(7 * i) FROM generate_series(1, 200000) i;
     SELECT name FROM unlearn.train('ols', 't', 'y', ARRAY['x1', 'x2'], shards => 4);
     SELECT name FROM unlearn.train('rdg', 't', 'y', ARRAY['x1'], 'ridge');
+    CREATE TABLE c (id int PRIMARY KEY, x1 float8, x2 float8, label int);
+    INSERT INTO c SELECT i, sin(i), cos(i), (sin(i) + 0.5 * cos(i) + 0.3 * sin(11 * i) > 0)::int FROM generate_series(1, 40000) i;
+    SELECT name FROM unlearn.train('sisa_lr', 'c', 'label', ARRAY['x1', 'x2'], 'logistic_regression', shards => 4, slices => 3);
+    SELECT name FROM unlearn.train('sisa_nn', 'c', 'label', ARRAY['x1', 'x2'], 'mlp', shards => 2, slices => 2,
+                                   options => '{"hidden": 64, "epochs": 40}');
 });
 
 # 1. a committed large DELETE survives an immediate shutdown
@@ -68,16 +73,44 @@ is($node->safe_psql('postgres',
     "SELECT count(*) FROM unlearn.state s LEFT JOIN unlearn.models m USING (model_id) WHERE m.model_id IS NULL"),
     '0', 'and no orphan state');
 
+# 3b. a crash while a DELETE retrains SISA shards keeps every checkpoint as it was
+my $checkpoints = "SELECT string_agg(model_id || '/' || shard || '/' || slice || '/' || digest || '/' || md5(state), ',' "
+    . "ORDER BY model_id, shard, slice) FROM unlearn.checkpoints";
+my $before = $node->safe_psql('postgres', $checkpoints);
+$bg = $node->background_psql('postgres', on_error_stop => 0);
+$bg->query_until(qr/started/, q{
+    \echo started
+    BEGIN;
+    DELETE FROM c WHERE id % 50 = 7;
+    SELECT pg_sleep(600);
+});
+# stop while the shards retrain (or, on a fast machine, before the commit that never comes)
+$node->poll_query_until('postgres',
+    "SELECT count(*) > 0 FROM pg_stat_activity WHERE query LIKE 'DELETE FROM c%' OR query LIKE 'SELECT pg_sleep%'");
+$node->stop('immediate');
+eval { $bg->quit };
+$node->start;
+is($node->safe_psql('postgres', $checkpoints), $before, 'a crash mid shard retrain leaves the checkpoints as they were');
+is($node->safe_psql('postgres', "SELECT rows_held FROM unlearn.models WHERE name = 'sisa_lr'"), '40000',
+    'and the SISA model holds every row');
+$node->safe_psql('postgres', 'DELETE FROM c WHERE id % 50 = 8');
+is($node->safe_psql('postgres', "SELECT rows_held FROM unlearn.models WHERE name = 'sisa_nn'"), '39200',
+    'SISA models forget after recovery');
+
 # 4. pg_dump / pg_restore round trip: same predictions, still forgets
 my $dump = $node->basedir . '/models.dump';
 $node->command_ok([ 'pg_dump', '-Fc', '-d', $node->connstr('postgres'), '-f', $dump ], 'pg_dump');
 $node->safe_psql('postgres', 'CREATE DATABASE restored');
 $node->command_ok([ 'pg_restore', '-d', $node->connstr('restored'), $dump ], 'pg_restore');
-my $probe = "SELECT unlearn.predict('ols', ARRAY[0.3, -0.2])::text || ' ' || unlearn.predict('rdg', ARRAY[0.5])::text";
+my $probe = "SELECT unlearn.predict('ols', ARRAY[0.3, -0.2])::text || ' ' || unlearn.predict('rdg', ARRAY[0.5])::text"
+    . " || ' ' || unlearn.predict_proba('sisa_lr', ARRAY[0.3, -0.2])::text || ' ' || unlearn.predict_proba('sisa_nn', ARRAY[0.3, -0.2])::text";
 is($node->safe_psql('restored', $probe), $node->safe_psql('postgres', $probe), 'restored models predict identically');
 $node->safe_psql('restored', 'DELETE FROM t WHERE id % 10 = 2');
 is($node->safe_psql('restored', "SELECT rows_held FROM unlearn.models WHERE name = 'ols'"),
     '160000', 'restored models still forget on DELETE');
+$node->safe_psql('restored', 'DELETE FROM c WHERE id % 50 = 9');
+is($node->safe_psql('restored', "SELECT rows_held FROM unlearn.models WHERE name = 'sisa_lr'"),
+    '38400', 'restored SISA models still forget on DELETE');
 is(all_verified('restored'), 't', 'restored models verify');
 
 # 5. base backup + WAL replay
