@@ -9,7 +9,7 @@ MODULEDIR = extension
 
 REGRESS = extension linear_regression ridge naive_bayes forget forget_feature learn categorical shards drift paths partitions privileges sisa bad_input guard upgrade
 REGRESS_OPTS = --inputdir=. --load-extension=pg_unlearn
-ISOLATION = concurrent_forget
+ISOLATION = concurrent_forget concurrent_sisa
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=output_iso --load-extension=pg_unlearn
 
 PG_CONFIG ?= pg_config
