@@ -157,6 +157,14 @@ LogisticParams fit_logistic(const RowMatrix &x, const std::vector<int> &y, int c
             f_new = prob.objective(next);
             if (f_new <= f + 1e-4 * t * slope || std::fabs(f_new - f) <= 1e-15 * std::fabs(f)) break;
         }
+        // the common shift of softmax intercepts changes nothing: centre it
+        // away before measuring the move, or rounding keeps it moving
+        if (prob.blocks > 1) {
+            double mean = 0;
+            for (int c = 0; c < prob.blocks; ++c) mean += next(static_cast<Eigen::Index>(c) * q + p);
+            mean /= prob.blocks;
+            for (int c = 0; c < prob.blocks; ++c) next(static_cast<Eigen::Index>(c) * q + p) -= mean;
+        }
         const double moved = (next - theta).cwiseAbs().maxCoeff();
         theta = next;
         f = f_new;

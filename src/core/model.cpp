@@ -13,6 +13,9 @@ namespace unlearn {
 namespace {
 constexpr char kStateMagic[4] = {'U', 'L', 'S', 'T'};
 constexpr uint32_t kMaxFeatures = 1600;  // PostgreSQL's column limit
+// No table holds more rows than 2^32 pages of at most 2^11 tuples; bounding
+// every stored count by that keeps their sums far from int64 overflow.
+constexpr int64_t kMaxRows = int64_t{1} << 43;
 
 template <class... Ts>
 struct overloaded : Ts... {
@@ -241,14 +244,14 @@ ShardState decode_state(Algorithm expected, int features, const uint8_t *data, s
     uint16_t kind = 0;
     ByteReader r = unframe(data, len, kStateMagic, &kind);
     if (kind != static_cast<uint16_t>(expected)) ByteReader::fail("state belongs to another algorithm");
-    if (features < 1 || features > static_cast<int>(kMaxFeatures)) ByteReader::fail("wrong number of features");
     if (!has_summation_form(expected)) {
+        if (features < 1 || features > static_cast<int>(kMaxFeatures)) ByteReader::fail("wrong number of features");
         SisaShard st;
         st.classes = ClassLabels::decode(r);
         st.last.slice = r.get<int32_t>();
         st.last.rows = r.get<int64_t>();
         st.last.digest = r.get<uint64_t>();
-        if (st.last.slice < 0 || st.last.rows < 0) ByteReader::fail("bad checkpoint header");
+        if (st.last.slice < 0 || st.last.rows < 0 || st.last.rows > kMaxRows) ByteReader::fail("bad checkpoint header");
         auto has_model = r.get<uint8_t>();
         if (has_model > 1) ByteReader::fail("bad checkpoint header");
         if (has_model) {
@@ -274,7 +277,7 @@ ShardState decode_state(Algorithm expected, int features, const uint8_t *data, s
             if (!std::isfinite(label) || st.classes().count(label)) ByteReader::fail("bad class label");
             ClassStats &cs = st.class_stats(label);
             cs.n = r.get<int64_t>();
-            if (cs.n <= 0) ByteReader::fail("bad class count");
+            if (cs.n <= 0 || cs.n > kMaxRows) ByteReader::fail("bad class count");
             r.need(2 * static_cast<size_t>(p) * 2 * sizeof(double));
             for (auto &d : cs.sx) d = get_dd(r);
             for (auto &d : cs.sxx) d = get_dd(r);
@@ -283,7 +286,7 @@ ShardState decode_state(Algorithm expected, int features, const uint8_t *data, s
         return st;
     }
     auto n = r.get<int64_t>();
-    if (n < 0) ByteReader::fail("negative row count");
+    if (n < 0 || n > kMaxRows) ByteReader::fail("bad row count");
     std::vector<double> shift = get_shift(r, p);
     double y_shift = r.get<double>();
     if (!std::isfinite(y_shift)) ByteReader::fail("non-finite shift");

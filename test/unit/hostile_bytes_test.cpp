@@ -351,15 +351,13 @@ TEST(HostileBytes, LineagePayloadRules) {
 }
 
 // ---------------------------------------------------------------------------
-// Known core defect (reported, not fixed here); run with
-// --gtest_also_run_disabled_tests to see it fail.
-//
-// model.cpp decode_state() checks each class count is positive but not their
+// Found by review, fixed (counts are bounded by the most rows a table can
+// hold): decode_state() checked each class count is positive but not their
 // total: two classes of 2^63 - 2 rows decode, and NaiveBayesStats::rows()
 // (naive_bayes.cpp:19) then overflows int64_t: undefined behaviour (UBSan:
 // "signed integer overflow"), in practice a negative count and a misleading
 // "holds no rows" DataException.
-TEST(HostileBytesKnownBug, DISABLED_ClassCountsWhoseTotalOverflowsAreCorrupt) {
+TEST(HostileBytes, ClassCountsWhoseTotalOverflowsAreCorrupt) {
     const int64_t big = INT64_MAX - 1;
     EXPECT_TRUE(throws_kind(ErrorKind::CorruptState, [&] {
         decode_framed(Algorithm::NaiveBayes, 1, nb_payload(2, {{0.0, big, 1.0}, {1.0, big, 2.0}}));
