@@ -7,7 +7,9 @@
 #include <cstring>
 #include <map>
 #include <string>
+#include <vector>
 
+#include "bytes.hpp"
 #include "error.hpp"
 #include "lineage.hpp"
 #include "model.hpp"
@@ -20,15 +22,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ++data;
     --size;
     try {
-        switch (selector % 3) {
+        switch (selector % 4) {
+            case 3:  // the bytes as a payload behind a valid frame: the checksum would hide the decoder
             case 0: {
-                const Algorithm a = static_cast<Algorithm>(1 + selector / 3 % 3);
-                ShardState s = decode_state(a, 1 + selector / 9 % 4, data, size);
-                // a state that decodes must also survive use
+                const Algorithm a = static_cast<Algorithm>(1 + selector / 3 % 5);
+                // small mlp layouts, so that a fuzzer can reach valid blobs
                 Options o;
                 o.l2 = 1.0;
-                (void)fit_model(a, o, {s});
+                o.hidden = 1 + selector / 15 % 3;
+                o.layers = 1 + selector / 45 % 2;
+                const int features = 1 + selector / 15 % 4;
+                std::vector<uint8_t> framed;
+                if (selector % 4 == 3) framed = frame("ULST", static_cast<uint16_t>(a), std::vector<uint8_t>(data, data + size));
+                ShardState s = framed.empty() ? decode_state(a, features, data, size, o)
+                                              : decode_state(a, features, framed.data(), framed.size(), o);
+                // a state that decodes must also survive use
+                FittedModel m = fit_model(a, o, {s});
                 (void)encode_state(a, s);
+                if (const auto *sisa = std::get_if<SisaFit>(&m.fit); sisa && m.rows() > 0)
+                    (void)m.predict_proba(Vector::Zero(features));
                 break;
             }
             case 1: {
@@ -45,7 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                     raw[std::string(1, static_cast<char>(data[i]))] = v;
                 }
                 raw["l2"] = size ? data[0] / 7.0 : 1.0;
-                (void)parse_options(static_cast<Algorithm>(1 + selector / 3 % 3), raw);
+                (void)parse_options(static_cast<Algorithm>(1 + selector / 3 % 5), raw);
             }
         }
     } catch (const Error &) {
