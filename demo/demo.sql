@@ -15,7 +15,8 @@ CREATE TABLE exam_results (
     hours_study  float8,
     home_english bool,
     vocab_score  float8,
-    oral_score   float8
+    oral_score   float8,
+    passed       int GENERATED ALWAYS AS ((oral_score > 60)::int) STORED
 );
 SELECT setseed(0.42);
 INSERT INTO exam_results
@@ -35,6 +36,12 @@ SELECT * FROM unlearn.train('oral_score', 'exam_results', 'oral_score',
 SELECT feature, round(coefficient::numeric, 4) AS coefficient FROM unlearn.coefficients('oral_score');
 \echo 'A student of district A, 5 hours of study, no English at home, vocabulary 60:'
 SELECT round(unlearn.predict('oral_score', ARRAY[5, 0, 60])::numeric, 2) AS predicted_oral_score;
+\echo 'A pass/fail classifier has no summation form: it is trained with SISA, 4 shards x 2 slices,'
+\echo 'a checkpoint after every slice:'
+SELECT * FROM unlearn.train('passes_oral', 'exam_results', 'passed',
+                            ARRAY['hours_study', 'home_english', 'vocab_score'], 'logistic_regression',
+                            shards => 4, slices => 2);
+SELECT round(p[2]::numeric, 3) AS probability_of_passing FROM unlearn.predict_proba('passes_oral', ARRAY[5, 0, 60]) p;
 
 \echo
 \echo '== 3. District A withdraws: an ordinary DELETE'
@@ -44,18 +51,22 @@ DELETE FROM exam_results WHERE district = 'A';
 \echo 'The model changed in the same transaction (the intercept no longer carries A''s +6 bonus):'
 SELECT feature, round(coefficient::numeric, 4) AS coefficient FROM unlearn.coefficients('oral_score');
 SELECT round(unlearn.predict('oral_score', ARRAY[5, 0, 60])::numeric, 2) AS predicted_oral_score;
+\echo 'The classifier retrained each shard from its first slice that held a student of A:'
+SELECT round(p[2]::numeric, 3) AS probability_of_passing FROM unlearn.predict_proba('passes_oral', ARRAY[5, 0, 60]) p;
 
 \echo
-\echo '== 4. Prove it: no student of district A is held, and the model equals a retrain'
+\echo '== 4. Prove it: no student of district A is held, and each model equals a retrain'
 SELECT unlearn.trained_on('oral_score', '3') AS holds_student_3_of_A,
-       unlearn.trained_on('oral_score', '4') AS holds_student_4_of_B;
+       unlearn.trained_on('oral_score', '4') AS holds_student_4_of_B,
+       unlearn.trained_on('passes_oral', '3') AS classifier_holds_3;
 SELECT * FROM unlearn.verify('oral_score');
+SELECT check_name, value, passed FROM unlearn.verify('passes_oral') WHERE check_name NOT LIKE 'shard %';
 
 \echo
 \echo '== 5. The audit a data-protection officer files: counts and hashes, no data'
 SELECT event, rows, method, shards, round(duration_ms::numeric, 1) AS ms,
        left(state_hash_before, 12) AS hash_before, left(state_hash_after, 12) AS hash_after
-FROM unlearn.audit WHERE model = 'oral_score' ORDER BY event_id;
+FROM unlearn.audit WHERE model IN ('oral_score', 'passes_oral') ORDER BY event_id;
 
 \echo
 \echo '== 6. Forgetting is transactional: a rolled-back DELETE leaves the model untouched'
@@ -66,6 +77,7 @@ ROLLBACK;
 SELECT rows_held FROM unlearn.models WHERE name = 'oral_score';
 
 SELECT unlearn.drop_model('oral_score');
+SELECT unlearn.drop_model('passes_oral');
 DROP TABLE exam_results;
 
 -- Part 2, a feature must stop counting. A CV-ranking model still weighs a
