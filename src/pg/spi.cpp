@@ -89,15 +89,27 @@ Spi::~Spi() {
     }
 }
 
-SpiResult Spi::exec(const char *sql, const std::vector<Param> &params, long limit) {
+namespace {
+// Params as SPI takes them: three parallel arrays.
+struct SpiArgs {
+    explicit SpiArgs(const std::vector<Param> &params) {
+        for (const auto &p : params) {
+            types.push_back(p.type);
+            values.push_back(p.value);
+            nulls.push_back(p.null ? 'n' : ' ');
+        }
+    }
     std::vector<Oid> types;
     std::vector<Datum> values;
     std::vector<char> nulls;
-    for (const auto &p : params) {
-        types.push_back(p.type);
-        values.push_back(p.value);
-        nulls.push_back(p.null ? 'n' : ' ');
-    }
+};
+}  // namespace
+
+SpiResult Spi::exec(const char *sql, const std::vector<Param> &params, long limit) {
+    SpiArgs args(params);
+    std::vector<Oid> &types = args.types;
+    std::vector<Datum> &values = args.values;
+    std::vector<char> &nulls = args.nulls;
     auto &cache = plan_cache();
     auto it = cache.find(sql);
     SPIPlanPtr plan = it == cache.end() ? nullptr : it->second;
@@ -118,18 +130,11 @@ SpiResult Spi::exec(const char *sql, const std::vector<Param> &params, long limi
 }
 
 SpiResult Spi::exec_query(const std::string &sql, const std::vector<Param> &params) {
-    std::vector<Oid> types;
-    std::vector<Datum> values;
-    std::vector<char> nulls;
-    for (const auto &p : params) {
-        types.push_back(p.type);
-        values.push_back(p.value);
-        nulls.push_back(p.null ? 'n' : ' ');
-    }
+    SpiArgs args(params);
     return pg_call([&] {
         int rc = params.empty() ? SPI_execute(sql.c_str(), false, 0)
-                                : SPI_execute_with_args(sql.c_str(), static_cast<int>(params.size()), types.data(),
-                                                        values.data(), nulls.data(), false, 0);
+                                : SPI_execute_with_args(sql.c_str(), static_cast<int>(params.size()), args.types.data(),
+                                                        args.values.data(), args.nulls.data(), false, 0);
         if (rc < 0) elog(ERROR, "pg_unlearn query failed: %s", SPI_result_code_string(rc));
         return SpiResult(SPI_tuptable, SPI_processed);
     });
