@@ -30,3 +30,15 @@ $$;
 
 COMMENT ON FUNCTION unlearn.train(text, regclass, text, text[], text, text, int, int, jsonb)
     IS 'train a model over a table (linear_regression, ridge, naive_bayes incrementally; logistic_regression, mlp with SISA shards and slices); later DELETEs on the table are forgotten by it';
+
+-- Privacy checks -------------------------------------------------------------
+
+-- options.holdout keeps a share of rows out of training (lineage role
+-- holdout); the attack below compares them with the rows trained on.
+CREATE FUNCTION unlearn.membership_inference(model text,
+    OUT auc float8, OUT tpr_at_1pct_fpr float8, OUT advantage float8, OUT members bigint, OUT nonmembers bigint)
+AS 'MODULE_PATHNAME', 'unlearn_membership_inference'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION unlearn.membership_inference(text)
+    IS 'loss-threshold membership attack of the rows a model holds against its holdout rows (Yeom et al. 2018): AUC, TPR at 1% FPR, advantage';

@@ -43,6 +43,12 @@ int32_t shard_of(const std::string &key, int32_t shards, int64_t seed) {
     return static_cast<int32_t>(hash64(salted.data(), salted.size()) % static_cast<uint64_t>(shards));
 }
 
+bool is_holdout(const std::string &key, double fraction, int64_t seed) {
+    if (!(fraction > 0)) return false;
+    std::string salted = std::to_string(seed) + '\x1d' + key;  // independent of shard and slice
+    return static_cast<double>(hash64(salted.data(), salted.size()) >> 11) * 0x1.0p-53 < fraction;
+}
+
 LineageBlock::LineageBlock(std::vector<LineageEntry> entries) : entries_(std::move(entries)) {
     auto less = [](const LineageEntry &a, const LineageEntry &b) { return before(a, b.hash, b.key); };
     if (std::is_sorted(entries_.begin(), entries_.end(), less)) return;
@@ -124,8 +130,8 @@ std::vector<uint8_t> LineageBlock::encode() const {
     return frame(kLineageMagic, 0, w.bytes());
 }
 
-void KeyArena::add(const std::string &key, int32_t shard, int32_t slice) {
-    refs.push_back({key_hash(key), static_cast<uint32_t>(bytes.size()), static_cast<uint32_t>(key.size()), shard, slice});
+void KeyArena::add(const std::string &key, int32_t shard, int32_t slice, Role role) {
+    refs.push_back({key_hash(key), static_cast<uint32_t>(bytes.size()), static_cast<uint32_t>(key.size()), shard, slice, role});
     bytes += key;
 }
 
@@ -151,7 +157,7 @@ std::vector<std::pair<int32_t, std::vector<uint8_t>>> KeyArena::encode_blocks(in
         });
         ByteWriter w;
         w.put<uint32_t>(static_cast<uint32_t>(last - first));
-        for (auto it = first; it != last; ++it) put_entry(w, key(*it), it->shard, it->slice, Role::Train);
+        for (auto it = first; it != last; ++it) put_entry(w, key(*it), it->shard, it->slice, it->role);
         blocks.emplace_back(b, frame(kLineageMagic, 0, w.bytes()));
     }
     return blocks;

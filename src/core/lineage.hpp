@@ -37,6 +37,8 @@ inline int32_t bucket_of(const std::string &key, int32_t buckets) { return bucke
 LineageEntry make_entry(std::string key, int32_t shard, int32_t slice, Role role);
 // Shard assignment derives from the key, so a retrain puts a row back where it was.
 int32_t shard_of(const std::string &key, int32_t shards, int64_t seed);
+// Holdout membership likewise: the same share of keys, whatever the scan order.
+bool is_holdout(const std::string &key, double fraction, int64_t seed);
 
 // Keys collected in one arena: training a million rows must not build a
 // million small objects. Refs sorted by (hash, key) encode straight to blocks.
@@ -47,13 +49,14 @@ struct KeyArena {
         uint32_t length;
         int32_t shard;
         int32_t slice;
+        Role role;
     };
     std::string bytes;
     std::vector<Ref> refs;
 
-    void add(const std::string &key, int32_t shard, int32_t slice = 0);
+    void add(const std::string &key, int32_t shard, int32_t slice = 0, Role role = Role::Train);
     std::string_view key(const Ref &r) const { return {bytes.data() + r.offset, r.length}; }
-    // Encoded blocks by bucket, each sorted by (hash, key), role Train.
+    // Encoded blocks by bucket, each sorted by (hash, key).
     // With shards > 0 the layout is shard-major (see shard_bucket).
     std::vector<std::pair<int32_t, std::vector<uint8_t>>> encode_blocks(int32_t buckets, int32_t shards = 0) const;
 };

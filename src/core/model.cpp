@@ -1,5 +1,6 @@
 #include "model.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "bytes.hpp"
@@ -112,10 +113,10 @@ Options parse_options(Algorithm a, const std::map<std::string, double> &raw) {
     const bool regularised = a == Algorithm::Ridge || a == Algorithm::LogisticRegression || a == Algorithm::Mlp;
     if (a == Algorithm::Ridge || a == Algorithm::LogisticRegression) o.l2 = 1.0;  // Ridge()'s alpha, LogisticRegression()'s C
     if (a == Algorithm::Mlp) o.l2 = 1e-4;                                         // MLPClassifier()'s alpha
-    const char *valid = a == Algorithm::Mlp ? "Valid options: hidden, layers, epochs, batch_size, learning_rate, l2, seed, aggregation, on_insert."
-                        : a == Algorithm::LogisticRegression ? "Valid options: l2, seed, aggregation, on_insert."
-                        : a == Algorithm::Ridge ? "Valid options: l2, seed, on_insert."
-                                                : "Valid options: seed, on_insert.";
+    const char *valid = a == Algorithm::Mlp ? "Valid options: hidden, layers, epochs, batch_size, learning_rate, l2, seed, holdout, aggregation, on_insert."
+                        : a == Algorithm::LogisticRegression ? "Valid options: l2, seed, holdout, aggregation, on_insert."
+                        : a == Algorithm::Ridge ? "Valid options: l2, seed, holdout, on_insert."
+                                                : "Valid options: seed, holdout, on_insert.";
     for (const auto &kv : raw) {
         const std::string &k = kv.first;
         const double v = kv.second;
@@ -127,6 +128,11 @@ Options parse_options(Algorithm a, const std::map<std::string, double> &raw) {
                             : a == Algorithm::Mlp ? "Weight decay, as scikit-learn's MLPClassifier(alpha=...)."
                                                   : "The inverse of scikit-learn's C: LogisticRegression(C=1/l2).");
             o.l2 = v;
+        } else if (k == "holdout") {
+            if (!(v >= 0.0 && v <= 0.9))
+                throw Error(ErrorKind::InvalidParameter, "option \"holdout\" must be a fraction between 0 and 0.9",
+                            "The share of rows kept out of training, for membership inference and forgetting evidence.");
+            o.holdout = v;
         } else if (k == "seed") {
             if (v != std::floor(v) || std::fabs(v) > 9e15)
                 throw Error(ErrorKind::InvalidParameter, "option \"seed\" must be an integer");
@@ -359,6 +365,23 @@ Vector FittedModel::predict_proba(const Eigen::Ref<const Vector> &x) const {
                     std::string("predict_proba needs a classifier, and this model is ") + algorithm_name(algorithm),
                     "Use unlearn.predict for regression models.");
     return nb->predict_proba(x);
+}
+
+double FittedModel::loss(const Eigen::Ref<const Vector> &x, double y) const {
+    if (!is_classifier(algorithm)) {
+        const double e = predict(x) - y;
+        return e * e;
+    }
+    int c = -1;
+    if (const auto *sisa = std::get_if<SisaFit>(&fit)) {
+        c = sisa->classes.index(y);
+    } else {
+        const auto &labels = std::get<NaiveBayesFit>(fit).classes;
+        auto it = std::find(labels.begin(), labels.end(), y);
+        c = it == labels.end() ? -1 : static_cast<int>(it - labels.begin());
+    }
+    const double p = c < 0 ? 0.0 : predict_proba(x)(c);
+    return -std::log(std::max(p, 1e-15));
 }
 
 Vector FittedModel::parameters() const {

@@ -35,6 +35,7 @@ struct Options {
     int hidden = 32, layers = 1, epochs = 10, batch_size = 200;  // mlp
     double learning_rate = 1e-3;                                  // mlp
     bool vote = false;  // SISA aggregation: majority vote instead of mean probabilities
+    double holdout = 0.0;  // share of rows kept out of training (lineage role holdout)
 };
 Options parse_options(Algorithm a, const std::map<std::string, double> &raw);
 
@@ -77,6 +78,9 @@ struct FittedModel {
 
     double predict(const Eigen::Ref<const Vector> &x) const;
     Vector predict_proba(const Eigen::Ref<const Vector> &x) const;  // classifiers only
+    // The row's loss: log-loss of its class for classifiers (a class the
+    // model does not know counts as probability 1e-15), squared error else.
+    double loss(const Eigen::Ref<const Vector> &x, double y) const;
     // Parameters compared by verify: coefficients (and intercept last) for
     // linear models; priors, means and variances for naive Bayes.
     Vector parameters() const;

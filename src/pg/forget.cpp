@@ -234,6 +234,10 @@ void learn_rows(Spi &spi, const ModelMeta &m, const Collected &rows, std::vector
                 throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" already holds a row being inserted",
                             "The table was changed with triggers disabled; unlearn.resync() retrains the model.");
             const Placement at = place(key, m.shards, m.slices, m.options.seed);
+            if (is_holdout(key, m.options.holdout, m.options.seed)) {
+                block.insert(make_entry(key, at.shard, 0, Role::Holdout));  // kept out of training, like at train time
+                continue;
+            }
             if (sisa) {
                 // a label the classifier does not know is not learned: its classes are fixed at training
                 if (classes.index(rows.y(static_cast<Eigen::Index>(kv.second.rows[k]))) < 0) continue;
@@ -249,7 +253,10 @@ void learn_rows(Spi &spi, const ModelMeta &m, const Collected &rows, std::vector
             ++audit.rows;
         }
     }
-    if (sisa && from.empty()) return;
+    if (sisa && from.empty()) {  // only holdout rows, or labels it does not know: lineage changes, no shard
+        write_blocks(spi, m, blocks);
+        return;
+    }
     const int64 held = sisa ? apply_sisa(spi, m, from, blocks, audit, 0, started)
                             : apply(spi, m, rows, by_shard, +1, blocks, audit, started);
     if (held > 4 * static_cast<int64>(total_buckets(m)) * kKeysPerBlock) rebucket(spi, m, held);

@@ -75,6 +75,7 @@ struct Trained {
     KeyArena lineage;
     int64 rows_seen = 0;
     int64 rows_skipped = 0;
+    int64 rows_holdout = 0;  // in lineage with role holdout, never trained on
 };
 
 // The categories of each text or enum feature, byte-ordered; categories seen
@@ -122,6 +123,12 @@ Trained scan_and_fit(Spi &spi, const TrainRequest &req, const std::vector<std::s
                 ++t.rows_skipped;
                 continue;
             }
+            if (is_holdout(b.keys[i], req.options.holdout, req.options.seed)) {
+                t.lineage.add(b.keys[i], req.shards == 1 ? 0 : shard_of(b.keys[i], req.shards, req.options.seed), 0,
+                              Role::Holdout);
+                ++t.rows_holdout;
+                continue;
+            }
             if (t.states.empty()) {
                 std::vector<double> shift(b.x.row(i).data(), b.x.row(i).data() + p);
                 for (int s = 0; s < req.shards; ++s) t.states.push_back(empty_state(req.algorithm, p, shift, b.y(i)));
@@ -158,6 +165,11 @@ Trained scan_and_fit_sisa(const TrainRequest &req, const std::vector<std::string
                 continue;
             }
             const Placement at = place(b.keys[i], req.shards, req.slices, req.options.seed);
+            if (is_holdout(b.keys[i], req.options.holdout, req.options.seed)) {
+                t.lineage.add(b.keys[i], at.shard, 0, Role::Holdout);  // its shard's run of buckets, never trained
+                ++t.rows_holdout;
+                continue;
+            }
             ShardRows &rows = shards[static_cast<size_t>(at.shard)];
             xs[static_cast<size_t>(at.shard)].insert(xs[static_cast<size_t>(at.shard)].end(), b.x.row(i).data(),
                                                      b.x.row(i).data() + p);
@@ -198,6 +210,9 @@ Trained scan_and_fit_sisa(const TrainRequest &req, const std::vector<std::string
 void check_fit(const TrainRequest &req, const ModelMeta &m, const Trained &t, const std::string &rel_name) {
     if (t.rows_seen == 0)
         throw Error(ErrorKind::DataException, "table " + rel_name + " is empty", "Insert rows before training.");
+    if (t.lineage.refs.size() > 0 && static_cast<int64>(t.lineage.refs.size()) == t.rows_holdout)
+        throw Error(ErrorKind::DataException, "option \"holdout\" left no row of " + rel_name + " to train on",
+                    "Use a smaller holdout fraction.");
     if (t.lineage.refs.empty())
         throw Error(ErrorKind::DataException,
                     "every row of " + rel_name + " has a NULL or non-finite feature or target",
@@ -244,9 +259,10 @@ UNLEARN_FUNCTION(unlearn_train) {
         t = scan_and_fit(spi, req, keys);
     }
     pg_call([&] { PopActiveSnapshot(); });
-    const int64 held = static_cast<int64>(t.lineage.refs.size());
+    const int64 held = static_cast<int64>(t.lineage.refs.size()) - t.rows_holdout;
     const bool sisa = req.strategy == Strategy::Sisa;
-    const int32 buckets = bucket_count(sisa ? held / req.shards : held);  // sisa: per shard
+    const int64 keys_held = static_cast<int64>(t.lineage.refs.size());  // trained and holdout
+    const int32 buckets = bucket_count(sisa ? keys_held / req.shards : keys_held);  // sisa: per shard
     m.categories = t.categories;
     if (!t.states.empty() && req.strategy == Strategy::Incremental) prune_categories(m, t.states);
     m.name = req.name;

@@ -1,0 +1,62 @@
+-- Holdout rows and the membership-inference attack.
+CREATE TABLE hold (id int PRIMARY KEY, x1 float8, x2 float8, y float8, label int);
+INSERT INTO hold SELECT i, sin(i), cos(i * 1.9), 2 * sin(i) - cos(i * 1.9) + 0.5 * sin(i * 17), 0 FROM generate_series(1, 1000) i;
+UPDATE hold SET label = (y + 0.8 * sin(id * 5.1) > 0)::int;
+
+-- options.holdout: a deterministic share of rows is kept out of training
+SELECT rows_trained FROM unlearn.train('h_ols', 'hold', 'y', ARRAY['x1', 'x2'], options => '{"holdout": 0.3}');
+SELECT role, count(*) BETWEEN 250 AND 350 AS about_30_percent_if_holdout
+FROM unlearn.lineage WHERE model = 'h_ols' GROUP BY role ORDER BY role;
+SELECT rows_held + (SELECT count(*) FROM unlearn.lineage WHERE model = 'h_ols' AND role = 'holdout') AS all_rows
+FROM unlearn.models WHERE name = 'h_ols';
+-- the model is exactly least squares on the train rows alone
+SELECT abs(c.coefficient - (SELECT regr_slope(y, x1) FROM hold h JOIN unlearn.lineage l ON l.key = h.id::text
+                            WHERE l.model = 'h_ols' AND l.role = 'train')) < 1e-9 AS trained_on_train_rows_only
+FROM unlearn.train('h_ols1', 'hold', 'y', ARRAY['x1'], options => '{"holdout": 0.3}') t, unlearn.coefficients('h_ols1') c
+WHERE c.feature = 'x1';
+-- the same keys are held out by every model with the same seed
+SELECT count(*) AS holdout_keys_differing FROM
+    (SELECT key FROM unlearn.lineage WHERE model = 'h_ols' AND role = 'holdout'
+     EXCEPT SELECT key FROM unlearn.lineage WHERE model = 'h_ols1' AND role = 'holdout') d;
+SELECT unlearn.drop_model('h_ols1');
+-- deleting a holdout row changes no model state
+CREATE TEMP TABLE st AS SELECT shard, state FROM unlearn.state s JOIN unlearn.models m USING (model_id) WHERE m.name = 'h_ols';
+CREATE TEMP TABLE h1 AS SELECT key::int AS id FROM unlearn.lineage WHERE model = 'h_ols' AND role = 'holdout' ORDER BY key LIMIT 1;
+SELECT unlearn.trained_on('h_ols', (SELECT id::text FROM h1)) AS holdout_row_trained_on;
+DELETE FROM hold WHERE id = (SELECT id FROM h1);
+SELECT bool_and(s.state = st.state) AS state_unchanged FROM unlearn.state s JOIN unlearn.models m USING (model_id)
+JOIN st USING (shard) WHERE m.name = 'h_ols';
+SELECT count(*) AS holdout_row_left_in_lineage FROM unlearn.lineage WHERE model = 'h_ols' AND key = (SELECT id::text FROM h1);
+SELECT check_name, passed FROM unlearn.verify('h_ols') WHERE NOT passed;
+
+-- The attack, checked against the same figure computed here in SQL: the
+-- AUC of "lower squared error means member", counted over all pairs.
+WITH s AS (SELECT l.role, -((unlearn.predict('h_ols', ARRAY[x1, x2]) - y) ^ 2) AS score
+           FROM hold h JOIN unlearn.lineage l ON l.key = h.id::text AND l.model = 'h_ols'),
+     pairs AS (SELECT avg(CASE WHEN m.score > n.score THEN 1 WHEN m.score = n.score THEN 0.5 ELSE 0 END) AS auc
+               FROM s m, s n WHERE m.role = 'train' AND n.role = 'holdout')
+SELECT abs(mi.auc - pairs.auc) < 1e-9 AS auc_matches_sql, mi.members = (SELECT count(*) FROM s WHERE role = 'train') AS members,
+       mi.nonmembers = (SELECT count(*) FROM s WHERE role = 'holdout') AS nonmembers,
+       mi.auc BETWEEN 0.35 AND 0.65 AS near_chance_for_ols
+FROM unlearn.membership_inference('h_ols') mi, pairs;
+
+-- An overfit model leaks membership; a regularised one does not.
+CREATE TABLE noisy (id int PRIMARY KEY, a float8, b float8, c float8, label int);
+INSERT INTO noisy SELECT i, sin(i * 3.1), cos(i * 7.7), sin(i * 0.3), (sin(i * 12.9898) * 43758.5453 - floor(sin(i * 12.9898) * 43758.5453) > 0.5)::int
+FROM generate_series(1, 400) i;
+SELECT rows_trained FROM unlearn.train('overfit', 'noisy', 'label', ARRAY['a', 'b', 'c'], 'mlp',
+    options => '{"hidden": 64, "layers": 2, "epochs": 300, "learning_rate": 0.003, "batch_size": 8, "l2": 0, "holdout": 0.3}');
+SELECT rows_trained FROM unlearn.train('regular', 'noisy', 'label', ARRAY['a', 'b', 'c'], 'logistic_regression',
+    options => '{"l2": 100, "holdout": 0.3}');
+SELECT o.auc > 0.7 AS overfit_leaks, abs(r.auc - 0.5) < 0.1 AS regularised_does_not, o.auc > r.auc + 0.15 AS clearly_higher,
+       o.tpr_at_1pct_fpr BETWEEN 0 AND 1 AS tpr_is_a_rate, o.advantage > r.advantage AS more_advantage
+FROM unlearn.membership_inference('overfit') o, unlearn.membership_inference('regular') r;
+
+SELECT expect_error($$SELECT * FROM unlearn.membership_inference('no_such_model')$$);
+SELECT rows_trained FROM unlearn.train('no_holdout', 'hold', 'y', ARRAY['x1']);
+SELECT expect_error($$SELECT * FROM unlearn.membership_inference('no_holdout')$$);
+SELECT expect_error($$SELECT unlearn.train('b', 'hold', 'y', ARRAY['x1'], options => '{"holdout": 0.95}')$$);
+SELECT expect_error($$SELECT unlearn.train('b', 'hold', 'y', ARRAY['x1'], options => '{"holdout": "lots"}')$$);
+
+SELECT unlearn.drop_model(name) FROM unlearn.models WHERE relation IN ('hold'::regclass, 'noisy'::regclass) ORDER BY name;
+DROP TABLE hold, noisy;
