@@ -42,3 +42,49 @@ LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION unlearn.membership_inference(text)
     IS 'loss-threshold membership attack of the rows a model holds against its holdout rows (Yeom et al. 2018): AUC, TPR at 1% FPR, advantage';
+
+-- Method-specific figures of an event (forgetting evidence, ...): numbers
+-- only, never a value or key of a row.
+ALTER TABLE unlearn.audit ADD COLUMN details jsonb;
+COMMENT ON COLUMN unlearn.audit.details IS 'method-specific figures, e.g. evidence_auc: the attack AUC of the forgotten rows against holdout rows under the updated model';
+
+-- One audit event as a document a data-protection officer can file.
+CREATE FUNCTION unlearn.audit_certificate(event bigint) RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    a unlearn.audit;
+    m unlearn.models;
+BEGIN
+    SELECT * INTO a FROM unlearn.audit au WHERE au.event_id = audit_certificate.event;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'audit event % does not exist', audit_certificate.event
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'SELECT event_id, event, model, at FROM unlearn.audit lists the events.';
+    END IF;
+    SELECT * INTO m FROM unlearn.models WHERE model_id = a.model_id;  -- gone if the model was dropped since
+    RETURN jsonb_strip_nulls(jsonb_build_object(
+        'document', 'pg_unlearn audit certificate',
+        'extension_version', (SELECT extversion FROM pg_extension WHERE extname = 'pg_unlearn'),
+        'database', current_database(),
+        'event_id', a.event_id,
+        'event', a.event,
+        'model', a.model,
+        'algorithm', m.algorithm,
+        'strategy', m.strategy,
+        'source_table', m.relation::text,
+        'at', a.at,
+        'rows', a.rows,
+        'rows_forgotten', CASE WHEN a.event = 'unlearn' THEN a.rows END,
+        'method', a.method,
+        'shards', to_jsonb(a.shards),
+        'duration_ms', a.duration_ms,
+        'state_hash_before', a.state_hash_before,
+        'state_hash_after', a.state_hash_after,
+        'figures', a.details,
+        'holds', 'counts, method, state hashes and aggregate figures; no value, label or key of any row'));
+END
+$$;
+COMMENT ON FUNCTION unlearn.audit_certificate(bigint)
+    IS 'one audit event as a JSON document: model, time, rows forgotten, method, state hashes, evidence figures; no row data';

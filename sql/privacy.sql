@@ -60,3 +60,25 @@ SELECT expect_error($$SELECT unlearn.train('b', 'hold', 'y', ARRAY['x1'], option
 
 SELECT unlearn.drop_model(name) FROM unlearn.models WHERE relation IN ('hold'::regclass, 'noisy'::regclass) ORDER BY name;
 DROP TABLE hold, noisy;
+
+-- Forgetting evidence at delete time: the attack of the forgotten rows
+-- against holdout rows under the updated model, kept as an aggregate only.
+CREATE TABLE pupils (name text PRIMARY KEY, a float8, b float8, c float8, label int);
+INSERT INTO pupils SELECT 'pupil-' || i || '-zq', sin(i * 3.1), cos(i * 7.7), sin(i * 0.3),
+    (sin(i * 12.9898) * 43758.5453 - floor(sin(i * 12.9898) * 43758.5453) > 0.5)::int FROM generate_series(1, 400) i;
+SELECT rows_trained FROM unlearn.train('pupil_nn', 'pupils', 'label', ARRAY['a', 'b', 'c'], 'mlp',
+    options => '{"hidden": 64, "layers": 2, "epochs": 300, "learning_rate": 0.003, "batch_size": 8, "l2": 0, "holdout": 0.3}');
+SELECT auc > 0.7 AS members_exposed FROM unlearn.membership_inference('pupil_nn');
+DELETE FROM pupils WHERE name IN (SELECT key FROM unlearn.lineage WHERE model = 'pupil_nn' AND role = 'train' ORDER BY key LIMIT 60);
+-- an exact strategy: the forgotten rows look like rows the model never saw
+SELECT method, rows, (details->>'evidence_auc')::float8 BETWEEN 0.35 AND 0.65 AS forgotten_look_unseen,
+       (details->>'evidence_forgotten')::int AS forgotten, (details->>'evidence_unseen')::int > 50 AS enough_unseen
+FROM unlearn.audit WHERE model = 'pupil_nn' AND event = 'unlearn';
+-- the certificate: counts, hashes, figures, and no name of a forgotten pupil
+SELECT c->>'event' AS event, c->>'model' AS model, (c->>'rows_forgotten')::int AS rows_forgotten, c->>'method' AS method,
+       c->>'strategy' AS strategy, length(c->>'state_hash_before') = 64 AND c->>'state_hash_before' <> c->>'state_hash_after' AS hashes,
+       (c->'figures') ? 'evidence_auc' AS has_evidence, position('zq' IN c::text) = 0 AS no_key_inside
+FROM (SELECT unlearn.audit_certificate(event_id) AS c FROM unlearn.audit WHERE model = 'pupil_nn' AND event = 'unlearn') s;
+SELECT expect_error($$SELECT unlearn.audit_certificate(-1)$$);
+SELECT unlearn.drop_model('pupil_nn');
+DROP TABLE pupils;

@@ -82,6 +82,7 @@ struct AuditEvent {
     double duration_ms = 0;
     std::string hash_before;
     std::string hash_after;
+    std::string details;  // members of a JSON object: method-specific figures (never a value or key of a row)
 };
 void write_audit(Spi &spi, const ModelMeta &m, const AuditEvent &e);
 

@@ -6,6 +6,7 @@
 
 #include "catalog.hpp"
 #include "error.hpp"
+#include "evidence.hpp"
 #include "model_cache.hpp"
 #include "rows.hpp"
 #include "sisa.hpp"
@@ -109,8 +110,15 @@ std::vector<int32> bucket_numbers(const std::map<int32, Wanted> &wanted) {
 // Adds (sign +1) or subtracts (-1) the rows listed per shard, writes the
 // changed lineage blocks and state, bumps the version, and audits it.
 // Returns the rows the model holds afterwards.
+// The forgotten rows a DELETE still has at hand, for the evidence figures.
+struct Forgotten {
+    RowMatrix x;
+    Vector y;
+};
+
 int64 apply(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vector<std::vector<Eigen::Index>> &by_shard,
-            int sign, const std::map<int32, LineageBlock> &blocks, AuditEvent audit, Clock::time_point started) {
+            int sign, const std::map<int32, LineageBlock> &blocks, AuditEvent audit, Clock::time_point started,
+            const Forgotten *forgotten = nullptr) {
     std::vector<ShardState> states = load_states(spi, m);
     audit.hash_before = state_hash(m, states);
     for (size_t s = 0; s < by_shard.size(); ++s) {
@@ -133,6 +141,7 @@ int64 apply(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vect
     if (!audit.shards.empty()) write_states(spi, layout, states, audit.shards);
     touch_model(spi, m, held, sign < 0 ? audit.rows : 0);
     audit.hash_after = state_hash(layout, states);
+    if (forgotten) audit.details = forgetting_evidence(spi, layout, states, forgotten->x, forgotten->y);
     audit.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
     write_audit(spi, m, audit);
     return held;
@@ -142,7 +151,8 @@ int64 apply(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vect
 // reads the rows lineage holds now; each affected shard then trains again,
 // once, from the checkpoint before its earliest affected slice.
 int64 apply_sisa(Spi &spi, const ModelMeta &m, const std::map<int32, int32> &from,
-                 const std::map<int32, LineageBlock> &blocks, AuditEvent audit, int64 forgotten, Clock::time_point started) {
+                 const std::map<int32, LineageBlock> &blocks, AuditEvent audit, int64 forgotten, Clock::time_point started,
+                 const Forgotten *rows = nullptr) {
     std::vector<ShardState> states = load_states(spi, m);
     audit.hash_before = state_hash(m, states);
     write_blocks(spi, m, blocks);
@@ -152,6 +162,7 @@ int64 apply_sisa(Spi &spi, const ModelMeta &m, const std::map<int32, int32> &fro
     for (const auto &kv : from) audit.shards.push_back(kv.first);
     touch_model(spi, m, held, forgotten);
     audit.hash_after = state_hash(m, states);
+    if (rows) audit.details = forgetting_evidence(spi, m, states, rows->x, rows->y);
     audit.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
     write_audit(spi, m, audit);
     return held;
@@ -184,6 +195,7 @@ void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std:
     AuditEvent audit{"unlearn", sisa ? "shard retrain" : "decrement"};
     std::map<int32, LineageBlock> changed;
     std::map<int32, int32> from;  // sisa: shard -> earliest slice that saw a forgotten row
+    std::vector<Eigen::Index> trained;  // the forgotten rows the model was trained on
     for (auto &kv : blocks) {
         const Wanted &w = wanted[kv.first];
         std::vector<Removal> found = kv.second.remove_many(w.keys, w.rows);  // keys not found: never trained on
@@ -195,6 +207,7 @@ void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std:
                     throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" has a lineage entry outside its shards");
                 auto at = from.emplace(r.entry.shard, r.entry.slice).first;
                 at->second = std::min(at->second, r.entry.slice);
+                if (rows.trainable[r.row]) trained.push_back(static_cast<Eigen::Index>(r.row));
                 ++audit.rows;
                 continue;
             }
@@ -203,13 +216,15 @@ void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std:
                             "model \"" + m.name + "\" holds a row whose values no longer match its lineage",
                             "The table was changed with triggers disabled; drop and retrain the model.");
             by_shard[static_cast<size_t>(r.entry.shard)].push_back(static_cast<Eigen::Index>(r.row));
+            trained.push_back(static_cast<Eigen::Index>(r.row));
             ++audit.rows;
         }
         changed.emplace(kv.first, std::move(kv.second));
     }
     if (changed.empty()) return;
-    if (sisa) (void)apply_sisa(spi, m, from, changed, audit, audit.rows, started);
-    else (void)apply(spi, m, rows, by_shard, -1, changed, audit, started);
+    Forgotten forgotten{rows.x(trained, Eigen::all), rows.y(trained)};
+    if (sisa) (void)apply_sisa(spi, m, from, changed, audit, audit.rows, started, &forgotten);
+    else (void)apply(spi, m, rows, by_shard, -1, changed, audit, started, &forgotten);
 }
 
 // options.on_insert = 'learn': new rows (and new versions of updated rows)

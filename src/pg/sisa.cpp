@@ -4,6 +4,7 @@
 
 #include "error.hpp"
 #include "rows.hpp"
+#include "fetch.hpp"
 #include "source.hpp"
 
 namespace unlearn::pg {
@@ -25,64 +26,6 @@ Placement place(const std::string &key, int32 shards, int32 slices, int64 seed) 
     return {shards == 1 ? 0 : shard_of(key, shards, seed), slices == 1 ? 0 : slice_of(key, slices, seed)};
 }
 
-namespace {
-
-struct SpiTuples {
-    SPITupleTable *table;
-    uint64 rows;
-    uint64 at;
-};
-bool next_spi_slot(void *source, TupleTableSlot *slot) {
-    auto *t = static_cast<SpiTuples *>(source);
-    if (t->at >= t->rows) return false;
-    ExecStoreHeapTuple(t->table->vals[t->at++], slot, false);
-    return true;
-}
-
-// The held rows fetched by primary key: a shard is a small part of the
-// table, and an index probe per key beats reading the whole table.
-template <typename OnBatch>
-void fetch_by_key(Spi &spi, const ModelMeta &m, const HeldRows &held, OnBatch on_batch) {
-    Oid key_type = InvalidOid;
-    std::string sql = pg_call([&] {
-        const AttrNumber att = get_attnum(m.relation, m.key_columns[0].c_str());
-        key_type = getBaseType(get_atttype(m.relation, att));
-        std::string cols = quote_identifier(m.key_columns[0].c_str());
-        cols += std::string(", ") + quote_identifier(m.target.c_str());
-        for (const auto &f : m.features) cols += std::string(", ") + quote_identifier(f.c_str());
-        return "SELECT " + cols + " FROM " +
-               quote_qualified_identifier(get_namespace_name(get_rel_namespace(m.relation)), get_rel_name(m.relation)) +
-               " WHERE " + quote_identifier(m.key_columns[0].c_str()) + " = ANY($1::text[]::" +
-               format_type_be(get_atttype(m.relation, att)) + "[])";
-    });
-    // integer keys (the common case) skip the text-to-key cast of every element
-    const bool integer = key_type == INT8OID || key_type == INT4OID || key_type == INT2OID;
-    std::vector<std::string> keys;
-    std::vector<int64> ints;
-    for (const auto &kv : held) {
-        if (integer) ints.push_back(std::stoll(kv.first));
-        else keys.push_back(kv.first);
-    }
-    if (integer) sql.replace(sql.rfind("$1::text[]::"), std::string("$1::text[]::").size(), "$1::int8[]::");
-    SpiResult r = spi.exec_query(sql, {integer ? int8_array_param(ints) : text_array_param(keys)});
-    SpiTuples src{r.table(), r.rows(), 0};
-    TupleTableSlot *slot = nullptr;
-    MemoryContext scratch = nullptr;
-    pg_call([&] {
-        scratch = AllocSetContextCreate(CurrentMemoryContext, "pg_unlearn shard rows", ALLOCSET_DEFAULT_SIZES);
-        slot = MakeSingleTupleTableSlot(src.table->tupdesc, &TTSOpsHeapTuple);
-    });
-    ColumnPlan plan = plan_columns(src.table->tupdesc, relation_name(m.relation), m.key_columns, m.target, m.features,
-                                   &m.categories);
-    RowBatch batch(plan.width, 4096);
-    while (fill_batch(plan, next_spi_slot, &src, slot, scratch, batch) > 0) on_batch(batch);
-    pg_call([&] {
-        ExecDropSingleTupleTableSlot(slot);
-        MemoryContextDelete(scratch);
-    });
-}
-
-}  // namespace
 
 ShardSet read_shards(Spi &spi, const ModelMeta &m, const ClassLabels &classes, const std::set<int32> &wanted) {
     const HeldRows held = held_rows(spi, m, wanted);
@@ -108,7 +51,10 @@ ShardSet read_shards(Spi &spi, const ModelMeta &m, const ClassLabels &classes, c
         }
     };
     if (m.key_columns.size() == 1 && wanted.size() * 4 <= static_cast<size_t>(m.shards)) {
-        fetch_by_key(spi, m, held, take);
+        std::vector<std::string> keys;
+        keys.reserve(held.size());
+        for (const auto &kv : held) keys.push_back(kv.first);
+        fetch_by_key(spi, m, keys, take);
     } else {
         // Inside a trigger the active snapshot is the statement's, which
         // still shows the rows it deleted and not those it inserted; read
