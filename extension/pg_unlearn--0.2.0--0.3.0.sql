@@ -88,3 +88,41 @@ END
 $$;
 COMMENT ON FUNCTION unlearn.audit_certificate(bigint)
     IS 'one audit event as a JSON document: model, time, rows forgotten, method, state hashes, evidence figures; no row data';
+
+-- Group impact: with options.monitor_group (and options.holdout), every
+-- DELETE records per group of that column the holdout rows and their
+-- accuracy (classifiers) or RMSE before and after; a group that worsens by
+-- more than options.impact_warning (default 0.05) raises a WARNING.
+CREATE FUNCTION unlearn.group_impact(model text, event bigint DEFAULT NULL)
+RETURNS TABLE (event_id bigint, at timestamptz, "group" text, metric text, holdout_rows bigint,
+               before float8, after float8, change float8)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    chosen bigint;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM unlearn.audit a WHERE a.model = group_impact.model) THEN
+        RAISE EXCEPTION 'model "%" has no audit events', group_impact.model
+            USING ERRCODE = 'undefined_object', HINT = 'SELECT name FROM unlearn.models lists the trained models.';
+    END IF;
+    SELECT a.event_id INTO chosen FROM unlearn.audit a
+    WHERE a.model = group_impact.model AND a.details ? 'groups'
+      AND (group_impact.event IS NULL OR a.event_id = group_impact.event)
+    ORDER BY a.event_id DESC LIMIT 1;
+    IF chosen IS NULL THEN
+        RAISE EXCEPTION 'model "%" has no group impact recorded%', group_impact.model,
+                        CASE WHEN group_impact.event IS NULL THEN '' ELSE ' for event ' || group_impact.event END
+            USING ERRCODE = 'no_data_found',
+                  HINT = 'Train with options.holdout and options.monitor_group; each DELETE then records it.';
+    END IF;
+    RETURN QUERY
+    SELECT a.event_id, a.at, g->>'group', a.details->>'group_metric', (g->>'rows')::bigint,
+           (g->>'before')::float8, (g->>'after')::float8, (g->>'after')::float8 - (g->>'before')::float8
+    FROM unlearn.audit a, jsonb_array_elements(a.details->'groups') g
+    WHERE a.event_id = chosen
+    ORDER BY g->>'group';
+END
+$$;
+COMMENT ON FUNCTION unlearn.group_impact(text, bigint)
+    IS 'per group of options.monitor_group: holdout rows and accuracy (or RMSE) before and after the latest (or the given) unlearning event';

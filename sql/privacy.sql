@@ -80,5 +80,30 @@ SELECT c->>'event' AS event, c->>'model' AS model, (c->>'rows_forgotten')::int A
        (c->'figures') ? 'evidence_auc' AS has_evidence, position('zq' IN c::text) = 0 AS no_key_inside
 FROM (SELECT unlearn.audit_certificate(event_id) AS c FROM unlearn.audit WHERE model = 'pupil_nn' AND event = 'unlearn') s;
 SELECT expect_error($$SELECT unlearn.audit_certificate(-1)$$);
+
+-- Group impact: district A withdraws; district B's students resemble A's
+-- (same region, same rule), C's follow the opposite rule. Without A the
+-- model follows C, and B's holdout accuracy falls: a WARNING names B.
+CREATE TABLE schools (id int PRIMARY KEY, district text, x1 float8, x2 float8, label int);
+INSERT INTO schools SELECT i, CASE WHEN i <= 600 THEN 'A' WHEN i <= 750 THEN 'B' ELSE 'C' END,
+    CASE WHEN i <= 750 THEN 1 ELSE -1 END + 0.5 * sin(i * 1.3), 2 * sin(i * 7.1), 0 FROM generate_series(1, 1250) i;
+UPDATE schools SET label = CASE WHEN district = 'C' THEN (x2 > 0)::int ELSE (x2 < 0)::int END;
+SELECT rows_trained FROM unlearn.train('schools_lr', 'schools', 'label', ARRAY['x1', 'x2'], 'logistic_regression',
+    options => '{"holdout": 0.3, "monitor_group": "district", "impact_warning": 0.2}');
+DELETE FROM schools WHERE district = 'A';
+SELECT "group", metric, holdout_rows > 20 AS enough_rows, before > 0.8 AS good_before, after < 0.5 AS bad_after, change < -0.2 AS dropped
+FROM unlearn.group_impact('schools_lr');
+-- the same figure computed here from the model's predictions on B's holdout rows
+SELECT abs(gi.after - (SELECT avg((unlearn.predict('schools_lr', ARRAY[x1, x2]) = label)::int)
+                       FROM schools s JOIN unlearn.lineage l ON l.key = s.id::text AND l.model = 'schools_lr'
+                       WHERE l.role = 'holdout' AND s.district = 'B')) < 1e-12 AS b_after_matches_sql
+FROM unlearn.group_impact('schools_lr') gi WHERE gi."group" = 'B';
+SELECT count(*) AS events_shown FROM unlearn.group_impact('schools_lr', (SELECT max(event_id) FROM unlearn.audit WHERE model = 'schools_lr'));
+SELECT expect_error($$SELECT * FROM unlearn.group_impact('schools_lr', -1)$$);
+SELECT expect_error($$SELECT unlearn.train('b', 'schools', 'label', ARRAY['x1'], 'logistic_regression', options => '{"monitor_group": "district"}')$$);
+SELECT expect_error($$SELECT unlearn.train('b', 'schools', 'label', ARRAY['x1'], 'logistic_regression', options => '{"holdout": 0.2, "monitor_group": "region"}')$$);
+SELECT expect_error($$SELECT unlearn.train('b', 'schools', 'label', ARRAY['x1'], 'logistic_regression', options => '{"holdout": 0.2, "impact_warning": 2}')$$);
+SELECT unlearn.drop_model('schools_lr');
+DROP TABLE schools;
 SELECT unlearn.drop_model('pupil_nn');
 DROP TABLE pupils;

@@ -54,6 +54,8 @@ ModelMeta meta_from(Spi &spi, const SpiResult &r, uint64 row) {
     const ParsedOptions &parsed = stored_options(spi, m.algorithm, options);
     m.options = parsed.options;
     m.learn_inserts = parsed.learn_inserts;
+    m.monitor_group = parsed.monitor_group;
+    m.impact_warning = parsed.impact_warning;
     if (m.shards < 1 || m.slices < 1 || m.buckets < 1 || (m.buckets & (m.buckets - 1)))
         throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" has an invalid shard or bucket count");
     return m;
@@ -83,6 +85,21 @@ ParsedOptions parse_model_options(Spi &spi, Algorithm algorithm, const std::stri
             out.learn_inserts = v == "learn";
             continue;
         }
+        if (key == "monitor_group") {
+            out.monitor_group = type == "string" ? r.str(i, 4) : "";
+            if (out.monitor_group.empty())
+                throw Error(ErrorKind::InvalidParameter, "option \"monitor_group\" must name a column",
+                            "Each DELETE then reports the holdout metric of every group of that column.");
+            continue;
+        }
+        if (key == "impact_warning") {
+            const double v = type == "number" ? r.float8(i, 3) : -1;
+            if (!(v >= 0 && v <= 1))
+                throw Error(ErrorKind::InvalidParameter, "option \"impact_warning\" must be a number between 0 and 1",
+                            "The worsening of a group's holdout accuracy (or relative RMSE) that raises a WARNING.");
+            out.impact_warning = v;
+            continue;
+        }
         if (key == "aggregation" && !has_summation_form(algorithm)) {
             std::string v = type == "string" ? r.str(i, 4) : "";
             if (v != "mean" && v != "vote")
@@ -97,6 +114,9 @@ ParsedOptions parse_model_options(Spi &spi, Algorithm algorithm, const std::stri
     }
     out.options = parse_options(algorithm, numbers);
     out.options.vote = vote;
+    if (!out.monitor_group.empty() && !(out.options.holdout > 0))
+        throw Error(ErrorKind::InvalidParameter, "option \"monitor_group\" needs holdout rows",
+                    "Add options.holdout, e.g. '{\"holdout\": 0.2, \"monitor_group\": \"district\"}'.");
     return out;
 }
 

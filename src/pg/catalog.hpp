@@ -25,6 +25,8 @@ struct ModelMeta {
     int32 slices = 1;
     Options options;
     bool learn_inserts = false;  // options.on_insert = 'learn'
+    std::string monitor_group;   // options.monitor_group: a column whose groups' holdout metrics each DELETE reports
+    double impact_warning = 0.05;
     int32 shards = 1;
     int32 buckets = 1;
     int64 version = 0;
@@ -46,6 +48,8 @@ void write_categories(Spi &spi, const ModelMeta &m);
 struct ParsedOptions {
     Options options;
     bool learn_inserts = false;
+    std::string monitor_group;
+    double impact_warning = 0.05;  // a group whose metric worsens by more than this raises a WARNING
 };
 ParsedOptions parse_model_options(Spi &spi, Algorithm algorithm, const std::string &json);
 

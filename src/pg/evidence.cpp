@@ -1,6 +1,9 @@
 #include "evidence.hpp"
 
+#include <cmath>
 #include <cstdio>
+#include <map>
+#include <unordered_map>
 
 #include "fetch.hpp"
 #include "metrics.hpp"
@@ -10,7 +13,13 @@ namespace {
 
 constexpr int64 kHoldoutBlocks = 16;  // about 800 holdout rows at holdout 0.2: enough for an AUC, cheap to fetch
 
-std::vector<std::string> holdout_sample(Spi &spi, const ModelMeta &m) {
+struct HoldoutSample {
+    RowMatrix x;
+    Vector y;
+    std::vector<std::string> group;  // options.monitor_group's value per row, in text form
+};
+
+std::vector<std::string> holdout_keys(Spi &spi, const ModelMeta &m) {
     SpiResult r = spi.exec(
         "SELECT bucket, block FROM unlearn.lineage_blocks WHERE model_id = $1 ORDER BY bucket LIMIT $2",
         {int4_param(m.id), int8_param(kHoldoutBlocks)});
@@ -24,26 +33,140 @@ std::vector<std::string> holdout_sample(Spi &spi, const ModelMeta &m) {
     return keys;
 }
 
+// Group values by key, read in one query (NULL is a group of its own).
+std::unordered_map<std::string, std::string> group_of(Spi &spi, const ModelMeta &m, const std::vector<std::string> &keys) {
+    std::string sql = pg_call([&] {
+        const AttrNumber att = get_attnum(m.relation, m.key_columns[0].c_str());
+        return std::string("SELECT ") + quote_identifier(m.key_columns[0].c_str()) + "::text, coalesce(" +
+               quote_identifier(m.monitor_group.c_str()) + "::text, '(null)') FROM " +
+               quote_qualified_identifier(get_namespace_name(get_rel_namespace(m.relation)), get_rel_name(m.relation)) +
+               " WHERE " + quote_identifier(m.key_columns[0].c_str()) + " = ANY($1::text[]::" +
+               format_type_be(get_atttype(m.relation, att)) + "[])";
+    });
+    SpiResult r = spi.exec_query(sql, {text_array_param(keys)});
+    std::unordered_map<std::string, std::string> out;
+    for (uint64 i = 0; i < r.rows(); ++i) out.emplace(r.str(i, 1), r.str(i, 2));
+    return out;
+}
+
+HoldoutSample holdout_sample(Spi &spi, const ModelMeta &m) {
+    HoldoutSample h;
+    std::vector<std::string> keys = holdout_keys(spi, m);
+    if (keys.empty()) return h;
+    std::unordered_map<std::string, std::string> groups;
+    if (!m.monitor_group.empty()) groups = group_of(spi, m, keys);
+    std::vector<double> xs, ys;
+    fetch_by_key(spi, m, keys, [&](const RowBatch &b) {
+        for (int i = 0; i < b.rows; ++i) {
+            if (!b.trainable[i]) continue;
+            xs.insert(xs.end(), b.x.row(i).data(), b.x.row(i).data() + b.x.cols());
+            ys.push_back(b.y(i));
+            auto g = groups.find(b.keys[i]);
+            h.group.push_back(g == groups.end() ? "" : g->second);
+        }
+    });
+    h.x = Eigen::Map<RowMatrix>(xs.data(), static_cast<Eigen::Index>(ys.size()), width(m));
+    h.y = Eigen::Map<Vector>(ys.data(), static_cast<Eigen::Index>(ys.size()));
+    return h;
+}
+
+std::string json_string(const std::string &s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c < 0x20) {
+            char esc[8];
+            snprintf(esc, sizeof(esc), "\\u%04x", c);
+            out += esc;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out + "\"";
+}
+
+std::string number(double v) {
+    if (!std::isfinite(v)) return "null";
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%.17g", v);
+    return buf;
+}
+
+struct GroupMetric {
+    int64 rows = 0;
+    double hits = 0, squared = 0;  // correct predictions, or squared errors
+};
+
+std::map<std::string, GroupMetric> per_group(const ModelMeta &m, const FittedModel &fit, const HoldoutSample &h) {
+    std::map<std::string, GroupMetric> out;
+    for (Eigen::Index i = 0; i < h.x.rows(); ++i) {
+        GroupMetric &g = out[h.group[static_cast<size_t>(i)]];
+        ++g.rows;
+        const double p = fit.predict(h.x.row(i).transpose());
+        if (is_classifier(m.algorithm)) g.hits += p == h.y(i);
+        else g.squared += (p - h.y(i)) * (p - h.y(i));
+    }
+    return out;
+}
+
+double metric(const ModelMeta &m, const GroupMetric &g) {
+    return is_classifier(m.algorithm) ? g.hits / static_cast<double>(g.rows) : std::sqrt(g.squared / static_cast<double>(g.rows));
+}
+
+// Per group: rows, metric before and after; a WARNING for each group whose
+// metric worsens past the threshold (accuracy in points, RMSE relatively).
+std::string group_figures(const ModelMeta &m, const FittedModel &before, const FittedModel &after, const HoldoutSample &h) {
+    const bool accuracy = is_classifier(m.algorithm);
+    std::map<std::string, GroupMetric> b = per_group(m, before, h), a = per_group(m, after, h);
+    std::string json = std::string("\"group_metric\": \"") + (accuracy ? "accuracy" : "rmse") + "\", \"groups\": [";
+    bool first = true;
+    for (const auto &kv : a) {
+        const double mb = metric(m, b[kv.first]), ma = metric(m, kv.second);
+        const double worse = accuracy ? mb - ma : (mb > 0 ? ma / mb - 1 : 0);
+        json += std::string(first ? "" : ", ") + "{\"group\": " + json_string(kv.first) +
+                ", \"rows\": " + std::to_string(kv.second.rows) + ", \"before\": " + number(mb) +
+                ", \"after\": " + number(ma) + "}";
+        first = false;
+        if (worse > m.impact_warning) {
+            const std::string msg = "forgetting rows changed model \"" + m.name + "\": " + (accuracy ? "accuracy" : "RMSE") +
+                                    " of group \"" + kv.first + "\" (" + m.monitor_group + ") on holdout rows went from " +
+                                    number(mb) + " to " + number(ma);
+            pg_call([&] {
+                ereport(WARNING, (errmsg("%s", msg.c_str()),
+                                  errhint("unlearn.group_impact('%s') shows every group; retrain with more data "
+                                          "resembling the group, or review the deletion.",
+                                          m.name.c_str())));
+            });
+        }
+    }
+    return json + "]";
+}
+
 }  // namespace
 
-std::string forgetting_evidence(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &after, const RowMatrix &x,
-                                const Vector &y) {
-    if (!(m.options.holdout > 0) || m.key_columns.size() != 1 || x.rows() == 0) return "";
-    std::vector<std::string> keys = holdout_sample(spi, m);
-    if (keys.empty()) return "";
-    FittedModel fit = fit_meta(m, after);
-    if (fit.rows() == 0) return "";
-    std::vector<double> forgotten, unseen;
-    for (Eigen::Index i = 0; i < x.rows(); ++i) forgotten.push_back(-fit.loss(x.row(i).transpose(), y(i)));
-    fetch_by_key(spi, m, keys, [&](const RowBatch &b) {
-        for (int i = 0; i < b.rows; ++i)
-            if (b.trainable[i]) unseen.push_back(-fit.loss(b.x.row(i).transpose(), b.y(i)));
-    });
-    if (unseen.empty()) return "";
-    const AttackFigures f = threshold_attack(forgotten, unseen);
-    char json[160];
-    snprintf(json, sizeof(json), "\"evidence_auc\": %.17g, \"evidence_forgotten\": %lld, \"evidence_unseen\": %lld", f.auc,
-             static_cast<long long>(f.members), static_cast<long long>(f.nonmembers));
+std::string event_figures(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &before,
+                          const std::vector<ShardState> &after, const RowMatrix &forgotten_x, const Vector &forgotten_y) {
+    if (!(m.options.holdout > 0) || m.key_columns.size() != 1) return "";
+    const HoldoutSample h = holdout_sample(spi, m);
+    if (h.x.rows() == 0) return "";
+    FittedModel fit_after = fit_meta(m, after);
+    if (fit_after.rows() == 0) return "";
+    std::string json;
+    if (forgotten_x.rows() > 0) {
+        std::vector<double> forgotten, unseen;
+        for (Eigen::Index i = 0; i < forgotten_x.rows(); ++i)
+            forgotten.push_back(-fit_after.loss(forgotten_x.row(i).transpose(), forgotten_y(i)));
+        for (Eigen::Index i = 0; i < h.x.rows(); ++i) unseen.push_back(-fit_after.loss(h.x.row(i).transpose(), h.y(i)));
+        const AttackFigures f = threshold_attack(forgotten, unseen);
+        json = "\"evidence_auc\": " + number(f.auc) + ", \"evidence_forgotten\": " + std::to_string(f.members) +
+               ", \"evidence_unseen\": " + std::to_string(f.nonmembers);
+    }
+    if (!m.monitor_group.empty() && !before.empty()) {
+        FittedModel fit_before = fit_meta(m, before);
+        if (fit_before.rows() > 0) json += (json.empty() ? "" : ", ") + group_figures(m, fit_before, fit_after, h);
+    }
     return json;
 }
 

@@ -120,6 +120,7 @@ int64 apply(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vect
             int sign, const std::map<int32, LineageBlock> &blocks, AuditEvent audit, Clock::time_point started,
             const Forgotten *forgotten = nullptr) {
     std::vector<ShardState> states = load_states(spi, m);
+    std::vector<ShardState> before = forgotten && m.options.holdout > 0 ? states : std::vector<ShardState>{};
     audit.hash_before = state_hash(m, states);
     for (size_t s = 0; s < by_shard.size(); ++s) {
         if (by_shard[s].empty()) continue;
@@ -133,6 +134,7 @@ int64 apply(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vect
     write_blocks(spi, m, blocks);
     ModelMeta layout = m;
     if (prune_categories(layout, states)) {
+        before.clear();  // a model of another layout: the holdout rows are read in the new one
         // the layout of every shard changed with the vocabulary
         audit.shards.clear();
         for (int32 s = 0; s < m.shards; ++s) audit.shards.push_back(s);
@@ -141,7 +143,7 @@ int64 apply(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vect
     if (!audit.shards.empty()) write_states(spi, layout, states, audit.shards);
     touch_model(spi, m, held, sign < 0 ? audit.rows : 0);
     audit.hash_after = state_hash(layout, states);
-    if (forgotten) audit.details = forgetting_evidence(spi, layout, states, forgotten->x, forgotten->y);
+    if (forgotten) audit.details = event_figures(spi, layout, before, states, forgotten->x, forgotten->y);
     audit.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
     write_audit(spi, m, audit);
     return held;
@@ -154,6 +156,7 @@ int64 apply_sisa(Spi &spi, const ModelMeta &m, const std::map<int32, int32> &fro
                  const std::map<int32, LineageBlock> &blocks, AuditEvent audit, int64 forgotten, Clock::time_point started,
                  const Forgotten *rows = nullptr) {
     std::vector<ShardState> states = load_states(spi, m);
+    const std::vector<ShardState> before = rows && m.options.holdout > 0 ? states : std::vector<ShardState>{};
     audit.hash_before = state_hash(m, states);
     write_blocks(spi, m, blocks);
     retrain_shards(spi, m, from, states);
@@ -162,7 +165,7 @@ int64 apply_sisa(Spi &spi, const ModelMeta &m, const std::map<int32, int32> &fro
     for (const auto &kv : from) audit.shards.push_back(kv.first);
     touch_model(spi, m, held, forgotten);
     audit.hash_after = state_hash(m, states);
-    if (rows) audit.details = forgetting_evidence(spi, m, states, rows->x, rows->y);
+    if (rows) audit.details = event_figures(spi, m, before, states, rows->x, rows->y);
     audit.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
     write_audit(spi, m, audit);
     return held;

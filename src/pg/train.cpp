@@ -26,6 +26,7 @@ struct TrainRequest {
     int32 slices;
     std::string options_json;
     Options options;
+    std::string monitor_group;
 };
 
 TrainRequest read_request(Spi &spi, FunctionCallInfo fcinfo) {
@@ -40,7 +41,9 @@ TrainRequest read_request(Spi &spi, FunctionCallInfo fcinfo) {
     r.shards = int4_arg(fcinfo, 6, "shards");
     r.slices = int4_arg(fcinfo, 7, "slices");
     r.options_json = jsonb_arg_text(fcinfo, 8, "options");
-    r.options = parse_model_options(spi, r.algorithm, r.options_json).options;
+    const ParsedOptions parsed = parse_model_options(spi, r.algorithm, r.options_json);
+    r.options = parsed.options;
+    r.monitor_group = parsed.monitor_group;
 
     if (r.name.empty() || r.name.size() > 200)
         throw Error(ErrorKind::InvalidParameter, "model name must have between 1 and 200 characters");
@@ -242,6 +245,12 @@ UNLEARN_FUNCTION(unlearn_train) {
     // trigger's creation would otherwise stay in the model.
     pg_call([&] { LockRelationOid(req.relid, ShareRowExclusiveLock); });
     std::vector<std::string> keys = check_source(spi, req.relid, columns);
+    if (!req.monitor_group.empty() &&
+        pg_call([&] { return get_attnum(req.relid, req.monitor_group.c_str()); }) == InvalidAttrNumber)
+        throw Error(ErrorKind::UndefinedColumn,
+                    "column \"" + req.monitor_group + "\" of option \"monitor_group\" does not exist in " +
+                        relation_name(req.relid),
+                    "Column names are case-sensitive; pass them as they appear in \\d.");
     // Read committed: scan what is committed now that writers are locked out.
     pg_call([&] { PushActiveSnapshot(IsolationUsesXactSnapshot() ? GetActiveSnapshot() : GetLatestSnapshot()); });
     const std::string rel_name = relation_name(req.relid);
