@@ -126,3 +126,81 @@ END
 $$;
 COMMENT ON FUNCTION unlearn.group_impact(text, bigint)
     IS 'per group of options.monitor_group: holdout rows and accuracy (or RMSE) before and after the latest (or the given) unlearning event';
+
+-- The feature-injection test (Izzo et al., AISTATS 2021): on a scratch copy
+-- of the table, an indicator feature is 1 exactly on the chosen rows, whose
+-- target is made to depend on it (classifiers: the largest label;
+-- regressions: the target plus ten standard deviations). A model is trained
+-- with the given algorithm and strategy, the chosen rows are deleted, and the
+-- injected feature's weight is measured before and after: the mean absolute
+-- change of the prediction (classifiers: of the most affected class
+-- probability) when only the indicator moves from 0 to 1, over up to 1000
+-- rows (for linear models, the absolute coefficient). ratio = after /
+-- before; 0 is perfect forgetting. Scratch objects are dropped afterwards.
+CREATE FUNCTION unlearn.feature_injection_test(relation regclass, target text, features text[], keys text[],
+    algorithm text DEFAULT 'ridge', strategy text DEFAULT 'auto', shards int DEFAULT 1, slices int DEFAULT 1,
+    options jsonb DEFAULT '{}')
+RETURNS TABLE (rows_injected bigint, weight_before float8, weight_after float8, ratio float8)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    scratch text := 'unlearn_injection_' || pg_backend_pid();
+    key_col text;
+    as_floats text;
+    influence text;
+BEGIN
+    IF algorithm = 'linear_regression' THEN
+        RAISE EXCEPTION 'feature_injection_test needs a regularised model'
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Once the injected rows leave, the feature is zero everywhere and least squares has no unique weight for it; use ridge.';
+    END IF;
+    SELECT a.attname INTO key_col FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+    WHERE i.indrelid = relation AND i.indisprimary AND i.indnkeyatts = 1;
+    IF key_col IS NULL THEN
+        RAISE EXCEPTION 'feature_injection_test needs a table with a one-column primary key'
+            USING ERRCODE = 'feature_not_supported', HINT = 'The rows to inject are chosen by their key.';
+    END IF;
+    EXECUTE format('CREATE TEMP TABLE %I (LIKE %s INCLUDING DEFAULTS INCLUDING INDEXES)', scratch, relation);
+    EXECUTE format('INSERT INTO pg_temp.%I SELECT * FROM %s', scratch, relation);
+    EXECUTE format('ALTER TABLE pg_temp.%I ADD COLUMN unlearn_injected float8 NOT NULL DEFAULT 0', scratch);
+    EXECUTE format('UPDATE pg_temp.%I SET unlearn_injected = 1 WHERE %I::text = ANY ($1)', scratch, key_col) USING keys;
+    GET DIAGNOSTICS rows_injected = ROW_COUNT;
+    IF rows_injected = 0 THEN
+        RAISE EXCEPTION 'none of the keys is a row of %', relation
+            USING ERRCODE = 'no_data_found', HINT = 'Pass primary-key values in their text form.';
+    END IF;
+    IF algorithm IN ('naive_bayes', 'logistic_regression', 'mlp') THEN
+        EXECUTE format('UPDATE pg_temp.%1$I SET %2$I = (SELECT max(%2$I) FROM pg_temp.%1$I) WHERE unlearn_injected = 1',
+                       scratch, target);
+    ELSE
+        EXECUTE format('UPDATE pg_temp.%1$I SET %2$I = %2$I + 10 * (SELECT coalesce(nullif(stddev(%2$I), 0), 1) FROM pg_temp.%1$I) '
+                       'WHERE unlearn_injected = 1', scratch, target);
+    END IF;
+    PERFORM unlearn.train(scratch, format('pg_temp.%I', scratch)::regclass, target, features || 'unlearn_injected'::text,
+                          algorithm, strategy, shards, slices, options);
+    SELECT string_agg(format('%I::%s::float8', f, CASE WHEN a.atttypid = 'bool'::regtype THEN 'int' ELSE 'float8' END),
+                      ', ' ORDER BY o)
+      INTO as_floats
+      FROM unnest(features) WITH ORDINALITY AS u(f, o)
+      JOIN pg_attribute a ON a.attrelid = relation AND a.attname = u.f;
+    -- classifiers: the largest change of a class probability, regressions: of the prediction
+    influence := CASE WHEN algorithm IN ('naive_bayes', 'logistic_regression', 'mlp') THEN
+        format('SELECT avg((SELECT max(abs(p1 - p0)) FROM unnest(unlearn.predict_proba(%1$L, ARRAY[%2$s, 1.0]), '
+               'unlearn.predict_proba(%1$L, ARRAY[%2$s, 0.0])) AS u(p1, p0))) FROM (SELECT * FROM pg_temp.%1$I LIMIT 1000) s',
+               scratch, as_floats)
+    ELSE
+        format('SELECT avg(abs(unlearn.predict(%1$L, ARRAY[%2$s, 1.0]) - unlearn.predict(%1$L, ARRAY[%2$s, 0.0]))) '
+               'FROM (SELECT * FROM pg_temp.%1$I LIMIT 1000) s', scratch, as_floats)
+    END;
+    EXECUTE influence INTO weight_before;
+    EXECUTE format('DELETE FROM pg_temp.%I WHERE unlearn_injected = 1', scratch);
+    EXECUTE influence INTO weight_after;
+    PERFORM unlearn.drop_model(scratch);
+    EXECUTE format('DROP TABLE pg_temp.%I', scratch);
+    ratio := weight_after / nullif(weight_before, 0);
+    RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION unlearn.feature_injection_test(regclass, text, text[], text[], text, text, int, int, jsonb)
+    IS 'Izzo et al. feature-injection test on a scratch copy: the injected feature''s weight after / before deleting its rows (0 is perfect)';

@@ -107,3 +107,19 @@ SELECT unlearn.drop_model('schools_lr');
 DROP TABLE schools;
 SELECT unlearn.drop_model('pupil_nn');
 DROP TABLE pupils;
+
+-- Feature injection (Izzo et al.): the injected feature's weight after /
+-- before deleting the rows that carry it. Exact strategies leave nothing.
+CREATE TABLE inj (id int PRIMARY KEY, x1 float8, x2 float8, y float8, label int);
+INSERT INTO inj SELECT i, sin(i), cos(i * 1.7), 3 * sin(i) - cos(i * 1.7) + 0.2 * sin(i * 13), 0 FROM generate_series(1, 600) i;
+UPDATE inj SET label = (y > 0)::int;
+SELECT rows_injected, weight_before > 1 AS learned_the_feature, weight_after < 1e-9 AS nothing_left, ratio < 1e-9 AS ratio_zero
+FROM unlearn.feature_injection_test('inj', 'y', ARRAY['x1', 'x2'], ARRAY(SELECT i::text FROM generate_series(1, 600, 20) i));
+SELECT rows_injected, weight_before > 0.2 AS learned_the_feature, weight_after < 1e-9 AS nothing_left
+FROM unlearn.feature_injection_test('inj', 'label', ARRAY['x1', 'x2'], ARRAY(SELECT i::text FROM generate_series(2, 600, 15) i),
+                                    'logistic_regression', shards => 2, slices => 2);
+SELECT count(*) AS scratch_models_left FROM unlearn.models WHERE name LIKE 'unlearn_injection_%';
+SELECT count(*) AS scratch_tables_left FROM pg_class WHERE relname LIKE 'unlearn_injection_%';
+SELECT expect_error($$SELECT * FROM unlearn.feature_injection_test('inj', 'y', ARRAY['x1'], ARRAY['1'], 'linear_regression')$$);
+SELECT expect_error($$SELECT * FROM unlearn.feature_injection_test('inj', 'y', ARRAY['x1'], ARRAY['nope'])$$);
+DROP TABLE inj;
