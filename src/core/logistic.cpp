@@ -20,6 +20,7 @@ struct Problem {
     int k;                   // present classes
     int blocks;              // 1 when k == 2, else k
     double l2;
+    const Vector *linear = nullptr;  // bᵀθ, when set
     int p() const { return static_cast<int>(x.cols()); }
     Eigen::Index dim() const { return static_cast<Eigen::Index>(blocks) * (p() + 1); }
 
@@ -60,7 +61,7 @@ struct Problem {
                 f += mx + std::log((z.row(i).array() - mx).exp().sum()) - z(i, yi);
             }
         }
-        return f + penalty(theta);
+        return f + penalty(theta) + (linear ? linear->dot(theta) : 0.0);
     }
     // Gradient and Hessian of the objective at theta.
     void derivatives(const Vector &theta, Vector *g, Matrix *h) const {
@@ -92,6 +93,7 @@ struct Problem {
                 h->block(static_cast<Eigen::Index>(c) * q, static_cast<Eigen::Index>(d) * q, q, q) = blk;
                 if (d != c) h->block(static_cast<Eigen::Index>(d) * q, static_cast<Eigen::Index>(c) * q, q, q) = blk.transpose();
             }
+        if (linear) *g += *linear;
         for (int c = 0; c < blocks; ++c) {
             g->segment(static_cast<Eigen::Index>(c) * q, p()) += l2 * theta.segment(static_cast<Eigen::Index>(c) * q, p());
             for (int j = 0; j < p(); ++j) (*h)(static_cast<Eigen::Index>(c) * q + j, static_cast<Eigen::Index>(c) * q + j) += l2;
@@ -127,6 +129,11 @@ LogisticParams fit_logistic(const RowMatrix &x, const std::vector<int> &y, int c
         return m;
     }
     Problem prob{x, {}, k, k == 2 ? 1 : k, o.l2};
+    if (o.linear.size() > 0) {
+        if (k != 2 || o.linear.size() != prob.dim())
+            throw Error(ErrorKind::Internal, "an objective perturbation needs two classes and one entry per parameter");
+        prob.linear = &o.linear;
+    }
     prob.local.reserve(y.size());
     for (int yi : y) prob.local.push_back(to_local[static_cast<size_t>(yi)]);
 

@@ -23,6 +23,9 @@ struct LogisticOptions {
     double l2 = 1.0;
     double tolerance = 1e-10;  // Newton step, relative to the parameters
     int max_iterations = 100;
+    // certified removal's objective perturbation: adds bᵀθ (θ = [w; intercept],
+    // two classes only); empty for none
+    Vector linear;
 };
 
 // y: class indices in [0, classes). warm: a starting point (same present classes) or null.

@@ -17,6 +17,7 @@ constexpr uint32_t kMaxFeatures = 1600;  // PostgreSQL's column limit
 // No table holds more rows than 2^32 pages of at most 2^11 tuples; bounding
 // every stored count by that keeps their sums far from int64 overflow.
 constexpr int64_t kMaxRows = int64_t{1} << 43;
+constexpr uint16_t kCertifiedKind = 0x80;  // frame kind of a certified shard: algorithm | this
 
 template <class... Ts>
 struct overloaded : Ts... {
@@ -89,14 +90,29 @@ Strategy parse_strategy(const std::string &name, Algorithm a) {
                     std::string("strategy \"sisa\" is for iterative algorithms; ") + algorithm_name(a) +
                         " forgets exactly by decrement",
                     "Use strategy 'incremental' (or 'auto').");
+    if (name == "certified" && a == Algorithm::LogisticRegression) return Strategy::Certified;
     if (name == "certified")
-        throw Error(ErrorKind::FeatureNotSupported, "strategy \"certified\" is not available in this version",
-                    summation ? "Use strategy 'incremental' (or 'auto')." : "Use strategy 'sisa' (or 'auto').");
+        throw Error(ErrorKind::FeatureNotSupported,
+                    std::string("strategy \"certified\" is for logistic_regression, not ") + algorithm_name(a),
+                    summation ? "Use strategy 'incremental' (or 'auto'): it forgets exactly."
+                              : "Use strategy 'sisa' (or 'auto').");
     throw Error(ErrorKind::InvalidParameter, "unknown strategy \"" + name + "\"",
-                "Use one of auto, incremental, sisa.");
+                "Use one of auto, incremental, sisa, certified.");
 }
 
-const char *strategy_name(Strategy s) { return s == Strategy::Sisa ? "sisa" : "incremental"; }
+const char *strategy_name(Strategy s) {
+    return s == Strategy::Sisa ? "sisa" : s == Strategy::Certified ? "certified" : "incremental";
+}
+
+CertifiedOptions certified_options(const Options &o) {
+    CertifiedOptions c;
+    c.l2 = o.l2;
+    c.noise = o.noise;
+    c.epsilon = o.epsilon;
+    c.delta = o.delta;
+    c.seed = o.seed;
+    return c;
+}
 
 namespace {
 int int_option(const std::string &key, double v, double lo, double hi) {
@@ -114,7 +130,7 @@ Options parse_options(Algorithm a, const std::map<std::string, double> &raw) {
     if (a == Algorithm::Ridge || a == Algorithm::LogisticRegression) o.l2 = 1.0;  // Ridge()'s alpha, LogisticRegression()'s C
     if (a == Algorithm::Mlp) o.l2 = 1e-4;                                         // MLPClassifier()'s alpha
     const char *valid = a == Algorithm::Mlp ? "Valid options: hidden, layers, epochs, batch_size, learning_rate, l2, seed, holdout, aggregation, on_insert."
-                        : a == Algorithm::LogisticRegression ? "Valid options: l2, seed, holdout, aggregation, on_insert."
+                        : a == Algorithm::LogisticRegression ? "Valid options: l2, seed, holdout, aggregation, on_insert; noise, epsilon, delta (certified)."
                         : a == Algorithm::Ridge ? "Valid options: l2, seed, holdout, on_insert."
                                                 : "Valid options: seed, holdout, on_insert.";
     for (const auto &kv : raw) {
@@ -137,6 +153,13 @@ Options parse_options(Algorithm a, const std::map<std::string, double> &raw) {
             if (v != std::floor(v) || std::fabs(v) > 9e15)
                 throw Error(ErrorKind::InvalidParameter, "option \"seed\" must be an integer");
             o.seed = static_cast<int64_t>(v);
+        } else if (a == Algorithm::LogisticRegression && (k == "noise" || k == "epsilon" || k == "delta")) {
+            if (!(v > 0) || !std::isfinite(v) || (k == "delta" && !(v < 1)))
+                throw Error(ErrorKind::InvalidParameter,
+                            "option \"" + k + "\" must be " + (k == "delta" ? "between 0 and 1" : "a positive number"),
+                            "Certified removal: noise is the σ of the objective perturbation; epsilon and delta the "
+                            "(ε, δ) guarantee. Only strategy certified uses them.");
+            (k == "noise" ? o.noise : k == "epsilon" ? o.epsilon : o.delta) = v;
         } else if (a == Algorithm::Mlp && k == "hidden") {
             o.hidden = int_option(k, v, 1, 4096);
         } else if (a == Algorithm::Mlp && k == "layers") {
@@ -189,21 +212,28 @@ namespace {
 }  // namespace
 
 void add_rows(ShardState &s, const RowMatrix &x, const Vector &y, int sign) {
-    std::visit(overloaded{[&](SisaShard &) { not_summation(); }, [&](auto &st) { st.add_rows(x, y, sign); }}, s);
+    std::visit(overloaded{[&](SisaShard &) { not_summation(); }, [&](CertifiedShard &) { not_summation(); },
+                          [&](auto &st) { st.add_rows(x, y, sign); }},
+               s);
 }
 
 void drop_feature(ShardState &s, int j) {
-    std::visit(overloaded{[&](SisaShard &) { not_summation(); }, [&](auto &st) { st.drop_feature(j); }}, s);
+    std::visit(overloaded{[&](SisaShard &) { not_summation(); }, [&](CertifiedShard &) { not_summation(); },
+                          [&](auto &st) { st.drop_feature(j); }},
+               s);
 }
 
 double column_total(const ShardState &s, int j) {
     return std::visit(overloaded{[&](const SisaShard &) -> double { not_summation(); },
+                                 [&](const CertifiedShard &) -> double { not_summation(); },
                                  [&](const auto &st) { return st.column_total(j); }},
                       s);
 }
 
 int64_t state_rows(const ShardState &s) {
-    return std::visit(overloaded{[](const SisaShard &st) { return st.last.rows; }, [](const auto &st) { return st.rows(); }},
+    return std::visit(overloaded{[](const SisaShard &st) { return st.last.rows; },
+                                 [](const CertifiedShard &st) { return st.state.rows; },
+                                 [](const auto &st) { return st.rows(); }},
                       s);
 }
 
@@ -220,9 +250,16 @@ std::vector<uint8_t> encode_checkpoint(Algorithm a, const ClassLabels &classes, 
 
 std::vector<uint8_t> encode_state(Algorithm a, const ShardState &s) {
     if (const auto *sisa = std::get_if<SisaShard>(&s)) return encode_checkpoint(a, sisa->classes, sisa->last);
+    if (const auto *cert = std::get_if<CertifiedShard>(&s)) {
+        ByteWriter w;
+        cert->classes.encode(w);
+        encode_certified(w, cert->state);
+        return frame(kStateMagic, static_cast<uint16_t>(a) | kCertifiedKind, w.bytes());
+    }
     ByteWriter w;
     std::visit(overloaded{
                    [&](const SisaShard &) {},
+                   [&](const CertifiedShard &) {},
                    [&](const LinearStats &st) {
                        w.put<uint32_t>(static_cast<uint32_t>(st.features()));
                        w.put<int64_t>(st.rows());
@@ -249,6 +286,15 @@ std::vector<uint8_t> encode_state(Algorithm a, const ShardState &s) {
 ShardState decode_state(Algorithm expected, int features, const uint8_t *data, size_t len, const Options &o) {
     uint16_t kind = 0;
     ByteReader r = unframe(data, len, kStateMagic, &kind);
+    if (kind == (static_cast<uint16_t>(expected) | kCertifiedKind) && expected == Algorithm::LogisticRegression) {
+        if (features < 1 || features > static_cast<int>(kMaxFeatures)) ByteReader::fail("wrong number of features");
+        CertifiedShard st;
+        st.classes = ClassLabels::decode(r);
+        if (st.classes.size() != 2) ByteReader::fail("a certified model has two classes");
+        st.state = decode_certified(r, features);
+        if (r.remaining()) ByteReader::fail("trailing bytes");
+        return st;
+    }
     if (kind != static_cast<uint16_t>(expected)) ByteReader::fail("state belongs to another algorithm");
     if (!has_summation_form(expected)) {
         if (features < 1 || features > static_cast<int>(kMaxFeatures)) ByteReader::fail("wrong number of features");
@@ -308,6 +354,19 @@ ShardState decode_state(Algorithm expected, int features, const uint8_t *data, s
 FittedModel fit_model(Algorithm a, const Options &o, const std::vector<ShardState> &shards,
                       const std::vector<int> &reference) {
     if (shards.empty()) throw Error(ErrorKind::CorruptState, "model has no shard state");
+    if (const auto *first = std::get_if<CertifiedShard>(&shards.front())) {
+        SisaFit f;  // shards aggregate as SISA's constituents do
+        f.classes = first->classes;
+        f.vote = o.vote;
+        for (const auto &s : shards) {
+            const auto *st = std::get_if<CertifiedShard>(&s);
+            if (!st || st->classes.labels() != f.classes.labels())
+                throw Error(ErrorKind::CorruptState, "shards hold different models");
+            f.members.push_back(st->state.rows > 0 ? certified_constituent(st->state) : nullptr);
+            f.rows += st->state.rows;
+        }
+        return FittedModel{a, std::move(f)};
+    }
     if (const auto *first = std::get_if<SisaShard>(&shards.front())) {
         SisaFit f;
         f.classes = first->classes;
@@ -328,7 +387,8 @@ FittedModel fit_model(Algorithm a, const Options &o, const std::vector<ShardStat
                 using T = std::decay_t<decltype(t)>;
                 const T *other = std::get_if<T>(&shards[i]);
                 if (!other) throw Error(ErrorKind::CorruptState, "shards hold different algorithms");
-                if constexpr (std::is_same_v<T, SisaShard>) throw Error(ErrorKind::Internal, "unreachable");
+                if constexpr (std::is_same_v<T, SisaShard> || std::is_same_v<T, CertifiedShard>)
+                    throw Error(ErrorKind::Internal, "unreachable");
                 else t.merge(*other);
             },
             total);
@@ -339,6 +399,7 @@ FittedModel fit_model(Algorithm a, const Options &o, const std::vector<ShardStat
                    },
                    [&](const NaiveBayesStats &st) { m.fit = st.solve(); },
                    [&](const SisaShard &) {},
+                   [&](const CertifiedShard &) {},
                },
                total);
     return m;

@@ -12,12 +12,13 @@
 
 #include "linear_stats.hpp"
 #include "naive_bayes.hpp"
+#include "certified.hpp"
 #include "sisa.hpp"
 
 namespace unlearn {
 
 enum class Algorithm : uint16_t { LinearRegression = 1, Ridge = 2, NaiveBayes = 3, LogisticRegression = 4, Mlp = 5 };
-enum class Strategy { Incremental, Sisa };
+enum class Strategy { Incremental, Sisa, Certified };
 
 Algorithm parse_algorithm(const std::string &name);
 const char *algorithm_name(Algorithm a);
@@ -36,7 +37,9 @@ struct Options {
     double learning_rate = 1e-3;                                  // mlp
     bool vote = false;  // SISA aggregation: majority vote instead of mean probabilities
     double holdout = 0.0;  // share of rows kept out of training (lineage role holdout)
+    double noise = 1.0, epsilon = 1.0, delta = 1e-4;  // certified removal
 };
+CertifiedOptions certified_options(const Options &o);
 Options parse_options(Algorithm a, const std::map<std::string, double> &raw);
 
 // One SISA shard: the model's classes and its last checkpoint.
@@ -45,7 +48,13 @@ struct SisaShard {
     Checkpoint last;
 };
 
-using ShardState = std::variant<LinearStats, NaiveBayesStats, SisaShard>;
+// One certified shard: the model's two classes and its state.
+struct CertifiedShard {
+    ClassLabels classes;
+    CertifiedState state;
+};
+
+using ShardState = std::variant<LinearStats, NaiveBayesStats, SisaShard, CertifiedShard>;
 
 // The learner SISA trains a shard's slices with.
 std::unique_ptr<Learner> make_learner(Algorithm a, const Options &o, int features, int classes);

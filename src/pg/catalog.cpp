@@ -271,15 +271,15 @@ std::map<int32, LineageBlock> blocks_from(const SpiResult &r) {
 
 int32 lineage_bucket(const ModelMeta &m, const std::string &key) {
     const uint64_t hash = key_hash(key);
-    if (m.strategy != Strategy::Sisa) return bucket_of(hash, m.buckets);
+    if (m.strategy == Strategy::Incremental) return bucket_of(hash, m.buckets);
     return shard_bucket(hash, m.shards == 1 ? 0 : shard_of(key, m.shards, m.options.seed), m.buckets);
 }
 
 int32 lineage_bucket(const ModelMeta &m, const LineageEntry &e) {
-    return m.strategy == Strategy::Sisa ? shard_bucket(e.hash, e.shard, m.buckets) : bucket_of(e.hash, m.buckets);
+    return m.strategy != Strategy::Incremental ? shard_bucket(e.hash, e.shard, m.buckets) : bucket_of(e.hash, m.buckets);
 }
 
-int32 total_buckets(const ModelMeta &m) { return m.strategy == Strategy::Sisa ? m.shards * m.buckets : m.buckets; }
+int32 total_buckets(const ModelMeta &m) { return m.strategy != Strategy::Incremental ? m.shards * m.buckets : m.buckets; }
 
 std::vector<int32> shard_buckets(const ModelMeta &m, int32 shard) {
     std::vector<int32> out;

@@ -64,8 +64,8 @@ std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m);
 void write_states(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &states, const std::vector<int32> &shards);
 std::string state_hash(const ModelMeta &m, const std::vector<ShardState> &states);
 
-// The lineage bucket that holds key: by hash, or shard-major for SISA
-// (buckets is then per shard).
+// The lineage bucket that holds key: by hash, or shard-major for SISA and
+// certified models (buckets is then per shard).
 int32 lineage_bucket(const ModelMeta &m, const std::string &key);
 int32 lineage_bucket(const ModelMeta &m, const LineageEntry &e);
 // Buckets the model's lineage is spread over, and for SISA a shard's run of them.

@@ -5,6 +5,7 @@
 
 
 #include "catalog.hpp"
+#include "certify.hpp"
 #include "error.hpp"
 #include "evidence.hpp"
 #include "model_cache.hpp"
@@ -20,6 +21,7 @@ using Clock = std::chrono::steady_clock;
 // Summation-form state with every sum dropped, layout kept.
 struct overloaded_reset {
     void operator()(SisaShard &) const {}
+    void operator()(CertifiedShard &) const {}
     template <typename T>
     void operator()(T &st) const { st = T(st.features(), st.shift()); }
 };
@@ -171,12 +173,42 @@ int64 apply_sisa(Spi &spi, const ModelMeta &m, const std::map<int32, int32> &fro
     return held;
 }
 
+// Certified: one Newton step per touched shard (no row is read), an exact
+// retrain of the shards whose bound passed the budget; the audit records the
+// path and the bound before and after.
+void apply_certified(Spi &spi, const ModelMeta &m, const Collected &rows,
+                     const std::vector<std::vector<Eigen::Index>> &by_shard, const std::map<int32, LineageBlock> &blocks,
+                     AuditEvent audit, Clock::time_point started, const Forgotten *forgotten) {
+    std::vector<ShardState> states = load_states(spi, m);
+    const std::vector<ShardState> before = m.options.holdout > 0 ? states : std::vector<ShardState>{};
+    audit.hash_before = state_hash(m, states);
+    write_blocks(spi, m, blocks);  // first: a retrain reads the rows lineage holds now
+    std::map<int32, std::vector<Eigen::Index>> touched;
+    for (size_t s = 0; s < by_shard.size(); ++s)
+        if (!by_shard[s].empty()) {
+            touched[static_cast<int32>(s)] = by_shard[s];
+            audit.shards.push_back(static_cast<int32>(s));
+        }
+    audit.details = certified_forget(spi, m, touched, rows.x, rows.y, states, &audit.method);
+    if (!audit.shards.empty()) write_states(spi, m, states, audit.shards);
+    int64 held = 0;
+    for (const auto &st : states) held += state_rows(st);
+    touch_model(spi, m, held, audit.rows);
+    audit.hash_after = state_hash(m, states);
+    if (forgotten) {
+        const std::string figures = event_figures(spi, m, before, states, forgotten->x, forgotten->y);
+        if (!figures.empty()) audit.details += ", " + figures;
+    }
+    audit.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+    write_audit(spi, m, audit);
+}
+
 // The bucket count is chosen at training; a model that has learned many
 // more rows since would rewrite ever larger blocks on each DELETE, so its
 // lineage is redistributed over as many buckets as its size calls for.
 void rebucket(Spi &spi, const ModelMeta &m, int64 held) {
     ModelMeta grown = m;
-    grown.buckets = bucket_count(m.strategy == Strategy::Sisa ? held / m.shards : held);
+    grown.buckets = bucket_count(m.strategy != Strategy::Incremental ? held / m.shards : held);
     std::map<int32, std::vector<LineageEntry>> split;
     for (const auto &kv : load_all_blocks(spi, m))
         for (const LineageEntry &e : kv.second.entries()) split[lineage_bucket(grown, e)].push_back(e);
@@ -227,6 +259,7 @@ void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std:
     if (changed.empty()) return;
     Forgotten forgotten{rows.x(trained, Eigen::all), rows.y(trained)};
     if (sisa) (void)apply_sisa(spi, m, from, changed, audit, audit.rows, started, &forgotten);
+    else if (m.strategy == Strategy::Certified) apply_certified(spi, m, rows, by_shard, changed, audit, started, &forgotten);
     else (void)apply(spi, m, rows, by_shard, -1, changed, audit, started, &forgotten);
 }
 
@@ -288,10 +321,13 @@ void forget_everything(Spi &spi, const ModelMeta &m, Clock::time_point started) 
     for (size_t s = 0; s < states.size(); ++s) {
         held += state_rows(states[s]);
         // keep the layout, drop every sum: the same state a train on no rows would have
-        if (auto *sisa = std::get_if<SisaShard>(&states[s]))
+        if (auto *sisa = std::get_if<SisaShard>(&states[s])) {
             sisa->last = Checkpoint{m.slices - 1, 0, digest_keys({}, 0), nullptr};
-        else
+        } else if (auto *cert = std::get_if<CertifiedShard>(&states[s])) {
+            cert->state = certified_empty(cert->state.theta.size(), cert->state.retrains);
+        } else {
             std::visit(overloaded_reset{}, states[s]);
+        }
         audit.shards.push_back(static_cast<int32>(s));
     }
     spi.exec("DELETE FROM unlearn.lineage_blocks WHERE model_id = $1", {int4_param(m.id)});

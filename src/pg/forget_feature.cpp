@@ -8,6 +8,7 @@
 #include "catalog.hpp"
 #include "error.hpp"
 #include "model_cache.hpp"
+#include "certify.hpp"
 #include "sisa.hpp"
 
 using namespace unlearn;
@@ -40,8 +41,8 @@ UNLEARN_FUNCTION(unlearn_forget_feature) {
     std::vector<ShardState> states = load_states(spi, m);
     AuditEvent audit;
     audit.hash_before = state_hash(m, states);
-    const bool sisa = m.strategy == Strategy::Sisa;
-    if (!sisa) {
+    const bool sisa = m.strategy == Strategy::Sisa, certified = m.strategy == Strategy::Certified;
+    if (!sisa && !certified) {
         for (auto &s : states)
             for (int j = first + count - 1; j >= first; --j) drop_feature(s, j);
     }
@@ -60,6 +61,9 @@ UNLEARN_FUNCTION(unlearn_forget_feature) {
         std::map<int32, int32> from;
         for (int32 s : audit.shards) from[s] = 0;
         retrain_shards(spi, m, from, states);
+    } else if (certified) {
+        certified_retrain(spi, m, std::set<int32>(audit.shards.begin(), audit.shards.end()), states);
+        write_states(spi, m, states, audit.shards);
     } else {
         // a feature set that the remaining rows cannot fit is refused before the state is written
         (void)fit_meta(m, states);
@@ -69,7 +73,7 @@ UNLEARN_FUNCTION(unlearn_forget_feature) {
     for (const auto &st : states) held += state_rows(st);
     touch_model(spi, m, held, 0);
     audit.event = "forget_feature";
-    audit.method = sisa ? "shard retrain" : "drop statistic";
+    audit.method = sisa || certified ? "shard retrain" : "drop statistic";
     audit.rows = held;
     audit.hash_after = state_hash(m, states);
     audit.duration_ms =

@@ -180,13 +180,61 @@ std::vector<Check> verify_sisa(Spi &spi, const ModelMeta &m) {
     return checks;
 }
 
+// Certified: per shard, the true gradient residual of the model over the
+// rows lineage holds must stay within the running bound, and the distance to
+// an exact retrain (same noise) within what the bound promises (bound / μ).
+// Values are the excess over the promise: 0 passes.
+std::vector<Check> verify_certified(Spi &spi, const ModelMeta &m) {
+    std::vector<Check> checks;
+    std::vector<ShardState> states = load_states(spi, m);
+    const ClassLabels classes = std::get<CertifiedShard>(states.at(0)).classes;
+    std::vector<std::string> columns = m.features;
+    columns.push_back(m.target);
+    check_source(spi, m.relation, columns);
+    std::set<int32> all;
+    for (int32 s = 0; s < m.shards; ++s) all.insert(s);
+    ShardSet fresh = read_shards(spi, m, classes, all);
+    const CertifiedOptions o = certified_options(m.options);
+    int64 rows_differ = 0, over_budget = 0;
+    double residual_excess = 0, distance_excess = 0;
+    std::vector<Check> per_shard;
+    for (int32 s = 0; s < m.shards; ++s) {
+        const CertifiedState &st = std::get<CertifiedShard>(states[static_cast<size_t>(s)]).state;
+        const ShardRows &rows = fresh.shards[s];
+        rows_differ += std::llabs(st.rows - static_cast<int64>(rows.y.size()));
+        if (rows.y.empty() || st.rows == 0) continue;
+        over_budget += st.bound > certified_budget(o);
+        const double residual = certified_gradient_norm(st, rows.x, rows.y, o, s);
+        const CertifiedState exact = certified_train(rows.x, rows.y, o, s);
+        const double mu = certified_min_curvature(rows.x, st.theta, exact.theta, o.l2);
+        const double distance = (st.theta - exact.theta).norm();
+        // the exact solve's own residual is part of the promise
+        const double promise = mu > 0 ? (st.bound + exact.bound) / mu : INFINITY;
+        const double r_excess = std::max(0.0, residual - st.bound - 1e-12);
+        const double d_excess = std::max(0.0, distance - promise - 1e-12);
+        residual_excess = std::max(residual_excess, r_excess);
+        distance_excess = std::max(distance_excess, d_excess);
+        per_shard.push_back({"shard " + std::to_string(s) + " gradient_residual_over_bound", r_excess, 0});
+        per_shard.push_back({"shard " + std::to_string(s) + " distance_to_retrain_over_promise", d_excess, 0});
+    }
+    checks.push_back({"lineage_rows_missing_from_table", static_cast<double>(fresh.missing), 0});
+    checks.push_back({"state_rows_minus_retrain_rows", static_cast<double>(rows_differ), 0});
+    checks.push_back({"shards_over_budget", static_cast<double>(over_budget), 0});
+    checks.push_back({"gradient_residual_over_bound", residual_excess, 0});
+    checks.push_back({"distance_to_retrain_over_promise", distance_excess, 0});
+    checks.insert(checks.end(), per_shard.begin(), per_shard.end());
+    return checks;
+}
+
 }  // namespace
 
 UNLEARN_FUNCTION(unlearn_verify) {
     const std::string name = text_arg(fcinfo, 0, "model name");
     Spi spi;
     ModelMeta m = load_model(spi, name);
-    std::vector<Check> checks = m.strategy == Strategy::Sisa ? verify_sisa(spi, m) : verify_model(spi, m);
+    std::vector<Check> checks = m.strategy == Strategy::Sisa        ? verify_sisa(spi, m)
+                                : m.strategy == Strategy::Certified ? verify_certified(spi, m)
+                                                                    : verify_model(spi, m);
     pg_call([&] {
         MemoryContextSwitchTo(spi.outer());
         InitMaterializedSRF(fcinfo, 0);

@@ -58,6 +58,13 @@ TrainRequest read_request(Spi &spi, FunctionCallInfo fcinfo) {
     }
     if (r.shards < 1 || r.shards > 4096)
         throw Error(ErrorKind::InvalidParameter, "shards must be between 1 and 4096");
+    if (r.strategy == Strategy::Certified && r.slices != 1)
+        throw Error(r.slices < 1 ? ErrorKind::InvalidParameter : ErrorKind::FeatureNotSupported,
+                    "slices must be 1 for strategy certified",
+                    "Certified removal takes a Newton step instead of retraining from a checkpoint.");
+    if (r.strategy == Strategy::Certified && parsed.learn_inserts)
+        throw Error(ErrorKind::FeatureNotSupported, "strategy certified does not learn inserted rows",
+                    "Leave options.on_insert at \"ignore\", or use strategy sisa.");
     if (r.strategy == Strategy::Sisa && (r.slices < 1 || r.slices > 1000))
         throw Error(ErrorKind::InvalidParameter, "slices must be between 1 and 1000",
                     "Each slice of each shard stores a checkpoint.");
@@ -196,13 +203,24 @@ Trained scan_and_fit_sisa(const TrainRequest &req, const std::vector<std::string
     if (classes.size() < 2)
         throw Error(ErrorKind::DataException, "target \"" + req.target + "\" has only one class",
                     std::string(algorithm_name(req.algorithm)) + " needs at least two distinct target values.");
-    std::unique_ptr<Learner> learner = make_learner(req.algorithm, m.options, p, classes.size());
+    const bool certified = req.strategy == Strategy::Certified;
+    if (certified && classes.size() != 2)
+        throw Error(ErrorKind::FeatureNotSupported, "strategy certified is for two classes; target \"" + req.target +
+                                                        "\" has " + std::to_string(classes.size()),
+                    "Use strategy sisa for more classes.");
+    std::unique_ptr<Learner> learner = certified ? nullptr : make_learner(req.algorithm, m.options, p, classes.size());
     for (size_t s = 0; s < shards.size(); ++s) {
         ShardRows &rows = shards[s];
         for (int &y : rows.y) y = classes.index(labels[static_cast<size_t>(y)]);
         rows.x = Eigen::Map<RowMatrix>(xs[s].data(), static_cast<Eigen::Index>(rows.y.size()), p);
         std::vector<double>().swap(xs[s]);
         rows.sort_canonical();
+        if (certified) {
+            t.states.push_back(CertifiedShard{classes, certified_train(rows.x, rows.y, certified_options(m.options),
+                                                                       static_cast<int32_t>(s))});
+            rows = ShardRows{};
+            continue;
+        }
         t.checkpoints.push_back(train_slices(*learner, rows, req.slices, 0, nullptr, s));
         t.states.push_back(SisaShard{classes, t.checkpoints.back().back()});
         rows = ShardRows{};
@@ -257,9 +275,10 @@ UNLEARN_FUNCTION(unlearn_train) {
     ModelMeta m;
     m.options = req.options;
     Trained t;
-    if (req.strategy == Strategy::Sisa) {
+    if (req.strategy != Strategy::Incremental) {
         if (!read_categories(spi, req).empty())
-            throw Error(ErrorKind::FeatureNotSupported, "strategy sisa does not take categorical features",
+            throw Error(ErrorKind::FeatureNotSupported,
+                        std::string("strategy ") + strategy_name(req.strategy) + " does not take categorical features",
                         "Encode text features as numeric columns, or use naive_bayes.");
         // a network that cannot fit in memory is refused before the scan
         if (req.algorithm == Algorithm::Mlp) (void)make_learner(req.algorithm, req.options, static_cast<int>(req.features.size()), 2);
@@ -269,7 +288,7 @@ UNLEARN_FUNCTION(unlearn_train) {
     }
     pg_call([&] { PopActiveSnapshot(); });
     const int64 held = static_cast<int64>(t.lineage.refs.size()) - t.rows_holdout;
-    const bool sisa = req.strategy == Strategy::Sisa;
+    const bool sisa = req.strategy != Strategy::Incremental;  // shard-major lineage
     const int64 keys_held = static_cast<int64>(t.lineage.refs.size());  // trained and holdout
     const int32 buckets = bucket_count(sisa ? keys_held / req.shards : keys_held);  // sisa: per shard
     m.categories = t.categories;
@@ -315,7 +334,7 @@ UNLEARN_FUNCTION(unlearn_train) {
 
     AuditEvent e;
     e.event = "train";
-    e.method = req.strategy == Strategy::Sisa ? "full scan, sisa" : "full scan";
+    e.method = req.strategy == Strategy::Incremental ? "full scan" : std::string("full scan, ") + strategy_name(req.strategy);
     e.rows = held;
     e.shards = all_shards;
     e.hash_after = state_hash(m, t.states);

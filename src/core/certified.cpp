@@ -1,0 +1,204 @@
+#include "certified.hpp"
+
+#include <cmath>
+
+#include "error.hpp"
+#include "no_postgres.hpp"  // last: the core must not have pulled in PostgreSQL
+
+namespace unlearn {
+namespace {
+
+constexpr double kGamma = 0.25;
+
+RowMatrix with_ones(const RowMatrix &x) {
+    RowMatrix t(x.rows(), x.cols() + 1);
+    t.leftCols(x.cols()) = x;
+    t.col(x.cols()).setOnes();
+    return t;
+}
+
+double sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
+
+// Σ s_i x̃x̃ᵀ at theta over the rows (no penalty).
+Matrix weighted_gram(const RowMatrix &xt, const Vector &theta) {
+    Vector z = xt * theta;
+    Vector s = z.unaryExpr([](double v) {
+        const double p = sigmoid(v);
+        return p * (1 - p);
+    });
+    return xt.transpose() * (s.asDiagonal() * xt);
+}
+
+Matrix penalty(int features, double l2) {
+    Matrix pen = Matrix::Zero(features + 1, features + 1);
+    pen.diagonal().head(features).setConstant(l2);
+    return pen;
+}
+
+// ‖X‖₂ from the Gram matrix: the square root of its largest eigenvalue.
+double spectral_norm(const Matrix &gram) {
+    Eigen::SelfAdjointEigenSolver<Matrix> eig(gram, Eigen::EigenvaluesOnly);
+    return std::sqrt(std::max(0.0, eig.eigenvalues().maxCoeff()));
+}
+
+void check(const CertifiedOptions &o) {
+    if (!(o.noise > 0) || !(o.epsilon > 0) || !(o.delta > 0 && o.delta < 1) || !(o.l2 > 0))
+        throw Error(ErrorKind::InvalidParameter, "certified removal needs noise > 0, epsilon > 0, 0 < delta < 1, l2 > 0");
+}
+
+}  // namespace
+
+double certified_budget(const CertifiedOptions &o) {
+    check(o);
+    return o.noise * o.epsilon / std::sqrt(2.0 * std::log(1.5 / o.delta));
+}
+
+Vector certified_noise(const CertifiedOptions &o, int features, int32_t shard) {
+    Stream st(mix_seed(static_cast<uint64_t>(o.seed) ^ 0xce27, static_cast<uint64_t>(shard)));
+    Vector b(features + 1);
+    for (Eigen::Index i = 0; i < b.size(); ++i) {  // Box-Muller on the platform-independent stream
+        const double u1 = 1.0 - st.uniform(), u2 = st.uniform();
+        b(i) = o.noise * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+    }
+    return b;
+}
+
+CertifiedState certified_empty(Eigen::Index parameters, int64_t retrains) {
+    CertifiedState s;
+    s.theta = s.theta0 = Vector::Zero(parameters);
+    s.hessian = s.gram = Matrix::Zero(parameters, parameters);
+    s.retrains = retrains;
+    return s;
+}
+
+CertifiedState certified_train(const RowMatrix &x, const std::vector<int> &y, const CertifiedOptions &o, int32_t shard) {
+    check(o);
+    const int p = static_cast<int>(x.cols());
+    bool seen[2] = {false, false};
+    for (int v : y) {
+        if (v != 0 && v != 1) throw Error(ErrorKind::Internal, "certified removal is for two classes");
+        seen[v] = true;
+    }
+    if (!seen[0] || !seen[1])
+        throw Error(ErrorKind::DataException, "a certified shard holds rows of only one class",
+                    "Certified removal needs both classes in every shard; use fewer shards.");
+    LogisticOptions lo;
+    lo.l2 = o.l2;
+    lo.linear = certified_noise(o, p, shard);
+    LogisticParams fit = fit_logistic(x, y, 2, lo);
+    CertifiedState s;
+    s.theta.resize(p + 1);
+    s.theta.head(p) = fit.coef.row(0).transpose();
+    s.theta(p) = fit.intercept(0);
+    s.theta0 = s.theta;
+    const RowMatrix xt = with_ones(x);
+    s.hessian = weighted_gram(xt, s.theta) + penalty(p, o.l2);
+    s.gram = xt.transpose() * xt;
+    s.rows = x.rows();
+    s.max_norm = xt.rowwise().norm().maxCoeff();
+    // what the solver left: the bound starts there, not at zero
+    s.bound = certified_gradient_norm(s, x, y, o, shard);
+    return s;
+}
+
+double certified_gradient_norm(const CertifiedState &s, const RowMatrix &x, const std::vector<int> &y,
+                               const CertifiedOptions &o, int32_t shard) {
+    const int p = static_cast<int>(x.cols());
+    const RowMatrix xt = with_ones(x);
+    Vector r = (xt * s.theta).unaryExpr([](double v) { return sigmoid(v); });
+    for (Eigen::Index i = 0; i < r.size(); ++i) r(i) -= y[static_cast<size_t>(i)];
+    Vector g = xt.transpose() * r + certified_noise(o, p, shard);
+    g.head(p) += o.l2 * s.theta.head(p);
+    return g.norm();
+}
+
+CertifiedRemoval certified_remove(CertifiedState &s, const RowMatrix &x, const std::vector<int> &y, const CertifiedOptions &o) {
+    CertifiedRemoval out;
+    out.bound_before = s.bound;
+    if (x.rows() == 0) {
+        out.bound_after = s.bound;
+        return out;
+    }
+    const RowMatrix xt = with_ones(x);
+    Vector r = (xt * s.theta).unaryExpr([](double v) { return sigmoid(v); });
+    for (Eigen::Index i = 0; i < r.size(); ++i) r(i) -= y[static_cast<size_t>(i)];
+    const Vector delta = xt.transpose() * r;  // Σ_R ∇ℓ_i(θ)
+    s.hessian -= weighted_gram(xt, s.theta0);
+    s.gram -= xt.transpose() * xt;
+    s.rows -= x.rows();
+    if (s.rows <= 0) {  // nothing left to certify against: the caller retrains (to an empty shard)
+        out.over_budget = true;
+        out.bound_after = INFINITY;
+        return out;
+    }
+    Eigen::LDLT<Matrix> ldlt(s.hessian);
+    const Vector v = ldlt.solve(delta);
+    if (ldlt.info() != Eigen::Success || !v.allFinite()) {
+        out.over_budget = true;
+        out.bound_after = INFINITY;
+        return out;
+    }
+    const double norm_x = spectral_norm(s.gram);
+    const double xv = std::sqrt(std::max(0.0, v.dot(s.gram * v)));
+    const double drift = (s.theta - s.theta0).norm();
+    s.bound += 0.5 * kGamma * norm_x * s.max_norm * v.norm() * xv + kGamma * norm_x * s.max_norm * drift * xv;
+    s.theta += v;
+    ++s.newton_steps;
+    out.bound_after = s.bound;
+    out.over_budget = !(s.bound <= certified_budget(o));
+    return out;
+}
+
+double certified_min_curvature(const RowMatrix &x, const Vector &a, const Vector &b, double l2) {
+    const RowMatrix xt = with_ones(x);
+    const int p = static_cast<int>(x.cols());
+    double mu = INFINITY;
+    for (const Vector &at : {a, b, Vector(0.5 * (a + b))}) {
+        Eigen::SelfAdjointEigenSolver<Matrix> eig(weighted_gram(xt, at) + penalty(p, l2), Eigen::EigenvaluesOnly);
+        mu = std::min(mu, eig.eigenvalues().minCoeff());
+    }
+    return mu;
+}
+
+ConstituentPtr certified_constituent(const CertifiedState &s) {
+    LogisticParams m;
+    m.classes = 2;
+    m.rows = s.rows;
+    m.present = {0, 1};
+    const Eigen::Index p = s.theta.size() - 1;
+    m.coef = s.theta.head(p).transpose();
+    m.intercept = Vector::Constant(1, s.theta(p));
+    return std::make_shared<LogisticConstituent>(std::move(m));
+}
+
+void encode_certified(ByteWriter &w, const CertifiedState &s) {
+    w.put<int64_t>(s.rows);
+    w.put<double>(s.max_norm);
+    w.put<double>(s.bound);
+    w.put<int64_t>(s.newton_steps);
+    w.put<int64_t>(s.retrains);
+    put_vector(w, s.theta);
+    put_vector(w, s.theta0);
+    put_vector(w, s.hessian.reshaped());
+    put_vector(w, s.gram.reshaped());
+}
+
+CertifiedState decode_certified(ByteReader &r, int features) {
+    CertifiedState s;
+    const auto q = static_cast<size_t>(features) + 1;
+    s.rows = r.get<int64_t>();
+    s.max_norm = r.get<double>();
+    s.bound = r.get<double>();
+    s.newton_steps = r.get<int64_t>();
+    s.retrains = r.get<int64_t>();
+    if (s.rows < 0 || s.rows > (int64_t{1} << 43) || !(s.max_norm >= 0) || !std::isfinite(s.max_norm) || !(s.bound >= 0) ||
+        s.newton_steps < 0 || s.retrains < 0)
+        ByteReader::fail("bad certified header");
+    s.theta = get_finite(r, q);
+    s.theta0 = get_finite(r, q);
+    s.hessian = get_finite(r, q * q).reshaped(static_cast<Eigen::Index>(q), static_cast<Eigen::Index>(q));
+    s.gram = get_finite(r, q * q).reshaped(static_cast<Eigen::Index>(q), static_cast<Eigen::Index>(q));
+    return s;
+}
+
+}  // namespace unlearn

@@ -1,0 +1,77 @@
+// Certified removal (Guo, Goldstein, Hannun, van der Maaten, ICML 2020) for
+// two-class logistic regression. Training minimises
+//     L(θ) = Σ log-loss + (λ/2)‖w‖² + bᵀθ,   θ = [w; intercept],
+// with b drawn from N(0, σ²) per coordinate (seeded, per shard). Removing
+// rows R is one Newton step θ ← θ + Ĥ⁻¹Δ, Δ = Σ_R ∇ℓ_i(θ), with Ĥ the Hessian
+// of the remaining rows at θ₀ (the last exact optimum), kept up to date by
+// subtracting the removed rows' terms, so no row is read. The gradient
+// residual ‖∇L(θ)‖ of the remaining rows stays below a running bound β:
+//     β += (γ/2)‖X‖ M ‖v‖ ‖Xv‖ + γ ‖X‖ M ‖θ − θ₀‖ ‖Xv‖,   v = Ĥ⁻¹Δ,
+// γ = 1/4 (a Lipschitz constant of the logistic ℓ''), ‖X‖ and ‖Xv‖ from the
+// remaining rows' Gram matrix XᵀX (kept in summation form), M the largest
+// row norm trained on. The first term is Guo et al.'s; the second pays for
+// the Hessian being evaluated at θ₀ rather than θ. While β ≤ σε/c,
+// c = sqrt(2 ln(1.5/δ)), the model is (ε, δ)-indistinguishable from one
+// retrained without R; past it, the shard is retrained exactly and β resets.
+#pragma once
+
+#include "classifier.hpp"
+#include "logistic.hpp"
+
+namespace unlearn {
+
+struct CertifiedOptions {
+    double l2 = 1.0;
+    double noise = 1.0;  // σ of the objective perturbation
+    double epsilon = 1.0;
+    double delta = 1e-4;
+    int64_t seed = 0;
+};
+
+// The gradient-residual budget σε/c the running bound may reach.
+double certified_budget(const CertifiedOptions &o);
+// The perturbation b of a shard: p + 1 normal draws from the seeded stream.
+Vector certified_noise(const CertifiedOptions &o, int features, int32_t shard);
+
+struct CertifiedState {
+    Vector theta;    // [w; intercept]
+    Vector theta0;   // where hessian was evaluated (the last exact optimum)
+    Matrix hessian;  // of the held rows at theta0, with the penalty
+    Matrix gram;     // Σ x̃x̃ᵀ of the held rows, x̃ = [x; 1]
+    int64_t rows = 0;
+    double max_norm = 0;  // largest ‖x̃‖ ever trained on (an upper bound for the held rows)
+    double bound = 0;     // running bound on the gradient residual
+    int64_t newton_steps = 0;
+    int64_t retrains = 0;
+};
+
+// A shard with no rows, of the same layout (after TRUNCATE, or when every row left).
+CertifiedState certified_empty(Eigen::Index parameters, int64_t retrains);
+
+// Exact training of one shard: y holds 0/1 (the model's two classes).
+CertifiedState certified_train(const RowMatrix &x, const std::vector<int> &y, const CertifiedOptions &o, int32_t shard);
+
+struct CertifiedRemoval {
+    double bound_before = 0, bound_after = 0;
+    bool over_budget = false;  // the caller retrains the shard exactly
+};
+// One Newton step that removes the rows (their values, as deleted).
+CertifiedRemoval certified_remove(CertifiedState &s, const RowMatrix &x, const std::vector<int> &y, const CertifiedOptions &o);
+
+// ‖∇L(θ)‖ over the given rows: what the bound promises to stay above (tests, verify).
+double certified_gradient_norm(const CertifiedState &s, const RowMatrix &x, const std::vector<int> &y,
+                               const CertifiedOptions &o, int32_t shard);
+
+// A lower estimate of the objective's curvature between a and b (the
+// smallest Hessian eigenvalue at a, b and their midpoint): ‖a − b‖ ≤
+// ‖∇L(a)‖ / μ when b is the optimum. Verify uses it to turn the residual
+// bound into a distance from an exact retrain.
+double certified_min_curvature(const RowMatrix &x, const Vector &a, const Vector &b, double l2);
+
+// The constituent that predicts with θ (two classes, as LogisticParams).
+ConstituentPtr certified_constituent(const CertifiedState &s);
+
+void encode_certified(ByteWriter &w, const CertifiedState &s);
+CertifiedState decode_certified(ByteReader &r, int features);
+
+}  // namespace unlearn
