@@ -33,7 +33,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 o.layers = 1 + selector / 45 % 2;
                 const int features = 1 + selector / 15 % 4;
                 std::vector<uint8_t> framed;
-                if (selector % 4 == 3) framed = frame("ULST", static_cast<uint16_t>(a), std::vector<uint8_t>(data, data + size));
+                // certified shards are framed as logistic_regression | 0x80
+                const uint16_t kind = static_cast<uint16_t>(a) | (a == Algorithm::LogisticRegression && selector >= 128 ? 0x80 : 0);
+                if (selector % 4 == 3) framed = frame("ULST", kind, std::vector<uint8_t>(data, data + size));
                 ShardState s = framed.empty() ? decode_state(a, features, data, size, o)
                                               : decode_state(a, features, framed.data(), framed.size(), o);
                 // a state that decodes must also survive use
