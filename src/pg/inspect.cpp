@@ -113,6 +113,16 @@ std::vector<Check> verify_model(Spi &spi, const ModelMeta &m) {
     return checks;
 }
 
+// Every shard's rows as lineage holds them, read again from the source.
+ShardSet reread_shards(Spi &spi, const ModelMeta &m, const ClassLabels &classes) {
+    std::vector<std::string> columns = m.features;
+    columns.push_back(m.target);
+    check_source(spi, m.relation, columns);
+    std::set<int32> all;
+    for (int32 s = 0; s < m.shards; ++s) all.insert(s);
+    return read_shards(spi, m, classes, all);
+}
+
 // SISA: every shard is trained again from scratch, slice by slice, over the
 // rows lineage holds, with the same seed; the stored checkpoints' digests
 // must match the rows lineage assigns to each slice.
@@ -120,12 +130,7 @@ std::vector<Check> verify_sisa(Spi &spi, const ModelMeta &m) {
     std::vector<Check> checks;
     std::vector<ShardState> states = load_states(spi, m);
     const ClassLabels classes = std::get<SisaShard>(states.at(0)).classes;
-    std::vector<std::string> columns = m.features;
-    columns.push_back(m.target);
-    check_source(spi, m.relation, columns);
-    std::set<int32> all;
-    for (int32 s = 0; s < m.shards; ++s) all.insert(s);
-    ShardSet fresh = read_shards(spi, m, classes, all);
+    ShardSet fresh = reread_shards(spi, m, classes);
     const auto stored = checkpoint_digests(spi, m);
     std::unique_ptr<Learner> learner = make_learner(m.algorithm, m.options, width(m), classes.size());
     // an mlp retrains bit for bit; Newton's answer depends on its start within its tolerance
@@ -188,12 +193,7 @@ std::vector<Check> verify_certified(Spi &spi, const ModelMeta &m) {
     std::vector<Check> checks;
     std::vector<ShardState> states = load_states(spi, m);
     const ClassLabels classes = std::get<CertifiedShard>(states.at(0)).classes;
-    std::vector<std::string> columns = m.features;
-    columns.push_back(m.target);
-    check_source(spi, m.relation, columns);
-    std::set<int32> all;
-    for (int32 s = 0; s < m.shards; ++s) all.insert(s);
-    ShardSet fresh = read_shards(spi, m, classes, all);
+    ShardSet fresh = reread_shards(spi, m, classes);
     const CertifiedOptions o = certified_options(m.options);
     int64 rows_differ = 0, over_budget = 0;
     double residual_excess = 0, distance_excess = 0;
