@@ -75,3 +75,42 @@ SELECT expect_error($$SELECT unlearn.train('b', 'cert', 'label', ARRAY['x1'], 'l
 SELECT count(*) AS models_named_b FROM unlearn.models WHERE name = 'b';
 SELECT unlearn.drop_model('crt');
 DROP TABLE cert;
+
+-- Forgetting evidence on the Newton path: members of a model with 40 features
+-- on 181 training rows are exposed (attack AUC > 0.6). One Newton step removes
+-- 20 of them; the attack on those rows, scored at DELETE time, is checked
+-- against the same AUC counted here over all pairs, and against an exact
+-- retrain (sisa) of the same data.
+CREATE TABLE leak (id int PRIMARY KEY, label int);
+SELECT format('ALTER TABLE leak %s', string_agg(format('ADD COLUMN f%s float8', k), ', ')) FROM generate_series(1, 40) k \gexec
+INSERT INTO leak (id, label) SELECT i, (sin(i * 12.9898) * 43758.5453 - floor(sin(i * 12.9898) * 43758.5453) > 0.5)::int
+FROM generate_series(1, 300) i;
+SELECT format('UPDATE leak SET %s', string_agg(format('f%s = sin(id * %s + %s)', k, k * 0.731, k), ', ')) FROM generate_series(1, 40) k \gexec
+SELECT rows_trained FROM unlearn.train('leak_cert', 'leak', 'label', ARRAY(SELECT 'f' || k FROM generate_series(1, 40) k),
+                                       'logistic_regression', 'certified', options => '{"l2": 0.1, "holdout": 0.4, "noise": 1, "epsilon": 1000}');
+SELECT rows_trained FROM unlearn.train('leak_exact', 'leak', 'label', ARRAY(SELECT 'f' || k FROM generate_series(1, 40) k),
+                                       'logistic_regression', 'sisa', options => '{"l2": 0.1, "holdout": 0.4}');
+-- the 20 rows to forget and every holdout row, features as arrays (test data only)
+CREATE TEMP TABLE scored AS
+SELECT l.role, l.key::int AS id, h.label,
+       ARRAY[f1, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11, f12, f13, f14, f15, f16, f17, f18, f19, f20,
+             f21, f22, f23, f24, f25, f26, f27, f28, f29, f30, f31, f32, f33, f34, f35, f36, f37, f38, f39, f40] AS x
+FROM leak h JOIN unlearn.lineage l ON l.key = h.id::text AND l.model = 'leak_cert';
+DELETE FROM scored WHERE role = 'train' AND id NOT IN (SELECT id FROM scored WHERE role = 'train' ORDER BY id LIMIT 20);
+CREATE FUNCTION pg_temp.attack_auc(model text) RETURNS float8 LANGUAGE sql AS $$
+    WITH s AS (SELECT role, ln((unlearn.predict_proba(model, x))[label + 1]) AS score FROM scored)
+    SELECT avg(CASE WHEN m.score > n.score THEN 1 WHEN m.score = n.score THEN 0.5 ELSE 0 END)
+    FROM s m, s n WHERE m.role = 'train' AND n.role = 'holdout' $$;
+CREATE TEMP TABLE exposed AS SELECT pg_temp.attack_auc('leak_cert') AS auc;
+DELETE FROM leak WHERE id IN (SELECT id FROM scored WHERE role = 'train');
+SELECT c.details->>'path' AS path, (c.details->>'evidence_forgotten')::int AS forgotten,
+       (c.details->>'evidence_unseen')::int = (SELECT count(*) FROM scored WHERE role = 'holdout') AS every_holdout_row,
+       abs((c.details->>'evidence_auc')::float8 - pg_temp.attack_auc('leak_cert')) < 1e-9 AS evidence_matches_sql,
+       (SELECT auc FROM exposed) > 0.6 AS exposed_before,
+       (c.details->>'evidence_auc')::float8 < (SELECT auc FROM exposed) - 0.1 AS lower_after,
+       abs((c.details->>'evidence_auc')::float8 - (e.details->>'evidence_auc')::float8) < 0.05 AS near_the_exact_retrain
+FROM unlearn.audit c, unlearn.audit e
+WHERE c.model = 'leak_cert' AND c.event = 'unlearn' AND e.model = 'leak_exact' AND e.event = 'unlearn';
+SELECT check_name, passed FROM unlearn.verify('leak_cert') WHERE NOT passed;
+SELECT unlearn.drop_model('leak_cert'), unlearn.drop_model('leak_exact');
+DROP TABLE leak;
