@@ -37,7 +37,8 @@ SELECT rows_trained FROM unlearn.train('tight', 'cert', 'label', ARRAY['x1', 'x2
                                        options => '{"noise": 0.001}');
 DELETE FROM cert WHERE id BETWEEN 2000 AND 2004;
 DELETE FROM cert WHERE id BETWEEN 2005 AND 2040;
-SELECT rows, method, details->>'path' AS path, (details->>'bound_after')::float8 < 1e-6 AS bound_reset_after_retrain
+SELECT rows, method, details->>'path' AS path, (details->>'bound_after')::float8 < 1e-6 AS bound_reset_after_retrain,
+       (details->>'bound_reached')::float8 > (details->>'budget')::float8 AS reached_past_budget
 FROM unlearn.audit WHERE model = 'tight' AND event = 'unlearn' ORDER BY event_id;
 SELECT check_name, passed FROM unlearn.verify('tight') WHERE NOT passed;
 -- after a retrain the model is the exact optimum: equal to a fresh model

@@ -1,5 +1,6 @@
 #include "certify.hpp"
 
+#include <cmath>
 #include <cstdio>
 
 #include "error.hpp"
@@ -40,13 +41,14 @@ std::string certified_forget(Spi &spi, const ModelMeta &m, const std::map<int32,
                              const RowMatrix &x, const Vector &y, std::vector<ShardState> &states, std::string *method) {
     const CertifiedOptions o = certified_options(m.options);
     std::set<int32> over;
-    double before = 0;
+    double before = 0, reached = 0;  // reached: the largest bound a step led to, before any retrain
     for (const auto &kv : by_shard) {
         auto &shard = std::get<CertifiedShard>(states.at(static_cast<size_t>(kv.first)));
         if (shard.state.rows == 0) continue;
         const CertifiedRemoval r =
             certified_remove(shard.state, x(kv.second, Eigen::all), binary_labels(shard.classes, y(kv.second)), o);
         before = std::max(before, r.bound_before);
+        reached = std::max(reached, r.bound_after);
         if (r.over_budget) over.insert(kv.first);
     }
     certified_retrain(spi, m, over, states);
@@ -54,12 +56,17 @@ std::string certified_forget(Spi &spi, const ModelMeta &m, const std::map<int32,
     for (const auto &kv : by_shard)
         after = std::max(after, std::get<CertifiedShard>(states.at(static_cast<size_t>(kv.first))).state.bound);
     *method = over.empty() ? "newton step" : "newton step, shard retrain (budget spent)";
-    char json[256];
+    char json[320];
     snprintf(json, sizeof(json),
              "\"path\": \"%s\", \"bound_before\": %.17g, \"bound_after\": %.17g, \"budget\": %.17g, "
              "\"shards_retrained\": %zu",
              over.empty() ? "newton" : "retrain", before, after, certified_budget(o), over.size());
-    return json;
+    std::string out = json;
+    if (!over.empty()) {  // why the shard was retrained: what the bound would have become (null: no step was possible)
+        snprintf(json, sizeof(json), ", \"bound_reached\": %.17g", reached);
+        out += std::isfinite(reached) ? std::string(json) : std::string(", \"bound_reached\": null");
+    }
+    return out;
 }
 
 }  // namespace unlearn::pg
