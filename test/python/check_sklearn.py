@@ -244,13 +244,44 @@ def case_logistic():
     compare_logistic("logit3", "logit3", 4, 2.0, "(3 classes) after single-row DELETEs")
 
 
+def case_real_datasets():
+    """scikit-learn's bundled real datasets, unscaled, as a user would load them."""
+    from sklearn import datasets
+    feats = lambda p: "ARRAY[" + ",".join(f"'f{j + 1}'" for j in range(p)) + "]"
+    x, y = datasets.load_breast_cancer(return_X_y=True)  # 569 rows, 30 features from 1e-3 to 4e3, 2 classes
+    load("cancer", x, y.astype(float))
+    psql(f"SELECT * FROM unlearn.train('cancer', 'cancer', 'y', {feats(30)}, 'logistic_regression')")
+    # certified with negligible noise: the budget is spent at once, so each DELETE is an exact retrain
+    psql(f"SELECT * FROM unlearn.train('cancer_cert', 'cancer', 'y', {feats(30)}, 'logistic_regression', 'certified', "
+         "options => '{\"noise\": 1e-9}')")
+    psql(f"SELECT * FROM unlearn.train('cancer_nb', 'cancer', 'y', {feats(30)}, 'naive_bayes')")
+    for model in ("cancer", "cancer_cert"):
+        compare_logistic(model, "cancer", 30, 1.0, "(breast cancer)")
+    psql("DELETE FROM cancer WHERE id % 7 = 0")
+    for model in ("cancer", "cancer_cert"):
+        compare_logistic(model, "cancer", 30, 1.0, "(breast cancer) after DELETE")
+    compare_nb("cancer_nb", "cancer", 30, "(breast cancer) after DELETE")
+    x, y = datasets.load_wine(return_X_y=True)  # 3 classes, 13 features up to 1680
+    load("wine", x, y.astype(float))
+    psql(f"SELECT * FROM unlearn.train('wine', 'wine', 'y', {feats(13)}, 'logistic_regression')")
+    psql("DELETE FROM wine WHERE id % 5 = 0")
+    compare_logistic("wine", "wine", 13, 1.0, "(wine, 3 classes) after DELETE")
+    x, y = datasets.load_diabetes(return_X_y=True)
+    load("diabetes", x, y)
+    psql(f"SELECT * FROM unlearn.train('diabetes', 'diabetes', 'y', {feats(10)})")
+    psql(f"SELECT * FROM unlearn.train('diabetes_ridge', 'diabetes', 'y', {feats(10)}, 'ridge', options => '{{\"l2\": 0.5}}')")
+    psql("DELETE FROM diabetes WHERE id % 5 = 0")
+    compare_linear("diabetes", "diabetes", 10, LinearRegression(), "(diabetes) after DELETE")
+    compare_linear("diabetes_ridge", "diabetes", 10, Ridge(alpha=0.5), "(diabetes) after DELETE")
+
+
 def main():
     psql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)", db=ADMIN_DB)
     psql(f"CREATE DATABASE {DB}", db=ADMIN_DB)
     try:
         psql("CREATE EXTENSION pg_unlearn")
         for case in (case_linear, case_ridge, case_naive_bayes, case_shards, case_nulls, case_categorical,
-                     case_logistic):
+                     case_logistic, case_real_datasets):
             try:
                 case()
             except Exception as e:  # a failed statement or a missing coefficient fails the case, not the run
