@@ -90,7 +90,28 @@ INSERT INTO schools SELECT i, CASE WHEN i <= 600 THEN 'A' WHEN i <= 750 THEN 'B'
 UPDATE schools SET label = CASE WHEN district = 'C' THEN (x2 > 0)::int ELSE (x2 < 0)::int END;
 SELECT rows_trained FROM unlearn.train('schools_lr', 'schools', 'label', ARRAY['x1', 'x2'], 'logistic_regression',
     options => '{"holdout": 0.3, "monitor_group": "district", "impact_warning": 0.2}');
+CREATE TEMP TABLE district_a AS
+SELECT s.*, l.role FROM schools s JOIN unlearn.lineage l ON l.key = s.id::text AND l.model = 'schools_lr' WHERE s.district = 'A';
 DELETE FROM schools WHERE district = 'A';
+-- The evidence of a DELETE chosen by a predicate: A's forgotten rows are
+-- scored against A's deleted holdout rows (same district, never trained on),
+-- not against the holdout rows left, which are of other districts. Counted
+-- here over all pairs: the recorded AUC, and what the other reference gives.
+CREATE FUNCTION pg_temp.lr_score(x1 float8, x2 float8, label int) RETURNS float8 LANGUAGE sql AS
+$$ SELECT ln((unlearn.predict_proba('schools_lr', ARRAY[x1, x2]))[label + 1]) $$;
+CREATE FUNCTION pg_temp.pair_auc(members float8[], others float8[]) RETURNS float8 LANGUAGE sql AS
+$$ SELECT avg(CASE WHEN m > n THEN 1 WHEN m = n THEN 0.5 ELSE 0 END) FROM unnest(members) m, unnest(others) n $$;
+WITH forgotten AS (SELECT array_agg(pg_temp.lr_score(x1, x2, label)) AS s FROM district_a WHERE role = 'train'),
+     same AS (SELECT array_agg(pg_temp.lr_score(x1, x2, label)) AS s FROM district_a WHERE role = 'holdout'),
+     rest AS (SELECT array_agg(pg_temp.lr_score(x1, x2, label)) AS s
+              FROM schools s JOIN unlearn.lineage l ON l.key = s.id::text AND l.model = 'schools_lr' WHERE l.role = 'holdout')
+SELECT a.details->>'evidence_reference' AS reference,
+       (a.details->>'evidence_unseen')::int = (SELECT count(*) FROM district_a WHERE role = 'holdout') AS every_deleted_holdout_row,
+       (a.details->>'evidence_forgotten')::int = (SELECT count(*) FROM district_a WHERE role = 'train') AS every_forgotten_row,
+       abs((a.details->>'evidence_auc')::float8 - pg_temp.pair_auc(forgotten.s, same.s)) < 1e-9 AS evidence_matches_sql,
+       (a.details->>'evidence_auc')::float8 BETWEEN 0.4 AND 0.6 AS forgotten_look_unseen,
+       pg_temp.pair_auc(forgotten.s, rest.s) < 0.3 AS other_districts_would_mislead
+FROM unlearn.audit a, forgotten, same, rest WHERE a.model = 'schools_lr' AND a.event = 'unlearn';
 SELECT "group", metric, holdout_rows > 20 AS enough_rows, before > 0.8 AS good_before, after < 0.5 AS bad_after, change < -0.2 AS dropped
 FROM unlearn.group_impact('schools_lr');
 -- the same figure computed here from the model's predictions on B's holdout rows

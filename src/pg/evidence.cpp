@@ -12,6 +12,7 @@ namespace unlearn::pg {
 namespace {
 
 constexpr int64 kHoldoutBlocks = 16;  // about 800 holdout rows at holdout 0.2: enough for an AUC, cheap to fetch
+constexpr Eigen::Index kMinDeletedHoldout = 20;  // fewer deleted holdout rows give too noisy an AUC to be the reference
 
 struct HoldoutSample {
     RowMatrix x;
@@ -94,6 +95,12 @@ std::string number(double v) {
     return buf;
 }
 
+std::string rounded(double v) {
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%.4g", v);
+    return buf;
+}
+
 struct GroupMetric {
     int64 rows = 0;
     double hits = 0, squared = 0;  // correct predictions, or squared errors
@@ -132,7 +139,7 @@ std::string group_figures(const ModelMeta &m, const FittedModel &before, const F
         if (worse > m.impact_warning) {
             const std::string msg = "forgetting rows changed model \"" + m.name + "\": " + (accuracy ? "accuracy" : "RMSE") +
                                     " of group \"" + kv.first + "\" (" + m.monitor_group + ") on holdout rows went from " +
-                                    number(mb) + " to " + number(ma);
+                                    rounded(mb) + " to " + rounded(ma);
             pg_call([&] {
                 ereport(WARNING, (errmsg("%s", msg.c_str()),
                                   errhint("unlearn.group_impact('%s') shows every group; retrain with more data "
@@ -147,23 +154,30 @@ std::string group_figures(const ModelMeta &m, const FittedModel &before, const F
 }  // namespace
 
 std::string event_figures(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &before,
-                          const std::vector<ShardState> &after, const RowMatrix &forgotten_x, const Vector &forgotten_y) {
+                          const std::vector<ShardState> &after, const DeletedRows &deleted) {
     if (!(m.options.holdout > 0) || m.key_columns.size() != 1) return "";
-    const HoldoutSample h = holdout_sample(spi, m);
-    if (h.x.rows() == 0) return "";
+    const bool own_reference = deleted.holdout_x.rows() >= kMinDeletedHoldout;
+    const bool groups = !m.monitor_group.empty() && !before.empty();
+    const HoldoutSample h = own_reference && !groups ? HoldoutSample{} : holdout_sample(spi, m);
+    if (h.x.rows() == 0 && !own_reference) return "";
     FittedModel fit_after = fit_meta(m, after);
     if (fit_after.rows() == 0) return "";
     std::string json;
-    if (forgotten_x.rows() > 0) {
+    if (deleted.x.rows() > 0) {
+        const RowMatrix &ux = own_reference ? deleted.holdout_x : h.x;
+        const Vector &uy = own_reference ? deleted.holdout_y : h.y;
         std::vector<double> forgotten, unseen;
-        for (Eigen::Index i = 0; i < forgotten_x.rows(); ++i)
-            forgotten.push_back(-fit_after.loss(forgotten_x.row(i).transpose(), forgotten_y(i)));
-        for (Eigen::Index i = 0; i < h.x.rows(); ++i) unseen.push_back(-fit_after.loss(h.x.row(i).transpose(), h.y(i)));
-        const AttackFigures f = threshold_attack(forgotten, unseen);
-        json = "\"evidence_auc\": " + number(f.auc) + ", \"evidence_forgotten\": " + std::to_string(f.members) +
-               ", \"evidence_unseen\": " + std::to_string(f.nonmembers);
+        for (Eigen::Index i = 0; i < deleted.x.rows(); ++i)
+            forgotten.push_back(-fit_after.loss(deleted.x.row(i).transpose(), deleted.y(i)));
+        for (Eigen::Index i = 0; i < ux.rows(); ++i) unseen.push_back(-fit_after.loss(ux.row(i).transpose(), uy(i)));
+        if (!unseen.empty()) {
+            const AttackFigures f = threshold_attack(forgotten, unseen);
+            json = "\"evidence_auc\": " + number(f.auc) + ", \"evidence_forgotten\": " + std::to_string(f.members) +
+                   ", \"evidence_unseen\": " + std::to_string(f.nonmembers) + ", \"evidence_reference\": \"" +
+                   (own_reference ? "deleted_holdout" : "holdout_sample") + "\"";
+        }
     }
-    if (!m.monitor_group.empty() && !before.empty()) {
+    if (groups && h.x.rows() > 0) {
         FittedModel fit_before = fit_meta(m, before);
         if (fit_before.rows() > 0) json += (json.empty() ? "" : ", ") + group_figures(m, fit_before, fit_after, h);
     }

@@ -112,15 +112,10 @@ std::vector<int32> bucket_numbers(const std::map<int32, Wanted> &wanted) {
 // Adds (sign +1) or subtracts (-1) the rows listed per shard, writes the
 // changed lineage blocks and state, bumps the version, and audits it.
 // Returns the rows the model holds afterwards.
-// The forgotten rows a DELETE still has at hand, for the evidence figures.
-struct Forgotten {
-    RowMatrix x;
-    Vector y;
-};
 
 int64 apply(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vector<std::vector<Eigen::Index>> &by_shard,
             int sign, const std::map<int32, LineageBlock> &blocks, AuditEvent audit, Clock::time_point started,
-            const Forgotten *forgotten = nullptr) {
+            const DeletedRows *forgotten = nullptr) {
     std::vector<ShardState> states = load_states(spi, m);
     std::vector<ShardState> before = forgotten && m.options.holdout > 0 ? states : std::vector<ShardState>{};
     audit.hash_before = state_hash(m, states);
@@ -145,7 +140,7 @@ int64 apply(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vect
     if (!audit.shards.empty()) write_states(spi, layout, states, audit.shards);
     touch_model(spi, m, held, sign < 0 ? audit.rows : 0);
     audit.hash_after = state_hash(layout, states);
-    if (forgotten) audit.details = event_figures(spi, layout, before, states, forgotten->x, forgotten->y);
+    if (forgotten) audit.details = event_figures(spi, layout, before, states, *forgotten);
     audit.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
     write_audit(spi, m, audit);
     return held;
@@ -156,7 +151,7 @@ int64 apply(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vect
 // once, from the checkpoint before its earliest affected slice.
 int64 apply_sisa(Spi &spi, const ModelMeta &m, const std::map<int32, int32> &from,
                  const std::map<int32, LineageBlock> &blocks, AuditEvent audit, int64 forgotten, Clock::time_point started,
-                 const Forgotten *rows = nullptr) {
+                 const DeletedRows *rows = nullptr) {
     std::vector<ShardState> states = load_states(spi, m);
     const std::vector<ShardState> before = rows && m.options.holdout > 0 ? states : std::vector<ShardState>{};
     audit.hash_before = state_hash(m, states);
@@ -167,7 +162,7 @@ int64 apply_sisa(Spi &spi, const ModelMeta &m, const std::map<int32, int32> &fro
     for (const auto &kv : from) audit.shards.push_back(kv.first);
     touch_model(spi, m, held, forgotten);
     audit.hash_after = state_hash(m, states);
-    if (rows) audit.details = event_figures(spi, m, before, states, rows->x, rows->y);
+    if (rows) audit.details = event_figures(spi, m, before, states, *rows);
     audit.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
     write_audit(spi, m, audit);
     return held;
@@ -178,7 +173,7 @@ int64 apply_sisa(Spi &spi, const ModelMeta &m, const std::map<int32, int32> &fro
 // path and the bound before and after.
 void apply_certified(Spi &spi, const ModelMeta &m, const Collected &rows,
                      const std::vector<std::vector<Eigen::Index>> &by_shard, const std::map<int32, LineageBlock> &blocks,
-                     AuditEvent audit, Clock::time_point started, const Forgotten *forgotten) {
+                     AuditEvent audit, Clock::time_point started, const DeletedRows *forgotten) {
     std::vector<ShardState> states = load_states(spi, m);
     const std::vector<ShardState> before = m.options.holdout > 0 ? states : std::vector<ShardState>{};
     audit.hash_before = state_hash(m, states);
@@ -196,7 +191,7 @@ void apply_certified(Spi &spi, const ModelMeta &m, const Collected &rows,
     touch_model(spi, m, held, audit.rows);
     audit.hash_after = state_hash(m, states);
     if (forgotten) {
-        const std::string figures = event_figures(spi, m, before, states, forgotten->x, forgotten->y);
+        const std::string figures = event_figures(spi, m, before, states, *forgotten);
         if (!figures.empty()) audit.details += ", " + figures;
     }
     audit.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
@@ -231,12 +226,16 @@ void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std:
     std::map<int32, LineageBlock> changed;
     std::map<int32, int32> from;  // sisa: shard -> earliest slice that saw a forgotten row
     std::vector<Eigen::Index> trained;  // the forgotten rows the model was trained on
+    std::vector<Eigen::Index> unseen;   // deleted holdout rows: the evidence's reference when there are enough
     for (auto &kv : blocks) {
         const Wanted &w = wanted[kv.first];
         std::vector<Removal> found = kv.second.remove_many(w.keys, w.rows);  // keys not found: never trained on
         if (found.empty()) continue;
         for (const Removal &r : found) {
-            if (r.entry.role != Role::Train) continue;
+            if (r.entry.role != Role::Train) {
+                if (r.entry.role == Role::Holdout && rows.trainable[r.row]) unseen.push_back(static_cast<Eigen::Index>(r.row));
+                continue;
+            }
             if (sisa) {
                 if (r.entry.shard < 0 || r.entry.shard >= m.shards || r.entry.slice < 0 || r.entry.slice >= m.slices)
                     throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" has a lineage entry outside its shards");
@@ -257,7 +256,7 @@ void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std:
         changed.emplace(kv.first, std::move(kv.second));
     }
     if (changed.empty()) return;
-    Forgotten forgotten{rows.x(trained, Eigen::all), rows.y(trained)};
+    DeletedRows forgotten{rows.x(trained, Eigen::all), rows.y(trained), rows.x(unseen, Eigen::all), rows.y(unseen)};
     if (sisa) (void)apply_sisa(spi, m, from, changed, audit, audit.rows, started, &forgotten);
     else if (m.strategy == Strategy::Certified) apply_certified(spi, m, rows, by_shard, changed, audit, started, &forgotten);
     else (void)apply(spi, m, rows, by_shard, -1, changed, audit, started, &forgotten);
