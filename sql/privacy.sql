@@ -126,6 +126,20 @@ SELECT expect_error($$SELECT unlearn.train('b', 'schools', 'label', ARRAY['x1'],
 SELECT expect_error($$SELECT unlearn.train('b', 'schools', 'label', ARRAY['x1'], 'logistic_regression', options => '{"holdout": 0.2, "impact_warning": 2}')$$);
 SELECT unlearn.drop_model('schools_lr');
 DROP TABLE schools;
+-- a group of a handful of rows is not named: it is reported pooled
+CREATE TABLE tagged (id int PRIMARY KEY, tag text, x float8, y float8);
+INSERT INTO tagged SELECT i, 'big', sin(i), 2 * sin(i) + cos(i * 3) FROM generate_series(1, 400) i;
+SELECT rows_trained FROM unlearn.train('tagged_ols', 'tagged', 'y', ARRAY['x'], options => '{"holdout": 0.5, "monitor_group": "tag"}');
+-- the group column is not the model's: retagging three holdout rows changes no model
+UPDATE tagged SET tag = 'tiny-zq' WHERE id::text IN
+    (SELECT key FROM unlearn.lineage WHERE model = 'tagged_ols' AND role = 'holdout' ORDER BY key LIMIT 3);
+DELETE FROM tagged WHERE id BETWEEN 100 AND 120;
+SELECT "group", holdout_rows = (SELECT count(*) FROM unlearn.lineage l JOIN tagged t ON l.key = t.id::text
+                                WHERE l.model = 'tagged_ols' AND l.role = 'holdout' AND (t.tag = 'big') = ("group" = 'big')) AS rows_match
+FROM unlearn.group_impact('tagged_ols');
+SELECT count(*) AS events_naming_the_tiny_group FROM unlearn.audit WHERE position('tiny-zq' IN details::text) > 0;
+SELECT unlearn.drop_model('tagged_ols');
+DROP TABLE tagged;
 SELECT unlearn.drop_model('pupil_nn');
 DROP TABLE pupils;
 

@@ -12,6 +12,8 @@ namespace unlearn::pg {
 namespace {
 
 constexpr int64 kHoldoutBlocks = 16;  // about 800 holdout rows at holdout 0.2: enough for an AUC, cheap to fetch
+constexpr int64 kMinGroupRows = 5;
+constexpr const char *kSmallGroups = "(groups of fewer than 5 holdout rows)";
 constexpr Eigen::Index kMinDeletedHoldout = 20;  // fewer deleted holdout rows give too noisy an AUC to be the reference
 
 struct HoldoutSample {
@@ -106,15 +108,28 @@ struct GroupMetric {
     double hits = 0, squared = 0;  // correct predictions, or squared errors
 };
 
-std::map<std::string, GroupMetric> per_group(const ModelMeta &m, const FittedModel &fit, const HoldoutSample &h) {
+std::map<std::string, GroupMetric> per_group(const ModelMeta &m, const FittedModel &fit, const HoldoutSample &h,
+                                             const std::vector<std::string> &labels) {
     std::map<std::string, GroupMetric> out;
     for (Eigen::Index i = 0; i < h.x.rows(); ++i) {
-        GroupMetric &g = out[h.group[static_cast<size_t>(i)]];
+        GroupMetric &g = out[labels[static_cast<size_t>(i)]];
         ++g.rows;
         const double p = fit.predict(h.x.row(i).transpose());
         if (is_classifier(m.algorithm)) g.hits += p == h.y(i);
         else g.squared += (p - h.y(i)) * (p - h.y(i));
     }
+    return out;
+}
+
+// A group of a handful of rows would be named in the audit and the WARNING
+// almost as a row's own value (and kept there after those rows leave):
+// groups under kMinGroupRows holdout rows are reported pooled, unnamed.
+std::vector<std::string> pooled_labels(const std::vector<std::string> &groups) {
+    std::map<std::string, int64> count;
+    for (const auto &g : groups) ++count[g];
+    std::vector<std::string> out;
+    out.reserve(groups.size());
+    for (const auto &g : groups) out.push_back(count[g] < kMinGroupRows ? kSmallGroups : g);
     return out;
 }
 
@@ -126,7 +141,8 @@ double metric(const ModelMeta &m, const GroupMetric &g) {
 // metric worsens past the threshold (accuracy in points, RMSE relatively).
 std::string group_figures(const ModelMeta &m, const FittedModel &before, const FittedModel &after, const HoldoutSample &h) {
     const bool accuracy = is_classifier(m.algorithm);
-    std::map<std::string, GroupMetric> b = per_group(m, before, h), a = per_group(m, after, h);
+    const std::vector<std::string> labels = pooled_labels(h.group);
+    std::map<std::string, GroupMetric> b = per_group(m, before, h, labels), a = per_group(m, after, h, labels);
     std::string json = std::string("\"group_metric\": \"") + (accuracy ? "accuracy" : "rmse") + "\", \"groups\": [";
     bool first = true;
     for (const auto &kv : a) {
