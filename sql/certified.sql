@@ -54,10 +54,20 @@ SELECT unlearn.forget_feature('crt', 'x2');
 SELECT count(*) AS coefficients FROM unlearn.coefficients('crt');
 SELECT check_name, passed FROM unlearn.verify('crt') WHERE NOT passed;
 
--- the feature-injection test: an approximate method leaves a trace, below the injected weight
-SELECT rows_injected, weight_before > 0.1 AS learned_the_feature, ratio < 0.5 AS mostly_forgotten
+-- the feature-injection test: what is left of the injected weight is what a
+-- retrain without the rows keeps too (the objective's noise, -b/λ, weighs the
+-- all-zero column), on the Newton path (a few rows, large budget) and on the
+-- retrain path (many rows, the default budget)
+SELECT rows_injected, weight_before > 0.1 AS learned_the_feature, ratio < 0.5 AS mostly_forgotten,
+       weight_retrained > 0 AS noise_leaves_a_weight, abs(weight_after - weight_retrained) < 1e-6 AS as_the_retrain
 FROM unlearn.feature_injection_test('cert', 'label', ARRAY['x1', 'x2'],
                                     ARRAY(SELECT i::text FROM generate_series(2100, 2400, 10) i), 'logistic_regression', 'certified');
+SELECT rows_injected, abs(weight_after - weight_retrained) < 0.05 * weight_retrained AS near_the_retrain,
+       weight_after <> weight_retrained AS approximate
+FROM unlearn.feature_injection_test('cert', 'label', ARRAY['x1', 'x2'], ARRAY['2100', '2250', '2400'],
+                                    'logistic_regression', 'certified', options => '{"epsilon": 1000}');
+SELECT details->>'path' AS path FROM unlearn.audit WHERE model LIKE 'unlearn_injection_%' AND event = 'unlearn'
+ORDER BY event_id DESC LIMIT 1;
 
 -- TRUNCATE leaves empty shards
 TRUNCATE cert;

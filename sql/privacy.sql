@@ -148,9 +148,11 @@ DROP TABLE pupils;
 CREATE TABLE inj (id int PRIMARY KEY, x1 float8, x2 float8, y float8, label int);
 INSERT INTO inj SELECT i, sin(i), cos(i * 1.7), 3 * sin(i) - cos(i * 1.7) + 0.2 * sin(i * 13), 0 FROM generate_series(1, 600) i;
 UPDATE inj SET label = (y > 0)::int;
-SELECT rows_injected, weight_before > 1 AS learned_the_feature, weight_after < 1e-9 AS nothing_left, ratio < 1e-9 AS ratio_zero
+SELECT rows_injected, weight_before > 1 AS learned_the_feature, weight_after < 1e-9 AS nothing_left, ratio < 1e-9 AS ratio_zero,
+       weight_retrained < 1e-9 AS retrain_keeps_nothing
 FROM unlearn.feature_injection_test('inj', 'y', ARRAY['x1', 'x2'], ARRAY(SELECT i::text FROM generate_series(1, 600, 20) i));
-SELECT rows_injected, weight_before > 0.2 AS learned_the_feature, weight_after < 1e-9 AS nothing_left
+SELECT rows_injected, weight_before > 0.2 AS learned_the_feature, weight_after < 1e-9 AS nothing_left,
+       weight_after = weight_retrained AS as_the_retrain
 FROM unlearn.feature_injection_test('inj', 'label', ARRAY['x1', 'x2'], ARRAY(SELECT i::text FROM generate_series(2, 600, 15) i),
                                     'logistic_regression', shards => 2, slices => 2);
 SELECT count(*) AS scratch_models_left FROM unlearn.models WHERE name LIKE 'unlearn_injection_%';
