@@ -143,6 +143,26 @@ DROP TABLE tagged;
 SELECT unlearn.drop_model('pupil_nn');
 DROP TABLE pupils;
 
+-- Figures never fail or crash a DELETE. A category leaving with its last row
+-- narrows the model: the deleted rows, read in the old layout, are not scored.
+CREATE TABLE cats (id int PRIMARY KEY, region text, x float8, y float8);
+INSERT INTO cats SELECT i, CASE WHEN i <= 60 THEN 'north' WHEN i <= 120 THEN 'south' ELSE 'east' END, sin(i),
+    2 * sin(i) + CASE WHEN i <= 60 THEN 1 ELSE 0 END + 0.1 * cos(i * 7) FROM generate_series(1, 300) i;
+SELECT rows_trained FROM unlearn.train('cats_ols', 'cats', 'y', ARRAY['region', 'x'], options => '{"holdout": 0.2}');
+SELECT rows_trained FROM unlearn.train('cats_x', 'cats', 'y', ARRAY['x'], options => '{"holdout": 0.2}');
+DELETE FROM cats WHERE region = 'north';
+SELECT count(*) AS north_in_vocabulary FROM unlearn.vocabulary v JOIN unlearn.models m USING (model_id)
+WHERE m.name = 'cats_ols' AND 'north' = ANY (v.categories);
+SELECT coalesce(details ? 'evidence_auc', false) AS scored_in_a_stale_layout FROM unlearn.audit WHERE model = 'cats_ols' AND event = 'unlearn';
+SELECT check_name, passed FROM unlearn.verify('cats_ols') WHERE NOT passed;
+-- every row leaves: the updated model cannot be fitted, the DELETE still succeeds and says why
+DELETE FROM cats;
+SELECT model, rows, details->>'figures_skipped' AS figures_skipped FROM unlearn.audit
+WHERE model LIKE 'cats_%' AND event = 'unlearn' AND rows > 100 ORDER BY event_id;
+SELECT name, rows_held FROM unlearn.models WHERE name LIKE 'cats_%' ORDER BY 1;
+SELECT unlearn.drop_model('cats_ols'), unlearn.drop_model('cats_x');
+DROP TABLE cats;
+
 -- Feature injection (Izzo et al.): the injected feature's weight after /
 -- before deleting the rows that carry it. Exact strategies leave nothing.
 CREATE TABLE inj (id int PRIMARY KEY, x1 float8, x2 float8, y float8, label int);

@@ -1,5 +1,6 @@
 #include "certified.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "error.hpp"
@@ -101,6 +102,28 @@ CertifiedState certified_train(const RowMatrix &x, const std::vector<int> &y, co
     return s;
 }
 
+bool single_class(const std::vector<int> &y) {
+    return !y.empty() && std::all_of(y.begin(), y.end(), [&](int v) { return v == y.front(); });
+}
+
+CertifiedState certified_refit(const RowMatrix &x, const std::vector<int> &y, const CertifiedOptions &o, int32_t shard) {
+    if (!single_class(y)) return certified_train(x, y, o, shard);
+    check(o);
+    constexpr double kSaturated = 40;  // σ(40) rounds to 1 in double precision
+    const int p = static_cast<int>(x.cols());
+    CertifiedState s;
+    s.theta = Vector::Zero(p + 1);
+    s.theta(p) = y.front() == 1 ? kSaturated : -kSaturated;
+    s.theta0 = s.theta;
+    const RowMatrix xt = with_ones(x);
+    s.hessian = weighted_gram(xt, s.theta) + penalty(p, o.l2);
+    s.gram = xt.transpose() * xt;
+    s.rows = x.rows();
+    s.max_norm = xt.rowwise().norm().maxCoeff();
+    s.bound = certified_gradient_norm(s, x, y, o, shard);
+    return s;
+}
+
 double certified_gradient_norm(const CertifiedState &s, const RowMatrix &x, const std::vector<int> &y,
                                const CertifiedOptions &o, int32_t shard) {
     const int p = static_cast<int>(x.cols());
@@ -192,6 +215,7 @@ CertifiedState decode_certified(ByteReader &r, int features) {
     s.newton_steps = r.get<int64_t>();
     s.retrains = r.get<int64_t>();
     if (s.rows < 0 || s.rows > (int64_t{1} << 43) || !(s.max_norm >= 0) || !std::isfinite(s.max_norm) || !(s.bound >= 0) ||
+        !std::isfinite(s.bound) ||
         s.newton_steps < 0 || s.retrains < 0)
         ByteReader::fail("bad certified header");
     s.theta = get_finite(r, q);

@@ -55,6 +55,15 @@ struct CertifiedRemoval {
     double bound_before = 0, bound_after = 0;
     bool over_budget = false;  // the caller retrains the shard exactly
 };
+// Exact training after deletions, which may leave a shard with one class:
+// the perturbed objective then has no minimum (the unpenalised intercept
+// runs off), so the shard predicts its class with certainty (θ = 0, the
+// intercept saturated), as a SISA shard does. Such a shard carries no
+// certificate: its bound is its residual, and its next removal retrains it.
+CertifiedState certified_refit(const RowMatrix &x, const std::vector<int> &y, const CertifiedOptions &o, int32_t shard);
+// Whether the rows hold one class only (certified_refit's degenerate case).
+bool single_class(const std::vector<int> &y);
+
 // One Newton step that removes the rows (their values, as deleted).
 CertifiedRemoval certified_remove(CertifiedState &s, const RowMatrix &x, const std::vector<int> &y, const CertifiedOptions &o);
 

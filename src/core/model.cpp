@@ -405,10 +405,26 @@ FittedModel fit_model(Algorithm a, const Options &o, const std::vector<ShardStat
     return m;
 }
 
+namespace {
+// A row of another layout (a category pruned since it was read) must be an
+// error, not an Eigen assertion that aborts the backend.
+void check_width(Eigen::Index got, Eigen::Index want) {
+    if (got != want)
+        throw Error(ErrorKind::Internal, "a row of " + std::to_string(got) + " values for a model of " +
+                                             std::to_string(want) + " features");
+}
+}  // namespace
+
 double FittedModel::predict(const Eigen::Ref<const Vector> &x) const {
     return std::visit(overloaded{
-                          [&](const LinearFit &f) { return f.coef.dot(x) + f.intercept; },
-                          [&](const NaiveBayesFit &f) { return f.predict(x); },
+                          [&](const LinearFit &f) {
+                              check_width(x.size(), f.coef.size());
+                              return f.coef.dot(x) + f.intercept;
+                          },
+                          [&](const NaiveBayesFit &f) {
+                              check_width(x.size(), f.theta.cols());
+                              return f.predict(x);
+                          },
                           [&](const SisaFit &f) {
                               Eigen::Index top;
                               f.proba(x.transpose()).row(0).maxCoeff(&top);  // first of equals, as numpy's argmax
@@ -425,6 +441,7 @@ Vector FittedModel::predict_proba(const Eigen::Ref<const Vector> &x) const {
         throw Error(ErrorKind::InvalidParameter,
                     std::string("predict_proba needs a classifier, and this model is ") + algorithm_name(algorithm),
                     "Use unlearn.predict for regression models.");
+    check_width(x.size(), nb->theta.cols());
     return nb->predict_proba(x);
 }
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "error.hpp"
+#include "evidence.hpp"
 #include "sisa.hpp"
 
 namespace unlearn::pg {
@@ -32,7 +33,7 @@ void certified_retrain(Spi &spi, const ModelMeta &m, const std::set<int32> &shar
         const ShardRows &r = rows.shards[s];
         const int64 retrains = shard.state.retrains + 1;
         shard.state = r.y.empty() ? certified_empty(width(m) + 1, retrains)  // every row of the shard left
-                                  : certified_train(r.x, r.y, o, s);
+                                  : certified_refit(r.x, r.y, o, s);
         shard.state.retrains = retrains;
     }
 }
@@ -56,16 +57,12 @@ std::string certified_forget(Spi &spi, const ModelMeta &m, const std::map<int32,
     for (const auto &kv : by_shard)
         after = std::max(after, std::get<CertifiedShard>(states.at(static_cast<size_t>(kv.first))).state.bound);
     *method = over.empty() ? "newton step" : "newton step, shard retrain (budget spent)";
-    char json[320];
-    snprintf(json, sizeof(json),
-             "\"path\": \"%s\", \"bound_before\": %.17g, \"bound_after\": %.17g, \"budget\": %.17g, "
-             "\"shards_retrained\": %zu",
-             over.empty() ? "newton" : "retrain", before, after, certified_budget(o), over.size());
-    std::string out = json;
-    if (!over.empty()) {  // why the shard was retrained: what the bound would have become (null: no step was possible)
-        snprintf(json, sizeof(json), ", \"bound_reached\": %.17g", reached);
-        out += std::isfinite(reached) ? std::string(json) : std::string(", \"bound_reached\": null");
-    }
+    std::string out = std::string("\"path\": \"") + (over.empty() ? "newton" : "retrain") +
+                      "\", \"bound_before\": " + json_number(before) + ", \"bound_after\": " + json_number(after) +
+                      ", \"budget\": " + json_number(certified_budget(o)) +
+                      ", \"shards_retrained\": " + std::to_string(over.size());
+    // why the shard was retrained: what the bound would have become (null: no step was possible)
+    if (!over.empty()) out += ", \"bound_reached\": " + json_number(reached);
     return out;
 }
 

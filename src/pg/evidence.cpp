@@ -13,6 +13,7 @@ namespace {
 
 constexpr int64 kHoldoutBlocks = 16;  // about 800 holdout rows at holdout 0.2: enough for an AUC, cheap to fetch
 constexpr int64 kMinGroupRows = 5;
+constexpr Eigen::Index kMinForgotten = 5;  // fewer forgotten rows: no attack AUC is kept
 constexpr const char *kSmallGroups = "(groups of fewer than 5 holdout rows)";
 constexpr Eigen::Index kMinDeletedHoldout = 20;  // fewer deleted holdout rows give too noisy an AUC to be the reference
 
@@ -90,13 +91,6 @@ std::string json_string(const std::string &s) {
     return out + "\"";
 }
 
-std::string number(double v) {
-    if (!std::isfinite(v)) return "null";
-    char buf[32];
-    snprintf(buf, sizeof(buf), "%.17g", v);
-    return buf;
-}
-
 std::string rounded(double v) {
     char buf[32];
     snprintf(buf, sizeof(buf), "%.4g", v);
@@ -149,8 +143,8 @@ std::string group_figures(const ModelMeta &m, const FittedModel &before, const F
         const double mb = metric(m, b[kv.first]), ma = metric(m, kv.second);
         const double worse = accuracy ? mb - ma : (mb > 0 ? ma / mb - 1 : 0);
         json += std::string(first ? "" : ", ") + "{\"group\": " + json_string(kv.first) +
-                ", \"rows\": " + std::to_string(kv.second.rows) + ", \"before\": " + number(mb) +
-                ", \"after\": " + number(ma) + "}";
+                ", \"rows\": " + std::to_string(kv.second.rows) + ", \"before\": " + json_number(mb) +
+                ", \"after\": " + json_number(ma) + "}";
         first = false;
         if (worse > m.impact_warning) {
             const std::string msg = "forgetting rows changed model \"" + m.name + "\": " + (accuracy ? "accuracy" : "RMSE") +
@@ -169,8 +163,17 @@ std::string group_figures(const ModelMeta &m, const FittedModel &before, const F
 
 }  // namespace
 
-std::string event_figures(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &before,
-                          const std::vector<ShardState> &after, const DeletedRows &deleted) {
+std::string json_number(double v) {
+    if (!std::isfinite(v)) return "null";
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%.17g", v);
+    return buf;
+}
+
+namespace {
+
+std::string figures(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &before,
+                    const std::vector<ShardState> &after, const DeletedRows &deleted) {
     if (!(m.options.holdout > 0) || m.key_columns.size() != 1) return "";
     const bool own_reference = deleted.holdout_x.rows() >= kMinDeletedHoldout;
     const bool groups = !m.monitor_group.empty() && !before.empty();
@@ -179,7 +182,11 @@ std::string event_figures(Spi &spi, const ModelMeta &m, const std::vector<ShardS
     FittedModel fit_after = fit_meta(m, after);
     if (fit_after.rows() == 0) return "";
     std::string json;
-    if (deleted.x.rows() > 0) {
+    if (deleted.x.rows() > 0 && deleted.x.rows() < kMinForgotten) {
+        // the AUC of one or two rows is their own loss rank: a figure about those rows, not an aggregate
+        json = "\"evidence_auc\": null, \"evidence_forgotten\": " + std::to_string(deleted.x.rows()) +
+               ", \"evidence_withheld\": \"fewer than " + std::to_string(kMinForgotten) + " forgotten rows\"";
+    } else if (deleted.x.rows() > 0) {
         const RowMatrix &ux = own_reference ? deleted.holdout_x : h.x;
         const Vector &uy = own_reference ? deleted.holdout_y : h.y;
         std::vector<double> forgotten, unseen;
@@ -188,7 +195,7 @@ std::string event_figures(Spi &spi, const ModelMeta &m, const std::vector<ShardS
         for (Eigen::Index i = 0; i < ux.rows(); ++i) unseen.push_back(-fit_after.loss(ux.row(i).transpose(), uy(i)));
         if (!unseen.empty()) {
             const AttackFigures f = threshold_attack(forgotten, unseen);
-            json = "\"evidence_auc\": " + number(f.auc) + ", \"evidence_forgotten\": " + std::to_string(f.members) +
+            json = "\"evidence_auc\": " + json_number(f.auc) + ", \"evidence_forgotten\": " + std::to_string(f.members) +
                    ", \"evidence_unseen\": " + std::to_string(f.nonmembers) + ", \"evidence_reference\": \"" +
                    (own_reference ? "deleted_holdout" : "holdout_sample") + "\"";
         }
@@ -198,6 +205,17 @@ std::string event_figures(Spi &spi, const ModelMeta &m, const std::vector<ShardS
         if (fit_before.rows() > 0) json += (json.empty() ? "" : ", ") + group_figures(m, fit_before, fit_after, h);
     }
     return json;
+}
+
+}  // namespace
+
+std::string event_figures(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &before,
+                          const std::vector<ShardState> &after, const DeletedRows &deleted) {
+    try {
+        return figures(spi, m, before, after, deleted);
+    } catch (const Error &e) {  // a core error (no PostgreSQL state to clean): the DELETE goes on
+        return "\"figures_skipped\": " + json_string(e.what());
+    }
 }
 
 }  // namespace unlearn::pg

@@ -32,8 +32,13 @@ struct DeletedRows {
     Vector holdout_y;
 };
 
+// A JSON number, or null when not finite (jsonb refuses inf and nan).
+std::string json_number(double v);
+
 // The figures as members of a JSON object ("" when the model has no holdout
-// rows or its rows cannot be fetched by a one-column key).
+// rows or its rows cannot be fetched by a one-column key). A figure never
+// fails the DELETE: when the updated model cannot be fitted (no row left, a
+// singular system) the figures say so instead.
 std::string event_figures(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &before,
                           const std::vector<ShardState> &after, const DeletedRows &deleted);
 

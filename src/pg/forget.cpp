@@ -130,8 +130,12 @@ int64 apply(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vect
     for (const auto &st : states) held += state_rows(st);
     write_blocks(spi, m, blocks);
     ModelMeta layout = m;
+    bool same_layout = true;
     if (prune_categories(layout, states)) {
-        before.clear();  // a model of another layout: the holdout rows are read in the new one
+        // a model of another layout: the deleted rows were read in the old one, so no
+        // evidence (they cannot be scored), and the holdout rows are read in the new one
+        same_layout = false;
+        before.clear();
         // the layout of every shard changed with the vocabulary
         audit.shards.clear();
         for (int32 s = 0; s < m.shards; ++s) audit.shards.push_back(s);
@@ -140,7 +144,10 @@ int64 apply(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vect
     if (!audit.shards.empty()) write_states(spi, layout, states, audit.shards);
     touch_model(spi, m, held, sign < 0 ? audit.rows : 0);
     audit.hash_after = state_hash(layout, states);
-    if (forgotten) audit.details = event_figures(spi, layout, before, states, *forgotten);
+    if (forgotten) {
+        DeletedRows none;
+        audit.details = event_figures(spi, layout, before, states, same_layout ? *forgotten : none);
+    }
     audit.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
     write_audit(spi, m, audit);
     return held;

@@ -302,6 +302,24 @@ TEST(Certified, OneClassShardIsADataException) {
     EXPECT_TRUE(throws_kind(ErrorKind::DataException, [&] { certified_train(d.x, d.y, options(), 0); }));
 }
 
+// After deletions a shard may hold one class: the refit predicts it with
+// certainty (independently: the probability of that class is 1 on every row,
+// its log-loss is 0) and its bound is exactly its gradient residual.
+TEST(Certified, RefitOfOneClassPredictsIt) {
+    Rows d = make_rows(50, 7u);
+    for (int cls : {0, 1}) {
+        std::fill(d.y.begin(), d.y.end(), cls);
+        const CertifiedState s = certified_refit(d.x, d.y, options(), 0);
+        EXPECT_EQ(s.rows, 50);
+        const Matrix p = certified_constituent(s)->proba(d.x);
+        for (Eigen::Index i = 0; i < p.rows(); ++i) EXPECT_NEAR(p(i, cls), 1.0, 1e-15);
+        EXPECT_DOUBLE_EQ(s.bound, certified_gradient_norm(s, d.x, d.y, options(), 0));
+    }
+    // two classes: the refit is the ordinary training
+    Rows both = make_rows(80, 8u);
+    EXPECT_TRUE(certified_refit(both.x, both.y, options(), 1).theta.isApprox(certified_train(both.x, both.y, options(), 1).theta));
+}
+
 namespace {
 
 CertifiedShard trained_shard(uint32_t seed, int32_t shard, int removals) {
