@@ -137,6 +137,13 @@ BEGIN
         RAISE EXCEPTION 'feature_injection_test needs a table with a one-column primary key'
             USING ERRCODE = 'feature_not_supported', HINT = 'The rows to inject are chosen by their key.';
     END IF;
+    IF EXISTS (SELECT 1 FROM unnest(features) u(f) JOIN pg_attribute a ON a.attrelid = relation AND a.attname = u.f
+               WHERE NOT a.attisdropped AND a.atttypid NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype,
+                     'float4'::regtype, 'float8'::regtype, 'numeric'::regtype, 'bool'::regtype)) THEN
+        RAISE EXCEPTION 'feature_injection_test takes numeric and boolean features only'
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'The injected weight is measured by predicting from feature arrays; leave categorical features out.';
+    END IF;
     EXECUTE format('CREATE TEMP TABLE %I (LIKE %s INCLUDING DEFAULTS INCLUDING INDEXES)', scratch, relation);
     EXECUTE format('INSERT INTO pg_temp.%I SELECT * FROM %s', scratch, relation);
     EXECUTE format('ALTER TABLE pg_temp.%I ADD COLUMN unlearn_injected float8 NOT NULL DEFAULT 0', scratch);
@@ -161,21 +168,21 @@ BEGIN
       FROM unnest(features) WITH ORDINALITY AS u(f, o)
       JOIN pg_attribute a ON a.attrelid = relation AND a.attname = u.f;
     -- classifiers: the largest change of a class probability, regressions: of the prediction;
-    -- %1$L is the model, the sample is the first 1000 rows of the scratch table
+    -- $1 is the model, the sample is the first 1000 rows of the scratch table
     influence := CASE WHEN algorithm IN ('naive_bayes', 'logistic_regression', 'mlp') THEN
-        format('SELECT avg((SELECT max(abs(p1 - p0)) FROM unnest(unlearn.predict_proba(%%1$L, ARRAY[%1$s, 1.0]), '
-               'unlearn.predict_proba(%%1$L, ARRAY[%1$s, 0.0])) AS u(p1, p0))) FROM (SELECT * FROM pg_temp.%2$I LIMIT 1000) s',
+        format('SELECT avg((SELECT max(abs(p1 - p0)) FROM unnest(unlearn.predict_proba($1, ARRAY[%1$s, 1.0]), '
+               'unlearn.predict_proba($1, ARRAY[%1$s, 0.0])) AS u(p1, p0))) FROM (SELECT * FROM pg_temp.%2$I LIMIT 1000) s',
                as_floats, scratch)
     ELSE
-        format('SELECT avg(abs(unlearn.predict(%%1$L, ARRAY[%1$s, 1.0]) - unlearn.predict(%%1$L, ARRAY[%1$s, 0.0]))) '
+        format('SELECT avg(abs(unlearn.predict($1, ARRAY[%1$s, 1.0]) - unlearn.predict($1, ARRAY[%1$s, 0.0]))) '
                'FROM (SELECT * FROM pg_temp.%2$I LIMIT 1000) s', as_floats, scratch)
     END;
-    EXECUTE format(influence, scratch) INTO weight_before;
+    EXECUTE influence INTO weight_before USING scratch;
     EXECUTE format('DELETE FROM pg_temp.%I WHERE unlearn_injected = 1', scratch);
-    EXECUTE format(influence, scratch) INTO weight_after;
+    EXECUTE influence INTO weight_after USING scratch;
     PERFORM unlearn.train(scratch || '_retrained', format('pg_temp.%I', scratch)::regclass, target,
                           features || 'unlearn_injected'::text, algorithm, strategy, shards, slices, options);
-    EXECUTE format(influence, scratch || '_retrained') INTO weight_retrained;
+    EXECUTE influence INTO weight_retrained USING scratch || '_retrained';
     PERFORM unlearn.drop_model(scratch);
     PERFORM unlearn.drop_model(scratch || '_retrained');
     EXECUTE format('DROP TABLE pg_temp.%I', scratch);

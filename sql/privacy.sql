@@ -179,4 +179,26 @@ SELECT count(*) AS scratch_models_left FROM unlearn.models WHERE name LIKE 'unle
 SELECT count(*) AS scratch_tables_left FROM pg_class WHERE relname LIKE 'unlearn_injection_%';
 SELECT expect_error($$SELECT * FROM unlearn.feature_injection_test('inj', 'y', ARRAY['x1'], ARRAY['1'], 'linear_regression')$$);
 SELECT expect_error($$SELECT * FROM unlearn.feature_injection_test('inj', 'y', ARRAY['x1'], ARRAY['nope'])$$);
+-- a feature named with a % sign (once read as a format() specifier), and a categorical one
+ALTER TABLE inj RENAME COLUMN x2 TO "rate%s";
+ALTER TABLE inj ADD COLUMN kind text DEFAULT 'a';
+SELECT rows_injected, weight_after < 1e-9 AS nothing_left
+FROM unlearn.feature_injection_test('inj', 'y', ARRAY['x1', 'rate%s'], ARRAY(SELECT i::text FROM generate_series(1, 600, 20) i));
+SELECT expect_error($$SELECT * FROM unlearn.feature_injection_test('inj', 'y', ARRAY['x1', 'kind'], ARRAY['1'])$$);
 DROP TABLE inj;
+
+-- the group column dropped after training: DELETEs still forget, without group figures
+CREATE TABLE grp (id int PRIMARY KEY, g text, x float8, y float8);
+INSERT INTO grp SELECT i, (ARRAY['a', 'b'])[1 + i % 2], sin(i), 3 * sin(i) + cos(i) FROM generate_series(1, 300) i;
+SELECT rows_trained FROM unlearn.train('grp_ols', 'grp', 'y', ARRAY['x'], options => '{"holdout": 0.3, "monitor_group": "g"}');
+ALTER TABLE grp DROP COLUMN g;
+DELETE FROM grp WHERE id <= 100;
+SELECT rows, details ? 'groups' AS has_groups, details ? 'evidence_auc' AS has_evidence
+FROM unlearn.audit WHERE model = 'grp_ols' AND event = 'unlearn';
+SELECT check_name, passed FROM unlearn.verify('grp_ols') WHERE NOT passed;
+SELECT unlearn.drop_model('grp_ols');
+-- a composite key cannot fetch the groups' holdout rows by key: refused at train
+ALTER TABLE grp ADD COLUMN g text DEFAULT 'a', ADD COLUMN k int DEFAULT 0;
+ALTER TABLE grp DROP CONSTRAINT grp_pkey, ADD PRIMARY KEY (id, k);
+SELECT expect_error($$SELECT unlearn.train('grp2', 'grp', 'y', ARRAY['x'], options => '{"holdout": 0.3, "monitor_group": "g"}')$$);
+DROP TABLE grp;

@@ -7,6 +7,7 @@
 
 #include "fetch.hpp"
 #include "metrics.hpp"
+#include "source.hpp"
 
 namespace unlearn::pg {
 namespace {
@@ -38,17 +39,23 @@ std::vector<std::string> holdout_keys(Spi &spi, const ModelMeta &m) {
 }
 
 // Group values by key, read in one query (NULL is a group of its own).
+// Empty when the column is gone (dropped or renamed since training): the
+// group figures are then left out, and the DELETE goes on.
 std::unordered_map<std::string, std::string> group_of(Spi &spi, const ModelMeta &m, const std::vector<std::string> &keys) {
-    std::string sql = pg_call([&] {
-        const AttrNumber att = get_attnum(m.relation, m.key_columns[0].c_str());
-        return std::string("SELECT ") + quote_identifier(m.key_columns[0].c_str()) + "::text, coalesce(" +
-               quote_identifier(m.monitor_group.c_str()) + "::text, '(null)') FROM " +
-               quote_qualified_identifier(get_namespace_name(get_rel_namespace(m.relation)), get_rel_name(m.relation)) +
-               " WHERE " + quote_identifier(m.key_columns[0].c_str()) + " = ANY($1::text[]::" +
-               format_type_be(get_atttype(m.relation, att)) + "[])";
-    });
-    SpiResult r = spi.exec_query(sql, {text_array_param(keys)});
     std::unordered_map<std::string, std::string> out;
+    const char *relation = nullptr, *key_type = nullptr;
+    const bool present = pg_call([&] {
+        if (get_attnum(m.relation, m.monitor_group.c_str()) == InvalidAttrNumber) return false;
+        const AttrNumber att = get_attnum(m.relation, m.key_columns[0].c_str());
+        relation = quote_qualified_identifier(get_namespace_name(get_rel_namespace(m.relation)), get_rel_name(m.relation));
+        key_type = format_type_be(get_atttype(m.relation, att));
+        return true;
+    });
+    if (!present) return out;
+    const std::string sql = "SELECT " + quoted(m.key_columns[0]) + "::text, coalesce(" + quoted(m.monitor_group) +
+                            "::text, '(null)') FROM " + relation + " WHERE " + quoted(m.key_columns[0]) +
+                            " = ANY($1::text[]::" + key_type + "[])";
+    SpiResult r = spi.exec_query(sql, {text_array_param(keys)});
     for (uint64 i = 0; i < r.rows(); ++i) out.emplace(r.str(i, 1), r.str(i, 2));
     return out;
 }
@@ -66,7 +73,7 @@ HoldoutSample holdout_sample(Spi &spi, const ModelMeta &m) {
             xs.insert(xs.end(), b.x.row(i).data(), b.x.row(i).data() + b.x.cols());
             ys.push_back(b.y(i));
             auto g = groups.find(b.keys[i]);
-            h.group.push_back(g == groups.end() ? "" : g->second);
+            if (!groups.empty()) h.group.push_back(g == groups.end() ? "" : g->second);
         }
     });
     h.x = Eigen::Map<RowMatrix>(xs.data(), static_cast<Eigen::Index>(ys.size()), width(m));
@@ -200,7 +207,7 @@ std::string figures(Spi &spi, const ModelMeta &m, const std::vector<ShardState> 
                    (own_reference ? "deleted_holdout" : "holdout_sample") + "\"";
         }
     }
-    if (groups && h.x.rows() > 0) {
+    if (groups && h.x.rows() > 0 && static_cast<Eigen::Index>(h.group.size()) == h.x.rows()) {
         FittedModel fit_before = fit_meta(m, before);
         if (fit_before.rows() > 0) json += (json.empty() ? "" : ", ") + group_figures(m, fit_before, fit_after, h);
     }

@@ -23,18 +23,19 @@ bool next_spi_slot(void *source, TupleTableSlot *slot) {
 void fetch_by_key(Spi &spi, const ModelMeta &m, const std::vector<std::string> &wanted,
                   const std::function<void(const RowBatch &)> &on_batch) {
     if (m.key_columns.size() != 1) throw Error(ErrorKind::Internal, "fetch_by_key needs a one-column key");
+    // PostgreSQL's strings are made inside pg_call and joined outside it, so
+    // that an error longjmps over no C++ object
     Oid key_type = InvalidOid;
-    std::string sql = pg_call([&] {
+    const char *relation = nullptr, *key_type_name = nullptr;
+    pg_call([&] {
         const AttrNumber att = get_attnum(m.relation, m.key_columns[0].c_str());
         key_type = getBaseType(get_atttype(m.relation, att));
-        std::string cols = quote_identifier(m.key_columns[0].c_str());
-        cols += std::string(", ") + quote_identifier(m.target.c_str());
-        for (const auto &f : m.features) cols += std::string(", ") + quote_identifier(f.c_str());
-        return "SELECT " + cols + " FROM " +
-               quote_qualified_identifier(get_namespace_name(get_rel_namespace(m.relation)), get_rel_name(m.relation)) +
-               " WHERE " + quote_identifier(m.key_columns[0].c_str()) + " = ANY($1::text[]::" +
-               format_type_be(get_atttype(m.relation, att)) + "[])";
+        relation = quote_qualified_identifier(get_namespace_name(get_rel_namespace(m.relation)), get_rel_name(m.relation));
+        key_type_name = format_type_be(get_atttype(m.relation, att));
     });
+    std::string sql = "SELECT " + quoted(m.key_columns[0]) + ", " + quoted(m.target);
+    for (const auto &f : m.features) sql += ", " + quoted(f);
+    sql += std::string(" FROM ") + relation + " WHERE " + quoted(m.key_columns[0]) + " = ANY($1::text[]::" + key_type_name + "[])";
     // integer keys (the common case) skip the text-to-key cast of every element
     const bool integer = key_type == INT8OID || key_type == INT4OID || key_type == INT2OID;
     std::vector<std::string> keys;

@@ -13,6 +13,10 @@ std::string relation_name(Oid relid) {
     });
 }
 
+std::string quoted(const std::string &identifier) {
+    return pg_call([&] { return std::string(quote_identifier(identifier.c_str())); });
+}
+
 std::vector<std::string> check_source(Spi &spi, Oid relid, const std::vector<std::string> &columns) {
     const std::string name = relation_name(relid);
     char kind = pg_call([&] { return get_rel_relkind(relid); });

@@ -269,6 +269,9 @@ UNLEARN_FUNCTION(unlearn_train) {
                     "column \"" + req.monitor_group + "\" of option \"monitor_group\" does not exist in " +
                         relation_name(req.relid),
                     "Column names are case-sensitive; pass them as they appear in \\d.");
+    if (!req.monitor_group.empty() && keys.size() != 1)
+        throw Error(ErrorKind::FeatureNotSupported, "option \"monitor_group\" needs a table with a one-column primary key",
+                    "The holdout rows of each group are fetched by their key.");
     // Read committed: scan what is committed now that writers are locked out.
     pg_call([&] { PushActiveSnapshot(IsolationUsesXactSnapshot() ? GetActiveSnapshot() : GetLatestSnapshot()); });
     const std::string rel_name = relation_name(req.relid);
