@@ -66,7 +66,7 @@ Vector certified_noise(const CertifiedOptions &o, int features, int32_t shard) {
 
 CertifiedState certified_empty(Eigen::Index parameters, int64_t retrains) {
     CertifiedState s;
-    s.theta = s.theta0 = Vector::Zero(parameters);
+    s.theta = Vector::Zero(parameters);
     s.hessian = s.gram = Matrix::Zero(parameters, parameters);
     s.retrains = retrains;
     return s;
@@ -91,7 +91,6 @@ CertifiedState certified_train(const RowMatrix &x, const std::vector<int> &y, co
     s.theta.resize(p + 1);
     s.theta.head(p) = fit.coef.row(0).transpose();
     s.theta(p) = fit.intercept(0);
-    s.theta0 = s.theta;
     const RowMatrix xt = with_ones(x);
     s.hessian = weighted_gram(xt, s.theta) + penalty(p, o.l2);
     s.gram = xt.transpose() * xt;
@@ -114,7 +113,6 @@ CertifiedState certified_refit(const RowMatrix &x, const std::vector<int> &y, co
     CertifiedState s;
     s.theta = Vector::Zero(p + 1);
     s.theta(p) = y.front() == 1 ? kSaturated : -kSaturated;
-    s.theta0 = s.theta;
     const RowMatrix xt = with_ones(x);
     s.hessian = weighted_gram(xt, s.theta) + penalty(p, o.l2);
     s.gram = xt.transpose() * xt;
@@ -146,7 +144,9 @@ CertifiedRemoval certified_remove(CertifiedState &s, const RowMatrix &x, const s
     Vector r = (xt * s.theta).unaryExpr([](double v) { return sigmoid(v); });
     for (Eigen::Index i = 0; i < r.size(); ++i) r(i) -= y[static_cast<size_t>(i)];
     const Vector delta = xt.transpose() * r;  // Σ_R ∇ℓ_i(θ)
-    s.hessian -= weighted_gram(xt, s.theta0);
+    // their terms entered at θ₀ and leave at θ: |ℓ''(x̃ᵀθ) − ℓ''(x̃ᵀθ₀)| ‖x̃‖² ≤ γ D ‖x̃‖³ each
+    s.hessian_error += kGamma * s.drift * xt.rowwise().norm().array().cube().sum();
+    s.hessian -= weighted_gram(xt, s.theta);
     s.gram -= xt.transpose() * xt;
     s.rows -= x.rows();
     if (s.rows <= 0) {  // nothing left to certify against: the caller retrains (to an empty shard)
@@ -163,9 +163,10 @@ CertifiedRemoval certified_remove(CertifiedState &s, const RowMatrix &x, const s
     }
     const double norm_x = spectral_norm(s.gram);
     const double xv = std::sqrt(std::max(0.0, v.dot(s.gram * v)));
-    const double drift = (s.theta - s.theta0).norm();
-    s.bound += 0.5 * kGamma * norm_x * s.max_norm * v.norm() * xv + kGamma * norm_x * s.max_norm * drift * xv;
+    s.bound += 0.5 * kGamma * norm_x * s.max_norm * v.norm() * xv + kGamma * norm_x * s.max_norm * s.drift * xv +
+               s.hessian_error * v.norm();
     s.theta += v;
+    s.drift += v.norm();
     ++s.newton_steps;
     out.bound_after = s.bound;
     out.over_budget = !(s.bound <= certified_budget(o));
@@ -198,10 +199,11 @@ void encode_certified(ByteWriter &w, const CertifiedState &s) {
     w.put<int64_t>(s.rows);
     w.put<double>(s.max_norm);
     w.put<double>(s.bound);
+    w.put<double>(s.drift);
+    w.put<double>(s.hessian_error);
     w.put<int64_t>(s.newton_steps);
     w.put<int64_t>(s.retrains);
     put_vector(w, s.theta);
-    put_vector(w, s.theta0);
     put_vector(w, s.hessian.reshaped());
     put_vector(w, s.gram.reshaped());
 }
@@ -212,14 +214,16 @@ CertifiedState decode_certified(ByteReader &r, int features) {
     s.rows = r.get<int64_t>();
     s.max_norm = r.get<double>();
     s.bound = r.get<double>();
+    s.drift = r.get<double>();
+    s.hessian_error = r.get<double>();
     s.newton_steps = r.get<int64_t>();
     s.retrains = r.get<int64_t>();
     if (s.rows < 0 || s.rows > (int64_t{1} << 43) || !(s.max_norm >= 0) || !std::isfinite(s.max_norm) || !(s.bound >= 0) ||
-        !std::isfinite(s.bound) ||
+        !std::isfinite(s.bound) || !(s.drift >= 0) || !std::isfinite(s.drift) || !(s.hessian_error >= 0) ||
+        !std::isfinite(s.hessian_error) ||
         s.newton_steps < 0 || s.retrains < 0)
         ByteReader::fail("bad certified header");
     s.theta = get_finite(r, q);
-    s.theta0 = get_finite(r, q);
     s.hessian = get_finite(r, q * q).reshaped(static_cast<Eigen::Index>(q), static_cast<Eigen::Index>(q));
     s.gram = get_finite(r, q * q).reshaped(static_cast<Eigen::Index>(q), static_cast<Eigen::Index>(q));
     return s;

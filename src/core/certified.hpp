@@ -3,13 +3,18 @@
 //     L(θ) = Σ log-loss + (λ/2)‖w‖² + bᵀθ,   θ = [w; intercept],
 // with b drawn from N(0, σ²) per coordinate (seeded, per shard). Removing
 // rows R is one Newton step θ ← θ + Ĥ⁻¹Δ, Δ = Σ_R ∇ℓ_i(θ), with Ĥ the Hessian
-// of the remaining rows at θ₀ (the last exact optimum), kept up to date by
-// subtracting the removed rows' terms, so no row is read. The gradient
-// residual ‖∇L(θ)‖ of the remaining rows stays below a running bound β:
-//     β += (γ/2)‖X‖ M ‖v‖ ‖Xv‖ + γ ‖X‖ M ‖θ − θ₀‖ ‖Xv‖,   v = Ĥ⁻¹Δ,
+// of the rows at θ₀ (the last exact optimum), kept up to date by subtracting
+// the removed rows' terms, so no row is read. θ₀ itself is not kept: with θ₀,
+// Ĥ and θ a single removed row could be solved for (Δ = Ĥ(θ − θ₀) is its
+// gradient, a multiple of [x; 1]). So the removed rows' terms are subtracted
+// at the current θ, and two scalars carry what that costs: D ≥ ‖θ − θ₀‖ (the
+// sum of the steps) and E ≥ ‖Ĥ − H(θ₀)‖ (each removed row adds at most
+// γ D ‖x̃‖³). The gradient residual ‖∇L(θ)‖ of the remaining rows stays below
+// a running bound β:
+//     β += (γ/2)‖X‖ M ‖v‖ ‖Xv‖ + γ ‖X‖ M D ‖Xv‖ + E ‖v‖,   v = Ĥ⁻¹Δ,
 // γ = 1/4 (a Lipschitz constant of the logistic ℓ''), ‖X‖ and ‖Xv‖ from the
 // remaining rows' Gram matrix XᵀX (kept in summation form), M the largest
-// row norm trained on. The first term is Guo et al.'s; the second pays for
+// row norm trained on. The first term is Guo et al.'s; the others pay for
 // the Hessian being evaluated at θ₀ rather than θ. While β ≤ σε/c,
 // c = sqrt(2 ln(1.5/δ)), the model is (ε, δ)-indistinguishable from one
 // retrained without R; past it, the shard is retrained exactly and β resets.
@@ -35,12 +40,13 @@ Vector certified_noise(const CertifiedOptions &o, int features, int32_t shard);
 
 struct CertifiedState {
     Vector theta;    // [w; intercept]
-    Vector theta0;   // where hessian was evaluated (the last exact optimum)
-    Matrix hessian;  // of the held rows at theta0, with the penalty
+    Matrix hessian;  // of the held rows at θ₀ (the last exact optimum, not kept), with the penalty, within hessian_error
     Matrix gram;     // Σ x̃x̃ᵀ of the held rows, x̃ = [x; 1]
     int64_t rows = 0;
     double max_norm = 0;  // largest ‖x̃‖ ever trained on (an upper bound for the held rows)
     double bound = 0;     // running bound on the gradient residual
+    double drift = 0;     // ≥ ‖θ − θ₀‖: the sum of the Newton steps since θ₀
+    double hessian_error = 0;  // ≥ ‖hessian − H(θ₀)‖₂: removed rows' terms subtracted at θ, not θ₀
     int64_t newton_steps = 0;
     int64_t retrains = 0;
 };

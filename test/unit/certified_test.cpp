@@ -145,7 +145,8 @@ TEST(Certified, TrainingReachesTheOptimumOfThePerturbedObjective) {
     const double unperturbed = static_cast<double>(norm_l(perturbed_gradient(d, s.theta, o.l2, Vector::Zero(kFeatures + 1))));
     EXPECT_NEAR(unperturbed, b.norm(), 1e-8 * 500);
     EXPECT_EQ(s.rows, 500);
-    EXPECT_TRUE(s.theta0 == s.theta);
+    EXPECT_EQ(s.drift, 0.0);
+    EXPECT_EQ(s.hessian_error, 0.0);
     EXPECT_EQ(s.newton_steps, 0);
     // the kept Hessian and Gram matrix are those of the rows at θ₀
     LongMatrix gram = LongMatrix::Zero(kFeatures + 1, kFeatures + 1);
@@ -234,8 +235,33 @@ TEST(Certified, RemovalIsTheNewtonStepWithTheHessianAtTheOptimum) {
     const Vector moved = s.theta - before;
     for (int j = 0; j <= kFeatures; ++j) EXPECT_NEAR(moved(j), static_cast<double>(step(j)), 1e-9) << "coordinate " << j;
     EXPECT_GT(moved.norm(), 1e-6) << "the step is not trivial";
-    EXPECT_TRUE(s.theta0 == before) << "θ₀ stays at the last exact optimum";
+    EXPECT_NEAR(s.drift, moved.norm(), 1e-15) << "the drift is the step taken from θ₀";
+    EXPECT_EQ(s.hessian_error, 0.0) << "the first removal subtracts its terms at θ₀ itself";
     EXPECT_LT((s.hessian.cast<long double>() - h).cwiseAbs().maxCoeff(), 1e-12L * h.cwiseAbs().maxCoeff());
+}
+
+// The state after a removal must not hold θ₀: with θ₀, the stored Hessian and
+// θ, Δ = Ĥ(θ − θ₀) is the removed row's gradient, (σ − y)[x; 1], and gives the
+// row back. Independently: no 8-byte run of the blob equals a coordinate of θ₀,
+// and the reconstruction from θ₀ (were it kept) would indeed return the row.
+TEST(Certified, StateAfterARemovalDoesNotKeepTheOptimumThatSawTheRow) {
+    const Rows d = make_rows(300, 11u);
+    const CertifiedOptions o = options();
+    CertifiedShard c{ClassLabels(std::vector<double>{0.0, 1.0}), certified_train(d.x, d.y, o, 0)};
+    const Vector theta0 = c.state.theta;
+    const Rows gone = subset(d, {42});
+    certified_remove(c.state, gone.x, gone.y, o);
+    const Vector rebuilt = c.state.hessian * (c.state.theta - theta0);
+    const Vector x_back = rebuilt.head(kFeatures) / rebuilt(kFeatures);
+    ASSERT_LT((x_back - gone.x.row(0).transpose()).norm(), 1e-8) << "the attack works when θ₀ is at hand";
+    const Bytes blob = encode_state(Algorithm::LogisticRegression, c);
+    for (Eigen::Index j = 0; j < theta0.size(); ++j) {
+        unsigned char pattern[sizeof(double)];
+        const double v = theta0(j);
+        std::memcpy(pattern, &v, sizeof v);
+        EXPECT_EQ(std::search(blob.begin(), blob.end(), pattern, pattern + sizeof pattern), blob.end())
+            << "coordinate " << j << " of θ₀ is in the stored state";
+    }
 }
 
 TEST(Certified, BudgetAndOverBudget) {
@@ -386,7 +412,8 @@ TEST(Certified, StateRoundTripsAndHostileBytesAreCorruptState) {
     const CertifiedShard &t = std::get<CertifiedShard>(back);
     EXPECT_EQ(t.classes.labels(), (std::vector<double>{0, 1}));
     EXPECT_TRUE(t.state.theta == c.state.theta);
-    EXPECT_TRUE(t.state.theta0 == c.state.theta0);
+    EXPECT_EQ(t.state.drift, c.state.drift);
+    EXPECT_EQ(t.state.hessian_error, c.state.hessian_error);
     EXPECT_TRUE(t.state.hessian == c.state.hessian);
     EXPECT_TRUE(t.state.gram == c.state.gram);
     EXPECT_EQ(t.state.bound, c.state.bound);
