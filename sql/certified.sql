@@ -20,6 +20,10 @@ SELECT rows, method, details->>'path' AS path, cardinality(shards) AS shards,
        -- no attack AUC for one row: it would be that row's own loss rank
        coalesce((details->>'evidence_auc')::float8 BETWEEN 0 AND 1, false) AS has_evidence, details->>'evidence_withheld' AS withheld
 FROM unlearn.audit WHERE model = 'crt' AND event = 'unlearn' ORDER BY event_id;
+-- deleting only a holdout row changes no shard, and the audit says so
+DELETE FROM cert WHERE id = (SELECT min(key::int) FROM unlearn.lineage WHERE model = 'crt' AND role = 'holdout');
+SELECT rows, method, details->>'path' AS path, state_hash_before = state_hash_after AS state_unchanged
+FROM unlearn.audit WHERE model = 'crt' AND event = 'unlearn' ORDER BY event_id DESC LIMIT 1;
 -- the budget is sigma * epsilon / sqrt(2 ln(1.5 / delta))
 SELECT abs((details->>'budget')::float8 - 1 * 1 / sqrt(2 * ln(1.5 / 1e-4))) < 1e-12 AS budget_formula
 FROM unlearn.audit WHERE model = 'crt' AND event = 'unlearn' ORDER BY event_id LIMIT 1;

@@ -174,14 +174,20 @@ CertifiedRemoval certified_remove(CertifiedState &s, const RowMatrix &x, const s
 }
 
 double certified_min_curvature(const RowMatrix &x, const Vector &a, const Vector &b, double l2) {
+    // ℓ''(z) = σ(z)(1 − σ(z)) is unimodal and x̃ᵀθ is linear along the segment, so
+    // each row's weight anywhere between a and b is at least its smaller end
     const RowMatrix xt = with_ones(x);
     const int p = static_cast<int>(x.cols());
-    double mu = INFINITY;
-    for (const Vector &at : {a, b, Vector(0.5 * (a + b))}) {
-        Eigen::SelfAdjointEigenSolver<Matrix> eig(weighted_gram(xt, at) + penalty(p, l2), Eigen::EigenvaluesOnly);
-        mu = std::min(mu, eig.eigenvalues().minCoeff());
-    }
-    return mu;
+    const auto weight = [](double z) {
+        const double q = sigmoid(z);
+        return q * (1 - q);
+    };
+    const Vector za = xt * a, zb = xt * b;
+    Vector s(za.size());
+    for (Eigen::Index i = 0; i < s.size(); ++i) s(i) = std::min(weight(za(i)), weight(zb(i)));
+    const Matrix h = xt.transpose() * (s.asDiagonal() * xt) + penalty(p, l2);
+    Eigen::SelfAdjointEigenSolver<Matrix> eig(h, Eigen::EigenvaluesOnly);
+    return eig.eigenvalues().minCoeff();
 }
 
 ConstituentPtr certified_constituent(const CertifiedState &s) {

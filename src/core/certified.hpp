@@ -77,8 +77,8 @@ CertifiedRemoval certified_remove(CertifiedState &s, const RowMatrix &x, const s
 double certified_gradient_norm(const CertifiedState &s, const RowMatrix &x, const std::vector<int> &y,
                                const CertifiedOptions &o, int32_t shard);
 
-// A lower estimate of the objective's curvature between a and b (the
-// smallest Hessian eigenvalue at a, b and their midpoint): ‖a − b‖ ≤
+// A lower bound μ of the objective's curvature on the segment from a to b
+// (each row weighted by the smaller of its ℓ'' at the two ends): ‖a − b‖ ≤
 // ‖∇L(a)‖ / μ when b is the optimum. Verify uses it to turn the residual
 // bound into a distance from an exact retrain.
 double certified_min_curvature(const RowMatrix &x, const Vector &a, const Vector &b, double l2);

@@ -41,6 +41,10 @@ void certified_retrain(Spi &spi, const ModelMeta &m, const std::set<int32> &shar
 std::string certified_forget(Spi &spi, const ModelMeta &m, const std::map<int32, std::vector<Eigen::Index>> &by_shard,
                              const RowMatrix &x, const Vector &y, std::vector<ShardState> &states, std::string *method) {
     const CertifiedOptions o = certified_options(m.options);
+    if (by_shard.empty()) {  // only holdout rows left: no shard changes
+        *method = "holdout rows only";
+        return "\"path\": \"none\"";
+    }
     std::set<int32> over;
     double before = 0, reached = 0;  // reached: the largest bound a step led to, before any retrain
     for (const auto &kv : by_shard) {

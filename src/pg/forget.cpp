@@ -263,6 +263,7 @@ void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std:
         changed.emplace(kv.first, std::move(kv.second));
     }
     if (changed.empty()) return;
+    if (audit.rows == 0) audit.method = "holdout rows only";  // lineage changes, no state
     DeletedRows forgotten{rows.x(trained, Eigen::all), rows.y(trained), rows.x(unseen, Eigen::all), rows.y(unseen)};
     if (sisa) (void)apply_sisa(spi, m, from, changed, audit, audit.rows, started, &forgotten);
     else if (m.strategy == Strategy::Certified) apply_certified(spi, m, rows, by_shard, changed, audit, started, &forgotten);

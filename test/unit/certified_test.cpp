@@ -264,6 +264,26 @@ TEST(Certified, StateAfterARemovalDoesNotKeepTheOptimumThatSawTheRow) {
     }
 }
 
+// μ must bound the curvature from below all along the segment, not only at
+// the ends and the midpoint: checked at 101 points, with the long-double
+// Hessian of the test's own.
+TEST(Certified, MinCurvatureIsALowerBoundOnTheSegment) {
+    const Rows d = make_rows(200, 13u);
+    const double l2 = 0.01;
+    Vector a = Vector::Zero(kFeatures + 1), b = Vector::Zero(kFeatures + 1);
+    a(0) = 6;
+    b(0) = -6;
+    b(kFeatures) = 3;  // the segment crosses the region where ℓ'' peaks
+    const double mu = certified_min_curvature(d.x, a, b, l2);
+    EXPECT_GT(mu, 0);
+    for (int k = 0; k <= 100; ++k) {
+        const Vector at = a + (b - a) * (k / 100.0);
+        const LongMatrix h = perturbed_hessian(d, at, l2);
+        Eigen::SelfAdjointEigenSolver<Matrix> eig(h.cast<double>(), Eigen::EigenvaluesOnly);
+        EXPECT_LE(mu, eig.eigenvalues().minCoeff() + 1e-12) << "at t = " << k / 100.0;
+    }
+}
+
 TEST(Certified, BudgetAndOverBudget) {
     for (double noise : {1e-6, 0.3, 1.0, 7.5})
         for (double eps : {0.1, 1.0, 4.0})
