@@ -138,7 +138,8 @@ BEGIN
             USING ERRCODE = 'feature_not_supported', HINT = 'The rows to inject are chosen by their key.';
     END IF;
     IF EXISTS (SELECT 1 FROM unnest(features) u(f) JOIN pg_attribute a ON a.attrelid = relation AND a.attname = u.f
-               WHERE NOT a.attisdropped AND a.atttypid NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype,
+               JOIN pg_type t ON t.oid = a.atttypid
+               WHERE NOT a.attisdropped AND CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype,
                      'float4'::regtype, 'float8'::regtype, 'numeric'::regtype, 'bool'::regtype)) THEN
         RAISE EXCEPTION 'feature_injection_test takes numeric and boolean features only'
             USING ERRCODE = 'feature_not_supported',
@@ -168,14 +169,17 @@ BEGIN
       FROM unnest(features) WITH ORDINALITY AS u(f, o)
       JOIN pg_attribute a ON a.attrelid = relation AND a.attname = u.f;
     -- classifiers: the largest change of a class probability, regressions: of the prediction;
-    -- $1 is the model, the sample is the first 1000 rows of the scratch table
+    -- $1 is the model; the sample, the same for every measure, is the first
+    -- 1000 rows by key that do not carry the indicator (they stay in the table)
     influence := CASE WHEN algorithm IN ('naive_bayes', 'logistic_regression', 'mlp') THEN
         format('SELECT avg((SELECT max(abs(p1 - p0)) FROM unnest(unlearn.predict_proba($1, ARRAY[%1$s, 1.0]), '
-               'unlearn.predict_proba($1, ARRAY[%1$s, 0.0])) AS u(p1, p0))) FROM (SELECT * FROM pg_temp.%2$I LIMIT 1000) s',
-               as_floats, scratch)
+               'unlearn.predict_proba($1, ARRAY[%1$s, 0.0])) AS u(p1, p0))) '
+               'FROM (SELECT * FROM pg_temp.%2$I WHERE unlearn_injected = 0 ORDER BY %3$I LIMIT 1000) s',
+               as_floats, scratch, key_col)
     ELSE
         format('SELECT avg(abs(unlearn.predict($1, ARRAY[%1$s, 1.0]) - unlearn.predict($1, ARRAY[%1$s, 0.0]))) '
-               'FROM (SELECT * FROM pg_temp.%2$I LIMIT 1000) s', as_floats, scratch)
+               'FROM (SELECT * FROM pg_temp.%2$I WHERE unlearn_injected = 0 ORDER BY %3$I LIMIT 1000) s',
+               as_floats, scratch, key_col)
     END;
     EXECUTE influence INTO weight_before USING scratch;
     EXECUTE format('DELETE FROM pg_temp.%I WHERE unlearn_injected = 1', scratch);

@@ -120,6 +120,13 @@ SELECT abs(gi.after - (SELECT avg((unlearn.predict('schools_lr', ARRAY[x1, x2]) 
                        WHERE l.role = 'holdout' AND s.district = 'B')) < 1e-12 AS b_after_matches_sql
 FROM unlearn.group_impact('schools_lr') gi WHERE gi."group" = 'B';
 SELECT count(*) AS events_shown FROM unlearn.group_impact('schools_lr', (SELECT max(event_id) FROM unlearn.audit WHERE model = 'schools_lr'));
+-- a later DELETE of a holdout row alone changes no state and records no figures:
+-- group_impact still shows the withdrawal
+DELETE FROM schools WHERE id = (SELECT min(key::int) FROM unlearn.lineage WHERE model = 'schools_lr' AND role = 'holdout');
+SELECT count(*) AS unlearn_events, count(*) FILTER (WHERE details IS NULL) AS without_figures
+FROM unlearn.audit WHERE model = 'schools_lr' AND event = 'unlearn';
+SELECT bool_and(event_id = (SELECT min(event_id) FROM unlearn.audit WHERE model = 'schools_lr' AND event = 'unlearn'))
+       AS still_the_withdrawal FROM unlearn.group_impact('schools_lr');
 SELECT expect_error($$SELECT * FROM unlearn.group_impact('schools_lr', -1)$$);
 SELECT expect_error($$SELECT unlearn.train('b', 'schools', 'label', ARRAY['x1'], 'logistic_regression', options => '{"monitor_group": "district"}')$$);
 SELECT expect_error($$SELECT unlearn.train('b', 'schools', 'label', ARRAY['x1'], 'logistic_regression', options => '{"holdout": 0.2, "monitor_group": "region"}')$$);

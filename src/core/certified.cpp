@@ -95,6 +95,7 @@ CertifiedState certified_train(const RowMatrix &x, const std::vector<int> &y, co
     s.hessian = weighted_gram(xt, s.theta) + penalty(p, o.l2);
     s.gram = xt.transpose() * xt;
     s.rows = x.rows();
+    s.positives = std::count(y.begin(), y.end(), 1);
     s.max_norm = xt.rowwise().norm().maxCoeff();
     // what the solver left: the bound starts there, not at zero
     s.bound = certified_gradient_norm(s, x, y, o, shard);
@@ -117,6 +118,7 @@ CertifiedState certified_refit(const RowMatrix &x, const std::vector<int> &y, co
     s.hessian = weighted_gram(xt, s.theta) + penalty(p, o.l2);
     s.gram = xt.transpose() * xt;
     s.rows = x.rows();
+    s.positives = y.front() == 1 ? s.rows : 0;
     s.max_norm = xt.rowwise().norm().maxCoeff();
     s.bound = certified_gradient_norm(s, x, y, o, shard);
     return s;
@@ -140,6 +142,17 @@ CertifiedRemoval certified_remove(CertifiedState &s, const RowMatrix &x, const s
         out.bound_after = s.bound;
         return out;
     }
+    // one class held, before or after: no perturbed optimum to be near, so the caller refits
+    const int64_t removed_positives = std::count(y.begin(), y.end(), 1);
+    const bool one_class_before = s.positives == 0 || s.positives == s.rows;
+    const int64_t positives_after = s.positives - removed_positives, rows_after = s.rows - x.rows();
+    if (one_class_before || positives_after <= 0 || positives_after >= rows_after) {
+        s.rows = rows_after;
+        s.positives = positives_after;
+        out.over_budget = true;
+        out.bound_after = INFINITY;
+        return out;
+    }
     const RowMatrix xt = with_ones(x);
     Vector r = (xt * s.theta).unaryExpr([](double v) { return sigmoid(v); });
     for (Eigen::Index i = 0; i < r.size(); ++i) r(i) -= y[static_cast<size_t>(i)];
@@ -148,12 +161,8 @@ CertifiedRemoval certified_remove(CertifiedState &s, const RowMatrix &x, const s
     s.hessian_error += kGamma * s.drift * xt.rowwise().norm().array().cube().sum();
     s.hessian -= weighted_gram(xt, s.theta);
     s.gram -= xt.transpose() * xt;
-    s.rows -= x.rows();
-    if (s.rows <= 0) {  // nothing left to certify against: the caller retrains (to an empty shard)
-        out.over_budget = true;
-        out.bound_after = INFINITY;
-        return out;
-    }
+    s.rows = rows_after;
+    s.positives = positives_after;
     Eigen::LDLT<Matrix> ldlt(s.hessian);
     const Vector v = ldlt.solve(delta);
     if (ldlt.info() != Eigen::Success || !v.allFinite()) {
@@ -203,6 +212,7 @@ ConstituentPtr certified_constituent(const CertifiedState &s) {
 
 void encode_certified(ByteWriter &w, const CertifiedState &s) {
     w.put<int64_t>(s.rows);
+    w.put<int64_t>(s.positives);
     w.put<double>(s.max_norm);
     w.put<double>(s.bound);
     w.put<double>(s.drift);
@@ -218,13 +228,14 @@ CertifiedState decode_certified(ByteReader &r, int features) {
     CertifiedState s;
     const auto q = static_cast<size_t>(features) + 1;
     s.rows = r.get<int64_t>();
+    s.positives = r.get<int64_t>();
     s.max_norm = r.get<double>();
     s.bound = r.get<double>();
     s.drift = r.get<double>();
     s.hessian_error = r.get<double>();
     s.newton_steps = r.get<int64_t>();
     s.retrains = r.get<int64_t>();
-    if (s.rows < 0 || s.rows > (int64_t{1} << 43) || !(s.max_norm >= 0) || !std::isfinite(s.max_norm) || !(s.bound >= 0) ||
+    if (s.rows < 0 || s.rows > (int64_t{1} << 43) || s.positives < 0 || s.positives > s.rows || !(s.max_norm >= 0) || !std::isfinite(s.max_norm) || !(s.bound >= 0) ||
         !std::isfinite(s.bound) || !(s.drift >= 0) || !std::isfinite(s.drift) || !(s.hessian_error >= 0) ||
         !std::isfinite(s.hessian_error) ||
         s.newton_steps < 0 || s.retrains < 0)

@@ -43,6 +43,7 @@ struct CertifiedState {
     Matrix hessian;  // of the held rows at θ₀ (the last exact optimum, not kept), with the penalty, within hessian_error
     Matrix gram;     // Σ x̃x̃ᵀ of the held rows, x̃ = [x; 1]
     int64_t rows = 0;
+    int64_t positives = 0;  // held rows of the second class: a shard left with one class has no certificate
     double max_norm = 0;  // largest ‖x̃‖ ever trained on (an upper bound for the held rows)
     double bound = 0;     // running bound on the gradient residual
     double drift = 0;     // ≥ ‖θ − θ₀‖: the sum of the Newton steps since θ₀
@@ -65,7 +66,8 @@ struct CertifiedRemoval {
 // the perturbed objective then has no minimum (the unpenalised intercept
 // runs off), so the shard predicts its class with certainty (θ = 0, the
 // intercept saturated), as a SISA shard does. Such a shard carries no
-// certificate: its bound is its residual, and its next removal retrains it.
+// certificate: its next removal retrains it, and a Newton step that would
+// leave a shard with one class is not taken (the shard is refitted).
 CertifiedState certified_refit(const RowMatrix &x, const std::vector<int> &y, const CertifiedOptions &o, int32_t shard);
 // Whether the rows hold one class only (certified_refit's degenerate case).
 bool single_class(const std::vector<int> &y);

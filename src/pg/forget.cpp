@@ -147,6 +147,9 @@ int64 apply(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vect
     if (forgotten) {
         DeletedRows none;
         audit.details = event_figures(spi, layout, before, states, same_layout ? *forgotten : none);
+        if (!same_layout)
+            audit.details += std::string(audit.details.empty() ? "" : ", ") +
+                             "\"figures_skipped\": \"a category left the model with these rows: they are not scored\"";
     }
     audit.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
     write_audit(spi, m, audit);
@@ -265,9 +268,11 @@ void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std:
     if (changed.empty()) return;
     if (audit.rows == 0) audit.method = "holdout rows only";  // lineage changes, no state
     DeletedRows forgotten{rows.x(trained, Eigen::all), rows.y(trained), rows.x(unseen, Eigen::all), rows.y(unseen)};
-    if (sisa) (void)apply_sisa(spi, m, from, changed, audit, audit.rows, started, &forgotten);
-    else if (m.strategy == Strategy::Certified) apply_certified(spi, m, rows, by_shard, changed, audit, started, &forgotten);
-    else (void)apply(spi, m, rows, by_shard, -1, changed, audit, started, &forgotten);
+    // holdout rows only: no state changed, so no figures (a no-op group impact would hide the last real one)
+    const DeletedRows *figures = audit.rows > 0 ? &forgotten : nullptr;
+    if (sisa) (void)apply_sisa(spi, m, from, changed, audit, audit.rows, started, figures);
+    else if (m.strategy == Strategy::Certified) apply_certified(spi, m, rows, by_shard, changed, audit, started, figures);
+    else (void)apply(spi, m, rows, by_shard, -1, changed, audit, started, figures);
 }
 
 // options.on_insert = 'learn': new rows (and new versions of updated rows)

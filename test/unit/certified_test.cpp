@@ -361,6 +361,17 @@ TEST(Certified, RefitOfOneClassPredictsIt) {
         for (Eigen::Index i = 0; i < p.rows(); ++i) EXPECT_NEAR(p(i, cls), 1.0, 1e-15);
         EXPECT_DOUBLE_EQ(s.bound, certified_gradient_norm(s, d.x, d.y, options(), 0));
     }
+    // a removal that would leave one class is no Newton step: the caller refits
+    Rows mixed = make_rows(60, 9u);
+    CertifiedState t = certified_train(mixed.x, mixed.y, options(), 0);
+    std::vector<Eigen::Index> ones;
+    for (Eigen::Index i = 0; i < mixed.x.rows(); ++i)
+        if (mixed.y[static_cast<size_t>(i)] == 1) ones.push_back(i);
+    ASSERT_FALSE(ones.empty());
+    const Rows gone = subset(mixed, ones);
+    const CertifiedRemoval r = certified_remove(t, gone.x, gone.y, options());
+    EXPECT_TRUE(r.over_budget);
+    EXPECT_EQ(t.newton_steps, 0);
     // two classes: the refit is the ordinary training
     Rows both = make_rows(80, 8u);
     EXPECT_TRUE(certified_refit(both.x, both.y, options(), 1).theta.isApprox(certified_train(both.x, both.y, options(), 1).theta));
@@ -439,6 +450,7 @@ TEST(Certified, StateRoundTripsAndHostileBytesAreCorruptState) {
     EXPECT_EQ(t.state.bound, c.state.bound);
     EXPECT_EQ(t.state.max_norm, c.state.max_norm);
     EXPECT_EQ(t.state.rows, c.state.rows);
+    EXPECT_EQ(t.state.positives, c.state.positives);
     EXPECT_EQ(t.state.newton_steps, c.state.newton_steps);
     EXPECT_EQ(t.state.retrains, c.state.retrains);
     EXPECT_EQ(state_rows(back), 197);
