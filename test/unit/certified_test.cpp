@@ -391,7 +391,6 @@ CertifiedShard trained_shard(uint32_t seed, int32_t shard, int removals) {
     return c;
 }
 
-enum class Outcome { Rejected, Accepted, Wrong };
 
 // Decodes, and on success uses what it decoded: fit, predict, encode again.
 void decode_and_use(const Bytes &b) {
@@ -413,18 +412,7 @@ void decode_and_use(const Bytes &b) {
 }
 
 Outcome outcome(const Bytes &bytes, std::string *why) {
-    try {
-        decode_and_use(bytes);
-        return Outcome::Accepted;
-    } catch (const Error &e) {
-        if (e.kind() == ErrorKind::CorruptState) return Outcome::Rejected;
-        *why = std::string(kind_name(e.kind())) + ": " + e.what();
-    } catch (const std::exception &e) {
-        *why = std::string("non-unlearn exception: ") + e.what();
-    } catch (...) {
-        *why = "unknown exception";
-    }
-    return Outcome::Wrong;
+    return outcome_of([&] { decode_and_use(bytes); }, why);
 }
 
 constexpr size_t kHeader = 20;  // magic(4) format(2) kind(2) payload_len(4) checksum(8)

@@ -17,7 +17,6 @@ using namespace unlearn::testing;
 namespace {
 
 using Bytes = std::vector<uint8_t>;
-enum class Outcome { Rejected, Accepted, Wrong };
 constexpr int kFeatures = 3;
 
 // A decoder under test: decodes, and on success uses what it decoded.
@@ -28,18 +27,7 @@ struct Decoder {
 };
 
 Outcome outcome(const Decoder &d, const Bytes &bytes, std::string *why) {
-    try {
-        d.decode_and_use(bytes);
-        return Outcome::Accepted;
-    } catch (const Error &e) {
-        if (e.kind() == ErrorKind::CorruptState) return Outcome::Rejected;
-        *why = std::string(kind_name(e.kind())) + ": " + e.what();
-    } catch (const std::exception &e) {
-        *why = std::string("non-unlearn exception: ") + e.what();
-    } catch (...) {
-        *why = "unknown exception";
-    }
-    return Outcome::Wrong;
+    return outcome_of([&] { d.decode_and_use(bytes); }, why);
 }
 
 ShardState trained_state(Algorithm a) {

@@ -67,7 +67,6 @@ RowMatrix probe_rows() {
     return x;
 }
 
-enum class Outcome { Rejected, Accepted, Wrong };
 
 // Decodes, and on success uses what it decoded: fit, predict, encode again.
 void decode_and_use(Algorithm a, const Bytes &b) {
@@ -87,18 +86,7 @@ void decode_and_use(Algorithm a, const Bytes &b) {
 }
 
 Outcome outcome(Algorithm a, const Bytes &bytes, std::string *why) {
-    try {
-        decode_and_use(a, bytes);
-        return Outcome::Accepted;
-    } catch (const Error &e) {
-        if (e.kind() == ErrorKind::CorruptState) return Outcome::Rejected;
-        *why = std::string(kind_name(e.kind())) + ": " + e.what();
-    } catch (const std::exception &e) {
-        *why = std::string("non-unlearn exception: ") + e.what();
-    } catch (...) {
-        *why = "unknown exception";
-    }
-    return Outcome::Wrong;
+    return outcome_of([&] { decode_and_use(a, bytes); }, why);
 }
 
 // The frame is magic(4) format(2) kind(2) payload_len(4) checksum(8).

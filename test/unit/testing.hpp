@@ -145,4 +145,24 @@ template <class F>
     return ::testing::AssertionFailure() << "did not throw, expected " << kind_name(kind);
 }
 
+// What hostile bytes did to a decoder: CorruptState is the only acceptable
+// refusal; any other error (or a non-unlearn exception) is a defect.
+enum class Outcome { Rejected, Accepted, Wrong };
+
+template <typename DecodeAndUse>
+Outcome outcome_of(DecodeAndUse &&decode_and_use, std::string *why) {
+    try {
+        decode_and_use();
+        return Outcome::Accepted;
+    } catch (const Error &e) {
+        if (e.kind() == ErrorKind::CorruptState) return Outcome::Rejected;
+        *why = std::string(kind_name(e.kind())) + ": " + e.what();
+    } catch (const std::exception &e) {
+        *why = std::string("non-unlearn exception: ") + e.what();
+    } catch (...) {
+        *why = "unknown exception";
+    }
+    return Outcome::Wrong;
+}
+
 }  // namespace unlearn::testing
