@@ -58,6 +58,16 @@ SELECT expect_error($$SELECT * FROM unlearn.membership_inference('no_holdout')$$
 SELECT expect_error($$SELECT unlearn.train('b', 'hold', 'y', ARRAY['x1'], options => '{"holdout": 0.95}')$$);
 SELECT expect_error($$SELECT unlearn.train('b', 'hold', 'y', ARRAY['x1'], options => '{"holdout": "lots"}')$$);
 
+-- an UPDATE of a holdout row keeps it holdout (its new version is as unseen as
+-- the old); an UPDATE of its key makes it a row the model never heard of
+CREATE TEMP TABLE h2 AS SELECT key::int AS id FROM unlearn.lineage WHERE model = 'h_ols' AND role = 'holdout' ORDER BY key LIMIT 2;
+CREATE TEMP TABLE h_state AS SELECT s.state FROM unlearn.state s JOIN unlearn.models m USING (model_id) WHERE m.name = 'h_ols';
+UPDATE hold SET y = y + 1 WHERE id = (SELECT min(id) FROM h2);
+UPDATE hold SET id = -id WHERE id = (SELECT max(id) FROM h2);
+SELECT l.key::int = (SELECT min(id) FROM h2) AS updated_row, l.role FROM unlearn.lineage l
+WHERE l.model = 'h_ols' AND l.key::int IN (SELECT id FROM h2 UNION SELECT -id FROM h2) ORDER BY 1;
+SELECT (SELECT state FROM h_state) = s.state AS state_unchanged FROM unlearn.state s JOIN unlearn.models m USING (model_id) WHERE m.name = 'h_ols';
+
 SELECT unlearn.drop_model(name) FROM unlearn.models WHERE relation IN ('hold'::regclass, 'noisy'::regclass) ORDER BY name;
 DROP TABLE hold, noisy;
 

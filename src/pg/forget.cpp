@@ -225,8 +225,10 @@ void rebucket(Spi &spi, const ModelMeta &m, int64 held) {
              {int4_param(m.id), int4_param(grown.buckets)});
 }
 
+// keep_holdout (UPDATE): rows whose key stays, whose holdout entry stays too
+// (never trained on, its new version is as unseen as the old).
 void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vector<char> &selected,
-                 Clock::time_point started) {
+                 Clock::time_point started, const std::vector<char> *keep_holdout = nullptr) {
     std::map<int32, Wanted> wanted = by_bucket(m, rows, selected);
     if (wanted.empty()) return;
     std::map<int32, LineageBlock> blocks = load_blocks(spi, m, bucket_numbers(wanted));
@@ -243,7 +245,9 @@ void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std:
         if (found.empty()) continue;
         for (const Removal &r : found) {
             if (r.entry.role != Role::Train) {
-                if (r.entry.role == Role::Holdout && rows.trainable[r.row]) unseen.push_back(static_cast<Eigen::Index>(r.row));
+                if (r.entry.role == Role::Holdout && keep_holdout && (*keep_holdout)[r.row]) kv.second.insert(r.entry);
+                else if (r.entry.role == Role::Holdout && rows.trainable[r.row])
+                    unseen.push_back(static_cast<Eigen::Index>(r.row));
                 continue;
             }
             if (sisa) {
@@ -422,11 +426,17 @@ UNLEARN_FUNCTION(unlearn_forget_rows) {
         Collected old_rows = read_transition(td->tg_oldtable, desc, plan, p);
         std::vector<char> selected(old_rows.keys.size(), 1);
         Collected new_rows;
+        std::vector<char> keep_holdout;  // UPDATE without learning: holdout rows that keep their key stay holdout
         if (TRIGGER_FIRED_BY_UPDATE(ev)) {
             new_rows = read_transition(td->tg_newtable, desc, plan, p);
             selected = changed_rows(old_rows, new_rows);
+            if (!m.learn_inserts) {
+                keep_holdout.resize(selected.size());
+                for (size_t i = 0; i < selected.size(); ++i)
+                    keep_holdout[i] = selected[i] && old_rows.keys[i] == new_rows.keys[i];
+            }
         }
-        forget_rows(spi, m, old_rows, selected, started);
+        forget_rows(spi, m, old_rows, selected, started, keep_holdout.empty() ? nullptr : &keep_holdout);
         // the new version of a changed row is learned when new rows are
         if (TRIGGER_FIRED_BY_UPDATE(ev) && m.learn_inserts) learn_rows(spi, m, new_rows, selected, started);
     }
