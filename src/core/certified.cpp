@@ -72,6 +72,22 @@ CertifiedState certified_empty(Eigen::Index parameters, int64_t retrains) {
     return s;
 }
 
+namespace {
+// Everything but θ, from the rows θ was fitted on: the Hessian at θ (θ is θ₀),
+// the Gram matrix, the counts, and the bound, which starts at what the solver
+// left rather than at zero.
+void complete_from_rows(CertifiedState &s, const RowMatrix &x, const std::vector<int> &y, const CertifiedOptions &o,
+                        int32_t shard) {
+    const RowMatrix xt = with_ones(x);
+    s.hessian = weighted_gram(xt, s.theta) + penalty(static_cast<int>(x.cols()), o.l2);
+    s.gram = xt.transpose() * xt;
+    s.rows = x.rows();
+    s.positives = std::count(y.begin(), y.end(), 1);
+    s.max_norm = xt.rowwise().norm().maxCoeff();
+    s.bound = certified_gradient_norm(s, x, y, o, shard);
+}
+}  // namespace
+
 CertifiedState certified_train(const RowMatrix &x, const std::vector<int> &y, const CertifiedOptions &o, int32_t shard) {
     check(o);
     const int p = static_cast<int>(x.cols());
@@ -91,14 +107,7 @@ CertifiedState certified_train(const RowMatrix &x, const std::vector<int> &y, co
     s.theta.resize(p + 1);
     s.theta.head(p) = fit.coef.row(0).transpose();
     s.theta(p) = fit.intercept(0);
-    const RowMatrix xt = with_ones(x);
-    s.hessian = weighted_gram(xt, s.theta) + penalty(p, o.l2);
-    s.gram = xt.transpose() * xt;
-    s.rows = x.rows();
-    s.positives = std::count(y.begin(), y.end(), 1);
-    s.max_norm = xt.rowwise().norm().maxCoeff();
-    // what the solver left: the bound starts there, not at zero
-    s.bound = certified_gradient_norm(s, x, y, o, shard);
+    complete_from_rows(s, x, y, o, shard);
     return s;
 }
 
@@ -114,13 +123,7 @@ CertifiedState certified_refit(const RowMatrix &x, const std::vector<int> &y, co
     CertifiedState s;
     s.theta = Vector::Zero(p + 1);
     s.theta(p) = y.front() == 1 ? kSaturated : -kSaturated;
-    const RowMatrix xt = with_ones(x);
-    s.hessian = weighted_gram(xt, s.theta) + penalty(p, o.l2);
-    s.gram = xt.transpose() * xt;
-    s.rows = x.rows();
-    s.positives = y.front() == 1 ? s.rows : 0;
-    s.max_norm = xt.rowwise().norm().maxCoeff();
-    s.bound = certified_gradient_norm(s, x, y, o, shard);
+    complete_from_rows(s, x, y, o, shard);
     return s;
 }
 

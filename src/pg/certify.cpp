@@ -1,8 +1,5 @@
 #include "certify.hpp"
 
-#include <cmath>
-#include <cstdio>
-
 #include "error.hpp"
 #include "evidence.hpp"
 #include "sisa.hpp"

@@ -15,7 +15,6 @@ namespace {
 constexpr int64 kHoldoutBlocks = 16;  // about 800 holdout rows at holdout 0.2: enough for an AUC, cheap to fetch
 constexpr int64 kMinGroupRows = 5;
 constexpr Eigen::Index kMinForgotten = 5;  // fewer forgotten rows: no attack AUC is kept
-constexpr const char *kSmallGroups = "(groups of fewer than 5 holdout rows)";
 constexpr Eigen::Index kMinDeletedHoldout = 20;  // fewer deleted holdout rows give too noisy an AUC to be the reference
 
 struct HoldoutSample {
@@ -43,18 +42,9 @@ std::vector<std::string> holdout_keys(Spi &spi, const ModelMeta &m) {
 // group figures are then left out, and the DELETE goes on.
 std::unordered_map<std::string, std::string> group_of(Spi &spi, const ModelMeta &m, const std::vector<std::string> &keys) {
     std::unordered_map<std::string, std::string> out;
-    const char *relation = nullptr, *key_type = nullptr;
-    const bool present = pg_call([&] {
-        if (get_attnum(m.relation, m.monitor_group.c_str()) == InvalidAttrNumber) return false;
-        const AttrNumber att = get_attnum(m.relation, m.key_columns[0].c_str());
-        relation = quote_qualified_identifier(get_namespace_name(get_rel_namespace(m.relation)), get_rel_name(m.relation));
-        key_type = format_type_be(get_atttype(m.relation, att));
-        return true;
-    });
-    if (!present) return out;
-    const std::string sql = "SELECT " + quoted(m.key_columns[0]) + "::text, coalesce(" + quoted(m.monitor_group) +
-                            "::text, '(null)') FROM " + relation + " WHERE " + quoted(m.key_columns[0]) +
-                            " = ANY($1::text[]::" + key_type + "[])";
+    if (pg_call([&] { return get_attnum(m.relation, m.monitor_group.c_str()); }) == InvalidAttrNumber) return out;
+    const std::string sql = select_by_key(
+        m, quoted(m.key_columns[0]) + "::text, coalesce(" + quoted(m.monitor_group) + "::text, '(null)')");
     SpiResult r = spi.exec_query(sql, {text_array_param(keys)});
     for (uint64 i = 0; i < r.rows(); ++i) out.emplace(r.str(i, 1), r.str(i, 2));
     return out;
@@ -128,9 +118,10 @@ std::map<std::string, GroupMetric> per_group(const ModelMeta &m, const FittedMod
 std::vector<std::string> pooled_labels(const std::vector<std::string> &groups) {
     std::map<std::string, int64> count;
     for (const auto &g : groups) ++count[g];
+    const std::string small = "(groups of fewer than " + std::to_string(kMinGroupRows) + " holdout rows)";
     std::vector<std::string> out;
     out.reserve(groups.size());
-    for (const auto &g : groups) out.push_back(count[g] < kMinGroupRows ? kSmallGroups : g);
+    for (const auto &g : groups) out.push_back(count[g] < kMinGroupRows ? small : g);
     return out;
 }
 

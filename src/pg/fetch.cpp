@@ -20,22 +20,29 @@ bool next_spi_slot(void *source, TupleTableSlot *slot) {
 
 }  // namespace
 
-void fetch_by_key(Spi &spi, const ModelMeta &m, const std::vector<std::string> &wanted,
-                  const std::function<void(const RowBatch &)> &on_batch) {
-    if (m.key_columns.size() != 1) throw Error(ErrorKind::Internal, "fetch_by_key needs a one-column key");
+std::string select_by_key(const ModelMeta &m, const std::string &columns, Oid *key_type) {
+    if (m.key_columns.size() != 1) throw Error(ErrorKind::Internal, "rows are read by key only for a one-column key");
     // PostgreSQL's strings are made inside pg_call and joined outside it, so
     // that an error longjmps over no C++ object
-    Oid key_type = InvalidOid;
-    const char *relation = nullptr, *key_type_name = nullptr;
+    Oid base = InvalidOid;
+    const char *relation = nullptr, *type_name = nullptr;
     pg_call([&] {
         const AttrNumber att = get_attnum(m.relation, m.key_columns[0].c_str());
-        key_type = getBaseType(get_atttype(m.relation, att));
+        base = getBaseType(get_atttype(m.relation, att));
         relation = quote_qualified_identifier(get_namespace_name(get_rel_namespace(m.relation)), get_rel_name(m.relation));
-        key_type_name = format_type_be(get_atttype(m.relation, att));
+        type_name = format_type_be(get_atttype(m.relation, att));
     });
-    std::string sql = "SELECT " + quoted(m.key_columns[0]) + ", " + quoted(m.target);
-    for (const auto &f : m.features) sql += ", " + quoted(f);
-    sql += std::string(" FROM ") + relation + " WHERE " + quoted(m.key_columns[0]) + " = ANY($1::text[]::" + key_type_name + "[])";
+    if (key_type) *key_type = base;
+    return "SELECT " + columns + " FROM " + relation + " WHERE " + quoted(m.key_columns[0]) + " = ANY($1::text[]::" +
+           type_name + "[])";
+}
+
+void fetch_by_key(Spi &spi, const ModelMeta &m, const std::vector<std::string> &wanted,
+                  const std::function<void(const RowBatch &)> &on_batch) {
+    std::string columns = quoted(m.key_columns.at(0)) + ", " + quoted(m.target);
+    for (const auto &f : m.features) columns += ", " + quoted(f);
+    Oid key_type = InvalidOid;
+    std::string sql = select_by_key(m, columns, &key_type);
     // integer keys (the common case) skip the text-to-key cast of every element
     const bool integer = key_type == INT8OID || key_type == INT4OID || key_type == INT2OID;
     std::vector<std::string> keys;

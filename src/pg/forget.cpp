@@ -132,10 +132,9 @@ int64 apply(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vect
     ModelMeta layout = m;
     bool same_layout = true;
     if (prune_categories(layout, states)) {
-        // a model of another layout: the deleted rows were read in the old one, so no
-        // evidence (they cannot be scored), and the holdout rows are read in the new one
+        // a model of another layout: the deleted rows and the state before were in
+        // the old one, so there is nothing to score them with
         same_layout = false;
-        before.clear();
         // the layout of every shard changed with the vocabulary
         audit.shards.clear();
         for (int32 s = 0; s < m.shards; ++s) audit.shards.push_back(s);
@@ -144,13 +143,9 @@ int64 apply(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vect
     if (!audit.shards.empty()) write_states(spi, layout, states, audit.shards);
     touch_model(spi, m, held, sign < 0 ? audit.rows : 0);
     audit.hash_after = state_hash(layout, states);
-    if (forgotten) {
-        DeletedRows none;
-        audit.details = event_figures(spi, layout, before, states, same_layout ? *forgotten : none);
-        if (!same_layout)
-            audit.details += std::string(audit.details.empty() ? "" : ", ") +
-                             "\"figures_skipped\": \"a category left the model with these rows: they are not scored\"";
-    }
+    if (forgotten)
+        audit.details = same_layout ? event_figures(spi, layout, before, states, *forgotten)
+                                    : "\"figures_skipped\": \"a category left the model with these rows: they are not scored\"";
     audit.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
     write_audit(spi, m, audit);
     return held;
