@@ -4,9 +4,11 @@
 #   scripts/cluster.sh stop    stop and remove; fails if a backend crashed
 #   scripts/cluster.sh log     print the server log
 # initdb refuses to run as root, so as root the cluster belongs to 'postgres'.
+# PGUL_PG (default /usr/lib/postgresql/15) picks another PostgreSQL installation,
+# e.g. a private copy, so that two checkouts can install and test side by side.
 set -euo pipefail
 
-bin=/usr/lib/postgresql/15/bin
+bin=${PGUL_PG:-/usr/lib/postgresql/15}/bin
 dir=${PGUL_DIR:-/tmp/pg_unlearn_cluster}
 port=${PGUL_PORT:-55432}
 if [ "$(id -u)" -eq 0 ]; then owner=postgres; else owner=$(id -un); fi

@@ -24,7 +24,7 @@ suite() {
 }
 
 regress() {
-    if make -s installcheck PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config; then return 0; fi
+    if make -s installcheck PG_CONFIG=${PGUL_PG:-/usr/lib/postgresql/15}/bin/pg_config; then return 0; fi
     for f in regression.diffs output_iso/regression.diffs; do [ -f "$f" ] && cat "$f"; done
     return 1
 }
