@@ -20,6 +20,7 @@ enum class ErrorKind {
     WrongObjectType,        // not a table, not a numeric column
     InsufficientPrivilege,  // cannot read the source
     FeatureNotSupported,    // valid request we do not handle yet
+    SerializationFailure,   // a snapshot older than a model: retry the transaction
 };
 
 class Error : public std::runtime_error {

@@ -1,9 +1,11 @@
 #include "catalog.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 
 #include "error.hpp"
+#include "source.hpp"
 
 namespace unlearn::pg {
 
@@ -144,7 +146,29 @@ std::vector<ModelMeta> models_of(Spi &spi, Oid relation, bool lock) {
                                   {oid_param(relation)});
     std::vector<ModelMeta> out;
     for (uint64 i = 0; i < r.rows(); ++i) out.push_back(meta_from(spi, r, i));
+    if (lock) refuse_models_after_snapshot(spi, relation, out);
     return out;
+}
+
+void refuse_models_after_snapshot(Spi &spi, Oid relation, const std::vector<ModelMeta> &seen) {
+    // Read committed takes a new snapshot per query and FOR UPDATE waits for a
+    // model being changed; under REPEATABLE READ and SERIALIZABLE a model
+    // trained after the transaction's snapshot is invisible to it, and its
+    // rows would stay in that model. (A model changed or dropped since the
+    // snapshot already makes FOR UPDATE fail with 40001.)
+    if (!pg_call([] { return IsolationUsesXactSnapshot(); })) return;
+    SpiResult now = spi.exec_latest(
+        "SELECT model_id FROM unlearn.models WHERE relation = $1::oid::regclass "
+        "OR relation IN (SELECT relid FROM pg_partition_ancestors($1::oid::regclass))",
+        {oid_param(relation)});
+    for (uint64 i = 0; i < now.rows(); ++i) {
+        const int32 id = now.int4(i, 1);
+        if (std::none_of(seen.begin(), seen.end(), [&](const ModelMeta &m) { return m.id == id; }))
+            throw Error(ErrorKind::SerializationFailure,
+                        "could not serialize access due to a model trained on " + relation_name(relation) +
+                            " after this transaction's snapshot",
+                        "Retry the transaction: its rows must be forgotten by every model trained on them.");
+    }
 }
 
 int width(const ModelMeta &m) {

@@ -58,7 +58,10 @@ ModelMeta load_model(Spi &spi, const std::string &name);
 // Every model trained on the relation or on a partitioned table it is a
 // partition of; with lock, FOR UPDATE in id order so
 // that concurrent statements forgetting rows serialise on them without deadlock.
+// Under REPEATABLE READ or SERIALIZABLE, a model committed after the
+// transaction's snapshot fails the statement with 40001 instead of being missed.
 std::vector<ModelMeta> models_of(Spi &spi, Oid relation, bool lock);
+void refuse_models_after_snapshot(Spi &spi, Oid relation, const std::vector<ModelMeta> &seen);
 
 std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m);
 void write_states(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &states, const std::vector<int32> &shards);

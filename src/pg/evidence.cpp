@@ -45,7 +45,7 @@ std::unordered_map<std::string, std::string> group_of(Spi &spi, const ModelMeta 
     if (pg_call([&] { return get_attnum(m.relation, m.monitor_group.c_str()); }) == InvalidAttrNumber) return out;
     const std::string sql = select_by_key(
         m, quoted(m.key_columns[0]) + "::text, coalesce(" + quoted(m.monitor_group) + "::text, '(null)')");
-    SpiResult r = spi.exec_query(sql, {text_array_param(keys)});
+    SpiResult r = spi.exec_as_owner(m.relation, sql, {text_array_param(keys)});
     for (uint64 i = 0; i < r.rows(); ++i) out.emplace(r.str(i, 1), r.str(i, 2));
     return out;
 }

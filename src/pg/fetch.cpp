@@ -52,7 +52,7 @@ void fetch_by_key(Spi &spi, const ModelMeta &m, const std::vector<std::string> &
         else keys.push_back(k);
     }
     if (integer) sql.replace(sql.rfind("$1::text[]::"), std::string("$1::text[]::").size(), "$1::int8[]::");
-    SpiResult r = spi.exec_query(sql, {integer ? int8_array_param(ints) : text_array_param(keys)});
+    SpiResult r = spi.exec_as_owner(m.relation, sql, {integer ? int8_array_param(ints) : text_array_param(keys)});
     SpiTuples src{r.table(), r.rows(), 0};
     TupleTableSlot *slot = nullptr;
     MemoryContext scratch = nullptr;

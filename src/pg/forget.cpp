@@ -367,8 +367,28 @@ UNLEARN_FUNCTION(unlearn_forget_rows) {
         throw Error(ErrorKind::FeatureNotSupported, "unlearn.forget_rows() may only be called as a trigger");
     auto *td = reinterpret_cast<TriggerData *>(fcinfo->context);
     const TriggerEvent ev = td->tg_event;
-    if (!TRIGGER_FIRED_FOR_STATEMENT(ev) || !TRIGGER_FIRED_AFTER(ev))
-        throw Error(ErrorKind::FeatureNotSupported, "unlearn.forget_rows() must run AFTER ... FOR EACH STATEMENT");
+    if (!TRIGGER_FIRED_AFTER(ev))
+        throw Error(ErrorKind::FeatureNotSupported, "unlearn.forget_rows() must run AFTER the change");
+    // Logical replication's apply worker fires row triggers only: the replica
+    // row triggers hand their row over as a one-row transition table.
+    TriggerData one_row;
+    if (TRIGGER_FIRED_FOR_ROW(ev)) {
+        one_row = *td;
+        pg_call([&] {
+            auto one = [](HeapTuple tuple) {
+                Tuplestorestate *store = tuplestore_begin_heap(false, false, work_mem);
+                tuplestore_puttuple(store, tuple);
+                return store;
+            };
+            if (TRIGGER_FIRED_BY_INSERT(ev)) {
+                one_row.tg_newtable = one(td->tg_trigtuple);
+            } else {
+                one_row.tg_oldtable = one(td->tg_trigtuple);
+                if (TRIGGER_FIRED_BY_UPDATE(ev)) one_row.tg_newtable = one(td->tg_newtuple);
+            }
+        });
+        td = &one_row;
+    }
     const auto started = Clock::now();
     const Oid relid = RelationGetRelid(td->tg_relation);
     const TupleDesc desc = RelationGetDescr(td->tg_relation);

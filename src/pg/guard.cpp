@@ -21,6 +21,7 @@ int sqlstate_of(ErrorKind kind) {
         case ErrorKind::WrongObjectType: return ERRCODE_WRONG_OBJECT_TYPE;
         case ErrorKind::InsufficientPrivilege: return ERRCODE_INSUFFICIENT_PRIVILEGE;
         case ErrorKind::FeatureNotSupported: return ERRCODE_FEATURE_NOT_SUPPORTED;
+        case ErrorKind::SerializationFailure: return ERRCODE_T_R_SERIALIZATION_FAILURE;
     }
     return ERRCODE_INTERNAL_ERROR;
 }

@@ -33,6 +33,7 @@ extern "C" {
 #include "utils/rls.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/tuplestore.h"
 #include "utils/typcache.h"
 }

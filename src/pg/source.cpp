@@ -25,19 +25,16 @@ std::vector<std::string> check_source(Spi &spi, Oid relid, const std::vector<std
                     "pg_unlearn trains on tables (plain or partitioned): DELETE triggers with transition tables are "
                     "what let it forget.");
 
-    // table-level SELECT, or SELECT on every column the model reads
-    bool allowed = pg_call([&] { return pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK; });
-    if (!allowed) {
-        allowed = true;
-        for (const auto &c : columns)
-            allowed = allowed && pg_call([&] {
-                AttrNumber att = get_attnum(relid, c.c_str());
-                return att == InvalidAttrNumber || pg_attribute_aclcheck(relid, att, GetUserId(), ACL_SELECT) == ACLCHECK_OK;
-            });
-    }
-    if (!allowed)
-        throw Error(ErrorKind::InsufficientPrivilege, "permission denied for table " + name,
-                    "Training reads the key, target and feature columns: GRANT SELECT on them.");
+    // Plain inheritance: a DELETE on the parent reaches the children's rows
+    // but a DELETE on a child fires no trigger of the parent's, and a child's
+    // key may repeat a parent's. Partitions have none of these problems.
+    const bool inherits = pg_call([&] {
+        return kind == RELKIND_RELATION && (has_subclass(relid) || (has_superclass(relid) && !get_rel_relispartition(relid)));
+    });
+    if (inherits)
+        throw Error(ErrorKind::FeatureNotSupported, "table " + name + " takes part in table inheritance",
+                    "A DELETE on a child table fires no trigger of its parent's, so rows could leave without being "
+                    "forgotten; train on a partitioned table or a table without INHERITS.");
 
     if (pg_call([&] { return check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED; }))
         throw Error(ErrorKind::FeatureNotSupported,
@@ -55,6 +52,27 @@ std::vector<std::string> check_source(Spi &spi, Oid relid, const std::vector<std
                     "Lineage records rows by primary key: ALTER TABLE " + name + " ADD PRIMARY KEY (...).");
     std::vector<std::string> keys;
     for (uint64 i = 0; i < pk.rows(); ++i) keys.push_back(pk.str(i, 1));
+
+    // table-level SELECT, or SELECT on every column the model reads or
+    // records: lineage shows the keys, so they need the privilege too
+    std::vector<std::string> readable = columns;
+    readable.insert(readable.end(), keys.begin(), keys.end());
+    bool allowed = pg_call([&] { return pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK; });
+    std::string denied;
+    for (const auto &c : readable) {
+        if (allowed) break;
+        const bool ok = pg_call([&] {
+            AttrNumber att = get_attnum(relid, c.c_str());
+            return att == InvalidAttrNumber || pg_attribute_aclcheck(relid, att, GetUserId(), ACL_SELECT) == ACLCHECK_OK;
+        });
+        if (!ok) {
+            denied = c;
+            break;
+        }
+    }
+    if (!allowed && !denied.empty())
+        throw Error(ErrorKind::InsufficientPrivilege, "permission denied for column " + quoted(denied) + " of table " + name,
+                    "A model reads its key, target, features and monitor_group column: GRANT SELECT on them.");
     return keys;
 }
 

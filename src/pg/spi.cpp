@@ -129,13 +129,67 @@ SpiResult Spi::exec(const char *sql, const std::vector<Param> &params, long limi
     });
 }
 
-SpiResult Spi::exec_query(const std::string &sql, const std::vector<Param> &params) {
+namespace {
+// Runs its scope as a relation's owner with SECURITY_RESTRICTED_OPERATION and
+// a GUC nest level of its own (so a SET LOCAL by the owner's code ends with
+// the scope); the error path is undone by the transaction abort, which
+// restores the user and security context PostgreSQL saved at its start.
+class AsOwner {
+public:
+    explicit AsOwner(Oid relation) {
+        pg_call([&] {
+            GetUserIdAndSecContext(&user_, &context_);
+            HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relation));
+            if (!HeapTupleIsValid(tuple)) elog(ERROR, "cache lookup failed for relation %u", relation);
+            const Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
+            ReleaseSysCache(tuple);
+            SetUserIdAndSecContext(owner, context_ | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+            level_ = NewGUCNestLevel();
+            (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+                                    GUC_ACTION_SAVE, true, 0, false);
+        });
+    }
+    ~AsOwner() {
+        if (std::uncaught_exceptions()) return;
+        try {
+            pg_call([this] {
+                AtEOXact_GUC(false, level_);
+                SetUserIdAndSecContext(user_, context_);
+            });
+        } catch (...) {
+        }
+    }
+    AsOwner(const AsOwner &) = delete;
+    AsOwner &operator=(const AsOwner &) = delete;
+
+private:
+    Oid user_ = InvalidOid;
+    int context_ = 0;
+    int level_ = 0;
+};
+}  // namespace
+
+SpiResult Spi::exec_as_owner(Oid relation, const std::string &sql, const std::vector<Param> &params) {
     SpiArgs args(params);
+    AsOwner owner(relation);
     return pg_call([&] {
         int rc = params.empty() ? SPI_execute(sql.c_str(), false, 0)
                                 : SPI_execute_with_args(sql.c_str(), static_cast<int>(params.size()), args.types.data(),
                                                         args.values.data(), args.nulls.data(), false, 0);
         if (rc < 0) elog(ERROR, "pg_unlearn query failed: %s", SPI_result_code_string(rc));
+        return SpiResult(SPI_tuptable, SPI_processed);
+    });
+}
+
+SpiResult Spi::exec_latest(const char *sql, const std::vector<Param> &params) {
+    SpiArgs args(params);
+    return pg_call([&] {
+        SPIPlanPtr plan = SPI_prepare(sql, static_cast<int>(args.types.size()), args.types.data());
+        if (!plan) elog(ERROR, "SPI_prepare failed for pg_unlearn query: %s", SPI_result_code_string(SPI_result));
+        int rc = SPI_execute_snapshot(plan, args.values.data(), args.nulls.data(), GetLatestSnapshot(),
+                                      InvalidSnapshot, true, false, 0);
+        if (rc < 0) elog(ERROR, "pg_unlearn query failed: %s", SPI_result_code_string(rc));
+        SPI_freeplan(plan);
         return SpiResult(SPI_tuptable, SPI_processed);
     });
 }

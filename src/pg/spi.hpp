@@ -59,7 +59,16 @@ public:
     SpiResult exec(const char *sql, const std::vector<Param> &params = {}, long limit = 0);
     // For statements built at run time (DDL, quoted identifiers): not cached.
     void exec_once(const std::string &sql);
-    SpiResult exec_query(const std::string &sql, const std::vector<Param> &params = {});
+    // A query over a user's table (built at run time, not cached), run as the
+    // table's owner under SECURITY_RESTRICTED_OPERATION, the way PostgreSQL
+    // runs index expressions, ANALYZE and REFRESH MATERIALIZED VIEW: whatever
+    // the owner defined (a domain CHECK, a cast, an operator, a type's I/O)
+    // runs with the owner's rights, never with the extension owner's, even
+    // when called from the SECURITY DEFINER trigger or an event trigger.
+    SpiResult exec_as_owner(Oid relation, const std::string &sql, const std::vector<Param> &params = {});
+    // The same with a snapshot taken now rather than the transaction's: under
+    // REPEATABLE READ, what has committed since the transaction began.
+    SpiResult exec_latest(const char *sql, const std::vector<Param> &params = {});
     // The caller's memory context: results returned to PostgreSQL go there,
     // because SPI's own context is freed when this scope ends.
     MemoryContext outer() const { return outer_; }

@@ -106,7 +106,7 @@ Categories read_categories(Spi &spi, const TrainRequest &req) {
                    " WHERE " +
                    col + " IS NOT NULL";
         });
-        SpiResult r = spi.exec_query(sql);
+        SpiResult r = spi.exec_as_owner(req.relid, sql);
         out[f] = r.text_array(0, 1);
         if (out[f].size() > 1000)
             throw Error(ErrorKind::DataException, "feature \"" + f + "\" has more than 1000 categories",
@@ -259,6 +259,9 @@ UNLEARN_FUNCTION(unlearn_train) {
     TrainRequest req = read_request(spi, fcinfo);
     std::vector<std::string> columns = req.features;
     columns.push_back(req.target);
+    // the group column is recorded in the audit and group figures: the caller
+    // must be able to read it (check_source adds the key columns)
+    if (!req.monitor_group.empty()) columns.push_back(req.monitor_group);
     // Writers wait while we read: a row deleted between our snapshot and the
     // trigger's creation would otherwise stay in the model.
     pg_call([&] { LockRelationOid(req.relid, ShareRowExclusiveLock); });
@@ -272,8 +275,11 @@ UNLEARN_FUNCTION(unlearn_train) {
     if (!req.monitor_group.empty() && keys.size() != 1)
         throw Error(ErrorKind::FeatureNotSupported, "option \"monitor_group\" needs a table with a one-column primary key",
                     "The holdout rows of each group are fetched by their key.");
-    // Read committed: scan what is committed now that writers are locked out.
-    pg_call([&] { PushActiveSnapshot(IsolationUsesXactSnapshot() ? GetActiveSnapshot() : GetLatestSnapshot()); });
+    // Scan what is committed now that writers are locked out, at every
+    // isolation level: under REPEATABLE READ the transaction's snapshot may
+    // predate a DELETE that committed before our lock, and the model would
+    // hold rows that are gone (the transaction's own changes are seen too).
+    pg_call([&] { PushActiveSnapshot(GetLatestSnapshot()); });
     const std::string rel_name = relation_name(req.relid);
     ModelMeta m;
     m.options = req.options;

@@ -1,0 +1,70 @@
+-- Every way a row changes reaches the model, or is refused with a clear
+-- error: nothing changes a model's rows silently.
+CREATE TABLE pg_src (id int PRIMARY KEY, x float8, y float8, note text);
+INSERT INTO pg_src SELECT i, i % 37, 3 * (i % 37) + sin(i), 'n' || i FROM generate_series(1, 200) i;
+SELECT rows_trained FROM unlearn.train('pg_ols', 'pg_src', 'y', ARRAY['x']);
+
+-- ALTER COLUMN ... TYPE ... USING rewrites the values without a DELETE: the
+-- model is retrained from the rewritten rows in the same statement
+ALTER TABLE pg_src ALTER COLUMN x TYPE float8 USING x * 2;
+SELECT event, method FROM unlearn.audit WHERE model = 'pg_ols' ORDER BY event_id DESC LIMIT 1;
+SELECT rel_diff((SELECT coefficient FROM unlearn.coefficients('pg_ols') WHERE feature = 'x'),
+                (SELECT regr_slope(y, x) FROM pg_src)) < 1e-9 AS slope_follows_rewrite;
+ALTER TABLE pg_src ALTER COLUMN y TYPE numeric USING -y;
+ALTER TABLE pg_src ALTER COLUMN x TYPE int USING round(x / 3);
+DELETE FROM pg_src WHERE id <= 20;
+SELECT check_name, passed FROM unlearn.verify('pg_ols') ORDER BY 1;
+SELECT rel_diff((SELECT coefficient FROM unlearn.coefficients('pg_ols') WHERE feature = 'x'),
+                (SELECT regr_slope(y, x) FROM pg_src)) < 1e-9 AS slope_equals_closed_form;
+-- a rewrite of a column no model reads retrains too (the rewrite already
+-- read every row: 3 above + 1); a binary-compatible change rewrites nothing
+ALTER TABLE pg_src ALTER COLUMN note TYPE varchar(20);
+ALTER TABLE pg_src ALTER COLUMN note TYPE text;
+SELECT count(*) AS resyncs FROM unlearn.audit WHERE model = 'pg_ols' AND event = 'resync';
+
+-- the extension's triggers cannot be dropped or disabled under a model
+SELECT expect_error($$DROP TRIGGER unlearn_forget_delete ON pg_src$$);
+SELECT expect_error($$ALTER TABLE pg_src DISABLE TRIGGER unlearn_forget_delete$$);
+SELECT expect_error($$ALTER TABLE pg_src DISABLE TRIGGER USER$$);
+SELECT expect_error($$ALTER TABLE pg_src ENABLE ALWAYS TRIGGER unlearn_forget_update$$);
+SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'pg_src'::regclass ORDER BY 1;
+
+-- the primary key cannot go while a model records rows by it
+SELECT expect_error($$ALTER TABLE pg_src DROP CONSTRAINT pg_src_pkey$$);
+
+-- plain inheritance is refused both ways: a DELETE on a child would never
+-- reach the parent's models
+SELECT expect_error($$CREATE TABLE pg_child () INHERITS (pg_src)$$);
+CREATE TABLE pg_parent (id int, x float8, y float8);
+CREATE TABLE pg_kid (id int PRIMARY KEY, x float8, y float8) INHERITS (pg_parent);
+INSERT INTO pg_kid SELECT i, i, 2 * i + cos(i) FROM generate_series(1, 20) i;
+SELECT expect_error($$SELECT unlearn.train('kid_ols', 'pg_kid', 'y', ARRAY['x'])$$);
+CREATE TABLE pg_solo (id int PRIMARY KEY, x float8, y float8);
+INSERT INTO pg_solo SELECT i, i, 2 * i + cos(i) FROM generate_series(1, 20) i;
+SELECT rows_trained FROM unlearn.train('solo_ols', 'pg_solo', 'y', ARRAY['x']);
+SELECT expect_error($$ALTER TABLE pg_solo INHERIT pg_parent$$);
+SELECT expect_error($$SELECT unlearn.train('parent_ols', 'pg_parent', 'y', ARRAY['x'])$$);
+
+-- dropping the last model takes every trigger with it; then the table is free
+SELECT unlearn.drop_model('solo_ols');
+SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgrelid = 'pg_solo'::regclass;
+ALTER TABLE pg_solo INHERIT pg_parent;
+SELECT unlearn.drop_model('pg_ols');
+SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgrelid = 'pg_src'::regclass;
+ALTER TABLE pg_src DROP CONSTRAINT pg_src_pkey;
+
+-- session_replication_role = replica (what logical replication's apply worker
+-- runs with) fires the replica row triggers instead of the statement ones:
+-- deletes, updates and learned inserts all reach the model, once
+CREATE TABLE pg_rep (id int PRIMARY KEY, x float8, y float8);
+INSERT INTO pg_rep SELECT i, i % 11, 2 * (i % 11) + sin(i) FROM generate_series(1, 100) i;
+SELECT rows_trained FROM unlearn.train('rep_ols', 'pg_rep', 'y', ARRAY['x'], options => '{"on_insert": "learn"}');
+SET session_replication_role = replica;
+DELETE FROM pg_rep WHERE id <= 10;
+UPDATE pg_rep SET y = y + 1 WHERE id BETWEEN 11 AND 15;
+INSERT INTO pg_rep VALUES (101, 3, 7), (102, 4, 9);
+RESET session_replication_role;
+SELECT rows_held, (SELECT count(*) FROM pg_rep) AS table_rows FROM unlearn.models WHERE name = 'rep_ols';
+SELECT check_name, passed FROM unlearn.verify('rep_ols') ORDER BY 1;
+SELECT unlearn.drop_model('rep_ols');
+DROP TABLE pg_rep, pg_src, pg_solo, pg_kid, pg_parent;

@@ -1,0 +1,109 @@
+-- Privileged code evaluates nothing a table owner defines. The DML trigger
+-- and the event triggers run as the extension owner; an ordinary role that
+-- owns a table an administrator trained a model on defines domains, casts
+-- and functions that the trigger would otherwise run as superuser. Each
+-- attack below must leave the owner an ordinary role, and the model correct.
+CREATE ROLE unlearn_mal;
+CREATE SCHEMA mal AUTHORIZATION unlearn_mal;
+SET ROLE unlearn_mal;
+-- who ran the owner's code, and as whom
+CREATE TABLE mal.log (who name, via text);
+CREATE FUNCTION mal.escalate(via text) RETURNS bool LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO mal.log VALUES (current_user, via);
+    BEGIN
+        EXECUTE 'ALTER ROLE unlearn_mal SUPERUSER';
+    EXCEPTION WHEN OTHERS THEN NULL;  -- as the owner this fails; swallow it so the DELETE goes on
+    END;
+    RETURN true;
+END $$;
+CREATE FUNCTION mal.evil(int) RETURNS bool LANGUAGE sql AS $$ SELECT mal.escalate('domain check') $$;
+CREATE TYPE mal.grp AS ENUM ('a', 'b', 'c');
+CREATE FUNCTION mal.grp_text(mal.grp) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM mal.escalate('cast');
+    RETURN $1::name::text;  -- enum -> name is I/O conversion, not this cast
+END $$;
+
+-- 1. domain CHECK on the key of a SISA model
+CREATE TABLE mal.mt (id int PRIMARY KEY, x float8, y int);
+INSERT INTO mal.mt SELECT i, i % 17, (i % 17 > 8)::int # (i % 5 = 0)::int FROM generate_series(1, 200) i;
+RESET ROLE;
+SELECT rows_trained FROM unlearn.train('mal_sisa', 'mal.mt', 'y', ARRAY['x'], 'logistic_regression', 'sisa', 4);
+SET ROLE unlearn_mal;
+CREATE DOMAIN mal.dk AS int CHECK (mal.evil(VALUE));
+ALTER TABLE mal.mt ALTER COLUMN id TYPE mal.dk;
+DELETE FROM mal.mt WHERE id = 7;
+RESET ROLE;
+SELECT rolsuper FROM pg_roles WHERE rolname = 'unlearn_mal';
+SELECT via, count(*) FILTER (WHERE who <> 'unlearn_mal') AS as_another_role FROM mal.log GROUP BY via;
+SELECT unlearn.trained_on('mal_sisa', '7') AS holds_7, rows_held FROM unlearn.models WHERE name = 'mal_sisa';
+SELECT check_name, passed FROM unlearn.verify('mal_sisa') WHERE NOT passed;
+TRUNCATE mal.log;
+
+-- 2. a cast on the monitor_group column of a ridge model with holdout
+SET ROLE unlearn_mal;
+CREATE TABLE mal.rt (id int PRIMARY KEY, g mal.grp, x float8, y float8);
+INSERT INTO mal.rt SELECT i, (ARRAY['a', 'b', 'c']::mal.grp[])[1 + i % 3], i % 23, 2 * (i % 23) + sin(i)
+FROM generate_series(1, 300) i;
+RESET ROLE;
+SELECT rows_trained FROM unlearn.train('mal_ridge', 'mal.rt', 'y', ARRAY['x'], 'ridge',
+                                       options => '{"holdout": 0.3, "monitor_group": "g"}');
+SET ROLE unlearn_mal;
+CREATE CAST (mal.grp AS text) WITH FUNCTION mal.grp_text(mal.grp);
+DELETE FROM mal.rt WHERE id <= 40;
+RESET ROLE;
+SELECT rolsuper FROM pg_roles WHERE rolname = 'unlearn_mal';
+SELECT via, count(*) FILTER (WHERE who <> 'unlearn_mal') AS as_another_role FROM mal.log GROUP BY via;
+SELECT check_name, passed FROM unlearn.verify('mal_ridge') WHERE NOT passed;
+TRUNCATE mal.log;
+
+-- 3. the event trigger: DETACH PARTITION retrains a model with a categorical
+-- enum feature, and the category query meets the owner's cast
+SET ROLE unlearn_mal;
+CREATE TABLE mal.pt (id int PRIMARY KEY, g mal.grp, x float8, y float8) PARTITION BY RANGE (id);
+CREATE TABLE mal.pt1 PARTITION OF mal.pt FOR VALUES FROM (1) TO (101);
+CREATE TABLE mal.pt2 PARTITION OF mal.pt FOR VALUES FROM (101) TO (201);
+DROP CAST (mal.grp AS text);
+INSERT INTO mal.pt SELECT i, (ARRAY['a', 'b', 'c']::mal.grp[])[1 + i % 3], i % 13, (i % 3) * 5 + i % 13 + cos(i)
+FROM generate_series(1, 200) i;
+RESET ROLE;
+SELECT rows_trained FROM unlearn.train('mal_part', 'mal.pt', 'y', ARRAY['x', 'g']);
+SET ROLE unlearn_mal;
+CREATE CAST (mal.grp AS text) WITH FUNCTION mal.grp_text(mal.grp);
+ALTER TABLE mal.pt DETACH PARTITION mal.pt2;
+RESET ROLE;
+SELECT rolsuper FROM pg_roles WHERE rolname = 'unlearn_mal';
+SELECT via, count(*) FILTER (WHERE who <> 'unlearn_mal') AS as_another_role FROM mal.log GROUP BY via;
+SELECT rows_held FROM unlearn.models WHERE name = 'mal_part';
+SELECT check_name, passed FROM unlearn.verify('mal_part') WHERE NOT passed;
+
+-- the owner kept no rights on the extension's objects throughout
+SELECT has_schema_privilege('unlearn_mal', 'unlearn', 'USAGE') AS mal_uses_unlearn;
+SELECT unlearn.drop_model(name) FROM unlearn.models WHERE name LIKE 'mal\_%' ORDER BY name;
+DROP SCHEMA mal CASCADE;
+
+-- Column privileges: every column a model reads or records needs SELECT.
+-- A role that may read x and y only must not learn every ssn from lineage
+-- nor the diagnosis values from group figures.
+CREATE TABLE patients (ssn text PRIMARY KEY, diagnosis text, x float8, y float8);
+INSERT INTO patients SELECT 'ssn-' || i, CASE WHEN i % 2 = 0 THEN 'flu' ELSE 'cold' END, i, 3 * i + sin(i)
+FROM generate_series(1, 100) i;
+CREATE ROLE unlearn_analyst;
+GRANT SELECT (x, y) ON patients TO unlearn_analyst;
+GRANT USAGE ON SCHEMA unlearn TO unlearn_analyst;
+GRANT SELECT ON unlearn.models TO unlearn_analyst;
+SET ROLE unlearn_analyst;
+SELECT expect_error($$SELECT unlearn.train('ssn_model', 'patients', 'y', ARRAY['x'])$$);
+RESET ROLE;
+GRANT SELECT (ssn) ON patients TO unlearn_analyst;
+SET ROLE unlearn_analyst;
+SELECT expect_error($$SELECT unlearn.train('ssn_model', 'patients', 'y', ARRAY['x'], 'ridge',
+                                           options => '{"holdout": 0.2, "monitor_group": "diagnosis"}')$$);
+RESET ROLE;
+REVOKE ALL ON patients FROM unlearn_analyst;
+REVOKE ALL ON unlearn.models FROM unlearn_analyst;
+REVOKE ALL ON SCHEMA unlearn FROM unlearn_analyst;
+DROP ROLE unlearn_analyst;
+DROP TABLE patients;
+DROP ROLE unlearn_mal;
