@@ -245,9 +245,12 @@ BEGIN
     FOR d IN SELECT * FROM pg_event_trigger_dropped_objects()
              WHERE object_type = 'trigger' AND original AND address_names[3] LIKE 'unlearn\_%' LOOP
         rel := to_regclass(format('%I.%I', d.address_names[1], d.address_names[2]));
+        -- the learn triggers serve only models that learn inserted rows
         IF rel IS NOT NULL AND EXISTS (SELECT 1 FROM unlearn.models mo
-                                       WHERE mo.relation = rel
-                                          OR mo.relation IN (SELECT relid FROM pg_partition_ancestors(rel))) THEN
+                                       WHERE (mo.relation = rel
+                                              OR mo.relation IN (SELECT relid FROM pg_partition_ancestors(rel)))
+                                         AND (d.address_names[3] NOT LIKE 'unlearn\_%learn%'
+                                              OR mo.options->>'on_insert' = 'learn')) THEN
             RAISE EXCEPTION 'cannot drop trigger % on %: models trained on the table depend on it', d.address_names[3], rel
                 USING ERRCODE = 'dependent_objects_still_exist',
                       DETAIL = 'Rows deleted without it would stay in the models.',
