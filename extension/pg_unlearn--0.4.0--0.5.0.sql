@@ -6,6 +6,58 @@
 
 -- Privileged code ------------------------------------------------------------
 
+-- Lineage shows keys: a role sees the rows of the models whose table's key
+-- it may SELECT, as it would see them in the table.
+CREATE OR REPLACE VIEW unlearn.lineage AS
+SELECT m.name AS model, l.key, l.shard, l.slice, l.role
+FROM unlearn.models m, LATERAL unlearn.lineage_entries(m.model_id) l
+WHERE (SELECT bool_and(has_column_privilege(m.relation, k, 'SELECT')) FROM unnest(m.key_columns) AS k);
+COMMENT ON VIEW unlearn.lineage IS 'which row (by primary key) each model holds, in which shard and role; only for tables whose key the reader may select';
+
+-- Group figures name values of the monitor_group column: the caller must be
+-- able to read that column.
+CREATE OR REPLACE FUNCTION unlearn.group_impact(model text, event bigint DEFAULT NULL)
+RETURNS TABLE (event_id bigint, at timestamptz, "group" text, metric text, holdout_rows bigint,
+               before float8, after float8, change float8)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    chosen bigint;
+    m unlearn.models;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM unlearn.audit a WHERE a.model = group_impact.model) THEN
+        RAISE EXCEPTION 'model "%" has no audit events', group_impact.model
+            USING ERRCODE = 'undefined_object', HINT = 'SELECT name FROM unlearn.models lists the trained models.';
+    END IF;
+    SELECT * INTO m FROM unlearn.models mo WHERE mo.name = group_impact.model;
+    IF FOUND AND m.options ? 'monitor_group'
+       AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = m.relation AND attname = m.options->>'monitor_group'
+                                                  AND NOT attisdropped)
+       AND NOT has_column_privilege(m.relation, m.options->>'monitor_group', 'SELECT') THEN
+        RAISE EXCEPTION 'permission denied for column % of table %', quote_ident(m.options->>'monitor_group'), m.relation
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Group figures name the values of the monitor_group column: GRANT SELECT on it.';
+    END IF;
+    SELECT a.event_id INTO chosen FROM unlearn.audit a
+    WHERE a.model = group_impact.model AND a.details ? 'groups'
+      AND (group_impact.event IS NULL OR a.event_id = group_impact.event)
+    ORDER BY a.event_id DESC LIMIT 1;
+    IF chosen IS NULL THEN
+        RAISE EXCEPTION 'model "%" has no group impact recorded%', group_impact.model,
+                        CASE WHEN group_impact.event IS NULL THEN '' ELSE ' for event ' || group_impact.event END
+            USING ERRCODE = 'no_data_found',
+                  HINT = 'Train with options.holdout and options.monitor_group; each DELETE then records it.';
+    END IF;
+    RETURN QUERY
+    SELECT a.event_id, a.at, g->>'group', a.details->>'group_metric', (g->>'rows')::bigint,
+           (g->>'before')::float8, (g->>'after')::float8, (g->>'after')::float8 - (g->>'before')::float8
+    FROM unlearn.audit a, jsonb_array_elements(a.details->'groups') g
+    WHERE a.event_id = chosen
+    ORDER BY g->>'group';
+END
+$$;
+
 -- Key identity ---------------------------------------------------------------
 
 -- Paths that change rows without a DELETE -------------------------------------
@@ -209,8 +261,11 @@ BEGIN
     -- a rewrite may have changed stored values of the key, target or
     -- features: retrain from the rows as they are now
     IF rewritten IS NOT NULL THEN
+        -- (only tables this command altered: the setting is the session's)
         FOR m IN SELECT * FROM unlearn.models
-                 WHERE relation = ANY (rewritten) OR partitions::oid[] && rewritten ORDER BY model_id LOOP
+                 WHERE (relation = ANY (rewritten) OR partitions::oid[] && rewritten)
+                   AND relation IN (SELECT objid FROM pg_event_trigger_ddl_commands())
+                 ORDER BY model_id LOOP
             PERFORM unlearn.resync_or_drop(m.name);
         END LOOP;
     END IF;

@@ -101,6 +101,26 @@ SET ROLE unlearn_analyst;
 SELECT expect_error($$SELECT unlearn.train('ssn_model', 'patients', 'y', ARRAY['x'], 'ridge',
                                            options => '{"holdout": 0.2, "monitor_group": "diagnosis"}')$$);
 RESET ROLE;
+-- a model trained by someone who may read everything: the analyst, who may
+-- read the unlearn tables but not ssn or diagnosis, sees neither through them
+SELECT rows_trained FROM unlearn.train('ssn_model', 'patients', 'y', ARRAY['x'], 'ridge',
+                                       options => '{"holdout": 0.2, "monitor_group": "diagnosis"}');
+DELETE FROM patients WHERE x > 90;
+REVOKE SELECT (ssn) ON patients FROM unlearn_analyst;
+GRANT SELECT ON unlearn.lineage, unlearn.lineage_blocks, unlearn.audit TO unlearn_analyst;
+SET ROLE unlearn_analyst;
+SELECT count(*) AS keys_seen FROM unlearn.lineage WHERE model = 'ssn_model';
+SELECT expect_error($$SELECT unlearn.trained_on('ssn_model', 'ssn-5')$$);
+SELECT expect_error($$SELECT * FROM unlearn.group_impact('ssn_model')$$);
+RESET ROLE;
+GRANT SELECT (ssn, diagnosis) ON patients TO unlearn_analyst;
+SET ROLE unlearn_analyst;
+SELECT count(*) AS keys_seen FROM unlearn.lineage WHERE model = 'ssn_model';
+SELECT unlearn.trained_on('ssn_model', 'ssn-5') IS NOT NULL AS answers;
+SELECT count(*) > 0 AS groups_seen FROM unlearn.group_impact('ssn_model');
+RESET ROLE;
+SELECT unlearn.drop_model('ssn_model');
+REVOKE ALL ON unlearn.lineage, unlearn.lineage_blocks, unlearn.audit FROM unlearn_analyst;
 REVOKE ALL ON patients FROM unlearn_analyst;
 REVOKE ALL ON unlearn.models FROM unlearn_analyst;
 REVOKE ALL ON SCHEMA unlearn FROM unlearn_analyst;

@@ -255,6 +255,7 @@ UNLEARN_FUNCTION(unlearn_trained_on) {
     const std::string key = text_arg(fcinfo, 1, "key");
     Spi spi;
     ModelMeta m = load_model(spi, name);
+    require_select(m.relation, m.key_columns, "trained_on tells whether a row is in the table: GRANT SELECT on its key.");
     auto blocks = load_blocks(spi, m, {lineage_bucket(m, key)});
     bool held = false;
     for (const auto &kv : blocks)

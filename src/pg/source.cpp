@@ -53,27 +53,25 @@ std::vector<std::string> check_source(Spi &spi, Oid relid, const std::vector<std
     std::vector<std::string> keys;
     for (uint64 i = 0; i < pk.rows(); ++i) keys.push_back(pk.str(i, 1));
 
-    // table-level SELECT, or SELECT on every column the model reads or
-    // records: lineage shows the keys, so they need the privilege too
+    // SELECT on every column the model reads or records: lineage shows the
+    // keys, group figures the monitor_group column
     std::vector<std::string> readable = columns;
     readable.insert(readable.end(), keys.begin(), keys.end());
-    bool allowed = pg_call([&] { return pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK; });
-    std::string denied;
-    for (const auto &c : readable) {
-        if (allowed) break;
+    require_select(relid, readable, "A model reads its key, target, features and monitor_group column: GRANT SELECT on them.");
+    return keys;
+}
+
+void require_select(Oid relid, const std::vector<std::string> &columns, const std::string &why) {
+    if (pg_call([&] { return pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK; })) return;
+    for (const auto &c : columns) {
         const bool ok = pg_call([&] {
             AttrNumber att = get_attnum(relid, c.c_str());
             return att == InvalidAttrNumber || pg_attribute_aclcheck(relid, att, GetUserId(), ACL_SELECT) == ACLCHECK_OK;
         });
-        if (!ok) {
-            denied = c;
-            break;
-        }
+        if (!ok)
+            throw Error(ErrorKind::InsufficientPrivilege,
+                        "permission denied for column " + quoted(c) + " of table " + relation_name(relid), why);
     }
-    if (!allowed && !denied.empty())
-        throw Error(ErrorKind::InsufficientPrivilege, "permission denied for column " + quoted(denied) + " of table " + name,
-                    "A model reads its key, target, features and monitor_group column: GRANT SELECT on them.");
-    return keys;
 }
 
 }  // namespace unlearn::pg
