@@ -21,6 +21,8 @@ int sqlstate_of(ErrorKind kind) {
         case ErrorKind::WrongObjectType: return ERRCODE_WRONG_OBJECT_TYPE;
         case ErrorKind::InsufficientPrivilege: return ERRCODE_INSUFFICIENT_PRIVILEGE;
         case ErrorKind::FeatureNotSupported: return ERRCODE_FEATURE_NOT_SUPPORTED;
+        case ErrorKind::UniqueViolation: return ERRCODE_UNIQUE_VIOLATION;
+        case ErrorKind::ObjectNotInPrerequisiteState: return ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE;
     }
     return ERRCODE_INTERNAL_ERROR;
 }
