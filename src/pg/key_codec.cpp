@@ -367,7 +367,7 @@ std::string key_from_datum(const std::vector<KeyColumn> &cols, Oid type, Datum v
         throw Error(ErrorKind::InvalidParameter,
                     "a key of type " + type_name(type) + " cannot identify a row of a table keyed by " +
                         (cols.size() == 1 ? type_name(cols[0].base) : std::string("several columns")),
-                    cols.size() == 1 ? "Pass the key as a " + type_name(cols[0].base) + " or as text."
+                    cols.size() == 1 ? "Pass the key as type " + type_name(cols[0].base) + ", or as text."
                                      : "Pass a composite key as text, as ROW(k1, k2)::text reads, e.g. (1,abc).");
     KeyColumn as_passed = cols[0];
     as_passed.base = base;  // an integer key may come as any integer type: one encoding
