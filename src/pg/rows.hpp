@@ -1,6 +1,6 @@
 // Reading training rows out of tuples: the columns a model uses, resolved
 // by name against a tuple descriptor, and a batch filler that turns slots into
-// a feature matrix, a target vector and key texts without one query per row.
+// a feature matrix, a target vector and encoded keys without one query per row.
 #pragma once
 
 #include <map>
