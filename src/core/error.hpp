@@ -21,7 +21,6 @@ enum class ErrorKind {
     InsufficientPrivilege,  // cannot read the source
     FeatureNotSupported,    // valid request we do not handle yet
     UniqueViolation,        // two rows with one key
-    ObjectNotInPrerequisiteState,  // stored in an older format: update or resync first
 };
 
 class Error : public std::runtime_error {

@@ -176,9 +176,9 @@ std::vector<std::pair<int32_t, std::vector<uint8_t>>> KeyArena::encode_blocks(in
 LineageBlock LineageBlock::decode(const uint8_t *data, size_t len) {
     uint16_t kind = 0;
     ByteReader r = unframe(data, len, kLineageMagic, &kind);
+    // the kind is outside the checksum: a kind 0 block is old or corrupt, and unreadable either way
     if (kind == kTextKeys)
-        throw Error(ErrorKind::ObjectNotInPrerequisiteState,
-                    "lineage holds keys in the text form of pg_unlearn before 0.5.0",
+        throw Error(ErrorKind::CorruptState, "corrupt pg_unlearn blob: a lineage block in the text-key format of before 0.5.0",
                     "Run ALTER EXTENSION pg_unlearn UPDATE (it retrains every model), or unlearn.resync() the model.");
     if (kind != kBinaryKeys) ByteReader::fail("unknown lineage block kind");
     auto n = r.get<uint32_t>();

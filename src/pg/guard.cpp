@@ -22,7 +22,6 @@ int sqlstate_of(ErrorKind kind) {
         case ErrorKind::InsufficientPrivilege: return ERRCODE_INSUFFICIENT_PRIVILEGE;
         case ErrorKind::FeatureNotSupported: return ERRCODE_FEATURE_NOT_SUPPORTED;
         case ErrorKind::UniqueViolation: return ERRCODE_UNIQUE_VIOLATION;
-        case ErrorKind::ObjectNotInPrerequisiteState: return ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE;
     }
     return ERRCODE_INTERNAL_ERROR;
 }

@@ -196,7 +196,7 @@ TEST(Lineage, TextKeyBlocksOfOldVersionsAreRefused) {
     ByteWriter w;
     w.put<uint32_t>(0);
     const std::vector<uint8_t> old = frame("ULLN", 0, w.bytes());
-    EXPECT_TRUE(throws_kind(ErrorKind::ObjectNotInPrerequisiteState, [&] { LineageBlock::decode(old.data(), old.size()); }));
+    EXPECT_TRUE(throws_kind(ErrorKind::CorruptState, [&] { LineageBlock::decode(old.data(), old.size()); }));
     const std::vector<uint8_t> now = LineageBlock().encode();
     EXPECT_TRUE(LineageBlock::decode(now.data(), now.size()).empty());
 }
