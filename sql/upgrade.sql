@@ -10,6 +10,9 @@ SELECT round(unlearn.predict('old_ols', ARRAY[10.0])::numeric, 6) AS before_upda
 
 ALTER EXTENSION pg_unlearn UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'pg_unlearn';
+-- 0.5.0 identifies keys by value: every model was retrained from its table
+SELECT model, event FROM unlearn.audit WHERE event = 'resync' ORDER BY event_id;
+SELECT unlearn.trained_on('old_ols', 21) AS typed_key, unlearn.trained_on('old_ols', '21') AS text_key;
 SELECT round(unlearn.predict('old_ols', ARRAY[10.0])::numeric, 6) AS after_update;
 DELETE FROM old_t WHERE id <= 20;
 SELECT check_name, passed FROM unlearn.verify('old_ols') ORDER BY 1;

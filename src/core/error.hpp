@@ -21,6 +21,7 @@ enum class ErrorKind {
     InsufficientPrivilege,  // cannot read the source
     FeatureNotSupported,    // valid request we do not handle yet
     SerializationFailure,   // a snapshot older than a model: retry the transaction
+    UniqueViolation,        // two rows with one key
 };
 
 class Error : public std::runtime_error {

@@ -9,6 +9,10 @@ namespace unlearn {
 
 namespace {
 constexpr char kLineageMagic[4] = {'U', 'L', 'L', 'N'};
+// Block kinds: 0 held keys in their text form (before 0.5.0, session
+// dependent); 1 holds them in the canonical binary form src/pg encodes.
+constexpr uint16_t kTextKeys = 0;
+constexpr uint16_t kBinaryKeys = 1;
 constexpr size_t kMaxKeyBytes = 1 << 20;
 }  // namespace
 
@@ -127,7 +131,7 @@ std::vector<uint8_t> LineageBlock::encode() const {
     ByteWriter w;
     w.put<uint32_t>(static_cast<uint32_t>(entries_.size()));
     for (const auto &e : entries_) put_entry(w, e.key, e.shard, e.slice, e.role);
-    return frame(kLineageMagic, 0, w.bytes());
+    return frame(kLineageMagic, kBinaryKeys, w.bytes());
 }
 
 void KeyArena::add(const std::string &key, int32_t shard, int32_t slice, Role role) {
@@ -155,10 +159,16 @@ std::vector<std::pair<int32_t, std::vector<uint8_t>>> KeyArena::encode_blocks(in
         std::sort(first, last, [&](const Ref &x, const Ref &y) {
             return x.hash != y.hash ? x.hash < y.hash : key(x) < key(y);
         });
+        // two rows with one key: every later DELETE of it would be ambiguous
+        for (auto it = first + 1; it < last; ++it)
+            if (it->hash == (it - 1)->hash && key(*it) == key(*(it - 1)))
+                throw Error(ErrorKind::UniqueViolation, "two rows have the same primary key",
+                            "A key is unique only within one table: rows of INHERITS children are read with their "
+                            "parent's; make the key unique across them, or train on a table without such children.");
         ByteWriter w;
         w.put<uint32_t>(static_cast<uint32_t>(last - first));
         for (auto it = first; it != last; ++it) put_entry(w, key(*it), it->shard, it->slice, it->role);
-        blocks.emplace_back(b, frame(kLineageMagic, 0, w.bytes()));
+        blocks.emplace_back(b, frame(kLineageMagic, kBinaryKeys, w.bytes()));
     }
     return blocks;
 }
@@ -166,7 +176,11 @@ std::vector<std::pair<int32_t, std::vector<uint8_t>>> KeyArena::encode_blocks(in
 LineageBlock LineageBlock::decode(const uint8_t *data, size_t len) {
     uint16_t kind = 0;
     ByteReader r = unframe(data, len, kLineageMagic, &kind);
-    if (kind != 0) ByteReader::fail("unknown lineage block kind");
+    // the kind is outside the checksum: a kind 0 block is old or corrupt, and unreadable either way
+    if (kind == kTextKeys)
+        throw Error(ErrorKind::CorruptState, "corrupt pg_unlearn blob: a lineage block in the text-key format of before 0.5.0",
+                    "Run ALTER EXTENSION pg_unlearn UPDATE (it retrains every model), or unlearn.resync() the model.");
+    if (kind != kBinaryKeys) ByteReader::fail("unknown lineage block kind");
     auto n = r.get<uint32_t>();
     constexpr size_t kMinEntry = 2;
     if (n > r.remaining() / kMinEntry) ByteReader::fail("entry count larger than the block");

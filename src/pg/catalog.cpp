@@ -184,10 +184,16 @@ std::vector<std::string> column_names(const ModelMeta &m) {
     std::vector<std::string> out;
     for (const auto &f : m.features) {
         auto it = m.categories.find(f);
-        if (it == m.categories.end())
+        if (it == m.categories.end()) {
             out.push_back(f);
-        else
-            for (const auto &c : it->second) out.push_back(f + "=" + c);
+            continue;
+        }
+        // an enum category is its label's OID: shown by the label it has now
+        const Oid type = pg_call([&] {
+            const AttrNumber att = get_attnum(m.relation, f.c_str());
+            return att == InvalidAttrNumber ? InvalidOid : getBaseType(get_atttype(m.relation, att));
+        });
+        for (const auto &c : it->second) out.push_back(f + "=" + (type == InvalidOid ? c : category_label(type, c)));
     }
     return out;
 }

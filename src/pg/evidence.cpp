@@ -1,6 +1,7 @@
 #include "evidence.hpp"
 
 #include <cmath>
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <unordered_map>
@@ -20,7 +21,8 @@ constexpr Eigen::Index kMinDeletedHoldout = 20;  // fewer deleted holdout rows g
 struct HoldoutSample {
     RowMatrix x;
     Vector y;
-    std::vector<std::string> group;  // options.monitor_group's value per row, in text form
+    std::vector<std::string> group;             // options.monitor_group's value per row, by identity
+    std::map<std::string, std::string> labels;  // what each group is called now, for display
 };
 
 std::vector<std::string> holdout_keys(Spi &spi, const ModelMeta &m) {
@@ -37,16 +39,74 @@ std::vector<std::string> holdout_keys(Spi &spi, const ModelMeta &m) {
     return keys;
 }
 
+// A group's identity and its label, from the stored value of the
+// monitor_group column (no cast, no output function a table owner could
+// define): an enum by its label's OID (a RENAME VALUE follows), text by its
+// bytes, numbers formatted here. Called inside pg_call.
+bool group_value(Oid type, bool is_enum, Datum d, std::string &code, std::string &label) {
+    char buf[64];
+    if (is_enum) {
+        snprintf(buf, sizeof(buf), "%u", DatumGetObjectId(d));
+        code = buf;
+        HeapTuple tup = SearchSysCache1(ENUMOID, d);
+        label = HeapTupleIsValid(tup) ? NameStr(reinterpret_cast<Form_pg_enum>(GETSTRUCT(tup))->enumlabel) : buf;
+        if (HeapTupleIsValid(tup)) ReleaseSysCache(tup);
+        return true;
+    }
+    switch (type) {
+        case TEXTOID: case VARCHAROID: case BPCHAROID: {
+            struct varlena *v = pg_detoast_datum_packed(reinterpret_cast<struct varlena *>(DatumGetPointer(d)));
+            code.assign(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
+            break;
+        }
+        case INT2OID: code = std::to_string(DatumGetInt16(d)); break;
+        case INT4OID: code = std::to_string(DatumGetInt32(d)); break;
+        case INT8OID: code = std::to_string(DatumGetInt64(d)); break;
+        case BOOLOID: code = DatumGetBool(d) ? "true" : "false"; break;
+        case FLOAT4OID: snprintf(buf, sizeof(buf), "%.9g", static_cast<double>(DatumGetFloat4(d))); code = buf; break;
+        case FLOAT8OID: snprintf(buf, sizeof(buf), "%.17g", DatumGetFloat8(d)); code = buf; break;
+        case NUMERICOID: code = DatumGetCString(DirectFunctionCall1(numeric_out, d)); break;  // reads no setting
+        default: return false;
+    }
+    label = code;
+    return true;
+}
+
+struct Groups {
+    std::unordered_map<std::string, std::string> of_key;  // encoded key -> group identity
+    std::map<std::string, std::string> labels;
+};
+
 // Group values by key, read in one query (NULL is a group of its own).
 // Empty when the column is gone (dropped or renamed since training): the
 // group figures are then left out, and the DELETE goes on.
-std::unordered_map<std::string, std::string> group_of(Spi &spi, const ModelMeta &m, const std::vector<std::string> &keys) {
-    std::unordered_map<std::string, std::string> out;
+Groups group_of(Spi &spi, const ModelMeta &m, const std::vector<std::string> &keys) {
+    Groups out;
     if (pg_call([&] { return get_attnum(m.relation, m.monitor_group.c_str()); }) == InvalidAttrNumber) return out;
-    const std::string sql = select_by_key(
-        m, quoted(m.key_columns[0]) + "::text, coalesce(" + quoted(m.monitor_group) + "::text, '(null)')");
-    SpiResult r = spi.exec_as_owner(m.relation, sql, {text_array_param(keys)});
-    for (uint64 i = 0; i < r.rows(); ++i) out.emplace(r.str(i, 1), r.str(i, 2));
+    KeyColumn key;
+    const std::string sql = select_by_key(m, quoted(m.key_columns[0]) + ", " + quoted(m.monitor_group), &key);
+    SpiResult r = spi.exec_as_owner(m.relation, sql, {key_array_param(key, keys)});
+    Oid type = InvalidOid;
+    bool is_enum = false;
+    pg_call([&] {
+        type = getBaseType(SPI_gettypeid(r.table()->tupdesc, 2));
+        is_enum = type_is_enum(type);
+    });
+    std::string k, code, label;
+    for (uint64 i = 0; i < r.rows(); ++i) {
+        k.clear();
+        code = label = "(null)";
+        bool known = true;
+        pg_call([&] {
+            append_key_part(k, key, r.datum(i, 1), false);
+            if (!r.is_null(i, 2)) known = group_value(type, is_enum, r.datum(i, 2), code, label);
+        });
+        if (!known)
+            throw Error(ErrorKind::FeatureNotSupported,
+                        "groups of option \"monitor_group\" are reported for text, enum, boolean and numeric columns");
+        out.of_key.emplace(k, code);
+        out.labels.emplace(code, label);
+    }
     return out;
 }
 
@@ -54,16 +114,17 @@ HoldoutSample holdout_sample(Spi &spi, const ModelMeta &m) {
     HoldoutSample h;
     std::vector<std::string> keys = holdout_keys(spi, m);
     if (keys.empty()) return h;
-    std::unordered_map<std::string, std::string> groups;
+    Groups groups;
     if (!m.monitor_group.empty()) groups = group_of(spi, m, keys);
+    h.labels = groups.labels;
     std::vector<double> xs, ys;
     fetch_by_key(spi, m, keys, [&](const RowBatch &b) {
         for (int i = 0; i < b.rows; ++i) {
             if (!b.trainable[i]) continue;
             xs.insert(xs.end(), b.x.row(i).data(), b.x.row(i).data() + b.x.cols());
             ys.push_back(b.y(i));
-            auto g = groups.find(b.keys[i]);
-            if (!groups.empty()) h.group.push_back(g == groups.end() ? "" : g->second);
+            auto g = groups.of_key.find(b.keys[i]);
+            if (!groups.of_key.empty()) h.group.push_back(g == groups.of_key.end() ? "" : g->second);
         }
     });
     h.x = Eigen::Map<RowMatrix>(xs.data(), static_cast<Eigen::Index>(ys.size()), width(m));
@@ -137,16 +198,24 @@ std::string group_figures(const ModelMeta &m, const FittedModel &before, const F
     std::map<std::string, GroupMetric> b = per_group(m, before, h, labels), a = per_group(m, after, h, labels);
     std::string json = std::string("\"group_metric\": \"") + (accuracy ? "accuracy" : "rmse") + "\", \"groups\": [";
     bool first = true;
+    // listed by what the groups are called now
+    std::vector<std::pair<std::string, std::string>> named;  // label, identity
     for (const auto &kv : a) {
-        const double mb = metric(m, b[kv.first]), ma = metric(m, kv.second);
+        auto l = h.labels.find(kv.first);
+        named.emplace_back(l == h.labels.end() ? kv.first : l->second, kv.first);
+    }
+    std::sort(named.begin(), named.end());
+    for (const auto &[name, id] : named) {
+        const GroupMetric &after_group = a[id];
+        const double mb = metric(m, b[id]), ma = metric(m, after_group);
         const double worse = accuracy ? mb - ma : (mb > 0 ? ma / mb - 1 : 0);
-        json += std::string(first ? "" : ", ") + "{\"group\": " + json_string(kv.first) +
-                ", \"rows\": " + std::to_string(kv.second.rows) + ", \"before\": " + json_number(mb) +
+        json += std::string(first ? "" : ", ") + "{\"group\": " + json_string(name) +
+                ", \"rows\": " + std::to_string(after_group.rows) + ", \"before\": " + json_number(mb) +
                 ", \"after\": " + json_number(ma) + "}";
         first = false;
         if (worse > m.impact_warning) {
             const std::string msg = "forgetting rows changed model \"" + m.name + "\": " + (accuracy ? "accuracy" : "RMSE") +
-                                    " of group \"" + kv.first + "\" (" + m.monitor_group + ") on holdout rows went from " +
+                                    " of group \"" + name + "\" (" + m.monitor_group + ") on holdout rows went from " +
                                     rounded(mb) + " to " + rounded(ma);
             pg_call([&] {
                 ereport(WARNING, (errmsg("%s", msg.c_str()),

@@ -22,6 +22,7 @@ int sqlstate_of(ErrorKind kind) {
         case ErrorKind::InsufficientPrivilege: return ERRCODE_INSUFFICIENT_PRIVILEGE;
         case ErrorKind::FeatureNotSupported: return ERRCODE_FEATURE_NOT_SUPPORTED;
         case ErrorKind::SerializationFailure: return ERRCODE_T_R_SERIALIZATION_FAILURE;
+        case ErrorKind::UniqueViolation: return ERRCODE_UNIQUE_VIOLATION;
     }
     return ERRCODE_INTERNAL_ERROR;
 }

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "args.hpp"
+#include "key_codec.hpp"
 #include "error.hpp"
 #include "model_cache.hpp"
 #include "rows.hpp"
@@ -250,12 +251,18 @@ UNLEARN_FUNCTION(unlearn_verify) {
     return static_cast<Datum>(0);
 }
 
+// trained_on(model, key text) and trained_on(model, key anyelement): the key
+// is parsed (or taken) as the key column's base type, as the caller (these
+// functions are not SECURITY DEFINER), and looked up by its encoding.
 UNLEARN_FUNCTION(unlearn_trained_on) {
     const std::string name = text_arg(fcinfo, 0, "model name");
-    const std::string key = text_arg(fcinfo, 1, "key");
+    require_arg(fcinfo, 1, "key");
+    const Oid type = pg_call([&] { return get_fn_expr_argtype(fcinfo->flinfo, 1); });
+    if (type == InvalidOid) throw Error(ErrorKind::Internal, "unlearn.trained_on: cannot determine the key's type");
     Spi spi;
     ModelMeta m = load_model(spi, name);
     require_select(m.relation, m.key_columns, "trained_on tells whether a row is in the table: GRANT SELECT on its key.");
+    const std::string key = key_from_datum(key_columns(m.relation, m.key_columns), type, PG_GETARG_DATUM(1));
     auto blocks = load_blocks(spi, m, {lineage_bucket(m, key)});
     bool held = false;
     for (const auto &kv : blocks)
@@ -263,12 +270,22 @@ UNLEARN_FUNCTION(unlearn_trained_on) {
     return BoolGetDatum(held);
 }
 
-// (key, shard, slice, role) of every row a model's lineage holds.
+// (key, shard, slice, role) of every row a model's lineage holds; the key
+// rendered by its type's output function in the reader's session (display
+// only: lineage identifies it by its stored value).
 UNLEARN_FUNCTION(unlearn_lineage_entries) {
     require_arg(fcinfo, 0, "model id");
     ModelMeta m;
     m.id = PG_GETARG_INT32(0);
     Spi spi;
+    SpiResult meta = spi.exec("SELECT relation::oid, key_columns FROM unlearn.models WHERE model_id = $1", {int4_param(m.id)});
+    std::vector<KeyColumn> cols;
+    if (meta.rows() == 1) {
+        try {
+            cols = key_columns(DatumGetObjectId(meta.datum(0, 1)), meta.text_array(0, 2));
+        } catch (const Error &) {  // a key column dropped or retyped since: keys show as bytes
+        }
+    }
     auto blocks = load_all_blocks(spi, m);
     pg_call([&] {
         MemoryContextSwitchTo(spi.outer());
@@ -276,12 +293,15 @@ UNLEARN_FUNCTION(unlearn_lineage_entries) {
     });
     auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
     for (const auto &kv : blocks)
-        for (const auto &e : kv.second.entries())
+        for (const auto &e : kv.second.entries()) {
+            const std::string key = key_display(cols, e.key);
             pg_call([&] {
-                Datum values[4] = {CStringGetTextDatum(e.key.c_str()), Int32GetDatum(e.shard), Int32GetDatum(e.slice),
+                Datum values[4] = {PointerGetDatum(cstring_to_text_with_len(key.data(), static_cast<int>(key.size()))),
+                                   Int32GetDatum(e.shard), Int32GetDatum(e.slice),
                                    CStringGetTextDatum(e.role == Role::Train ? "train" : "holdout")};
                 bool nulls[4] = {false, false, false, false};
                 tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
             });
+        }
     return static_cast<Datum>(0);
 }

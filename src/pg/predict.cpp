@@ -1,6 +1,8 @@
 // unlearn.predict (array and record forms), unlearn.predict_proba,
 // unlearn.coefficients: the read path, served from the per-backend cache.
 #include <cstdio>
+#include <cstring>
+#include <string_view>
 
 
 #include "args.hpp"
@@ -49,7 +51,8 @@ struct RowLayout {
     std::vector<Oid> base_type;
     std::vector<int> slot;                                   // first column in the expanded row
     std::vector<const std::vector<std::string> *> vocab;      // categorical features
-    std::vector<FmgrInfo> out;
+    std::vector<char> row_enum;    // categorical: the row's column is an enum
+    std::vector<Oid> model_enum;   // categorical: the model's enum type (its vocabulary holds label OIDs), or 0
     int width = 0;  // of the expanded row
 };
 
@@ -78,15 +81,19 @@ const RowLayout &layout_for(const CachedModel &m, Oid type, int32 typmod, TupleD
         l.slot.push_back(l.slot.empty() ? 0 : l.slot.back() + (l.vocab.back() ? static_cast<int>(l.vocab.back()->size()) : 1));
         auto cat = m.meta.categories.find(name);
         l.vocab.push_back(cat == m.meta.categories.end() ? nullptr : &cat->second);
-        FmgrInfo info{};
         if (l.vocab.back()) {
-            info = output_function(TupleDescAttr(desc, att - 1)->atttypid);
-            l.out.push_back(info);
+            const Oid trained = pg_call([&] {
+                const AttrNumber a = get_attnum(m.meta.relation, name.c_str());
+                return a == InvalidAttrNumber ? InvalidOid : getBaseType(get_atttype(m.meta.relation, a));
+            });
+            l.row_enum.push_back(pg_call([&] { return type_is_enum(base); }));
+            l.model_enum.push_back(trained != InvalidOid && pg_call([&] { return type_is_enum(trained); }) ? trained : InvalidOid);
             l.att.push_back(att);
             l.base_type.push_back(base);
             continue;
         }
-        l.out.push_back(info);
+        l.row_enum.push_back(false);
+        l.model_enum.push_back(InvalidOid);
         if (base != INT2OID && base != INT4OID && base != INT8OID && base != FLOAT4OID && base != FLOAT8OID &&
             base != BOOLOID && base != NUMERICOID)
             throw Error(ErrorKind::WrongObjectType, "column \"" + name + "\" of the row is not numeric");
@@ -96,6 +103,27 @@ const RowLayout &layout_for(const CachedModel &m, Oid type, int32 typmod, TupleD
     l.width = width(m.meta);
     last = std::move(l);
     return last;
+}
+
+// A row whose column type differs from the one the model was trained on
+// (text for an enum, or another enum): the category of the same label.
+// Plain C, inside pg_call.
+CategoryRef matching_category(bool row_enum, Datum d, Oid model_enum, char (&code)[16]) {
+    const char *label;
+    if (row_enum) {
+        HeapTuple tup = SearchSysCache1(ENUMOID, d);
+        if (!HeapTupleIsValid(tup)) return {"", 0};
+        label = pstrdup(NameStr(reinterpret_cast<Form_pg_enum>(GETSTRUCT(tup))->enumlabel));
+        ReleaseSysCache(tup);
+    } else {
+        label = TextDatumGetCString(d);
+    }
+    if (model_enum == InvalidOid) return {label, strlen(label)};  // the model's categories are text
+    HeapTuple tup = SearchSysCache2(ENUMTYPOIDNAME, ObjectIdGetDatum(model_enum), CStringGetDatum(label));
+    if (!HeapTupleIsValid(tup)) return {"", 0};  // no such label: an unseen category
+    const int n = snprintf(code, sizeof(code), "%u", reinterpret_cast<Form_pg_enum>(GETSTRUCT(tup))->oid);
+    ReleaseSysCache(tup);
+    return {code, static_cast<size_t>(n)};
 }
 
 // Features taken from a row by column name; false when one of them is NULL.
@@ -119,6 +147,7 @@ bool features_from_record(FunctionCallInfo fcinfo, const CachedModel &m, Vector 
             tuple.t_tableOid = InvalidOid;
             tuple.t_data = rec;
             double *x = out->data();
+            char code[16];
             for (size_t j = 0; j < p; ++j) {
                 bool isnull;
                 Datum d = heap_getattr(&tuple, l.att[j], desc, &isnull);
@@ -128,10 +157,15 @@ bool features_from_record(FunctionCallInfo fcinfo, const CachedModel &m, Vector 
                 if (const std::vector<std::string> *vocab = l.vocab[j]) {
                     // a category the model never saw (or has forgotten) sets no indicator
                     std::fill(at, at + vocab->size(), 0.0);
-                    const char *v = OutputFunctionCall(const_cast<FmgrInfo *>(&l.out[j]), d);
-                    auto it = std::lower_bound(vocab->begin(), vocab->end(), v,
-                                               [](const std::string &a, const char *b) { return a.compare(b) < 0; });
-                    if (it != vocab->end() && *it == v) at[it - vocab->begin()] = 1.0;
+                    CategoryRef c = category_ref(l.row_enum[j], d, code);
+                    if (l.row_enum[j] != (l.model_enum[j] != InvalidOid) ||
+                        (l.row_enum[j] && l.base_type[j] != l.model_enum[j]))
+                        c = matching_category(l.row_enum[j], d, l.model_enum[j], code);
+                    const std::string_view v(c.data, c.len);
+                    auto it = std::lower_bound(vocab->begin(), vocab->end(), v, [](const std::string &a, std::string_view b) {
+                        return a.compare(0, a.size(), b.data(), b.size()) < 0;
+                    });
+                    if (it != vocab->end() && std::string_view(*it) == v) at[it - vocab->begin()] = 1.0;
                     continue;
                 }
                 switch (l.base_type[j]) {

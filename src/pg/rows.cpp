@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <set>
+#include <string_view>
 
 
 #include "error.hpp"
@@ -52,38 +55,95 @@ double datum_to_double(Datum d, Oid type) {
 constexpr double kMaxMagnitude = 1e100;
 bool usable(double v) { return std::isfinite(v) && std::fabs(v) <= kMaxMagnitude; }
 
-// record_out's quoting, so a composite key reads as ROW(k1, k2)::text does
-void append_quoted_field(std::string &out, const char *v) {
-    bool quote = *v == '\0';
-    for (const char *p = v; *p && !quote; ++p)
-        quote = *p == '"' || *p == '\\' || *p == '(' || *p == ')' || *p == ',' || isspace(static_cast<unsigned char>(*p));
-    if (!quote) {
-        out += v;
-        return;
-    }
-    out += '"';
-    for (const char *p = v; *p; ++p) {
-        if (*p == '"' || *p == '\\') out += *p;
-        out += *p;
-    }
-    out += '"';
-}
-
 }  // namespace
-
-FmgrInfo output_function(Oid type) {
-    FmgrInfo info{};
-    pg_call([&] {
-        Oid out;
-        bool varlena;
-        getTypeOutputInfo(type, &out, &varlena);
-        fmgr_info(out, &info);
-    });
-    return info;
-}
 
 bool is_category_type(Oid type) {
     return type == TEXTOID || type == VARCHAROID || type == BPCHAROID || pg_call([&] { return type_is_enum(type); });
+}
+
+CategoryRef category_ref(bool is_enum, Datum value, char (&buf)[16]) {
+    if (is_enum) {
+        const int n = snprintf(buf, sizeof(buf), "%u", DatumGetObjectId(value));
+        return {buf, static_cast<size_t>(n)};
+    }
+    // detoasted copies live in the caller's (scratch) memory context
+    struct varlena *v = pg_detoast_datum_packed(reinterpret_cast<struct varlena *>(DatumGetPointer(value)));
+    return {VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v)};
+}
+
+std::string category_label(Oid base_type, const std::string &category) {
+    if (!pg_call([&] { return type_is_enum(base_type); })) return category;
+    const char *label = pg_call([&]() -> const char * {
+        char *end = nullptr;
+        const unsigned long oid = strtoul(category.c_str(), &end, 10);
+        if (category.empty() || *end != '\0') return nullptr;
+        HeapTuple tup = SearchSysCache1(ENUMOID, ObjectIdGetDatum(static_cast<Oid>(oid)));
+        if (!HeapTupleIsValid(tup)) return nullptr;
+        char *name = pstrdup(NameStr(reinterpret_cast<Form_pg_enum>(GETSTRUCT(tup))->enumlabel));
+        ReleaseSysCache(tup);
+        return name;
+    });
+    return label ? std::string(label) : category;
+}
+
+Categories distinct_categories(Oid relid, const std::vector<std::string> &features, size_t max_categories) {
+    std::vector<std::string> names;
+    std::vector<char> enums;
+    for (const auto &f : features) {
+        Oid base = pg_call([&] {
+            const AttrNumber att = get_attnum(relid, f.c_str());
+            return att == InvalidAttrNumber ? InvalidOid : getBaseType(get_atttype(relid, att));
+        });
+        if (base == InvalidOid || !is_category_type(base)) continue;
+        names.push_back(f);
+        enums.push_back(pg_call([&] { return type_is_enum(base); }));
+    }
+    if (names.empty()) return {};
+    std::vector<std::set<std::string>> seen(names.size());
+    const std::string *too_many = nullptr;
+    for (Oid leaf : leaf_relations(relid)) {
+        // columns by name: a partition may number them differently
+        std::vector<AttrNumber> att(names.size());
+        AttrNumber max_att = 0;
+        for (size_t j = 0; j < names.size(); ++j) {
+            att[j] = pg_call([&] { return get_attnum(leaf, names[j].c_str()); });
+            if (att[j] == InvalidAttrNumber)
+                throw Error(ErrorKind::UndefinedColumn, "column \"" + names[j] + "\" of relation " + relation_label(leaf) +
+                                                            " does not exist");
+            max_att = std::max(max_att, att[j]);
+        }
+        pg_call([&] {
+            Relation rel = table_open(leaf, AccessShareLock);
+            TupleTableSlot *slot = table_slot_create(rel, nullptr);
+            TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, nullptr);
+            MemoryContext scratch = AllocSetContextCreate(CurrentMemoryContext, "pg_unlearn categories", ALLOCSET_DEFAULT_SIZES);
+            MemoryContext old = MemoryContextSwitchTo(scratch);
+            char buf[16];
+            for (uint64 row = 1; !too_many && table_scan_getnextslot(scan, ForwardScanDirection, slot); ++row) {
+                CHECK_FOR_INTERRUPTS();
+                slot_getsomeattrs(slot, max_att);
+                for (size_t j = 0; j < names.size(); ++j) {
+                    if (slot->tts_isnull[att[j] - 1]) continue;
+                    const CategoryRef c = category_ref(enums[j], slot->tts_values[att[j] - 1], buf);
+                    seen[j].emplace(c.data, c.len);
+                    if (seen[j].size() > max_categories) too_many = &names[j];
+                }
+                if (row % 4096 == 0) MemoryContextReset(scratch);
+            }
+            MemoryContextSwitchTo(old);
+            MemoryContextDelete(scratch);
+            table_endscan(scan);
+            ExecDropSingleTupleTableSlot(slot);
+            table_close(rel, AccessShareLock);
+        });
+        if (too_many)
+            throw Error(ErrorKind::DataException,
+                        "feature \"" + *too_many + "\" has more than " + std::to_string(max_categories) + " categories",
+                        "One-hot encoding that many categories would make the model as large as the data.");
+    }
+    Categories out;
+    for (size_t j = 0; j < names.size(); ++j) out[names[j]] = std::vector<std::string>(seen[j].begin(), seen[j].end());
+    return out;
 }
 
 ColumnPlan plan_columns(TupleDesc desc, const std::string &rel_name, const std::vector<std::string> &keys,
@@ -105,16 +165,13 @@ ColumnPlan plan_columns(TupleDesc desc, const std::string &rel_name, const std::
         AttrNumber att = find_column(desc, rel_name, k, &type);
         plan.key_att.push_back(att);
         plan.max_att = std::max(plan.max_att, att);
-        FmgrInfo info;
-        info = output_function(TupleDescAttr(desc, att - 1)->atttypid);
-        plan.key_out.push_back(info);
-        plan.key_type.push_back(TupleDescAttr(desc, att - 1)->atttypid);
+        plan.key_cols.push_back(key_column(TupleDescAttr(desc, att - 1)->atttypid, k, rel_name));
     }
     for (const auto &f : features) {
         Oid type;
         AttrNumber att = find_column(desc, rel_name, f, &type);
         const std::vector<std::string> *vocab = nullptr;
-        FmgrInfo info{};
+        bool is_enum = false;
         if (is_category_type(type)) {
             auto it = categories ? categories->find(f) : Categories::const_iterator();
             if (!categories || it == categories->end())
@@ -122,7 +179,7 @@ ColumnPlan plan_columns(TupleDesc desc, const std::string &rel_name, const std::
                             "column \"" + f + "\" of relation \"" + rel_name + "\" is text, but the model treats it as numeric",
                             "Retrain the model: unlearn.resync() reads the column as categorical.");
             vocab = &it->second;
-            info = output_function(TupleDescAttr(desc, att - 1)->atttypid);
+            is_enum = pg_call([&] { return type_is_enum(type); });
         } else {
             att = numeric(f, &type);
         }
@@ -131,7 +188,7 @@ ColumnPlan plan_columns(TupleDesc desc, const std::string &rel_name, const std::
         plan.feature_type.push_back(type);
         plan.feature_slot.push_back(plan.width);
         plan.feature_vocab.push_back(vocab);
-        plan.feature_out.push_back(info);
+        plan.feature_enum.push_back(is_enum);
         plan.width += vocab ? static_cast<int>(vocab->size()) : 1;
     }
     plan.target_att = numeric(target, &plan.target_type);
@@ -171,6 +228,7 @@ int fill_batch(const ColumnPlan &plan, NextSlot next, void *source, TupleTableSl
         ExecClearTuple(slot);
         MemoryContextReset(scratch);
         MemoryContext old = MemoryContextSwitchTo(scratch);
+        char code[16];
         int n = 0;
         while (n < capacity && next(source, slot)) {
             CHECK_FOR_INTERRUPTS();
@@ -178,27 +236,10 @@ int fill_batch(const ColumnPlan &plan, NextSlot next, void *source, TupleTableSl
             std::string &key = batch.keys[n];
             key.clear();
             for (size_t k = 0; k < nkeys; ++k) {
-                int i = plan.key_att[k] - 1;
-                char digits[MAXINT8LEN + 1];
-                const char *v = digits;
-                if (slot->tts_isnull[i])
-                    v = "";
-                else if (plan.key_type[k] == INT8OID)
-                    pg_lltoa(DatumGetInt64(slot->tts_values[i]), digits);
-                else if (plan.key_type[k] == INT4OID)
-                    pg_ltoa(DatumGetInt32(slot->tts_values[i]), digits);
-                else if (plan.key_type[k] == INT2OID)
-                    pg_ltoa(DatumGetInt16(slot->tts_values[i]), digits);
-                else
-                    v = OutputFunctionCall(const_cast<FmgrInfo *>(&plan.key_out[k]), slot->tts_values[i]);
-                if (nkeys == 1) {
-                    key = v;
-                } else {
-                    key += k == 0 ? '(' : ',';
-                    if (!slot->tts_isnull[i]) append_quoted_field(key, v);
-                }
+                const int i = plan.key_att[k] - 1;
+                if (slot->tts_isnull[i]) elog(ERROR, "a primary key column is NULL");
+                append_key_part(key, plan.key_cols[k], slot->tts_values[i], nkeys > 1);
             }
-            if (nkeys > 1) key += ')';
             bool ok = true;
             for (size_t j = 0; j < nfeat && ok; ++j) {
                 int i = plan.feature_att[j] - 1;
@@ -208,10 +249,11 @@ int fill_batch(const ColumnPlan &plan, NextSlot next, void *source, TupleTableSl
                     // one indicator per category; an unknown category is not trainable
                     batch.x.row(n).segment(at, static_cast<Eigen::Index>(vocab->size())).setZero();
                     if (!ok) continue;
-                    const char *v = OutputFunctionCall(const_cast<FmgrInfo *>(&plan.feature_out[j]), slot->tts_values[i]);
+                    const CategoryRef c = category_ref(plan.feature_enum[j], slot->tts_values[i], code);
+                    const std::string_view v(c.data, c.len);
                     auto it = std::lower_bound(vocab->begin(), vocab->end(), v,
-                                               [](const std::string &a, const char *b) { return a.compare(b) < 0; });
-                    ok = it != vocab->end() && *it == v;
+                                               [](const std::string &a, std::string_view b) { return a.compare(0, a.size(), b.data(), b.size()) < 0; });
+                    ok = it != vocab->end() && std::string_view(*it) == v;
                     if (ok) batch.x(n, at + (it - vocab->begin())) = 1.0;
                     continue;
                 }

@@ -1,6 +1,6 @@
 // Reading training rows out of tuples: the columns a model uses, resolved
 // by name against a tuple descriptor, and a batch filler that turns slots into
-// a feature matrix, a target vector and key texts without one query per row.
+// a feature matrix, a target vector and encoded keys without one query per row.
 #pragma once
 
 #include <map>
@@ -8,26 +8,40 @@
 #include <vector>
 
 #include "guard.hpp"
+#include "key_codec.hpp"
 #include "linear_stats.hpp"
 
 namespace unlearn::pg {
 
 // Categorical features: for each text or enum feature, its categories in
 // byte order. A categorical feature occupies one indicator column per category.
+// A category is identified by its stored value, never by an output function
+// or cast: a text category by its bytes, an enum category by its label's OID
+// in decimal (so ALTER TYPE ... RENAME VALUE keeps it).
 using Categories = std::map<std::string, std::vector<std::string>>;
 bool is_category_type(Oid type);
-// The type's output function: keys and categories are compared in text form.
-FmgrInfo output_function(Oid type);
+struct CategoryRef {
+    const char *data;
+    size_t len;
+};
+// The category of a non-NULL value; buf holds an enum's code. Plain C: call
+// inside pg_call. is_enum: the column's base type is an enum.
+CategoryRef category_ref(bool is_enum, Datum value, char (&buf)[16]);
+// What a category is called now (an enum's current label), for display.
+std::string category_label(Oid base_type, const std::string &category);
+// The categories of each categorical feature of relid (and its leaf
+// partitions), read in binary under the active snapshot; more than
+// max_categories of one feature is refused.
+Categories distinct_categories(Oid relid, const std::vector<std::string> &features, size_t max_categories);
 
 struct ColumnPlan {
     std::vector<AttrNumber> key_att;
-    std::vector<FmgrInfo> key_out;
-    std::vector<Oid> key_type;  // integer keys skip the fmgr call: same text as int8out
+    std::vector<KeyColumn> key_cols;  // lineage identity: see key_codec.hpp
     std::vector<AttrNumber> feature_att;
     std::vector<Oid> feature_type;
     std::vector<int> feature_slot;                             // first column in the expanded row
     std::vector<const std::vector<std::string> *> feature_vocab;  // categorical features only
-    std::vector<FmgrInfo> feature_out;
+    std::vector<char> feature_enum;                               // categorical feature of an enum type
     int width = 0;
     AttrNumber target_att = InvalidAttrNumber;
     Oid target_type = InvalidOid;
@@ -46,7 +60,7 @@ struct RowBatch {
     explicit RowBatch(int features, int capacity);
     RowMatrix x;
     Vector y;
-    std::vector<std::string> keys;
+    std::vector<std::string> keys;  // encoded (key_codec.hpp)
     std::vector<char> trainable;
     int rows = 0;
     int capacity() const { return static_cast<int>(x.rows()); }

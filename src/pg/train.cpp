@@ -89,35 +89,23 @@ struct Trained {
 };
 
 // The categories of each text or enum feature, byte-ordered; categories seen
-// only on rows that are not trainable are pruned after the scan.
-Categories read_categories(Spi &spi, const TrainRequest &req) {
-    Categories out;
-    for (const auto &f : req.features) {
-        bool categorical = pg_call([&] {
-            AttrNumber att = get_attnum(req.relid, f.c_str());
-            return att != InvalidAttrNumber && is_category_type(getBaseType(get_atttype(req.relid, att)));
-        });
-        if (!categorical) continue;
-        std::string sql = pg_call([&] {
-            const char *col = quote_identifier(f.c_str());
-            return std::string("SELECT coalesce(array_agg(DISTINCT ") + col + "::text COLLATE \"C\" ORDER BY " + col +
-                   "::text COLLATE \"C\"), '{}') FROM " +
-                   quote_qualified_identifier(get_namespace_name(get_rel_namespace(req.relid)), get_rel_name(req.relid)) +
-                   " WHERE " +
-                   col + " IS NOT NULL";
-        });
-        SpiResult r = spi.exec_as_owner(req.relid, sql);
-        out[f] = r.text_array(0, 1);
-        if (out[f].size() > 1000)
-            throw Error(ErrorKind::DataException, "feature \"" + f + "\" has more than 1000 categories",
-                        "One-hot encoding that many categories would make the model as large as the data.");
-    }
-    return out;
+// only on rows that are not trainable are pruned after the scan. Read in
+// binary (no cast a table owner could define runs here).
+Categories read_categories(const TrainRequest &req) { return distinct_categories(req.relid, req.features, 1000); }
+
+bool has_categorical_feature(const TrainRequest &req) {
+    for (const auto &f : req.features)
+        if (pg_call([&] {
+                AttrNumber att = get_attnum(req.relid, f.c_str());
+                return att != InvalidAttrNumber && is_category_type(getBaseType(get_atttype(req.relid, att)));
+            }))
+            return true;
+    return false;
 }
 
-Trained scan_and_fit(Spi &spi, const TrainRequest &req, const std::vector<std::string> &keys) {
+Trained scan_and_fit(Spi &, const TrainRequest &req, const std::vector<std::string> &keys) {
     Trained t;
-    t.categories = read_categories(spi, req);
+    t.categories = read_categories(req);
     // columns are checked against the source itself first, so errors name it
     Relation rel = pg_call([&] { return table_open(req.relid, NoLock); });
     const int p = plan_columns(RelationGetDescr(rel), relation_name(req.relid), keys, req.target, req.features,
@@ -285,7 +273,7 @@ UNLEARN_FUNCTION(unlearn_train) {
     m.options = req.options;
     Trained t;
     if (req.strategy != Strategy::Incremental) {
-        if (!read_categories(spi, req).empty())
+        if (has_categorical_feature(req))
             throw Error(ErrorKind::FeatureNotSupported,
                         std::string("strategy ") + strategy_name(req.strategy) + " does not take categorical features",
                         "Encode text features as numeric columns, or use naive_bayes.");

@@ -284,7 +284,7 @@ Bytes lineage_payload(uint32_t n, const std::vector<std::pair<uint64_t, std::str
     return w.bytes();
 }
 
-LineageBlock decode_lineage(const Bytes &payload, uint16_t kind = 0) {
+LineageBlock decode_lineage(const Bytes &payload, uint16_t kind = 1) {  // 1: binary keys (0.5.0 on)
     const char magic[4] = {'U', 'L', 'L', 'N'};
     Bytes b = frame(magic, kind, payload);
     return LineageBlock::decode(b.data(), b.size());
@@ -334,8 +334,10 @@ TEST(HostileBytes, LineagePayloadRules) {
     };
     for (const auto &c : bad)  // c: (what, payload)
         EXPECT_TRUE(throws_kind(ErrorKind::CorruptState, [&] { decode_lineage(c.second); })) << c.first;
-    EXPECT_TRUE(throws_kind(ErrorKind::CorruptState, [&] { decode_lineage(lineage_payload(0, {}), 1); }))
+    EXPECT_TRUE(throws_kind(ErrorKind::CorruptState, [&] { decode_lineage(lineage_payload(0, {}), 2); }))
         << "unknown block kind";
+    EXPECT_TRUE(throws_kind(ErrorKind::CorruptState, [&] { decode_lineage(lineage_payload(0, {}), 0); }))
+        << "text keys (before 0.5.0)";
 }
 
 // ---------------------------------------------------------------------------

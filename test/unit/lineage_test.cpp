@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "bytes.hpp"
 #include "lineage.hpp"
 #include "testing.hpp"
 
@@ -173,6 +174,31 @@ TEST(Lineage, ArenaBlocksAreTheBucketsOfTheKeys) {
         LineageBlock want(by_bucket[bucket]);
         EXPECT_EQ(bytes, want.encode()) << "bucket " << bucket;
     }
+}
+
+TEST(Lineage, ArenaRefusesTwoRowsWithOneKey) {
+    // the same key twice (an INHERITS parent and child) is refused, whatever
+    // the shards and roles the two rows drew; distinct keys never are
+    for (int32_t shards : {0, 3}) {
+        KeyArena arena;
+        std::vector<std::string> keys = sample_keys(2000);
+        for (size_t i = 0; i < keys.size(); ++i) arena.add(keys[i], shards ? static_cast<int32_t>(i % 3) : 0);
+        const int32_t per = bucket_count(static_cast<int64_t>(keys.size()));
+        EXPECT_NO_THROW(arena.encode_blocks(per, shards));
+        arena.add(keys[1234], shards ? 1234 % 3 : 0, 0, Role::Holdout);
+        EXPECT_TRUE(throws_kind(ErrorKind::UniqueViolation, [&] { arena.encode_blocks(per, shards); })) << shards;
+    }
+}
+
+TEST(Lineage, TextKeyBlocksOfOldVersionsAreRefused) {
+    // kind 0 held keys as text before 0.5.0: read as binary keys they would
+    // match nothing, so a DELETE would forget nothing; they are refused
+    ByteWriter w;
+    w.put<uint32_t>(0);
+    const std::vector<uint8_t> old = frame("ULLN", 0, w.bytes());
+    EXPECT_TRUE(throws_kind(ErrorKind::CorruptState, [&] { LineageBlock::decode(old.data(), old.size()); }));
+    const std::vector<uint8_t> now = LineageBlock().encode();
+    EXPECT_TRUE(LineageBlock::decode(now.data(), now.size()).empty());
 }
 
 TEST(Lineage, BucketCountIsAPowerOfTwoSizedForTheRows) {
