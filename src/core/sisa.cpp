@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "error.hpp"
+#include "interrupt.hpp"
 #include "no_postgres.hpp"  // last: the core must not have pulled in PostgreSQL
 
 namespace unlearn {
@@ -51,6 +52,7 @@ std::vector<Checkpoint> train_slices(const Learner &learner, const ShardRows &ro
     std::vector<Checkpoint> out;
     const Constituent *prev = from > 0 ? resume->model.get() : nullptr;
     for (int32_t k = from; k < slices; ++k) {
+        check_interrupts();
         const Eigen::Index n = rows.prefix(k);
         Checkpoint c;
         c.slice = k;
