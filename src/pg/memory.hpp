@@ -1,0 +1,36 @@
+// unlearn.max_memory: the most memory one pg_unlearn operation (a train, a
+// DELETE's forgetting, a verify) may use for its rows and models. Every
+// operation that holds rows in memory estimates its peak with the formula
+// documented in the README ("Interrupts and memory") and is refused, before
+// it trains or writes anything, when the estimate exceeds the setting.
+#pragma once
+
+#include <string>
+
+#include "guard.hpp"
+#include "model.hpp"
+
+namespace unlearn::pg {
+
+// Defines the setting; called once, from _PG_init.
+void define_memory_setting();
+double max_memory_bytes();
+
+// Throws ResourceLimit (SQLSTATE 54000) when bytes exceed unlearn.max_memory;
+// operation says what would need it ("training model \"m\""), fix how to need less.
+void check_memory(double bytes, const std::string &operation, const std::string &fix);
+
+// Bytes of rows held in memory while they are collected and trained on: the
+// feature values in `copies` copies, the key texts (key_bytes in all) and the
+// bookkeeping beside each row (label, slice, hash, lineage entry):
+//     rows × (8 × width × copies + 192) + 4 × key_bytes
+double rows_bytes(double rows, int width, double key_bytes, int copies);
+
+// What training one shard holds besides its rows: the learner's working set
+// (an mlp's parameters, moments and batch; a Newton solver's Hessian) and the
+// checkpoints kept while the shards are trained (checkpoints_kept) and while
+// one shard's are written (slices). rows: the most rows one fit sees.
+double learner_bytes(Algorithm a, const Options &o, int width, int classes, double rows, double checkpoints_kept,
+                     int32 slices);
+
+}  // namespace unlearn::pg
