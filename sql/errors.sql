@@ -52,7 +52,8 @@ SELECT expect_error($$SELECT unlearn.predict_proba('nbx_nb', ARRAY[-1e308])$$);
 SELECT expect_error($$SELECT unlearn.predict('nbx_nb', ARRAY['NaN'::float8])$$);
 SELECT expect_error($$SELECT unlearn.predict('spread_ridge', ARRAY[1, 'Infinity'::float8])$$);
 SELECT unlearn.predict_proba('nbx_nb', ARRAY[NULL::float8]) IS NULL AS null_in_null_out;
-SELECT array_length(unlearn.predict_proba('nbx_nb', ARRAY[1e100]), 1) AS classes_at_the_bound;
+SELECT count(*) AS classes, bool_and(p >= 0 AND p <= 1) AS finite_at_the_bound  -- NaN fails p <= 1
+FROM unnest(unlearn.predict_proba('nbx_nb', ARRAY[1e100])) p;
 
 -- verify on a table that lost its primary key: a failed check, not an error
 ALTER TABLE nbx DROP CONSTRAINT nbx_pkey;

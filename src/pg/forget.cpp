@@ -8,6 +8,7 @@
 #include "certify.hpp"
 #include "error.hpp"
 #include "evidence.hpp"
+#include "interrupt.hpp"
 #include "memory.hpp"
 #include "model_cache.hpp"
 #include "rows.hpp"
@@ -253,6 +254,7 @@ void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std:
     std::vector<Eigen::Index> trained;  // the forgotten rows the model was trained on
     std::vector<Eigen::Index> unseen;   // deleted holdout rows: the evidence's reference when there are enough
     for (auto &kv : blocks) {
+        check_interrupts();  // a block of lineage per turn: a million-row DELETE visits thousands
         const Wanted &w = wanted[kv.first];
         std::vector<Removal> found = kv.second.remove_many(w.keys, w.rows);  // keys not found: never trained on
         if (found.empty()) continue;
@@ -307,6 +309,7 @@ void learn_rows(Spi &spi, const ModelMeta &m, const Collected &rows, std::vector
     ClassLabels classes;
     if (sisa) classes = std::get<SisaShard>(load_states(spi, m).at(0)).classes;
     for (const auto &kv : wanted) {
+        check_interrupts();
         LineageBlock &block = blocks[kv.first];
         for (size_t k = 0; k < kv.second.keys.size(); ++k) {
             const std::string &key = kv.second.keys[k];

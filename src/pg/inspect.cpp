@@ -7,6 +7,7 @@
 
 #include "args.hpp"
 #include "error.hpp"
+#include "interrupt.hpp"
 #include "model_cache.hpp"
 #include "rows.hpp"
 #include "sisa.hpp"
@@ -43,9 +44,11 @@ struct Retrained {
 // each in its recorded shard.
 Retrained retrain(Spi &spi, const ModelMeta &m) {
     std::unordered_map<std::string, int32> held;
-    for (const auto &kv : load_all_blocks(spi, m))
+    for (const auto &kv : load_all_blocks(spi, m)) {
+        check_interrupts();
         for (const auto &e : kv.second.entries())
             if (e.role == Role::Train) held.emplace(e.key, e.shard);
+    }
 
     const int p = width(m);
     Retrained r;

@@ -34,11 +34,16 @@ void define_memory_setting() {
 
 double max_memory_bytes() { return 1024.0 * max_memory_kb; }
 
-void check_memory(double bytes, const std::string &operation, const std::string &fix) {
+void check_memory(double bytes, const std::string &operation, const std::string &fix, bool so_far) {
     if (bytes <= max_memory_bytes()) return;
+    const std::string limit = "unlearn.max_memory (" + megabytes(max_memory_bytes()) + " MB)";
+    if (so_far)
+        throw Error(ErrorKind::ResourceLimit,
+                    operation + " needs more memory than " + limit + ": the rows read so far need about " +
+                        megabytes(bytes) + " MB",
+                    "Raise unlearn.max_memory, or " + fix + ".");
     throw Error(ErrorKind::ResourceLimit,
-                operation + " needs about " + megabytes(bytes) + " MB of memory, more than unlearn.max_memory (" +
-                    megabytes(max_memory_bytes()) + " MB)",
+                operation + " needs about " + megabytes(bytes) + " MB of memory, more than " + limit,
                 "Raise unlearn.max_memory (SET unlearn.max_memory = '" + megabytes(bytes * 1.1) + "MB'), or " + fix + ".");
 }
 

@@ -18,7 +18,8 @@ double max_memory_bytes();
 
 // Throws ResourceLimit (SQLSTATE 54000) when bytes exceed unlearn.max_memory;
 // operation says what would need it ("training model \"m\""), fix how to need less.
-void check_memory(double bytes, const std::string &operation, const std::string &fix);
+// so_far: bytes counts only the rows read so far, the whole needs more.
+void check_memory(double bytes, const std::string &operation, const std::string &fix, bool so_far = false);
 
 // Bytes of rows held in memory while they are collected and trained on: the
 // feature values in `copies` copies, the key texts (key_bytes in all) and the

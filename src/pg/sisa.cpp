@@ -5,6 +5,7 @@
 #include "error.hpp"
 #include "rows.hpp"
 #include "fetch.hpp"
+#include "interrupt.hpp"
 #include "memory.hpp"
 #include "source.hpp"
 
@@ -17,9 +18,11 @@ HeldRows held_rows(Spi &spi, const ModelMeta &m, const std::set<int32> &shards) 
         buckets.insert(buckets.end(), run.begin(), run.end());
     }
     HeldRows held;
-    for (const auto &kv : load_blocks(spi, m, buckets))
+    for (const auto &kv : load_blocks(spi, m, buckets)) {
+        check_interrupts();
         for (const auto &e : kv.second.entries())
             if (e.role == Role::Train && shards.count(e.shard)) held.emplace(e.key, Placement{e.shard, e.slice});
+    }
     return held;
 }
 

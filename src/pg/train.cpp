@@ -132,7 +132,7 @@ Trained scan_and_fit(Spi &spi, const TrainRequest &req, const std::vector<std::s
         // the states stream; only lineage grows with the rows
         for (int i = 0; i < b.rows; ++i) key_bytes += b.trainable[i] ? static_cast<double>(b.keys[i].size()) : 0.0;
         check_memory(rows_bytes(static_cast<double>(t.lineage.refs.size()) + b.rows, 0, key_bytes, 0),
-                     "training model \"" + req.name + "\"", "train on a smaller table");
+                     "training model \"" + req.name + "\"", "train on a smaller table", true);
         for (auto &v : by_shard) v.clear();
         for (int i = 0; i < b.rows; ++i) {
             if (!b.trainable[i]) {
@@ -186,7 +186,7 @@ Trained scan_and_fit_sisa(const TrainRequest &req, const std::vector<std::string
     scan_source(req.relid, keys, req.target, req.features, nullptr, [&](const RowBatch &b) {
         t.rows_seen += b.rows;
         for (int i = 0; i < b.rows; ++i) key_bytes += b.trainable[i] ? static_cast<double>(b.keys[i].size()) : 0.0;
-        check_memory(held_bytes(2) + rows_bytes(b.rows, p, 0, 3), operation, fewer);
+        check_memory(held_bytes(2) + rows_bytes(b.rows, p, 0, 3), operation, fewer, true);
         for (int i = 0; i < b.rows; ++i) {
             if (!b.trainable[i]) {
                 ++t.rows_skipped;
