@@ -34,6 +34,7 @@ struct Collected {
     RowMatrix x;
     Vector y;
     std::vector<char> trainable;
+    MemoryReservation memory;  // held until the rows are: a shard retrain counts them
 };
 
 bool next_stored_slot(void *source, TupleTableSlot *slot) {
@@ -67,9 +68,10 @@ Collected read_transition(Tuplestorestate *store, TupleDesc desc, const ColumnPl
         if (at == 0) {  // the first batch's keys tell the key size: refuse before collecting the rest
             double key_bytes = 0;
             for (int i = 0; i < batch.rows; ++i) key_bytes += static_cast<double>(batch.keys[i].size());
-            check_memory(transition_bytes(m, total, p, key_bytes * static_cast<double>(total) / batch.rows),
-                         "applying the statement's " + std::to_string(total) + " rows to model \"" + m.name + "\"",
-                         "change the rows in smaller statements");
+            c.memory = MemoryReservation(transition_bytes(m, total, p, key_bytes * static_cast<double>(total) / batch.rows),
+                                         "applying the statement's " + std::to_string(total) + " rows to model \"" +
+                                             m.name + "\"",
+                                         "change the rows in smaller statements");
             c.x.resize(total, p);
             c.y.resize(total);
             c.keys.reserve(static_cast<size_t>(total));

@@ -8,7 +8,8 @@
 namespace unlearn::pg {
 namespace {
 
-int max_memory_kb = 1024 * 1024;  // 1 GB: what the mlp size check allowed before the setting existed
+int max_memory_kb = 1024 * 1024;
+double reserved_bytes = 0;  // held by live MemoryReservations of this backend  // 1 GB: what the mlp size check allowed before the setting existed
 
 // Per row besides its values and key text: a shard's string header, class
 // index, slice and hash, twice while the shard is sorted (96), the raw label
@@ -35,6 +36,7 @@ void define_memory_setting() {
 double max_memory_bytes() { return 1024.0 * max_memory_kb; }
 
 void check_memory(double bytes, const std::string &operation, const std::string &fix, bool so_far) {
+    bytes += reserved_bytes;
     if (bytes <= max_memory_bytes()) return;
     const std::string limit = "unlearn.max_memory (" + megabytes(max_memory_bytes()) + " MB)";
     if (so_far)
@@ -45,6 +47,26 @@ void check_memory(double bytes, const std::string &operation, const std::string 
     throw Error(ErrorKind::ResourceLimit,
                 operation + " needs about " + megabytes(bytes) + " MB of memory, more than " + limit,
                 "Raise unlearn.max_memory (SET unlearn.max_memory = '" + megabytes(bytes * 1.1) + "MB'), or " + fix + ".");
+}
+
+MemoryReservation::MemoryReservation(double bytes, const std::string &operation, const std::string &fix) {
+    check_memory(bytes, operation, fix);
+    bytes_ = bytes;
+    reserved_bytes += bytes;
+}
+
+MemoryReservation &MemoryReservation::operator=(MemoryReservation &&o) noexcept {
+    if (this != &o) {
+        release();
+        bytes_ = o.bytes_;
+        o.bytes_ = 0;
+    }
+    return *this;
+}
+
+void MemoryReservation::release() noexcept {
+    reserved_bytes -= bytes_;
+    bytes_ = 0;
 }
 
 double rows_bytes(double rows, int width, double key_bytes, int copies) {

@@ -16,7 +16,8 @@ namespace unlearn::pg {
 void define_memory_setting();
 double max_memory_bytes();
 
-// Throws ResourceLimit (SQLSTATE 54000) when bytes exceed unlearn.max_memory;
+// Throws ResourceLimit (SQLSTATE 54000) when bytes, with what the statement
+// already holds (MemoryReservation), exceed unlearn.max_memory;
 // operation says what would need it ("training model \"m\""), fix how to need less.
 // so_far: bytes counts only the rows read so far, the whole needs more.
 void check_memory(double bytes, const std::string &operation, const std::string &fix, bool so_far = false);
@@ -26,6 +27,24 @@ void check_memory(double bytes, const std::string &operation, const std::string 
 // bookkeeping beside each row (label, slice, hash, lineage entry):
 //     rows × (8 × width × copies + 192) + 4 × key_bytes
 double rows_bytes(double rows, int width, double key_bytes, int copies);
+
+// Memory a statement holds while it calls what checks its own: a DELETE's
+// transition rows while a shard retrains. Checked when taken, counted by
+// every check_memory until released (destroyed).
+class MemoryReservation {
+public:
+    MemoryReservation() = default;
+    MemoryReservation(double bytes, const std::string &operation, const std::string &fix);
+    MemoryReservation(MemoryReservation &&o) noexcept : bytes_(o.bytes_) { o.bytes_ = 0; }
+    MemoryReservation &operator=(MemoryReservation &&o) noexcept;
+    MemoryReservation(const MemoryReservation &) = delete;
+    MemoryReservation &operator=(const MemoryReservation &) = delete;
+    ~MemoryReservation() { release(); }
+
+private:
+    void release() noexcept;
+    double bytes_ = 0;
+};
 
 // What training one shard holds besides its rows: the learner's working set
 // (an mlp's parameters, moments and batch; a Newton solver's Hessian) and the
