@@ -12,6 +12,7 @@ enum class ErrorKind {
     Singular,          // the normal equations have no unique solution
     CorruptState,      // a state or lineage blob failed validation
     Internal,          // a bug: an invariant did not hold
+    ResourceLimit,     // the operation would need more memory than it may use
     // kinds raised by src/pg about database objects, kept here so that one
     // exception type crosses the guard
     UndefinedObject,        // no such model

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "error.hpp"
+#include "interrupt.hpp"
 #include "no_postgres.hpp"  // last: the core must not have pulled in PostgreSQL
 
 namespace unlearn {
@@ -13,6 +14,30 @@ namespace {
 // result is folded into the double-double sums: fast, and the rounding inside
 // one block is of the size of that block, not of the whole table.
 constexpr Eigen::Index kBlock = 256;
+
+// Why the system could not be solved, and the fix that fits it: features
+// whose spreads differ beyond what double precision resolves need rescaling
+// (no penalty bridges that gap); collinear features need one dropped, or a
+// penalty (ridge) large enough against their spread.
+Error singular_error(double alpha, int64_t rows, const Vector &diagonal) {
+    const double dmax = diagonal.size() ? diagonal.maxCoeff() : 0.0, dmin = diagonal.size() ? diagonal.minCoeff() : 0.0;
+    const std::string held = " on the " + std::to_string(rows) + " rows the model holds";
+    const std::string system = alpha > 0 ? "the ridge system" : "the normal equations";
+    if (dmin > 0 && (!std::isfinite(dmax) || dmax / dmin > 1e13))
+        return Error(ErrorKind::Singular,
+                     system + " cannot be solved in double precision: the features' spreads differ by a factor of "
+                              "more than 1e13" + held,
+                     "Rescale the features to comparable ranges (standardise them), or leave out the feature with "
+                     "extreme values; no l2 bridges that gap.");
+    if (alpha > 0)
+        return Error(ErrorKind::Singular,
+                     "the ridge system is numerically singular: features are collinear and l2 is small against "
+                     "their spread" + held,
+                     "Raise l2, rescale the features, or drop a redundant feature.");
+    return Error(ErrorKind::Singular,
+                 "the normal equations are singular: features are constant or collinear" + held,
+                 "Drop a redundant feature, or use algorithm 'ridge' with options '{\"l2\": 1.0}'.");
+}
 }  // namespace
 
 LinearStats::LinearStats(int features, std::vector<double> shift, double y_shift)
@@ -36,6 +61,7 @@ void LinearStats::add_rows(const RowMatrix &x, const Vector &y, int sign) {
         throw Error(ErrorKind::Internal, "row block does not match the model's features");
     const Eigen::Map<const Eigen::RowVectorXd> c(shift_.data(), p_);
     for (Eigen::Index start = 0; start < x.rows(); start += kBlock) {
+        check_interrupts();  // a block of 256 rows: well under a millisecond at 100 features
         Eigen::Index len = std::min(kBlock, x.rows() - start);
         RowMatrix z = x.middleRows(start, len).rowwise() - c;
         Vector yb = y.segment(start, len).array() - y_shift_;
@@ -107,11 +133,7 @@ LinearFit LinearStats::solve(double alpha, const std::vector<int> &excluded) con
         Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(corr, Eigen::EigenvaluesOnly);
         singular = !(eig.eigenvalues().minCoeff() > 1e-12 * eig.eigenvalues().maxCoeff());
     }
-    if (singular)
-        throw Error(ErrorKind::Singular,
-                    "the normal equations are singular: features are constant or collinear on the " +
-                        std::to_string(n_) + " rows the model holds",
-                    "Drop a redundant feature, or use algorithm 'ridge' with options '{\"l2\": 1.0}'.");
+    if (singular) throw singular_error(alpha, n_, d);
 
     LinearFit fit;
     fit.coef = a.ldlt().solve(bx);

@@ -4,10 +4,17 @@
 #include <cmath>
 
 #include "error.hpp"
+#include "interrupt.hpp"
 #include "no_postgres.hpp"  // last: the core must not have pulled in PostgreSQL
 
 namespace unlearn {
 namespace {
+
+// Multiply-adds per chunk of the Hessian (rows × (p+1)² × blocks): about
+// 10 ms of work, so a cancel is seen well within 100 ms.
+constexpr double kChunkWork = 2e7;
+
+using Rows = Eigen::Ref<const RowMatrix>;
 
 double log1pexp(double z) { return z > 0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z)); }
 
@@ -24,11 +31,20 @@ struct Problem {
     int p() const { return static_cast<int>(x.cols()); }
     Eigen::Index dim() const { return static_cast<Eigen::Index>(blocks) * (p() + 1); }
 
-    Matrix scores(const Vector &theta) const {  // n × blocks
-        Matrix z(x.rows(), blocks);
+    // The rows are visited in chunks: each chunk's work is bounded, so the
+    // loops check for a cancel often and the n × p temporaries of the
+    // Hessian (the weighted rows) are chunk-sized. One chunk when the rows fit
+    // in one, so small problems compute exactly as an unchunked pass would.
+    Eigen::Index chunk() const {
+        const double q = p() + 1.0;
+        return std::max<Eigen::Index>(64, static_cast<Eigen::Index>(kChunkWork / (q * q * blocks)));
+    }
+
+    Matrix scores(const Vector &theta, const Rows &xb) const {  // rows × blocks
+        Matrix z(xb.rows(), blocks);
         for (int c = 0; c < blocks; ++c) {
             auto blk = theta.segment(static_cast<Eigen::Index>(c) * (p() + 1), p() + 1);
-            z.col(c) = x * blk.head(p());
+            z.col(c) = xb * blk.head(p());
             z.col(c).array() += blk(p());
         }
         return z;
@@ -49,48 +65,62 @@ struct Problem {
         for (int c = 0; c < blocks; ++c) s += theta.segment(static_cast<Eigen::Index>(c) * (p() + 1), p()).squaredNorm();
         return 0.5 * l2 * s;
     }
+    // Rows summed in order whatever the chunking: the same value either way.
     double objective(const Vector &theta) const {
-        Matrix z = scores(theta);
         double f = 0;
-        for (Eigen::Index i = 0; i < z.rows(); ++i) {
-            const int yi = local[static_cast<size_t>(i)];
-            if (blocks == 1) {
-                f += log1pexp(z(i, 0)) - (yi == 1 ? z(i, 0) : 0.0);
-            } else {
-                double mx = z.row(i).maxCoeff();
-                f += mx + std::log((z.row(i).array() - mx).exp().sum()) - z(i, yi);
+        const Eigen::Index n = x.rows(), step = chunk();
+        for (Eigen::Index start = 0; start < n; start += step) {
+            check_interrupts();
+            const Eigen::Index len = std::min(step, n - start);
+            Matrix z = scores(theta, x.middleRows(start, len));
+            for (Eigen::Index i = 0; i < len; ++i) {
+                const int yi = local[static_cast<size_t>(start + i)];
+                if (blocks == 1) {
+                    f += log1pexp(z(i, 0)) - (yi == 1 ? z(i, 0) : 0.0);
+                } else {
+                    double mx = z.row(i).maxCoeff();
+                    f += mx + std::log((z.row(i).array() - mx).exp().sum()) - z(i, yi);
+                }
             }
         }
         return f + penalty(theta) + (linear ? linear->dot(theta) : 0.0);
     }
-    // Gradient and Hessian of the objective at theta.
+    // Gradient and Hessian of the objective at theta, accumulated chunk by chunk.
     void derivatives(const Vector &theta, Vector *g, Matrix *h) const {
-        const Eigen::Index n = x.rows();
+        const Eigen::Index n = x.rows(), step = chunk();
         const int q = p() + 1;
-        Matrix pr = probs(scores(theta));
-        Matrix resid = pr;  // p - onehot
-        for (Eigen::Index i = 0; i < n; ++i) {
-            const int yi = local[static_cast<size_t>(i)];
-            if (blocks == 1) resid(i, 0) -= yi == 1 ? 1.0 : 0.0;
-            else resid(i, yi) -= 1.0;
-        }
-        g->resize(dim());
+        g->setZero(dim());
         h->setZero(dim(), dim());
-        for (int c = 0; c < blocks; ++c) {
-            g->segment(static_cast<Eigen::Index>(c) * q, p()) = x.transpose() * resid.col(c);
-            (*g)(static_cast<Eigen::Index>(c) * q + p()) = resid.col(c).sum();
+        for (Eigen::Index start = 0; start < n; start += step) {
+            check_interrupts();
+            const Eigen::Index len = std::min(step, n - start);
+            const Rows xb = x.middleRows(start, len);
+            Matrix pr = probs(scores(theta, xb));
+            Matrix resid = pr;  // p - onehot
+            for (Eigen::Index i = 0; i < len; ++i) {
+                const int yi = local[static_cast<size_t>(start + i)];
+                if (blocks == 1) resid(i, 0) -= yi == 1 ? 1.0 : 0.0;
+                else resid(i, yi) -= 1.0;
+            }
+            for (int c = 0; c < blocks; ++c) {
+                g->segment(static_cast<Eigen::Index>(c) * q, p()).noalias() += xb.transpose() * resid.col(c);
+                (*g)(static_cast<Eigen::Index>(c) * q + p()) += resid.col(c).sum();
+            }
+            for (int c = 0; c < blocks; ++c)
+                for (int d = c; d < blocks; ++d) {
+                    Vector wgt = blocks == 1 ? Vector(pr.col(0).array() * (1.0 - pr.col(0).array()))
+                                             : Vector(pr.col(c).array() * ((c == d ? 1.0 : 0.0) - pr.col(d).array()));
+                    RowMatrix wx = wgt.asDiagonal() * xb;
+                    auto blk = h->block(static_cast<Eigen::Index>(c) * q, static_cast<Eigen::Index>(d) * q, q, q);
+                    blk.topLeftCorner(p(), p()).noalias() += xb.transpose() * wx;
+                    blk.topRightCorner(p(), 1) += wx.colwise().sum().transpose();
+                    blk(p(), p()) += wgt.sum();
+                }
         }
         for (int c = 0; c < blocks; ++c)
             for (int d = c; d < blocks; ++d) {
-                Vector wgt = blocks == 1 ? Vector(pr.col(0).array() * (1.0 - pr.col(0).array()))
-                                         : Vector(pr.col(c).array() * ((c == d ? 1.0 : 0.0) - pr.col(d).array()));
-                RowMatrix wx = wgt.asDiagonal() * x;
-                Matrix blk(q, q);
-                blk.topLeftCorner(p(), p()) = x.transpose() * wx;
-                blk.topRightCorner(p(), 1) = wx.colwise().sum().transpose();
+                auto blk = h->block(static_cast<Eigen::Index>(c) * q, static_cast<Eigen::Index>(d) * q, q, q);
                 blk.bottomLeftCorner(1, p()) = blk.topRightCorner(p(), 1).transpose();
-                blk(p(), p()) = wgt.sum();
-                h->block(static_cast<Eigen::Index>(c) * q, static_cast<Eigen::Index>(d) * q, q, q) = blk;
                 if (d != c) h->block(static_cast<Eigen::Index>(d) * q, static_cast<Eigen::Index>(c) * q, q, q) = blk.transpose();
             }
         if (linear) *g += *linear;
@@ -148,6 +178,7 @@ LogisticParams fit_logistic(const RowMatrix &x, const std::vector<int> &y, int c
     Vector g;
     Matrix h;
     for (m.iterations = 0; m.iterations < o.max_iterations; ++m.iterations) {
+        check_interrupts();
         prob.derivatives(theta, &g, &h);
         // Softmax intercepts may all shift together without changing the
         // loss: a tiny diagonal term keeps that direction solvable and the

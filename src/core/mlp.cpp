@@ -5,12 +5,11 @@
 #include <numeric>
 
 #include "error.hpp"
+#include "interrupt.hpp"
 #include "no_postgres.hpp"  // last: the core must not have pulled in PostgreSQL
 
 namespace unlearn {
 namespace {
-
-constexpr double kMaxBytes = 1024.0 * 1024 * 1024;  // parameters, gradients and Adam moments
 
 std::vector<int> widths(int p, int k, const MlpOptions &o) {
     std::vector<int> w{p};
@@ -45,7 +44,7 @@ Matrix standardise(const MlpParams &m, const RowMatrix &x) {
 
 }  // namespace
 
-void check_mlp_options(const MlpOptions &o, int features, int classes) {
+void check_mlp_options(const MlpOptions &o, int, int) {
     auto bad = [](const std::string &what) {
         throw Error(ErrorKind::InvalidParameter, what,
                     "mlp options: hidden (1-4096), layers (1 or 2), epochs (1-10000), batch_size (>= 1), "
@@ -57,16 +56,18 @@ void check_mlp_options(const MlpOptions &o, int features, int classes) {
     if (o.batch_size < 1) bad("option \"batch_size\" must be at least 1");
     if (!(o.learning_rate > 0) || !std::isfinite(o.learning_rate)) bad("option \"learning_rate\" must be positive");
     if (!(o.l2 >= 0) || !std::isfinite(o.l2)) bad("option \"l2\" must be zero or positive");
+}
+
+double mlp_parameters(const MlpOptions &o, int features, int classes) {
     double params = 0;
     std::vector<int> w = widths(features, classes, o);
     for (size_t l = 0; l + 1 < w.size(); ++l) params += (static_cast<double>(w[l]) + 1) * w[l + 1];
-    // parameters, gradient, two Adam moments, and one batch of activations
-    double bytes = 8.0 * (4 * params + static_cast<double>(o.batch_size) * (features + 2.0 * o.hidden * o.layers + classes));
-    if (bytes > kMaxBytes)
-        throw Error(ErrorKind::InvalidParameter,
-                    "mlp needs about " + std::to_string(static_cast<long long>(bytes / (1024 * 1024))) +
-                        " MB to train, more than the 1024 MB a backend may use",
-                    "Use fewer hidden units, fewer features or a smaller batch_size.");
+    return params;
+}
+
+double mlp_training_bytes(const MlpOptions &o, int features, int classes) {
+    const double activations = static_cast<double>(features) + 2.0 * o.hidden * o.layers + classes;
+    return 8.0 * (6 * mlp_parameters(o, features, classes) + 3.0 * o.batch_size * activations);
 }
 
 MlpLearner::MlpLearner(int features, int classes, MlpOptions o) : p_(features), k_(classes), o_(o) {
@@ -120,6 +121,7 @@ ConstituentPtr MlpLearner::fit(const RowMatrix &x, const std::vector<int> &y, co
         std::iota(order.begin(), order.end(), 0);
         for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle.below(i)]);
         for (size_t start = 0; start < order.size(); start += static_cast<size_t>(o_.batch_size)) {
+            check_interrupts();  // a mini-batch is at most a few milliseconds at the sizes check_mlp_options allows
             const size_t len = std::min(order.size() - start, static_cast<size_t>(o_.batch_size));
             std::vector<Eigen::Index> idx(order.begin() + static_cast<std::ptrdiff_t>(start),
                                           order.begin() + static_cast<std::ptrdiff_t>(start + len));

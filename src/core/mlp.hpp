@@ -19,9 +19,16 @@ struct MlpOptions {
     uint64_t seed = 0;
 };
 
-// Throws InvalidParameter for options out of range, and when the network
-// (with Adam's moments) would need more memory than a backend should use.
+// Throws InvalidParameter for options out of range.
 void check_mlp_options(const MlpOptions &o, int features, int classes);
+// Weights and biases of the network.
+double mlp_parameters(const MlpOptions &o, int features, int classes);
+// Peak bytes of one fit besides its rows (x and its standardised copy, which
+// the caller counts per row): the parameters, their gradient, its product
+// temporary, Adam's two moments and the resumed checkpoint's copy (6 P), and
+// one mini-batch's activations, deltas and their temporaries, three of each
+// layer's width per row: 8 (6 P + 3 B (p + 2 H L + K)).
+double mlp_training_bytes(const MlpOptions &o, int features, int classes);
 
 struct MlpParams {
     Vector mean, scale;       // input standardisation

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "error.hpp"
+#include "interrupt.hpp"
 #include "no_postgres.hpp"  // last: the core must not have pulled in PostgreSQL
 
 namespace unlearn {
@@ -37,6 +38,7 @@ void NaiveBayesStats::add_rows(const RowMatrix &x, const Vector &y, int sign) {
     if (x.cols() != p_ || x.rows() != y.size())
         throw Error(ErrorKind::Internal, "row block does not match the model's features");
     for (Eigen::Index r = 0; r < x.rows(); ++r) {
+        if (r % 1024 == 0) check_interrupts();
         if (!std::isfinite(y(r)))
             throw Error(ErrorKind::DataException, "naive_bayes class labels must be finite");
         ClassStats &cs = class_stats(y(r));

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "error.hpp"
+#include "interrupt.hpp"
 #include "no_postgres.hpp"  // last: the core must not have pulled in PostgreSQL
 
 namespace unlearn {
@@ -13,18 +14,42 @@ int32_t slice_of(const std::string &key, int32_t slices, int64_t seed) {
     return static_cast<int32_t>(hash64(salted.data(), salted.size()) % static_cast<uint64_t>(slices));
 }
 
+namespace {
+// Rows copied between interrupt checks: a few milliseconds at 1600 features.
+constexpr Eigen::Index kCopyRows = 4096;
+
+// The first n rows of x, copied in runs so that a cancel is seen meanwhile.
+RowMatrix copy_prefix(const RowMatrix &x, Eigen::Index n) {
+    RowMatrix out(n, x.cols());
+    for (Eigen::Index start = 0; start < n; start += kCopyRows) {
+        check_interrupts();
+        const Eigen::Index len = std::min(kCopyRows, n - start);
+        out.middleRows(start, len) = x.middleRows(start, len);
+    }
+    return out;
+}
+}  // namespace
+
 void ShardRows::sort_canonical() {
     std::vector<size_t> order(y.size());
     std::iota(order.begin(), order.end(), 0);
+    // a throw from the comparator leaves order permuted, and it is discarded
+    size_t compared = 0;
     std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        if ((++compared & 0xffff) == 0) check_interrupts();
         if (slice[a] != slice[b]) return slice[a] < slice[b];
         if (hash[a] != hash[b]) return hash[a] < hash[b];
         return keys[a] < keys[b];
     });
     if (std::is_sorted(order.begin(), order.end())) return;
     ShardRows s;
-    std::vector<Eigen::Index> idx(order.begin(), order.end());
-    s.x = x(idx, Eigen::all);
+    s.x.resize(x.rows(), x.cols());
+    for (Eigen::Index start = 0; start < x.rows(); start += kCopyRows) {
+        check_interrupts();
+        const Eigen::Index len = std::min(kCopyRows, x.rows() - start);
+        std::vector<Eigen::Index> idx(order.begin() + start, order.begin() + start + len);
+        s.x.middleRows(start, len) = x(idx, Eigen::all);
+    }
     for (size_t i : order) {
         s.y.push_back(y[i]);
         s.slice.push_back(slice[i]);
@@ -51,13 +76,16 @@ std::vector<Checkpoint> train_slices(const Learner &learner, const ShardRows &ro
     std::vector<Checkpoint> out;
     const Constituent *prev = from > 0 ? resume->model.get() : nullptr;
     for (int32_t k = from; k < slices; ++k) {
+        check_interrupts();
         const Eigen::Index n = rows.prefix(k);
         Checkpoint c;
         c.slice = k;
         c.rows = n;
         c.digest = digest_keys(rows.hash, static_cast<size_t>(n));
         std::vector<int> y(rows.y.begin(), rows.y.begin() + n);
-        if (n > 0) c.model = learner.fit(rows.x.topRows(n), y, prev, mix_seed(shard_stream, static_cast<uint64_t>(k)), k);
+        // the last slices see every row: no copy of them
+        if (n > 0 && n == rows.x.rows()) c.model = learner.fit(rows.x, y, prev, mix_seed(shard_stream, static_cast<uint64_t>(k)), k);
+        else if (n > 0) c.model = learner.fit(copy_prefix(rows.x, n), y, prev, mix_seed(shard_stream, static_cast<uint64_t>(k)), k);
         else if (prev) c.model = out.empty() ? resume->model : out.back().model;
         prev = c.model.get();
         out.push_back(std::move(c));

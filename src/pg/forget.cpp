@@ -8,6 +8,8 @@
 #include "certify.hpp"
 #include "error.hpp"
 #include "evidence.hpp"
+#include "interrupt.hpp"
+#include "memory.hpp"
 #include "model_cache.hpp"
 #include "rows.hpp"
 #include "sisa.hpp"
@@ -32,13 +34,23 @@ struct Collected {
     RowMatrix x;
     Vector y;
     std::vector<char> trainable;
+    MemoryReservation memory;  // held until the rows are: a shard retrain counts them
 };
 
 bool next_stored_slot(void *source, TupleTableSlot *slot) {
     return tuplestore_gettupleslot(static_cast<Tuplestorestate *>(source), true, false, slot);
 }
 
-Collected read_transition(Tuplestorestate *store, TupleDesc desc, const ColumnPlan &plan, int p) {
+// The rows are held three times at the peak (collected, split by shard, kept
+// for the event's figures), and the lineage blocks they touch are decoded:
+// at most one block (kKeysPerBlock keys, each a header and its text) per row.
+double transition_bytes(const ModelMeta &m, int64 rows, int p, double key_bytes) {
+    const double avg_key = rows > 0 ? key_bytes / static_cast<double>(rows) : 0;
+    const double blocks = std::min<double>(static_cast<double>(rows), total_buckets(m));
+    return rows_bytes(static_cast<double>(rows), p, key_bytes, 3) + blocks * kKeysPerBlock * (2 * avg_key + 80);
+}
+
+Collected read_transition(Tuplestorestate *store, TupleDesc desc, const ColumnPlan &plan, int p, const ModelMeta &m) {
     TupleTableSlot *slot = nullptr;
     MemoryContext scratch = nullptr;
     int64 total = 0;
@@ -49,12 +61,21 @@ Collected read_transition(Tuplestorestate *store, TupleDesc desc, const ColumnPl
         total = tuplestore_tuple_count(store);
     });
     Collected c;
-    c.x.resize(total, p);
-    c.y.resize(total);
-    c.keys.reserve(static_cast<size_t>(total));
+    c.x.resize(0, p);
     RowBatch batch(p, static_cast<int>(std::min<int64>(std::max<int64>(total, 1), 4096)));
     Eigen::Index at = 0;
     while (fill_batch(plan, next_stored_slot, store, slot, scratch, batch) > 0) {
+        if (at == 0) {  // the first batch's keys tell the key size: refuse before collecting the rest
+            double key_bytes = 0;
+            for (int i = 0; i < batch.rows; ++i) key_bytes += static_cast<double>(batch.keys[i].size());
+            c.memory = MemoryReservation(transition_bytes(m, total, p, key_bytes * static_cast<double>(total) / batch.rows),
+                                         "applying the statement's " + std::to_string(total) + " rows to model \"" +
+                                             m.name + "\"",
+                                         "change the rows in smaller statements");
+            c.x.resize(total, p);
+            c.y.resize(total);
+            c.keys.reserve(static_cast<size_t>(total));
+        }
         if (at + batch.rows > total) throw Error(ErrorKind::Internal, "transition table grew while read");
         c.x.middleRows(at, batch.rows) = batch.x.topRows(batch.rows);
         c.y.segment(at, batch.rows) = batch.y.head(batch.rows);
@@ -235,6 +256,7 @@ void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std:
     std::vector<Eigen::Index> trained;  // the forgotten rows the model was trained on
     std::vector<Eigen::Index> unseen;   // deleted holdout rows: the evidence's reference when there are enough
     for (auto &kv : blocks) {
+        check_interrupts();  // a block of lineage per turn: a million-row DELETE visits thousands
         const Wanted &w = wanted[kv.first];
         std::vector<Removal> found = kv.second.remove_many(w.keys, w.rows);  // keys not found: never trained on
         if (found.empty()) continue;
@@ -289,6 +311,7 @@ void learn_rows(Spi &spi, const ModelMeta &m, const Collected &rows, std::vector
     ClassLabels classes;
     if (sisa) classes = std::get<SisaShard>(load_states(spi, m).at(0)).classes;
     for (const auto &kv : wanted) {
+        check_interrupts();
         LineageBlock &block = blocks[kv.first];
         for (size_t k = 0; k < kv.second.keys.size(); ++k) {
             const std::string &key = kv.second.keys[k];
@@ -408,8 +431,8 @@ UNLEARN_FUNCTION(unlearn_forget_rows) {
         for (const ModelMeta &m : models_of(spi, relid, false)) {
             ColumnPlan plan = plan_columns(desc, rel_name, m.key_columns, m.target, m.features, &m.categories);
             const int p = plan.width;
-            std::vector<char> changed = changed_rows(read_transition(td->tg_oldtable, desc, plan, p),
-                                                     read_transition(td->tg_newtable, desc, plan, p));
+            std::vector<char> changed = changed_rows(read_transition(td->tg_oldtable, desc, plan, p, m),
+                                                     read_transition(td->tg_newtable, desc, plan, p, m));
             relevant = relevant || std::find(changed.begin(), changed.end(), 1) != changed.end();
         }
         if (!relevant) return PointerGetDatum(nullptr);
@@ -434,16 +457,16 @@ UNLEARN_FUNCTION(unlearn_forget_rows) {
                         "unlearn.forget_rows() needs the transition tables unlearn.install_triggers() declares");
         if (TRIGGER_FIRED_BY_INSERT(ev)) {
             if (!m.learn_inserts) continue;
-            Collected new_rows = read_transition(td->tg_newtable, desc, plan, p);
+            Collected new_rows = read_transition(td->tg_newtable, desc, plan, p, m);
             learn_rows(spi, m, new_rows, std::vector<char>(new_rows.keys.size(), 1), started);
             continue;
         }
-        Collected old_rows = read_transition(td->tg_oldtable, desc, plan, p);
+        Collected old_rows = read_transition(td->tg_oldtable, desc, plan, p, m);
         std::vector<char> selected(old_rows.keys.size(), 1);
         Collected new_rows;
         std::vector<char> keep_holdout;  // UPDATE without learning: holdout rows that keep their key stay holdout
         if (TRIGGER_FIRED_BY_UPDATE(ev)) {
-            new_rows = read_transition(td->tg_newtable, desc, plan, p);
+            new_rows = read_transition(td->tg_newtable, desc, plan, p, m);
             selected = changed_rows(old_rows, new_rows);
             if (!m.learn_inserts) {
                 keep_holdout.resize(selected.size());

@@ -15,6 +15,7 @@ int sqlstate_of(ErrorKind kind) {
         case ErrorKind::Singular: return ERRCODE_INVALID_PARAMETER_VALUE;
         case ErrorKind::CorruptState: return ERRCODE_DATA_CORRUPTED;
         case ErrorKind::Internal: return ERRCODE_INTERNAL_ERROR;
+        case ErrorKind::ResourceLimit: return ERRCODE_PROGRAM_LIMIT_EXCEEDED;
         case ErrorKind::UndefinedObject: return ERRCODE_UNDEFINED_OBJECT;
         case ErrorKind::UndefinedColumn: return ERRCODE_UNDEFINED_COLUMN;
         case ErrorKind::DuplicateObject: return ERRCODE_DUPLICATE_OBJECT;

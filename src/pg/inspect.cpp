@@ -8,6 +8,7 @@
 #include "args.hpp"
 #include "key_codec.hpp"
 #include "error.hpp"
+#include "interrupt.hpp"
 #include "model_cache.hpp"
 #include "rows.hpp"
 #include "sisa.hpp"
@@ -44,9 +45,11 @@ struct Retrained {
 // each in its recorded shard.
 Retrained retrain(Spi &spi, const ModelMeta &m) {
     std::unordered_map<std::string, int32> held;
-    for (const auto &kv : load_all_blocks(spi, m))
+    for (const auto &kv : load_all_blocks(spi, m)) {
+        check_interrupts();
         for (const auto &e : kv.second.entries())
             if (e.role == Role::Train) held.emplace(e.key, e.shard);
+    }
 
     const int p = width(m);
     Retrained r;
@@ -228,13 +231,28 @@ std::vector<Check> verify_certified(Spi &spi, const ModelMeta &m) {
     return checks;
 }
 
+// Lineage names rows by the primary key the model was trained with. When the
+// table lost it (or it moved to other columns), keys may repeat and no retrain
+// can be matched row for row: verify reports a failed check instead of failing.
+bool key_is_primary(Spi &spi, const ModelMeta &m) {
+    SpiResult pk = spi.exec(
+        "SELECT a.attname::text FROM pg_index i, unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) "
+        "JOIN pg_attribute a ON a.attnum = k.attnum WHERE i.indrelid = $1 AND i.indisprimary "
+        "AND a.attrelid = i.indrelid ORDER BY k.ord",
+        {oid_param(m.relation)});
+    std::vector<std::string> keys;
+    for (uint64 i = 0; i < pk.rows(); ++i) keys.push_back(pk.str(i, 1));
+    return keys == m.key_columns;
+}
+
 }  // namespace
 
 UNLEARN_FUNCTION(unlearn_verify) {
     const std::string name = text_arg(fcinfo, 0, "model name");
     Spi spi;
     ModelMeta m = load_model(spi, name);
-    std::vector<Check> checks = m.strategy == Strategy::Sisa        ? verify_sisa(spi, m)
+    std::vector<Check> checks = !key_is_primary(spi, m)             ? std::vector<Check>{{"source_primary_key_missing", 1, 0}}
+                                : m.strategy == Strategy::Sisa        ? verify_sisa(spi, m)
                                 : m.strategy == Strategy::Certified ? verify_certified(spi, m)
                                                                     : verify_model(spi, m);
     pg_call([&] {

@@ -1,5 +1,6 @@
 // unlearn.predict (array and record forms), unlearn.predict_proba,
 // unlearn.coefficients: the read path, served from the per-backend cache.
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <string_view>
@@ -187,12 +188,30 @@ bool features_from_record(FunctionCallInfo fcinfo, const CachedModel &m, Vector 
     return !has_null;
 }
 
+// The training rule applies to predictions too: a row with a NaN, infinite or
+// beyond ±1e100 value is not trainable, and the sums that make a prediction
+// (a naive Bayes log-likelihood, a softmax) overflow on it. No value in the
+// message: a caller's features may be personal data.
+void check_predictable(const CachedModel &m, const Eigen::Ref<const Vector> &x) {
+    constexpr double kMaxMagnitude = 1e100;  // rows.cpp's bound for trainable values
+    for (Eigen::Index i = 0; i < x.size(); ++i) {
+        if (std::isfinite(x(i)) && std::fabs(x(i)) <= kMaxMagnitude) continue;
+        const std::vector<std::string> names = column_names(m.meta);
+        const std::string name = static_cast<size_t>(i) < names.size() ? names[static_cast<size_t>(i)] : "?";
+        throw Error(ErrorKind::DataException,
+                    "feature \"" + name + "\" is NaN, infinite or beyond ±1e100, so model \"" + m.meta.name +
+                        "\" cannot predict from it",
+                    "Training skips rows with such values; pass NULL (the prediction is then NULL) or a value within ±1e100.");
+    }
+}
+
 }  // namespace
 
 UNLEARN_FUNCTION(unlearn_predict) {
     const CachedModel &m = model_for_call(fcinfo, text_arg(fcinfo, 0, "model name"));
     Eigen::Map<const Vector> x(nullptr, 0);
     if (!features_from_array(fcinfo, m, &x)) PG_RETURN_NULL();
+    check_predictable(m, x);
     return Float8GetDatum(m.fit.predict(x));
 }
 
@@ -200,6 +219,7 @@ UNLEARN_FUNCTION(unlearn_predict_row) {
     const CachedModel &m = model_for_call(fcinfo, text_arg(fcinfo, 0, "model name"));
     Vector x;
     if (!features_from_record(fcinfo, m, &x)) PG_RETURN_NULL();
+    check_predictable(m, x);
     return Float8GetDatum(m.fit.predict(x));
 }
 
@@ -207,6 +227,7 @@ UNLEARN_FUNCTION(unlearn_predict_proba) {
     const CachedModel &m = model_for_call(fcinfo, text_arg(fcinfo, 0, "model name"));
     Eigen::Map<const Vector> x(nullptr, 0);
     if (!features_from_array(fcinfo, m, &x)) PG_RETURN_NULL();
+    check_predictable(m, x);
     Vector p = m.fit.predict_proba(x);
     std::vector<Datum> elems;
     for (Eigen::Index i = 0; i < p.size(); ++i) elems.push_back(Float8GetDatum(p(i)));

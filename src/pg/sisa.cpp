@@ -5,6 +5,8 @@
 #include "error.hpp"
 #include "rows.hpp"
 #include "fetch.hpp"
+#include "interrupt.hpp"
+#include "memory.hpp"
 #include "source.hpp"
 
 namespace unlearn::pg {
@@ -16,9 +18,11 @@ HeldRows held_rows(Spi &spi, const ModelMeta &m, const std::set<int32> &shards) 
         buckets.insert(buckets.end(), run.begin(), run.end());
     }
     HeldRows held;
-    for (const auto &kv : load_blocks(spi, m, buckets))
+    for (const auto &kv : load_blocks(spi, m, buckets)) {
+        check_interrupts();
         for (const auto &e : kv.second.entries())
             if (e.role == Role::Train && shards.count(e.shard)) held.emplace(e.key, Placement{e.shard, e.slice});
+    }
     return held;
 }
 
@@ -31,6 +35,16 @@ ShardSet read_shards(Spi &spi, const ModelMeta &m, const ClassLabels &classes, c
     const HeldRows held = held_rows(spi, m, wanted);
     ShardSet out;
     const int p = width(m);
+    // Refused before a row is read: the rows held (three copies of the values
+    // at the peak, as at training), the index of held keys (a hash node and
+    // the key: 64 bytes and the text), and one shard's training.
+    double key_bytes = 0;
+    for (const auto &kv : held) key_bytes += static_cast<double>(kv.first.size());
+    const double rows = static_cast<double>(held.size());
+    check_memory(rows_bytes(rows, p, key_bytes, 3) + 64 * rows + key_bytes +
+                     learner_bytes(m.algorithm, m.options, p, classes.size(), rows, m.slices, m.slices),
+                 "retraining " + std::to_string(wanted.size()) + " shard(s) of model \"" + m.name + "\"",
+                 "use more shards, so that each holds fewer rows");
     std::map<int32, std::vector<double>> xs;
     int64 found = 0;
     auto take = [&](const RowBatch &b) {

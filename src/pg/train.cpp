@@ -7,6 +7,7 @@
 #include "args.hpp"
 #include "catalog.hpp"
 #include "error.hpp"
+#include "memory.hpp"
 #include "model_cache.hpp"
 #include "rows.hpp"
 #include "sisa.hpp"
@@ -113,8 +114,13 @@ Trained scan_and_fit(Spi &, const TrainRequest &req, const std::vector<std::stri
     pg_call([&] { table_close(rel, NoLock); });
 
     std::vector<std::vector<Eigen::Index>> by_shard(static_cast<size_t>(req.shards));
+    double key_bytes = 0;
     scan_source(req.relid, keys, req.target, req.features, &t.categories, [&](const RowBatch &b) {
         t.rows_seen += b.rows;
+        // the states stream; only lineage grows with the rows
+        for (int i = 0; i < b.rows; ++i) key_bytes += b.trainable[i] ? static_cast<double>(b.keys[i].size()) : 0.0;
+        check_memory(rows_bytes(static_cast<double>(t.lineage.refs.size()) + b.rows, 0, key_bytes, 0),
+                     "training model \"" + req.name + "\"", "train on a smaller table", true);
         for (auto &v : by_shard) v.clear();
         for (int i = 0; i < b.rows; ++i) {
             if (!b.trainable[i]) {
@@ -155,8 +161,20 @@ Trained scan_and_fit_sisa(const TrainRequest &req, const std::vector<std::string
     std::vector<ShardRows> shards(static_cast<size_t>(req.shards));
     std::vector<std::vector<double>> xs(shards.size());
     std::vector<double> labels;
+    double key_bytes = 0;
+    const std::string operation = "training model \"" + req.name + "\"";
+    const std::string fewer = "train on a smaller table, with fewer features";
+    // every shard's rows are held until its turn to train: three copies of
+    // the values at the peak (collected, sorted, and the fit's own)
+    const auto held_bytes = [&](int classes) {
+        return rows_bytes(static_cast<double>(labels.size()), p, key_bytes, 3) +
+               learner_bytes(req.algorithm, req.options, p, classes, static_cast<double>(labels.size()),
+                             static_cast<double>(req.shards) * req.slices, req.slices);
+    };
     scan_source(req.relid, keys, req.target, req.features, nullptr, [&](const RowBatch &b) {
         t.rows_seen += b.rows;
+        for (int i = 0; i < b.rows; ++i) key_bytes += b.trainable[i] ? static_cast<double>(b.keys[i].size()) : 0.0;
+        check_memory(held_bytes(2) + rows_bytes(b.rows, p, 0, 3), operation, fewer, true);
         for (int i = 0; i < b.rows; ++i) {
             if (!b.trainable[i]) {
                 ++t.rows_skipped;
@@ -191,6 +209,7 @@ Trained scan_and_fit_sisa(const TrainRequest &req, const std::vector<std::string
     if (classes.size() < 2)
         throw Error(ErrorKind::DataException, "target \"" + req.target + "\" has only one class",
                     std::string(algorithm_name(req.algorithm)) + " needs at least two distinct target values.");
+    check_memory(held_bytes(classes.size()), operation, fewer);
     const bool certified = req.strategy == Strategy::Certified;
     if (certified && classes.size() != 2)
         throw Error(ErrorKind::FeatureNotSupported, "strategy certified is for two classes; target \"" + req.target +
@@ -278,7 +297,10 @@ UNLEARN_FUNCTION(unlearn_train) {
                         std::string("strategy ") + strategy_name(req.strategy) + " does not take categorical features",
                         "Encode text features as numeric columns, or use naive_bayes.");
         // a network that cannot fit in memory is refused before the scan
-        if (req.algorithm == Algorithm::Mlp) (void)make_learner(req.algorithm, req.options, static_cast<int>(req.features.size()), 2);
+        if (req.algorithm == Algorithm::Mlp)
+            check_memory(learner_bytes(req.algorithm, req.options, static_cast<int>(req.features.size()), 2, 0,
+                                       static_cast<double>(req.shards) * req.slices, req.slices),
+                         "training mlp \"" + req.name + "\"", "use fewer hidden units, fewer features or a smaller batch_size");
         t = scan_and_fit_sisa(req, keys, m, rel_name);
     } else {
         t = scan_and_fit(spi, req, keys);

@@ -174,20 +174,13 @@ TEST(Mlp, OptionsOutOfRangeAreInvalid) {
         {"learning_rate NaN", with([](MlpOptions &o) { o.learning_rate = NAN; })},
         {"l2 -1", with([](MlpOptions &o) { o.l2 = -1; })},
         {"l2 inf", with([](MlpOptions &o) { o.l2 = INFINITY; })},
-        // 4096² weights between the hidden layers alone are 128 MB, and one
-        // batch of a million rows of 2 × 4096 activations is 64 GB
-        {"more than 1 GB", with([](MlpOptions &o) {
-             o.hidden = 4096;
-             o.layers = 2;
-             o.batch_size = 1000000;
-         })},
     };
     for (const auto &c : bad) {
         EXPECT_TRUE(throws_kind(ErrorKind::InvalidParameter, [&] { check_mlp_options(c.second, 10, 3); })) << c.first;
         EXPECT_TRUE(throws_kind(ErrorKind::InvalidParameter, [&] { MlpLearner(10, 3, c.second); })) << c.first;
     }
-    // in range, and the largest network with a modest batch: parameters,
-    // gradient and two Adam moments of ~16.8 M weights are ~540 MB
+    // in range: the memory a network needs is judged by the caller against
+    // unlearn.max_memory (mlp_training_bytes), not here
     EXPECT_NO_THROW(check_mlp_options(MlpOptions{}, 10, 3));
     EXPECT_NO_THROW(check_mlp_options(with([](MlpOptions &o) { o.l2 = 0; }), 10, 3));
     EXPECT_NO_THROW(check_mlp_options(with([](MlpOptions &o) {
@@ -196,4 +189,18 @@ TEST(Mlp, OptionsOutOfRangeAreInvalid) {
                                           o.batch_size = 200;
                                       }),
                                       10, 3));
+}
+
+TEST(Mlp, TrainingBytesCountParametersAndOneBatch) {
+    MlpOptions o;
+    o.hidden = 4096;
+    o.layers = 2;
+    o.batch_size = 1000000;
+    // 4096² weights between the hidden layers, and one batch of a million
+    // rows of 2 × 4096 activations, three temporaries each
+    const double params = 11.0 * 4096 + 4097.0 * 4096 + 4097.0 * 3;
+    EXPECT_EQ(mlp_parameters(o, 10, 3), params);
+    EXPECT_EQ(mlp_training_bytes(o, 10, 3), 8.0 * (6 * params + 3.0 * 1000000 * (10 + 2 * 4096 * 2 + 3)));
+    EXPECT_GT(mlp_training_bytes(o, 10, 3), 64e9);
+    EXPECT_LT(mlp_training_bytes(MlpOptions{}, 10, 3), 1e6);
 }
