@@ -62,7 +62,7 @@ run_tests() {
         unit)
             for filter in ${names//:/ }; do
                 "$work/cmake/unit_tests" --gtest_filter="$filter" >"$work/unit.log" 2>&1 ||
-                    failed+=" $(grep -o '^\[  FAILED  \] [A-Za-z0-9_./]*' "$work/unit.log" | awk '{print "unit:" $4}' | sort -u | head -3 | tr '\n' ' ')"
+                    failed+=" $(grep -o '^\[  FAILED  \] [A-Za-z0-9_./]*' "$work/unit.log" | awk '$4 ~ /\./ {print "unit:" $4}' | sort -u | head -3 | tr '\n' ' ')"
             done
             ;;
         regress | isolation)
