@@ -3,30 +3,15 @@
 #include <new>
 
 #include "error.hpp"
+#include "sqlstate.hpp"
 
 namespace unlearn::pg {
 
 namespace {
 
-int sqlstate_of(ErrorKind kind) {
-    switch (kind) {
-        case ErrorKind::InvalidParameter: return ERRCODE_INVALID_PARAMETER_VALUE;
-        case ErrorKind::DataException: return ERRCODE_DATA_EXCEPTION;
-        case ErrorKind::Singular: return ERRCODE_INVALID_PARAMETER_VALUE;
-        case ErrorKind::CorruptState: return ERRCODE_DATA_CORRUPTED;
-        case ErrorKind::Internal: return ERRCODE_INTERNAL_ERROR;
-        case ErrorKind::ResourceLimit: return ERRCODE_PROGRAM_LIMIT_EXCEEDED;
-        case ErrorKind::UndefinedObject: return ERRCODE_UNDEFINED_OBJECT;
-        case ErrorKind::UndefinedColumn: return ERRCODE_UNDEFINED_COLUMN;
-        case ErrorKind::DuplicateObject: return ERRCODE_DUPLICATE_OBJECT;
-        case ErrorKind::WrongObjectType: return ERRCODE_WRONG_OBJECT_TYPE;
-        case ErrorKind::InsufficientPrivilege: return ERRCODE_INSUFFICIENT_PRIVILEGE;
-        case ErrorKind::FeatureNotSupported: return ERRCODE_FEATURE_NOT_SUPPORTED;
-        case ErrorKind::SerializationFailure: return ERRCODE_T_R_SERIALIZATION_FAILURE;
-        case ErrorKind::UniqueViolation: return ERRCODE_UNIQUE_VIOLATION;
-    }
-    return ERRCODE_INTERNAL_ERROR;
-}
+// The core names the SQLSTATE (src/core/sqlstate, unit tested); PostgreSQL
+// wants it packed.
+int pg_sqlstate(const char *code) { return MAKE_SQLSTATE(code[0], code[1], code[2], code[3], code[4]); }
 
 // Plain C copy of the exception's text: it must survive the catch scope.
 char *copy_text(const char *s) { return s ? pstrdup(s) : nullptr; }
@@ -46,17 +31,17 @@ Datum guarded(Body body, FunctionCallInfo fcinfo) {
     } catch (const PgError &e) {
         pg_error = e.data();
     } catch (const Error &e) {
-        sqlstate = sqlstate_of(e.kind());
+        sqlstate = pg_sqlstate(sqlstate_of(std::current_exception()));
         message = copy_text(e.what());
         hint = e.hint().empty() ? nullptr : copy_text(e.hint().c_str());
     } catch (const std::bad_alloc &) {
-        sqlstate = ERRCODE_OUT_OF_MEMORY;
+        sqlstate = pg_sqlstate(sqlstate_of(std::current_exception()));
         message = copy_text("out of memory in pg_unlearn");
     } catch (const std::exception &e) {
-        sqlstate = ERRCODE_INTERNAL_ERROR;
+        sqlstate = pg_sqlstate(sqlstate_of(std::current_exception()));
         message = copy_text(e.what());
     } catch (...) {
-        sqlstate = ERRCODE_INTERNAL_ERROR;
+        sqlstate = pg_sqlstate(sqlstate_of(std::current_exception()));
         message = copy_text("unknown C++ exception in pg_unlearn");
     }
     // No C++ object of the body is alive here: raising is safe.
