@@ -1,18 +1,16 @@
 #include "naive_bayes.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
 #include "error.hpp"
+#include "grid_block.hpp"
 #include "no_postgres.hpp"  // last: the core must not have pulled in PostgreSQL
 
 namespace unlearn {
 
-NaiveBayesStats::NaiveBayesStats(int features, std::vector<double> shift)
-    : p_(features), shift_(std::move(shift)) {
-    if (static_cast<int>(shift_.size()) != p_)
-        throw Error(ErrorKind::Internal, "shift has the wrong length");
-}
+NaiveBayesStats::NaiveBayesStats(int features) : p_(features) {}
 
 int64_t NaiveBayesStats::rows() const {
     int64_t n = 0;
@@ -33,26 +31,71 @@ ClassStats &NaiveBayesStats::class_stats(double label) {
     return cs;
 }
 
+namespace {
+// One class's sums over the on-grid rows of a block (see GridBlock).
+struct ClassBlock {
+    double label;
+    ClassStats *stats;
+    std::vector<__int128> sx;  // |.| < 2^62 * 1024
+    std::vector<ProductSum> sxx;
+};
+// classes summed per block before a flush; more in one block flush early
+constexpr size_t kBlockClasses = 16;
+
+void flush(std::vector<ClassBlock> &open, const GridBlock &g, int sign) {
+    for (ClassBlock &c : open)
+        for (size_t j = 0; j < c.sx.size(); ++j) {
+            c.stats->sx[j].add_scaled(sign * c.sx[j], g.exp[j]);
+            c.sxx[j].flush(c.stats->sxx[j], 2 * g.exp[j], sign);
+        }
+    open.clear();
+}
+}  // namespace
+
 void NaiveBayesStats::add_rows(const RowMatrix &x, const Vector &y, int sign) {
     if (x.cols() != p_ || x.rows() != y.size())
         throw Error(ErrorKind::Internal, "row block does not match the model's features");
-    for (Eigen::Index r = 0; r < x.rows(); ++r) {
-        if (!std::isfinite(y(r)))
-            throw Error(ErrorKind::DataException, "naive_bayes class labels must be finite");
-        ClassStats &cs = class_stats(y(r));
-        for (int j = 0; j < p_; ++j) {
-            double z = x(r, j) - shift_[j];
-            cs.sx[j].add(sign * z);
-            cs.sxx[j].add(sign * z * z);
+    for (Eigen::Index r = 0; r < y.size(); ++r)
+        if (!std::isfinite(y(r))) throw Error(ErrorKind::DataException, "naive_bayes class labels must be finite");
+    std::vector<GridBlock::Column> cols(static_cast<size_t>(p_));
+    std::vector<ClassBlock> open;
+    GridBlock g;
+    for (Eigen::Index start = 0; start < x.rows(); start += GridBlock::kMaxRows) {
+        const Eigen::Index len = std::min(GridBlock::kMaxRows, x.rows() - start);
+        for (int j = 0; j < p_; ++j) cols[static_cast<size_t>(j)] = {&x(start, j), x.outerStride()};
+        g.fill(len, cols);
+        for (Eigen::Index r = 0; r < len; ++r) {
+            const double label = y(start + r);
+            auto c = std::find_if(open.begin(), open.end(), [&](const ClassBlock &b) { return b.label == label; });
+            if (c == open.end()) {
+                if (open.size() == kBlockClasses) flush(open, g, sign);
+                open.push_back({label, &class_stats(label), std::vector<__int128>(static_cast<size_t>(p_), 0),
+                                std::vector<ProductSum>(static_cast<size_t>(p_))});
+                c = open.end() - 1;
+            }
+            c->stats->n += sign;
+            if (g.off_grid[static_cast<size_t>(r)]) {
+                // rare: exact one value at a time
+                for (int j = 0; j < p_; ++j) {
+                    const double v = x(start + r, j);
+                    c->stats->sx[static_cast<size_t>(j)].add(v, sign);
+                    c->stats->sxx[static_cast<size_t>(j)].add_product(v, v, sign);
+                }
+                continue;
+            }
+            const int64_t *z = g.row(r);
+            for (int j = 0; j < p_; ++j) {
+                c->sx[static_cast<size_t>(j)] += z[j];
+                c->sxx[static_cast<size_t>(j)].add(z[j], z[j]);
+            }
         }
-        cs.n += sign;
+        flush(open, g, sign);
     }
     drop_empty_classes();
 }
 
 void NaiveBayesStats::merge(const NaiveBayesStats &o) {
-    if (o.p_ != p_ || o.shift_ != shift_)
-        throw Error(ErrorKind::CorruptState, "shard states of one model disagree on their layout");
+    if (o.p_ != p_) throw Error(ErrorKind::CorruptState, "shard states of one model disagree on their layout");
     for (const auto &kv : o.classes_) {
         ClassStats &cs = class_stats(kv.first);
         cs.n += kv.second.n;
@@ -73,11 +116,8 @@ void NaiveBayesStats::drop_empty_classes() {
 }
 
 double NaiveBayesStats::column_total(int j) const {
-    DDSum t;
-    for (const auto &kv : classes_) {
-        t.add(kv.second.sx[static_cast<size_t>(j)]);
-        t.add(static_cast<double>(kv.second.n) * shift_[static_cast<size_t>(j)]);
-    }
+    ExactSum t;
+    for (const auto &kv : classes_) t.add(kv.second.sx[static_cast<size_t>(j)]);
     return t.value();
 }
 
@@ -87,9 +127,20 @@ void NaiveBayesStats::drop_feature(int j) {
         kv.second.sx.erase(kv.second.sx.begin() + j);
         kv.second.sxx.erase(kv.second.sxx.begin() + j);
     }
-    shift_.erase(shift_.begin() + j);
     --p_;
 }
+
+namespace {
+// The population variance (n Σx² - (Σx)²) / n², the numerator exact: a
+// function of the values alone, never negative.
+double variance(int64_t n, const ExactSum &sx, const ExactSum &sxx) {
+    ExactSum c;
+    c.add_product(sxx, n);
+    c.add_product(sx, sx, -1);
+    const double d = static_cast<double>(n);
+    return c.value() / d / d;
+}
+}  // namespace
 
 NaiveBayesFit NaiveBayesStats::solve() const {
     NaiveBayesFit fit;
@@ -104,7 +155,7 @@ NaiveBayesFit NaiveBayesStats::solve() const {
     fit.var.resize(k, p_);
 
     // overall variance of each feature, from the sums of all classes together
-    std::vector<DDSum> tx(p_), txx(p_);
+    std::vector<ExactSum> tx(p_), txx(p_);
     size_t c = 0;
     for (const auto &kv : classes_) {
         const ClassStats &cs = kv.second;
@@ -112,20 +163,15 @@ NaiveBayesFit NaiveBayesStats::solve() const {
         fit.classes.push_back(kv.first);
         fit.priors(c) = n / static_cast<double>(fit.rows);
         for (int j = 0; j < p_; ++j) {
-            double m = cs.sx[j].value() / n;
-            fit.theta(c, j) = shift_[j] + m;
-            fit.var(c, j) = std::max(0.0, cs.sxx[j].value() / n - m * m);
+            fit.theta(c, j) = cs.sx[j].value() / n;
+            fit.var(c, j) = variance(cs.n, cs.sx[j], cs.sxx[j]);
             tx[j].add(cs.sx[j]);
             txx[j].add(cs.sxx[j]);
         }
         ++c;
     }
     double max_var = 0.0;
-    for (int j = 0; j < p_; ++j) {
-        double n = static_cast<double>(fit.rows);
-        double m = tx[j].value() / n;
-        max_var = std::max(max_var, txx[j].value() / n - m * m);
-    }
+    for (int j = 0; j < p_; ++j) max_var = std::max(max_var, variance(fit.rows, tx[j], txx[j]));
     fit.epsilon = kVarSmoothing * max_var;
     fit.var.array() += fit.epsilon;
     if ((fit.var.array() <= 0.0).any())

@@ -60,8 +60,7 @@ Retrained retrain(Spi &spi, const ModelMeta &m) {
             auto it = b.trainable[i] ? held.find(b.keys[i]) : held.end();
             if (it == held.end()) continue;
             if (r.states.empty()) {
-                std::vector<double> shift(b.x.row(i).data(), b.x.row(i).data() + p);
-                for (int s = 0; s < m.shards; ++s) r.states.push_back(empty_state(m.algorithm, p, shift, b.y(i)));
+                for (int s = 0; s < m.shards; ++s) r.states.push_back(empty_state(m.algorithm, p));
             }
             by_shard[static_cast<size_t>(it->second)].push_back(i);
             ++found;
