@@ -22,35 +22,30 @@ void LinearStats::add_rows(const RowMatrix &x, const Vector &y, int sign) {
     if (x.cols() != p_ || x.rows() != y.size())
         throw Error(ErrorKind::Internal, "row block does not match the model's features");
     const int q = p_ + 2;
-    static const double one = 1.0;
-    std::vector<GridBlock::Column> cols(static_cast<size_t>(q));
-    std::vector<ProductSum> acc(m_.size());  // acc[0], the count, stays unused
+    // the grid holds z_1..z_{p+1} = (x, y): z_a is its column a - 1
+    std::vector<GridBlock::Column> cols(static_cast<size_t>(q) - 1);
+    for (int j = 0; j < p_; ++j) cols[static_cast<size_t>(j)] = {x.data() + j, x.outerStride()};
+    cols[static_cast<size_t>(p_)] = {y.data(), 1};
     GridBlock g;
     for (Eigen::Index start = 0; start < x.rows(); start += GridBlock::kMaxRows) {
         const Eigen::Index len = std::min(GridBlock::kMaxRows, x.rows() - start);
-        cols[0] = {&one, 0};
-        for (int j = 0; j < p_; ++j) cols[static_cast<size_t>(j) + 1] = {&x(start, j), x.outerStride()};
-        cols[static_cast<size_t>(q) - 1] = {y.data() + start, 1};
-        g.fill(len, cols);
-        for (Eigen::Index r = 0; r < len; ++r) {
-            if (g.off_grid[static_cast<size_t>(r)]) {
-                // rare: products one at a time, exact on the raw values
-                auto z = [&](int a) { return a == 0 ? 1.0 : a == q - 1 ? y(start + r) : x(start + r, a - 1); };
-                for (int a = 0; a < q; ++a)
-                    for (int b = std::max(a, 1); b < q; ++b) m(a, b).add_product(z(a), z(b), sign);
-                continue;
+        g.fill(len, cols, start);
+        auto exp = [&](int a) { return g.exp[static_cast<size_t>(a) - 1]; };
+        // z_0 = 1: the sums of the columns
+        for (int b = 1; b < q; ++b) add_piece_sum(m(0, b), g, b - 1, exp(b), sign);
+        int64_t pieces[5];
+        for (int a = 1; a < q; ++a)
+            for (int b = a; b < q; ++b) {
+                piece_products(g, a - 1, b - 1, pieces);
+                add_piece_products(m(a, b), pieces, exp(a) + exp(b), sign);
             }
-            const int64_t *z = g.row(r);
-            ProductSum *s = acc.data() + 1;
-            for (int b = 1; b < q; ++b) (s++)->add(z[0], z[b]);
-            for (int a = 1; a < q; ++a) {
-                const int64_t za = z[a];
-                for (int b = a; b < q; ++b) (s++)->add(za, z[b]);
-            }
+        // rare: the rows off the grid, one exact product at a time
+        for (Eigen::Index r : g.off_grid) {
+            auto z = [&](int a) { return a == q - 1 ? y(start + r) : x(start + r, a - 1); };
+            for (int b = 1; b < q; ++b) m(0, b).add(z(b), sign);
+            for (int a = 1; a < q; ++a)
+                for (int b = a; b < q; ++b) m(a, b).add_product(z(a), z(b), sign);
         }
-        for (int a = 0; a < q; ++a)
-            for (int b = std::max(a, 1); b < q; ++b)
-                acc[index(a, b)].flush(m(a, b), g.exp[static_cast<size_t>(a)] + g.exp[static_cast<size_t>(b)], sign);
         n_ += sign * len;
     }
 }

@@ -31,65 +31,66 @@ ClassStats &NaiveBayesStats::class_stats(double label) {
     return cs;
 }
 
-namespace {
-// One class's sums over the on-grid rows of a block (see GridBlock).
-struct ClassBlock {
-    double label;
-    ClassStats *stats;
-    std::vector<__int128> sx;  // |.| < 2^62 * 1024
-    std::vector<ProductSum> sxx;
-};
-// classes summed per block before a flush; more in one block flush early
-constexpr size_t kBlockClasses = 16;
-
-void flush(std::vector<ClassBlock> &open, const GridBlock &g, int sign) {
-    for (ClassBlock &c : open)
-        for (size_t j = 0; j < c.sx.size(); ++j) {
-            c.stats->sx[j].add_scaled(sign * c.sx[j], g.exp[j]);
-            c.sxx[j].flush(c.stats->sxx[j], 2 * g.exp[j], sign);
-        }
-    open.clear();
-}
-}  // namespace
-
 void NaiveBayesStats::add_rows(const RowMatrix &x, const Vector &y, int sign) {
     if (x.cols() != p_ || x.rows() != y.size())
         throw Error(ErrorKind::Internal, "row block does not match the model's features");
     for (Eigen::Index r = 0; r < y.size(); ++r)
         if (!std::isfinite(y(r))) throw Error(ErrorKind::DataException, "naive_bayes class labels must be finite");
     std::vector<GridBlock::Column> cols(static_cast<size_t>(p_));
-    std::vector<ClassBlock> open;
+    for (int j = 0; j < p_; ++j) cols[static_cast<size_t>(j)] = {x.data() + j, x.outerStride()};
     GridBlock g;
+    std::vector<double> labels;       // the block's classes, in order of appearance
+    std::vector<ClassStats *> stats;  // and their sums
+    std::vector<int> slot;            // each row's class in labels
+    std::vector<Eigen::Index> begin, order;
     for (Eigen::Index start = 0; start < x.rows(); start += GridBlock::kMaxRows) {
         const Eigen::Index len = std::min(GridBlock::kMaxRows, x.rows() - start);
-        for (int j = 0; j < p_; ++j) cols[static_cast<size_t>(j)] = {&x(start, j), x.outerStride()};
-        g.fill(len, cols);
+        labels.clear();
+        stats.clear();
+        slot.assign(static_cast<size_t>(len), 0);
         for (Eigen::Index r = 0; r < len; ++r) {
             const double label = y(start + r);
-            auto c = std::find_if(open.begin(), open.end(), [&](const ClassBlock &b) { return b.label == label; });
-            if (c == open.end()) {
-                if (open.size() == kBlockClasses) flush(open, g, sign);
-                open.push_back({label, &class_stats(label), std::vector<__int128>(static_cast<size_t>(p_), 0),
-                                std::vector<ProductSum>(static_cast<size_t>(p_))});
-                c = open.end() - 1;
-            }
-            c->stats->n += sign;
-            if (g.off_grid[static_cast<size_t>(r)]) {
-                // rare: exact one value at a time
-                for (int j = 0; j < p_; ++j) {
-                    const double v = x(start + r, j);
-                    c->stats->sx[static_cast<size_t>(j)].add(v, sign);
-                    c->stats->sxx[static_cast<size_t>(j)].add_product(v, v, sign);
+            size_t s = r ? static_cast<size_t>(slot[static_cast<size_t>(r) - 1]) : 0;
+            if (s >= labels.size() || labels[s] != label) {
+                s = static_cast<size_t>(std::find(labels.begin(), labels.end(), label) - labels.begin());
+                if (s == labels.size()) {
+                    labels.push_back(label);
+                    stats.push_back(&class_stats(label));
                 }
-                continue;
             }
-            const int64_t *z = g.row(r);
+            slot[static_cast<size_t>(r)] = static_cast<int>(s);
+        }
+        // the block's rows grouped by class, so that each class is one run
+        begin.assign(labels.size() + 1, 0);
+        for (int s : slot) ++begin[static_cast<size_t>(s) + 1];
+        for (size_t s = 1; s < begin.size(); ++s) begin[s] += begin[s - 1];
+        order.resize(static_cast<size_t>(len));
+        {
+            std::vector<Eigen::Index> next(begin.begin(), begin.end() - 1);
+            for (Eigen::Index r = 0; r < len; ++r) order[static_cast<size_t>(next[static_cast<size_t>(slot[static_cast<size_t>(r)])]++)] = start + r;
+        }
+        g.fill(len, cols, 0, order.data(), true);
+        for (size_t s = 0; s < labels.size(); ++s) {
+            const Eigen::Index from = begin[s], count = begin[s + 1] - begin[s];
+            ClassStats &cs = *stats[s];
+            cs.n += sign * count;
             for (int j = 0; j < p_; ++j) {
-                c->sx[static_cast<size_t>(j)] += z[j];
-                c->sxx[static_cast<size_t>(j)].add(z[j], z[j]);
+                const int64_t *a = g.col(j) + from;
+                const int e = g.exp[static_cast<size_t>(j)];
+                cs.sx[static_cast<size_t>(j)].add_scaled(sign * grid_sum(a, count), e);
+                ProductSum::dot(a, a, count).flush(cs.sxx[static_cast<size_t>(j)], 2 * e, sign);
             }
         }
-        flush(open, g, sign);
+        // rare: the rows off the grid, exact one value at a time
+        for (Eigen::Index r : g.off_grid) {
+            const Eigen::Index src = order[static_cast<size_t>(r)];
+            ClassStats &cs = *stats[static_cast<size_t>(slot[static_cast<size_t>(src - start)])];
+            for (int j = 0; j < p_; ++j) {
+                const double v = x(src, j);
+                cs.sx[static_cast<size_t>(j)].add(v, sign);
+                cs.sxx[static_cast<size_t>(j)].add_product(v, v, sign);
+            }
+        }
     }
     drop_empty_classes();
 }
