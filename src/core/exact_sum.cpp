@@ -214,9 +214,9 @@ ExactSum ExactSum::decode(ByteReader &r) {
     s.d_.resize(n);
     for (uint64_t i = 0; i + 1 < n; ++i) s.d_[i] = r.get<uint32_t>();
     if (n) s.d_[n - 1] = r.get<int32_t>();
-    // canonical: nonzero lowest and top digits, and a top digit that could
-    // not be folded into the one below it
-    if (n && (s.d_[0] == 0 || s.d_[n - 1] == 0)) ByteReader::fail("exact sum not in canonical form");
+    // canonical: a nonzero lowest digit, and a top digit that could not be
+    // folded into the one below it
+    if (n && s.d_[0] == 0) ByteReader::fail("exact sum not in canonical form");
     if (n >= 2) {
         const int64_t top = s.d_[n - 1], below = s.d_[n - 2];
         if ((top == 0 && below < kHalf) || (top == -1 && below >= kHalf))

@@ -56,8 +56,9 @@ public:
     double value() const;
 
     // Canonical form: every digit in [0, 2^32) except the top one, which is
-    // signed and nonzero, in [-2^31, 2^31); the lowest digit nonzero; zero has
-    // no digits. Equal values have equal canonical forms.
+    // signed, in [-2^31, 2^31); the fewest digits that allows (the top is 0
+    // or -1 only to give the sign of a digit below it); the lowest digit
+    // nonzero; zero has no digits. Equal values have equal canonical forms.
     void normalise();
     bool operator==(const ExactSum &o) const;
     bool operator!=(const ExactSum &o) const { return !(*this == o); }

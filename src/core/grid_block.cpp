@@ -18,8 +18,8 @@ v4d load(const double *p) {
 }
 
 // The column's scaled values t = v f1 f2 (exact: powers of two) as pieces
-// t = p2 2^42 + p1 2^21 + p0, by floor and exact subtraction; a value off
-// the grid leaves a fraction in p0. Cloned for AVX2 like the kernel below.
+// t = p2 2^42 + p1 2^21 + p0, by floor and exact subtraction of integers
+// below 2^62; a value off the grid (t not an integer) is flagged. Cloned for AVX2 like the kernel below.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void split_column(const double *v, Eigen::Index n, double f1,
                                                                      double f2, double *p0, double *p1, double *p2,
                                                                      uint8_t *off) {
@@ -34,7 +34,9 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void split_column(c
         p2[r] = h;
         p1[r] = m;
         p0[r] = l;
-        off[r] |= l != std::floor(l);
+        // off the grid: t not an integer (a tiny negative t would round
+        // away in rest), or a value so small that scaling it down underflowed to 0
+        off[r] |= (t != std::floor(t)) | ((t == 0.0) & (v[r] != 0.0));
     }
 }
 }  // namespace

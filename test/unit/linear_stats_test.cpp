@@ -321,16 +321,11 @@ TEST(LinearStats, MismatchedBlocksAreRejected) {
     EXPECT_TRUE(throws_kind(ErrorKind::Internal, [&] { s.add_rows(RowMatrix::Zero(3, 3), Vector::Zero(3), +1); }));
 }
 
-// ---------------------------------------------------------------------------
-// Known core defects (reported, not fixed here). Disabled so the suite stays
-// green; run with --gtest_also_run_disabled_tests to see them fail.
-
-// linear_stats.cpp solve(): the first rank test compares each centred
-// diagonal with the LARGEST one (d.minCoeff() > 1e-13 * dmax), which depends
-// on units. Two independent features with spreads 1e4 and 1e-3 (variance
-// ratio 1e-14) are a well-posed problem that scikit-learn solves, but the
-// core calls it singular.
-TEST(LinearStatsKnownBug, DISABLED_RankJudgementIsUnitInvariant) {
+// The rank is judged on the correlation scale only: two independent features
+// with spreads 1e4 and 1e-3 (variance ratio 1e-14) are a well-posed problem
+// that scikit-learn solves. (0.4 compared each centred variance with the
+// largest one and called this singular.)
+TEST(LinearStats, RankJudgementIsUnitInvariant) {
     std::mt19937_64 rng(16);
     std::normal_distribution<double> n01(0.0, 1.0);
     RowMatrix x(200, 2);
@@ -345,13 +340,11 @@ TEST(LinearStatsKnownBug, DISABLED_RankJudgementIsUnitInvariant) {
     EXPECT_LT(max_rel_err(params(f), qr_reference(x, y)), 1e-9);
 }
 
-// linear_stats.cpp solve(): the sums are exact (double-double) but the
-// centring xx - n*mx*mx is done in plain double. When the rows still held
-// sit far from the stored shift (on_insert learning plus deletes: a rolling
-// window over a trending column), the cancellation loses the digits the
-// double-double sums kept: here rows at a level 1e6 away from the shift give
-// ~5e-3 relative error against a retrain (1e4 away: ~4e-8).
-TEST(LinearStatsKnownBug, DISABLED_ForgettingStaysExactFarFromTheShift) {
+// Rows held far from where training started (on_insert learning plus
+// deletes: a rolling window over a trending column). 0.4 centred its
+// double-double sums in plain double around the first row it saw, and lost
+// ~5e-3 relative here; the exact sums centre n Σxy - Σx Σy without rounding.
+TEST(LinearStats, ForgettingStaysExactFarFromWhereTrainingStarted) {
     std::mt19937_64 rng(17);
     std::normal_distribution<double> n01(0.0, 1.0);
     RowMatrix x(2000, 2);

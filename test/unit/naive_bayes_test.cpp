@@ -245,17 +245,10 @@ TEST(NaiveBayes, AtMostAThousandClasses) {
     EXPECT_TRUE(throws_kind(ErrorKind::DataException, [&] { s.add_rows(x.bottomRows(1), y.tail(1), +1); }));
 }
 
-// ---------------------------------------------------------------------------
-// Known core defect (reported, not fixed here); run with
-// --gtest_also_run_disabled_tests to see it fail.
-//
-// naive_bayes.cpp solve(): var = sxx/n - m*m in plain double. The sums are
-// exact (double-double), but when the rows held sit far from the shift (the
-// shift row and its era forgotten, later rows learned on insert), the
-// subtraction loses the digits they kept: rows 1e6 from the shift with unit
-// variance come out with variances wrong by ~1e-4 relative, where GaussianNB's
-// two-pass variance (and a retrain) are exact to ~1e-16.
-TEST(NaiveBayesKnownBug, DISABLED_VarianceFarFromTheShift) {
+// Rows held far from where training started: 0.4 computed var = sxx/n - m*m
+// in plain double around its first row and was ~1e-4 off here; the exact
+// numerator n Σx² - (Σx)² matches GaussianNB's two-pass variance.
+TEST(NaiveBayes, VarianceFarFromWhereTrainingStarted) {
     std::mt19937_64 rng(29);
     std::normal_distribution<double> n01(0.0, 1.0);
     RowMatrix x(400, 1);
