@@ -267,6 +267,45 @@ std::vector<uint8_t> encode_state(Algorithm a, const ShardState &s) {
     return frame(kStateMagic, static_cast<uint16_t>(a), w.bytes(), kExactStateFormat);
 }
 
+std::string state_difference(Algorithm a, const ShardState &ours, const ShardState &theirs) {
+    if (encode_state(a, ours) == encode_state(a, theirs)) return "";
+    const auto *la = std::get_if<LinearStats>(&ours);
+    const auto *lb = std::get_if<LinearStats>(&theirs);
+    if (la && lb && la->features() == lb->features()) {
+        if (la->rows() != lb->rows()) return "n";
+        const int q = la->features() + 2;
+        auto name = [&](int k) { return k == q - 1 ? std::string("y") : "x" + std::to_string(k); };
+        auto mine = la->sums();
+        auto other = lb->sums();
+        size_t i = 0;  // sums() order: the upper triangle of (1, x, y) without (0, 0)
+        for (int r = 0; r < q; ++r)
+            for (int c = r == 0 ? 1 : r; c < q; ++c, ++i)
+                if (*mine[i] != *other[i])
+                    return r == 0 ? "sum(" + name(c) + ")"
+                           : r == c ? "sum(" + name(r) + "^2)"
+                                    : "sum(" + name(r) + "*" + name(c) + ")";
+    }
+    const auto *na = std::get_if<NaiveBayesStats>(&ours);
+    const auto *nb = std::get_if<NaiveBayesStats>(&theirs);
+    if (na && nb && na->features() == nb->features()) {
+        // classes by their rank, never by label: a label may be a value of
+        // a forgotten row
+        if (na->classes().size() != nb->classes().size()) return "the set of classes";
+        int rank = 0;
+        for (const auto &kv : na->classes()) {
+            auto it = nb->classes().find(kv.first);
+            const std::string label = "class #" + std::to_string(++rank);
+            if (it == nb->classes().end()) return "the set of classes";
+            if (kv.second.n != it->second.n) return label + ": n";
+            for (size_t j = 0; j < kv.second.sx.size(); ++j) {
+                if (kv.second.sx[j] != it->second.sx[j]) return label + ": sum(x" + std::to_string(j + 1) + ")";
+                if (kv.second.sxx[j] != it->second.sxx[j]) return label + ": sum(x" + std::to_string(j + 1) + "^2)";
+            }
+        }
+    }
+    return "layout";
+}
+
 ShardState decode_state(Algorithm expected, int features, const uint8_t *data, size_t len, const Options &o) {
     uint16_t kind = 0, format = 0;
     ByteReader r = unframe(data, len, kStateMagic, &kind, &format);

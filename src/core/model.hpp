@@ -72,6 +72,11 @@ constexpr uint16_t kExactStateFormat = 2;
 std::vector<uint8_t> encode_state(Algorithm a, const ShardState &s);
 // o: the model's options (an mlp's layout); summation-form states ignore it.
 ShardState decode_state(Algorithm expected, int features, const uint8_t *data, size_t len, const Options &o = {});
+// For verify: the first statistic in which two summation-form states of one
+// layout differ, named like "sum(x2*y)" or "class #1: sum(x3^2)" (classes
+// by rank in ascending order, not by label); "" when
+// their stored forms are byte-identical.
+std::string state_difference(Algorithm a, const ShardState &ours, const ShardState &theirs);
 // A checkpoint as stored: the model's classes and the checkpoint.
 std::vector<uint8_t> encode_checkpoint(Algorithm a, const ClassLabels &classes, const Checkpoint &c);
 

@@ -330,3 +330,29 @@ TEST(ExactState, NonFiniteValuesAreRefused) {
     EXPECT_TRUE(throws_kind(ErrorKind::DataException,
                             [&] { s.add_rows(RowMatrix::Ones(3, 2), Vector::Constant(3, -INFINITY), +1); }));
 }
+
+TEST(ExactState, VerifyNamesTheFirstStatisticThatDiffers) {
+    Data d = make_data(50, 2, 500);
+    std::vector<Eigen::Index> all(50);
+    for (int i = 0; i < 50; ++i) all[static_cast<size_t>(i)] = i;
+    const Algorithm ols = Algorithm::LinearRegression;
+    const ShardState s = retrained(ols, d, all);
+    EXPECT_EQ(state_difference(ols, s, retrained(ols, d, all)), "");
+    EXPECT_EQ(state_difference(ols, s, retrained(ols, d, {all.begin(), all.end() - 1})), "n");
+    Data moved = d;  // one row's x2 changed: Σx2 is the first sum to differ
+    moved.x(7, 1) += 1.0;
+    EXPECT_EQ(state_difference(ols, s, retrained(ols, moved, all)), "sum(x2)");
+    moved = d;  // only y changed
+    moved.y(7) += 1.0;
+    EXPECT_EQ(state_difference(ols, s, retrained(ols, moved, all)), "sum(y)");
+    const Algorithm nb = Algorithm::NaiveBayes;
+    Data labelled = d;
+    for (int i = 0; i < 50; ++i) labelled.y(i) = i % 2 ? 7.5 : -3.0;
+    const ShardState c = retrained(nb, labelled, all);
+    Data other = labelled;
+    other.x(4, 1) *= 2.0;  // row 4 is in class -3, ranked first
+    EXPECT_EQ(state_difference(nb, c, retrained(nb, other, all)), "class #1: sum(x2)");
+    other = labelled;
+    other.y(3) = 99.0;  // a class of its own: labels are never named
+    EXPECT_EQ(state_difference(nb, c, retrained(nb, other, all)), "the set of classes");
+}
