@@ -42,7 +42,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void split_column(c
 }  // namespace
 
 void GridBlock::fill(Eigen::Index n, const std::vector<Column> &columns, Eigen::Index first,
-                     const Eigen::Index *order, bool integers) {
+                     const Eigen::Index *order) {
     if (n > kMaxRows) throw Error(ErrorKind::Internal, "grid block too long");
     rows = n;
     cols = static_cast<int>(columns.size());
@@ -56,7 +56,7 @@ void GridBlock::fill(Eigen::Index n, const std::vector<Column> &columns, Eigen::
         const double *base = columns[static_cast<size_t>(c)].base;
         const Eigen::Index stride = columns[static_cast<size_t>(c)].stride;
         if (order)
-            for (Eigen::Index r = 0; r < n; ++r) v[r] = base[order[r] * stride];
+            for (Eigen::Index r = 0; r < n; ++r) v[r] = order[r] < 0 ? 0.0 : base[order[r] * stride];
         else
             for (Eigen::Index r = 0; r < n; ++r) v[r] = base[(first + r) * stride];
         // The magnitudes' bit patterns order as the magnitudes do, with
@@ -92,15 +92,6 @@ void GridBlock::fill(Eigen::Index n, const std::vector<Column> &columns, Eigen::
             for (int c = 0; c < cols; ++c)
                 for (int k = 0; k < 3; ++k) pieces[static_cast<size_t>((3 * c + k) * padded + r)] = 0.0;
         }
-    if (!integers) return;
-    a.resize(static_cast<size_t>(n * cols));
-    for (int c = 0; c < cols; ++c) {
-        const double *p0 = piece(c, 0), *p1 = piece(c, 1), *p2 = piece(c, 2);
-        int64_t *out = a.data() + c * n;
-        for (Eigen::Index r = 0; r < n; ++r)
-            out[r] = static_cast<int64_t>(p2[r]) * (int64_t{1} << (2 * kPieceBits)) +
-                     static_cast<int64_t>(p1[r]) * (int64_t{1} << kPieceBits) + static_cast<int64_t>(p0[r]);
-    }
 }
 
 namespace {
@@ -131,8 +122,9 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void piece_kernel(c
 }
 }  // namespace
 
-void piece_products(const GridBlock &g, int c, int d, int64_t s[5]) {
-    piece_kernel(g.piece(c, 0), g.piece(c, 1), g.piece(c, 2), g.piece(d, 0), g.piece(d, 1), g.piece(d, 2), g.padded, s);
+void piece_products(const GridBlock &g, int c, int d, Eigen::Index from, Eigen::Index n, int64_t s[5]) {
+    piece_kernel(g.piece(c, 0) + from, g.piece(c, 1) + from, g.piece(c, 2) + from, g.piece(d, 0) + from,
+                 g.piece(d, 1) + from, g.piece(d, 2) + from, n, s);
 }
 
 namespace {
@@ -153,9 +145,9 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void piece_sums(con
 }
 }  // namespace
 
-void add_piece_sum(ExactSum &sum, const GridBlock &g, int c, int exp, int sign) {
+void add_piece_sum(ExactSum &sum, const GridBlock &g, int c, Eigen::Index from, Eigen::Index n, int exp, int sign) {
     int64_t s[3];
-    piece_sums(g.piece(c, 0), g.piece(c, 1), g.piece(c, 2), g.padded, s);
+    piece_sums(g.piece(c, 0) + from, g.piece(c, 1) + from, g.piece(c, 2) + from, n, s);
     constexpr int b = GridBlock::kPieceBits;
     sum.add_scaled(sign * (static_cast<__int128>(s[0]) + (static_cast<__int128>(s[1]) << b) +
                            (static_cast<__int128>(s[2]) << (2 * b))),

@@ -32,11 +32,11 @@ void LinearStats::add_rows(const RowMatrix &x, const Vector &y, int sign) {
         g.fill(len, cols, start);
         auto exp = [&](int a) { return g.exp[static_cast<size_t>(a) - 1]; };
         // z_0 = 1: the sums of the columns
-        for (int b = 1; b < q; ++b) add_piece_sum(m(0, b), g, b - 1, exp(b), sign);
+        for (int b = 1; b < q; ++b) add_piece_sum(m(0, b), g, b - 1, 0, g.padded, exp(b), sign);
         int64_t pieces[5];
         for (int a = 1; a < q; ++a)
             for (int b = a; b < q; ++b) {
-                piece_products(g, a - 1, b - 1, pieces);
+                piece_products(g, a - 1, b - 1, 0, g.padded, pieces);
                 add_piece_products(m(a, b), pieces, exp(a) + exp(b), sign);
             }
         // rare: the rows off the grid, one exact product at a time

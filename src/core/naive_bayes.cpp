@@ -36,6 +36,10 @@ void NaiveBayesStats::add_rows(const RowMatrix &x, const Vector &y, int sign) {
         throw Error(ErrorKind::Internal, "row block does not match the model's features");
     for (Eigen::Index r = 0; r < y.size(); ++r)
         if (!std::isfinite(y(r))) throw Error(ErrorKind::DataException, "naive_bayes class labels must be finite");
+    // Source blocks of a quarter of a grid block: each class's run of rows is
+    // padded to a multiple of 4 (the vector kernel's width), which at most
+    // quadruples the block.
+    constexpr Eigen::Index kRows = GridBlock::kMaxRows / 4;
     std::vector<GridBlock::Column> cols(static_cast<size_t>(p_));
     for (int j = 0; j < p_; ++j) cols[static_cast<size_t>(j)] = {x.data() + j, x.outerStride()};
     GridBlock g;
@@ -43,8 +47,8 @@ void NaiveBayesStats::add_rows(const RowMatrix &x, const Vector &y, int sign) {
     std::vector<ClassStats *> stats;  // and their sums
     std::vector<int> slot;            // each row's class in labels
     std::vector<Eigen::Index> begin, order;
-    for (Eigen::Index start = 0; start < x.rows(); start += GridBlock::kMaxRows) {
-        const Eigen::Index len = std::min(GridBlock::kMaxRows, x.rows() - start);
+    for (Eigen::Index start = 0; start < x.rows(); start += kRows) {
+        const Eigen::Index len = std::min(kRows, x.rows() - start);
         labels.clear();
         stats.clear();
         slot.assign(static_cast<size_t>(len), 0);
@@ -60,25 +64,29 @@ void NaiveBayesStats::add_rows(const RowMatrix &x, const Vector &y, int sign) {
             }
             slot[static_cast<size_t>(r)] = static_cast<int>(s);
         }
-        // the block's rows grouped by class, so that each class is one run
+        // the block's rows grouped by class, each class one run padded with
+        // rows of zeros (order -1) to a multiple of 4
+        std::vector<Eigen::Index> count(labels.size(), 0);
+        for (int s : slot) ++count[static_cast<size_t>(s)];
         begin.assign(labels.size() + 1, 0);
-        for (int s : slot) ++begin[static_cast<size_t>(s) + 1];
-        for (size_t s = 1; s < begin.size(); ++s) begin[s] += begin[s - 1];
-        order.resize(static_cast<size_t>(len));
+        for (size_t s = 0; s < labels.size(); ++s) begin[s + 1] = begin[s] + (count[s] + 3) / 4 * 4;
+        order.assign(static_cast<size_t>(begin.back()), -1);
         {
             std::vector<Eigen::Index> next(begin.begin(), begin.end() - 1);
-            for (Eigen::Index r = 0; r < len; ++r) order[static_cast<size_t>(next[static_cast<size_t>(slot[static_cast<size_t>(r)])]++)] = start + r;
+            for (Eigen::Index r = 0; r < len; ++r)
+                order[static_cast<size_t>(next[static_cast<size_t>(slot[static_cast<size_t>(r)])]++)] = start + r;
         }
-        g.fill(len, cols, 0, order.data(), true);
+        g.fill(begin.back(), cols, 0, order.data());
         for (size_t s = 0; s < labels.size(); ++s) {
-            const Eigen::Index from = begin[s], count = begin[s + 1] - begin[s];
+            const Eigen::Index from = begin[s], n = begin[s + 1] - begin[s];
             ClassStats &cs = *stats[s];
-            cs.n += sign * count;
+            cs.n += sign * count[s];
             for (int j = 0; j < p_; ++j) {
-                const int64_t *a = g.col(j) + from;
                 const int e = g.exp[static_cast<size_t>(j)];
-                cs.sx[static_cast<size_t>(j)].add_scaled(sign * grid_sum(a, count), e);
-                ProductSum::dot(a, a, count).flush(cs.sxx[static_cast<size_t>(j)], 2 * e, sign);
+                int64_t squares[5];
+                add_piece_sum(cs.sx[static_cast<size_t>(j)], g, j, from, n, e, sign);
+                piece_products(g, j, j, from, n, squares);
+                add_piece_products(cs.sxx[static_cast<size_t>(j)], squares, 2 * e, sign);
             }
         }
         // rare: the rows off the grid, exact one value at a time
