@@ -21,6 +21,10 @@ SHLIB_LINK = -lstdc++
 # No LLVM bitcode: PostgreSQL's JIT never inlines C++ and Debian lacks clang by default.
 override with_llvm = no
 
+# The exact accumulation's block loops rely on GCC's vectoriser, which -O2
+# (PostgreSQL's CXXFLAGS) barely runs; CMake builds the core at -O3 too.
+src/core/grid_block.o: override CXXFLAGS += -O3
+
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
