@@ -1,12 +1,12 @@
 // A block of rows as integers on one binary grid per column, so that the
-// exact sums of a block's products cost one integer multiply-add each.
+// exact sums of a block's products cost a few vector multiply-adds each.
 //
 // Column c's values are a * 2^exp[c] with |a| < 2^62, where 2^(exp[c] + 62)
 // bounds the column's largest magnitude in the block. Nearly every value of a
 // column of one scale lies on that grid (a double has 53 significant bits; a
 // value is off the grid only if it is 2^9 times smaller than the block's
 // largest and has bits below the grid). A row with any value off the grid is
-// listed, its integers are set to 0, and the caller adds its products exactly
+// listed, its pieces are set to 0, and the caller adds its products exactly
 // one at a time instead.
 //
 // Each block's sums of products enter the ExactSum once (see the pieces).
