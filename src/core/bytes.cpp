@@ -4,7 +4,6 @@
 namespace unlearn {
 
 namespace {
-constexpr uint16_t kFormat = 1;
 constexpr size_t kHeader = 4 + 2 + 2 + 4 + 8;
 }  // namespace
 
@@ -24,10 +23,11 @@ uint64_t hash64(const void *data, size_t len) {
     return h;
 }
 
-std::vector<uint8_t> frame(const char magic[4], uint16_t kind, const std::vector<uint8_t> &payload) {
+std::vector<uint8_t> frame(const char magic[4], uint16_t kind, const std::vector<uint8_t> &payload,
+                           uint16_t format) {
     ByteWriter w;
     for (int i = 0; i < 4; ++i) w.put<char>(magic[i]);
-    w.put<uint16_t>(kFormat);
+    w.put<uint16_t>(format);
     w.put<uint16_t>(kind);
     w.put<uint32_t>(static_cast<uint32_t>(payload.size()));
     w.put<uint64_t>(hash64(payload.data(), payload.size()));
@@ -36,12 +36,14 @@ std::vector<uint8_t> frame(const char magic[4], uint16_t kind, const std::vector
     return std::move(b);
 }
 
-ByteReader unframe(const uint8_t *data, size_t len, const char magic[4], uint16_t *kind) {
+ByteReader unframe(const uint8_t *data, size_t len, const char magic[4], uint16_t *kind, uint16_t *format) {
     if (len < kHeader) ByteReader::fail("shorter than its header");
     ByteReader r(data, len);
     for (int i = 0; i < 4; ++i)
         if (r.get<char>() != magic[i]) ByteReader::fail("wrong magic number (not a pg_unlearn blob)");
-    if (r.get<uint16_t>() != kFormat) ByteReader::fail("unknown format version");
+    const auto f = r.get<uint16_t>();
+    if (format ? f < kFirstFormat || f > kLastFormat : f != kFirstFormat) ByteReader::fail("unknown format version");
+    if (format) *format = f;
     *kind = r.get<uint16_t>();
     auto plen = r.get<uint32_t>();
     auto sum = r.get<uint64_t>();

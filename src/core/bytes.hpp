@@ -81,8 +81,16 @@ private:
 };
 
 // Frame: magic(4) format(2) kind(2) payload_len(4) checksum(8) payload.
-std::vector<uint8_t> frame(const char magic[4], uint16_t kind, const std::vector<uint8_t> &payload);
-// Returns a reader over the payload after checking magic, format, length and checksum.
-ByteReader unframe(const uint8_t *data, size_t len, const char magic[4], uint16_t *kind);
+// Format 1 is every blob's first layout; a blob whose payload layout changed
+// says so with a later format (summation-form states with exact sums: 2).
+constexpr uint16_t kFirstFormat = 1;
+constexpr uint16_t kLastFormat = 2;
+std::vector<uint8_t> frame(const char magic[4], uint16_t kind, const std::vector<uint8_t> &payload,
+                           uint16_t format = kFirstFormat);
+// Returns a reader over the payload after checking magic, format, length and
+// checksum. Without *format only format 1 is accepted; with it, any known
+// format, which the caller must then check.
+ByteReader unframe(const uint8_t *data, size_t len, const char magic[4], uint16_t *kind,
+                   uint16_t *format = nullptr);
 
 }  // namespace unlearn

@@ -5,6 +5,7 @@
 
 #include "error.hpp"
 #include "interrupt.hpp"
+#include "grid_block.hpp"
 #include "no_postgres.hpp"  // last: the core must not have pulled in PostgreSQL
 
 namespace unlearn {
@@ -40,60 +41,61 @@ Error singular_error(double alpha, int64_t rows, const Vector &diagonal) {
 }
 }  // namespace
 
-LinearStats::LinearStats(int features, std::vector<double> shift, double y_shift)
-    : p_(features),
-      shift_(std::move(shift)),
-      y_shift_(y_shift),
-      sx_(features),
-      sxx_(static_cast<size_t>(features) * (features + 1) / 2),
-      sxy_(features) {
-    if (static_cast<int>(shift_.size()) != p_)
-        throw Error(ErrorKind::Internal, "shift has the wrong length");
-}
+LinearStats::LinearStats(int features)
+    : p_(features), m_(static_cast<size_t>(features + 2) * (features + 3) / 2) {}
 
-size_t LinearStats::index(int i, int j) const {
-    // row i of the packed upper triangle starts after i rows of decreasing length
-    return static_cast<size_t>(i) * p_ - static_cast<size_t>(i) * (i - 1) / 2 + (j - i);
+size_t LinearStats::index(int a, int b) const {
+    // row a of the packed upper triangle starts after a rows of decreasing length
+    const size_t q = static_cast<size_t>(p_) + 2;
+    return static_cast<size_t>(a) * q - static_cast<size_t>(a) * (a - 1) / 2 + static_cast<size_t>(b - a);
 }
 
 void LinearStats::add_rows(const RowMatrix &x, const Vector &y, int sign) {
     if (x.cols() != p_ || x.rows() != y.size())
         throw Error(ErrorKind::Internal, "row block does not match the model's features");
-    const Eigen::Map<const Eigen::RowVectorXd> c(shift_.data(), p_);
-    for (Eigen::Index start = 0; start < x.rows(); start += kBlock) {
-        check_interrupts();  // a block of 256 rows: well under a millisecond at 100 features
-        Eigen::Index len = std::min(kBlock, x.rows() - start);
-        RowMatrix z = x.middleRows(start, len).rowwise() - c;
-        Vector yb = y.segment(start, len).array() - y_shift_;
-        Eigen::MatrixXd zz = Eigen::MatrixXd::Zero(p_, p_);
-        zz.selfadjointView<Eigen::Upper>().rankUpdate(z.transpose());
-        Eigen::VectorXd zy = z.transpose() * yb;
-        Eigen::VectorXd zs = z.colwise().sum().transpose();
-        double s = sign;
-        for (int i = 0; i < p_; ++i) {
-            sx_[i].add(s * zs(i));
-            sxy_[i].add(s * zy(i));
-            for (int j = i; j < p_; ++j) xx(i, j).add(s * zz(i, j));
+    const int q = p_ + 2;
+    // the grid holds z_1..z_{p+1} = (x, y): z_a is its column a - 1
+    std::vector<GridBlock::Column> cols(static_cast<size_t>(q) - 1);
+    for (int j = 0; j < p_; ++j) cols[static_cast<size_t>(j)] = {x.data() + j, x.outerStride()};
+    cols[static_cast<size_t>(p_)] = {y.data(), 1};
+    GridBlock g;
+    for (Eigen::Index start = 0; start < x.rows(); start += GridBlock::kMaxRows) {
+        const Eigen::Index len = std::min(GridBlock::kMaxRows, x.rows() - start);
+        check_interrupts();  // a grid block of rows: well under a millisecond
+        g.fill(len, cols, start);
+        auto exp = [&](int a) { return g.exp[static_cast<size_t>(a) - 1]; };
+        // z_0 = 1: the sums of the columns
+        for (int b = 1; b < q; ++b) add_piece_sum(m(0, b), g, b - 1, 0, g.padded, exp(b), sign);
+        int64_t pieces[5];
+        for (int a = 1; a < q; ++a)
+            for (int b = a; b < q; ++b) {
+                piece_products(g, a - 1, b - 1, 0, g.padded, pieces);
+                add_piece_products(m(a, b), pieces, exp(a) + exp(b), sign);
+            }
+        // rare: the rows off the grid, one exact product at a time
+        for (Eigen::Index r : g.off_grid) {
+            auto z = [&](int a) { return a == q - 1 ? y(start + r) : x(start + r, a - 1); };
+            for (int b = 1; b < q; ++b) m(0, b).add(z(b), sign);
+            for (int a = 1; a < q; ++a)
+                for (int b = a; b < q; ++b) m(a, b).add_product(z(a), z(b), sign);
         }
-        sy_.add(s * yb.sum());
-        syy_.add(s * yb.squaredNorm());
         n_ += sign * len;
     }
 }
 
 void LinearStats::merge(const LinearStats &o) {
-    if (o.p_ != p_ || o.shift_ != shift_ || o.y_shift_ != y_shift_)
-        throw Error(ErrorKind::CorruptState, "shard states of one model disagree on their layout");
-    auto mine = sums();
-    auto theirs = o.sums();
-    for (size_t k = 0; k < mine.size(); ++k) mine[k]->add(*theirs[k]);
+    if (o.p_ != p_) throw Error(ErrorKind::CorruptState, "shard states of one model disagree on their layout");
+    for (size_t k = 0; k < m_.size(); ++k) m_[k].add(o.m_[k]);
     n_ += o.n_;
 }
 
-double LinearStats::column_total(int j) const {
-    DDSum t = sx_[static_cast<size_t>(j)];
-    t.add(static_cast<double>(n_) * shift_[static_cast<size_t>(j)]);
-    return t.value();
+double LinearStats::column_total(int j) const { return m(0, j + 1).value(); }
+
+double LinearStats::centred(int a, int b) const {
+    ExactSum c;
+    c.add_product(m(a, b), n_);
+    c.add_product(m(0, a), m(0, b), -1);
+    return c.value();
 }
 
 LinearFit LinearStats::solve(double alpha, const std::vector<int> &excluded) const {
@@ -112,21 +114,22 @@ LinearFit LinearStats::solve(double alpha, const std::vector<int> &excluded) con
     if (n_ <= 0)
         throw Error(ErrorKind::DataException, "the model holds no rows",
                     "Every row it was trained on has been forgotten; train it again on new data.");
+    // Centred co-moments from the exact sums: n Σxy - Σx Σy is exact, so the
+    // only roundings are its conversion to double and the division by n.
     const double n = static_cast<double>(n_);
-    Vector mx(p_), bx(p_);
+    const int ycol = p_ + 1;
+    Vector bx(p_);
     Eigen::MatrixXd a(p_, p_);
-    const double my = sy_.value() / n;
-    for (int i = 0; i < p_; ++i) mx(i) = sx_[i].value() / n;
     for (int i = 0; i < p_; ++i) {
-        bx(i) = sxy_[i].value() - n * mx(i) * my;
-        for (int j = i; j < p_; ++j) a(i, j) = a(j, i) = xx(i, j).value() - n * mx(i) * mx(j);
+        bx(i) = centred(i + 1, ycol) / n;
+        for (int j = i; j < p_; ++j) a(i, j) = a(j, i) = centred(i + 1, j + 1) / n;
     }
     a.diagonal().array() += alpha;
 
-    // Judge the rank on the correlation scale so that units do not matter.
-    Vector d = a.diagonal();
-    const double dmax = p_ ? d.maxCoeff() : 0.0;
-    bool singular = p_ > 0 && !(d.minCoeff() > 1e-13 * dmax && dmax > 0);
+    // Judge the rank on the correlation scale so that units do not matter. A
+    // constant feature has a centred variance of exactly 0.
+    const Vector d = a.diagonal();
+    bool singular = p_ > 0 && !(d.minCoeff() > 0 && a.allFinite());
     if (!singular && p_ > 0) {
         Vector inv = d.array().sqrt().inverse();
         Eigen::MatrixXd corr = inv.asDiagonal() * a * inv.asDiagonal();
@@ -137,37 +140,37 @@ LinearFit LinearStats::solve(double alpha, const std::vector<int> &excluded) con
 
     LinearFit fit;
     fit.coef = a.ldlt().solve(bx);
-    // undo the shift: the intercept is relative to the original feature scale
-    const Eigen::Map<const Vector> c(shift_.data(), p_);
-    fit.intercept = y_shift_ + my - (mx + c).dot(fit.coef);
+    // intercept = (Σy - Σ_j coef_j Σx_j) / n, the numerator exact
+    ExactSum t = m(0, ycol);
+    for (int j = 0; j < p_; ++j) {
+        ExactSum c;
+        c.add(fit.coef(j));
+        t.add_product(m(0, j + 1), c, -1);
+    }
+    fit.intercept = t.value() / n;
     fit.rows = n_;
     return fit;
 }
 
 void LinearStats::drop_feature(int j) {
     if (j < 0 || j >= p_) throw Error(ErrorKind::Internal, "feature index out of range");
-    std::vector<DDSum> sxx;
-    for (int a = 0; a < p_; ++a)
-        for (int b = a; b < p_; ++b)
-            if (a != j && b != j) sxx.push_back(xx(a, b));
-    sxx_ = std::move(sxx);
-    sx_.erase(sx_.begin() + j);
-    sxy_.erase(sxy_.begin() + j);
-    shift_.erase(shift_.begin() + j);
+    const int q = p_ + 2, gone = j + 1;
+    std::vector<ExactSum> kept;
+    kept.reserve(static_cast<size_t>(q - 1) * q / 2);
+    for (int a = 0; a < q; ++a)
+        for (int b = a; b < q; ++b)
+            if (a != gone && b != gone) kept.push_back(std::move(m(a, b)));
+    m_ = std::move(kept);
     --p_;
 }
 
-std::vector<DDSum *> LinearStats::sums() {
-    std::vector<DDSum *> out;
-    for (auto &s : sx_) out.push_back(&s);
-    out.push_back(&sy_);
-    for (auto &s : sxx_) out.push_back(&s);
-    for (auto &s : sxy_) out.push_back(&s);
-    out.push_back(&syy_);
+std::vector<ExactSum *> LinearStats::sums() {
+    std::vector<ExactSum *> out;
+    for (size_t k = 1; k < m_.size(); ++k) out.push_back(&m_[k]);
     return out;
 }
 
-std::vector<const DDSum *> LinearStats::sums() const {
+std::vector<const ExactSum *> LinearStats::sums() const {
     auto mut = const_cast<LinearStats *>(this)->sums();
     return {mut.begin(), mut.end()};
 }

@@ -1,7 +1,9 @@
 // Sufficient statistics of least squares (the summation form of Cao & Yang):
-// counts, sums, cross-products of features and target. Adding a row adds its
-// terms; forgetting a row subtracts them, and the fit is then exactly the fit
-// of the remaining rows.
+// the count and the exact sums of every product of two of (1, x_1..x_p, y).
+// Adding a row adds its terms; forgetting a row subtracts them. The sums are
+// exact (ExactSum), so the state after any sequence of learning and
+// forgetting is the state a retrain on the remaining rows builds, bit for
+// bit, and so is the fit, which is computed from the sums alone.
 #pragma once
 
 #include <cstdint>
@@ -9,7 +11,7 @@
 
 #include <Eigen/Dense>
 
-#include "ddsum.hpp"
+#include "exact_sum.hpp"
 
 namespace unlearn {
 
@@ -22,15 +24,15 @@ struct LinearFit {
     int64_t rows = 0;
 };
 
+// Memory: (p + 2)(p + 3) / 2 - 1 sums of ~80 bytes each for features of one
+// scale (32 bytes of header and ~6 limbs of 8 bytes; a sum whose terms span
+// 1e-300 .. 1e100 has up to ~80 limbs): ~6 KB at p = 10, ~110 MB at p = 1600.
 class LinearStats {
 public:
     LinearStats() = default;
-    // Rows are accumulated relative to shift (any typical row's features)
-    // and y_shift (its target) so that the centred statistics do not lose
-    // digits to a large common offset.
-    LinearStats(int features, std::vector<double> shift, double y_shift = 0.0);
+    explicit LinearStats(int features);
 
-    // sign = +1 learns the rows, -1 forgets them.
+    // sign = +1 learns the rows, -1 forgets them; values must be finite.
     void add_rows(const RowMatrix &x, const Vector &y, int sign);
     void merge(const LinearStats &other);
 
@@ -39,7 +41,7 @@ public:
     // excluded columns get coefficient 0: one-hot reference categories,
     // which together with the intercept would make the system singular.
     LinearFit solve(double alpha, const std::vector<int> &excluded = {}) const;
-    // sum of column j over the rows held, exact for indicator columns
+    // sum of column j over the rows held, rounded once
     double column_total(int j) const;
 
     // Forgets feature j exactly: its sums and cross-products leave the
@@ -48,28 +50,26 @@ public:
 
     int features() const { return p_; }
     int64_t rows() const { return n_; }
-    const std::vector<double> &shift() const { return shift_; }
-    double y_shift() const { return y_shift_; }
 
-    // Serialisation access: sums in a fixed order (sx, sy, sxx upper, sxy, syy).
-    std::vector<DDSum *> sums();
-    std::vector<const DDSum *> sums() const;
+    // Serialisation access: the sums Σ z_a z_b for a <= b over
+    // z = (1, x_1..x_p, y) in row-major order of the upper triangle, without
+    // (0, 0), which is the row count.
+    std::vector<ExactSum *> sums();
+    std::vector<const ExactSum *> sums() const;
     void set_rows(int64_t n) { n_ = n; }
 
 private:
-    DDSum &xx(int i, int j) { return sxx_[index(i, j)]; }
-    const DDSum &xx(int i, int j) const { return sxx_[index(i, j)]; }
-    size_t index(int i, int j) const;  // i <= j, packed upper triangle
+    // moment (a, b) = Σ z_a z_b, a <= b, packed upper triangle of order p + 2
+    ExactSum &m(int a, int b) { return m_[index(a, b)]; }
+    const ExactSum &m(int a, int b) const { return m_[index(a, b)]; }
+    size_t index(int a, int b) const;
+    // n Σ z_a z_b - Σ z_a Σ z_b, exactly, then rounded: n^2 times the
+    // centred co-moment, a function of the rows held alone
+    double centred(int a, int b) const;
 
     int p_ = 0;
     int64_t n_ = 0;
-    std::vector<double> shift_;
-    double y_shift_ = 0.0;
-    std::vector<DDSum> sx_;
-    DDSum sy_;
-    std::vector<DDSum> sxx_;
-    std::vector<DDSum> sxy_;
-    DDSum syy_;
+    std::vector<ExactSum> m_;
 };
 
 }  // namespace unlearn

@@ -26,25 +26,12 @@ struct overloaded : Ts... {
 template <class... Ts>
 overloaded(Ts...) -> overloaded<Ts...>;
 
-void put_dd(ByteWriter &w, const DDSum &s) {
-    w.put<double>(s.hi);
-    w.put<double>(s.lo);
-}
-DDSum get_dd(ByteReader &r) {
-    DDSum s;
-    s.hi = r.get<double>();
-    s.lo = r.get<double>();
-    if (!std::isfinite(s.hi) || !std::isfinite(s.lo)) ByteReader::fail("non-finite sum");
-    return s;
-}
-std::vector<double> get_shift(ByteReader &r, uint32_t p) {
-    r.need(static_cast<size_t>(p) * sizeof(double));
-    std::vector<double> shift(p);
-    for (auto &v : shift) {
-        v = r.get<double>();
-        if (!std::isfinite(v)) ByteReader::fail("non-finite shift");
-    }
-    return shift;
+// An old blob is refused with the way out rather than read approximately:
+// its double-double sums cannot be made exact.
+[[noreturn]] void old_sums() {
+    throw Error(ErrorKind::CorruptState,
+                "the state of this model was stored by pg_unlearn 0.4 or earlier, whose sums are not exact",
+                "Run unlearn.resync(model) to rebuild the state from the table.");
 }
 }  // namespace
 
@@ -200,9 +187,9 @@ std::unique_ptr<Learner> make_learner(Algorithm a, const Options &o, int feature
     throw Error(ErrorKind::Internal, std::string(algorithm_name(a)) + " has no SISA learner");
 }
 
-ShardState empty_state(Algorithm a, int features, const std::vector<double> &shift, double y_shift) {
-    if (a == Algorithm::NaiveBayes) return NaiveBayesStats(features, shift);
-    return LinearStats(features, shift, y_shift);
+ShardState empty_state(Algorithm a, int features) {
+    if (a == Algorithm::NaiveBayes) return NaiveBayesStats(features);
+    return LinearStats(features);
 }
 
 namespace {
@@ -263,29 +250,69 @@ std::vector<uint8_t> encode_state(Algorithm a, const ShardState &s) {
                    [&](const LinearStats &st) {
                        w.put<uint32_t>(static_cast<uint32_t>(st.features()));
                        w.put<int64_t>(st.rows());
-                       for (double v : st.shift()) w.put<double>(v);
-                       w.put<double>(st.y_shift());
-                       for (const DDSum *d : st.sums()) put_dd(w, *d);
+                       for (const ExactSum *d : st.sums()) d->encode(w);
                    },
                    [&](const NaiveBayesStats &st) {
                        w.put<uint32_t>(static_cast<uint32_t>(st.features()));
-                       for (double v : st.shift()) w.put<double>(v);
                        w.put<uint32_t>(static_cast<uint32_t>(st.classes().size()));
                        for (const auto &kv : st.classes()) {
                            w.put<double>(kv.first);
                            w.put<int64_t>(kv.second.n);
-                           for (const auto &d : kv.second.sx) put_dd(w, d);
-                           for (const auto &d : kv.second.sxx) put_dd(w, d);
+                           for (const auto &d : kv.second.sx) d.encode(w);
+                           for (const auto &d : kv.second.sxx) d.encode(w);
                        }
                    },
                },
                s);
-    return frame(kStateMagic, static_cast<uint16_t>(a), w.bytes());
+    return frame(kStateMagic, static_cast<uint16_t>(a), w.bytes(), kExactStateFormat);
+}
+
+std::string state_difference(Algorithm a, const ShardState &ours, const ShardState &theirs) {
+    if (encode_state(a, ours) == encode_state(a, theirs)) return "";
+    const auto *la = std::get_if<LinearStats>(&ours);
+    const auto *lb = std::get_if<LinearStats>(&theirs);
+    if (la && lb && la->features() == lb->features()) {
+        if (la->rows() != lb->rows()) return "n";
+        const int q = la->features() + 2;
+        auto name = [&](int k) { return k == q - 1 ? std::string("y") : "x" + std::to_string(k); };
+        auto mine = la->sums();
+        auto other = lb->sums();
+        size_t i = 0;  // sums() order: the upper triangle of (1, x, y) without (0, 0)
+        for (int r = 0; r < q; ++r)
+            for (int c = r == 0 ? 1 : r; c < q; ++c, ++i)
+                if (*mine[i] != *other[i])
+                    return r == 0 ? "sum(" + name(c) + ")"
+                           : r == c ? "sum(" + name(r) + "^2)"
+                                    : "sum(" + name(r) + "*" + name(c) + ")";
+    }
+    const auto *na = std::get_if<NaiveBayesStats>(&ours);
+    const auto *nb = std::get_if<NaiveBayesStats>(&theirs);
+    if (na && nb && na->features() == nb->features()) {
+        // classes by their rank, never by label: a label may be a value of
+        // a forgotten row
+        if (na->classes().size() != nb->classes().size()) return "the set of classes";
+        int rank = 0;
+        for (const auto &kv : na->classes()) {
+            auto it = nb->classes().find(kv.first);
+            const std::string label = "class #" + std::to_string(++rank);
+            if (it == nb->classes().end()) return "the set of classes";
+            if (kv.second.n != it->second.n) return label + ": n";
+            for (size_t j = 0; j < kv.second.sx.size(); ++j) {
+                if (kv.second.sx[j] != it->second.sx[j]) return label + ": sum(x" + std::to_string(j + 1) + ")";
+                if (kv.second.sxx[j] != it->second.sxx[j]) return label + ": sum(x" + std::to_string(j + 1) + "^2)";
+            }
+        }
+    }
+    return "layout";
 }
 
 ShardState decode_state(Algorithm expected, int features, const uint8_t *data, size_t len, const Options &o) {
-    uint16_t kind = 0;
-    ByteReader r = unframe(data, len, kStateMagic, &kind);
+    uint16_t kind = 0, format = 0;
+    ByteReader r = unframe(data, len, kStateMagic, &kind, &format);
+    if (has_summation_form(expected) && kind == static_cast<uint16_t>(expected) && format < kExactStateFormat)
+        old_sums();
+    if (format != (has_summation_form(expected) ? kExactStateFormat : kFirstFormat))
+        ByteReader::fail("unknown format version");
     if (kind == (static_cast<uint16_t>(expected) | kCertifiedKind) && expected == Algorithm::LogisticRegression) {
         if (features < 1 || features > static_cast<int>(kMaxFeatures)) ByteReader::fail("wrong number of features");
         CertifiedShard st;
@@ -320,33 +347,31 @@ ShardState decode_state(Algorithm expected, int features, const uint8_t *data, s
     }
     auto p = r.get<uint32_t>();
     if (p > kMaxFeatures || static_cast<int>(p) != features) ByteReader::fail("wrong number of features");
+    // every sum takes at least two bytes: check before allocating
     if (expected == Algorithm::NaiveBayes) {
-        NaiveBayesStats st(static_cast<int>(p), get_shift(r, p));
+        NaiveBayesStats st(static_cast<int>(p));
         auto k = r.get<uint32_t>();
         if (k > NaiveBayesStats::kMaxClasses) ByteReader::fail("too many classes");
         for (uint32_t c = 0; c < k; ++c) {
             double label = r.get<double>();
             if (!std::isfinite(label) || st.classes().count(label)) ByteReader::fail("bad class label");
+            auto n = r.get<int64_t>();
+            if (n <= 0 || n > kMaxRows) ByteReader::fail("bad class count");
+            r.need(2 * static_cast<size_t>(p) * 2);
             ClassStats &cs = st.class_stats(label);
-            cs.n = r.get<int64_t>();
-            if (cs.n <= 0 || cs.n > kMaxRows) ByteReader::fail("bad class count");
-            r.need(2 * static_cast<size_t>(p) * 2 * sizeof(double));
-            for (auto &d : cs.sx) d = get_dd(r);
-            for (auto &d : cs.sxx) d = get_dd(r);
+            cs.n = n;
+            for (auto &d : cs.sx) d = ExactSum::decode(r);
+            for (auto &d : cs.sxx) d = ExactSum::decode(r);
         }
         if (r.remaining()) ByteReader::fail("trailing bytes");
         return st;
     }
     auto n = r.get<int64_t>();
     if (n < 0 || n > kMaxRows) ByteReader::fail("bad row count");
-    std::vector<double> shift = get_shift(r, p);
-    double y_shift = r.get<double>();
-    if (!std::isfinite(y_shift)) ByteReader::fail("non-finite shift");
-    LinearStats st(static_cast<int>(p), std::move(shift), y_shift);
+    r.need((static_cast<size_t>(p) + 2) * (p + 3) / 2 * 2 - 2);
+    LinearStats st(static_cast<int>(p));
     st.set_rows(n);
-    auto sums = st.sums();
-    r.need(sums.size() * 2 * sizeof(double));
-    for (DDSum *d : sums) *d = get_dd(r);
+    for (ExactSum *d : st.sums()) *d = ExactSum::decode(r);
     if (r.remaining()) ByteReader::fail("trailing bytes");
     return st;
 }

@@ -59,16 +59,24 @@ using ShardState = std::variant<LinearStats, NaiveBayesStats, SisaShard, Certifi
 // The learner SISA trains a shard's slices with.
 std::unique_ptr<Learner> make_learner(Algorithm a, const Options &o, int features, int classes);
 
-// shift and y_shift: any one row of the data (its features and target).
-ShardState empty_state(Algorithm a, int features, const std::vector<double> &shift, double y_shift);
+ShardState empty_state(Algorithm a, int features);
 void add_rows(ShardState &s, const RowMatrix &x, const Vector &y, int sign);
 int64_t state_rows(const ShardState &s);
 void drop_feature(ShardState &s, int j);
 double column_total(const ShardState &s, int j);
 
+// Summation-form states are framed as format 2 (exact sums, pg_unlearn 0.5);
+// format 1 (0.4's double-double sums) is refused with a hint to resync.
+// SISA and certified states keep format 1.
+constexpr uint16_t kExactStateFormat = 2;
 std::vector<uint8_t> encode_state(Algorithm a, const ShardState &s);
 // o: the model's options (an mlp's layout); summation-form states ignore it.
 ShardState decode_state(Algorithm expected, int features, const uint8_t *data, size_t len, const Options &o = {});
+// For verify: the first statistic in which two summation-form states of one
+// layout differ, named like "sum(x2*y)" or "class #1: sum(x3^2)" (classes
+// by rank in ascending order, not by label); "" when
+// their stored forms are byte-identical.
+std::string state_difference(Algorithm a, const ShardState &ours, const ShardState &theirs);
 // A checkpoint as stored: the model's classes and the checkpoint.
 std::vector<uint8_t> encode_checkpoint(Algorithm a, const ClassLabels &classes, const Checkpoint &c);
 

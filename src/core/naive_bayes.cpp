@@ -1,19 +1,17 @@
 #include "naive_bayes.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
 #include "error.hpp"
 #include "interrupt.hpp"
+#include "grid_block.hpp"
 #include "no_postgres.hpp"  // last: the core must not have pulled in PostgreSQL
 
 namespace unlearn {
 
-NaiveBayesStats::NaiveBayesStats(int features, std::vector<double> shift)
-    : p_(features), shift_(std::move(shift)) {
-    if (static_cast<int>(shift_.size()) != p_)
-        throw Error(ErrorKind::Internal, "shift has the wrong length");
-}
+NaiveBayesStats::NaiveBayesStats(int features) : p_(features) {}
 
 int64_t NaiveBayesStats::rows() const {
     int64_t n = 0;
@@ -37,24 +35,78 @@ ClassStats &NaiveBayesStats::class_stats(double label) {
 void NaiveBayesStats::add_rows(const RowMatrix &x, const Vector &y, int sign) {
     if (x.cols() != p_ || x.rows() != y.size())
         throw Error(ErrorKind::Internal, "row block does not match the model's features");
-    for (Eigen::Index r = 0; r < x.rows(); ++r) {
-        if (r % 1024 == 0) check_interrupts();
-        if (!std::isfinite(y(r)))
-            throw Error(ErrorKind::DataException, "naive_bayes class labels must be finite");
-        ClassStats &cs = class_stats(y(r));
-        for (int j = 0; j < p_; ++j) {
-            double z = x(r, j) - shift_[j];
-            cs.sx[j].add(sign * z);
-            cs.sxx[j].add(sign * z * z);
+    for (Eigen::Index r = 0; r < y.size(); ++r)
+        if (!std::isfinite(y(r))) throw Error(ErrorKind::DataException, "naive_bayes class labels must be finite");
+    // Source blocks of a quarter of a grid block: each class's run of rows is
+    // padded to a multiple of 4 (the vector kernel's width), which at most
+    // quadruples the block.
+    constexpr Eigen::Index kRows = GridBlock::kMaxRows / 4;
+    std::vector<GridBlock::Column> cols(static_cast<size_t>(p_));
+    for (int j = 0; j < p_; ++j) cols[static_cast<size_t>(j)] = {x.data() + j, x.outerStride()};
+    GridBlock g;
+    std::vector<double> labels;       // the block's classes, in order of appearance
+    std::vector<ClassStats *> stats;  // and their sums
+    std::vector<int> slot;            // each row's class in labels
+    std::vector<Eigen::Index> begin, order;
+    for (Eigen::Index start = 0; start < x.rows(); start += kRows) {
+        check_interrupts();
+        const Eigen::Index len = std::min(kRows, x.rows() - start);
+        labels.clear();
+        stats.clear();
+        slot.assign(static_cast<size_t>(len), 0);
+        for (Eigen::Index r = 0; r < len; ++r) {
+            const double label = y(start + r);
+            size_t s = r ? static_cast<size_t>(slot[static_cast<size_t>(r) - 1]) : 0;
+            if (s >= labels.size() || labels[s] != label) {
+                s = static_cast<size_t>(std::find(labels.begin(), labels.end(), label) - labels.begin());
+                if (s == labels.size()) {
+                    labels.push_back(label);
+                    stats.push_back(&class_stats(label));
+                }
+            }
+            slot[static_cast<size_t>(r)] = static_cast<int>(s);
         }
-        cs.n += sign;
+        // the block's rows grouped by class, each class one run padded with
+        // rows of zeros (order -1) to a multiple of 4
+        std::vector<Eigen::Index> count(labels.size(), 0);
+        for (int s : slot) ++count[static_cast<size_t>(s)];
+        begin.assign(labels.size() + 1, 0);
+        for (size_t s = 0; s < labels.size(); ++s) begin[s + 1] = begin[s] + (count[s] + 3) / 4 * 4;
+        order.assign(static_cast<size_t>(begin.back()), -1);
+        {
+            std::vector<Eigen::Index> next(begin.begin(), begin.end() - 1);
+            for (Eigen::Index r = 0; r < len; ++r)
+                order[static_cast<size_t>(next[static_cast<size_t>(slot[static_cast<size_t>(r)])]++)] = start + r;
+        }
+        g.fill(begin.back(), cols, 0, order.data());
+        for (size_t s = 0; s < labels.size(); ++s) {
+            const Eigen::Index from = begin[s], n = begin[s + 1] - begin[s];
+            ClassStats &cs = *stats[s];
+            cs.n += sign * count[s];
+            for (int j = 0; j < p_; ++j) {
+                const int e = g.exp[static_cast<size_t>(j)];
+                int64_t squares[5];
+                add_piece_sum(cs.sx[static_cast<size_t>(j)], g, j, from, n, e, sign);
+                piece_products(g, j, j, from, n, squares);
+                add_piece_products(cs.sxx[static_cast<size_t>(j)], squares, 2 * e, sign);
+            }
+        }
+        // rare: the rows off the grid, exact one value at a time
+        for (Eigen::Index r : g.off_grid) {
+            const Eigen::Index src = order[static_cast<size_t>(r)];
+            ClassStats &cs = *stats[static_cast<size_t>(slot[static_cast<size_t>(src - start)])];
+            for (int j = 0; j < p_; ++j) {
+                const double v = x(src, j);
+                cs.sx[static_cast<size_t>(j)].add(v, sign);
+                cs.sxx[static_cast<size_t>(j)].add_product(v, v, sign);
+            }
+        }
     }
     drop_empty_classes();
 }
 
 void NaiveBayesStats::merge(const NaiveBayesStats &o) {
-    if (o.p_ != p_ || o.shift_ != shift_)
-        throw Error(ErrorKind::CorruptState, "shard states of one model disagree on their layout");
+    if (o.p_ != p_) throw Error(ErrorKind::CorruptState, "shard states of one model disagree on their layout");
     for (const auto &kv : o.classes_) {
         ClassStats &cs = class_stats(kv.first);
         cs.n += kv.second.n;
@@ -75,11 +127,8 @@ void NaiveBayesStats::drop_empty_classes() {
 }
 
 double NaiveBayesStats::column_total(int j) const {
-    DDSum t;
-    for (const auto &kv : classes_) {
-        t.add(kv.second.sx[static_cast<size_t>(j)]);
-        t.add(static_cast<double>(kv.second.n) * shift_[static_cast<size_t>(j)]);
-    }
+    ExactSum t;
+    for (const auto &kv : classes_) t.add(kv.second.sx[static_cast<size_t>(j)]);
     return t.value();
 }
 
@@ -89,9 +138,20 @@ void NaiveBayesStats::drop_feature(int j) {
         kv.second.sx.erase(kv.second.sx.begin() + j);
         kv.second.sxx.erase(kv.second.sxx.begin() + j);
     }
-    shift_.erase(shift_.begin() + j);
     --p_;
 }
+
+namespace {
+// The population variance (n Σx² - (Σx)²) / n², the numerator exact: a
+// function of the values alone, never negative.
+double variance(int64_t n, const ExactSum &sx, const ExactSum &sxx) {
+    ExactSum c;
+    c.add_product(sxx, n);
+    c.add_product(sx, sx, -1);
+    const double d = static_cast<double>(n);
+    return c.value() / d / d;
+}
+}  // namespace
 
 NaiveBayesFit NaiveBayesStats::solve() const {
     NaiveBayesFit fit;
@@ -106,7 +166,7 @@ NaiveBayesFit NaiveBayesStats::solve() const {
     fit.var.resize(k, p_);
 
     // overall variance of each feature, from the sums of all classes together
-    std::vector<DDSum> tx(p_), txx(p_);
+    std::vector<ExactSum> tx(p_), txx(p_);
     size_t c = 0;
     for (const auto &kv : classes_) {
         const ClassStats &cs = kv.second;
@@ -114,20 +174,15 @@ NaiveBayesFit NaiveBayesStats::solve() const {
         fit.classes.push_back(kv.first);
         fit.priors(c) = n / static_cast<double>(fit.rows);
         for (int j = 0; j < p_; ++j) {
-            double m = cs.sx[j].value() / n;
-            fit.theta(c, j) = shift_[j] + m;
-            fit.var(c, j) = std::max(0.0, cs.sxx[j].value() / n - m * m);
+            fit.theta(c, j) = cs.sx[j].value() / n;
+            fit.var(c, j) = variance(cs.n, cs.sx[j], cs.sxx[j]);
             tx[j].add(cs.sx[j]);
             txx[j].add(cs.sxx[j]);
         }
         ++c;
     }
     double max_var = 0.0;
-    for (int j = 0; j < p_; ++j) {
-        double n = static_cast<double>(fit.rows);
-        double m = tx[j].value() / n;
-        max_var = std::max(max_var, txx[j].value() / n - m * m);
-    }
+    for (int j = 0; j < p_; ++j) max_var = std::max(max_var, variance(fit.rows, tx[j], txx[j]));
     fit.epsilon = kVarSmoothing * max_var;
     fit.var.array() += fit.epsilon;
     if ((fit.var.array() <= 0.0).any())

@@ -1,21 +1,23 @@
-// Gaussian naive Bayes in summation form: per class a count, the sum and the
-// sum of squares of every feature. Forgetting subtracts them; a class whose
-// last row is forgotten leaves the model, as it would be unknown to a retrain.
+// Gaussian naive Bayes in summation form: per class a count, the exact sum and
+// sum of squares of every feature (ExactSum). Forgetting subtracts them; a
+// class whose last row is forgotten leaves the model, as it would be unknown
+// to a retrain. The state, and so the fit, is a function of the rows held.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <vector>
 
-#include "ddsum.hpp"
+#include "exact_sum.hpp"
 #include "linear_stats.hpp"
 
 namespace unlearn {
 
+// Memory: 2p sums of ~80 bytes each (see LinearStats) per class.
 struct ClassStats {
     int64_t n = 0;
-    std::vector<DDSum> sx;   // sum of (x - shift)
-    std::vector<DDSum> sxx;  // sum of (x - shift)^2
+    std::vector<ExactSum> sx;   // sum of x
+    std::vector<ExactSum> sxx;  // sum of x^2
 };
 
 // The fitted parameters, with scikit-learn's GaussianNB conventions:
@@ -40,7 +42,7 @@ public:
     static constexpr double kVarSmoothing = 1e-9;
 
     NaiveBayesStats() = default;
-    NaiveBayesStats(int features, std::vector<double> shift);
+    explicit NaiveBayesStats(int features);
 
     void add_rows(const RowMatrix &x, const Vector &y, int sign);
     void merge(const NaiveBayesStats &other);
@@ -50,7 +52,6 @@ public:
 
     int features() const { return p_; }
     int64_t rows() const;
-    const std::vector<double> &shift() const { return shift_; }
     const std::map<double, ClassStats> &classes() const { return classes_; }
     std::map<double, ClassStats> &classes() { return classes_; }
     ClassStats &class_stats(double label);
@@ -59,7 +60,6 @@ private:
     void drop_empty_classes();
 
     int p_ = 0;
-    std::vector<double> shift_;
     std::map<double, ClassStats> classes_;
 };
 

@@ -25,7 +25,7 @@ struct overloaded_reset {
     void operator()(SisaShard &) const {}
     void operator()(CertifiedShard &) const {}
     template <typename T>
-    void operator()(T &st) const { st = T(st.features(), st.shift()); }
+    void operator()(T &st) const { st = T(st.features()); }
 };
 
 // The rows of one transition table, as one model reads them.

@@ -64,8 +64,7 @@ Retrained retrain(Spi &spi, const ModelMeta &m) {
             auto it = b.trainable[i] ? held.find(b.keys[i]) : held.end();
             if (it == held.end()) continue;
             if (r.states.empty()) {
-                std::vector<double> shift(b.x.row(i).data(), b.x.row(i).data() + p);
-                for (int s = 0; s < m.shards; ++s) r.states.push_back(empty_state(m.algorithm, p, shift, b.y(i)));
+                for (int s = 0; s < m.shards; ++s) r.states.push_back(empty_state(m.algorithm, p));
             }
             by_shard[static_cast<size_t>(it->second)].push_back(i);
             ++found;
@@ -100,6 +99,12 @@ std::vector<Check> verify_model(Spi &spi, const ModelMeta &m) {
         checks.push_back({"model_is_empty", state_rows_total == 0 && retrained_rows == 0 ? 0.0 : 1.0, 0});
         return checks;
     }
+    // Exact sums: each shard's state must be the retrain's, byte for byte.
+    std::string first_difference;
+    for (size_t s = 0; s < states.size() && s < fresh.states.size() && first_difference.empty(); ++s)
+        first_difference = state_difference(m.algorithm, states[s], fresh.states[s]);
+    checks.push_back({"state_digest_mismatch", first_difference.empty() ? 0.0 : 1.0, 0});
+    if (!first_difference.empty()) checks.push_back({"state_differs_in " + first_difference, 1.0, 0});
     FittedModel ours = fit_meta(m, states);
     FittedModel theirs = fit_meta(m, fresh.states);
     checks.push_back({"parameters_max_rel_diff", max_rel_diff(ours.parameters(), theirs.parameters()), kParameterTolerance});

@@ -134,8 +134,7 @@ Trained scan_and_fit(Spi &, const TrainRequest &req, const std::vector<std::stri
                 continue;
             }
             if (t.states.empty()) {
-                std::vector<double> shift(b.x.row(i).data(), b.x.row(i).data() + p);
-                for (int s = 0; s < req.shards; ++s) t.states.push_back(empty_state(req.algorithm, p, shift, b.y(i)));
+                for (int s = 0; s < req.shards; ++s) t.states.push_back(empty_state(req.algorithm, p));
             }
             int32 shard = req.shards == 1 ? 0 : shard_of(b.keys[i], req.shards, req.options.seed);
             by_shard[static_cast<size_t>(shard)].push_back(i);

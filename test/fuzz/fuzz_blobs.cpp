@@ -35,7 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 std::vector<uint8_t> framed;
                 // certified shards are framed as logistic_regression | 0x80
                 const uint16_t kind = static_cast<uint16_t>(a) | (a == Algorithm::LogisticRegression && selector >= 128 ? 0x80 : 0);
-                if (selector % 4 == 3) framed = frame("ULST", kind, std::vector<uint8_t>(data, data + size));
+                const uint16_t format = has_summation_form(a) ? kExactStateFormat : kFirstFormat;
+                if (selector % 4 == 3) framed = frame("ULST", kind, std::vector<uint8_t>(data, data + size), format);
                 ShardState s = framed.empty() ? decode_state(a, features, data, size, o)
                                               : decode_state(a, features, framed.data(), framed.size(), o);
                 // a state that decodes must also survive use

@@ -34,7 +34,7 @@ ShardState trained_state(Algorithm a) {
     Data d = make_data(300, kFeatures, 41, 100.0);
     if (a == Algorithm::NaiveBayes)
         for (Eigen::Index i = 0; i < d.y.size(); ++i) d.y(i) = static_cast<double>(i % 4) * 1.5;
-    ShardState s = empty_state(a, kFeatures, row_of(d.x, 0), d.y(0));
+    ShardState s = empty_state(a, kFeatures);
     add_rows(s, d.x, d.y, +1);
     add_rows(s, d.x.topRows(30), d.y.head(30), -1);
     return s;
@@ -89,8 +89,9 @@ Bytes payload_of(const Bytes &blob) { return {blob.begin() + kHeader, blob.end()
 // A payload framed like `like`, with a valid checksum: reaches the parser.
 Bytes reframe(const Bytes &like, const Bytes &payload) {
     const char magic[4] = {char(like[0]), char(like[1]), char(like[2]), char(like[3])};
+    const uint16_t format = static_cast<uint16_t>(like[4] | like[5] << 8);
     const uint16_t kind = static_cast<uint16_t>(like[6] | like[7] << 8);
-    return frame(magic, kind, payload);
+    return frame(magic, kind, payload, format);
 }
 
 }  // namespace
@@ -180,93 +181,131 @@ TEST(HostileBytes, ValidFramesAroundBadPayloadsAreRejectedOrSafe) {
 // Hand-made payloads, one per rule the parsers enforce.
 namespace {
 
-Bytes linear_payload(uint32_t p, int64_t n, double shift, double y_shift, double sum, size_t sums) {
+// An exact sum as stored: zigzag position of its lowest digit, digit count,
+// the digits (the top one signed).
+Bytes sum_bytes(int lo, const std::vector<int64_t> &digits, uint64_t count) {
+    ByteWriter w;
+    w.put_varint((static_cast<uint64_t>(static_cast<int64_t>(lo)) << 1) ^
+                 static_cast<uint64_t>(static_cast<int64_t>(lo) >> 63));
+    w.put_varint(count);
+    for (size_t i = 0; i < digits.size(); ++i) {
+        if (i + 1 < digits.size()) w.put<uint32_t>(static_cast<uint32_t>(digits[i]));
+        else w.put<int32_t>(static_cast<int32_t>(digits[i]));
+    }
+    return w.bytes();
+}
+Bytes sum_bytes(int lo, const std::vector<int64_t> &digits) { return sum_bytes(lo, digits, digits.size()); }
+const Bytes kThree = sum_bytes(0, {3});
+
+void append(ByteWriter &w, const Bytes &b) {
+    for (uint8_t c : b) w.put<uint8_t>(c);
+}
+
+Bytes linear_payload(uint32_t p, int64_t n, size_t sums, const Bytes &sum = kThree) {
     ByteWriter w;
     w.put<uint32_t>(p);
     w.put<int64_t>(n);
-    for (uint32_t j = 0; j < p && j < 16; ++j) w.put<double>(shift);
-    w.put<double>(y_shift);
-    for (size_t k = 0; k < sums; ++k) {
-        w.put<double>(sum);
-        w.put<double>(0.0);
-    }
+    for (size_t k = 0; k < sums; ++k) append(w, sum);
     return w.bytes();
 }
 
 struct NbClass {
     double label;
     int64_t n;
-    double sum;
+    Bytes sum;
 };
 
 Bytes nb_payload(uint32_t k, const std::vector<NbClass> &classes) {
     ByteWriter w;
     w.put<uint32_t>(1);  // one feature
-    w.put<double>(0.0);  // its shift
     w.put<uint32_t>(k);
     for (const NbClass &c : classes) {
         w.put<double>(c.label);
         w.put<int64_t>(c.n);
-        for (int s = 0; s < 2; ++s) {  // sx, sxx
-            w.put<double>(c.sum);
-            w.put<double>(0.0);
-        }
+        for (int s = 0; s < 2; ++s) append(w, c.sum);  // sx, sxx
     }
     return w.bytes();
 }
 
-ShardState decode_framed(Algorithm a, int features, const Bytes &payload) {
+ShardState decode_framed(Algorithm a, int features, const Bytes &payload, uint16_t format = kExactStateFormat) {
     const char magic[4] = {'U', 'L', 'S', 'T'};
-    Bytes b = frame(magic, static_cast<uint16_t>(a), payload);
+    Bytes b = frame(magic, static_cast<uint16_t>(a), payload, format);
     return decode_state(a, features, b.data(), b.size());
 }
+
+// Sums that are not an ExactSum's canonical form, or out of its range.
+const std::vector<std::pair<const char *, Bytes>> kBadSums = {
+    {"digits below the range", sum_bytes(-69, {1})},
+    {"digits above the range", sum_bytes(60, {1, 2, 3, 4, 5, 6, 7, 8, 9})},
+    {"position beyond any int", sum_bytes(0x3fffffff, {1})},
+    {"lowest digit zero", sum_bytes(0, {0, 1})},
+    {"top digit zero", sum_bytes(0, {5, 0})},
+    {"top digit foldable into the one below", sum_bytes(0, {0x80000000LL, -1})},
+    {"zero with a position", sum_bytes(3, {})},
+    {"absurd digit count", sum_bytes(0, {1}, uint64_t{1} << 40)},
+    {"fewer digits than declared", sum_bytes(0, {1}, 3)},
+    {"position varint too long", Bytes(11, 0xff)},
+};
 
 }  // namespace
 
 TEST(HostileBytes, LinearStatePayloadRules) {
     const Algorithm a = Algorithm::LinearRegression;
-    // p = 1: Σx, Σy, Σxx, Σxy, Σy² are five double-double sums
-    EXPECT_NO_THROW(decode_framed(a, 1, linear_payload(1, 10, 1.0, 2.0, 3.0, 5)));
-    const std::vector<std::pair<const char *, Bytes>> bad = {
-        {"negative row count", linear_payload(1, -1, 1.0, 2.0, 3.0, 5)},
-        {"NaN shift", linear_payload(1, 10, NAN, 2.0, 3.0, 5)},
-        {"infinite target shift", linear_payload(1, 10, 1.0, INFINITY, 3.0, 5)},
-        {"NaN sum", linear_payload(1, 10, 1.0, 2.0, NAN, 5)},
-        {"infinite sum", linear_payload(1, 10, 1.0, 2.0, -INFINITY, 5)},
-        {"a sum missing", linear_payload(1, 10, 1.0, 2.0, 3.0, 4)},
-        {"a sum too many", linear_payload(1, 10, 1.0, 2.0, 3.0, 6)},
-        {"wrong feature count", linear_payload(2, 10, 1.0, 2.0, 3.0, 9)},
-        {"absurd feature count", linear_payload(0xffffffffu, 10, 1.0, 2.0, 3.0, 5)},
-        {"more features than PostgreSQL columns", linear_payload(1601, 10, 1.0, 2.0, 3.0, 5)},
+    // p = 1: Σx, Σy, Σxx, Σxy, Σy² are five exact sums
+    EXPECT_NO_THROW(decode_framed(a, 1, linear_payload(1, 10, 5)));
+    EXPECT_NO_THROW(decode_framed(a, 1, linear_payload(1, 10, 5, sum_bytes(-68, {7, -3}))));
+    EXPECT_NO_THROW(decode_framed(a, 1, linear_payload(1, 10, 5, sum_bytes(0, {}))));
+    std::vector<std::pair<const char *, Bytes>> bad = {
+        {"negative row count", linear_payload(1, -1, 5)},
+        {"a sum missing", linear_payload(1, 10, 4)},
+        {"a sum too many", linear_payload(1, 10, 6)},
+        {"wrong feature count", linear_payload(2, 10, 9)},
+        {"absurd feature count", linear_payload(0xffffffffu, 10, 5)},
+        {"more features than PostgreSQL columns", linear_payload(1601, 10, 5)},
     };
+    for (const auto &c : kBadSums) bad.emplace_back(c.first, linear_payload(1, 10, 5, c.second));
     for (const auto &c : bad)  // c: (what, payload)
         EXPECT_TRUE(throws_kind(ErrorKind::CorruptState, [&] { decode_framed(a, 1, c.second); })) << c.first;
     // a huge declared feature count with the features argument to match
-    EXPECT_TRUE(throws_kind(ErrorKind::CorruptState,
-                            [&] { decode_framed(a, 1601, linear_payload(1601, 10, 1.0, 2.0, 3.0, 5)); }));
-    EXPECT_TRUE(throws_kind(ErrorKind::CorruptState,
-                            [&] { decode_framed(a, 1600, linear_payload(1600, 10, 1.0, 2.0, 3.0, 5)); }));
+    EXPECT_TRUE(throws_kind(ErrorKind::CorruptState, [&] { decode_framed(a, 1601, linear_payload(1601, 10, 5)); }));
+    EXPECT_TRUE(throws_kind(ErrorKind::CorruptState, [&] { decode_framed(a, 1600, linear_payload(1600, 10, 5)); }));
 }
 
 TEST(HostileBytes, NaiveBayesStatePayloadRules) {
     const Algorithm a = Algorithm::NaiveBayes;
-    EXPECT_NO_THROW(decode_framed(a, 1, nb_payload(2, {{0.0, 3, 1.0}, {1.0, 4, 2.0}})));
+    EXPECT_NO_THROW(decode_framed(a, 1, nb_payload(2, {{0.0, 3, kThree}, {1.0, 4, sum_bytes(-2, {1, 2})}})));
     EXPECT_NO_THROW(decode_framed(a, 1, nb_payload(0, {})));  // every class forgotten
-    const std::vector<std::pair<const char *, Bytes>> bad = {
-        {"more classes than allowed", nb_payload(1001, {{0.0, 3, 1.0}})},
-        {"absurd class count", nb_payload(0xffffffffu, {{0.0, 3, 1.0}})},
-        {"fewer classes than declared", nb_payload(2, {{0.0, 3, 1.0}})},
-        {"more classes than declared", nb_payload(1, {{0.0, 3, 1.0}, {1.0, 4, 2.0}})},
-        {"duplicate label", nb_payload(2, {{1.0, 3, 1.0}, {1.0, 4, 2.0}})},
-        {"0 and -0 are one label", nb_payload(2, {{0.0, 3, 1.0}, {-0.0, 4, 2.0}})},
-        {"NaN label", nb_payload(1, {{NAN, 3, 1.0}})},
-        {"infinite label", nb_payload(1, {{INFINITY, 3, 1.0}})},
-        {"empty class", nb_payload(1, {{0.0, 0, 1.0}})},
-        {"negative class count", nb_payload(1, {{0.0, -5, 1.0}})},
-        {"NaN sum", nb_payload(1, {{0.0, 3, NAN}})},
+    std::vector<std::pair<const char *, Bytes>> bad = {
+        {"more classes than allowed", nb_payload(1001, {{0.0, 3, kThree}})},
+        {"absurd class count", nb_payload(0xffffffffu, {{0.0, 3, kThree}})},
+        {"fewer classes than declared", nb_payload(2, {{0.0, 3, kThree}})},
+        {"more classes than declared", nb_payload(1, {{0.0, 3, kThree}, {1.0, 4, kThree}})},
+        {"duplicate label", nb_payload(2, {{1.0, 3, kThree}, {1.0, 4, kThree}})},
+        {"0 and -0 are one label", nb_payload(2, {{0.0, 3, kThree}, {-0.0, 4, kThree}})},
+        {"NaN label", nb_payload(1, {{NAN, 3, kThree}})},
+        {"infinite label", nb_payload(1, {{INFINITY, 3, kThree}})},
+        {"empty class", nb_payload(1, {{0.0, 0, kThree}})},
+        {"negative class count", nb_payload(1, {{0.0, -5, kThree}})},
     };
+    for (const auto &c : kBadSums) bad.emplace_back(c.first, nb_payload(1, {{0.0, 3, c.second}}));
     for (const auto &c : bad)  // c: (what, payload)
         EXPECT_TRUE(throws_kind(ErrorKind::CorruptState, [&] { decode_framed(a, 1, c.second); })) << c.first;
+}
+
+TEST(HostileBytes, StatesOfTheOldFormatAskForAResync) {
+    // 0.4's double-double layout (format 1): refused with the way out
+    for (Algorithm a : {Algorithm::LinearRegression, Algorithm::Ridge, Algorithm::NaiveBayes}) {
+        try {
+            decode_framed(a, 1, linear_payload(1, 10, 5), 1);
+            ADD_FAILURE() << algorithm_name(a) << ": a format 1 state was accepted";
+        } catch (const Error &e) {
+            EXPECT_EQ(e.kind(), ErrorKind::CorruptState);
+            EXPECT_NE(e.hint().find("unlearn.resync"), std::string::npos) << e.hint();
+        }
+    }
+    // and a format from the future is corrupt, not old
+    EXPECT_TRUE(throws_kind(ErrorKind::CorruptState,
+                            [&] { decode_framed(Algorithm::Ridge, 1, linear_payload(1, 10, 5), 3); }));
 }
 
 namespace {
@@ -350,6 +389,6 @@ TEST(HostileBytes, LineagePayloadRules) {
 TEST(HostileBytes, ClassCountsWhoseTotalOverflowsAreCorrupt) {
     const int64_t big = INT64_MAX - 1;
     EXPECT_TRUE(throws_kind(ErrorKind::CorruptState, [&] {
-        decode_framed(Algorithm::NaiveBayes, 1, nb_payload(2, {{0.0, big, 1.0}, {1.0, big, 2.0}}));
+        decode_framed(Algorithm::NaiveBayes, 1, nb_payload(2, {{0.0, big, kThree}, {1.0, big, kThree}}));
     }));
 }

@@ -24,11 +24,11 @@ Data data_for(Algorithm a, int rows, uint64_t seed) {
     return d;
 }
 
-// Rows dealt to `shards` states round-robin, all with the first row as shift.
+// Rows dealt to `shards` states round-robin.
 std::vector<ShardState> sharded(Algorithm a, const Data &d, int shards) {
     std::vector<ShardState> out;
     for (int s = 0; s < shards; ++s) {
-        out.push_back(empty_state(a, kFeatures, row_of(d.x, 0), d.y(0)));
+        out.push_back(empty_state(a, kFeatures));
         std::vector<Eigen::Index> mine;
         for (Eigen::Index i = s; i < d.x.rows(); i += shards) mine.push_back(i);
         add_rows(out.back(), take_rows(d.x, mine), take_rows(d.y, mine), +1);
@@ -149,18 +149,18 @@ TEST(ModelFit, InconsistentShardsAreCorruptState) {
     Data d = data_for(Algorithm::LinearRegression, 50, 36);
     EXPECT_TRUE(throws_kind(ErrorKind::CorruptState, [] { fit_model(Algorithm::LinearRegression, Options{}, {}); }));
     std::vector<ShardState> mixed = sharded(Algorithm::LinearRegression, d, 2);
-    mixed.push_back(empty_state(Algorithm::NaiveBayes, kFeatures, row_of(d.x, 0), 0.0));
+    mixed.push_back(empty_state(Algorithm::NaiveBayes, kFeatures));
     EXPECT_TRUE(throws_kind(ErrorKind::CorruptState, [&] { fit_model(Algorithm::LinearRegression, Options{}, mixed); }));
-    std::vector<ShardState> shifted = sharded(Algorithm::LinearRegression, d, 2);
-    shifted.push_back(empty_state(Algorithm::LinearRegression, kFeatures, {0.0, 0.0, 0.0}, 0.0));
+    std::vector<ShardState> narrower = sharded(Algorithm::LinearRegression, d, 2);
+    narrower.push_back(empty_state(Algorithm::LinearRegression, kFeatures - 1));
     EXPECT_TRUE(
-        throws_kind(ErrorKind::CorruptState, [&] { fit_model(Algorithm::LinearRegression, Options{}, shifted); }));
+        throws_kind(ErrorKind::CorruptState, [&] { fit_model(Algorithm::LinearRegression, Options{}, narrower); }));
 }
 
 TEST(ModelFit, EmptyShardsAndForgottenModels) {
     Data d = data_for(Algorithm::Ridge, 60, 37);
     std::vector<ShardState> shards = sharded(Algorithm::Ridge, d, 3);
-    shards.push_back(empty_state(Algorithm::Ridge, kFeatures, row_of(d.x, 0), d.y(0)));  // a shard no key hashed to
+    shards.push_back(empty_state(Algorithm::Ridge, kFeatures));  // a shard no key hashed to
     const Options o = options_for(Algorithm::Ridge);
     EXPECT_LT(max_rel_err(fit_model(Algorithm::Ridge, o, shards).parameters(), ridge_reference(d.x, d.y, 1.0)), 1e-9);
     // every row forgotten from the shard that holds it
@@ -198,7 +198,7 @@ TEST(ModelState, BlobOfAnotherLayoutIsCorruptState) {
 TEST(ModelState, AtMost1600Features) {
     // PostgreSQL's column limit bounds what a blob may declare
     for (int p : {1600, 1601}) {
-        NaiveBayesStats st(p, std::vector<double>(static_cast<size_t>(p), 0.0));
+        NaiveBayesStats st(p);
         st.add_rows(RowMatrix::Ones(1, p), Vector::Ones(1), +1);
         const std::vector<uint8_t> blob = encode_state(Algorithm::NaiveBayes, st);
         if (p <= 1600)

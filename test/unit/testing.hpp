@@ -109,9 +109,9 @@ inline std::vector<double> row_of(const RowMatrix &x, Eigen::Index i) {
     return {x.row(i).data(), x.row(i).data() + x.cols()};
 }
 
-// A model over the rows, shifted by its first row (as train does).
+// A model over the rows.
 inline LinearStats linear_stats_of(const RowMatrix &x, const Vector &y) {
-    LinearStats s(static_cast<int>(x.cols()), row_of(x, 0), y(0));
+    LinearStats s(static_cast<int>(x.cols()));
     s.add_rows(x, y, +1);
     return s;
 }
