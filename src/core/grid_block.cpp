@@ -11,11 +11,10 @@ namespace unlearn {
 namespace {
 typedef double v4d __attribute__((vector_size(32)));
 
-v4d load(const double *p) {
-    v4d v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-}
+// Unaligned loads as a statement, not a function: a function taking or
+// returning a 32-byte vector has another ABI with AVX than without, and clang
+// refuses one in the default clone.
+#define PGUL_LOAD(v, p) __builtin_memcpy(&(v), (p), sizeof(v4d))
 
 // The column's scaled values t = v f1 f2 (exact: powers of two) as pieces
 // t = p2 2^42 + p1 2^21 + p0, by floor and exact subtraction of integers
@@ -106,8 +105,13 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void piece_kernel(c
                                                                              Eigen::Index n, int64_t out[5]) {
     v4d s0 = {0, 0, 0, 0}, s1 = s0, s2 = s0, s3 = s0, s4 = s0;
     for (Eigen::Index r = 0; r < n; r += 4) {
-        const v4d a0 = load(x0 + r), a1 = load(x1 + r), a2 = load(x2 + r);
-        const v4d b0 = load(y0 + r), b1 = load(y1 + r), b2 = load(y2 + r);
+        v4d a0, a1, a2, b0, b1, b2;
+        PGUL_LOAD(a0, x0 + r);
+        PGUL_LOAD(a1, x1 + r);
+        PGUL_LOAD(a2, x2 + r);
+        PGUL_LOAD(b0, y0 + r);
+        PGUL_LOAD(b1, y1 + r);
+        PGUL_LOAD(b2, y2 + r);
         s0 += a0 * b0;
         s1 += a0 * b1 + a1 * b0;
         s2 += a0 * b2 + a1 * b1 + a2 * b0;
@@ -135,9 +139,13 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void piece_sums(con
                                                                    int64_t out[3]) {
     v4d s0 = {0, 0, 0, 0}, s1 = s0, s2 = s0;
     for (Eigen::Index r = 0; r < n; r += 4) {
-        s0 += load(p0 + r);
-        s1 += load(p1 + r);
-        s2 += load(p2 + r);
+        v4d t0, t1, t2;
+        PGUL_LOAD(t0, p0 + r);
+        PGUL_LOAD(t1, p1 + r);
+        PGUL_LOAD(t2, p2 + r);
+        s0 += t0;
+        s1 += t1;
+        s2 += t2;
     }
     out[0] = static_cast<int64_t>(s0[0] + s0[1] + s0[2] + s0[3]);
     out[1] = static_cast<int64_t>(s1[0] + s1[1] + s1[2] + s1[3]);
