@@ -87,6 +87,21 @@ ALTER TABLE k_num ALTER COLUMN k TYPE numeric(12, 4);
 DELETE FROM k_num WHERE x <= 10;
 SELECT keys_check('k_num');
 
+-- char(n): the padding is not part of the key (char(4) -> char(8) keeps every key); uuid by its bytes
+CREATE TABLE k_char (k char(4) PRIMARY KEY, u uuid UNIQUE NOT NULL, x float8, y float8);
+INSERT INTO k_char SELECT lpad(i::text, 3, '0'), md5(i::text)::uuid, i, 2 * i + sin(i) FROM generate_series(1, 50) i;
+SELECT rows_trained FROM unlearn.train('k_char', 'k_char', 'y', ARRAY['x']);
+ALTER TABLE k_char ALTER COLUMN k TYPE char(8);
+DELETE FROM k_char WHERE x <= 10;
+SELECT keys_check('k_char');
+SELECT unlearn.trained_on('k_char', '011') AS unpadded, unlearn.trained_on('k_char', '011     '::char(8)) AS padded,
+       unlearn.trained_on('k_char', '010') AS deleted;
+ALTER TABLE k_char DROP CONSTRAINT k_char_pkey, ADD PRIMARY KEY (u);
+SELECT unlearn.resync('k_char');
+DELETE FROM k_char WHERE x <= 20;
+SELECT keys_check('k_char');
+SELECT unlearn.trained_on('k_char', md5('21')::uuid) AS typed, unlearn.trained_on('k_char', md5('20')) AS deleted_text;
+
 -- enum key: ALTER TYPE ... RENAME VALUE keeps every key
 CREATE TYPE k_label AS ENUM ('a01', 'a02', 'a03', 'a04', 'a05', 'a06', 'a07', 'a08', 'a09', 'a10',
                              'a11', 'a12', 'a13', 'a14', 'a15', 'a16', 'a17', 'a18', 'a19', 'a20');
