@@ -105,25 +105,28 @@ struct SpiArgs {
 };
 }  // namespace
 
-SpiResult Spi::exec(const char *sql, const std::vector<Param> &params, long limit) {
-    SpiArgs args(params);
-    std::vector<Oid> &types = args.types;
-    std::vector<Datum> &values = args.values;
-    std::vector<char> &nulls = args.nulls;
+namespace {
+// The backend's plan for a statement literal, prepared on first use.
+SPIPlanPtr cached_plan(const char *sql, std::vector<Oid> &types) {
     auto &cache = plan_cache();
     auto it = cache.find(sql);
-    SPIPlanPtr plan = it == cache.end() ? nullptr : it->second;
-    if (!plan) {
-        plan = pg_call([&] {
-            SPIPlanPtr p = SPI_prepare(sql, static_cast<int>(types.size()), types.data());
-            if (!p) elog(ERROR, "SPI_prepare failed for pg_unlearn query: %s", SPI_result_code_string(SPI_result));
-            SPI_keepplan(p);
-            return p;
-        });
-        cache[sql] = plan;
-    }
+    if (it != cache.end()) return it->second;
+    SPIPlanPtr plan = pg_call([&] {
+        SPIPlanPtr p = SPI_prepare(sql, static_cast<int>(types.size()), types.data());
+        if (!p) elog(ERROR, "SPI_prepare failed for pg_unlearn query: %s", SPI_result_code_string(SPI_result));
+        SPI_keepplan(p);
+        return p;
+    });
+    cache[sql] = plan;
+    return plan;
+}
+}  // namespace
+
+SpiResult Spi::exec(const char *sql, const std::vector<Param> &params, long limit) {
+    SpiArgs args(params);
+    SPIPlanPtr plan = cached_plan(sql, args.types);
     return pg_call([&] {
-        int rc = SPI_execute_plan(plan, values.data(), nulls.data(), false, limit);
+        int rc = SPI_execute_plan(plan, args.values.data(), args.nulls.data(), false, limit);
         if (rc < 0) elog(ERROR, "pg_unlearn query failed: %s", SPI_result_code_string(rc));
         return SpiResult(SPI_tuptable, SPI_processed);
     });
@@ -183,13 +186,11 @@ SpiResult Spi::exec_as_owner(Oid relation, const std::string &sql, const std::ve
 
 SpiResult Spi::exec_latest(const char *sql, const std::vector<Param> &params) {
     SpiArgs args(params);
+    SPIPlanPtr plan = cached_plan(sql, args.types);
     return pg_call([&] {
-        SPIPlanPtr plan = SPI_prepare(sql, static_cast<int>(args.types.size()), args.types.data());
-        if (!plan) elog(ERROR, "SPI_prepare failed for pg_unlearn query: %s", SPI_result_code_string(SPI_result));
         int rc = SPI_execute_snapshot(plan, args.values.data(), args.nulls.data(), GetLatestSnapshot(),
                                       InvalidSnapshot, true, false, 0);
         if (rc < 0) elog(ERROR, "pg_unlearn query failed: %s", SPI_result_code_string(rc));
-        SPI_freeplan(plan);
         return SpiResult(SPI_tuptable, SPI_processed);
     });
 }

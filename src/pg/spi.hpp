@@ -66,8 +66,9 @@ public:
     // runs with the owner's rights, never with the extension owner's, even
     // when called from the SECURITY DEFINER trigger or an event trigger.
     SpiResult exec_as_owner(Oid relation, const std::string &sql, const std::vector<Param> &params = {});
-    // The same with a snapshot taken now rather than the transaction's: under
-    // REPEATABLE READ, what has committed since the transaction began.
+    // exec() (sql a string literal, plan cached) with a snapshot taken now
+    // rather than the transaction's: under REPEATABLE READ, what has committed
+    // since the transaction began.
     SpiResult exec_latest(const char *sql, const std::vector<Param> &params = {});
     // The caller's memory context: results returned to PostgreSQL go there,
     // because SPI's own context is freed when this scope ends.
