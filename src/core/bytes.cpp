@@ -3,10 +3,6 @@
 
 namespace unlearn {
 
-namespace {
-constexpr size_t kHeader = 4 + 2 + 2 + 4 + 8;
-}  // namespace
-
 uint64_t hash64(const void *data, size_t len) {
     const auto *p = static_cast<const uint8_t *>(data);
     uint64_t h = 1469598103934665603ULL;
@@ -25,19 +21,26 @@ uint64_t hash64(const void *data, size_t len) {
 
 std::vector<uint8_t> frame(const char magic[4], uint16_t kind, const std::vector<uint8_t> &payload,
                            uint16_t format) {
-    ByteWriter w;
-    for (int i = 0; i < 4; ++i) w.put<char>(magic[i]);
-    w.put<uint16_t>(format);
-    w.put<uint16_t>(kind);
-    w.put<uint32_t>(static_cast<uint32_t>(payload.size()));
-    w.put<uint64_t>(hash64(payload.data(), payload.size()));
-    auto &b = w.bytes();
-    b.insert(b.end(), payload.begin(), payload.end());
-    return std::move(b);
+    std::vector<uint8_t> blob(kFrameHeader + payload.size());
+    if (!payload.empty()) std::memcpy(blob.data() + kFrameHeader, payload.data(), payload.size());
+    seal_frame(blob, magic, kind, format);
+    return blob;
+}
+
+void seal_frame(std::vector<uint8_t> &blob, const char magic[4], uint16_t kind, uint16_t format) {
+    const size_t payload = blob.size() - kFrameHeader;
+    const uint32_t len = static_cast<uint32_t>(payload);
+    const uint64_t sum = hash64(blob.data() + kFrameHeader, payload);
+    uint8_t *h = blob.data();
+    std::memcpy(h, magic, 4);
+    std::memcpy(h + 4, &format, 2);
+    std::memcpy(h + 6, &kind, 2);
+    std::memcpy(h + 8, &len, 4);
+    std::memcpy(h + 12, &sum, 8);
 }
 
 ByteReader unframe(const uint8_t *data, size_t len, const char magic[4], uint16_t *kind, uint16_t *format) {
-    if (len < kHeader) ByteReader::fail("shorter than its header");
+    if (len < kFrameHeader) ByteReader::fail("shorter than its header");
     ByteReader r(data, len);
     for (int i = 0; i < 4; ++i)
         if (r.get<char>() != magic[i]) ByteReader::fail("wrong magic number (not a pg_unlearn blob)");

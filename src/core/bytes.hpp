@@ -25,11 +25,26 @@ public:
     }
     // LEB128: lineage entries are mostly small numbers and short keys
     void put_varint(uint64_t v) {
+        uint8_t b[10];
+        buf_.insert(buf_.end(), b, b + write_varint(b, v));
+    }
+    // into a buffer the caller sized with varint_size; returns the bytes written
+    static size_t write_varint(uint8_t *out, uint64_t v) {
+        size_t n = 0;
         while (v >= 0x80) {
-            buf_.push_back(static_cast<uint8_t>(v | 0x80));
+            out[n++] = static_cast<uint8_t>(v | 0x80);
             v >>= 7;
         }
-        buf_.push_back(static_cast<uint8_t>(v));
+        out[n++] = static_cast<uint8_t>(v);
+        return n;
+    }
+    static size_t varint_size(uint64_t v) {
+        size_t n = 1;
+        while (v >= 0x80) {
+            v >>= 7;
+            ++n;
+        }
+        return n;
     }
     std::vector<uint8_t> &bytes() { return buf_; }
 
@@ -87,6 +102,11 @@ constexpr uint16_t kFirstFormat = 1;
 constexpr uint16_t kLastFormat = 2;
 std::vector<uint8_t> frame(const char magic[4], uint16_t kind, const std::vector<uint8_t> &payload,
                            uint16_t format = kFirstFormat);
+// The same frame built in place, for a payload written straight into the blob
+// (a million-key lineage is not copied twice): the caller appends the payload
+// after kFrameHeader bytes, then seals the header over it.
+constexpr size_t kFrameHeader = 4 + 2 + 2 + 4 + 8;
+void seal_frame(std::vector<uint8_t> &blob, const char magic[4], uint16_t kind, uint16_t format = kFirstFormat);
 // Returns a reader over the payload after checking magic, format, length and
 // checksum. Without *format only format 1 is accepted; with it, any known
 // format, which the caller must then check.

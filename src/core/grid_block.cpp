@@ -19,9 +19,11 @@ typedef double v4d __attribute__((vector_size(32)));
 // The column's scaled values t = v f1 f2 (exact: powers of two) as pieces
 // t = p2 2^42 + p1 2^21 + p0, by floor and exact subtraction of integers
 // below 2^62; a value off the grid (t not an integer) is flagged. Cloned for AVX2 like the kernel below.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void split_column(const double *v, Eigen::Index n, double f1,
-                                                                     double f2, double *p0, double *p1, double *p2,
-                                                                     uint8_t *off) {
+// The flags are doubles, like the values, so that the loop vectorises.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void split_column(const double *__restrict v, Eigen::Index n,
+                                                                     double f1, double f2, double *__restrict p0,
+                                                                     double *__restrict p1, double *__restrict p2,
+                                                                     double *__restrict off) {
     constexpr double up21 = 2097152.0, down21 = 1.0 / 2097152.0;
     constexpr double up42 = up21 * up21, down42 = down21 * down21;
     for (Eigen::Index r = 0; r < n; ++r) {
@@ -35,10 +37,15 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void split_column(c
         p0[r] = l;
         // off the grid: t not an integer (a tiny negative t would round
         // away in rest), or a value so small that scaling it down underflowed to 0
-        off[r] |= (t != std::floor(t)) | ((t == 0.0) & (v[r] != 0.0));
+        off[r] += ((t != std::floor(t)) | ((t == 0.0) & (v[r] != 0.0))) ? 1.0 : 0.0;
     }
 }
 }  // namespace
+
+GridBlock &GridBlock::scratch_block() {
+    static thread_local GridBlock block;
+    return block;
+}
 
 void GridBlock::fill(Eigen::Index n, const std::vector<Column> &columns, Eigen::Index first,
                      const Eigen::Index *order) {
@@ -48,7 +55,7 @@ void GridBlock::fill(Eigen::Index n, const std::vector<Column> &columns, Eigen::
     padded = (rows + 3) / 4 * 4;
     pieces.resize(static_cast<size_t>(3 * cols * padded));
     exp.assign(static_cast<size_t>(cols), 0);
-    scratch.assign(static_cast<size_t>(n), 0);
+    scratch.assign(static_cast<size_t>(n), 0.0);
     values.resize(static_cast<size_t>(n));
     double *v = values.data();
     for (int c = 0; c < cols; ++c) {
@@ -86,7 +93,7 @@ void GridBlock::fill(Eigen::Index n, const std::vector<Column> &columns, Eigen::
     }
     off_grid.clear();
     for (Eigen::Index r = 0; r < n; ++r)
-        if (scratch[static_cast<size_t>(r)]) {
+        if (scratch[static_cast<size_t>(r)] != 0.0) {
             off_grid.push_back(r);
             for (int c = 0; c < cols; ++c)
                 for (int k = 0; k < 3; ++k) pieces[static_cast<size_t>((3 * c + k) * padded + r)] = 0.0;

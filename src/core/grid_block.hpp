@@ -35,8 +35,13 @@ struct GridBlock {
     int cols = 0;
     std::vector<int> exp;                  // per column
     std::vector<Eigen::Index> off_grid;    // block rows whose integers are 0
-    std::vector<uint8_t> scratch;
+    std::vector<double> scratch;           // per row: off the grid if not 0
     std::vector<double> values;
+
+    // One block per thread, reused by every accumulation: a fresh block's
+    // ~300 kB would be a fresh mapping from the allocator, paid in page
+    // faults on every batch of rows.
+    static GridBlock &scratch_block();
 
     // Block row r is source row first + r, or order[r] if order is given
     // (order[r] = -1: a row of zeros, to pad a run of rows to a multiple of 4).

@@ -1,6 +1,8 @@
 #include "lineage.hpp"
 
 #include <algorithm>
+#include <cstring>
+#include <memory>
 
 #include "bytes.hpp"
 #include "no_postgres.hpp"  // last: the core must not have pulled in PostgreSQL
@@ -118,20 +120,47 @@ void LineageBlock::insert(LineageEntry e) {
 namespace {
 // shard, slice and role packed in one varint, then the key: ~8 bytes for an
 // integer key, which is what a DELETE rewrites
-void put_entry(ByteWriter &w, std::string_view key, int32_t shard, int32_t slice, Role role) {
-    w.put_varint((static_cast<uint64_t>(shard) << 33) | (static_cast<uint64_t>(slice) << 1) |
-                 static_cast<uint64_t>(role));
-    w.put_varint(key.size());
-    auto &b = w.bytes();
-    b.insert(b.end(), key.begin(), key.end());
+uint64_t packed_place(int32_t shard, int32_t slice, Role role) {
+    return (static_cast<uint64_t>(shard) << 33) | (static_cast<uint64_t>(slice) << 1) | static_cast<uint64_t>(role);
+}
+
+size_t entry_size(std::string_view key, uint64_t place) {
+    return ByteWriter::varint_size(place) + ByteWriter::varint_size(key.size()) + key.size();
+}
+
+uint8_t *put_entry(uint8_t *out, std::string_view key, uint64_t place) {
+    out += ByteWriter::write_varint(out, place);
+    out += ByteWriter::write_varint(out, key.size());
+    std::memcpy(out, key.data(), key.size());
+    return out + key.size();
+}
+
+// A block's blob: the entry count, then the entries, framed. Sized exactly
+// first, so the entries are written in place (train encodes every key once).
+template <typename It, typename KeyOf, typename PlaceOf>
+std::vector<uint8_t> encode_entries(It first, It last, KeyOf key_of, PlaceOf place_of) {
+    size_t bytes = sizeof(uint32_t);
+    for (It it = first; it != last; ++it) bytes += entry_size(key_of(*it), place_of(*it));
+    std::vector<uint8_t> blob(kFrameHeader + bytes);
+    uint8_t *out = blob.data() + kFrameHeader;
+    const auto n = static_cast<uint32_t>(last - first);
+    std::memcpy(out, &n, sizeof n);
+    out += sizeof n;
+    for (It it = first; it != last; ++it) out = put_entry(out, key_of(*it), place_of(*it));
+    seal_frame(blob, kLineageMagic, kBinaryKeys);
+    return blob;
 }
 }  // namespace
 
 std::vector<uint8_t> LineageBlock::encode() const {
-    ByteWriter w;
-    w.put<uint32_t>(static_cast<uint32_t>(entries_.size()));
-    for (const auto &e : entries_) put_entry(w, e.key, e.shard, e.slice, e.role);
-    return frame(kLineageMagic, kBinaryKeys, w.bytes());
+    return encode_entries(
+        entries_.begin(), entries_.end(), [](const LineageEntry &e) { return std::string_view(e.key); },
+        [](const LineageEntry &e) { return packed_place(e.shard, e.slice, e.role); });
+}
+
+void KeyArena::reserve(size_t rows, size_t key_bytes) {
+    refs.reserve(rows);
+    bytes.reserve(key_bytes);
 }
 
 void KeyArena::add(const std::string &key, int32_t shard, int32_t slice, Role role) {
@@ -142,33 +171,33 @@ void KeyArena::add(const std::string &key, int32_t shard, int32_t slice, Role ro
 std::vector<std::pair<int32_t, std::vector<uint8_t>>> KeyArena::encode_blocks(int32_t per, int32_t shards) const {
     auto bucket = [&](const Ref &r) { return shards > 0 ? shard_bucket(r.hash, r.shard, per) : bucket_of(r.hash, per); };
     const int32_t buckets = shards > 0 ? shards * per : per;
-    // a counting pass groups refs by bucket; each bucket (~1024 refs) is
+    // a counting pass groups refs by bucket; each bucket (~256 refs) is
     // then ordered in cache, comparing hashes and only rarely keys
     std::vector<size_t> start(static_cast<size_t>(buckets) + 1, 0);
     for (const auto &r : refs) ++start[static_cast<size_t>(bucket(r)) + 1];
     for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
-    std::vector<Ref> order(refs.size());
+    // every slot is written by the scatter below: no value-initialisation
+    std::unique_ptr<Ref[]> order(new Ref[refs.size()]);
     std::vector<size_t> fill(start.begin(), start.end() - 1);
     for (const auto &r : refs) order[fill[static_cast<size_t>(bucket(r))]++] = r;
 
     std::vector<std::pair<int32_t, std::vector<uint8_t>>> blocks;
     for (int32_t b = 0; b < buckets; ++b) {
-        auto first = order.begin() + static_cast<std::ptrdiff_t>(start[static_cast<size_t>(b)]);
-        auto last = order.begin() + static_cast<std::ptrdiff_t>(start[static_cast<size_t>(b) + 1]);
+        Ref *first = order.get() + start[static_cast<size_t>(b)];
+        Ref *last = order.get() + start[static_cast<size_t>(b) + 1];
         if (first == last) continue;
         std::sort(first, last, [&](const Ref &x, const Ref &y) {
             return x.hash != y.hash ? x.hash < y.hash : key(x) < key(y);
         });
         // two rows with one key: every later DELETE of it would be ambiguous
-        for (auto it = first + 1; it < last; ++it)
+        for (Ref *it = first + 1; it < last; ++it)
             if (it->hash == (it - 1)->hash && key(*it) == key(*(it - 1)))
                 throw Error(ErrorKind::UniqueViolation, "two rows have the same primary key",
                             "A key is unique only within one table: rows of INHERITS children are read with their "
                             "parent's; make the key unique across them, or train on a table without such children.");
-        ByteWriter w;
-        w.put<uint32_t>(static_cast<uint32_t>(last - first));
-        for (auto it = first; it != last; ++it) put_entry(w, key(*it), it->shard, it->slice, it->role);
-        blocks.emplace_back(b, frame(kLineageMagic, kBinaryKeys, w.bytes()));
+        blocks.emplace_back(b, encode_entries(
+                                   first, last, [&](const Ref &r) { return key(r); },
+                                   [](const Ref &r) { return packed_place(r.shard, r.slice, r.role); }));
     }
     return blocks;
 }

@@ -54,6 +54,8 @@ struct KeyArena {
     std::string bytes;
     std::vector<Ref> refs;
 
+    // room for about this many keys, so a million-row train does not copy the refs as they grow
+    void reserve(size_t rows, size_t key_bytes);
     void add(const std::string &key, int32_t shard, int32_t slice = 0, Role role = Role::Train);
     std::string_view key(const Ref &r) const { return {bytes.data() + r.offset, r.length}; }
     // Encoded blocks by bucket, each sorted by (hash, key).

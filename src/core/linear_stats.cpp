@@ -58,7 +58,7 @@ void LinearStats::add_rows(const RowMatrix &x, const Vector &y, int sign) {
     std::vector<GridBlock::Column> cols(static_cast<size_t>(q) - 1);
     for (int j = 0; j < p_; ++j) cols[static_cast<size_t>(j)] = {x.data() + j, x.outerStride()};
     cols[static_cast<size_t>(p_)] = {y.data(), 1};
-    GridBlock g;
+    GridBlock &g = GridBlock::scratch_block();
     for (Eigen::Index start = 0; start < x.rows(); start += GridBlock::kMaxRows) {
         const Eigen::Index len = std::min(GridBlock::kMaxRows, x.rows() - start);
         check_interrupts();  // a grid block of rows: well under a millisecond

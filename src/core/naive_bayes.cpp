@@ -43,7 +43,7 @@ void NaiveBayesStats::add_rows(const RowMatrix &x, const Vector &y, int sign) {
     constexpr Eigen::Index kRows = GridBlock::kMaxRows / 4;
     std::vector<GridBlock::Column> cols(static_cast<size_t>(p_));
     for (int j = 0; j < p_; ++j) cols[static_cast<size_t>(j)] = {x.data() + j, x.outerStride()};
-    GridBlock g;
+    GridBlock &g = GridBlock::scratch_block();
     std::vector<double> labels;       // the block's classes, in order of appearance
     std::vector<ClassStats *> stats;  // and their sums
     std::vector<int> slot;            // each row's class in labels

@@ -111,7 +111,13 @@ Trained scan_and_fit(Spi &, const TrainRequest &req, const std::vector<std::stri
     Relation rel = pg_call([&] { return table_open(req.relid, NoLock); });
     const int p = plan_columns(RelationGetDescr(rel), relation_name(req.relid), keys, req.target, req.features,
                                &t.categories).width;
+    // room for the rows the planner statistics expect, with a margin for
+    // their error, an 8-byte key each, when that fits in unlearn.max_memory:
+    // the lineage then does not regrow (which copies it) on its way
+    const double expected = rel->rd_rel->reltuples > 0 ? 1.1 * rel->rd_rel->reltuples + 1024 : 0;
     pg_call([&] { table_close(rel, NoLock); });
+    if (expected > 0 && rows_bytes(expected, 0, 8 * expected, 0) <= max_memory_bytes())
+        t.lineage.reserve(static_cast<size_t>(expected), static_cast<size_t>(8 * expected));
 
     std::vector<std::vector<Eigen::Index>> by_shard(static_cast<size_t>(req.shards));
     double key_bytes = 0;
@@ -143,6 +149,11 @@ Trained scan_and_fit(Spi &, const TrainRequest &req, const std::vector<std::stri
         for (size_t s = 0; s < by_shard.size(); ++s) {
             const auto &idx = by_shard[s];
             if (idx.empty()) continue;
+            // a full batch wholly in one shard (the usual case) needs no copy
+            if (static_cast<Eigen::Index>(idx.size()) == b.x.rows()) {
+                add_rows(t.states[s], b.x, b.y, +1);
+                continue;
+            }
             RowMatrix x = b.x(idx, Eigen::all);
             Vector y = b.y(idx);
             add_rows(t.states[s], x, y, +1);
