@@ -143,6 +143,10 @@ FeatureLayout record_layout(TupleDesc desc, const std::string &model, Oid relid,
             throw Error(ErrorKind::UndefinedColumn, "row has no column \"" + name + "\" needed by model \"" + model + "\"");
         auto cat = categories.find(name);
         if (cat != categories.end()) {
+            // its value is read as text or an enum label: any other type is refused
+            if (!is_category_type(c.type))
+                throw Error(ErrorKind::WrongObjectType, "column \"" + name +
+                                                            "\" of the row is not text or an enum, but the model treats it as categorical");
             c.vocab = &cat->second;
             // the model's categories are of the source column's type: enum
             // label OIDs, or text
