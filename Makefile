@@ -3,7 +3,12 @@
 MODULE_big = pg_unlearn
 OBJS = $(patsubst %.cpp,%.o,$(wildcard src/core/*.cpp src/pg/*.cpp))
 
-# The control file lives in extension/, so it is installed as DATA.
+# The control file lives in extension/, so it is installed as DATA, with the
+# SQL scripts: pg_unlearn--X.Y.Z.sql installs version X.Y.Z whole (written by
+# hand, as pgvector does: CREATE EXTENSION replays no history), and the
+# pg_unlearn--A--B.sql deltas upgrade older installs from the 0.1.0 base.
+# sql/upgrade.sql checks that every upgrade path ends at the definitions of
+# the full script for the default version.
 DATA = extension/pg_unlearn.control $(wildcard extension/pg_unlearn--*.sql)
 MODULEDIR = extension
 

@@ -54,3 +54,71 @@ SELECT count(*) AS objects FROM pg_depend d JOIN pg_extension e ON d.refobjid = 
 WHERE e.extname = 'pg_unlearn' AND d.deptype = 'e';
 \c contrib_regression
 DROP DATABASE unlearn_upgrade3;
+
+-- Every upgrade path ends at the definitions a fresh install of the default
+-- version makes (pg_unlearn--0.5.0.sql, which replays no history): the same
+-- functions, views, tables, columns, constraints, indexes, sequences, event
+-- triggers, grants, comments and dumped configuration tables. Each path lists
+-- its differences from the fresh install: none.
+CREATE DATABASE unlearn_paths;
+\c unlearn_paths
+CREATE VIEW definitions AS
+WITH ext AS (SELECT oid, extconfig, extcondition FROM pg_extension WHERE extname = 'pg_unlearn'),
+     ns AS (SELECT oid FROM pg_namespace WHERE nspname = 'unlearn')
+SELECT 'member' AS kind, pg_describe_object(d.classid, d.objid, d.objsubid) AS definition
+FROM pg_depend d JOIN ext ON d.refobjid = ext.oid
+WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+UNION ALL
+SELECT 'function', format('%s acl %s comment %s', pg_get_functiondef(p.oid), p.proacl, obj_description(p.oid, 'pg_proc'))
+FROM pg_proc p JOIN ns ON p.pronamespace = ns.oid
+UNION ALL
+SELECT 'relation', format('%s %s acl %s comment %s %s', c.relname, c.relkind, c.relacl, obj_description(c.oid, 'pg_class'),
+                          CASE c.relkind WHEN 'v' THEN pg_get_viewdef(c.oid) WHEN 'i' THEN pg_get_indexdef(c.oid) END)
+FROM pg_class c JOIN ns ON c.relnamespace = ns.oid
+UNION ALL
+SELECT 'column', format('%s.%s %s %s not null %s default %s storage %s acl %s comment %s', c.relname, a.attnum, a.attname,
+                        format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(ad.adbin, ad.adrelid),
+                        a.attstorage, a.attacl, col_description(c.oid, a.attnum))
+FROM pg_class c JOIN ns ON c.relnamespace = ns.oid
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_attrdef ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum
+UNION ALL
+SELECT 'constraint', format('%s %s', co.conname, pg_get_constraintdef(co.oid))
+FROM pg_constraint co JOIN ns ON co.connamespace = ns.oid
+UNION ALL
+SELECT 'sequence', format('%s %s start %s by %s min %s max %s cache %s cycle %s', c.relname, s.seqtypid::regtype,
+                          s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle)
+FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN ns ON c.relnamespace = ns.oid
+UNION ALL
+SELECT 'event trigger', format('%s on %s tags %s runs %s enabled %s', e.evtname, e.evtevent, e.evttags,
+                               e.evtfoid::regprocedure, e.evtenabled)
+FROM pg_event_trigger e
+UNION ALL
+SELECT 'dumped', format('%s %s %s', u.n, u.rel::regclass, u.cond)
+FROM ext, unnest(ext.extconfig, ext.extcondition) WITH ORDINALITY AS u(rel, cond, n);
+CREATE EXTENSION pg_unlearn;
+SELECT extversion FROM pg_extension WHERE extname = 'pg_unlearn';
+CREATE TABLE fresh AS SELECT * FROM definitions;
+SELECT kind, count(*) FROM fresh GROUP BY kind ORDER BY kind;
+CREATE VIEW differences AS
+(SELECT 'upgraded only' AS side, * FROM definitions EXCEPT ALL SELECT 'upgraded only', * FROM fresh)
+UNION ALL
+(SELECT 'fresh only', * FROM fresh EXCEPT ALL SELECT 'fresh only', * FROM definitions);
+DROP EXTENSION pg_unlearn;
+CREATE EXTENSION pg_unlearn VERSION '0.1.0';
+ALTER EXTENSION pg_unlearn UPDATE;
+SELECT * FROM differences ORDER BY 1, 2, 3;
+DROP EXTENSION pg_unlearn;
+CREATE EXTENSION pg_unlearn VERSION '0.2.0';
+ALTER EXTENSION pg_unlearn UPDATE;
+SELECT * FROM differences ORDER BY 1, 2, 3;
+DROP EXTENSION pg_unlearn;
+CREATE EXTENSION pg_unlearn VERSION '0.3.0';
+ALTER EXTENSION pg_unlearn UPDATE;
+SELECT * FROM differences ORDER BY 1, 2, 3;
+DROP EXTENSION pg_unlearn;
+CREATE EXTENSION pg_unlearn VERSION '0.4.0';
+ALTER EXTENSION pg_unlearn UPDATE;
+SELECT * FROM differences ORDER BY 1, 2, 3;
+\c contrib_regression
+DROP DATABASE unlearn_paths;

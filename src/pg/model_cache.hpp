@@ -10,11 +10,15 @@
 
 namespace unlearn::pg {
 
+struct RecordLayouts;  // predict.cpp
+
 struct CachedModel {
     ModelMeta meta;
     FittedModel fit;
     // xmin of every state row: catches a state changed without a version bump
     std::string state_fingerprint;
+    // predict's record form: where each row type seen holds the features
+    mutable std::shared_ptr<RecordLayouts> record_layouts;
 };
 
 // Looks the model up for this call; fn_extra remembers the answer for the

@@ -10,6 +10,7 @@
 #include "error.hpp"
 #include "logistic.hpp"
 #include "model_cache.hpp"
+#include "rows.hpp"
 
 using namespace unlearn;
 using namespace unlearn::pg;
@@ -41,151 +42,93 @@ bool features_from_array(FunctionCallInfo fcinfo, const CachedModel &m, Eigen::M
     return true;
 }
 
-// Where a row type keeps each of a model's features, resolved once: a query
-// predicts over one row type, so the last layout is the one to keep.
-struct RowLayout {
-    Oid type = InvalidOid;
-    int32 typmod = -1;
-    int32 model_id = 0;
-    int64 version = -1;
-    std::vector<AttrNumber> att;  // 1-based
-    std::vector<Oid> base_type;
-    std::vector<int> slot;                                   // first column in the expanded row
-    std::vector<const std::vector<std::string> *> vocab;      // categorical features
-    std::vector<char> row_enum;    // categorical: the row's column is an enum
-    std::vector<Oid> model_enum;   // categorical: the model's enum type (its vocabulary holds label OIDs), or 0
-    int width = 0;  // of the expanded row
+}  // namespace
+
+// Where the row types predict has seen hold a model's features: kept with the
+// model in the backend cache (so a new version starts afresh), one entry per
+// row type, checked per call against the type cache without a lookup, the
+// way PostgreSQL's own field selection caches a row type.
+struct unlearn::pg::RecordLayouts {
+    struct Entry {
+        Oid type = InvalidOid;
+        int32 typmod = -1;
+        TypeCacheEntry *typentry = nullptr;  // a named composite type: its descriptor is current while
+        uint64 tupdesc_id = 0;               // typentry->tupDesc_identifier is still this
+        TupleDesc record_desc = nullptr;     // an anonymous record type: its descriptor never changes
+        FeatureLayout layout;
+        std::vector<Datum> values;  // the row deformed, by attribute number - 1
+        std::unique_ptr<bool[]> isnull;
+        Vector x;  // the expanded row
+        TupleDesc desc() const { return typentry ? typentry->tupDesc : record_desc; }
+        bool current() const { return !typentry || (tupdesc_id != 0 && typentry->tupDesc_identifier == tupdesc_id); }
+    };
+    std::vector<Entry> entries;
 };
 
-const RowLayout &layout_for(const CachedModel &m, Oid type, int32 typmod, TupleDesc desc) {
-    static RowLayout last;
-    if (last.type == type && last.typmod == typmod && last.model_id == m.meta.id && last.version == m.meta.version)
-        return last;
-    RowLayout l;
-    l.type = type;
-    l.typmod = typmod;
-    l.model_id = m.meta.id;
-    l.version = m.meta.version;
-    for (const auto &name : m.meta.features) {
-        AttrNumber att = InvalidAttrNumber;
-        Oid base = InvalidOid;
-        for (int i = 0; i < desc->natts && att == InvalidAttrNumber; ++i) {
-            Form_pg_attribute a = TupleDescAttr(desc, i);
-            if (!a->attisdropped && name == NameStr(a->attname)) {
-                att = static_cast<AttrNumber>(i + 1);
-                base = pg_call([&] { return getBaseType(a->atttypid); });
-            }
-        }
-        if (att == InvalidAttrNumber)
-            throw Error(ErrorKind::UndefinedColumn,
-                        "row has no column \"" + name + "\" needed by model \"" + m.meta.name + "\"");
-        l.slot.push_back(l.slot.empty() ? 0 : l.slot.back() + (l.vocab.back() ? static_cast<int>(l.vocab.back()->size()) : 1));
-        auto cat = m.meta.categories.find(name);
-        l.vocab.push_back(cat == m.meta.categories.end() ? nullptr : &cat->second);
-        if (l.vocab.back()) {
-            const Oid trained = pg_call([&] {
-                const AttrNumber a = get_attnum(m.meta.relation, name.c_str());
-                return a == InvalidAttrNumber ? InvalidOid : getBaseType(get_atttype(m.meta.relation, a));
-            });
-            l.row_enum.push_back(pg_call([&] { return type_is_enum(base); }));
-            l.model_enum.push_back(trained != InvalidOid && pg_call([&] { return type_is_enum(trained); }) ? trained : InvalidOid);
-            l.att.push_back(att);
-            l.base_type.push_back(base);
-            continue;
-        }
-        l.row_enum.push_back(false);
-        l.model_enum.push_back(InvalidOid);
-        if (base != INT2OID && base != INT4OID && base != INT8OID && base != FLOAT4OID && base != FLOAT8OID &&
-            base != BOOLOID && base != NUMERICOID)
-            throw Error(ErrorKind::WrongObjectType, "column \"" + name + "\" of the row is not numeric");
-        l.att.push_back(att);
-        l.base_type.push_back(base);
-    }
-    l.width = width(m.meta);
-    last = std::move(l);
-    return last;
-}
+namespace {
 
-// A row whose column type differs from the one the model was trained on
-// (text for an enum, or another enum): the category of the same label.
-// Plain C, inside pg_call.
-CategoryRef matching_category(bool row_enum, Datum d, Oid model_enum, char (&code)[16]) {
-    const char *label;
-    if (row_enum) {
-        HeapTuple tup = SearchSysCache1(ENUMOID, d);
-        if (!HeapTupleIsValid(tup)) return {"", 0};
-        label = pstrdup(NameStr(reinterpret_cast<Form_pg_enum>(GETSTRUCT(tup))->enumlabel));
-        ReleaseSysCache(tup);
-    } else {
-        label = TextDatumGetCString(d);
+RecordLayouts::Entry &layout_for(const CachedModel &m, Oid type, int32 typmod) {
+    if (!m.record_layouts) m.record_layouts = std::make_shared<RecordLayouts>();
+    std::vector<RecordLayouts::Entry> &entries = m.record_layouts->entries;
+    for (auto it = entries.begin(); it != entries.end(); ++it) {
+        if (it->type != type || it->typmod != typmod) continue;
+        if (it->current()) return *it;
+        entries.erase(it);
+        break;
     }
-    if (model_enum == InvalidOid) return {label, strlen(label)};  // the model's categories are text
-    HeapTuple tup = SearchSysCache2(ENUMTYPOIDNAME, ObjectIdGetDatum(model_enum), CStringGetDatum(label));
-    if (!HeapTupleIsValid(tup)) return {"", 0};  // no such label: an unseen category
-    const int n = snprintf(code, sizeof(code), "%u", reinterpret_cast<Form_pg_enum>(GETSTRUCT(tup))->oid);
-    ReleaseSysCache(tup);
-    return {code, static_cast<size_t>(n)};
-}
-
-// Features taken from a row by column name; false when one of them is NULL.
-bool features_from_record(FunctionCallInfo fcinfo, const CachedModel &m, Vector *out) {
-    require_arg(fcinfo, 1, "row");
-    const size_t p = m.meta.features.size();
-    HeapTupleHeader rec = nullptr;
-    TupleDesc desc = nullptr;
-    pg_call([&] {
-        rec = PG_GETARG_HEAPTUPLEHEADER(1);
-        desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(rec), HeapTupleHeaderGetTypMod(rec));
+    if (entries.size() >= 8) entries.erase(entries.begin());  // a query predicts over a row type or two
+    // pinned while the layout is built: the catalog lookups below may process
+    // invalidations
+    RecordLayouts::Entry e;
+    e.type = type;
+    e.typmod = typmod;
+    TupleDesc desc = pg_call([&] {
+        TupleDesc d = lookup_rowtype_tupdesc(type, typmod);
+        if (type == RECORDOID) {
+            e.record_desc = d;
+            e.tupdesc_id = assign_record_type_identifier(type, typmod);
+        } else {
+            e.typentry = lookup_type_cache(type, TYPECACHE_TUPDESC);
+            e.tupdesc_id = e.typentry->tupDesc_identifier;
+        }
+        return d;
     });
-    bool has_null = false;
     try {
-        const RowLayout &l = layout_for(m, HeapTupleHeaderGetTypeId(rec), HeapTupleHeaderGetTypMod(rec), desc);
-        out->resize(l.width);
-        pg_call([&] {
-            HeapTupleData tuple;
-            tuple.t_len = HeapTupleHeaderGetDatumLength(rec);
-            ItemPointerSetInvalid(&tuple.t_self);
-            tuple.t_tableOid = InvalidOid;
-            tuple.t_data = rec;
-            double *x = out->data();
-            char code[16];
-            for (size_t j = 0; j < p; ++j) {
-                bool isnull;
-                Datum d = heap_getattr(&tuple, l.att[j], desc, &isnull);
-                has_null = has_null || isnull;
-                if (isnull) continue;
-                double *at = x + l.slot[j];
-                if (const std::vector<std::string> *vocab = l.vocab[j]) {
-                    // a category the model never saw (or has forgotten) sets no indicator
-                    std::fill(at, at + vocab->size(), 0.0);
-                    CategoryRef c = category_ref(l.row_enum[j], d, code);
-                    if (l.row_enum[j] != (l.model_enum[j] != InvalidOid) ||
-                        (l.row_enum[j] && l.base_type[j] != l.model_enum[j]))
-                        c = matching_category(l.row_enum[j], d, l.model_enum[j], code);
-                    const std::string_view v(c.data, c.len);
-                    auto it = std::lower_bound(vocab->begin(), vocab->end(), v, [](const std::string &a, std::string_view b) {
-                        return a.compare(0, a.size(), b.data(), b.size()) < 0;
-                    });
-                    if (it != vocab->end() && std::string_view(*it) == v) at[it - vocab->begin()] = 1.0;
-                    continue;
-                }
-                switch (l.base_type[j]) {
-                    case INT2OID: *at = DatumGetInt16(d); break;
-                    case INT4OID: *at = DatumGetInt32(d); break;
-                    case INT8OID: *at = static_cast<double>(DatumGetInt64(d)); break;
-                    case FLOAT4OID: *at = DatumGetFloat4(d); break;
-                    case FLOAT8OID: *at = DatumGetFloat8(d); break;
-                    case BOOLOID: *at = DatumGetBool(d) ? 1.0 : 0.0; break;
-                    default: *at = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
-                }
-            }
-        });
+        e.layout = record_layout(desc, m.meta.name, m.meta.relation, m.meta.features, m.meta.categories);
     } catch (...) {
         pg_call([&] { ReleaseTupleDesc(desc); });
         throw;
     }
+    const auto natts = static_cast<size_t>(desc->natts);
     pg_call([&] { ReleaseTupleDesc(desc); });
-    return !has_null;
+    e.values.resize(natts);
+    e.isnull.reset(new bool[natts]());
+    e.x.resize(e.layout.width);
+    entries.push_back(std::move(e));
+    return entries.back();
+}
+
+// Features taken from a row by column name, decoded into the layout's row;
+// false when one of them is NULL.
+bool features_from_record(FunctionCallInfo fcinfo, const CachedModel &m, const Vector **out) {
+    require_arg(fcinfo, 1, "row");
+    // a row formed by the executor is never toasted: detoast only when it is
+    const Datum arg = PG_GETARG_DATUM(1);
+    HeapTupleHeader rec = VARATT_IS_EXTENDED(DatumGetPointer(arg))
+                              ? pg_call([&] { return PG_GETARG_HEAPTUPLEHEADER(1); })
+                              : reinterpret_cast<HeapTupleHeader>(DatumGetPointer(arg));
+    RecordLayouts::Entry &e = layout_for(m, HeapTupleHeaderGetTypeId(rec), HeapTupleHeaderGetTypMod(rec));
+    *out = &e.x;
+    return pg_call([&] {
+        HeapTupleData tuple;
+        tuple.t_len = HeapTupleHeaderGetDatumLength(rec);
+        ItemPointerSetInvalid(&tuple.t_self);
+        tuple.t_tableOid = InvalidOid;
+        tuple.t_data = rec;
+        // one pass over the row (and one check of its type), not one per feature
+        heap_deform_tuple(&tuple, e.desc(), e.values.data(), e.isnull.get());
+        return decode_features(e.layout, Decode::Prediction, e.values.data(), e.isnull.get(), e.x.data());
+    });
 }
 
 // The training rule applies to predictions too: a row with a NaN, infinite or
@@ -217,10 +160,10 @@ UNLEARN_FUNCTION(unlearn_predict) {
 
 UNLEARN_FUNCTION(unlearn_predict_row) {
     const CachedModel &m = model_for_call(fcinfo, text_arg(fcinfo, 0, "model name"));
-    Vector x;
+    const Vector *x = nullptr;
     if (!features_from_record(fcinfo, m, &x)) PG_RETURN_NULL();
-    check_predictable(m, x);
-    return Float8GetDatum(m.fit.predict(x));
+    check_predictable(m, *x);
+    return Float8GetDatum(m.fit.predict(*x));
 }
 
 UNLEARN_FUNCTION(unlearn_predict_proba) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <set>
 #include <string_view>
 
@@ -12,16 +13,20 @@
 
 namespace unlearn::pg {
 
-namespace {
-
-bool is_numeric_type(Oid t) {
-    switch (t) {
+bool is_numeric_type(Oid base_type) {
+    switch (base_type) {
         case INT2OID: case INT4OID: case INT8OID: case FLOAT4OID: case FLOAT8OID: case NUMERICOID: case BOOLOID:
             return true;
         default:
             return false;
     }
 }
+
+namespace {
+
+constexpr const char *kNumericHint =
+    "Targets must be smallint, integer, bigint, real, double precision, numeric or boolean; "
+    "features may also be text or enum (categorical).";
 
 AttrNumber find_column(TupleDesc desc, const std::string &rel_name, const std::string &name, Oid *type) {
     for (int i = 0; i < desc->natts; ++i) {
@@ -36,6 +41,7 @@ AttrNumber find_column(TupleDesc desc, const std::string &rel_name, const std::s
 }
 
 // Called inside pg_call: plain C data only, nothing with a destructor.
+// type is one is_numeric_type accepts.
 double datum_to_double(Datum d, Oid type) {
     switch (type) {
         case INT2OID: return DatumGetInt16(d);
@@ -55,7 +61,109 @@ double datum_to_double(Datum d, Oid type) {
 constexpr double kMaxMagnitude = 1e100;
 bool usable(double v) { return std::isfinite(v) && std::fabs(v) <= kMaxMagnitude; }
 
+// A value of a row whose column type differs from the one the model was
+// trained on (text for an enum, or another enum): the category of the same
+// label. Plain C, inside pg_call.
+CategoryRef matching_category(bool row_enum, Datum d, Oid model_enum, char (&code)[16]) {
+    const char *label;
+    if (row_enum) {
+        HeapTuple tup = SearchSysCache1(ENUMOID, d);
+        if (!HeapTupleIsValid(tup)) return {"", 0};
+        label = pstrdup(NameStr(reinterpret_cast<Form_pg_enum>(GETSTRUCT(tup))->enumlabel));
+        ReleaseSysCache(tup);
+    } else {
+        label = TextDatumGetCString(d);
+    }
+    if (model_enum == InvalidOid) return {label, strlen(label)};  // the model's categories are text
+    HeapTuple tup = SearchSysCache2(ENUMTYPOIDNAME, ObjectIdGetDatum(model_enum), CStringGetDatum(label));
+    if (!HeapTupleIsValid(tup)) return {"", 0};  // no such label: an unseen category
+    const int n = snprintf(code, sizeof(code), "%u", reinterpret_cast<Form_pg_enum>(GETSTRUCT(tup))->oid);
+    ReleaseSysCache(tup);
+    return {code, static_cast<size_t>(n)};
+}
+
+// The position of a category in a byte-ordered vocabulary, or -1.
+std::ptrdiff_t category_index(const std::vector<std::string> &vocab, CategoryRef c) {
+    const std::string_view v(c.data, c.len);
+    auto it = std::lower_bound(vocab.begin(), vocab.end(), v,
+                               [](const std::string &a, std::string_view b) { return a.compare(0, a.size(), b.data(), b.size()) < 0; });
+    return it != vocab.end() && std::string_view(*it) == v ? it - vocab.begin() : -1;
+}
+
+// Appends a feature to the layout: it takes the next width columns.
+void place(FeatureLayout &layout, FeatureColumn column) {
+    column.slot = layout.width;
+    layout.width += column.vocab ? static_cast<int>(column.vocab->size()) : 1;
+    layout.max_att = std::max(layout.max_att, column.att);
+    layout.features.push_back(column);
+}
+
 }  // namespace
+
+bool decode_features(const FeatureLayout &layout, Decode mode, const Datum *values, const bool *isnull, double *x) {
+    const bool training = mode == Decode::Training;
+    char code[16];
+    for (const FeatureColumn &f : layout.features) {
+        const int i = f.att - 1;
+        double *at = x + f.slot;
+        if (f.vocab) {
+            // one indicator per category; a category the model never saw (or
+            // has forgotten) sets none, and is not trainable
+            std::fill(at, at + f.vocab->size(), 0.0);
+            if (isnull[i]) return false;
+            const CategoryRef c = f.by_label ? matching_category(f.row_enum, values[i], f.model_enum, code)
+                                             : category_ref(f.row_enum, values[i], code);
+            const std::ptrdiff_t k = category_index(*f.vocab, c);
+            if (k >= 0)
+                at[k] = 1.0;
+            else if (training)
+                return false;
+            continue;
+        }
+        if (isnull[i]) return false;
+        *at = datum_to_double(values[i], f.type);
+        if (training && !usable(*at)) return false;
+    }
+    return true;
+}
+
+FeatureLayout record_layout(TupleDesc desc, const std::string &model, Oid relid, const std::vector<std::string> &features,
+                            const Categories &categories) {
+    FeatureLayout layout;
+    for (const auto &name : features) {
+        FeatureColumn c;
+        for (int i = 0; i < desc->natts && c.att == InvalidAttrNumber; ++i) {
+            Form_pg_attribute a = TupleDescAttr(desc, i);
+            if (!a->attisdropped && name == NameStr(a->attname)) {
+                c.att = static_cast<AttrNumber>(i + 1);
+                c.type = pg_call([&] { return getBaseType(a->atttypid); });
+            }
+        }
+        if (c.att == InvalidAttrNumber)
+            throw Error(ErrorKind::UndefinedColumn, "row has no column \"" + name + "\" needed by model \"" + model + "\"");
+        auto cat = categories.find(name);
+        if (cat != categories.end()) {
+            // its value is read as text or an enum label: any other type is refused
+            if (!is_category_type(c.type))
+                throw Error(ErrorKind::WrongObjectType, "column \"" + name +
+                                                            "\" of the row is not text or an enum, but the model treats it as categorical");
+            c.vocab = &cat->second;
+            // the model's categories are of the source column's type: enum
+            // label OIDs, or text
+            const Oid trained = pg_call([&] {
+                const AttrNumber a = get_attnum(relid, name.c_str());
+                return a == InvalidAttrNumber ? InvalidOid : getBaseType(get_atttype(relid, a));
+            });
+            c.row_enum = pg_call([&] { return type_is_enum(c.type); });
+            c.model_enum = trained != InvalidOid && pg_call([&] { return type_is_enum(trained); }) ? trained : InvalidOid;
+            c.by_label = c.row_enum != (c.model_enum != InvalidOid) || (c.row_enum && c.type != c.model_enum);
+        } else if (!is_numeric_type(c.type)) {
+            throw Error(ErrorKind::WrongObjectType, "column \"" + name + "\" of the row is not numeric");
+        }
+        place(layout, c);
+    }
+    return layout;
+}
 
 bool is_category_type(Oid type) {
     return type == TEXTOID || type == VARCHAROID || type == BPCHAROID || pg_call([&] { return type_is_enum(type); });
@@ -150,15 +258,9 @@ ColumnPlan plan_columns(TupleDesc desc, const std::string &rel_name, const std::
                         const std::string &target, const std::vector<std::string> &features,
                         const Categories *categories) {
     ColumnPlan plan;
-    auto numeric = [&](const std::string &name, Oid *type) {
-        AttrNumber att = find_column(desc, rel_name, name, type);
-        if (!is_numeric_type(*type))
-            throw Error(ErrorKind::WrongObjectType,
-                        "column \"" + name + "\" of relation \"" + rel_name + "\" is not numeric",
-                        "Targets must be smallint, integer, bigint, real, double precision, numeric or boolean; "
-                        "features may also be text or enum (categorical).");
-        plan.max_att = std::max(plan.max_att, att);
-        return att;
+    auto not_numeric = [&](const std::string &name) {
+        return Error(ErrorKind::WrongObjectType,
+                     "column \"" + name + "\" of relation \"" + rel_name + "\" is not numeric", kNumericHint);
     };
     for (const auto &k : keys) {
         Oid type;
@@ -168,30 +270,24 @@ ColumnPlan plan_columns(TupleDesc desc, const std::string &rel_name, const std::
         plan.key_cols.push_back(key_column(TupleDescAttr(desc, att - 1)->atttypid, k, rel_name));
     }
     for (const auto &f : features) {
-        Oid type;
-        AttrNumber att = find_column(desc, rel_name, f, &type);
-        const std::vector<std::string> *vocab = nullptr;
-        bool is_enum = false;
-        if (is_category_type(type)) {
+        FeatureColumn c;
+        c.att = find_column(desc, rel_name, f, &c.type);
+        if (is_category_type(c.type)) {
             auto it = categories ? categories->find(f) : Categories::const_iterator();
             if (!categories || it == categories->end())
                 throw Error(ErrorKind::WrongObjectType,
                             "column \"" + f + "\" of relation \"" + rel_name + "\" is text, but the model treats it as numeric",
                             "Retrain the model: unlearn.resync() reads the column as categorical.");
-            vocab = &it->second;
-            is_enum = pg_call([&] { return type_is_enum(type); });
-        } else {
-            att = numeric(f, &type);
+            c.vocab = &it->second;
+            c.row_enum = pg_call([&] { return type_is_enum(c.type); });
+        } else if (!is_numeric_type(c.type)) {
+            throw not_numeric(f);
         }
-        plan.max_att = std::max(plan.max_att, att);
-        plan.feature_att.push_back(att);
-        plan.feature_type.push_back(type);
-        plan.feature_slot.push_back(plan.width);
-        plan.feature_vocab.push_back(vocab);
-        plan.feature_enum.push_back(is_enum);
-        plan.width += vocab ? static_cast<int>(vocab->size()) : 1;
+        place(plan, c);
     }
-    plan.target_att = numeric(target, &plan.target_type);
+    plan.target_att = find_column(desc, rel_name, target, &plan.target_type);
+    if (!is_numeric_type(plan.target_type)) throw not_numeric(target);
+    plan.max_att = std::max(plan.max_att, plan.target_att);
     return plan;
 }
 
@@ -220,7 +316,6 @@ int fill_batch(const ColumnPlan &plan, NextSlot next, void *source, TupleTableSl
                RowBatch &batch) {
     const int capacity = static_cast<int>(batch.x.rows());
     const size_t nkeys = plan.key_att.size();
-    const size_t nfeat = plan.feature_att.size();
     batch.rows = 0;
     pg_call([&] {
         // the slot may own a tuple allocated in scratch (a tuplestore read
@@ -228,7 +323,6 @@ int fill_batch(const ColumnPlan &plan, NextSlot next, void *source, TupleTableSl
         ExecClearTuple(slot);
         MemoryContextReset(scratch);
         MemoryContext old = MemoryContextSwitchTo(scratch);
-        char code[16];
         int n = 0;
         while (n < capacity && next(source, slot)) {
             CHECK_FOR_INTERRUPTS();
@@ -240,26 +334,7 @@ int fill_batch(const ColumnPlan &plan, NextSlot next, void *source, TupleTableSl
                 if (slot->tts_isnull[i]) elog(ERROR, "a primary key column is NULL");
                 append_key_part(key, plan.key_cols[k], slot->tts_values[i], nkeys > 1);
             }
-            bool ok = true;
-            for (size_t j = 0; j < nfeat && ok; ++j) {
-                int i = plan.feature_att[j] - 1;
-                const auto at = static_cast<Eigen::Index>(plan.feature_slot[j]);
-                ok = !slot->tts_isnull[i];
-                if (const std::vector<std::string> *vocab = plan.feature_vocab[j]) {
-                    // one indicator per category; an unknown category is not trainable
-                    batch.x.row(n).segment(at, static_cast<Eigen::Index>(vocab->size())).setZero();
-                    if (!ok) continue;
-                    const CategoryRef c = category_ref(plan.feature_enum[j], slot->tts_values[i], code);
-                    const std::string_view v(c.data, c.len);
-                    auto it = std::lower_bound(vocab->begin(), vocab->end(), v,
-                                               [](const std::string &a, std::string_view b) { return a.compare(0, a.size(), b.data(), b.size()) < 0; });
-                    ok = it != vocab->end() && std::string_view(*it) == v;
-                    if (ok) batch.x(n, at + (it - vocab->begin())) = 1.0;
-                    continue;
-                }
-                if (ok) batch.x(n, at) = datum_to_double(slot->tts_values[i], plan.feature_type[j]);
-                ok = ok && usable(batch.x(n, at));
-            }
+            bool ok = decode_features(plan, Decode::Training, slot->tts_values, slot->tts_isnull, batch.x.row(n).data());
             int t = plan.target_att - 1;
             ok = ok && !slot->tts_isnull[t];
             if (ok) batch.y(n) = datum_to_double(slot->tts_values[t], plan.target_type);

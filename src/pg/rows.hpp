@@ -34,18 +34,58 @@ std::string category_label(Oid base_type, const std::string &category);
 // max_categories of one feature is refused.
 Categories distinct_categories(Oid relid, const std::vector<std::string> &features, size_t max_categories);
 
-struct ColumnPlan {
+// The row decoder: how a model's features sit in one row type, resolved by
+// column name once, and how one row's values become a row of the feature
+// matrix. Training, forgetting, learning, verify and predict all read rows
+// through it, so a value means the same thing on every path.
+
+// The types a target or a numeric feature may have (after domains): the one
+// list, also named in the error hint below.
+bool is_numeric_type(Oid base_type);
+
+struct FeatureColumn {
+    AttrNumber att = InvalidAttrNumber;  // in the row, 1-based
+    Oid type = InvalidOid;               // the row column's base type
+    int slot = 0;                        // first column in the expanded row
+    const std::vector<std::string> *vocab = nullptr;  // categorical features only
+    bool row_enum = false;                            // categorical: the row's column is an enum
+    // categorical, predict only: the row's column is not of the type the
+    // model was trained on (text for an enum, another enum), so its value is
+    // matched by label against model_enum (0: the model's categories are text)
+    bool by_label = false;
+    Oid model_enum = InvalidOid;
+};
+
+struct FeatureLayout {
+    std::vector<FeatureColumn> features;
+    int width = 0;             // of the expanded row: one column per numeric feature, one per category
+    AttrNumber max_att = 0;    // the last attribute to deform
+};
+
+// What a decoded row is for. Training: a NULL, a category the model does not
+// know, or a value that is NaN, infinite or beyond ±1e100 makes the row not
+// trainable. Prediction: only a NULL stops (the prediction is NULL); an
+// unknown category sets no indicator, and values are checked by the caller.
+enum class Decode { Training, Prediction };
+
+// Decodes one row's features (values and isnull indexed by attribute number
+// - 1) into x[0, width); false at the first feature that stops it (see
+// Decode). Plain C: call inside pg_call, in a memory context that may take
+// detoasted copies.
+bool decode_features(const FeatureLayout &layout, Decode mode, const Datum *values, const bool *isnull, double *x);
+
+// The layout of a model's features in a row passed to predict: errors name
+// the model; categorical features are matched to the model's categories by
+// label when the row's type differs from the one trained on (relid's column).
+FeatureLayout record_layout(TupleDesc desc, const std::string &model, Oid relid,
+                            const std::vector<std::string> &features, const Categories &categories);
+
+// A source's columns: the features (as above), the key and the target.
+struct ColumnPlan : FeatureLayout {
     std::vector<AttrNumber> key_att;
     std::vector<KeyColumn> key_cols;  // lineage identity: see key_codec.hpp
-    std::vector<AttrNumber> feature_att;
-    std::vector<Oid> feature_type;
-    std::vector<int> feature_slot;                             // first column in the expanded row
-    std::vector<const std::vector<std::string> *> feature_vocab;  // categorical features only
-    std::vector<char> feature_enum;                               // categorical feature of an enum type
-    int width = 0;
     AttrNumber target_att = InvalidAttrNumber;
     Oid target_type = InvalidOid;
-    AttrNumber max_att = 0;
 };
 
 // Errors name the relation and column; rel_name is only for messages.

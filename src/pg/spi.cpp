@@ -3,10 +3,17 @@
 #include "error.hpp"
 
 #include <cstring>
+#include <type_traits>
 #include <unordered_map>
 
 
 namespace unlearn::pg {
+
+// The plan cache's rule, checked by the compiler: only a literal is a key.
+static_assert(std::is_constructible_v<SqlText, const char (&)[9]>);
+static_assert(!std::is_constructible_v<SqlText, const char *>);
+static_assert(!std::is_constructible_v<SqlText, std::string>);
+static_assert(!std::is_constructible_v<SqlText, char (&)[9]>);
 
 namespace {
 
@@ -107,7 +114,8 @@ struct SpiArgs {
 
 namespace {
 // The backend's plan for a statement literal, prepared on first use.
-SPIPlanPtr cached_plan(const char *sql, std::vector<Oid> &types) {
+SPIPlanPtr cached_plan(SqlText statement, std::vector<Oid> &types) {
+    const char *sql = statement.c_str();
     auto &cache = plan_cache();
     auto it = cache.find(sql);
     if (it != cache.end()) return it->second;
@@ -122,7 +130,7 @@ SPIPlanPtr cached_plan(const char *sql, std::vector<Oid> &types) {
 }
 }  // namespace
 
-SpiResult Spi::exec(const char *sql, const std::vector<Param> &params, long limit) {
+SpiResult Spi::exec(SqlText sql, const std::vector<Param> &params, long limit) {
     SpiArgs args(params);
     SPIPlanPtr plan = cached_plan(sql, args.types);
     return pg_call([&] {
@@ -184,7 +192,7 @@ SpiResult Spi::exec_as_owner(Oid relation, const std::string &sql, const std::ve
     });
 }
 
-SpiResult Spi::exec_latest(const char *sql, const std::vector<Param> &params) {
+SpiResult Spi::exec_latest(SqlText sql, const std::vector<Param> &params) {
     SpiArgs args(params);
     SPIPlanPtr plan = cached_plan(sql, args.types);
     return pg_call([&] {

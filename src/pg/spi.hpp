@@ -3,6 +3,7 @@
 // plans prepared once per backend, every call through pg_call.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,23 @@ private:
     uint64 rows_ = 0;
 };
 
+// The text of a statement whose plan the backend keeps: constructible only
+// from a string literal (a const char array of static storage in practice),
+// because the literal's address keys the plan cache. A pointer, a std::string
+// or a mutable buffer does not compile; statements built at run time go
+// through Spi::exec_once or Spi::exec_as_owner, which plan them every time.
+class SqlText {
+public:
+    template <std::size_t N>
+    constexpr SqlText(const char (&literal)[N]) : text_(literal) {}  // NOLINT: implicit on purpose
+    template <std::size_t N>
+    SqlText(char (&)[N]) = delete;  // a mutable buffer: its address is not the statement's
+    constexpr const char *c_str() const { return text_; }
+
+private:
+    const char *text_;
+};
+
 class Spi {
 public:
     Spi();
@@ -55,8 +73,8 @@ public:
     Spi(const Spi &) = delete;
     Spi &operator=(const Spi &) = delete;
 
-    // sql must be a string literal: its address keys the backend's plan cache.
-    SpiResult exec(const char *sql, const std::vector<Param> &params = {}, long limit = 0);
+    // sql is a string literal (SqlText): its address keys the backend's plan cache.
+    SpiResult exec(SqlText sql, const std::vector<Param> &params = {}, long limit = 0);
     // For statements built at run time (DDL, quoted identifiers): not cached.
     void exec_once(const std::string &sql);
     // A query over a user's table (built at run time, not cached), run as the
@@ -66,10 +84,10 @@ public:
     // runs with the owner's rights, never with the extension owner's, even
     // when called from the SECURITY DEFINER trigger or an event trigger.
     SpiResult exec_as_owner(Oid relation, const std::string &sql, const std::vector<Param> &params = {});
-    // exec() (sql a string literal, plan cached) with a snapshot taken now
+    // exec() (sql a literal, plan cached) with a snapshot taken now
     // rather than the transaction's: under REPEATABLE READ, what has committed
     // since the transaction began.
-    SpiResult exec_latest(const char *sql, const std::vector<Param> &params = {});
+    SpiResult exec_latest(SqlText sql, const std::vector<Param> &params = {});
     // The caller's memory context: results returned to PostgreSQL go there,
     // because SPI's own context is freed when this scope ends.
     MemoryContext outer() const { return outer_; }

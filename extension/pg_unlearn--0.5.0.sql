@@ -1,0 +1,932 @@
+-- pg_unlearn 0.5.0, complete: every object as it is in this version. A
+-- database at an earlier version reaches the same objects through the
+-- upgrade scripts (pg_unlearn--0.1.0.sql, then pg_unlearn--X--Y.sql in turn);
+-- sql/upgrade.sql checks that both give the same definitions. A change to
+-- the extension goes into a new upgrade script and into this file's
+-- successor for the new version.
+\echo Use "CREATE EXTENSION pg_unlearn" to load this file. \quit
+
+-- Catalog ------------------------------------------------------------------
+
+-- Column positions survive renames; names survive dump/restore. Both are
+-- kept: column_attnums holds [key columns..., target, features...] as
+-- attribute numbers.
+CREATE TABLE unlearn.models (
+    model_id        serial PRIMARY KEY,
+    name            text NOT NULL UNIQUE,
+    relation        regclass NOT NULL,
+    key_columns     text[] NOT NULL,
+    target          text NOT NULL,
+    features        text[] NOT NULL,
+    algorithm       text NOT NULL,
+    strategy        text NOT NULL,
+    shards          int NOT NULL CHECK (shards >= 1),
+    slices          int NOT NULL CHECK (slices >= 1),
+    options         jsonb NOT NULL DEFAULT '{}',
+    lineage_buckets int NOT NULL CHECK (lineage_buckets >= 1),
+    version         bigint NOT NULL DEFAULT 1,
+    rows_trained    bigint NOT NULL,
+    rows_skipped    bigint NOT NULL,
+    rows_held       bigint NOT NULL,
+    rows_forgotten  bigint NOT NULL DEFAULT 0,
+    trained_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    updated_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    column_attnums  int2[],
+    partitions      regclass[]
+);
+CREATE INDEX models_relation_idx ON unlearn.models (relation);
+COMMENT ON TABLE unlearn.models IS 'one row per model trained with unlearn.train';
+COMMENT ON COLUMN unlearn.models.column_attnums IS 'attribute numbers of key columns, target and features, in that order';
+COMMENT ON COLUMN unlearn.models.partitions IS 'for a partitioned source, its partitions when the triggers were last installed';
+
+CREATE TABLE unlearn.state (
+    model_id int NOT NULL REFERENCES unlearn.models ON DELETE CASCADE,
+    shard    int NOT NULL,
+    state    bytea NOT NULL,
+    PRIMARY KEY (model_id, shard)
+);
+COMMENT ON TABLE unlearn.state IS 'per-shard model state: versioned, checksummed summation-form statistics';
+
+-- Lineage keys are hashed into buckets of a few hundred keys; a DELETE rewrites
+-- the blocks its keys fall in. Blocks are stored uncompressed: hashed keys do
+-- not compress and pglz would cost every rewrite.
+CREATE TABLE unlearn.lineage_blocks (
+    model_id int NOT NULL REFERENCES unlearn.models ON DELETE CASCADE,
+    bucket   int NOT NULL,
+    block    bytea NOT NULL,
+    PRIMARY KEY (model_id, bucket)
+);
+ALTER TABLE unlearn.lineage_blocks ALTER COLUMN block SET STORAGE EXTERNAL;
+COMMENT ON TABLE unlearn.lineage_blocks IS 'which rows (by primary key) each model holds, in sorted key blocks';
+
+-- The audit keeps counts, methods and state hashes: never a value, label or
+-- key of a forgotten row.
+CREATE TABLE unlearn.audit (
+    event_id          bigserial PRIMARY KEY,
+    event             text NOT NULL,
+    model_id          int NOT NULL,
+    model             text NOT NULL,
+    at                timestamptz NOT NULL DEFAULT clock_timestamp(),
+    rows              bigint NOT NULL,
+    method            text NOT NULL,
+    shards            int[] NOT NULL,
+    duration_ms       float8 NOT NULL,
+    state_hash_before text,
+    state_hash_after  text,
+    details           jsonb
+);
+CREATE INDEX audit_model_idx ON unlearn.audit (model_id, event_id);
+COMMENT ON TABLE unlearn.audit IS 'train and unlearn events: counts and state hashes, no values or keys of forgotten rows';
+COMMENT ON COLUMN unlearn.audit.details IS 'method-specific figures, e.g. evidence_auc: the attack AUC of the forgotten rows against holdout rows under the updated model';
+
+-- The categories of each text or enum feature, in byte order. Categories are
+-- data: when the last held row carrying one is forgotten, it leaves here too.
+CREATE TABLE unlearn.vocabulary (
+    model_id   int NOT NULL REFERENCES unlearn.models ON DELETE CASCADE,
+    feature    text NOT NULL,
+    categories text[] NOT NULL,
+    PRIMARY KEY (model_id, feature)
+);
+COMMENT ON TABLE unlearn.vocabulary IS 'categories of each categorical feature; a category leaves with its last held row';
+
+-- A SISA shard trains slice by slice; after each slice its constituent
+-- model is kept here with a digest of the exact rows it has seen. A DELETE
+-- discards the checkpoints from the deleted row's slice on: they are data
+-- about that row. unlearn.state holds each shard's last checkpoint.
+CREATE TABLE unlearn.checkpoints (
+    model_id int NOT NULL REFERENCES unlearn.models ON DELETE CASCADE,
+    shard    int NOT NULL,
+    slice    int NOT NULL,
+    rows     bigint NOT NULL,
+    digest   text NOT NULL,
+    state    bytea NOT NULL,
+    PRIMARY KEY (model_id, shard, slice)
+);
+COMMENT ON TABLE unlearn.checkpoints IS 'SISA checkpoints: per shard and slice, the constituent model and a digest of the rows it has seen';
+
+SELECT pg_catalog.pg_extension_config_dump('unlearn.models', '');
+SELECT pg_catalog.pg_extension_config_dump('unlearn.models_model_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('unlearn.state', '');
+SELECT pg_catalog.pg_extension_config_dump('unlearn.lineage_blocks', '');
+SELECT pg_catalog.pg_extension_config_dump('unlearn.audit', '');
+SELECT pg_catalog.pg_extension_config_dump('unlearn.audit_event_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('unlearn.vocabulary', '');
+SELECT pg_catalog.pg_extension_config_dump('unlearn.checkpoints', '');
+
+-- Training and forgetting ---------------------------------------------------
+
+CREATE FUNCTION unlearn.train(
+    model text, relation regclass, target text, features text[],
+    algorithm text DEFAULT 'linear_regression', strategy text DEFAULT 'auto',
+    shards int DEFAULT 1, slices int DEFAULT 1, options jsonb DEFAULT '{}',
+    OUT name text, OUT algorithm_used text, OUT strategy_used text, OUT shards_used int,
+    OUT rows_trained bigint, OUT rows_skipped bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'unlearn_train'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION unlearn.train(text, regclass, text, text[], text, text, int, int, jsonb)
+    IS 'train a model over a table (linear_regression, ridge, naive_bayes incrementally; logistic_regression, mlp with SISA shards and slices; logistic_regression certified); later DELETEs on the table are forgotten by it';
+
+-- SECURITY DEFINER: a role that may DELETE from the source but has no rights
+-- on unlearn.* must still make every model forget.
+CREATE FUNCTION unlearn.forget_rows() RETURNS trigger
+AS 'MODULE_PATHNAME', 'unlearn_forget_rows'
+LANGUAGE C SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION unlearn.forget_rows() FROM PUBLIC;
+COMMENT ON FUNCTION unlearn.forget_rows() IS 'statement trigger: removes deleted or changed rows from every model on the table';
+
+CREATE FUNCTION unlearn.record_attnums(rel regclass) RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE unlearn.models m
+    SET column_attnums = (SELECT array_agg(a.attnum ORDER BY c.ord)
+                          FROM unnest(m.key_columns || m.target || m.features) WITH ORDINALITY AS c(name, ord)
+                          JOIN pg_attribute a ON a.attrelid = m.relation AND a.attname = c.name AND NOT a.attisdropped)
+    WHERE m.relation = rel
+$$;
+
+-- train() calls install_triggers(): it records the attribute numbers and the
+-- partitions, and adds the INSERT triggers only while a model on the table
+-- learns new rows, so tables whose models ignore inserts pay nothing on COPY
+-- and INSERT.
+--
+-- Logical replication's apply worker runs with session_replication_role =
+-- replica and fires row triggers only, never statement triggers: a model on a
+-- subscriber's table would forget nothing of what the publisher deleted. Each
+-- table therefore also gets row triggers enabled for the replica role only
+-- (ENABLE REPLICA): in origin and local mode the statement triggers fire, in
+-- replica mode the row triggers, so every change reaches the models once.
+CREATE FUNCTION unlearn.install_triggers(rel regclass) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r regclass;
+    learns bool := EXISTS (SELECT 1 FROM unlearn.models WHERE relation = rel AND options->>'on_insert' = 'learn');
+BEGIN
+    PERFORM unlearn.record_attnums(rel);
+    UPDATE unlearn.models
+    SET partitions = ARRAY(SELECT relid FROM pg_partition_tree(rel) WHERE relid <> rel ORDER BY relid::oid)
+    WHERE relation = rel;
+    -- a statement trigger on a partitioned table sees rows deleted through it,
+    -- not rows deleted from a partition directly: every level gets the set;
+    -- row triggers on a partitioned table are cloned to its partitions, so the
+    -- top level comes first
+    FOR r IN SELECT t.relid FROM (SELECT rel AS relid, 0 AS level UNION SELECT p.relid, p.level FROM pg_partition_tree(rel) p) t
+             ORDER BY t.level, t.relid::oid LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = r AND tgname = 'unlearn_forget_delete') THEN
+            EXECUTE format('CREATE TRIGGER unlearn_forget_delete AFTER DELETE ON %s '
+                           'REFERENCING OLD TABLE AS unlearn_old FOR EACH STATEMENT '
+                           'EXECUTE FUNCTION unlearn.forget_rows()', r);
+            EXECUTE format('CREATE TRIGGER unlearn_forget_update AFTER UPDATE ON %s '
+                           'REFERENCING OLD TABLE AS unlearn_old NEW TABLE AS unlearn_new FOR EACH STATEMENT '
+                           'EXECUTE FUNCTION unlearn.forget_rows()', r);
+            EXECUTE format('CREATE TRIGGER unlearn_forget_truncate AFTER TRUNCATE ON %s '
+                           'FOR EACH STATEMENT EXECUTE FUNCTION unlearn.forget_rows()', r);
+        END IF;
+        IF learns AND NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = r AND tgname = 'unlearn_learn_insert') THEN
+            EXECUTE format('CREATE TRIGGER unlearn_learn_insert AFTER INSERT ON %s '
+                           'REFERENCING NEW TABLE AS unlearn_new FOR EACH STATEMENT '
+                           'EXECUTE FUNCTION unlearn.forget_rows()', r);
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = r AND tgname = 'unlearn_replica_forget') THEN
+            EXECUTE format('CREATE TRIGGER unlearn_replica_forget AFTER DELETE OR UPDATE ON %s '
+                           'FOR EACH ROW EXECUTE FUNCTION unlearn.forget_rows()', r);
+            EXECUTE format('ALTER TABLE %s ENABLE REPLICA TRIGGER unlearn_replica_forget', r);
+        END IF;
+        IF learns AND NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = r AND tgname = 'unlearn_replica_learn') THEN
+            EXECUTE format('CREATE TRIGGER unlearn_replica_learn AFTER INSERT ON %s '
+                           'FOR EACH ROW EXECUTE FUNCTION unlearn.forget_rows()', r);
+            EXECUTE format('ALTER TABLE %s ENABLE REPLICA TRIGGER unlearn_replica_learn', r);
+        END IF;
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION unlearn.install_triggers(regclass) FROM PUBLIC;
+
+-- The forget triggers (statement and replica) go with the table's last
+-- model, the learn triggers with its last learning model (a trigger cloned
+-- onto a partition goes with its parent's).
+CREATE FUNCTION unlearn.drop_model(model text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m unlearn.models;
+    trigger_name name;
+    trigger_rel regclass;
+BEGIN
+    DELETE FROM unlearn.models WHERE name = model RETURNING * INTO m;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" does not exist', model
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'SELECT name FROM unlearn.models lists the trained models.';
+    END IF;
+    -- the forget triggers go with the table's last model, the learn triggers
+    -- with its last learning model
+    FOR trigger_name, trigger_rel IN
+        SELECT t.tgname, t.tgrelid::regclass FROM pg_trigger t
+        WHERE (t.tgrelid = m.relation OR t.tgrelid IN (SELECT relid FROM pg_partition_tree(m.relation)))
+          AND t.tgparentid = 0
+          AND ((t.tgname IN ('unlearn_forget_delete', 'unlearn_forget_update', 'unlearn_forget_truncate',
+                             'unlearn_replica_forget')
+                AND NOT EXISTS (SELECT 1 FROM unlearn.models o WHERE o.relation = m.relation))
+            OR (t.tgname IN ('unlearn_learn_insert', 'unlearn_replica_learn')
+                AND NOT EXISTS (SELECT 1 FROM unlearn.models o
+                                WHERE o.relation = m.relation AND o.options->>'on_insert' = 'learn')))
+        ORDER BY t.tgrelid::oid, t.tgname
+    LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', trigger_name, trigger_rel);
+    END LOOP;
+    INSERT INTO unlearn.audit (event, model_id, model, rows, method, shards, duration_ms)
+    VALUES ('drop', m.model_id, m.name, m.rows_held, 'drop', '{}', 0);
+END
+$$;
+COMMENT ON FUNCTION unlearn.drop_model(text) IS 'drop a model: its state and lineage go, the audit stays';
+
+-- A model whose source, target or key is gone cannot be kept in step with
+-- the table: it is dropped, and the audit says why.
+CREATE FUNCTION unlearn.drop_model_because(m unlearn.models, reason text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM unlearn.models WHERE model_id = m.model_id;
+    INSERT INTO unlearn.audit (event, model_id, model, rows, method, shards, duration_ms)
+    VALUES ('drop', m.model_id, m.name, m.rows_held, reason, '{}', 0);
+END
+$$;
+
+-- Forgetting that bypassed the triggers (session_replication_role = replica,
+-- ALTER TABLE ... DISABLE TRIGGER) shows in verify as lineage rows missing
+-- from the table or parameters that differ; resync retrains the model from
+-- the table as it is, under the same name and settings.
+CREATE FUNCTION unlearn.resync(model text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m unlearn.models;
+BEGIN
+    SELECT * INTO m FROM unlearn.models WHERE name = model FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" does not exist', model
+            USING ERRCODE = 'undefined_object', HINT = 'SELECT name FROM unlearn.models lists the trained models.';
+    END IF;
+    DELETE FROM unlearn.models WHERE model_id = m.model_id;
+    PERFORM unlearn.train(m.name, m.relation, m.target, m.features, m.algorithm, m.strategy, m.shards, m.slices, m.options);
+    INSERT INTO unlearn.audit (event, model_id, model, rows, method, shards, duration_ms)
+    SELECT 'resync', model_id, name, rows_held, 'retrain from table', '{}', 0 FROM unlearn.models WHERE name = model;
+END
+$$;
+COMMENT ON FUNCTION unlearn.resync(text) IS 'retrain a model from its table as it is now (after changes that bypassed its triggers)';
+
+-- When rows leave without a DELETE (a partition truncated, detached or
+-- dropped) the model is retrained; if what remains cannot be fitted (empty,
+-- singular) the model is dropped and the audit says why, rather than
+-- refusing the user's TRUNCATE or DROP.
+CREATE FUNCTION unlearn.resync_or_drop(model text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m unlearn.models;
+BEGIN
+    SELECT * INTO m FROM unlearn.models WHERE name = model;
+    BEGIN
+        PERFORM unlearn.resync(model);
+    EXCEPTION WHEN OTHERS THEN
+        PERFORM unlearn.drop_model_because(m, 'retrain failed: ' || SQLERRM);
+    END;
+END
+$$;
+
+-- Reading ------------------------------------------------------------------
+
+CREATE FUNCTION unlearn.predict(model text, features float8[]) RETURNS float8
+AS 'MODULE_PATHNAME', 'unlearn_predict'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION unlearn.predict(text, float8[]) IS 'predicted value (regression) or class label (classifier); NULL if a feature is NULL';
+
+CREATE FUNCTION unlearn.predict(model text, "row" record) RETURNS float8
+AS 'MODULE_PATHNAME', 'unlearn_predict_row'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION unlearn.predict(text, record) IS 'prediction with features taken from the row by column name; NULL if a feature is NULL';
+
+CREATE FUNCTION unlearn.predict_proba(model text, features float8[]) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'unlearn_predict_proba'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION unlearn.predict_proba(text, float8[]) IS 'class probabilities, classes in ascending order';
+
+CREATE FUNCTION unlearn.coefficients(model text)
+RETURNS TABLE (shard int, feature text, coefficient float8)
+AS 'MODULE_PATHNAME', 'unlearn_coefficients'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION unlearn.coefficients(text) IS 'fitted parameters: coefficients and intercept, or naive Bayes priors, means and variances';
+
+CREATE FUNCTION unlearn.verify(model text)
+RETURNS TABLE (check_name text, value float8, tolerance float8, passed bool)
+AS 'MODULE_PATHNAME', 'unlearn_verify'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION unlearn.verify(text) IS 'retrain from scratch on the rows lineage holds and compare with the model';
+
+-- A key is identified by its stored value in a canonical binary form, not
+-- its text (which TimeZone, DateStyle, bytea_output, extra_float_digits and
+-- enum renames change). trained_on takes the key as text (parsed with the key
+-- column's input function, as the caller) or as a typed value.
+CREATE FUNCTION unlearn.trained_on(model text, key text) RETURNS bool
+AS 'MODULE_PATHNAME', 'unlearn_trained_on'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION unlearn.trained_on(text, text)
+    IS 'does the model hold the row with this primary key (written as text; a composite key as ROW(k1, k2)::text)';
+CREATE FUNCTION unlearn.trained_on(model text, key anyelement) RETURNS bool
+AS 'MODULE_PATHNAME', 'unlearn_trained_on'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION unlearn.trained_on(text, anyelement)
+    IS 'does the model hold the row with this primary key (of the key''s type, or any integer type for an integer key)';
+
+CREATE FUNCTION unlearn.lineage_entries(model_id int)
+RETURNS TABLE (key text, shard int, slice int, role text)
+AS 'MODULE_PATHNAME', 'unlearn_lineage_entries'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
+
+-- Lineage shows keys: a role sees the rows of the models whose table's key
+-- it may SELECT, as it would see them in the table.
+CREATE VIEW unlearn.lineage AS
+SELECT m.name AS model, l.key, l.shard, l.slice, l.role
+FROM unlearn.models m, LATERAL unlearn.lineage_entries(m.model_id) l
+WHERE (SELECT bool_and(has_column_privilege(m.relation, k, 'SELECT')) FROM unnest(m.key_columns) AS k);
+COMMENT ON VIEW unlearn.lineage IS 'which row (by primary key) each model holds, in which shard and role; only for tables whose key the reader may select';
+
+-- Forgetting a feature -----------------------------------------------------
+
+CREATE FUNCTION unlearn.forget_feature(model text, feature text) RETURNS void
+AS 'MODULE_PATHNAME', 'unlearn_forget_feature'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION unlearn.forget_feature(text, text)
+    IS 'the model stops using a feature: exactly the model trained without that column';
+
+-- How much the model's predictions move when only this feature moves over
+-- its observed range, on a sample of the source rows: the mean absolute
+-- difference between predicting with the feature at its minimum and at its
+-- maximum. 0 for a feature the model does not use. It varies one feature in
+-- an array of features: models with categorical features predict from rows
+-- only.
+CREATE FUNCTION unlearn.feature_influence(model text, feature text, sample_rows int DEFAULT 1000)
+RETURNS float8
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m unlearn.models;
+    lo float8;
+    hi float8;
+    at_lo text;
+    at_hi text;
+    result float8;
+BEGIN
+    -- the arguments are spliced into SQL: NULL would become a syntax error
+    IF model IS NULL OR feature IS NULL OR sample_rows IS NULL THEN
+        RAISE EXCEPTION '% must not be NULL',
+            CASE WHEN model IS NULL THEN 'model' WHEN feature IS NULL THEN 'feature' ELSE 'sample_rows' END
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF sample_rows < 1 THEN
+        RAISE EXCEPTION 'sample_rows must be at least 1'
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'The number of the table''s rows the change is averaged over.';
+    END IF;
+    SELECT * INTO m FROM unlearn.models WHERE name = model;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" does not exist', model
+            USING ERRCODE = 'undefined_object', HINT = 'SELECT name FROM unlearn.models lists the trained models.';
+    END IF;
+    IF NOT feature = ANY (m.features) THEN
+        RETURN 0;
+    END IF;
+    IF EXISTS (SELECT 1 FROM unlearn.vocabulary v WHERE v.model_id = m.model_id) THEN
+        RAISE EXCEPTION 'feature_influence needs a model without categorical features'
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Compare unlearn.predict(model, row) over rows that differ only in the feature instead.';
+    END IF;
+    EXECUTE format('SELECT min(%1$I::%3$s::float8), max(%1$I::%3$s::float8) FROM %2$s', feature, m.relation,
+                   CASE WHEN (SELECT atttypid FROM pg_attribute WHERE attrelid = m.relation AND attname = feature)
+                             = 'bool'::regtype THEN 'int' ELSE 'float8' END)
+      INTO lo, hi;
+    -- booleans have no direct cast to float8
+    SELECT string_agg(CASE WHEN f = feature THEN '$1' ELSE format('%I::%s::float8', f, cast_via) END, ', ' ORDER BY o),
+           string_agg(CASE WHEN f = feature THEN '$2' ELSE format('%I::%s::float8', f, cast_via) END, ', ' ORDER BY o)
+      INTO at_lo, at_hi
+      FROM unnest(m.features) WITH ORDINALITY AS u(f, o)
+      JOIN LATERAL (SELECT CASE WHEN a.atttypid = 'bool'::regtype THEN 'int' ELSE 'float8' END AS cast_via
+                    FROM pg_attribute a WHERE a.attrelid = m.relation AND a.attname = u.f) t ON true;
+    EXECUTE format('SELECT avg(abs(unlearn.predict(%1$L, ARRAY[%2$s]) - unlearn.predict(%1$L, ARRAY[%3$s]))) '
+                   'FROM (SELECT * FROM %4$s LIMIT %5$s) s', model, at_hi, at_lo, m.relation, sample_rows)
+      INTO result USING lo, hi;
+    RETURN coalesce(result, 0);
+END
+$$;
+COMMENT ON FUNCTION unlearn.feature_influence(text, text, int)
+    IS 'mean change in prediction when only this feature moves from its minimum to its maximum; 0 if unused';
+
+-- Every way a row or column changes reaches the models ----------------------
+
+-- The triggers are the only way deleted rows reach the models: they must fire
+-- in the mode they were installed for. Checked after every ALTER TABLE.
+CREATE FUNCTION unlearn.check_triggers_enabled(rels oid[]) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT tg.tgrelid::regclass AS rel, tg.tgname, tg.tgenabled
+             FROM pg_trigger tg
+             WHERE tg.tgrelid = ANY (rels) AND tg.tgname IN ('unlearn_forget_delete', 'unlearn_forget_update', 'unlearn_forget_truncate',
+                                 'unlearn_learn_insert', 'unlearn_replica_forget', 'unlearn_replica_learn')
+               AND tg.tgenabled <> CASE WHEN tg.tgname LIKE 'unlearn\_replica\_%' THEN 'R' ELSE 'O' END
+               AND EXISTS (SELECT 1 FROM unlearn.models m
+                           WHERE m.relation = tg.tgrelid
+                              OR m.relation IN (SELECT relid FROM pg_partition_ancestors(tg.tgrelid)))
+    LOOP
+        RAISE EXCEPTION 'trigger % on % must stay enabled as pg_unlearn installed it', t.tgname, t.rel
+            USING ERRCODE = 'object_in_use',
+                  DETAIL = 'Rows changed while it does not fire would stay in the models trained on the table.',
+                  HINT = 'Drop the models first (unlearn.drop_model), or leave the trigger as it is.';
+    END LOOP;
+END
+$$;
+
+-- Plain table inheritance: a DELETE on a child fires no trigger of its
+-- parent's, and keys may repeat across the hierarchy. Training refuses such a
+-- table; this refuses making a modeled table a parent or child later.
+CREATE FUNCTION unlearn.check_no_inheritance(rels oid[]) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rel regclass;
+BEGIN
+    SELECT m.relation INTO rel
+    FROM unlearn.models m JOIN pg_class c ON c.oid = m.relation
+    WHERE c.relkind = 'r' AND NOT c.relispartition
+      AND (m.relation = ANY (rels) OR m.relation IN (SELECT inhparent FROM pg_inherits WHERE inhrelid = ANY (rels)))
+      AND EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhparent = m.relation OR i.inhrelid = m.relation)
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'table % has models and cannot take part in table inheritance', rel
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'A DELETE on a child table fires no trigger of its parent''s: its rows would never be forgotten.',
+                  HINT = 'Use a partitioned table, or drop the models first (unlearn.drop_model).';
+    END IF;
+END
+$$;
+
+-- Lineage identifies rows by primary key: without it a duplicate key would
+-- make a later DELETE forget the wrong row. Refused while a model is on the table.
+CREATE FUNCTION unlearn.check_primary_keys(rels oid[]) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rel regclass;
+BEGIN
+    SELECT m.relation INTO rel FROM unlearn.models m
+    WHERE m.relation = ANY (rels) AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = m.relation AND i.indisprimary)
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'table % has models and must keep its primary key', rel
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'Models record the rows they hold by primary key; a duplicate key would make a DELETE forget the wrong row.',
+                  HINT = 'Drop the models first (unlearn.drop_model), or replace the key in the same ALTER TABLE.';
+    END IF;
+END
+$$;
+
+-- ALTER TABLE ... ALTER COLUMN ... TYPE ... USING rewrites the table and can
+-- change every stored value (x * 2, -y, float8 -> int) with no DELETE or
+-- UPDATE: a later DELETE would subtract values that were never added. The
+-- rewrite is noted here and the models on the table are retrained from the
+-- rewritten rows at the end of the command (on_alter_table).
+CREATE FUNCTION unlearn.on_table_rewrite() RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM set_config('unlearn.rewritten',
+                       concat_ws(',', nullif(current_setting('unlearn.rewritten', true), ''),
+                                 pg_event_trigger_table_rewrite_oid()::text),
+                       true);
+END
+$$;
+REVOKE ALL ON FUNCTION unlearn.on_table_rewrite() FROM PUBLIC;
+CREATE EVENT TRIGGER unlearn_table_rewrite ON table_rewrite EXECUTE FUNCTION unlearn.on_table_rewrite();
+
+-- ALTER TABLE ... RENAME COLUMN: models follow the column by its attribute
+-- number. A numeric feature retyped to something else is forgotten like a
+-- dropped one, so a later DELETE never fails on it (categorical features,
+-- which have a vocabulary, are text by design). A rewrite retrains the
+-- table's models; partitioned sources get the triggers on new partitions and
+-- are retrained when a partition left.
+CREATE FUNCTION unlearn.on_alter_table() RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER  -- fires for every role's DDL; reads and maintains the extension's tables
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    m unlearn.models;
+    names text[];
+    numeric_types regtype[] := ARRAY['int2', 'int4', 'int8', 'float4', 'float8', 'numeric', 'bool']::regtype[];
+    f text;
+    n int;
+    rewritten oid[] := string_to_array(nullif(current_setting('unlearn.rewritten', true), ''), ',')::oid[];
+BEGIN
+    PERFORM set_config('unlearn.rewritten', '', true);
+    PERFORM unlearn.check_no_inheritance(ARRAY(SELECT objid FROM pg_event_trigger_ddl_commands()));
+    PERFORM unlearn.check_primary_keys(ARRAY(SELECT objid FROM pg_event_trigger_ddl_commands()));
+    FOR c IN SELECT DISTINCT objid FROM pg_event_trigger_ddl_commands()
+             WHERE command_tag = 'ALTER TABLE' AND objid IN (SELECT relation FROM unlearn.models) LOOP
+        FOR m IN SELECT * FROM unlearn.models WHERE relation = c.objid AND column_attnums IS NOT NULL ORDER BY model_id LOOP
+            SELECT array_agg(a.attname::text ORDER BY u.ord) INTO names
+            FROM unnest(m.column_attnums) WITH ORDINALITY AS u(attnum, ord)
+            JOIN pg_attribute a ON a.attrelid = m.relation AND a.attnum = u.attnum AND NOT a.attisdropped;
+            n := cardinality(m.key_columns);
+            -- attribute numbers recorded before a forget_feature no longer line
+            -- up with the features: they are re-recorded below, not followed
+            IF cardinality(m.column_attnums) = n + 1 + cardinality(m.features)
+               AND cardinality(names) = cardinality(m.column_attnums) THEN
+                UPDATE unlearn.models
+                SET key_columns = names[1:n], target = names[n + 1], features = names[n + 2:]
+                WHERE model_id = m.model_id
+                  AND (key_columns, target, features) IS DISTINCT FROM (names[1:n], names[n + 1], names[n + 2:]);
+            END IF;
+            SELECT * INTO m FROM unlearn.models WHERE model_id = m.model_id;
+            IF (SELECT atttypid::regtype FROM pg_attribute WHERE attrelid = m.relation AND attname = m.target) <> ALL (numeric_types) THEN
+                PERFORM unlearn.drop_model_because(m, format('target %s is no longer numeric', m.target));
+                CONTINUE;
+            END IF;
+            FOREACH f IN ARRAY m.features LOOP
+                CONTINUE WHEN EXISTS (SELECT 1 FROM unlearn.vocabulary v WHERE v.model_id = m.model_id AND v.feature = f);
+                IF (SELECT atttypid::regtype FROM pg_attribute WHERE attrelid = m.relation AND attname = f) <> ALL (numeric_types) THEN
+                    IF cardinality(m.features) = 1 THEN
+                        PERFORM unlearn.drop_model_because(m, format('last feature %s is no longer numeric', f));
+                        EXIT;
+                    END IF;
+                    PERFORM unlearn.forget_feature(m.name, f);
+                    SELECT * INTO m FROM unlearn.models WHERE model_id = m.model_id;
+                END IF;
+            END LOOP;
+        END LOOP;
+        PERFORM unlearn.record_attnums(c.objid::regclass);
+    END LOOP;
+    -- a rewrite may have changed stored values of the key, target or
+    -- features: retrain from the rows as they are now
+    IF rewritten IS NOT NULL THEN
+        -- (only tables this command altered: the setting is the session's)
+        FOR m IN SELECT * FROM unlearn.models
+                 WHERE (relation = ANY (rewritten) OR partitions::oid[] && rewritten)
+                   AND relation IN (SELECT objid FROM pg_event_trigger_ddl_commands())
+                 ORDER BY model_id LOOP
+            PERFORM unlearn.resync_or_drop(m.name);
+        END LOOP;
+    END IF;
+    -- partitioned sources: a detached partition took rows without a DELETE
+    -- (retrain from what remains); new partitions get the triggers
+    FOR m IN SELECT mo.* FROM unlearn.models mo JOIN pg_class pc ON pc.oid = mo.relation
+             WHERE pc.relkind = 'p' ORDER BY mo.model_id LOOP
+        IF EXISTS (SELECT 1 FROM unnest(coalesce(m.partitions, '{}')) AS p(rel)
+                   WHERE p.rel NOT IN (SELECT relid FROM pg_partition_tree(m.relation))) THEN
+            PERFORM unlearn.resync_or_drop(m.name);
+        END IF;
+        PERFORM unlearn.install_triggers(m.relation);
+    END LOOP;
+    PERFORM unlearn.check_triggers_enabled(ARRAY(SELECT objid FROM pg_event_trigger_ddl_commands()));
+END
+$$;
+REVOKE ALL ON FUNCTION unlearn.on_alter_table() FROM PUBLIC;
+CREATE EVENT TRIGGER unlearn_alter_table ON ddl_command_end WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE')
+    EXECUTE FUNCTION unlearn.on_alter_table();
+
+-- DROP TABLE drops the table's models; DROP COLUMN of a feature forgets the
+-- feature exactly (forget_feature), of the target or a key drops the model.
+-- DROP TRIGGER on one of the extension's triggers would let rows leave
+-- without being forgotten: refused while a model is on the table (dropping
+-- the table, or the model, drops them).
+CREATE FUNCTION unlearn.on_sql_drop() RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER  -- fires for every role's DDL; reads and maintains the extension's tables
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d record;
+    m unlearn.models;
+    col text;
+    rel regclass;
+BEGIN
+    FOR d IN SELECT * FROM pg_event_trigger_dropped_objects()
+             WHERE object_type = 'trigger' AND original AND address_names[3] LIKE 'unlearn\_%' LOOP
+        rel := to_regclass(format('%I.%I', d.address_names[1], d.address_names[2]));
+        -- the learn triggers serve only models that learn inserted rows
+        IF rel IS NOT NULL AND EXISTS (SELECT 1 FROM unlearn.models mo
+                                       WHERE (mo.relation = rel
+                                              OR mo.relation IN (SELECT relid FROM pg_partition_ancestors(rel)))
+                                         AND (d.address_names[3] NOT LIKE 'unlearn\_%learn%'
+                                              OR mo.options->>'on_insert' = 'learn')) THEN
+            RAISE EXCEPTION 'cannot drop trigger % on %: models trained on the table depend on it', d.address_names[3], rel
+                USING ERRCODE = 'dependent_objects_still_exist',
+                      DETAIL = 'Rows deleted without it would stay in the models.',
+                      HINT = 'Drop the models first (unlearn.drop_model), which drops the triggers with the last one.';
+        END IF;
+    END LOOP;
+    FOR d IN SELECT * FROM pg_event_trigger_dropped_objects() WHERE object_type IN ('table', 'table column') LOOP
+        -- a dropped partition took rows without a DELETE: retrain from what remains
+        FOR m IN SELECT * FROM unlearn.models
+                 WHERE d.object_type = 'table' AND d.objid = ANY (partitions::oid[])
+                   AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = relation) ORDER BY model_id LOOP
+            PERFORM unlearn.resync_or_drop(m.name);
+        END LOOP;
+        FOR m IN SELECT * FROM unlearn.models WHERE relation = d.objid ORDER BY model_id LOOP
+            IF d.object_type = 'table' THEN
+                PERFORM unlearn.drop_model_because(m, 'source table dropped');
+                CONTINUE;
+            END IF;
+            col := d.address_names[3];
+            IF col = m.target OR col = ANY (m.key_columns) THEN
+                PERFORM unlearn.drop_model_because(m, format('column %s dropped', col));
+            ELSIF col = ANY (m.features) THEN
+                IF cardinality(m.features) = 1 THEN
+                    PERFORM unlearn.drop_model_because(m, format('last feature %s dropped', col));
+                ELSE
+                    PERFORM unlearn.forget_feature(m.name, col);
+                END IF;
+            END IF;
+        END LOOP;
+        IF d.object_type = 'table column' THEN
+            PERFORM unlearn.record_attnums(d.objid::regclass);
+        END IF;
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION unlearn.on_sql_drop() FROM PUBLIC;
+CREATE EVENT TRIGGER unlearn_sql_drop ON sql_drop EXECUTE FUNCTION unlearn.on_sql_drop();
+
+-- Complete erasure ---------------------------------------------------------
+
+-- A DELETE leaves the row's old version in the table's heap until it is
+-- rewritten, and the models' old states and lineage blocks likewise (two
+-- states differ by exactly the forgotten rows' terms). VACUUM cannot run
+-- inside a function, so this returns the commands to run, e.g. in psql:
+--     SELECT * FROM unlearn.erasure_commands('t') \gexec
+-- WAL, archives, replicas and backups keep the data until they expire.
+CREATE FUNCTION unlearn.erasure_commands(relation regclass) RETURNS SETOF text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- format() turns NULL into '', and 'VACUUM (FULL) ' rewrites every table
+    IF relation IS NULL THEN
+        RAISE EXCEPTION 'relation must not be NULL'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Name the table whose deleted rows must leave its files.';
+    END IF;
+    RETURN QUERY
+        SELECT format('VACUUM (FULL) %s', r)
+        FROM unnest(ARRAY[relation, 'unlearn.models'::regclass, 'unlearn.state'::regclass,
+                          'unlearn.lineage_blocks'::regclass, 'unlearn.checkpoints'::regclass]) AS r
+        UNION ALL SELECT 'CHECKPOINT';
+END
+$$;
+COMMENT ON FUNCTION unlearn.erasure_commands(regclass)
+    IS 'commands that rewrite a source table and the model tables so no old row version remains in their files';
+
+-- Proving the row is gone ---------------------------------------------------
+
+-- options.holdout keeps a share of rows out of training (lineage role
+-- holdout); the attack below compares them with the rows trained on.
+CREATE FUNCTION unlearn.membership_inference(model text,
+    OUT auc float8, OUT tpr_at_1pct_fpr float8, OUT advantage float8, OUT members bigint, OUT nonmembers bigint)
+AS 'MODULE_PATHNAME', 'unlearn_membership_inference'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION unlearn.membership_inference(text)
+    IS 'loss-threshold membership attack of the rows a model holds against its holdout rows (Yeom et al. 2018): AUC, TPR at 1% FPR, advantage';
+
+-- One audit event as a document a data-protection officer can file.
+CREATE FUNCTION unlearn.audit_certificate(event bigint) RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    a unlearn.audit;
+    m unlearn.models;
+BEGIN
+    SELECT * INTO a FROM unlearn.audit au WHERE au.event_id = audit_certificate.event;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'audit event % does not exist', audit_certificate.event
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'SELECT event_id, event, model, at FROM unlearn.audit lists the events.';
+    END IF;
+    SELECT * INTO m FROM unlearn.models WHERE model_id = a.model_id;  -- gone if the model was dropped since
+    RETURN jsonb_strip_nulls(jsonb_build_object(
+        'document', 'pg_unlearn audit certificate',
+        'extension_version', (SELECT extversion FROM pg_extension WHERE extname = 'pg_unlearn'),
+        'database', current_database(),
+        'event_id', a.event_id,
+        'event', a.event,
+        'model', a.model,
+        'algorithm', m.algorithm,
+        'strategy', m.strategy,
+        'source_table', m.relation::text,
+        'at', a.at,
+        'rows', a.rows,
+        'rows_forgotten', CASE WHEN a.event = 'unlearn' THEN a.rows END,
+        'method', a.method,
+        'shards', to_jsonb(a.shards),
+        'duration_ms', a.duration_ms,
+        'state_hash_before', a.state_hash_before,
+        'state_hash_after', a.state_hash_after,
+        'figures', a.details,
+        'holds', 'counts, method, state hashes and aggregate figures; no value, label or key of any row'));
+END
+$$;
+COMMENT ON FUNCTION unlearn.audit_certificate(bigint)
+    IS 'one audit event as a JSON document: model, time, rows forgotten, method, state hashes, evidence figures; no row data';
+
+-- Group impact: with options.monitor_group (and options.holdout), every
+-- DELETE records per group of that column the holdout rows and their
+-- accuracy (classifiers) or RMSE before and after; a group that worsens by
+-- more than options.impact_warning (default 0.05) raises a WARNING. Group
+-- figures name values of the monitor_group column: the caller must be able
+-- to read that column.
+CREATE FUNCTION unlearn.group_impact(model text, event bigint DEFAULT NULL)
+RETURNS TABLE (event_id bigint, at timestamptz, "group" text, metric text, holdout_rows bigint,
+               before float8, after float8, change float8)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    chosen bigint;
+    m unlearn.models;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM unlearn.audit a WHERE a.model = group_impact.model) THEN
+        RAISE EXCEPTION 'model "%" has no audit events', group_impact.model
+            USING ERRCODE = 'undefined_object', HINT = 'SELECT name FROM unlearn.models lists the trained models.';
+    END IF;
+    SELECT * INTO m FROM unlearn.models mo WHERE mo.name = group_impact.model;
+    IF FOUND AND m.options ? 'monitor_group'
+       AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = m.relation AND attname = m.options->>'monitor_group'
+                                                  AND NOT attisdropped)
+       AND NOT has_column_privilege(m.relation, m.options->>'monitor_group', 'SELECT') THEN
+        RAISE EXCEPTION 'permission denied for column % of table %', quote_ident(m.options->>'monitor_group'), m.relation
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Group figures name the values of the monitor_group column: GRANT SELECT on it.';
+    END IF;
+    SELECT a.event_id INTO chosen FROM unlearn.audit a
+    WHERE a.model = group_impact.model AND a.details ? 'groups'
+      AND (group_impact.event IS NULL OR a.event_id = group_impact.event)
+    ORDER BY a.event_id DESC LIMIT 1;
+    IF chosen IS NULL THEN
+        RAISE EXCEPTION 'model "%" has no group impact recorded%', group_impact.model,
+                        CASE WHEN group_impact.event IS NULL THEN '' ELSE ' for event ' || group_impact.event END
+            USING ERRCODE = 'no_data_found',
+                  HINT = 'Train with options.holdout and options.monitor_group; each DELETE then records it.';
+    END IF;
+    RETURN QUERY
+    SELECT a.event_id, a.at, g->>'group', a.details->>'group_metric', (g->>'rows')::bigint,
+           (g->>'before')::float8, (g->>'after')::float8, (g->>'after')::float8 - (g->>'before')::float8
+    FROM unlearn.audit a, jsonb_array_elements(a.details->'groups') g
+    WHERE a.event_id = chosen
+    ORDER BY g->>'group';
+END
+$$;
+COMMENT ON FUNCTION unlearn.group_impact(text, bigint)
+    IS 'per group of options.monitor_group: holdout rows and accuracy (or RMSE) before and after the latest (or the given) unlearning event';
+
+-- The feature-injection test (Izzo et al., AISTATS 2021): on a scratch copy
+-- of the table, an indicator feature is 1 exactly on the chosen rows, whose
+-- target is made to depend on it (classifiers: the largest label;
+-- regressions: the target plus ten standard deviations). A model is trained
+-- with the given algorithm and strategy, the chosen rows are deleted, and the
+-- injected feature's weight is measured before and after: the mean absolute
+-- change of the prediction (classifiers: of the most affected class
+-- probability) when only the indicator moves from 0 to 1, over up to 1000
+-- rows. ratio = after / before. weight_retrained is the same measure on a
+-- model trained from scratch on the rows left, with the same settings: the
+-- reference for "perfect". It is 0 for exact strategies, and for certified
+-- the weight the objective's noise alone gives an all-zero column (-b/λ), so
+-- weight_after is judged against it. Scratch objects are dropped afterwards.
+-- The scratch model and table get a name no model or temporary table has.
+CREATE FUNCTION unlearn.feature_injection_test(relation regclass, target text, features text[], keys text[],
+    algorithm text DEFAULT 'ridge', strategy text DEFAULT 'auto', shards int DEFAULT 1, slices int DEFAULT 1,
+    options jsonb DEFAULT '{}')
+RETURNS TABLE (rows_injected bigint, weight_before float8, weight_after float8, ratio float8, weight_retrained float8)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    scratch text := 'unlearn_injection_' || pg_backend_pid();
+    attempt int := 0;
+    key_col text;
+    as_floats text;
+    influence text;
+BEGIN
+    -- every argument is spliced into SQL: NULL would become a syntax error
+    IF relation IS NULL OR target IS NULL OR features IS NULL OR keys IS NULL OR algorithm IS NULL
+       OR strategy IS NULL OR shards IS NULL OR slices IS NULL OR options IS NULL THEN
+        RAISE EXCEPTION '% must not be NULL',
+            CASE WHEN relation IS NULL THEN 'relation' WHEN target IS NULL THEN 'target'
+                 WHEN features IS NULL THEN 'features' WHEN keys IS NULL THEN 'keys'
+                 WHEN algorithm IS NULL THEN 'algorithm' WHEN strategy IS NULL THEN 'strategy'
+                 WHEN shards IS NULL THEN 'shards' WHEN slices IS NULL THEN 'slices' ELSE 'options' END
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF cardinality(features) = 0 OR array_position(features, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'features must name at least one column, and no NULL'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The injected indicator is added to these features.';
+    END IF;
+    -- the scratch models and table must not be anyone's: a model of that
+    -- name would be trained over, or dropped, by this test
+    WHILE EXISTS (SELECT 1 FROM unlearn.models WHERE name IN (scratch, scratch || '_retrained'))
+          OR to_regclass(format('pg_temp.%I', scratch)) IS NOT NULL LOOP
+        attempt := attempt + 1;
+        scratch := format('unlearn_injection_%s_%s', pg_backend_pid(), attempt);
+    END LOOP;
+    IF algorithm = 'linear_regression' THEN
+        RAISE EXCEPTION 'feature_injection_test needs a regularised model'
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Once the injected rows leave, the feature is zero everywhere and least squares has no unique weight for it; use ridge.';
+    END IF;
+    SELECT a.attname INTO key_col FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+    WHERE i.indrelid = relation AND i.indisprimary AND i.indnkeyatts = 1;
+    IF key_col IS NULL THEN
+        RAISE EXCEPTION 'feature_injection_test needs a table with a one-column primary key'
+            USING ERRCODE = 'feature_not_supported', HINT = 'The rows to inject are chosen by their key.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(features) u(f) JOIN pg_attribute a ON a.attrelid = relation AND a.attname = u.f
+               JOIN pg_type t ON t.oid = a.atttypid
+               WHERE NOT a.attisdropped AND CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype,
+                     'float4'::regtype, 'float8'::regtype, 'numeric'::regtype, 'bool'::regtype)) THEN
+        RAISE EXCEPTION 'feature_injection_test takes numeric and boolean features only'
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'The injected weight is measured by predicting from feature arrays; leave categorical features out.';
+    END IF;
+    EXECUTE format('CREATE TEMP TABLE %I (LIKE %s INCLUDING DEFAULTS INCLUDING INDEXES)', scratch, relation);
+    EXECUTE format('INSERT INTO pg_temp.%I SELECT * FROM %s', scratch, relation);
+    EXECUTE format('ALTER TABLE pg_temp.%I ADD COLUMN unlearn_injected float8 NOT NULL DEFAULT 0', scratch);
+    EXECUTE format('UPDATE pg_temp.%I SET unlearn_injected = 1 WHERE %I::text = ANY ($1)', scratch, key_col) USING keys;
+    GET DIAGNOSTICS rows_injected = ROW_COUNT;
+    IF rows_injected = 0 THEN
+        RAISE EXCEPTION 'none of the keys is a row of %', relation
+            USING ERRCODE = 'no_data_found', HINT = 'Pass primary-key values in their text form.';
+    END IF;
+    IF algorithm IN ('naive_bayes', 'logistic_regression', 'mlp') THEN
+        EXECUTE format('UPDATE pg_temp.%1$I SET %2$I = (SELECT max(%2$I) FROM pg_temp.%1$I) WHERE unlearn_injected = 1',
+                       scratch, target);
+    ELSE
+        EXECUTE format('UPDATE pg_temp.%1$I SET %2$I = %2$I + 10 * (SELECT coalesce(nullif(stddev(%2$I), 0), 1) FROM pg_temp.%1$I) '
+                       'WHERE unlearn_injected = 1', scratch, target);
+    END IF;
+    PERFORM unlearn.train(scratch, format('pg_temp.%I', scratch)::regclass, target, features || 'unlearn_injected'::text,
+                          algorithm, strategy, shards, slices, options);
+    SELECT string_agg(format('%I::%s::float8', f, CASE WHEN a.atttypid = 'bool'::regtype THEN 'int' ELSE 'float8' END),
+                      ', ' ORDER BY o)
+      INTO as_floats
+      FROM unnest(features) WITH ORDINALITY AS u(f, o)
+      JOIN pg_attribute a ON a.attrelid = relation AND a.attname = u.f;
+    -- classifiers: the largest change of a class probability, regressions: of the prediction;
+    -- $1 is the model; the sample, the same for every measure, is the first
+    -- 1000 rows by key that do not carry the indicator (they stay in the table)
+    influence := CASE WHEN algorithm IN ('naive_bayes', 'logistic_regression', 'mlp') THEN
+        format('SELECT avg((SELECT max(abs(p1 - p0)) FROM unnest(unlearn.predict_proba($1, ARRAY[%1$s, 1.0]), '
+               'unlearn.predict_proba($1, ARRAY[%1$s, 0.0])) AS u(p1, p0))) '
+               'FROM (SELECT * FROM pg_temp.%2$I WHERE unlearn_injected = 0 ORDER BY %3$I LIMIT 1000) s',
+               as_floats, scratch, key_col)
+    ELSE
+        format('SELECT avg(abs(unlearn.predict($1, ARRAY[%1$s, 1.0]) - unlearn.predict($1, ARRAY[%1$s, 0.0]))) '
+               'FROM (SELECT * FROM pg_temp.%2$I WHERE unlearn_injected = 0 ORDER BY %3$I LIMIT 1000) s',
+               as_floats, scratch, key_col)
+    END;
+    EXECUTE influence INTO weight_before USING scratch;
+    EXECUTE format('DELETE FROM pg_temp.%I WHERE unlearn_injected = 1', scratch);
+    EXECUTE influence INTO weight_after USING scratch;
+    PERFORM unlearn.train(scratch || '_retrained', format('pg_temp.%I', scratch)::regclass, target,
+                          features || 'unlearn_injected'::text, algorithm, strategy, shards, slices, options);
+    EXECUTE influence INTO weight_retrained USING scratch || '_retrained';
+    PERFORM unlearn.drop_model(scratch);
+    PERFORM unlearn.drop_model(scratch || '_retrained');
+    EXECUTE format('DROP TABLE pg_temp.%I', scratch);
+    ratio := weight_after / nullif(weight_before, 0);
+    RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION unlearn.feature_injection_test(regclass, text, text[], text[], text, text, int, int, jsonb)
+    IS 'Izzo et al. feature-injection test on a scratch copy: the injected feature''s weight after / before deleting its rows, and the weight a retrain without them gives';
