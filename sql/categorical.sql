@@ -52,6 +52,8 @@ FROM unlearn.coefficients('shop_ridge') a FULL JOIN unlearn.coefficients('shop_r
 SELECT abs(unlearn.predict('shop_ols', s) - (SELECT coefficient FROM unlearn.coefficients('shop_ols') WHERE feature = '(intercept)')) < 1e-9 AS unseen_is_reference
 FROM (SELECT 1 AS id, 'never-seen'::text AS color) s;
 SELECT expect_error($$SELECT unlearn.predict('shop_ols', ARRAY[1.0])$$);
+-- a row whose column for a categorical feature is a number is refused (it crashed the backend before)
+SELECT expect_error($$SELECT unlearn.predict('shop_ols', s) FROM (SELECT 1.0::float8 AS x, 5 AS color) s$$);
 SELECT expect_error($$SELECT unlearn.feature_influence('shop_ridge', 'x')$$);
 
 -- forget_feature drops a categorical feature with its vocabulary
