@@ -164,7 +164,8 @@ void KeyArena::reserve(size_t rows, size_t key_bytes) {
 }
 
 void KeyArena::add(const std::string &key, int32_t shard, int32_t slice, Role role) {
-    refs.push_back({key_hash(key), static_cast<uint32_t>(bytes.size()), static_cast<uint32_t>(key.size()), shard, slice, role});
+    refs.push_back({key_hash(key), static_cast<uint32_t>(bytes.size()), static_cast<uint32_t>(key.size()),
+                    role == Role::Holdout, shard, slice});
     bytes += key;
 }
 
@@ -197,7 +198,7 @@ std::vector<std::pair<int32_t, std::vector<uint8_t>>> KeyArena::encode_blocks(in
                             "parent's; make the key unique across them, or train on a table without such children.");
         blocks.emplace_back(b, encode_entries(
                                    first, last, [&](const Ref &r) { return key(r); },
-                                   [](const Ref &r) { return packed_place(r.shard, r.slice, r.role); }));
+                                   [](const Ref &r) { return packed_place(r.shard, r.slice, r.role()); }));
     }
     return blocks;
 }

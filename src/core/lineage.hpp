@@ -43,13 +43,14 @@ bool is_holdout(const std::string &key, double fraction, int64_t seed);
 // Keys collected in one arena: training a million rows must not build a
 // million small objects. Refs sorted by (hash, key) encode straight to blocks.
 struct KeyArena {
-    struct Ref {
+    struct Ref {  // 24 bytes: a million-row train holds two arrays of them
         uint64_t hash;
         uint32_t offset;
-        uint32_t length;
+        uint32_t length : 31;
+        uint32_t holdout : 1;
         int32_t shard;
         int32_t slice;
-        Role role;
+        Role role() const { return holdout ? Role::Holdout : Role::Train; }
     };
     std::string bytes;
     std::vector<Ref> refs;
