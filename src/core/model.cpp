@@ -192,36 +192,18 @@ ShardState empty_state(Algorithm a, int features) {
     return LinearStats(features);
 }
 
-namespace {
-[[noreturn]] void not_summation() {
-    throw Error(ErrorKind::Internal, "a SISA shard has no summation form");
-}
-}  // namespace
-
-void add_rows(ShardState &s, const RowMatrix &x, const Vector &y, int sign) {
-    std::visit(overloaded{[&](SisaShard &) { not_summation(); }, [&](CertifiedShard &) { not_summation(); },
-                          [&](auto &st) { st.add_rows(x, y, sign); }},
-               s);
+SummationForm &summation(ShardState &s) {
+    if (auto *linear = std::get_if<LinearStats>(&s)) return *linear;
+    if (auto *nb = std::get_if<NaiveBayesStats>(&s)) return *nb;
+    throw Error(ErrorKind::Internal, "a SISA or certified shard has no summation form");
 }
 
-void drop_feature(ShardState &s, int j) {
-    std::visit(overloaded{[&](SisaShard &) { not_summation(); }, [&](CertifiedShard &) { not_summation(); },
-                          [&](auto &st) { st.drop_feature(j); }},
-               s);
-}
-
-double column_total(const ShardState &s, int j) {
-    return std::visit(overloaded{[&](const SisaShard &) -> double { not_summation(); },
-                                 [&](const CertifiedShard &) -> double { not_summation(); },
-                                 [&](const auto &st) { return st.column_total(j); }},
-                      s);
-}
+const SummationForm &summation(const ShardState &s) { return summation(const_cast<ShardState &>(s)); }
 
 int64_t state_rows(const ShardState &s) {
-    return std::visit(overloaded{[](const SisaShard &st) { return st.last.rows; },
-                                 [](const CertifiedShard &st) { return st.state.rows; },
-                                 [](const auto &st) { return st.rows(); }},
-                      s);
+    if (const auto *sisa = std::get_if<SisaShard>(&s)) return sisa->last.rows;
+    if (const auto *cert = std::get_if<CertifiedShard>(&s)) return cert->state.rows;
+    return summation(s).rows();
 }
 
 std::vector<uint8_t> encode_checkpoint(Algorithm a, const ClassLabels &classes, const Checkpoint &c) {
