@@ -8,6 +8,8 @@
 #include "interrupt.hpp"
 #include "memory.hpp"
 #include "model_cache.hpp"
+#include "pg_memory.hpp"
+#include "pg_relation.hpp"
 #include "rows.hpp"
 #include "source.hpp"
 #include "strategy.hpp"
@@ -34,20 +36,17 @@ double transition_bytes(const ModelMeta &m, int64 rows, int p, double key_bytes)
 }
 
 Collected read_transition(Tuplestorestate *store, TupleDesc desc, const ColumnPlan &plan, int p, const ModelMeta &m) {
-    TupleTableSlot *slot = nullptr;
-    MemoryContext scratch = nullptr;
-    int64 total = 0;
-    pg_call([&] {
-        scratch = AllocSetContextCreate(CurrentMemoryContext, "pg_unlearn forget", ALLOCSET_SMALL_SIZES);
-        slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+    const PgMemoryContext scratch("pg_unlearn forget", true);
+    const PgTupleSlot slot(desc, &TTSOpsMinimalTuple);
+    const int64 total = pg_call([&] {
         tuplestore_rescan(store);
-        total = tuplestore_tuple_count(store);
+        return tuplestore_tuple_count(store);
     });
     Collected c;
     c.x.resize(0, p);
     RowBatch batch(p, static_cast<int>(std::min<int64>(std::max<int64>(total, 1), 4096)));
     Eigen::Index at = 0;
-    while (fill_batch(plan, next_stored_slot, store, slot, scratch, batch) > 0) {
+    while (fill_batch(plan, next_stored_slot, store, slot.get(), scratch.get(), batch) > 0) {
         if (at == 0) {  // the first batch's keys tell the key size: refuse before collecting the rest
             double key_bytes = 0;
             for (int i = 0; i < batch.rows; ++i) key_bytes += static_cast<double>(batch.keys[i].size());
@@ -70,10 +69,6 @@ Collected read_transition(Tuplestorestate *store, TupleDesc desc, const ColumnPl
     }
     c.x.conservativeResize(at, Eigen::NoChange);
     c.y.conservativeResize(at);
-    pg_call([&] {
-        ExecDropSingleTupleTableSlot(slot);
-        MemoryContextDelete(scratch);
-    });
     return c;
 }
 

@@ -8,6 +8,7 @@
 #include "error.hpp"
 #include "interrupt.hpp"
 #include "memory.hpp"
+#include "pg_relation.hpp"
 #include "source.hpp"
 #include "strategy.hpp"
 
@@ -77,10 +78,10 @@ public:
         // seen only on rows that are not trainable are pruned after the scan.
         t.categories = distinct_categories(req.relation, req.features, 1000);
         // columns are checked against the source itself first, so errors name it
-        Relation rel = pg_call([&] { return table_open(req.relation, NoLock); });
-        const int p = plan_columns(RelationGetDescr(rel), relation_name(req.relation), keys, req.target, req.features,
-                                   &t.categories).width;
-        pg_call([&] { table_close(rel, NoLock); });
+        const int p = [&] {
+            const PgRelation rel(req.relation, NoLock);
+            return plan_columns(rel.desc(), relation_name(req.relation), keys, req.target, req.features, &t.categories).width;
+        }();
 
         const LineageLayout layout = req.lineage();
         double key_bytes = 0;

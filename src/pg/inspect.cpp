@@ -6,6 +6,7 @@
 #include "args.hpp"
 #include "error.hpp"
 #include "key_codec.hpp"
+#include "pg_memory.hpp"
 #include "source.hpp"
 #include "strategy.hpp"
 
@@ -36,8 +37,8 @@ UNLEARN_FUNCTION(unlearn_verify) {
     ModelMeta m = load_model(spi, name);
     const std::vector<Check> checks = key_is_primary(spi, m) ? strategy_of(m.strategy).verify(spi, m)
                                                              : std::vector<Check>{{"source_primary_key_missing", 1, 0}};
+    const PgMemoryContextSwitch to_caller(spi.outer());
     pg_call([&] {
-        MemoryContextSwitchTo(spi.outer());
         InitMaterializedSRF(fcinfo, 0);
         auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
         for (const auto &c : checks) {
@@ -87,10 +88,8 @@ UNLEARN_FUNCTION(unlearn_lineage_entries) {
         }
     }
     auto blocks = load_all_blocks(spi, m);
-    pg_call([&] {
-        MemoryContextSwitchTo(spi.outer());
-        InitMaterializedSRF(fcinfo, 0);
-    });
+    const PgMemoryContextSwitch to_caller(spi.outer());
+    pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
     auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
     for (const auto &kv : blocks)
         for (const auto &e : kv.second.entries()) {

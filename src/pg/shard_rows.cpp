@@ -4,6 +4,7 @@
 #include "fetch.hpp"
 #include "interrupt.hpp"
 #include "memory.hpp"
+#include "pg_snapshot.hpp"
 #include "source.hpp"
 
 namespace unlearn::pg {
@@ -65,12 +66,8 @@ ShardSet read_shards(Spi &spi, const ModelMeta &m, const ClassLabels &classes, c
         // Inside a trigger the active snapshot is the statement's, which
         // still shows the rows it deleted and not those it inserted; read
         // what the transaction sees now (lineage decides which rows count).
-        pg_call([] {
-            CommandCounterIncrement();
-            PushActiveSnapshot(GetLatestSnapshot());
-        });
+        const PgActiveSnapshot now = PgActiveSnapshot::latest(true);
         scan_source(m.relation, m.key_columns, m.target, m.features, &m.categories, take);
-        pg_call([] { PopActiveSnapshot(); });
     }
     for (int32 s : wanted) {
         ShardRows &rows = out.shards[s];

@@ -6,6 +6,8 @@
 
 #include "args.hpp"
 #include "error.hpp"
+#include "pg_memory.hpp"
+#include "pg_snapshot.hpp"
 #include "source.hpp"
 #include "strategy.hpp"
 
@@ -97,11 +99,13 @@ UNLEARN_FUNCTION(unlearn_train) {
     // isolation level: under REPEATABLE READ the transaction's snapshot may
     // predate a DELETE that committed before our lock, and the model would
     // hold rows that are gone (the transaction's own changes are seen too).
-    pg_call([&] { PushActiveSnapshot(GetLatestSnapshot()); });
     const std::string rel_name = relation_name(req.relation);
     const ForgettingStrategy &strategy = strategy_of(req.strategy);
-    Trained t = strategy.train(req, keys, rel_name);
-    pg_call([&] { PopActiveSnapshot(); });
+    Trained t;
+    {
+        const PgActiveSnapshot committed = PgActiveSnapshot::latest();
+        t = strategy.train(req, keys, rel_name);
+    }
     const int64 held = static_cast<int64>(t.lineage.refs.size()) - t.rows_holdout;
     ModelMeta m = req;
     m.key_columns = keys;
@@ -129,8 +133,8 @@ UNLEARN_FUNCTION(unlearn_train) {
     // one row describing the model
     Datum values[6] = {0};
     bool nulls[6] = {false};
+    const PgMemoryContextSwitch to_caller(spi.outer());
     return pg_call([&] {
-        MemoryContextSwitchTo(spi.outer());
         TupleDesc desc;
         if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
             elog(ERROR, "unlearn.train must be declared to return a composite");
