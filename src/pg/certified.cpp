@@ -8,6 +8,7 @@
 #include "error.hpp"
 #include "evidence.hpp"
 #include "shard_rows.hpp"
+#include "strategy.hpp"
 
 namespace unlearn::pg {
 namespace {

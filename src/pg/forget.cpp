@@ -31,7 +31,7 @@ bool next_stored_slot(void *source, TupleTableSlot *slot) {
 // at most one block (kKeysPerBlock keys, each a header and its text) per row.
 double transition_bytes(const ModelMeta &m, int64 rows, int p, double key_bytes) {
     const double avg_key = rows > 0 ? key_bytes / static_cast<double>(rows) : 0;
-    const double blocks = std::min<double>(static_cast<double>(rows), m.lineage().total_buckets());
+    const double blocks = std::min<double>(static_cast<double>(rows), lineage_of(m).total_buckets());
     return rows_bytes(static_cast<double>(rows), p, key_bytes, 3) + blocks * kKeysPerBlock * (2 * avg_key + 80);
 }
 
@@ -92,7 +92,7 @@ struct Wanted {
     std::vector<size_t> rows;
 };
 std::map<int32, Wanted> by_bucket(const ModelMeta &m, const Collected &rows, const std::vector<char> &selected) {
-    const LineageLayout lineage = m.lineage();
+    const LineageLayout lineage = lineage_of(m);
     std::map<int32, Wanted> wanted;
     for (size_t i = 0; i < rows.keys.size(); ++i) {
         if (!selected[i]) continue;
@@ -114,8 +114,8 @@ std::vector<int32> bucket_numbers(const std::map<int32, Wanted> &wanted) {
 // lineage is redistributed over as many buckets as its size calls for.
 void rebucket(Spi &spi, const ModelMeta &m, int64 held) {
     ModelMeta grown = m;
-    grown.buckets = m.lineage().buckets_for(held);
-    const LineageLayout lineage = grown.lineage();
+    grown.buckets = lineage_of(m).buckets_for(held);
+    const LineageLayout lineage = lineage_of(grown);
     std::map<int32, std::vector<LineageEntry>> split;
     for (const auto &kv : load_all_blocks(spi, m))
         for (const LineageEntry &e : kv.second.entries()) split[lineage.bucket(e)].push_back(e);
@@ -178,7 +178,7 @@ void learn_rows(Spi &spi, const ModelMeta &m, const Collected &rows, std::vector
     if (wanted.empty()) return;
     std::map<int32, LineageBlock> blocks = load_blocks(spi, m, bucket_numbers(wanted));
     const ForgettingStrategy &strategy = strategy_of(m.strategy);
-    const LineageLayout lineage = m.lineage();
+    const LineageLayout lineage = lineage_of(m);
     ModelChange change(spi, m, "learn", strategy.learn_method(), started);
     std::vector<Removal> added;  // rows that join the model, with their lineage entries
     for (const auto &kv : wanted) {
@@ -205,7 +205,7 @@ void learn_rows(Spi &spi, const ModelMeta &m, const Collected &rows, std::vector
     write_blocks(spi, m, blocks);  // first: a retrain reads the rows lineage holds now
     if (!strategy.learn(change, rows, added)) return;
     const int64 held = change.commit();
-    if (held > 4 * static_cast<int64>(m.lineage().total_buckets()) * kKeysPerBlock) rebucket(spi, m, held);
+    if (held > 4 * static_cast<int64>(lineage_of(m).total_buckets()) * kKeysPerBlock) rebucket(spi, m, held);
 }
 
 // TRUNCATE: the model keeps its layout and holds no row.

@@ -83,7 +83,7 @@ public:
             return plan_columns(rel.desc(), relation_name(req.relation), keys, req.target, req.features, &t.categories).width;
         }();
 
-        const LineageLayout layout = req.lineage();
+        const LineageLayout layout = lineage_of(req);
         double key_bytes = 0;
         const auto count = [&](const RowBatch &b) {
             t.rows_seen += b.rows;

@@ -63,7 +63,7 @@ UNLEARN_FUNCTION(unlearn_trained_on) {
     ModelMeta m = load_model(spi, name);
     require_select(m.relation, m.key_columns, "trained_on tells whether a row is in the table: GRANT SELECT on its key.");
     const std::string key = key_from_datum(key_columns(m.relation, m.key_columns), type, PG_GETARG_DATUM(1));
-    auto blocks = load_blocks(spi, m, {m.lineage().bucket(key)});
+    auto blocks = load_blocks(spi, m, {lineage_of(m).bucket(key)});
     bool held = false;
     for (const auto &kv : blocks)
         if (const LineageEntry *e = kv.second.find(key)) held = e->role == Role::Train;

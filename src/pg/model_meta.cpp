@@ -3,12 +3,11 @@
 #include <map>
 
 #include "error.hpp"
-#include "strategy.hpp"
 
 namespace unlearn::pg {
 
-LineageLayout ModelMeta::lineage() const {
-    return LineageLayout{shards, slices, buckets, options.seed, strategy_of(strategy).shard_major()};
+LineageLayout lineage_layout(const ModelMeta &m, bool shard_major) {
+    return LineageLayout{m.shards, m.slices, m.buckets, m.options.seed, shard_major};
 }
 
 bool has_categorical_feature(Oid relid, const std::vector<std::string> &features) {

@@ -28,10 +28,11 @@ struct ModelMeta {
     int32 buckets = 1;
     int64 version = 0;
     Categories categories;  // text and enum features: their categories
-
-    // Where its rows and their lineage entries live.
-    LineageLayout lineage() const;
 };
+
+// Where its rows and their lineage entries live, with lineage shard-major or
+// not as its strategy keeps it (lineage_of in strategy.hpp asks the strategy).
+LineageLayout lineage_layout(const ModelMeta &m, bool shard_major);
 
 // The expanded layout: numeric features take one column, categorical ones a
 // column per category, in feature order.

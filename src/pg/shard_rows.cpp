@@ -12,7 +12,7 @@ namespace unlearn::pg {
 HeldRows held_rows(Spi &spi, const ModelMeta &m, const std::set<int32> &shards) {
     std::vector<int32> buckets;
     for (int32 s : shards) {
-        std::vector<int32> run = m.lineage().shard_run(s);
+        std::vector<int32> run = lineage_layout(m, true).shard_run(s);
         buckets.insert(buckets.end(), run.begin(), run.end());
     }
     HeldRows held;
@@ -109,7 +109,7 @@ ShardedScan::ShardedScan(const TrainRequest &req, const std::vector<std::string>
         check_memory(learner_bytes(req.algorithm, req.options, p_, 2, 0, static_cast<double>(req.shards) * req.slices,
                                    req.slices),
                      "training mlp \"" + req.name + "\"", "use fewer hidden units, fewer features or a smaller batch_size");
-    const LineageLayout layout = req.lineage();
+    const LineageLayout layout = lineage_layout(req, true);  // these strategies keep lineage shard-major
     const std::string operation = "training model \"" + req.name + "\"";
     scan_source(req.relation, keys, req.target, req.features, nullptr, [&](const RowBatch &b) {
         t.rows_seen += b.rows;

@@ -10,7 +10,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "strategy.hpp"
+#include "catalog.hpp"
+#include "train_request.hpp"
 
 namespace unlearn::pg {
 

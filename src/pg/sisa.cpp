@@ -7,6 +7,7 @@
 
 #include "error.hpp"
 #include "shard_rows.hpp"
+#include "strategy.hpp"
 
 namespace unlearn::pg {
 namespace {

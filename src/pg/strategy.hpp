@@ -13,27 +13,9 @@
 
 #include "catalog.hpp"
 #include "model_change.hpp"
+#include "train_request.hpp"
 
 namespace unlearn::pg {
-
-// unlearn.train's arguments, checked: the model as requested (its key
-// columns, categories and bucket count are found by training), and its
-// options as given.
-struct TrainRequest : ModelMeta {
-    std::string options_json;
-};
-
-// What a training scan produced, before anything is written.
-struct Trained {
-    Categories categories;
-    std::vector<ShardState> states;
-    ClassLabels classes;                               // shard-trained models: their classes
-    std::vector<std::vector<Checkpoint>> checkpoints;  // sisa: per shard, one per slice
-    KeyArena lineage;
-    int64 rows_seen = 0;
-    int64 rows_skipped = 0;
-    int64 rows_holdout = 0;  // in lineage with role holdout, never trained on
-};
 
 // The rows of one statement (a transition table) as one model reads them.
 struct StatementRows {
@@ -97,6 +79,9 @@ public:
 
 // The registry: the one place a strategy is chosen by name.
 const ForgettingStrategy &strategy_of(Strategy s);
+
+// Where a model's rows and their lineage entries live.
+inline LineageLayout lineage_of(const ModelMeta &m) { return lineage_layout(m, strategy_of(m.strategy).shard_major()); }
 
 const ForgettingStrategy &incremental_strategy();
 const ForgettingStrategy &sisa_strategy();

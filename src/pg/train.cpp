@@ -110,7 +110,7 @@ UNLEARN_FUNCTION(unlearn_train) {
     ModelMeta m = req;
     m.key_columns = keys;
     m.categories = t.categories;
-    m.buckets = m.lineage().buckets_for(static_cast<int64>(t.lineage.refs.size()));  // keys held, trained and holdout
+    m.buckets = lineage_of(m).buckets_for(static_cast<int64>(t.lineage.refs.size()));  // keys held, trained and holdout
     check_fit(req, m, t, rel_name);
     m.id = insert_model(spi, m, req.options_json, held, t.rows_skipped);
     if (!m.categories.empty()) write_categories(spi, m);
@@ -118,7 +118,7 @@ UNLEARN_FUNCTION(unlearn_train) {
     {
         std::vector<int32> numbers;
         std::vector<std::vector<uint8_t>> blobs;
-        for (auto &kv : m.lineage().encode(t.lineage)) {
+        for (auto &kv : lineage_of(m).encode(t.lineage)) {
             numbers.push_back(kv.first);
             blobs.push_back(std::move(kv.second));
         }
