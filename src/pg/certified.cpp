@@ -93,20 +93,19 @@ public:
 
     Trained train(const TrainRequest &req, const std::vector<std::string> &keys,
                   const std::string &rel_name) const override {
-        Trained t;
-        ShardedScan scan(req, keys, t);
-        if (!scan.any()) return t;  // the train request explains
-        t.classes = scan.classes(rel_name);
-        if (t.classes.size() != 2)
-            throw Error(ErrorKind::FeatureNotSupported, "strategy certified is for two classes; target \"" + req.target +
-                                                            "\" has " + std::to_string(t.classes.size()),
-                        "Use strategy sisa for more classes.");
-        for (size_t s = 0; s < scan.shards(); ++s) {
-            const ShardRows rows = scan.take(s, t.classes);
-            t.states.push_back(CertifiedShard{t.classes, certified_train(rows.x, rows.y, certified_options(req.options),
-                                                                         static_cast<int32_t>(s))});
-        }
-        return t;
+        return train_by_shard(
+            req, keys, rel_name,
+            [&](const ClassLabels &classes) {
+                if (classes.size() != 2)
+                    throw Error(ErrorKind::FeatureNotSupported,
+                                "strategy certified is for two classes; target \"" + req.target + "\" has " +
+                                    std::to_string(classes.size()),
+                                "Use strategy sisa for more classes.");
+            },
+            [&](Trained &t, size_t s, const ShardRows &rows) {
+                t.states.push_back(CertifiedShard{t.classes, certified_train(rows.x, rows.y, certified_options(req.options),
+                                                                             static_cast<int32_t>(s))});
+            });
     }
     std::string train_method() const override { return "full scan, certified"; }
 

@@ -59,4 +59,19 @@ private:
     double key_bytes_ = 0;
 };
 
+// The training of a shard-trained model: one scan, then check_classes(classes)
+// before any shard trains, then train_shard(t, shard, rows) for each shard's
+// rows in turn.
+template <typename CheckClasses, typename TrainShard>
+Trained train_by_shard(const TrainRequest &req, const std::vector<std::string> &keys, const std::string &rel_name,
+                       CheckClasses check_classes, TrainShard train_shard) {
+    Trained t;
+    ShardedScan scan(req, keys, t);
+    if (!scan.any()) return t;  // the train request explains
+    t.classes = scan.classes(rel_name);
+    check_classes(t.classes);
+    for (size_t s = 0; s < scan.shards(); ++s) train_shard(t, s, scan.take(s, t.classes));
+    return t;
+}
+
 }  // namespace unlearn::pg

@@ -62,18 +62,16 @@ public:
     // each shard then trains slice by slice over its rows in canonical order.
     Trained train(const TrainRequest &req, const std::vector<std::string> &keys,
                   const std::string &rel_name) const override {
-        Trained t;
-        ShardedScan scan(req, keys, t);
-        if (!scan.any()) return t;  // the train request explains
-        t.classes = scan.classes(rel_name);
-        std::unique_ptr<Learner> learner =
-            make_learner(req.algorithm, req.options, static_cast<int>(req.features.size()), t.classes.size());
-        for (size_t s = 0; s < scan.shards(); ++s) {
-            const ShardRows rows = scan.take(s, t.classes);
-            t.checkpoints.push_back(train_slices(*learner, rows, req.slices, 0, nullptr, s));
-            t.states.push_back(SisaShard{t.classes, t.checkpoints.back().back()});
-        }
-        return t;
+        std::unique_ptr<Learner> learner;
+        return train_by_shard(
+            req, keys, rel_name,
+            [&](const ClassLabels &classes) {
+                learner = make_learner(req.algorithm, req.options, static_cast<int>(req.features.size()), classes.size());
+            },
+            [&](Trained &t, size_t s, const ShardRows &rows) {
+                t.checkpoints.push_back(train_slices(*learner, rows, req.slices, 0, nullptr, s));
+                t.states.push_back(SisaShard{t.classes, t.checkpoints.back().back()});
+            });
     }
     std::string train_method() const override { return "full scan, sisa"; }
 

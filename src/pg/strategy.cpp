@@ -26,6 +26,12 @@ std::map<int32, std::vector<Eigen::Index>> rows_by_shard(const ModelMeta &m, con
     return out;
 }
 
+// Each strategy's file defines its accessor; this is the only place that
+// names them.
+const ForgettingStrategy &incremental_strategy();
+const ForgettingStrategy &sisa_strategy();
+const ForgettingStrategy &certified_strategy();
+
 const ForgettingStrategy &strategy_of(Strategy s) {
     switch (s) {
         case Strategy::Incremental: return incremental_strategy();

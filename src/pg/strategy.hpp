@@ -83,8 +83,4 @@ const ForgettingStrategy &strategy_of(Strategy s);
 // Where a model's rows and their lineage entries live.
 inline LineageLayout lineage_of(const ModelMeta &m) { return lineage_layout(m, strategy_of(m.strategy).shard_major()); }
 
-const ForgettingStrategy &incremental_strategy();
-const ForgettingStrategy &sisa_strategy();
-const ForgettingStrategy &certified_strategy();
-
 }  // namespace unlearn::pg
