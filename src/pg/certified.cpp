@@ -113,7 +113,7 @@ public:
     // bound passed the budget (lineage is written first: a retrain reads the
     // rows it holds now); the audit records the path and the bound before and after.
     const char *forget_method() const override { return "newton step"; }
-    void forget(ModelChange &c, const StatementRows &rows, const std::vector<Removal> &removed) const override {
+    void forget(ModelChange &c, const StatementRows &rows, const std::vector<RowEntry> &removed) const override {
         const std::map<int32, std::vector<Eigen::Index>> touched = rows_by_shard(c.model, rows, removed);
         for (const auto &kv : touched) c.audit.shards.push_back(kv.first);
         c.audit.details = certified_forget(c.spi, c.model, touched, rows.x, rows.y, c.states, &c.audit.method);
@@ -122,7 +122,7 @@ public:
     // refused at training (check_request): a certified model never learns
     const char *learn_method() const override { return "increment"; }
     bool learns_label(const ModelChange &, double) const override { return false; }
-    bool learn(ModelChange &, const StatementRows &, const std::vector<Removal> &) const override {
+    bool learn(ModelChange &, const StatementRows &, const std::vector<RowEntry> &) const override {
         throw Error(ErrorKind::FeatureNotSupported, "strategy certified does not learn inserted rows");
     }
 

@@ -136,15 +136,15 @@ void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std:
     if (wanted.empty()) return;
     std::map<int32, LineageBlock> blocks = load_blocks(spi, m, bucket_numbers(wanted));
     std::map<int32, LineageBlock> changed;
-    std::vector<Removal> removed;       // the forgotten rows the model was trained on
+    std::vector<RowEntry> removed;      // the forgotten rows the model was trained on
     std::vector<Eigen::Index> trained;  // those of them whose values are at hand
     std::vector<Eigen::Index> unseen;   // deleted holdout rows: the evidence's reference when there are enough
     for (auto &kv : blocks) {
         check_interrupts();  // a block of lineage per turn: a million-row DELETE visits thousands
         const Wanted &w = wanted[kv.first];
-        std::vector<Removal> found = kv.second.remove_many(w.keys, w.rows);  // keys not found: never trained on
+        std::vector<RowEntry> found = kv.second.remove_many(w.keys, w.rows);  // keys not found: never trained on
         if (found.empty()) continue;
-        for (Removal &r : found) {
+        for (RowEntry &r : found) {
             if (r.entry.role != Role::Train) {
                 if (r.entry.role == Role::Holdout && keep_holdout && (*keep_holdout)[r.row]) kv.second.insert(r.entry);
                 else if (r.entry.role == Role::Holdout && rows.trainable[r.row])
@@ -180,7 +180,7 @@ void learn_rows(Spi &spi, const ModelMeta &m, const Collected &rows, std::vector
     const ForgettingStrategy &strategy = strategy_of(m.strategy);
     const LineageLayout lineage = lineage_of(m);
     ModelChange change(spi, m, "learn", strategy.learn_method(), started);
-    std::vector<Removal> added;  // rows that join the model, with their lineage entries
+    std::vector<RowEntry> added;  // rows that join the model, with their lineage entries
     for (const auto &kv : wanted) {
         check_interrupts();
         LineageBlock &block = blocks[kv.first];
@@ -198,7 +198,7 @@ void learn_rows(Spi &spi, const ModelMeta &m, const Collected &rows, std::vector
             if (!strategy.learns_label(change, rows.y(static_cast<Eigen::Index>(row)))) continue;
             LineageEntry entry = make_entry(key, at.shard, at.slice, Role::Train);
             block.insert(entry);
-            added.push_back(Removal{row, std::move(entry)});
+            added.push_back(RowEntry{row, std::move(entry)});
         }
     }
     change.audit.rows = static_cast<int64>(added.size());

@@ -120,15 +120,15 @@ public:
     std::string train_method() const override { return "full scan"; }
 
     const char *forget_method() const override { return "decrement"; }
-    void forget(ModelChange &c, const StatementRows &rows, const std::vector<Removal> &removed) const override {
+    void forget(ModelChange &c, const StatementRows &rows, const std::vector<RowEntry> &removed) const override {
         add_by_shard(c, rows, rows_by_shard(c.model, rows, removed), -1);
     }
 
     const char *learn_method() const override { return "increment"; }
     bool learns_label(const ModelChange &, double) const override { return true; }
-    bool learn(ModelChange &c, const StatementRows &rows, const std::vector<Removal> &added) const override {
+    bool learn(ModelChange &c, const StatementRows &rows, const std::vector<RowEntry> &added) const override {
         std::map<int32, std::vector<Eigen::Index>> by_shard;
-        for (const Removal &r : added) by_shard[r.entry.shard].push_back(static_cast<Eigen::Index>(r.row));
+        for (const RowEntry &r : added) by_shard[r.entry.shard].push_back(static_cast<Eigen::Index>(r.row));
         add_by_shard(c, rows, by_shard, +1);
         return true;
     }

@@ -79,9 +79,9 @@ public:
     // the rows lineage holds now; each affected shard then trains again,
     // once, from the checkpoint before its earliest affected slice.
     const char *forget_method() const override { return "shard retrain"; }
-    void forget(ModelChange &c, const StatementRows &, const std::vector<Removal> &removed) const override {
+    void forget(ModelChange &c, const StatementRows &, const std::vector<RowEntry> &removed) const override {
         std::map<int32, int32> from;
-        for (const Removal &r : removed) {
+        for (const RowEntry &r : removed) {
             if (r.entry.shard < 0 || r.entry.shard >= c.model.shards || r.entry.slice < 0 || r.entry.slice >= c.model.slices)
                 throw Error(ErrorKind::CorruptState, "model \"" + c.model.name + "\" has a lineage entry outside its shards");
             note_slice(from, r.entry);
@@ -94,9 +94,9 @@ public:
     bool learns_label(const ModelChange &c, double label) const override {
         return std::get<SisaShard>(c.states.at(0)).classes.index(label) >= 0;
     }
-    bool learn(ModelChange &c, const StatementRows &, const std::vector<Removal> &added) const override {
+    bool learn(ModelChange &c, const StatementRows &, const std::vector<RowEntry> &added) const override {
         std::map<int32, int32> from;
-        for (const Removal &r : added) note_slice(from, r.entry);
+        for (const RowEntry &r : added) note_slice(from, r.entry);
         if (from.empty()) return false;  // only holdout rows, or labels it does not know: lineage changes, no shard
         retrain_shards(c, from);
         return true;

@@ -14,9 +14,9 @@ double max_rel_diff(const Vector &a, const Vector &b) {
 }
 
 std::map<int32, std::vector<Eigen::Index>> rows_by_shard(const ModelMeta &m, const StatementRows &rows,
-                                                         const std::vector<Removal> &removed) {
+                                                         const std::vector<RowEntry> &removed) {
     std::map<int32, std::vector<Eigen::Index>> out;
-    for (const Removal &r : removed) {
+    for (const RowEntry &r : removed) {
         if (!rows.trainable[r.row] || r.entry.shard >= m.shards)
             throw Error(ErrorKind::CorruptState,
                         "model \"" + m.name + "\" holds a row whose values no longer match its lineage",

@@ -5,9 +5,13 @@
 // a certified budget) — over shared services: the catalog, a change of
 // state (model_change.hpp), the rows of shards (shard_rows.hpp). Callers
 // choose a strategy only through strategy_of; adding one means a new .cpp,
-// a line in strategy.cpp and its state in src/core.
+// its accessor in strategy_of (strategy.cpp) and its state in src/core.
+//
+// A method given a ModelChange changes c.states (and c.model's vocabulary)
+// and names the shards it changed in c.audit.shards; the caller commits.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -38,7 +42,7 @@ double max_rel_diff(const Vector &a, const Vector &b);
 // The removed rows by shard, for the strategies that subtract their values
 // (a summation form, a Newton step): those values must be at hand.
 std::map<int32, std::vector<Eigen::Index>> rows_by_shard(const ModelMeta &m, const StatementRows &rows,
-                                                         const std::vector<Removal> &removed);
+                                                         const std::vector<RowEntry> &removed);
 
 class ForgettingStrategy {
 public:
@@ -57,14 +61,14 @@ public:
     // DELETE or UPDATE: removed holds the training rows lineage gave up (row
     // numbers into rows); their lineage blocks are already written.
     virtual const char *forget_method() const = 0;
-    virtual void forget(ModelChange &c, const StatementRows &rows, const std::vector<Removal> &removed) const = 0;
+    virtual void forget(ModelChange &c, const StatementRows &rows, const std::vector<RowEntry> &removed) const = 0;
 
     // options.on_insert = 'learn': whether a row of this label can join the
     // model, then the rows added to lineage (blocks already written).
     // Returns false when no state changed and there is nothing to record.
     virtual const char *learn_method() const = 0;
     virtual bool learns_label(const ModelChange &c, double label) const = 0;
-    virtual bool learn(ModelChange &c, const StatementRows &rows, const std::vector<Removal> &added) const = 0;
+    virtual bool learn(ModelChange &c, const StatementRows &rows, const std::vector<RowEntry> &added) const = 0;
 
     // TRUNCATE: every shard keeps its layout and holds no row.
     virtual void reset(ModelChange &c) const = 0;
