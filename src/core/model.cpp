@@ -101,6 +101,18 @@ CertifiedOptions certified_options(const Options &o) {
     return c;
 }
 
+MlpOptions mlp_options(const Options &o) {
+    MlpOptions m;
+    m.hidden = o.hidden;
+    m.layers = o.layers;
+    m.epochs = o.epochs;
+    m.batch_size = o.batch_size;
+    m.learning_rate = o.learning_rate;
+    m.l2 = o.l2;
+    m.seed = static_cast<uint64_t>(o.seed);
+    return m;
+}
+
 namespace {
 int int_option(const std::string &key, double v, double lo, double hi) {
     if (v != std::floor(v) || v < lo || v > hi)
@@ -173,17 +185,7 @@ std::unique_ptr<Learner> make_learner(Algorithm a, const Options &o, int feature
         lo.l2 = o.l2;
         return std::make_unique<LogisticLearner>(features, classes, lo);
     }
-    if (a == Algorithm::Mlp) {
-        MlpOptions mo;
-        mo.hidden = o.hidden;
-        mo.layers = o.layers;
-        mo.epochs = o.epochs;
-        mo.batch_size = o.batch_size;
-        mo.learning_rate = o.learning_rate;
-        mo.l2 = o.l2;
-        mo.seed = static_cast<uint64_t>(o.seed);
-        return std::make_unique<MlpLearner>(features, classes, mo);
-    }
+    if (a == Algorithm::Mlp) return std::make_unique<MlpLearner>(features, classes, mlp_options(o));
     throw Error(ErrorKind::Internal, std::string(algorithm_name(a)) + " has no SISA learner");
 }
 

@@ -13,6 +13,7 @@
 #include "linear_stats.hpp"
 #include "naive_bayes.hpp"
 #include "certified.hpp"
+#include "mlp.hpp"
 #include "sisa.hpp"
 
 namespace unlearn {
@@ -44,7 +45,9 @@ struct Options {
     std::string monitor_group;     // a column whose groups' holdout metrics each DELETE reports
     double impact_warning = 0.05;  // a group whose metric worsens by more than this raises a WARNING
 };
+// The per-algorithm views of Options, each made here only.
 CertifiedOptions certified_options(const Options &o);
+MlpOptions mlp_options(const Options &o);
 Options parse_options(Algorithm a, const std::map<std::string, double> &raw);
 
 // One SISA shard: the model's classes and its last checkpoint.
