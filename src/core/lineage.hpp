@@ -64,11 +64,13 @@ struct KeyArena {
     std::vector<std::pair<int32_t, std::vector<uint8_t>>> encode_blocks(int32_t buckets, int32_t shards = 0) const;
 };
 
-// A key a batch removal found, tagged with the caller's row number.
-struct Removal {
+// A lineage entry tagged with the caller's row number: a key a batch
+// removal found (a Removal), or one a batch of learned rows adds.
+struct RowEntry {
     size_t row;
     LineageEntry entry;
 };
+using Removal = RowEntry;
 
 class LineageBlock {
 public:

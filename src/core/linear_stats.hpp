@@ -12,11 +12,9 @@
 #include <Eigen/Dense>
 
 #include "exact_sum.hpp"
+#include "summation.hpp"
 
 namespace unlearn {
-
-using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using Vector = Eigen::VectorXd;
 
 struct LinearFit {
     Vector coef;
@@ -27,13 +25,13 @@ struct LinearFit {
 // Memory: (p + 2)(p + 3) / 2 - 1 sums of ~80 bytes each for features of one
 // scale (32 bytes of header and ~6 limbs of 8 bytes; a sum whose terms span
 // 1e-300 .. 1e100 has up to ~80 limbs): ~6 KB at p = 10, ~110 MB at p = 1600.
-class LinearStats {
+class LinearStats final : public SummationForm {
 public:
     LinearStats() = default;
     explicit LinearStats(int features);
 
     // sign = +1 learns the rows, -1 forgets them; values must be finite.
-    void add_rows(const RowMatrix &x, const Vector &y, int sign);
+    void add_rows(const RowMatrix &x, const Vector &y, int sign) override;
     void merge(const LinearStats &other);
 
     // alpha = 0: ordinary least squares; alpha > 0: ridge with the intercept
@@ -42,14 +40,14 @@ public:
     // which together with the intercept would make the system singular.
     LinearFit solve(double alpha, const std::vector<int> &excluded = {}) const;
     // sum of column j over the rows held, rounded once
-    double column_total(int j) const;
+    double column_total(int j) const override;
 
     // Forgets feature j exactly: its sums and cross-products leave the
     // statistics, which are then those of a table without that column.
-    void drop_feature(int j);
+    void drop_feature(int j) override;
 
-    int features() const { return p_; }
-    int64_t rows() const { return n_; }
+    int features() const override { return p_; }
+    int64_t rows() const override { return n_; }
 
     // Serialisation access: the sums Σ z_a z_b for a <= b over
     // z = (1, x_1..x_p, y) in row-major order of the upper triangle, without

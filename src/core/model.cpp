@@ -101,6 +101,18 @@ CertifiedOptions certified_options(const Options &o) {
     return c;
 }
 
+MlpOptions mlp_options(const Options &o) {
+    MlpOptions m;
+    m.hidden = o.hidden;
+    m.layers = o.layers;
+    m.epochs = o.epochs;
+    m.batch_size = o.batch_size;
+    m.learning_rate = o.learning_rate;
+    m.l2 = o.l2;
+    m.seed = static_cast<uint64_t>(o.seed);
+    return m;
+}
+
 namespace {
 int int_option(const std::string &key, double v, double lo, double hi) {
     if (v != std::floor(v) || v < lo || v > hi)
@@ -173,17 +185,7 @@ std::unique_ptr<Learner> make_learner(Algorithm a, const Options &o, int feature
         lo.l2 = o.l2;
         return std::make_unique<LogisticLearner>(features, classes, lo);
     }
-    if (a == Algorithm::Mlp) {
-        MlpOptions mo;
-        mo.hidden = o.hidden;
-        mo.layers = o.layers;
-        mo.epochs = o.epochs;
-        mo.batch_size = o.batch_size;
-        mo.learning_rate = o.learning_rate;
-        mo.l2 = o.l2;
-        mo.seed = static_cast<uint64_t>(o.seed);
-        return std::make_unique<MlpLearner>(features, classes, mo);
-    }
+    if (a == Algorithm::Mlp) return std::make_unique<MlpLearner>(features, classes, mlp_options(o));
     throw Error(ErrorKind::Internal, std::string(algorithm_name(a)) + " has no SISA learner");
 }
 
@@ -192,36 +194,18 @@ ShardState empty_state(Algorithm a, int features) {
     return LinearStats(features);
 }
 
-namespace {
-[[noreturn]] void not_summation() {
-    throw Error(ErrorKind::Internal, "a SISA shard has no summation form");
-}
-}  // namespace
-
-void add_rows(ShardState &s, const RowMatrix &x, const Vector &y, int sign) {
-    std::visit(overloaded{[&](SisaShard &) { not_summation(); }, [&](CertifiedShard &) { not_summation(); },
-                          [&](auto &st) { st.add_rows(x, y, sign); }},
-               s);
+SummationForm &summation(ShardState &s) {
+    if (auto *linear = std::get_if<LinearStats>(&s)) return *linear;
+    if (auto *nb = std::get_if<NaiveBayesStats>(&s)) return *nb;
+    throw Error(ErrorKind::Internal, "a SISA or certified shard has no summation form");
 }
 
-void drop_feature(ShardState &s, int j) {
-    std::visit(overloaded{[&](SisaShard &) { not_summation(); }, [&](CertifiedShard &) { not_summation(); },
-                          [&](auto &st) { st.drop_feature(j); }},
-               s);
-}
-
-double column_total(const ShardState &s, int j) {
-    return std::visit(overloaded{[&](const SisaShard &) -> double { not_summation(); },
-                                 [&](const CertifiedShard &) -> double { not_summation(); },
-                                 [&](const auto &st) { return st.column_total(j); }},
-                      s);
-}
+const SummationForm &summation(const ShardState &s) { return summation(const_cast<ShardState &>(s)); }
 
 int64_t state_rows(const ShardState &s) {
-    return std::visit(overloaded{[](const SisaShard &st) { return st.last.rows; },
-                                 [](const CertifiedShard &st) { return st.state.rows; },
-                                 [](const auto &st) { return st.rows(); }},
-                      s);
+    if (const auto *sisa = std::get_if<SisaShard>(&s)) return sisa->last.rows;
+    if (const auto *cert = std::get_if<CertifiedShard>(&s)) return cert->state.rows;
+    return summation(s).rows();
 }
 
 std::vector<uint8_t> encode_checkpoint(Algorithm a, const ClassLabels &classes, const Checkpoint &c) {

@@ -13,6 +13,7 @@
 #include "linear_stats.hpp"
 #include "naive_bayes.hpp"
 #include "certified.hpp"
+#include "mlp.hpp"
 #include "sisa.hpp"
 
 namespace unlearn {
@@ -28,8 +29,9 @@ bool has_summation_form(Algorithm a);
 Strategy parse_strategy(const std::string &name, Algorithm a);
 const char *strategy_name(Strategy s);
 
-// Options arrive as key -> number; the parser in src/pg hands over only
-// numeric values and the core decides which keys are valid for the algorithm.
+// A model's options, in the one shape every layer reads. Numeric options
+// arrive as key -> number (parse_options: the core decides which keys are
+// valid for the algorithm); the parser in src/pg adds the textual ones.
 struct Options {
     double l2 = 0.0;
     int64_t seed = 0;
@@ -38,8 +40,14 @@ struct Options {
     bool vote = false;  // SISA aggregation: majority vote instead of mean probabilities
     double holdout = 0.0;  // share of rows kept out of training (lineage role holdout)
     double noise = 1.0, epsilon = 1.0, delta = 1e-4;  // certified removal
+    // Read by the boundary, never by an algorithm (parsed there, as text).
+    bool learn_inserts = false;    // on_insert = 'learn'
+    std::string monitor_group;     // a column whose groups' holdout metrics each DELETE reports
+    double impact_warning = 0.05;  // a group whose metric worsens by more than this raises a WARNING
 };
+// The per-algorithm views of Options, each made here only.
 CertifiedOptions certified_options(const Options &o);
+MlpOptions mlp_options(const Options &o);
 Options parse_options(Algorithm a, const std::map<std::string, double> &raw);
 
 // One SISA shard: the model's classes and its last checkpoint.
@@ -60,10 +68,11 @@ using ShardState = std::variant<LinearStats, NaiveBayesStats, SisaShard, Certifi
 std::unique_ptr<Learner> make_learner(Algorithm a, const Options &o, int features, int classes);
 
 ShardState empty_state(Algorithm a, int features);
-void add_rows(ShardState &s, const RowMatrix &x, const Vector &y, int sign);
+// A summation-form shard (LinearStats, NaiveBayesStats) as its accumulator;
+// SISA and certified shards have none, and asking is an internal error.
+SummationForm &summation(ShardState &s);
+const SummationForm &summation(const ShardState &s);
 int64_t state_rows(const ShardState &s);
-void drop_feature(ShardState &s, int j);
-double column_total(const ShardState &s, int j);
 
 // Summation-form states are framed as format 2 (exact sums, pg_unlearn 0.5);
 // format 1 (0.4's double-double sums) is refused with a hint to resync.

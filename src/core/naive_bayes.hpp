@@ -36,7 +36,7 @@ struct NaiveBayesFit {
     double predict(const Eigen::Ref<const Vector> &x) const;
 };
 
-class NaiveBayesStats {
+class NaiveBayesStats final : public SummationForm {
 public:
     static constexpr size_t kMaxClasses = 1000;
     static constexpr double kVarSmoothing = 1e-9;
@@ -44,14 +44,14 @@ public:
     NaiveBayesStats() = default;
     explicit NaiveBayesStats(int features);
 
-    void add_rows(const RowMatrix &x, const Vector &y, int sign);
+    void add_rows(const RowMatrix &x, const Vector &y, int sign) override;
     void merge(const NaiveBayesStats &other);
     NaiveBayesFit solve() const;
-    void drop_feature(int j);  // exact: features are independent given the class
-    double column_total(int j) const;
+    void drop_feature(int j) override;  // exact: features are independent given the class
+    double column_total(int j) const override;
 
-    int features() const { return p_; }
-    int64_t rows() const;
+    int features() const override { return p_; }
+    int64_t rows() const override;
     const std::map<double, ClassStats> &classes() const { return classes_; }
     std::map<double, ClassStats> &classes() { return classes_; }
     ClassStats &class_stats(double label);

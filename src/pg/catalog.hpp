@@ -1,5 +1,8 @@
-// The extension's own tables, read and written through SPI: models, shard
-// state, lineage blocks and audit events. Nothing here does arithmetic.
+// The extension's own tables, read and written through SPI: every statement
+// against unlearn.* lives behind this header, grouped by what it holds —
+// models and their vocabulary (catalog_models.cpp), shard state and SISA
+// checkpoints (catalog_state.cpp), lineage blocks (catalog_lineage.cpp) and
+// audit events (catalog_audit.cpp). Nothing here does arithmetic.
 #pragma once
 
 #include <map>
@@ -7,51 +10,12 @@
 #include <vector>
 
 #include "lineage.hpp"
-#include "model.hpp"
-#include "rows.hpp"
+#include "model_meta.hpp"
 #include "spi.hpp"
 
 namespace unlearn::pg {
 
-struct ModelMeta {
-    int32 id = 0;
-    std::string name;
-    Oid relation = InvalidOid;
-    std::vector<std::string> key_columns;
-    std::string target;
-    std::vector<std::string> features;
-    Algorithm algorithm = Algorithm::LinearRegression;
-    Strategy strategy = Strategy::Incremental;
-    int32 slices = 1;
-    Options options;
-    bool learn_inserts = false;  // options.on_insert = 'learn'
-    std::string monitor_group;   // options.monitor_group: a column whose groups' holdout metrics each DELETE reports
-    double impact_warning = 0.05;
-    int32 shards = 1;
-    int32 buckets = 1;
-    int64 version = 0;
-    Categories categories;  // text and enum features: their categories
-};
-
-// The expanded layout: numeric features take one column, categorical ones a
-// column per category, in feature order.
-int width(const ModelMeta &m);
-std::vector<std::string> column_names(const ModelMeta &m);  // x, color=red, ...
-FittedModel fit_meta(const ModelMeta &m, const std::vector<ShardState> &states);
-// A category no held row carries any more leaves the model and its
-// vocabulary: the vocabulary is data too. Returns whether it changed.
-bool prune_categories(ModelMeta &m, std::vector<ShardState> &states);
-void write_categories(Spi &spi, const ModelMeta &m);
-
-// options jsonb (as text), validated: the algorithm's numeric options, and
-// on_insert ('learn' or 'ignore', the default), which the boundary handles.
-struct ParsedOptions {
-    Options options;
-    bool learn_inserts = false;
-    std::string monitor_group;
-    double impact_warning = 0.05;  // a group whose metric worsens by more than this raises a WARNING
-};
-ParsedOptions parse_model_options(Spi &spi, Algorithm algorithm, const std::string &json);
+// ---- models (catalog_models.cpp)
 
 // Loads by name; missing model is an error naming it.
 ModelMeta load_model(Spi &spi, const std::string &name);
@@ -62,28 +26,63 @@ ModelMeta load_model(Spi &spi, const std::string &name);
 // transaction's snapshot fails the statement with 40001 instead of being missed.
 std::vector<ModelMeta> models_of(Spi &spi, Oid relation, bool lock);
 void refuse_models_after_snapshot(Spi &spi, Oid relation, const std::vector<ModelMeta> &seen);
+bool model_exists(Spi &spi, const std::string &name);
+// Locks the model row: a concurrent DELETE must not write a state with the old layout.
+void lock_model(Spi &spi, const std::string &name);
+// A new model's row (version 0); returns its id.
+int32 insert_model(Spi &spi, const ModelMeta &m, const std::string &options_json, int64 rows_held, int64 rows_skipped);
+// Bumps the version and the held/forgotten counters after a change of state.
+void touch_model(Spi &spi, const ModelMeta &m, int64 rows_held, int64 forgotten);
+void write_features(Spi &spi, const ModelMeta &m);
+void write_bucket_count(Spi &spi, const ModelMeta &m);
+void write_categories(Spi &spi, const ModelMeta &m);
+void delete_categories(Spi &spi, const ModelMeta &m, const std::string &feature);
+// What the backend's model cache checks once per statement: the row's id
+// and version, and the xmin of every state row (found false: no such model).
+struct ModelVersion {
+    bool found = false;
+    int32 id = 0;
+    int64 version = 0;
+    std::string state_fingerprint;
+};
+ModelVersion model_version(Spi &spi, const std::string &name);
+// The source and key columns of a model by id (false: no such model).
+bool model_source(Spi &spi, int32 id, Oid *relation, std::vector<std::string> *key_columns);
+void install_triggers(Spi &spi, Oid relation);
+// TRUNCATE of a partition: the model is retrained from what remains.
+void resync_or_drop(Spi &spi, const ModelMeta &m);
+
+// ---- shard state and checkpoints (catalog_state.cpp)
 
 std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m);
 void write_states(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &states, const std::vector<int32> &shards);
-std::string state_hash(const ModelMeta &m, const std::vector<ShardState> &states);
+// The stored checkpoint of one slice of a SISA shard.
+Checkpoint load_checkpoint(Spi &spi, const ModelMeta &m, int32 shard, int32 slice);
+// Replaces the shard's checkpoints from the first one given on.
+void write_checkpoints(Spi &spi, const ModelMeta &m, int32 shard, const ClassLabels &classes,
+                       const std::vector<Checkpoint> &checkpoints);
+void delete_checkpoints(Spi &spi, const ModelMeta &m);
+// (shard, slice) -> (rows, digest) of every stored checkpoint
+std::map<std::pair<int32, int32>, std::pair<int64, std::string>> checkpoint_digests(Spi &spi, const ModelMeta &m);
+std::string digest_text(uint64_t digest);
 
-// The lineage bucket that holds key: by hash, or shard-major for SISA and
-// certified models (buckets is then per shard).
-int32 lineage_bucket(const ModelMeta &m, const std::string &key);
-int32 lineage_bucket(const ModelMeta &m, const LineageEntry &e);
-// Buckets the model's lineage is spread over, and for SISA a shard's run of them.
-int32 total_buckets(const ModelMeta &m);
-std::vector<int32> shard_buckets(const ModelMeta &m, int32 shard);
+// ---- lineage blocks (catalog_lineage.cpp)
 
 std::map<int32, LineageBlock> load_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets);
 std::map<int32, LineageBlock> load_all_blocks(Spi &spi, const ModelMeta &m);
+// The first blocks in bucket order: a sample of the model's keys.
+std::map<int32, LineageBlock> load_first_blocks(Spi &spi, const ModelMeta &m, int64 blocks);
+// Writes the blocks given; an empty block is deleted.
 void write_blocks(Spi &spi, const ModelMeta &m, const std::map<int32, LineageBlock> &blocks);
 void write_encoded_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets,
                           const std::vector<std::vector<uint8_t>> &blobs);
+void delete_lineage(Spi &spi, const ModelMeta &m);
+
+// ---- audit (catalog_audit.cpp)
 
 struct AuditEvent {
-    std::string event;   // train, unlearn, truncate
-    std::string method;  // full scan, decrement, shard retrain, reset
+    std::string event;   // train, unlearn, learn, forget_feature
+    std::string method;  // full scan, decrement, shard retrain, truncate, ...
     int64 rows = 0;
     std::vector<int32> shards;
     double duration_ms = 0;
@@ -92,8 +91,5 @@ struct AuditEvent {
     std::string details;  // members of a JSON object: method-specific figures (never a value or key of a row)
 };
 void write_audit(Spi &spi, const ModelMeta &m, const AuditEvent &e);
-
-// Bumps the version and the held/forgotten counters after a change of state.
-void touch_model(Spi &spi, const ModelMeta &m, int64 rows_held, int64 forgotten);
 
 }  // namespace unlearn::pg

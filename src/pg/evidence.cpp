@@ -26,16 +26,10 @@ struct HoldoutSample {
 };
 
 std::vector<std::string> holdout_keys(Spi &spi, const ModelMeta &m) {
-    SpiResult r = spi.exec(
-        "SELECT bucket, block FROM unlearn.lineage_blocks WHERE model_id = $1 ORDER BY bucket LIMIT $2",
-        {int4_param(m.id), int8_param(kHoldoutBlocks)});
     std::vector<std::string> keys;
-    for (uint64 i = 0; i < r.rows(); ++i) {
-        std::vector<uint8_t> blob = r.bytes(i, 2);
-        const LineageBlock block = LineageBlock::decode(blob.data(), blob.size());
-        for (const auto &e : block.entries())
+    for (const auto &kv : load_first_blocks(spi, m, kHoldoutBlocks))
+        for (const auto &e : kv.second.entries())
             if (e.role == Role::Holdout) keys.push_back(e.key);
-    }
     return keys;
 }
 
@@ -82,9 +76,9 @@ struct Groups {
 // group figures are then left out, and the DELETE goes on.
 Groups group_of(Spi &spi, const ModelMeta &m, const std::vector<std::string> &keys) {
     Groups out;
-    if (pg_call([&] { return get_attnum(m.relation, m.monitor_group.c_str()); }) == InvalidAttrNumber) return out;
+    if (pg_call([&] { return get_attnum(m.relation, m.options.monitor_group.c_str()); }) == InvalidAttrNumber) return out;
     KeyColumn key;
-    const std::string sql = select_by_key(m, quoted(m.key_columns[0]) + ", " + quoted(m.monitor_group), &key);
+    const std::string sql = select_by_key(m, quoted(m.key_columns[0]) + ", " + quoted(m.options.monitor_group), &key);
     SpiResult r = spi.exec_as_owner(m.relation, sql, {key_array_param(key, keys)});
     Oid type = InvalidOid;
     bool is_enum = false;
@@ -115,7 +109,7 @@ HoldoutSample holdout_sample(Spi &spi, const ModelMeta &m) {
     std::vector<std::string> keys = holdout_keys(spi, m);
     if (keys.empty()) return h;
     Groups groups;
-    if (!m.monitor_group.empty()) groups = group_of(spi, m, keys);
+    if (!m.options.monitor_group.empty()) groups = group_of(spi, m, keys);
     h.labels = groups.labels;
     std::vector<double> xs, ys;
     fetch_by_key(spi, m, keys, [&](const RowBatch &b) {
@@ -213,9 +207,9 @@ std::string group_figures(const ModelMeta &m, const FittedModel &before, const F
                 ", \"rows\": " + std::to_string(after_group.rows) + ", \"before\": " + json_number(mb) +
                 ", \"after\": " + json_number(ma) + "}";
         first = false;
-        if (worse > m.impact_warning) {
+        if (worse > m.options.impact_warning) {
             const std::string msg = "forgetting rows changed model \"" + m.name + "\": " + (accuracy ? "accuracy" : "RMSE") +
-                                    " of group \"" + name + "\" (" + m.monitor_group + ") on holdout rows went from " +
+                                    " of group \"" + name + "\" (" + m.options.monitor_group + ") on holdout rows went from " +
                                     rounded(mb) + " to " + rounded(ma);
             pg_call([&] {
                 ereport(WARNING, (errmsg("%s", msg.c_str()),
@@ -243,7 +237,7 @@ std::string figures(Spi &spi, const ModelMeta &m, const std::vector<ShardState> 
                     const std::vector<ShardState> &after, const DeletedRows &deleted) {
     if (!(m.options.holdout > 0) || m.key_columns.size() != 1) return "";
     const bool own_reference = deleted.holdout_x.rows() >= kMinDeletedHoldout;
-    const bool groups = !m.monitor_group.empty() && !before.empty();
+    const bool groups = !m.options.monitor_group.empty() && !before.empty();
     const HoldoutSample h = own_reference && !groups ? HoldoutSample{} : holdout_sample(spi, m);
     if (h.x.rows() == 0 && !own_reference) return "";
     FittedModel fit_after = fit_meta(m, after);

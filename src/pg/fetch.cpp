@@ -1,6 +1,8 @@
 #include "fetch.hpp"
 
 #include "error.hpp"
+#include "pg_memory.hpp"
+#include "pg_relation.hpp"
 #include "source.hpp"
 
 namespace unlearn::pg {
@@ -41,20 +43,12 @@ void fetch_by_key(Spi &spi, const ModelMeta &m, const std::vector<std::string> &
     const std::string sql = select_by_key(m, columns, &key);
     SpiResult r = spi.exec_as_owner(m.relation, sql, {key_array_param(key, wanted)});
     SpiTuples src{r.table(), r.rows(), 0};
-    TupleTableSlot *slot = nullptr;
-    MemoryContext scratch = nullptr;
-    pg_call([&] {
-        scratch = AllocSetContextCreate(CurrentMemoryContext, "pg_unlearn shard rows", ALLOCSET_DEFAULT_SIZES);
-        slot = MakeSingleTupleTableSlot(src.table->tupdesc, &TTSOpsHeapTuple);
-    });
+    const PgMemoryContext scratch("pg_unlearn shard rows");
+    const PgTupleSlot slot(src.table->tupdesc, &TTSOpsHeapTuple);
     ColumnPlan plan = plan_columns(src.table->tupdesc, relation_name(m.relation), m.key_columns, m.target, m.features,
                                    &m.categories);
     RowBatch batch(plan.width, 4096);
-    while (fill_batch(plan, next_spi_slot, &src, slot, scratch, batch) > 0) on_batch(batch);
-    pg_call([&] {
-        ExecDropSingleTupleTableSlot(slot);
-        MemoryContextDelete(scratch);
-    });
+    while (fill_batch(plan, next_spi_slot, &src, slot.get(), scratch.get(), batch) > 0) on_batch(batch);
 }
 
 }  // namespace unlearn::pg

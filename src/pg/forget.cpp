@@ -4,36 +4,21 @@
 #include <chrono>
 
 
-#include "catalog.hpp"
-#include "certify.hpp"
 #include "error.hpp"
-#include "evidence.hpp"
 #include "interrupt.hpp"
 #include "memory.hpp"
 #include "model_cache.hpp"
+#include "pg_memory.hpp"
+#include "pg_relation.hpp"
 #include "rows.hpp"
-#include "sisa.hpp"
 #include "source.hpp"
+#include "strategy.hpp"
 
 namespace unlearn::pg {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-// Summation-form state with every sum dropped, layout kept.
-struct overloaded_reset {
-    void operator()(SisaShard &) const {}
-    void operator()(CertifiedShard &) const {}
-    template <typename T>
-    void operator()(T &st) const { st = T(st.features()); }
-};
-
 // The rows of one transition table, as one model reads them.
-struct Collected {
-    std::vector<std::string> keys;
-    RowMatrix x;
-    Vector y;
-    std::vector<char> trainable;
+struct Collected : StatementRows {
     MemoryReservation memory;  // held until the rows are: a shard retrain counts them
 };
 
@@ -46,25 +31,22 @@ bool next_stored_slot(void *source, TupleTableSlot *slot) {
 // at most one block (kKeysPerBlock keys, each a header and its text) per row.
 double transition_bytes(const ModelMeta &m, int64 rows, int p, double key_bytes) {
     const double avg_key = rows > 0 ? key_bytes / static_cast<double>(rows) : 0;
-    const double blocks = std::min<double>(static_cast<double>(rows), total_buckets(m));
+    const double blocks = std::min<double>(static_cast<double>(rows), lineage_of(m).total_buckets());
     return rows_bytes(static_cast<double>(rows), p, key_bytes, 3) + blocks * kKeysPerBlock * (2 * avg_key + 80);
 }
 
 Collected read_transition(Tuplestorestate *store, TupleDesc desc, const ColumnPlan &plan, int p, const ModelMeta &m) {
-    TupleTableSlot *slot = nullptr;
-    MemoryContext scratch = nullptr;
-    int64 total = 0;
-    pg_call([&] {
-        scratch = AllocSetContextCreate(CurrentMemoryContext, "pg_unlearn forget", ALLOCSET_SMALL_SIZES);
-        slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+    const PgMemoryContext scratch("pg_unlearn forget", true);
+    const PgTupleSlot slot(desc, &TTSOpsMinimalTuple);
+    const int64 total = pg_call([&] {
         tuplestore_rescan(store);
-        total = tuplestore_tuple_count(store);
+        return tuplestore_tuple_count(store);
     });
     Collected c;
     c.x.resize(0, p);
     RowBatch batch(p, static_cast<int>(std::min<int64>(std::max<int64>(total, 1), 4096)));
     Eigen::Index at = 0;
-    while (fill_batch(plan, next_stored_slot, store, slot, scratch, batch) > 0) {
+    while (fill_batch(plan, next_stored_slot, store, slot.get(), scratch.get(), batch) > 0) {
         if (at == 0) {  // the first batch's keys tell the key size: refuse before collecting the rest
             double key_bytes = 0;
             for (int i = 0; i < batch.rows; ++i) key_bytes += static_cast<double>(batch.keys[i].size());
@@ -87,10 +69,6 @@ Collected read_transition(Tuplestorestate *store, TupleDesc desc, const ColumnPl
     }
     c.x.conservativeResize(at, Eigen::NoChange);
     c.y.conservativeResize(at);
-    pg_call([&] {
-        ExecDropSingleTupleTableSlot(slot);
-        MemoryContextDelete(scratch);
-    });
     return c;
 }
 
@@ -114,10 +92,11 @@ struct Wanted {
     std::vector<size_t> rows;
 };
 std::map<int32, Wanted> by_bucket(const ModelMeta &m, const Collected &rows, const std::vector<char> &selected) {
+    const LineageLayout lineage = lineage_of(m);
     std::map<int32, Wanted> wanted;
     for (size_t i = 0; i < rows.keys.size(); ++i) {
         if (!selected[i]) continue;
-        Wanted &w = wanted[lineage_bucket(m, rows.keys[i])];
+        Wanted &w = wanted[lineage.bucket(rows.keys[i])];
         w.keys.push_back(rows.keys[i]);
         w.rows.push_back(i);
     }
@@ -130,186 +109,78 @@ std::vector<int32> bucket_numbers(const std::map<int32, Wanted> &wanted) {
     return buckets;
 }
 
-// Adds (sign +1) or subtracts (-1) the rows listed per shard, writes the
-// changed lineage blocks and state, bumps the version, and audits it.
-// Returns the rows the model holds afterwards.
-
-int64 apply(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vector<std::vector<Eigen::Index>> &by_shard,
-            int sign, const std::map<int32, LineageBlock> &blocks, AuditEvent audit, Clock::time_point started,
-            const DeletedRows *forgotten = nullptr) {
-    std::vector<ShardState> states = load_states(spi, m);
-    std::vector<ShardState> before = forgotten && m.options.holdout > 0 ? states : std::vector<ShardState>{};
-    audit.hash_before = state_hash(m, states);
-    for (size_t s = 0; s < by_shard.size(); ++s) {
-        if (by_shard[s].empty()) continue;
-        RowMatrix x = rows.x(by_shard[s], Eigen::all);
-        Vector y = rows.y(by_shard[s]);
-        add_rows(states[s], x, y, sign);
-        audit.shards.push_back(static_cast<int32>(s));
-    }
-    int64 held = 0;
-    for (const auto &st : states) held += state_rows(st);
-    write_blocks(spi, m, blocks);
-    ModelMeta layout = m;
-    bool same_layout = true;
-    if (prune_categories(layout, states)) {
-        // a model of another layout: the deleted rows and the state before were in
-        // the old one, so there is nothing to score them with
-        same_layout = false;
-        // the layout of every shard changed with the vocabulary
-        audit.shards.clear();
-        for (int32 s = 0; s < m.shards; ++s) audit.shards.push_back(s);
-        write_categories(spi, layout);
-    }
-    if (!audit.shards.empty()) write_states(spi, layout, states, audit.shards);
-    touch_model(spi, m, held, sign < 0 ? audit.rows : 0);
-    audit.hash_after = state_hash(layout, states);
-    if (forgotten)
-        audit.details = same_layout ? event_figures(spi, layout, before, states, *forgotten)
-                                    : "\"figures_skipped\": \"a category left the model with these rows: they are not scored\"";
-    audit.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
-    write_audit(spi, m, audit);
-    return held;
-}
-
-// SISA: the changed lineage blocks are written first, so that retraining
-// reads the rows lineage holds now; each affected shard then trains again,
-// once, from the checkpoint before its earliest affected slice.
-int64 apply_sisa(Spi &spi, const ModelMeta &m, const std::map<int32, int32> &from,
-                 const std::map<int32, LineageBlock> &blocks, AuditEvent audit, int64 forgotten, Clock::time_point started,
-                 const DeletedRows *rows = nullptr) {
-    std::vector<ShardState> states = load_states(spi, m);
-    const std::vector<ShardState> before = rows && m.options.holdout > 0 ? states : std::vector<ShardState>{};
-    audit.hash_before = state_hash(m, states);
-    write_blocks(spi, m, blocks);
-    retrain_shards(spi, m, from, states);
-    int64 held = 0;
-    for (const auto &st : states) held += state_rows(st);
-    for (const auto &kv : from) audit.shards.push_back(kv.first);
-    touch_model(spi, m, held, forgotten);
-    audit.hash_after = state_hash(m, states);
-    if (rows) audit.details = event_figures(spi, m, before, states, *rows);
-    audit.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
-    write_audit(spi, m, audit);
-    return held;
-}
-
-// Certified: one Newton step per touched shard (no row is read), an exact
-// retrain of the shards whose bound passed the budget; the audit records the
-// path and the bound before and after.
-void apply_certified(Spi &spi, const ModelMeta &m, const Collected &rows,
-                     const std::vector<std::vector<Eigen::Index>> &by_shard, const std::map<int32, LineageBlock> &blocks,
-                     AuditEvent audit, Clock::time_point started, const DeletedRows *forgotten) {
-    std::vector<ShardState> states = load_states(spi, m);
-    const std::vector<ShardState> before = m.options.holdout > 0 ? states : std::vector<ShardState>{};
-    audit.hash_before = state_hash(m, states);
-    write_blocks(spi, m, blocks);  // first: a retrain reads the rows lineage holds now
-    std::map<int32, std::vector<Eigen::Index>> touched;
-    for (size_t s = 0; s < by_shard.size(); ++s)
-        if (!by_shard[s].empty()) {
-            touched[static_cast<int32>(s)] = by_shard[s];
-            audit.shards.push_back(static_cast<int32>(s));
-        }
-    audit.details = certified_forget(spi, m, touched, rows.x, rows.y, states, &audit.method);
-    if (!audit.shards.empty()) write_states(spi, m, states, audit.shards);
-    int64 held = 0;
-    for (const auto &st : states) held += state_rows(st);
-    touch_model(spi, m, held, audit.rows);
-    audit.hash_after = state_hash(m, states);
-    if (forgotten) {
-        const std::string figures = event_figures(spi, m, before, states, *forgotten);
-        if (!figures.empty()) audit.details += ", " + figures;
-    }
-    audit.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
-    write_audit(spi, m, audit);
-}
-
 // The bucket count is chosen at training; a model that has learned many
 // more rows since would rewrite ever larger blocks on each DELETE, so its
 // lineage is redistributed over as many buckets as its size calls for.
 void rebucket(Spi &spi, const ModelMeta &m, int64 held) {
     ModelMeta grown = m;
-    grown.buckets = bucket_count(m.strategy != Strategy::Incremental ? held / m.shards : held);
+    grown.buckets = lineage_of(m).buckets_for(held);
+    const LineageLayout lineage = lineage_of(grown);
     std::map<int32, std::vector<LineageEntry>> split;
     for (const auto &kv : load_all_blocks(spi, m))
-        for (const LineageEntry &e : kv.second.entries()) split[lineage_bucket(grown, e)].push_back(e);
+        for (const LineageEntry &e : kv.second.entries()) split[lineage.bucket(e)].push_back(e);
     std::map<int32, LineageBlock> blocks;
     for (auto &kv : split) blocks.emplace(kv.first, LineageBlock(std::move(kv.second)));
-    spi.exec("DELETE FROM unlearn.lineage_blocks WHERE model_id = $1", {int4_param(m.id)});
+    delete_lineage(spi, m);
     write_blocks(spi, grown, blocks);
-    spi.exec("UPDATE unlearn.models SET lineage_buckets = $2 WHERE model_id = $1",
-             {int4_param(m.id), int4_param(grown.buckets)});
+    write_bucket_count(spi, grown);
 }
 
-// keep_holdout (UPDATE): rows whose key stays, whose holdout entry stays too
-// (never trained on, its new version is as unseen as the old).
+// The lineage diff of a DELETE or UPDATE: the selected rows leave lineage;
+// the strategy forgets those it trained on. keep_holdout (UPDATE): rows
+// whose key stays, whose holdout entry stays too (never trained on, its new
+// version is as unseen as the old).
 void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vector<char> &selected,
                  Clock::time_point started, const std::vector<char> *keep_holdout = nullptr) {
     std::map<int32, Wanted> wanted = by_bucket(m, rows, selected);
     if (wanted.empty()) return;
     std::map<int32, LineageBlock> blocks = load_blocks(spi, m, bucket_numbers(wanted));
-    std::vector<std::vector<Eigen::Index>> by_shard(static_cast<size_t>(m.shards));
-    const bool sisa = m.strategy == Strategy::Sisa;
-    AuditEvent audit{"unlearn", sisa ? "shard retrain" : "decrement"};
     std::map<int32, LineageBlock> changed;
-    std::map<int32, int32> from;  // sisa: shard -> earliest slice that saw a forgotten row
-    std::vector<Eigen::Index> trained;  // the forgotten rows the model was trained on
+    std::vector<RowEntry> removed;      // the forgotten rows the model was trained on
+    std::vector<Eigen::Index> trained;  // those of them whose values are at hand
     std::vector<Eigen::Index> unseen;   // deleted holdout rows: the evidence's reference when there are enough
     for (auto &kv : blocks) {
         check_interrupts();  // a block of lineage per turn: a million-row DELETE visits thousands
         const Wanted &w = wanted[kv.first];
-        std::vector<Removal> found = kv.second.remove_many(w.keys, w.rows);  // keys not found: never trained on
+        std::vector<RowEntry> found = kv.second.remove_many(w.keys, w.rows);  // keys not found: never trained on
         if (found.empty()) continue;
-        for (const Removal &r : found) {
+        for (RowEntry &r : found) {
             if (r.entry.role != Role::Train) {
                 if (r.entry.role == Role::Holdout && keep_holdout && (*keep_holdout)[r.row]) kv.second.insert(r.entry);
                 else if (r.entry.role == Role::Holdout && rows.trainable[r.row])
                     unseen.push_back(static_cast<Eigen::Index>(r.row));
                 continue;
             }
-            if (sisa) {
-                if (r.entry.shard < 0 || r.entry.shard >= m.shards || r.entry.slice < 0 || r.entry.slice >= m.slices)
-                    throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" has a lineage entry outside its shards");
-                auto at = from.emplace(r.entry.shard, r.entry.slice).first;
-                at->second = std::min(at->second, r.entry.slice);
-                if (rows.trainable[r.row]) trained.push_back(static_cast<Eigen::Index>(r.row));
-                ++audit.rows;
-                continue;
-            }
-            if (!rows.trainable[r.row] || r.entry.shard >= m.shards)
-                throw Error(ErrorKind::CorruptState,
-                            "model \"" + m.name + "\" holds a row whose values no longer match its lineage",
-                            "The table was changed with triggers disabled; drop and retrain the model.");
-            by_shard[static_cast<size_t>(r.entry.shard)].push_back(static_cast<Eigen::Index>(r.row));
-            trained.push_back(static_cast<Eigen::Index>(r.row));
-            ++audit.rows;
+            if (rows.trainable[r.row]) trained.push_back(static_cast<Eigen::Index>(r.row));
+            removed.push_back(std::move(r));
         }
         changed.emplace(kv.first, std::move(kv.second));
     }
     if (changed.empty()) return;
-    if (audit.rows == 0) audit.method = "holdout rows only";  // lineage changes, no state
-    DeletedRows forgotten{rows.x(trained, Eigen::all), rows.y(trained), rows.x(unseen, Eigen::all), rows.y(unseen)};
+    const ForgettingStrategy &strategy = strategy_of(m.strategy);
+    const DeletedRows forgotten{rows.x(trained, Eigen::all), rows.y(trained), rows.x(unseen, Eigen::all), rows.y(unseen)};
     // holdout rows only: no state changed, so no figures (a no-op group impact would hide the last real one)
-    const DeletedRows *figures = audit.rows > 0 ? &forgotten : nullptr;
-    if (sisa) (void)apply_sisa(spi, m, from, changed, audit, audit.rows, started, figures);
-    else if (m.strategy == Strategy::Certified) apply_certified(spi, m, rows, by_shard, changed, audit, started, figures);
-    else (void)apply(spi, m, rows, by_shard, -1, changed, audit, started, figures);
+    const DeletedRows *figures = removed.empty() ? nullptr : &forgotten;
+    ModelChange change(spi, m, "unlearn", removed.empty() ? "holdout rows only" : strategy.forget_method(), started,
+                       figures && m.options.holdout > 0);
+    change.audit.rows = static_cast<int64>(removed.size());
+    write_blocks(spi, m, changed);  // first: a retrain reads the rows lineage holds now
+    strategy.forget(change, rows, removed);
+    change.commit(change.audit.rows, figures);
 }
 
 // options.on_insert = 'learn': new rows (and new versions of updated rows)
-// join the model and its lineage, in the shard their key hashes to.
+// join the model and its lineage, in the shard (and slice) their key hashes to.
 void learn_rows(Spi &spi, const ModelMeta &m, const Collected &rows, std::vector<char> selected,
                 Clock::time_point started) {
     for (size_t i = 0; i < selected.size(); ++i) selected[i] = selected[i] && rows.trainable[i];
     std::map<int32, Wanted> wanted = by_bucket(m, rows, selected);
     if (wanted.empty()) return;
     std::map<int32, LineageBlock> blocks = load_blocks(spi, m, bucket_numbers(wanted));
-    std::vector<std::vector<Eigen::Index>> by_shard(static_cast<size_t>(m.shards));
-    const bool sisa = m.strategy == Strategy::Sisa;
-    AuditEvent audit{"learn", sisa ? "shard retrain" : "increment"};
-    std::map<int32, int32> from;  // sisa: shard -> earliest slice with a new row
-    ClassLabels classes;
-    if (sisa) classes = std::get<SisaShard>(load_states(spi, m).at(0)).classes;
+    const ForgettingStrategy &strategy = strategy_of(m.strategy);
+    const LineageLayout lineage = lineage_of(m);
+    ModelChange change(spi, m, "learn", strategy.learn_method(), started);
+    std::vector<RowEntry> added;  // rows that join the model, with their lineage entries
     for (const auto &kv : wanted) {
         check_interrupts();
         LineageBlock &block = blocks[kv.first];
@@ -318,65 +189,34 @@ void learn_rows(Spi &spi, const ModelMeta &m, const Collected &rows, std::vector
             if (block.find(key))  // already held: a key cannot be learned twice (no key in the message: logs keep it)
                 throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" already holds a row being inserted",
                             "The table was changed with triggers disabled; unlearn.resync() retrains the model.");
-            const Placement at = place(key, m.shards, m.slices, m.options.seed);
+            const Placement at = lineage.place(key);
             if (is_holdout(key, m.options.holdout, m.options.seed)) {
                 block.insert(make_entry(key, at.shard, 0, Role::Holdout));  // kept out of training, like at train time
                 continue;
             }
-            if (sisa) {
-                // a label the classifier does not know is not learned: its classes are fixed at training
-                if (classes.index(rows.y(static_cast<Eigen::Index>(kv.second.rows[k]))) < 0) continue;
-                block.insert(make_entry(key, at.shard, at.slice, Role::Train));
-                auto f = from.emplace(at.shard, at.slice).first;
-                f->second = std::min(f->second, at.slice);
-                ++audit.rows;
-                continue;
-            }
-            const int32 shard = at.shard;
-            block.insert(make_entry(key, shard, 0, Role::Train));
-            by_shard[static_cast<size_t>(shard)].push_back(static_cast<Eigen::Index>(kv.second.rows[k]));
-            ++audit.rows;
+            const size_t row = kv.second.rows[k];
+            if (!strategy.learns_label(change, rows.y(static_cast<Eigen::Index>(row)))) continue;
+            LineageEntry entry = make_entry(key, at.shard, at.slice, Role::Train);
+            block.insert(entry);
+            added.push_back(RowEntry{row, std::move(entry)});
         }
     }
-    if (sisa && from.empty()) {  // only holdout rows, or labels it does not know: lineage changes, no shard
-        write_blocks(spi, m, blocks);
-        return;
-    }
-    const int64 held = sisa ? apply_sisa(spi, m, from, blocks, audit, 0, started)
-                            : apply(spi, m, rows, by_shard, +1, blocks, audit, started);
-    if (held > 4 * static_cast<int64>(total_buckets(m)) * kKeysPerBlock) rebucket(spi, m, held);
+    change.audit.rows = static_cast<int64>(added.size());
+    write_blocks(spi, m, blocks);  // first: a retrain reads the rows lineage holds now
+    if (!strategy.learn(change, rows, added)) return;
+    const int64 held = change.commit();
+    if (held > 4 * static_cast<int64>(lineage_of(m).total_buckets()) * kKeysPerBlock) rebucket(spi, m, held);
 }
 
+// TRUNCATE: the model keeps its layout and holds no row.
 void forget_everything(Spi &spi, const ModelMeta &m, Clock::time_point started) {
-    std::vector<ShardState> states = load_states(spi, m);
-    AuditEvent audit;
-    audit.hash_before = state_hash(m, states);
-    int64 held = 0;
-    for (size_t s = 0; s < states.size(); ++s) {
-        held += state_rows(states[s]);
-        // keep the layout, drop every sum: the same state a train on no rows would have
-        if (auto *sisa = std::get_if<SisaShard>(&states[s])) {
-            sisa->last = Checkpoint{m.slices - 1, 0, digest_keys({}, 0), nullptr};
-        } else if (auto *cert = std::get_if<CertifiedShard>(&states[s])) {
-            cert->state = certified_empty(cert->state.theta.size(), cert->state.retrains);
-        } else {
-            std::visit(overloaded_reset{}, states[s]);
-        }
-        audit.shards.push_back(static_cast<int32>(s));
-    }
-    spi.exec("DELETE FROM unlearn.lineage_blocks WHERE model_id = $1", {int4_param(m.id)});
-    spi.exec("DELETE FROM unlearn.checkpoints WHERE model_id = $1", {int4_param(m.id)});
-    ModelMeta layout = m;
-    if (m.strategy == Strategy::Incremental && prune_categories(layout, states))
-        write_categories(spi, layout);  // every category leaves
-    write_states(spi, layout, states, audit.shards);
-    touch_model(spi, m, 0, held);
-    audit.event = "unlearn";
-    audit.method = "truncate";
-    audit.rows = held;
-    audit.hash_after = state_hash(m, states);
-    audit.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
-    write_audit(spi, m, audit);
+    ModelChange change(spi, m, "unlearn", "truncate", started);
+    const int64 held = change.held();
+    delete_lineage(spi, m);
+    delete_checkpoints(spi, m);
+    strategy_of(m.strategy).reset(change);
+    change.audit.rows = held;
+    change.commit(held);
 }
 
 }  // namespace
@@ -443,7 +283,7 @@ UNLEARN_FUNCTION(unlearn_forget_rows) {
             // TRUNCATE of one partition leaves the others' rows: their values
             // are gone, so the model is retrained from what remains
             if (m.relation != relid)
-                spi.exec("SELECT unlearn.resync_or_drop($1)", {text_param(m.name)});
+                resync_or_drop(spi, m);
             else
                 forget_everything(spi, m, started);
             continue;
@@ -451,12 +291,12 @@ UNLEARN_FUNCTION(unlearn_forget_rows) {
         ColumnPlan plan = plan_columns(desc, rel_name, m.key_columns, m.target, m.features, &m.categories);
         const int p = plan.width;
         const bool needs_old = !TRIGGER_FIRED_BY_INSERT(ev);
-        const bool needs_new = TRIGGER_FIRED_BY_INSERT(ev) || (TRIGGER_FIRED_BY_UPDATE(ev) && m.learn_inserts);
+        const bool needs_new = TRIGGER_FIRED_BY_INSERT(ev) || (TRIGGER_FIRED_BY_UPDATE(ev) && m.options.learn_inserts);
         if ((needs_old && !td->tg_oldtable) || ((needs_new || TRIGGER_FIRED_BY_UPDATE(ev)) && !td->tg_newtable))
             throw Error(ErrorKind::FeatureNotSupported,
                         "unlearn.forget_rows() needs the transition tables unlearn.install_triggers() declares");
         if (TRIGGER_FIRED_BY_INSERT(ev)) {
-            if (!m.learn_inserts) continue;
+            if (!m.options.learn_inserts) continue;
             Collected new_rows = read_transition(td->tg_newtable, desc, plan, p, m);
             learn_rows(spi, m, new_rows, std::vector<char>(new_rows.keys.size(), 1), started);
             continue;
@@ -468,7 +308,7 @@ UNLEARN_FUNCTION(unlearn_forget_rows) {
         if (TRIGGER_FIRED_BY_UPDATE(ev)) {
             new_rows = read_transition(td->tg_newtable, desc, plan, p, m);
             selected = changed_rows(old_rows, new_rows);
-            if (!m.learn_inserts) {
+            if (!m.options.learn_inserts) {
                 keep_holdout.resize(selected.size());
                 for (size_t i = 0; i < selected.size(); ++i)
                     keep_holdout[i] = selected[i] && old_rows.keys[i] == new_rows.keys[i];
@@ -476,7 +316,7 @@ UNLEARN_FUNCTION(unlearn_forget_rows) {
         }
         forget_rows(spi, m, old_rows, selected, started, keep_holdout.empty() ? nullptr : &keep_holdout);
         // the new version of a changed row is learned when new rows are
-        if (TRIGGER_FIRED_BY_UPDATE(ev) && m.learn_inserts) learn_rows(spi, m, new_rows, selected, started);
+        if (TRIGGER_FIRED_BY_UPDATE(ev) && m.options.learn_inserts) learn_rows(spi, m, new_rows, selected, started);
     }
     return PointerGetDatum(nullptr);
 }

@@ -13,6 +13,7 @@
 
 #include <exception>
 #include <type_traits>
+#include <utility>
 
 #include "pg.hpp"
 
@@ -68,6 +69,17 @@ auto pg_call(Fn &&fn) -> decltype(fn()) {
     if constexpr (!std::is_void_v<R>) return result;
 }
 #pragma GCC diagnostic pop
+
+// pg_call for destructors (the RAII wrappers in pg_*.hpp): a failure to
+// release is dropped, never thrown from a destructor; the transaction's abort
+// releases what fn would have.
+template <typename Fn>
+void pg_release(Fn &&fn) noexcept {
+    try {
+        pg_call(std::forward<Fn>(fn));
+    } catch (...) {
+    }
+}
 
 using Body = Datum (*)(FunctionCallInfo);
 Datum guarded(Body body, FunctionCallInfo fcinfo);

@@ -78,10 +78,7 @@ double learner_bytes(Algorithm a, const Options &o, int width, int classes, doub
     double work = 0, checkpoint = 0;
     const double q = width + 1.0;
     if (a == Algorithm::Mlp) {
-        MlpOptions mo;
-        mo.hidden = o.hidden;
-        mo.layers = o.layers;
-        mo.batch_size = o.batch_size;
+        const MlpOptions mo = mlp_options(o);
         work = mlp_training_bytes(mo, width, classes);
         checkpoint = 8.0 * mlp_parameters(mo, width, classes);
     } else {

@@ -39,18 +39,14 @@ const CachedModel *memo_model(const CallMemo *memo, const std::string &name, Sna
 
 std::shared_ptr<CachedModel> load_current(const std::string &name) {
     Spi spi;
-    SpiResult r = spi.exec(
-        "SELECT m.model_id, m.version, (SELECT string_agg(s.xmin::text, ',' ORDER BY s.shard) FROM unlearn.state s "
-        "WHERE s.model_id = m.model_id) FROM unlearn.models m WHERE m.name = $1",
-        {text_param(name)});
+    const ModelVersion v = model_version(spi, name);
     auto &c = cache();
     auto it = c.find(name);
-    const std::string fingerprint = r.rows() == 1 && !r.is_null(0, 3) ? r.str(0, 3) : std::string();
-    if (r.rows() == 1 && it != c.end() && it->second->meta.id == r.int4(0, 1) &&
-        it->second->meta.version == r.int8(0, 2) && it->second->state_fingerprint == fingerprint)
+    if (v.found && it != c.end() && it->second->meta.id == v.id && it->second->meta.version == v.version &&
+        it->second->state_fingerprint == v.state_fingerprint)
         return it->second;
     if (it != c.end()) c.erase(it);
-    auto entry = std::make_shared<CachedModel>(CachedModel{load_model(spi, name), FittedModel{}, fingerprint});
+    auto entry = std::make_shared<CachedModel>(CachedModel{load_model(spi, name), FittedModel{}, v.state_fingerprint});
     entry->fit = fit_meta(entry->meta, load_states(spi, entry->meta));
     c[name] = entry;
     return entry;

@@ -6,6 +6,7 @@
 #include "catalog.hpp"
 #include "error.hpp"
 #include "metrics.hpp"
+#include "pg_memory.hpp"
 #include "rows.hpp"
 #include "source.hpp"
 
@@ -48,8 +49,8 @@ UNLEARN_FUNCTION(unlearn_membership_inference) {
         throw Error(ErrorKind::InvalidParameter, "model \"" + name + "\" has no holdout rows to compare with",
                     "Train it with options.holdout, e.g. '{\"holdout\": 0.2}'.");
     const AttackFigures f = threshold_attack(scores.first, scores.second);
+    const PgMemoryContextSwitch to_caller(spi.outer());
     return pg_call([&] {
-        MemoryContextSwitchTo(spi.outer());
         TupleDesc desc;
         if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
             elog(ERROR, "unlearn.membership_inference must be declared to return a composite");

@@ -79,7 +79,7 @@ ShardState churned(Algorithm a, const Data &d, uint64_t seed, std::vector<Eigen:
     ShardState s = empty_state(a, static_cast<int>(d.x.cols()));
     auto apply = [&](const std::vector<Eigen::Index> &rows, int sign) {
         in_random_blocks(rows, rng, [&](const std::vector<Eigen::Index> &b) {
-            add_rows(s, take_rows(d.x, b), take_rows(d.y, b), sign);
+            summation(s).add_rows(take_rows(d.x, b), take_rows(d.y, b), sign);
         });
     };
     std::vector<Eigen::Index> all(static_cast<size_t>(n));
@@ -105,7 +105,7 @@ ShardState churned(Algorithm a, const Data &d, uint64_t seed, std::vector<Eigen:
 
 ShardState retrained(Algorithm a, const Data &d, const std::vector<Eigen::Index> &rows) {
     ShardState s = empty_state(a, static_cast<int>(d.x.cols()));
-    add_rows(s, take_rows(d.x, rows), take_rows(d.y, rows), +1);
+    summation(s).add_rows(take_rows(d.x, rows), take_rows(d.y, rows), +1);
     return s;
 }
 
@@ -246,8 +246,8 @@ TEST(ExactState, ForgettingAnOutlierRowGivesTheRetrain) {
                 if (a == Algorithm::NaiveBayes) data.y(100) = outlier_label;
                 const std::string what = std::string(algorithm_name(a)) + ", M = " + std::to_string(big);
                 ShardState s = empty_state(a, 2);
-                add_rows(s, data.x, data.y, +1);
-                add_rows(s, data.x.bottomRows(1), data.y.tail(1), -1);
+                summation(s).add_rows(data.x, data.y, +1);
+                summation(s).add_rows(data.x.bottomRows(1), data.y.tail(1), -1);
                 const ShardState want = retrained(a, data, ordinary);
                 EXPECT_EQ(encode_state(a, s), encode_state(a, want)) << what;
                 expect_same_fit(a, s, want, what);

@@ -35,8 +35,8 @@ ShardState trained_state(Algorithm a) {
     if (a == Algorithm::NaiveBayes)
         for (Eigen::Index i = 0; i < d.y.size(); ++i) d.y(i) = static_cast<double>(i % 4) * 1.5;
     ShardState s = empty_state(a, kFeatures);
-    add_rows(s, d.x, d.y, +1);
-    add_rows(s, d.x.topRows(30), d.y.head(30), -1);
+    summation(s).add_rows(d.x, d.y, +1);
+    summation(s).add_rows(d.x.topRows(30), d.y.head(30), -1);
     return s;
 }
 

@@ -31,7 +31,7 @@ std::vector<ShardState> sharded(Algorithm a, const Data &d, int shards) {
         out.push_back(empty_state(a, kFeatures));
         std::vector<Eigen::Index> mine;
         for (Eigen::Index i = s; i < d.x.rows(); i += shards) mine.push_back(i);
-        add_rows(out.back(), take_rows(d.x, mine), take_rows(d.y, mine), +1);
+        summation(out.back()).add_rows(take_rows(d.x, mine), take_rows(d.y, mine), +1);
     }
     return out;
 }
@@ -52,8 +52,8 @@ TEST_P(ModelState, EncodeDecodeRoundTripIsBitForBit) {
     Data d = data_for(a, 700, 31);
     std::vector<ShardState> shards = sharded(a, d, 3);
     // forgetting leaves non-trivial low words in the double-double sums
-    add_rows(shards[1], d.x.middleRows(10, 40), d.y.segment(10, 40), +1);
-    add_rows(shards[1], d.x.middleRows(10, 40), d.y.segment(10, 40), -1);
+    summation(shards[1]).add_rows(d.x.middleRows(10, 40), d.y.segment(10, 40), +1);
+    summation(shards[1]).add_rows(d.x.middleRows(10, 40), d.y.segment(10, 40), -1);
 
     std::vector<ShardState> back;
     for (const ShardState &s : shards) {
@@ -69,8 +69,8 @@ TEST_P(ModelState, EncodeDecodeRoundTripIsBitForBit) {
     EXPECT_EQ(m2.rows(), 700);
     // the decoded state keeps learning and forgetting like the original
     const std::vector<Eigen::Index> held_by_0 = {0, 3, 6, 9, 12};
-    add_rows(shards[0], take_rows(d.x, held_by_0), take_rows(d.y, held_by_0), -1);
-    add_rows(back[0], take_rows(d.x, held_by_0), take_rows(d.y, held_by_0), -1);
+    summation(shards[0]).add_rows(take_rows(d.x, held_by_0), take_rows(d.y, held_by_0), -1);
+    summation(back[0]).add_rows(take_rows(d.x, held_by_0), take_rows(d.y, held_by_0), -1);
     EXPECT_EQ(encode_state(a, back[0]), encode_state(a, shards[0]));
 }
 
@@ -167,7 +167,7 @@ TEST(ModelFit, EmptyShardsAndForgottenModels) {
     for (int s = 0; s < 3; ++s) {
         std::vector<Eigen::Index> mine;
         for (Eigen::Index i = s; i < d.x.rows(); i += 3) mine.push_back(i);
-        add_rows(shards[static_cast<size_t>(s)], take_rows(d.x, mine), take_rows(d.y, mine), -1);
+        summation(shards[static_cast<size_t>(s)]).add_rows(take_rows(d.x, mine), take_rows(d.y, mine), -1);
         EXPECT_EQ(state_rows(shards[static_cast<size_t>(s)]), 0);
     }
     EXPECT_TRUE(throws_kind(ErrorKind::DataException, [&] { fit_model(Algorithm::Ridge, o, shards); }));
@@ -213,7 +213,7 @@ TEST(ModelState, ZeroFeatureModelsRoundTrip) {
     // every feature forgotten (forget_feature): the state still encodes
     Data d = data_for(Algorithm::LinearRegression, 20, 39);
     ShardState s = sharded(Algorithm::LinearRegression, d, 1)[0];
-    for (int j = kFeatures - 1; j >= 0; --j) drop_feature(s, j);
+    for (int j = kFeatures - 1; j >= 0; --j) summation(s).drop_feature(j);
     std::vector<uint8_t> blob = encode_state(Algorithm::LinearRegression, s);
     ShardState back = decode_state(Algorithm::LinearRegression, 0, blob.data(), blob.size());
     FittedModel m = fit_model(Algorithm::LinearRegression, Options{}, {back});

@@ -1,0 +1,169 @@
+#include "catalog.hpp"
+
+#include <algorithm>
+
+#include "error.hpp"
+#include "source.hpp"
+
+namespace unlearn::pg {
+
+namespace {
+
+ModelMeta meta_from(Spi &spi, const SpiResult &r, uint64 row) {
+    ModelMeta m;
+    m.id = r.int4(row, 1);
+    m.name = r.str(row, 2);
+    m.relation = DatumGetObjectId(r.datum(row, 3));
+    m.key_columns = r.text_array(row, 4);
+    m.target = r.str(row, 5);
+    m.features = r.text_array(row, 6);
+    m.algorithm = parse_algorithm(r.str(row, 7));
+    std::string options = r.str(row, 8);
+    m.shards = r.int4(row, 9);
+    m.buckets = r.int4(row, 10);
+    m.version = r.int8(row, 11);
+    m.strategy = parse_strategy(r.str(row, 12), m.algorithm);
+    m.slices = r.int4(row, 13);
+    // only models with a text or enum feature have a vocabulary (0.2.0 on)
+    if (has_categorical_feature(m.relation, m.features)) {
+        SpiResult v = spi.exec("SELECT feature, categories FROM unlearn.vocabulary WHERE model_id = $1",
+                               {int4_param(m.id)});
+        for (uint64 i = 0; i < v.rows(); ++i) m.categories[v.str(i, 1)] = v.text_array(i, 2);
+    }
+    m.options = stored_options(spi, m.algorithm, options);
+    if (m.shards < 1 || m.slices < 1 || m.buckets < 1 || (m.buckets & (m.buckets - 1)))
+        throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" has an invalid shard or bucket count");
+    return m;
+}
+
+}  // namespace
+
+ModelMeta load_model(Spi &spi, const std::string &name) {
+    SpiResult r = spi.exec(
+        "SELECT model_id, name, relation::oid, key_columns, target, features, algorithm, options::text, shards, "
+        "lineage_buckets, version, strategy, slices FROM unlearn.models WHERE name = $1",
+        {text_param(name)});
+    if (r.rows() == 0)
+        throw Error(ErrorKind::UndefinedObject, "model \"" + name + "\" does not exist",
+                    "SELECT name FROM unlearn.models lists the trained models.");
+    return meta_from(spi, r, 0);
+}
+
+std::vector<ModelMeta> models_of(Spi &spi, Oid relation, bool lock) {
+    SpiResult r = lock ? spi.exec("SELECT model_id, name, relation::oid, key_columns, target, features, algorithm, "
+                                  "options::text, shards, lineage_buckets, version, strategy, slices FROM unlearn.models "
+                                  "WHERE relation = $1::oid::regclass OR relation IN (SELECT relid FROM pg_partition_ancestors($1::oid::regclass)) "
+                                  "ORDER BY model_id FOR UPDATE",
+                                  {oid_param(relation)})
+                       : spi.exec("SELECT model_id, name, relation::oid, key_columns, target, features, algorithm, "
+                                  "options::text, shards, lineage_buckets, version, strategy, slices FROM unlearn.models "
+                                  "WHERE relation = $1::oid::regclass OR relation IN (SELECT relid FROM pg_partition_ancestors($1::oid::regclass)) "
+                                  "ORDER BY model_id",
+                                  {oid_param(relation)});
+    std::vector<ModelMeta> out;
+    for (uint64 i = 0; i < r.rows(); ++i) out.push_back(meta_from(spi, r, i));
+    if (lock) refuse_models_after_snapshot(spi, relation, out);
+    return out;
+}
+
+void refuse_models_after_snapshot(Spi &spi, Oid relation, const std::vector<ModelMeta> &seen) {
+    // Read committed takes a new snapshot per query and FOR UPDATE waits for a
+    // model being changed; under REPEATABLE READ and SERIALIZABLE a model
+    // trained after the transaction's snapshot is invisible to it, and its
+    // rows would stay in that model. (A model changed or dropped since the
+    // snapshot already makes FOR UPDATE fail with 40001.)
+    if (!pg_call([] { return IsolationUsesXactSnapshot(); })) return;
+    SpiResult now = spi.exec_latest(
+        "SELECT model_id FROM unlearn.models WHERE relation = $1::oid::regclass "
+        "OR relation IN (SELECT relid FROM pg_partition_ancestors($1::oid::regclass))",
+        {oid_param(relation)});
+    for (uint64 i = 0; i < now.rows(); ++i) {
+        const int32 id = now.int4(i, 1);
+        if (std::none_of(seen.begin(), seen.end(), [&](const ModelMeta &m) { return m.id == id; }))
+            throw Error(ErrorKind::SerializationFailure,
+                        "could not serialize access due to a model trained on " + relation_name(relation) +
+                            " after this transaction's snapshot",
+                        "Retry the transaction: its rows must be forgotten by every model trained on them.");
+    }
+}
+
+bool model_exists(Spi &spi, const std::string &name) {
+    return spi.exec("SELECT 1 FROM unlearn.models WHERE name = $1", {text_param(name)}).rows() > 0;
+}
+
+void lock_model(Spi &spi, const std::string &name) {
+    spi.exec("SELECT 1 FROM unlearn.models WHERE name = $1 FOR UPDATE", {text_param(name)});
+}
+
+int32 insert_model(Spi &spi, const ModelMeta &m, const std::string &options_json, int64 rows_held, int64 rows_skipped) {
+    SpiResult ins = spi.exec(
+        "INSERT INTO unlearn.models (name, relation, key_columns, target, features, algorithm, strategy, shards, "
+        "slices, options, lineage_buckets, rows_trained, rows_skipped, rows_held) "
+        "VALUES ($1, $2::oid::regclass, $3, $4, $5, $6, $7, $8, $13, $9::text::jsonb, $10, $11, $12, $11) "
+        "RETURNING model_id",
+        {text_param(m.name), oid_param(m.relation), text_array_param(m.key_columns), text_param(m.target),
+         text_array_param(m.features), text_param(algorithm_name(m.algorithm)),
+         text_param(strategy_name(m.strategy)), int4_param(m.shards), text_param(options_json),
+         int4_param(m.buckets), int8_param(rows_held), int8_param(rows_skipped), int4_param(m.slices)});
+    return ins.int4(0, 1);
+}
+
+void touch_model(Spi &spi, const ModelMeta &m, int64 rows_held, int64 forgotten) {
+    spi.exec(
+        "UPDATE unlearn.models SET version = version + 1, rows_held = $2, "
+        "rows_forgotten = rows_forgotten + $3, updated_at = clock_timestamp() WHERE model_id = $1",
+        {int4_param(m.id), int8_param(rows_held), int8_param(forgotten)});
+}
+
+void write_features(Spi &spi, const ModelMeta &m) {
+    spi.exec("UPDATE unlearn.models SET features = $2 WHERE model_id = $1",
+             {int4_param(m.id), text_array_param(m.features)});
+}
+
+void write_bucket_count(Spi &spi, const ModelMeta &m) {
+    spi.exec("UPDATE unlearn.models SET lineage_buckets = $2 WHERE model_id = $1",
+             {int4_param(m.id), int4_param(m.buckets)});
+}
+
+void write_categories(Spi &spi, const ModelMeta &m) {
+    for (const auto &kv : m.categories)
+        spi.exec(
+            "INSERT INTO unlearn.vocabulary (model_id, feature, categories) VALUES ($1, $2, $3) "
+            "ON CONFLICT (model_id, feature) DO UPDATE SET categories = excluded.categories",
+            {int4_param(m.id), text_param(kv.first), text_array_param(kv.second)});
+}
+
+void delete_categories(Spi &spi, const ModelMeta &m, const std::string &feature) {
+    spi.exec("DELETE FROM unlearn.vocabulary WHERE model_id = $1 AND feature = $2",
+             {int4_param(m.id), text_param(feature)});
+}
+
+ModelVersion model_version(Spi &spi, const std::string &name) {
+    SpiResult r = spi.exec(
+        "SELECT m.model_id, m.version, (SELECT string_agg(s.xmin::text, ',' ORDER BY s.shard) FROM unlearn.state s "
+        "WHERE s.model_id = m.model_id) FROM unlearn.models m WHERE m.name = $1",
+        {text_param(name)});
+    ModelVersion v;
+    if (r.rows() != 1) return v;
+    v.found = true;
+    v.id = r.int4(0, 1);
+    v.version = r.int8(0, 2);
+    if (!r.is_null(0, 3)) v.state_fingerprint = r.str(0, 3);
+    return v;
+}
+
+bool model_source(Spi &spi, int32 id, Oid *relation, std::vector<std::string> *key_columns) {
+    SpiResult meta = spi.exec("SELECT relation::oid, key_columns FROM unlearn.models WHERE model_id = $1", {int4_param(id)});
+    if (meta.rows() != 1) return false;
+    *relation = DatumGetObjectId(meta.datum(0, 1));
+    *key_columns = meta.text_array(0, 2);
+    return true;
+}
+
+void install_triggers(Spi &spi, Oid relation) {
+    spi.exec("SELECT unlearn.install_triggers($1::oid::regclass)", {oid_param(relation)});
+}
+
+void resync_or_drop(Spi &spi, const ModelMeta &m) { spi.exec("SELECT unlearn.resync_or_drop($1)", {text_param(m.name)}); }
+
+}  // namespace unlearn::pg

@@ -1,0 +1,79 @@
+#include "model_change.hpp"
+
+#include <cstdio>
+
+#include "model_cache.hpp"
+
+namespace unlearn::pg {
+
+ModelChange::ModelChange(Spi &spi_, const ModelMeta &m, const char *event, std::string method,
+                         Clock::time_point started, bool keep_before)
+    : spi(spi_), model(m), states(load_states(spi_, m)), started_(started) {
+    audit.event = event;
+    audit.method = std::move(method);
+    audit.hash_before = state_hash(m, states);
+    if (keep_before) before_ = states;
+}
+
+ModelChange::ModelChange(Spi &spi_, const ModelMeta &m, std::vector<ShardState> trained, std::string method,
+                         Clock::time_point started)
+    : spi(spi_), model(m), states(std::move(trained)), created_(true), started_(started) {
+    audit.event = "train";
+    audit.method = std::move(method);
+}
+
+int64 ModelChange::held() const {
+    int64 held = 0;
+    for (const auto &st : states) held += state_rows(st);
+    return held;
+}
+
+void ModelChange::change_all_shards() {
+    audit.shards.clear();
+    for (int32 s = 0; s < model.shards; ++s) audit.shards.push_back(s);
+}
+
+void ModelChange::prune_categories() {
+    if (!pg::prune_categories(model, states)) return;
+    layout_changed_ = true;
+    change_all_shards();  // the layout of every shard changed with the vocabulary
+    write_categories(spi, model);
+}
+
+int64 ModelChange::commit(int64 forgotten, const DeletedRows *deleted) {
+    if (!audit.shards.empty()) write_states(spi, model, states, audit.shards);
+    const int64 rows = held();
+    if (!created_) touch_model(spi, model, rows, forgotten);
+    audit.hash_after = state_hash(model, states);
+    if (deleted) {
+        // a model of another layout: the deleted rows and the state before
+        // were in the old one, so there is nothing to score them with
+        const std::string figures =
+            layout_changed_ ? "\"figures_skipped\": \"a category left the model with these rows: they are not scored\""
+                            : event_figures(spi, model, before_, states, *deleted);
+        if (!figures.empty()) audit.details += (audit.details.empty() ? "" : ", ") + figures;
+    }
+    audit.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
+    write_audit(spi, model, audit);
+    note_local_change();
+    return rows;
+}
+
+std::string state_hash(const ModelMeta &m, const std::vector<ShardState> &states) {
+    uint8 digest[PG_SHA256_DIGEST_LENGTH];
+    std::vector<std::vector<uint8_t>> blobs;
+    for (const auto &s : states) blobs.push_back(encode_state(m.algorithm, s));
+    pg_call([&] {
+        pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+        bool ok = pg_cryptohash_init(ctx) == 0;
+        for (const auto &b : blobs) ok = ok && pg_cryptohash_update(ctx, b.data(), b.size()) == 0;
+        ok = ok && pg_cryptohash_final(ctx, digest, sizeof(digest)) == 0;
+        pg_cryptohash_free(ctx);
+        if (!ok) elog(ERROR, "could not compute the state hash");
+    });
+    char hex[2 * PG_SHA256_DIGEST_LENGTH + 1];
+    for (int i = 0; i < PG_SHA256_DIGEST_LENGTH; ++i) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    return hex;
+}
+
+}  // namespace unlearn::pg

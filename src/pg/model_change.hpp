@@ -1,0 +1,62 @@
+// A change of a model's state, from the event that opens it to the audit
+// event that records it. Opened with the model and the event, it loads the
+// shard states and hashes them, and notes the time; a strategy then changes
+// states (and, for a categorical model, the vocabulary) and names the shards
+// it changed; commit() writes them, bumps the model row, hashes again,
+// scores the forgetting and writes the audit — once, in this order, for
+// every event (train, unlearn, learn, truncate, forget_feature).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "catalog.hpp"
+#include "evidence.hpp"
+
+namespace unlearn::pg {
+
+using Clock = std::chrono::steady_clock;
+
+class ModelChange {
+public:
+    // An existing model: its states as stored. keep_before keeps a copy for
+    // the figures of a forgetting.
+    ModelChange(Spi &spi, const ModelMeta &m, const char *event, std::string method, Clock::time_point started,
+                bool keep_before = false);
+    // A model just created (its row inserted): the trained states, nothing before.
+    ModelChange(Spi &spi, const ModelMeta &m, std::vector<ShardState> trained, std::string method,
+                Clock::time_point started);
+    ModelChange(const ModelChange &) = delete;
+    ModelChange &operator=(const ModelChange &) = delete;
+
+    Spi &spi;
+    ModelMeta model;  // as it will be: a strategy may prune its categories
+    std::vector<ShardState> states;
+    AuditEvent audit;  // a strategy sets method, shards and details; rows by the event
+
+    // Rows the states hold now.
+    int64 held() const;
+    // Every shard changed (a new layout, a reset, a retrain of all).
+    void change_all_shards();
+    // Categories no held row carries leave model and states (a summation-form
+    // model): every shard then changed, and the rows at hand no longer fit
+    // the layout, so no figures are computed.
+    void prune_categories();
+
+    // Writes the changed shards, touches the model row (not a new one),
+    // hashes, adds the forgetting's figures when deleted is given, and
+    // writes the audit event. Returns the rows held.
+    int64 commit(int64 forgotten = 0, const DeletedRows *deleted = nullptr);
+
+private:
+    std::vector<ShardState> before_;
+    bool created_ = false;
+    bool layout_changed_ = false;
+    Clock::time_point started_;
+};
+
+// SHA-256 of the encoded states, in hex: the audit's state hashes.
+std::string state_hash(const ModelMeta &m, const std::vector<ShardState> &states);
+
+}  // namespace unlearn::pg

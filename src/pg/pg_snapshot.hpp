@@ -1,0 +1,36 @@
+// The active snapshot as a C++ object: pushed when made, popped when the
+// scope ends (an ERROR's abort would pop it too; unwinding a C++ exception
+// pops it first). Destructors never throw and never longjmp.
+#pragma once
+
+#include "guard.hpp"
+
+namespace unlearn::pg {
+
+class PgActiveSnapshot {
+public:
+    // What has committed by now: a fresh snapshot, not the transaction's.
+    // see_own_changes: first make the command's own changes visible (inside
+    // a trigger the statement's snapshot still shows the rows it deleted).
+    static PgActiveSnapshot latest(bool see_own_changes = false) { return PgActiveSnapshot(see_own_changes); }
+    ~PgActiveSnapshot() {
+        if (!pushed_) return;
+        pg_release([] { PopActiveSnapshot(); });  // an abort releases it otherwise
+    }
+    PgActiveSnapshot(PgActiveSnapshot &&o) noexcept : pushed_(o.pushed_) { o.pushed_ = false; }
+    PgActiveSnapshot(const PgActiveSnapshot &) = delete;
+    PgActiveSnapshot &operator=(const PgActiveSnapshot &) = delete;
+    PgActiveSnapshot &operator=(PgActiveSnapshot &&) = delete;
+
+private:
+    explicit PgActiveSnapshot(bool see_own_changes) {
+        pg_call([&] {
+            if (see_own_changes) CommandCounterIncrement();
+            PushActiveSnapshot(GetLatestSnapshot());
+        });
+        pushed_ = true;
+    }
+    bool pushed_ = false;
+};
+
+}  // namespace unlearn::pg
