@@ -11,11 +11,6 @@
 namespace unlearn {
 
 namespace {
-// Rows are multiplied in blocks with Eigen (vectorised) and each block's
-// result is folded into the double-double sums: fast, and the rounding inside
-// one block is of the size of that block, not of the whole table.
-constexpr Eigen::Index kBlock = 256;
-
 // Why the system could not be solved, and the fix that fits it: features
 // whose spreads differ beyond what double precision resolves need rescaling
 // (no penalty bridges that gap); collinear features need one dropped, or a
