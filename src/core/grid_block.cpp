@@ -47,6 +47,12 @@ GridBlock &GridBlock::scratch_block() {
     return block;
 }
 
+void GridBlock::trim() {
+    constexpr size_t kKeep = size_t{1} << 20;  // doubles
+    if (pieces.capacity() > kKeep) std::vector<double>().swap(pieces);
+    if (values.capacity() > kKeep) std::vector<double>().swap(values);
+}
+
 void GridBlock::fill(Eigen::Index n, const std::vector<Column> &columns, Eigen::Index first,
                      const Eigen::Index *order) {
     if (n > kMaxRows) throw Error(ErrorKind::Internal, "grid block too long");

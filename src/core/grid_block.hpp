@@ -42,6 +42,9 @@ struct GridBlock {
     // ~300 kB would be a fresh mapping from the allocator, paid in page
     // faults on every batch of rows.
     static GridBlock &scratch_block();
+    // Gives the memory back when a wide model made the block large (over
+    // 8 MB): a backend keeps only a narrow model's block between statements.
+    void trim();
 
     // Block row r is source row first + r, or order[r] if order is given
     // (order[r] = -1: a row of zeros, to pad a run of rows to a multiple of 4).

@@ -163,7 +163,13 @@ void KeyArena::reserve(size_t rows, size_t key_bytes) {
     bytes.reserve(key_bytes);
 }
 
+static_assert(sizeof(KeyArena::Ref) == 24, "a key ref is 24 bytes: see KeyArena");
+
 void KeyArena::add(const std::string &key, int32_t shard, int32_t slice, Role role) {
+    // refs address the arena with 32 bits
+    if (bytes.size() + key.size() > UINT32_MAX)
+        throw Error(ErrorKind::ResourceLimit, "the primary keys of the table take more than 4 GB",
+                    "Train on a table with shorter keys, or on part of it.");
     refs.push_back({key_hash(key), static_cast<uint32_t>(bytes.size()), static_cast<uint32_t>(key.size()),
                     role == Role::Holdout, shard, slice});
     bytes += key;

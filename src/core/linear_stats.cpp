@@ -76,6 +76,7 @@ void LinearStats::add_rows(const RowMatrix &x, const Vector &y, int sign) {
         }
         n_ += sign * len;
     }
+    g.trim();
 }
 
 void LinearStats::merge(const LinearStats &o) {

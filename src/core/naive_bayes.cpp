@@ -102,6 +102,7 @@ void NaiveBayesStats::add_rows(const RowMatrix &x, const Vector &y, int sign) {
             }
         }
     }
+    g.trim();
     drop_empty_classes();
 }
 

@@ -127,6 +127,10 @@ bool features_from_record(FunctionCallInfo fcinfo, const CachedModel &m, const V
         tuple.t_data = rec;
         // one pass over the row (and one check of its type), not one per feature
         heap_deform_tuple(&tuple, e.desc(), e.values.data(), e.isnull.get());
+        // a row stored before ALTER TABLE ... ADD COLUMN ... DEFAULT lacks the
+        // new columns: heap_getattr gives their default, as the executor does
+        for (int a = HeapTupleHeaderGetNatts(rec); a < e.desc()->natts; ++a)
+            e.values[static_cast<size_t>(a)] = heap_getattr(&tuple, a + 1, e.desc(), &e.isnull[a]);
         return decode_features(e.layout, Decode::Prediction, e.values.data(), e.isnull.get(), e.x.data());
     });
 }

@@ -124,11 +124,13 @@ UNLEARN_FUNCTION(unlearn_train) {
         }
         write_encoded_blocks(spi, m, numbers, blobs);
     }
-    install_triggers(spi, req.relation);
     ModelChange change(spi, m, std::move(t.states), strategy.train_method(), started);
     change.audit.rows = held;
     change.change_all_shards();
     change.commit();
+    // last: installing the first model's triggers is an ALTER TABLE, and the
+    // event triggers it fires must find the model whole, its states written
+    install_triggers(spi, req.relation);
 
     // one row describing the model
     Datum values[6] = {0};

@@ -1,4 +1,4 @@
--- pg_unlearn 0.5.0, complete: every object as it is in this version. A
+-- pg_unlearn 0.5.1, complete: every object as it is in this version. A
 -- database at an earlier version reaches the same objects through the
 -- upgrade scripts (pg_unlearn--0.1.0.sql, then pg_unlearn--X--Y.sql in turn);
 -- sql/upgrade.sql checks that both give the same definitions. A change to
@@ -529,8 +529,23 @@ $$;
 REVOKE ALL ON FUNCTION unlearn.on_table_rewrite() FROM PUBLIC;
 CREATE EVENT TRIGGER unlearn_table_rewrite ON table_rewrite EXECUTE FUNCTION unlearn.on_table_rewrite();
 
+-- The type beneath a column's domains, by the catalog alone (no function a
+-- table owner defines runs): what the library reads, trains on and checks.
+CREATE FUNCTION unlearn.base_type(t oid) RETURNS regtype
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH RECURSIVE d(oid, base, typtype) AS (
+        SELECT oid, typbasetype, typtype FROM pg_type WHERE oid = t
+        UNION ALL
+        SELECT p.oid, p.typbasetype, p.typtype FROM pg_type p JOIN d ON p.oid = d.base WHERE d.typtype = 'd')
+    SELECT oid::regtype FROM d WHERE typtype <> 'd'
+$$;
+REVOKE ALL ON FUNCTION unlearn.base_type(oid) FROM PUBLIC;
+
 -- ALTER TABLE ... RENAME COLUMN: models follow the column by its attribute
--- number. A numeric feature retyped to something else is forgotten like a
+-- number. A numeric feature (a domain over a numeric type is numeric) retyped
+-- to something else is forgotten like a
 -- dropped one, so a later DELETE never fails on it (categorical features,
 -- which have a vocabulary, are text by design). A rewrite retrains the
 -- table's models; partitioned sources get the triggers on new partitions and
@@ -569,13 +584,13 @@ BEGIN
                   AND (key_columns, target, features) IS DISTINCT FROM (names[1:n], names[n + 1], names[n + 2:]);
             END IF;
             SELECT * INTO m FROM unlearn.models WHERE model_id = m.model_id;
-            IF (SELECT atttypid::regtype FROM pg_attribute WHERE attrelid = m.relation AND attname = m.target) <> ALL (numeric_types) THEN
+            IF (SELECT unlearn.base_type(atttypid) FROM pg_attribute WHERE attrelid = m.relation AND attname = m.target) <> ALL (numeric_types) THEN
                 PERFORM unlearn.drop_model_because(m, format('target %s is no longer numeric', m.target));
                 CONTINUE;
             END IF;
             FOREACH f IN ARRAY m.features LOOP
                 CONTINUE WHEN EXISTS (SELECT 1 FROM unlearn.vocabulary v WHERE v.model_id = m.model_id AND v.feature = f);
-                IF (SELECT atttypid::regtype FROM pg_attribute WHERE attrelid = m.relation AND attname = f) <> ALL (numeric_types) THEN
+                IF (SELECT unlearn.base_type(atttypid) FROM pg_attribute WHERE attrelid = m.relation AND attname = f) <> ALL (numeric_types) THEN
                     IF cardinality(m.features) = 1 THEN
                         PERFORM unlearn.drop_model_because(m, format('last feature %s is no longer numeric', f));
                         EXIT;
