@@ -57,3 +57,13 @@ SELECT key FROM unlearn.lineage WHERE model = 'comp_ols' AND key = (ROW('east we
 DELETE FROM comp WHERE region = 'east west' AND n = 3;
 SELECT unlearn.trained_on('comp_ols', '("east west",3)') AS quoted_after_delete;
 SELECT * FROM unlearn.verify('comp_ols') WHERE NOT passed;
+
+-- predict from rows stored before ALTER TABLE ... ADD COLUMN ... DEFAULT:
+-- the column they lack reads as its default, as it does in the table
+CREATE TABLE grown (id int PRIMARY KEY, x float8, y float8);
+INSERT INTO grown SELECT g, g, 2 * g + 1 FROM generate_series(1, 20) g;
+ALTER TABLE grown ADD COLUMN w float8 DEFAULT 2;
+UPDATE grown SET w = id % 3 WHERE id > 10;
+SELECT rows_trained FROM unlearn.train('grown_ols', 'grown', 'y', ARRAY['x', 'w']);
+SELECT w, unlearn.predict('grown_ols', g) = unlearn.predict('grown_ols', ARRAY[4, 2]) AS uses_default
+FROM grown g WHERE id = 4;
