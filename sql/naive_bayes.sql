@@ -51,3 +51,28 @@ INSERT INTO one_class SELECT i, i, 7 FROM generate_series(1, 10) i;
 SELECT expect_error($$SELECT unlearn.train('nb1', 'one_class', 'label', ARRAY['f'], 'naive_bayes')$$);
 SELECT rows_trained FROM unlearn.train('ols_for_proba', 'one_class', 'f', ARRAY['label'], 'ridge');
 SELECT expect_error($$SELECT unlearn.predict_proba('ols_for_proba', ARRAY[1.0])$$);
+
+-- one rule for what a class label is, for every classifier (classifier.hpp):
+-- a finite integer, at most 100 distinct; naive_bayes refuses a continuous
+-- target and 0.5/1.5 labels as logistic regression and the mlp do
+CREATE TABLE nb_labels (id int PRIMARY KEY, f float8, measured float8, half float8, code int);
+INSERT INTO nb_labels
+SELECT i, sin(i), i * 0.37 + cos(i), CASE WHEN i % 2 = 0 THEN 0.5 ELSE 1.5 END, i FROM generate_series(1, 300) i;
+SELECT expect_error($$SELECT unlearn.train('nb_measured', 'nb_labels', 'measured', ARRAY['f'], 'naive_bayes')$$);
+SELECT expect_error($$SELECT unlearn.train('nb_half', 'nb_labels', 'half', ARRAY['f'], 'naive_bayes')$$);
+SELECT expect_error($$SELECT unlearn.train('lr_half', 'nb_labels', 'half', ARRAY['f'], 'logistic_regression')$$);
+SELECT expect_error($$SELECT unlearn.train('cert_half', 'nb_labels', 'half', ARRAY['f'], 'logistic_regression', 'certified')$$);
+SELECT expect_error($$SELECT unlearn.train('mlp_half', 'nb_labels', 'half', ARRAY['f'], 'mlp')$$);
+-- integers, but 300 distinct values: refused too, also when 4 shards hold fewer than 100 each
+SELECT expect_error($$SELECT unlearn.train('nb_code', 'nb_labels', 'code', ARRAY['f'], 'naive_bayes')$$);
+SELECT expect_error($$SELECT unlearn.train('nb_code4', 'nb_labels', 'code', ARRAY['f'], 'naive_bayes', shards => 4)$$);
+-- learning an inserted row follows the same rule; an integer label is a new class
+CREATE TABLE nb_learn (id int PRIMARY KEY, f float8, label float8);
+INSERT INTO nb_learn SELECT i, i % 2 + sin(i), i % 2 FROM generate_series(1, 40) i;
+SELECT rows_trained FROM unlearn.train('nb_learns', 'nb_learn', 'label', ARRAY['f'], 'naive_bayes',
+                                       options => '{"on_insert": "learn"}');
+SELECT expect_error($$INSERT INTO nb_learn VALUES (1001, 1.0, 2.5)$$);
+SELECT expect_error($$UPDATE nb_learn SET label = label + 0.5 WHERE id = 1$$);
+INSERT INTO nb_learn VALUES (1002, 1.0, 5);
+SELECT array_length(unlearn.predict_proba('nb_learns', ARRAY[2.0]), 1) AS classes;
+SELECT * FROM unlearn.verify('nb_learns') WHERE NOT passed;

@@ -11,17 +11,26 @@ namespace unlearn {
 
 ClassLabels::ClassLabels(std::vector<double> sorted_labels) : labels_(std::move(sorted_labels)) {}
 
+void check_class_label(double v) {
+    if (v != std::floor(v) || std::fabs(v) > 9007199254740992.0)  // NaN and ±inf fail too
+        throw Error(ErrorKind::DataException, "target holds a value that is not an integer class label",
+                    "Classifiers need integer labels (e.g. 0/1, or 0..K-1); round or map the target first.");
+}
+
+void check_class_count(size_t distinct) {
+    if (distinct > kMaxClassLabels)
+        throw Error(ErrorKind::DataException,
+                    "target has more than " + std::to_string(kMaxClassLabels) + " distinct class labels",
+                    "Classifiers take at most " + std::to_string(kMaxClassLabels) +
+                        " classes; for a continuous target use linear_regression or ridge.");
+}
+
 ClassLabels ClassLabels::of(const Vector &y) {
     std::set<double> seen;
     for (Eigen::Index i = 0; i < y.size(); ++i) {
         const double v = y(i);
-        if (v != std::floor(v) || std::fabs(v) > 9007199254740992.0)
-            throw Error(ErrorKind::DataException, "target holds a value that is not an integer class label",
-                        "Classifiers need integer labels (e.g. 0/1, or 0..K-1); round or map the target first.");
-        if (seen.insert(v == 0 ? 0.0 : v).second && seen.size() > kMaxClasses)
-            throw Error(ErrorKind::DataException,
-                        "target has more than " + std::to_string(kMaxClasses) + " distinct class labels",
-                        "Classifiers here take at most 100 classes; is the target a continuous value?");
+        check_class_label(v);
+        if (seen.insert(v == 0 ? 0.0 : v).second) check_class_count(seen.size());
     }
     return ClassLabels(std::vector<double>(seen.begin(), seen.end()));
 }

@@ -41,10 +41,19 @@ public:
     virtual ConstituentPtr decode(ByteReader &r) const = 0;
 };
 
+// What a class label is, one rule for every classifier (naive_bayes,
+// logistic_regression, mlp, certified logistic regression): a finite
+// integer-valued number within ±2^53, and a target has at most
+// kMaxClassLabels distinct ones; more is taken for a continuous target.
+// Both throw DataException (22000) with a hint that says the fix.
+constexpr size_t kMaxClassLabels = 100;
+void check_class_label(double v);
+void check_class_count(size_t distinct);
+
 // Integer class labels, sorted: the target's values map to indices.
 class ClassLabels {
 public:
-    static constexpr size_t kMaxClasses = 100;
+    static constexpr size_t kMaxClasses = kMaxClassLabels;
     ClassLabels() = default;
     explicit ClassLabels(std::vector<double> sorted_labels);
     // Validates and collects the distinct labels of y (integers only).

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "error.hpp"
@@ -38,6 +39,20 @@ std::vector<Matrix> forward(const MlpParams &m, const Matrix &a0) {
     return acts;
 }
 
+// A batch's summed loss before its update: the cross-entropy of its rows
+// (probabilities clipped at machine epsilon, as scikit-learn's log_loss) plus
+// len × l2/2 |W|^2, the objective whose gradient the update follows.
+double batch_loss(const MlpParams &m, const Matrix &proba, const std::vector<int> &y,
+                  const std::vector<Eigen::Index> &idx, double l2) {
+    double loss = 0.0;
+    for (size_t i = 0; i < idx.size(); ++i)
+        loss -= std::log(std::max(proba(static_cast<Eigen::Index>(i), y[static_cast<size_t>(idx[i])]),
+                                  std::numeric_limits<double>::epsilon()));
+    double squares = 0.0;
+    for (const auto &w : m.w) squares += w.squaredNorm();
+    return loss + static_cast<double>(idx.size()) * 0.5 * l2 * squares;
+}
+
 Matrix standardise(const MlpParams &m, const RowMatrix &x) {
     return ((x.rowwise() - m.mean.transpose()).array().rowwise() / m.scale.transpose().array()).matrix();
 }
@@ -47,12 +62,14 @@ Matrix standardise(const MlpParams &m, const RowMatrix &x) {
 void check_mlp_options(const MlpOptions &o, int, int) {
     auto bad = [](const std::string &what) {
         throw Error(ErrorKind::InvalidParameter, what,
-                    "mlp options: hidden (1-4096), layers (1 or 2), epochs (1-10000), batch_size (>= 1), "
-                    "learning_rate (> 0), l2 (>= 0), seed.");
+                    "mlp options: hidden (1-4096), layers (1 or 2), epochs (1-10000), tol (>= 0), "
+                    "n_iter_no_change (1-10000), batch_size (>= 1), learning_rate (> 0), l2 (>= 0), seed.");
     };
     if (o.hidden < 1 || o.hidden > 4096) bad("option \"hidden\" must be between 1 and 4096");
     if (o.layers < 1 || o.layers > 2) bad("option \"layers\" must be 1 or 2");
     if (o.epochs < 1 || o.epochs > 10000) bad("option \"epochs\" must be between 1 and 10000");
+    if (!(o.tol >= 0) || !std::isfinite(o.tol)) bad("option \"tol\" must be zero or positive");
+    if (o.n_iter_no_change < 1 || o.n_iter_no_change > 10000) bad("option \"n_iter_no_change\" must be between 1 and 10000");
     if (o.batch_size < 1) bad("option \"batch_size\" must be at least 1");
     if (!(o.learning_rate > 0) || !std::isfinite(o.learning_rate)) bad("option \"learning_rate\" must be positive");
     if (!(o.l2 >= 0) || !std::isfinite(o.l2)) bad("option \"l2\" must be zero or positive");
@@ -117,7 +134,11 @@ ConstituentPtr MlpLearner::fit(const RowMatrix &x, const std::vector<int> &y, co
     // slice does the same work, and a shard with R slices costs what one
     // slice would (SISA's intent), while a late slice is cheap to redo.
     const int epochs = std::max(1, (o_.epochs + slice) / (slice + 1));
+    // The stopping rule (see mlp.hpp): its state lives in this fit only.
+    double best_loss = std::numeric_limits<double>::infinity();
+    int no_improvement = 0;
     for (int epoch = 0; epoch < epochs; ++epoch) {
+        double epoch_loss = 0.0;  // sum over the batches of len × the batch's mean loss
         std::iota(order.begin(), order.end(), 0);
         for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle.below(i)]);
         for (size_t start = 0; start < order.size(); start += static_cast<size_t>(o_.batch_size)) {
@@ -129,6 +150,7 @@ ConstituentPtr MlpLearner::fit(const RowMatrix &x, const std::vector<int> &y, co
             Matrix delta = acts.back();  // softmax - onehot, averaged over the batch
             for (size_t i = 0; i < len; ++i) delta(static_cast<Eigen::Index>(i), y[static_cast<size_t>(idx[i])]) -= 1.0;
             delta /= static_cast<double>(len);
+            epoch_loss += batch_loss(m, acts.back(), y, idx, o_.l2);
             ++t;
             const double c1 = 1.0 - std::pow(b1, static_cast<double>(t)), c2 = 1.0 - std::pow(b2, static_cast<double>(t));
             for (size_t l = m.w.size(); l-- > 0;) {
@@ -143,6 +165,11 @@ ConstituentPtr MlpLearner::fit(const RowMatrix &x, const std::vector<int> &y, co
                 m.b[l].array() -= o_.learning_rate * (mb[l].array() / c1) / ((vb[l].array() / c2).sqrt() + eps);
             }
         }
+        const double loss = epoch_loss / static_cast<double>(n);
+        if (!(loss <= best_loss - o_.tol)) ++no_improvement;  // a NaN loss never improves
+        else no_improvement = 0;
+        if (loss < best_loss) best_loss = loss;
+        if (no_improvement > o_.n_iter_no_change) break;
     }
     for (const auto &w : m.w)
         if (!w.allFinite()) throw Error(ErrorKind::DataException, "mlp training diverged", "Use a smaller learning_rate.");

@@ -1,8 +1,21 @@
 // A small multilayer perceptron for SISA constituents: one or two ReLU
 // hidden layers, softmax output, trained by seeded mini-batch Adam on inputs
-// standardised with the statistics of the first slice that had rows.
-// Deterministic: the same rows in the same order, the same resume point and
-// the same stream give bit-identical parameters.
+// standardised with the statistics of the first slice that had rows, until
+// the training loss stops improving (scikit-learn's MLPClassifier rule) or
+// the epoch bound. Deterministic: the same rows in the same order, the same
+// resume point and the same stream give bit-identical parameters.
+//
+// Stopping, and why a SISA retrain still equals training from scratch: each
+// fit (one slice k, over the rows of slices 0..k) starts its own stopping
+// state. After every epoch it takes the mean over the fit's rows of the
+// mini-batch losses (cross-entropy plus l2/2 |W|^2, each batch's loss taken
+// before its update, as scikit-learn's loss_curve_); an epoch whose loss is
+// not below the best so far by tol counts as no improvement, and after more
+// than n_iter_no_change such epochs in a row the fit stops. Nothing of it is
+// carried from one slice to the next (like Adam's moments): the decision
+// depends only on the fit's rows, its resume checkpoint, its seed stream and
+// the slice number, all of which a retrain from the checkpoint before the
+// deleted row's slice reproduces exactly.
 #pragma once
 
 #include "classifier.hpp"
@@ -12,7 +25,9 @@ namespace unlearn {
 struct MlpOptions {
     int hidden = 32;     // units per hidden layer
     int layers = 1;      // hidden layers: 1 or 2
-    int epochs = 10;     // passes over the rows; slice k makes epochs/(k+1) over slices 0..k
+    int epochs = 200;    // at most this many passes (MLPClassifier's max_iter); slice k at most epochs/(k+1) over slices 0..k
+    double tol = 1e-4;   // an epoch improves when its loss is below the best so far by tol
+    int n_iter_no_change = 10;  // stop after more than this many epochs in a row without improvement
     int batch_size = 200;
     double learning_rate = 1e-3;
     double l2 = 1e-4;    // weight decay (scikit-learn's alpha)

@@ -106,6 +106,8 @@ MlpOptions mlp_options(const Options &o) {
     m.hidden = o.hidden;
     m.layers = o.layers;
     m.epochs = o.epochs;
+    m.tol = o.tol;
+    m.n_iter_no_change = o.n_iter_no_change;
     m.batch_size = o.batch_size;
     m.learning_rate = o.learning_rate;
     m.l2 = o.l2;
@@ -128,7 +130,7 @@ Options parse_options(Algorithm a, const std::map<std::string, double> &raw) {
     const bool regularised = a == Algorithm::Ridge || a == Algorithm::LogisticRegression || a == Algorithm::Mlp;
     if (a == Algorithm::Ridge || a == Algorithm::LogisticRegression) o.l2 = 1.0;  // Ridge()'s alpha, LogisticRegression()'s C
     if (a == Algorithm::Mlp) o.l2 = 1e-4;                                         // MLPClassifier()'s alpha
-    const char *valid = a == Algorithm::Mlp ? "Valid options: hidden, layers, epochs, batch_size, learning_rate, l2, seed, holdout, aggregation, on_insert."
+    const char *valid = a == Algorithm::Mlp ? "Valid options: hidden, layers, epochs, tol, n_iter_no_change, batch_size, learning_rate, l2, seed, holdout, aggregation, on_insert."
                         : a == Algorithm::LogisticRegression ? "Valid options: l2, seed, holdout, aggregation, on_insert; noise, epsilon, delta (certified)."
                         : a == Algorithm::Ridge ? "Valid options: l2, seed, holdout, on_insert."
                                                 : "Valid options: seed, holdout, on_insert.";
@@ -165,6 +167,14 @@ Options parse_options(Algorithm a, const std::map<std::string, double> &raw) {
             o.layers = int_option(k, v, 1, 2);
         } else if (a == Algorithm::Mlp && k == "epochs") {
             o.epochs = int_option(k, v, 1, 10000);
+        } else if (a == Algorithm::Mlp && k == "tol") {
+            if (!(v >= 0.0) || !std::isfinite(v))
+                throw Error(ErrorKind::InvalidParameter, "option \"tol\" must be zero or a positive number",
+                            "Training stops when the loss has not improved by tol for more than n_iter_no_change "
+                            "epochs, as scikit-learn's MLPClassifier(tol=...).");
+            o.tol = v;
+        } else if (a == Algorithm::Mlp && k == "n_iter_no_change") {
+            o.n_iter_no_change = int_option(k, v, 1, 10000);
         } else if (a == Algorithm::Mlp && k == "batch_size") {
             o.batch_size = int_option(k, v, 1, 1000000);
         } else if (a == Algorithm::Mlp && k == "learning_rate") {

@@ -35,8 +35,9 @@ const char *strategy_name(Strategy s);
 struct Options {
     double l2 = 0.0;
     int64_t seed = 0;
-    int hidden = 32, layers = 1, epochs = 10, batch_size = 200;  // mlp
-    double learning_rate = 1e-3;                                  // mlp
+    int hidden = 32, layers = 1, epochs = 200, batch_size = 200;  // mlp
+    double learning_rate = 1e-3, tol = 1e-4;                       // mlp
+    int n_iter_no_change = 10;                                     // mlp
     bool vote = false;  // SISA aggregation: majority vote instead of mean probabilities
     double holdout = 0.0;  // share of rows kept out of training (lineage role holdout)
     double noise = 1.0, epsilon = 1.0, delta = 1e-4;  // certified removal

@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <set>
 #include <string>
 
+#include "classifier.hpp"
 #include "error.hpp"
 #include "interrupt.hpp"
 #include "grid_block.hpp"
@@ -32,9 +35,23 @@ ClassStats &NaiveBayesStats::class_stats(double label) {
     return cs;
 }
 
+void NaiveBayesStats::check_new_labels(const Vector &y) const {
+    std::set<double> added;
+    double last = std::numeric_limits<double>::quiet_NaN();  // runs of one label are checked once
+    for (Eigen::Index r = 0; r < y.size(); ++r) {
+        const double v = y(r);
+        if (v == last) continue;
+        check_class_label(v);
+        last = v;
+        if (!classes_.count(v)) added.insert(v == 0 ? 0.0 : v);
+    }
+    check_class_count(classes_.size() + added.size());
+}
+
 void NaiveBayesStats::add_rows(const RowMatrix &x, const Vector &y, int sign) {
     if (x.cols() != p_ || x.rows() != y.size())
         throw Error(ErrorKind::Internal, "row block does not match the model's features");
+    if (sign > 0) check_new_labels(y);
     for (Eigen::Index r = 0; r < y.size(); ++r)
         if (!std::isfinite(y(r))) throw Error(ErrorKind::DataException, "naive_bayes class labels must be finite");
     // Source blocks of a quarter of a grid block: each class's run of rows is

@@ -38,12 +38,17 @@ struct NaiveBayesFit {
 
 class NaiveBayesStats final : public SummationForm {
 public:
+    // What a stored state may hold (states written before the shared class
+    // label rule took up to 1000); training and learning follow
+    // check_class_label and check_class_count (classifier.hpp).
     static constexpr size_t kMaxClasses = 1000;
     static constexpr double kVarSmoothing = 1e-9;
 
     NaiveBayesStats() = default;
     explicit NaiveBayesStats(int features);
 
+    // Adding (sign +1) refuses, before any change, a label that is not a
+    // class label or one that would take the model past kMaxClassLabels.
     void add_rows(const RowMatrix &x, const Vector &y, int sign) override;
     void merge(const NaiveBayesStats &other);
     NaiveBayesFit solve() const;
@@ -57,6 +62,7 @@ public:
     ClassStats &class_stats(double label);
 
 private:
+    void check_new_labels(const Vector &y) const;
     void drop_empty_classes();
 
     int p_ = 0;

@@ -62,6 +62,8 @@ void check_fit(const TrainRequest &req, const ModelMeta &m, const Trained &t, co
     // Fitting now turns a singular system or a one-class target into an error
     // before anything is written.
     FittedModel fit = fit_meta(m, t.states);
+    // each shard's sums kept to the class label rule; their union must too
+    if (req.algorithm == Algorithm::NaiveBayes) check_class_count(std::get<NaiveBayesFit>(fit.fit).classes.size());
     if (req.algorithm == Algorithm::NaiveBayes && std::get<NaiveBayesFit>(fit.fit).classes.size() < 2)
         throw Error(ErrorKind::DataException, "target \"" + req.target + "\" has only one class",
                     "naive_bayes needs at least two distinct target values.");

@@ -33,7 +33,7 @@ Outcome outcome(const Decoder &d, const Bytes &bytes, std::string *why) {
 ShardState trained_state(Algorithm a) {
     Data d = make_data(300, kFeatures, 41, 100.0);
     if (a == Algorithm::NaiveBayes)
-        for (Eigen::Index i = 0; i < d.y.size(); ++i) d.y(i) = static_cast<double>(i % 4) * 1.5;
+        for (Eigen::Index i = 0; i < d.y.size(); ++i) d.y(i) = static_cast<double>(i % 4) * 2.0 - 3.0;
     ShardState s = empty_state(a, kFeatures);
     summation(s).add_rows(d.x, d.y, +1);
     summation(s).add_rows(d.x.topRows(30), d.y.head(30), -1);

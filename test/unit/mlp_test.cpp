@@ -157,6 +157,33 @@ TEST(Mlp, LearnsXorWhereLogisticRegressionCannot) {
     }
 }
 
+// scikit-learn's rule: an epoch improves when its loss is below the best by
+// tol; the fit stops after more than n_iter_no_change epochs in a row that do
+// not. With a tol no loss can beat, only the first epoch improves, so
+// n_iter_no_change = 1 stops after epoch 3: the same network as 3 epochs
+// without a stop.
+TEST(Mlp, StopsAfterMoreThanNIterNoChangeEpochsWithoutImprovement) {
+    Labelled d = make_blobs(300, 3, 3, 4u);
+    MlpOptions stop = small(1), three = small(1), four = small(1);
+    stop.epochs = 200;
+    stop.tol = 1e9;
+    stop.n_iter_no_change = 1;
+    three.epochs = 3;
+    three.n_iter_no_change = 10000;
+    four.epochs = 4;
+    four.n_iter_no_change = 10000;
+    const Vector early = MlpLearner(3, 3, stop).fit(d.x, d.y, nullptr, 5)->parameters();
+    EXPECT_TRUE(early == MlpLearner(3, 3, three).fit(d.x, d.y, nullptr, 5)->parameters());
+    EXPECT_FALSE(early == MlpLearner(3, 3, four).fit(d.x, d.y, nullptr, 5)->parameters());
+    // the default rule stops well before the 200-epoch bound here
+    MlpOptions defaults, capped;
+    defaults.batch_size = capped.batch_size = 16;
+    defaults.learning_rate = capped.learning_rate = 1e-2;
+    capped.n_iter_no_change = 10000;
+    EXPECT_FALSE(MlpLearner(3, 3, defaults).fit(d.x, d.y, nullptr, 5)->parameters() ==
+                 MlpLearner(3, 3, capped).fit(d.x, d.y, nullptr, 5)->parameters());
+}
+
 TEST(Mlp, OptionsOutOfRangeAreInvalid) {
     auto with = [](auto change) {
         MlpOptions o;
@@ -169,6 +196,10 @@ TEST(Mlp, OptionsOutOfRangeAreInvalid) {
         {"layers 0", with([](MlpOptions &o) { o.layers = 0; })},
         {"layers 3", with([](MlpOptions &o) { o.layers = 3; })},
         {"epochs 0", with([](MlpOptions &o) { o.epochs = 0; })},
+        {"tol -1", with([](MlpOptions &o) { o.tol = -1; })},
+        {"tol NaN", with([](MlpOptions &o) { o.tol = NAN; })},
+        {"n_iter_no_change 0", with([](MlpOptions &o) { o.n_iter_no_change = 0; })},
+        {"n_iter_no_change 10001", with([](MlpOptions &o) { o.n_iter_no_change = 10001; })},
         {"batch_size 0", with([](MlpOptions &o) { o.batch_size = 0; })},
         {"learning_rate 0", with([](MlpOptions &o) { o.learning_rate = 0; })},
         {"learning_rate NaN", with([](MlpOptions &o) { o.learning_rate = NAN; })},

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 
+#include "classifier.hpp"
 #include "naive_bayes.hpp"
 #include "testing.hpp"
 
@@ -15,10 +16,10 @@ using namespace unlearn::testing;
 
 namespace {
 
-// Labels deliberately not in ascending order of first appearance, some
-// negative or fractional; features with offsets and very different spreads.
+// Labels deliberately not in ascending order of first appearance, one
+// negative, one zero (class labels are integers: classifier.hpp); features with offsets and very different spreads.
 // The last class has a single row.
-const double kLabels[] = {3.0, -1.0, 0.5, 7.25};
+const double kLabels[] = {3.0, -1.0, 0.0, 7.0};
 
 Data make_labelled(int rows, uint64_t seed) {
     std::mt19937_64 rng(seed);
@@ -128,7 +129,7 @@ std::vector<double> reference_proba(const Reference &r, const Vector &x) {
 TEST(NaiveBayes, MatchesIndependentGaussianNB) {
     Data d = make_labelled(901, 21);
     NaiveBayesFit fit = nb_stats_of(d.x, d.y).solve();
-    EXPECT_EQ(fit.classes, (std::vector<double>{-1.0, 0.5, 3.0, 7.25}));  // ascending
+    EXPECT_EQ(fit.classes, (std::vector<double>{-1.0, 0.0, 3.0, 7.0}));  // ascending
     expect_matches(fit, reference(d.x, d.y), 901);
     // the single-row class has only the smoothing as variance
     EXPECT_EQ(fit.var(3, 0), fit.epsilon);
@@ -159,14 +160,14 @@ TEST(NaiveBayes, ForgettingEveryRowOfAClassRemovesIt) {
     Data d = make_labelled(600, 23);
     NaiveBayesStats s = nb_stats_of(d.x, d.y);
     std::vector<Eigen::Index> gone, kept;
-    for (Eigen::Index i = 0; i < d.y.size(); ++i) (d.y(i) == 0.5 || i % 10 == 0 ? gone : kept).push_back(i);
+    for (Eigen::Index i = 0; i < d.y.size(); ++i) (d.y(i) == 0.0 || i % 10 == 0 ? gone : kept).push_back(i);
     // one block, then single rows
     const std::vector<Eigen::Index> block(gone.begin(), gone.begin() + 50);
     s.add_rows(take_rows(d.x, block), take_rows(d.y, block), -1);
     for (size_t k = 50; k < gone.size(); ++k) s.add_rows(d.x.row(gone[k]), d.y.segment(gone[k], 1), -1);
     NaiveBayesFit fit = s.solve();
-    EXPECT_EQ(fit.classes, (std::vector<double>{-1.0, 3.0, 7.25}));
-    EXPECT_EQ(s.classes().count(0.5), 0u);
+    EXPECT_EQ(fit.classes, (std::vector<double>{-1.0, 3.0, 7.0}));
+    EXPECT_EQ(s.classes().count(0.0), 0u);
     expect_matches(fit, reference(take_rows(d.x, kept), take_rows(d.y, kept)), static_cast<int64_t>(kept.size()));
 }
 
@@ -235,14 +236,33 @@ TEST(NaiveBayes, DataThatCannotBeFittedIsADataException) {
                             [&] { t.add_rows(RowMatrix::Zero(1, 2), Vector::Constant(1, NAN), +1); }));
 }
 
-TEST(NaiveBayes, AtMostAThousandClasses) {
-    // a continuous target given to a classifier
-    const auto n = static_cast<Eigen::Index>(NaiveBayesStats::kMaxClasses);
+// The classifiers' one rule for labels (classifier.hpp): integers, at most
+// kMaxClassLabels of them; a refused block changes nothing.
+TEST(NaiveBayes, LabelsFollowTheClassifiersRule) {
+    const auto n = static_cast<Eigen::Index>(kMaxClassLabels);
     RowMatrix x = RowMatrix::Zero(n + 1, 1);
     Vector y = Vector::LinSpaced(n + 1, 0.0, static_cast<double>(n));
     NaiveBayesStats s(1);
     EXPECT_NO_THROW(s.add_rows(x.topRows(n), y.head(n), +1));
     EXPECT_TRUE(throws_kind(ErrorKind::DataException, [&] { s.add_rows(x.bottomRows(1), y.tail(1), +1); }));
+    EXPECT_EQ(s.classes().size(), kMaxClassLabels);
+    EXPECT_NO_THROW(s.add_rows(x.topRows(1), y.head(1), +1));  // a known class is no new one
+    // a continuous target in one block: refused before any class is added
+    NaiveBayesStats t(1);
+    EXPECT_TRUE(throws_kind(ErrorKind::DataException, [&] { t.add_rows(x, y, +1); }));
+    EXPECT_TRUE(t.classes().empty());
+    for (double bad : std::vector<double>{0.5, 1.5, -0.25, INFINITY, 1e17}) {
+        NaiveBayesStats u(1);
+        Vector labels(3);
+        labels << 0.0, 1.0, bad;
+        EXPECT_TRUE(throws_kind(ErrorKind::DataException, [&] { u.add_rows(RowMatrix::Zero(3, 1), labels, +1); }))
+            << bad;
+        EXPECT_TRUE(u.classes().empty()) << bad;
+        EXPECT_TRUE(throws_kind(ErrorKind::DataException, [&] { check_class_label(bad); })) << bad;
+    }
+    EXPECT_NO_THROW(check_class_label(-3.0));
+    EXPECT_NO_THROW(check_class_count(kMaxClassLabels));
+    EXPECT_TRUE(throws_kind(ErrorKind::DataException, [&] { check_class_count(kMaxClassLabels + 1); }));
 }
 
 // Rows held far from where training started: 0.4 computed var = sxx/n - m*m

@@ -309,6 +309,12 @@ TEST(SisaOptions, DefaultsAreScikitLearns) {
     EXPECT_EQ(mlp.l2, 1e-4);  // MLPClassifier(alpha=1e-4)
     EXPECT_EQ(mlp.learning_rate, 1e-3);  // learning_rate_init
     EXPECT_EQ(mlp.batch_size, 200);
+    EXPECT_EQ(mlp.epochs, 200);  // max_iter
+    EXPECT_EQ(mlp.tol, 1e-4);
+    EXPECT_EQ(mlp.n_iter_no_change, 10);
+    const MlpOptions view = mlp_options(parse_options(Algorithm::Mlp, {{"tol", 0.5}, {"n_iter_no_change", 3}}));
+    EXPECT_EQ(view.tol, 0.5);
+    EXPECT_EQ(view.n_iter_no_change, 3);
     const Options set = parse_options(Algorithm::Mlp, {{"hidden", 64}, {"layers", 2}, {"epochs", 5},
                                                        {"batch_size", 50}, {"learning_rate", 0.01}, {"l2", 0},
                                                        {"seed", -3}});
@@ -349,6 +355,11 @@ TEST(SisaOptions, BadOptionsAreInvalid) {
         {MLP, {{"layers", 3}}},
         {MLP, {{"epochs", 0}}},
         {MLP, {{"epochs", 10001}}},
+        {MLP, {{"tol", -1e-4}}},
+        {MLP, {{"tol", INFINITY}}},
+        {MLP, {{"n_iter_no_change", 0}}},
+        {MLP, {{"n_iter_no_change", 1.5}}},
+        {LR, {{"tol", 1e-4}}},
         {MLP, {{"batch_size", 0}}},
         {MLP, {{"learning_rate", 0.0}}},
         {MLP, {{"learning_rate", NAN}}},

@@ -235,6 +235,36 @@ TEST(Sisa, MlpResumedAfterForgettingIsBitIdenticalToRetraining) {
     EXPECT_FALSE(params(full.back()) == params(fresh.back())) << "forgetting should change the model";
 }
 
+// With the default stopping rule, each slice's fit stops when its own loss
+// stops improving: the decision depends on the fit's rows, resume point and
+// stream only, so resuming from the checkpoint before the forgotten row's
+// slice still equals training the remaining rows from scratch.
+TEST(Sisa, MlpStoppingAtConvergenceResumesBitIdentically) {
+    Table t = make_table(400, 8u);
+    MlpOptions o;  // epochs 200, tol 1e-4, n_iter_no_change 10
+    o.hidden = 8;
+    o.batch_size = 16;
+    o.learning_rate = 1e-2;
+    MlpOptions capped = o;
+    capped.n_iter_no_change = 10000;
+    const ShardRows all = shard_rows(t);
+    auto stopped = train_slices(MlpLearner(kFeatures, kClasses, o), all, kSlices, 0, nullptr, kShardStream);
+    auto bound = train_slices(MlpLearner(kFeatures, kClasses, capped), all, kSlices, 0, nullptr, kShardStream);
+    // slices 2 and 3, resuming from a network that has learnt most of it,
+    // stop before their bound (67 and 50 epochs)
+    for (size_t k = 2; k < 4; ++k)
+        EXPECT_FALSE(params(stopped[k]) == params(bound[k])) << "slice " << k << " should stop before its bound";
+    MlpLearner learner(kFeatures, kClasses, o);
+    const std::vector<std::string> gone = keys_in_slice(t, 1, 3);
+    const ShardRows rest = shard_rows(t, gone);
+    auto resumed = train_slices(learner, rest, kSlices, 1, &stopped[0], kShardStream);
+    auto fresh = train_slices(learner, rest, kSlices, 0, nullptr, kShardStream);
+    ASSERT_EQ(resumed.size(), 3u);
+    EXPECT_TRUE(params(fresh[0]) == params(stopped[0]));
+    for (size_t k = 0; k < resumed.size(); ++k)
+        EXPECT_TRUE(params(resumed[k]) == params(fresh[k + 1])) << "checkpoint " << k + 1;
+}
+
 TEST(Sisa, LogisticResumedAfterForgettingIsTheFitOfTheRemainingRows) {
     Table t = make_table(400, 6u);
     LogisticOptions o;
