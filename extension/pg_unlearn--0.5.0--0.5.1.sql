@@ -104,3 +104,15 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION unlearn.on_alter_table() FROM PUBLIC;
+
+-- The mlp now trains until its loss stops improving (epochs is the bound,
+-- tol and n_iter_no_change the rule, as scikit-learn's MLPClassifier). An mlp
+-- trained before ran a fixed number of epochs (10 unless given): that is
+-- pinned into its options, so that retraining one of its shards after a
+-- DELETE repeats the training it had (n_iter_no_change >= epochs never stops
+-- early).
+UPDATE unlearn.models
+SET options = options || jsonb_build_object(
+        'epochs', coalesce(options->'epochs', to_jsonb(10)),
+        'n_iter_no_change', least(coalesce((options->>'epochs')::numeric, 10), 10000))
+WHERE algorithm = 'mlp' AND NOT options ? 'n_iter_no_change';

@@ -122,7 +122,16 @@ ALTER EXTENSION pg_unlearn UPDATE;
 SELECT * FROM differences ORDER BY 1, 2, 3;
 DROP EXTENSION pg_unlearn;
 CREATE EXTENSION pg_unlearn VERSION '0.5.0';
+-- mlp models of 0.5.0 ran a fixed number of epochs: 0.5.1 pins it in their options
+CREATE TABLE mlp_t (id int PRIMARY KEY, x float8, y int);
+INSERT INTO mlp_t SELECT i, i % 7, (i % 7 > 3)::int FROM generate_series(1, 60) i;
+SELECT rows_trained FROM unlearn.train('old_mlp', 'mlp_t', 'y', ARRAY['x'], 'mlp', shards => 2);
+SELECT rows_trained FROM unlearn.train('old_mlp_e', 'mlp_t', 'y', ARRAY['x'], 'mlp', options => '{"epochs": 3}');
 ALTER EXTENSION pg_unlearn UPDATE;
+SELECT name, options->'epochs' AS epochs, options->'n_iter_no_change' AS n_iter_no_change
+FROM unlearn.models ORDER BY name;
+SELECT unlearn.drop_model(name) FROM unlearn.models;
+DROP TABLE mlp_t;
 SELECT * FROM differences ORDER BY 1, 2, 3;
 \c contrib_regression
 DROP DATABASE unlearn_paths;
