@@ -693,6 +693,33 @@ $$;
 REVOKE ALL ON FUNCTION unlearn.on_sql_drop() FROM PUBLIC;
 CREATE EVENT TRIGGER unlearn_sql_drop ON sql_drop EXECUTE FUNCTION unlearn.on_sql_drop();
 
+-- ALTER TRIGGER on one of the extension's triggers (they all run
+-- unlearn.forget_rows): every guard knows them by name, so a renamed one
+-- could then be dropped or disabled and the table's rows would leave its
+-- models silently. Refused while a model needs it.
+CREATE FUNCTION unlearn.on_alter_trigger() RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER  -- fires for every role's DDL; reads the catalog only
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT tg.tgname, tg.tgrelid::regclass AS rel
+             FROM pg_event_trigger_ddl_commands() c
+             JOIN pg_trigger tg ON tg.oid = c.objid
+             WHERE c.classid = 'pg_trigger'::regclass
+               AND tg.tgfoid = 'unlearn.forget_rows()'::regprocedure LOOP
+        RAISE EXCEPTION 'cannot rename pg_unlearn''s triggers on %', t.rel
+            USING ERRCODE = 'object_in_use',
+                  HINT = 'Drop the models on the table first (unlearn.drop_model): the last one drops the triggers.';
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION unlearn.on_alter_trigger() FROM PUBLIC;
+CREATE EVENT TRIGGER unlearn_alter_trigger ON ddl_command_end WHEN TAG IN ('ALTER TRIGGER')
+    EXECUTE FUNCTION unlearn.on_alter_trigger();
+
 -- Complete erasure ---------------------------------------------------------
 
 -- A DELETE leaves the row's old version in the table's heap until it is
@@ -862,6 +889,14 @@ BEGIN
                  WHEN algorithm IS NULL THEN 'algorithm' WHEN strategy IS NULL THEN 'strategy'
                  WHEN shards IS NULL THEN 'shards' WHEN slices IS NULL THEN 'slices' ELSE 'options' END
             USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- the copy below carries the table's defaults, indexes and domain types,
+    -- whose functions run as the caller: only the table's owner may run it
+    IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner
+                   WHERE c.oid = relation AND r.rolname = current_user) THEN
+        RAISE EXCEPTION 'feature_injection_test runs only as the owner of table %', relation
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'It copies the table with its defaults, indexes and domain types, whose functions would run with your rights: SET ROLE to the table''s owner first.';
     END IF;
     IF cardinality(features) = 0 OR array_position(features, NULL) IS NOT NULL THEN
         RAISE EXCEPTION 'features must name at least one column, and no NULL'

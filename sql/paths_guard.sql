@@ -27,6 +27,9 @@ SELECT expect_error($$DROP TRIGGER unlearn_forget_delete ON pg_src$$);
 SELECT expect_error($$ALTER TABLE pg_src DISABLE TRIGGER unlearn_forget_delete$$);
 SELECT expect_error($$ALTER TABLE pg_src DISABLE TRIGGER USER$$);
 SELECT expect_error($$ALTER TABLE pg_src ENABLE ALWAYS TRIGGER unlearn_forget_update$$);
+-- renamed, a trigger would escape every guard that knows it by name
+SELECT expect_error($$ALTER TRIGGER unlearn_forget_delete ON pg_src RENAME TO renamed$$);
+SELECT expect_error($$ALTER TRIGGER unlearn_replica_forget ON pg_src RENAME TO unlearn_other$$);
 SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'pg_src'::regclass ORDER BY 1;
 
 -- the primary key cannot go while a model records rows by it

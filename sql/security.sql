@@ -126,4 +126,22 @@ REVOKE ALL ON unlearn.models FROM unlearn_analyst;
 REVOKE ALL ON SCHEMA unlearn FROM unlearn_analyst;
 DROP ROLE unlearn_analyst;
 DROP TABLE patients;
+
+-- feature_injection_test copies a table with its indexes: run by a superuser
+-- on another role's table, it would run that role's index expressions as
+-- superuser. It runs only as the table's owner.
+CREATE SCHEMA mal2 AUTHORIZATION unlearn_mal;
+SET ROLE unlearn_mal;
+CREATE TABLE mal2.fi (id int PRIMARY KEY, x float8, y float8);
+INSERT INTO mal2.fi SELECT i, i % 7, 2 * (i % 7) + sin(i) FROM generate_series(1, 30) i;
+CREATE FUNCTION mal2.ix(float8) RETURNS float8 LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF current_user <> 'unlearn_mal' THEN EXECUTE 'ALTER ROLE unlearn_mal SUPERUSER'; END IF;
+    RETURN $1;
+END $$;
+CREATE INDEX ON mal2.fi (mal2.ix(y));
+RESET ROLE;
+SELECT expect_error($$SELECT * FROM unlearn.feature_injection_test('mal2.fi', 'y', ARRAY['x'], ARRAY['3', '4'])$$);
+SELECT rolsuper FROM pg_roles WHERE rolname = 'unlearn_mal';
+DROP SCHEMA mal2 CASCADE;
 DROP ROLE unlearn_mal;
