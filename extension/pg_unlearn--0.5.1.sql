@@ -601,6 +601,17 @@ BEGIN
             END LOOP;
         END LOOP;
         PERFORM unlearn.record_attnums(c.objid::regclass);
+        -- a primary key moved to other columns: the models hold rows by the
+        -- old ones, which the table may now repeat, so a DELETE of a row
+        -- carrying a model's key could forget another. Retrained on the new key.
+        FOR m IN SELECT mo.* FROM unlearn.models mo
+                 WHERE mo.relation = c.objid AND mo.column_attnums IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = mo.relation AND i.indisprimary
+                                   AND ARRAY(SELECT k::int FROM unnest(i.indkey::int2[]) AS k)
+                                       = mo.column_attnums[1:cardinality(mo.key_columns)]::int[])
+                 ORDER BY mo.model_id LOOP
+            PERFORM unlearn.resync_or_drop(m.name);
+        END LOOP;
     END LOOP;
     -- a rewrite may have changed stored values of the key, target or
     -- features: retrain from the rows as they are now

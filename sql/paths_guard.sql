@@ -34,6 +34,18 @@ SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'pg_src'::regclass ORDE
 
 -- the primary key cannot go while a model records rows by it
 SELECT expect_error($$ALTER TABLE pg_src DROP CONSTRAINT pg_src_pkey$$);
+-- moved to another column, the model is retrained on the new key at once:
+-- a second row could carry an old key, and deleting it must not forget the first
+SELECT trained_on AS by_id FROM unlearn.trained_on('pg_ols', 30);
+ALTER TABLE pg_src DROP CONSTRAINT pg_src_pkey, ADD CONSTRAINT pg_src_pkey PRIMARY KEY (note);
+SELECT key_columns FROM unlearn.models WHERE name = 'pg_ols';
+SELECT unlearn.trained_on('pg_ols', 'n30') AS by_note;
+INSERT INTO pg_src VALUES (30, 1, 2, 'twin');
+DELETE FROM pg_src WHERE note = 'twin';
+SELECT unlearn.trained_on('pg_ols', 'n30') AS still_held;
+SELECT bool_and(passed) AS verified FROM unlearn.verify('pg_ols');
+ALTER TABLE pg_src DROP CONSTRAINT pg_src_pkey, ADD CONSTRAINT pg_src_pkey PRIMARY KEY (id);
+SELECT key_columns FROM unlearn.models WHERE name = 'pg_ols';
 
 -- plain inheritance is refused both ways: a DELETE on a child would never
 -- reach the parent's models
