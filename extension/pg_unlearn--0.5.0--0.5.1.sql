@@ -59,6 +59,11 @@ BEGIN
                 SET key_columns = names[1:n], target = names[n + 1], features = names[n + 2:]
                 WHERE model_id = m.model_id
                   AND (key_columns, target, features) IS DISTINCT FROM (names[1:n], names[n + 1], names[n + 2:]);
+                -- a categorical feature's vocabulary follows its column's name
+                UPDATE unlearn.vocabulary v
+                SET feature = names[n + 1 + u.i]
+                FROM generate_subscripts(m.features, 1) AS u(i)
+                WHERE v.model_id = m.model_id AND v.feature = m.features[u.i] AND m.features[u.i] <> names[n + 1 + u.i];
             END IF;
             SELECT * INTO m FROM unlearn.models WHERE model_id = m.model_id;
             IF (SELECT unlearn.base_type(atttypid) FROM pg_attribute WHERE attrelid = m.relation AND attname = m.target) <> ALL (numeric_types) THEN

@@ -63,6 +63,16 @@ SELECT bool_and(passed) AS verified FROM unlearn.verify('shop_ridge');
 -- unrelated DDL on the table leaves categorical features alone
 ALTER TABLE shop ADD COLUMN note text;
 SELECT name, features FROM unlearn.models WHERE relation = 'shop'::regclass ORDER BY name;
+-- renaming a categorical column keeps the feature and its vocabulary (its
+-- text type made the event trigger forget it as a dropped numeric feature)
+ALTER TABLE shop RENAME COLUMN color TO colour;
+SELECT name, features FROM unlearn.models WHERE relation = 'shop'::regclass ORDER BY name;
+SELECT m.name, v.feature, cardinality(v.categories) AS categories FROM unlearn.vocabulary v JOIN unlearn.models m USING (model_id)
+WHERE m.relation = 'shop'::regclass ORDER BY 1, 2;
+DELETE FROM shop WHERE id = (SELECT min(id) FROM shop);
+SELECT name, bool_and(passed) AS verified FROM unlearn.models, unlearn.verify(name)
+WHERE relation = 'shop'::regclass GROUP BY name ORDER BY name;
+ALTER TABLE shop RENAME COLUMN colour TO color;
 -- TRUNCATE empties every vocabulary
 TRUNCATE shop;
 SELECT m.name, v.categories FROM unlearn.vocabulary v JOIN unlearn.models m USING (model_id)
