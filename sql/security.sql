@@ -144,4 +144,21 @@ RESET ROLE;
 SELECT expect_error($$SELECT * FROM unlearn.feature_injection_test('mal2.fi', 'y', ARRAY['x'], ARRAY['3', '4'])$$);
 SELECT rolsuper FROM pg_roles WHERE rolname = 'unlearn_mal';
 DROP SCHEMA mal2 CASCADE;
+
+-- the group-impact WARNING goes to whoever deletes: it names the group only
+-- to a role that may read the group column
+CREATE TABLE grp_t (id int PRIMARY KEY, grp text, x float8, y float8);
+INSERT INTO grp_t SELECT i, CASE WHEN i % 3 = 0 THEN 'secret-A' ELSE 'secret-B' END, i % 11,
+                         2 * (i % 11) + (i % 3 = 0)::int * 5 + sin(i) FROM generate_series(1, 120) i;
+SELECT rows_trained FROM unlearn.train('grp_m', 'grp_t', 'y', ARRAY['x'], 'ridge',
+                                       options => '{"holdout": 0.4, "monitor_group": "grp", "impact_warning": 0}');
+CREATE ROLE unlearn_deleter;
+GRANT DELETE, SELECT (id) ON grp_t TO unlearn_deleter;
+SET ROLE unlearn_deleter;
+DELETE FROM grp_t WHERE id % 3 = 0 AND id > 30;
+RESET ROLE;
+DELETE FROM grp_t WHERE id % 3 = 0 AND id > 10;
+SELECT unlearn.drop_model('grp_m');
+DROP TABLE grp_t;
+DROP ROLE unlearn_deleter;
 DROP ROLE unlearn_mal;
