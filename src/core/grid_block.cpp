@@ -40,17 +40,21 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void split_column(c
         off[r] += ((t != std::floor(t)) | ((t == 0.0) & (v[r] != 0.0))) ? 1.0 : 0.0;
     }
 }
+
+thread_local GridBlock lent_block;
+thread_local bool lent = false;
 }  // namespace
 
-GridBlock &GridBlock::scratch_block() {
-    static thread_local GridBlock block;
-    return block;
+GridBlockLease::GridBlockLease() : block_(lent_block) {
+    if (lent) throw Error(ErrorKind::Internal, "the grid block is already in use");
+    lent = true;
 }
 
-void GridBlock::trim() {
+GridBlockLease::~GridBlockLease() {
     constexpr size_t kKeep = size_t{1} << 20;  // doubles
-    if (pieces.capacity() > kKeep) std::vector<double>().swap(pieces);
-    if (values.capacity() > kKeep) std::vector<double>().swap(values);
+    if (block_.pieces.capacity() > kKeep) std::vector<double>().swap(block_.pieces);
+    if (block_.values.capacity() > kKeep) std::vector<double>().swap(block_.values);
+    lent = false;
 }
 
 void GridBlock::fill(Eigen::Index n, const std::vector<Column> &columns, Eigen::Index first,
@@ -61,7 +65,7 @@ void GridBlock::fill(Eigen::Index n, const std::vector<Column> &columns, Eigen::
     padded = (rows + 3) / 4 * 4;
     pieces.resize(static_cast<size_t>(3 * cols * padded));
     exp.assign(static_cast<size_t>(cols), 0);
-    scratch.assign(static_cast<size_t>(n), 0.0);
+    off_flags.assign(static_cast<size_t>(n), 0.0);
     values.resize(static_cast<size_t>(n));
     double *v = values.data();
     for (int c = 0; c < cols; ++c) {
@@ -95,11 +99,11 @@ void GridBlock::fill(Eigen::Index n, const std::vector<Column> &columns, Eigen::
         const int up = 62 - top;
         const double f1 = std::ldexp(1.0, up > 1000 ? up - 600 : up);
         const double f2 = up > 1000 ? std::ldexp(1.0, 600) : 1.0;
-        split_column(v, n, f1, f2, p0, p1, p2, scratch.data());
+        split_column(v, n, f1, f2, p0, p1, p2, off_flags.data());
     }
     off_grid.clear();
     for (Eigen::Index r = 0; r < n; ++r)
-        if (scratch[static_cast<size_t>(r)] != 0.0) {
+        if (off_flags[static_cast<size_t>(r)] != 0.0) {
             off_grid.push_back(r);
             for (int c = 0; c < cols; ++c)
                 for (int k = 0; k < 3; ++k) pieces[static_cast<size_t>((3 * c + k) * padded + r)] = 0.0;

@@ -35,16 +35,8 @@ struct GridBlock {
     int cols = 0;
     std::vector<int> exp;                  // per column
     std::vector<Eigen::Index> off_grid;    // block rows whose integers are 0
-    std::vector<double> scratch;           // per row: off the grid if not 0
+    std::vector<double> off_flags;         // per row: off the grid if not 0
     std::vector<double> values;
-
-    // One block per thread, reused by every accumulation: a fresh block's
-    // ~300 kB would be a fresh mapping from the allocator, paid in page
-    // faults on every batch of rows.
-    static GridBlock &scratch_block();
-    // Gives the memory back when a wide model made the block large (over
-    // 8 MB): a backend keeps only a narrow model's block between statements.
-    void trim();
 
     // Block row r is source row first + r, or order[r] if order is given
     // (order[r] = -1: a row of zeros, to pad a run of rows to a multiple of 4).
@@ -62,6 +54,23 @@ struct GridBlock {
     Eigen::Index padded = 0;
     std::vector<double> pieces;  // column c, piece k at (3 c + k) * padded
     const double *piece(int c, int k) const { return pieces.data() + (3 * c + k) * padded; }
+};
+
+// The thread's one grid block, lent to one accumulation at a time: a fresh
+// block's ~300 kB per batch of rows would be a fresh mapping from the
+// allocator, paid in page faults. When the lease ends, on any exit, a block
+// a wide model made large (over 8 MB) gives its memory back, so a backend
+// keeps only a narrow model's block between statements.
+class GridBlockLease {
+public:
+    GridBlockLease();  // throws Internal if the block is already lent
+    ~GridBlockLease();
+    GridBlockLease(const GridBlockLease &) = delete;
+    GridBlockLease &operator=(const GridBlockLease &) = delete;
+    GridBlock &block() { return block_; }
+
+private:
+    GridBlock &block_;
 };
 
 // The five sums s_w = Σ_r Σ_{i+j=w} piece(c, i)_r piece(d, j)_r over block

@@ -53,7 +53,8 @@ void LinearStats::add_rows(const RowMatrix &x, const Vector &y, int sign) {
     std::vector<GridBlock::Column> cols(static_cast<size_t>(q) - 1);
     for (int j = 0; j < p_; ++j) cols[static_cast<size_t>(j)] = {x.data() + j, x.outerStride()};
     cols[static_cast<size_t>(p_)] = {y.data(), 1};
-    GridBlock &g = GridBlock::scratch_block();
+    GridBlockLease lease;
+    GridBlock &g = lease.block();
     for (Eigen::Index start = 0; start < x.rows(); start += GridBlock::kMaxRows) {
         const Eigen::Index len = std::min(GridBlock::kMaxRows, x.rows() - start);
         check_interrupts();  // a grid block of rows: well under a millisecond
@@ -76,7 +77,6 @@ void LinearStats::add_rows(const RowMatrix &x, const Vector &y, int sign) {
         }
         n_ += sign * len;
     }
-    g.trim();
 }
 
 void LinearStats::merge(const LinearStats &o) {

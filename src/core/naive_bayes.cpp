@@ -60,7 +60,8 @@ void NaiveBayesStats::add_rows(const RowMatrix &x, const Vector &y, int sign) {
     constexpr Eigen::Index kRows = GridBlock::kMaxRows / 4;
     std::vector<GridBlock::Column> cols(static_cast<size_t>(p_));
     for (int j = 0; j < p_; ++j) cols[static_cast<size_t>(j)] = {x.data() + j, x.outerStride()};
-    GridBlock &g = GridBlock::scratch_block();
+    GridBlockLease lease;
+    GridBlock &g = lease.block();
     std::vector<double> labels;       // the block's classes, in order of appearance
     std::vector<ClassStats *> stats;  // and their sums
     std::vector<int> slot;            // each row's class in labels
@@ -119,7 +120,6 @@ void NaiveBayesStats::add_rows(const RowMatrix &x, const Vector &y, int sign) {
             }
         }
     }
-    g.trim();
     drop_empty_classes();
 }
 

@@ -13,6 +13,7 @@
 
 #include "bytes.hpp"
 #include "exact_sum.hpp"
+#include "grid_block.hpp"
 #include "model.hpp"
 #include "testing.hpp"
 
@@ -355,4 +356,28 @@ TEST(ExactState, VerifyNamesTheFirstStatisticThatDiffers) {
     other = labelled;
     other.y(3) = 99.0;  // a class of its own: labels are never named
     EXPECT_EQ(state_difference(nb, c, retrained(nb, other, all)), "the set of classes");
+}
+
+// The thread's grid block is lent to one accumulation at a time, and a wide
+// model's block gives its memory back when the lease ends, whatever the exit.
+TEST(GridBlockLease, OneAtATimeAndTrimmedAfterAWideModel) {
+    {
+        GridBlockLease lease;
+        EXPECT_TRUE(throws_kind(ErrorKind::Internal, [] { GridBlockLease again; }));
+        std::vector<double> wide(GridBlock::kMaxRows * 400, 1.0);
+        std::vector<GridBlock::Column> cols(400);
+        for (size_t c = 0; c < cols.size(); ++c) cols[c] = {wide.data() + c, 400};
+        lease.block().fill(GridBlock::kMaxRows, cols, 0);
+        EXPECT_GT(lease.block().pieces.capacity(), size_t{1} << 20);
+    }
+    {
+        GridBlockLease next;  // the first lease ended: lent again, its memory given back
+        EXPECT_EQ(next.block().pieces.capacity(), 0u);
+        std::vector<double> narrow(GridBlock::kMaxRows * 3, 1.0);
+        std::vector<GridBlock::Column> cols(3);
+        for (size_t c = 0; c < cols.size(); ++c) cols[c] = {narrow.data() + c, 3};
+        next.block().fill(GridBlock::kMaxRows, cols, 0);
+    }
+    GridBlockLease last;  // a narrow model's block is kept between leases
+    EXPECT_GT(last.block().pieces.capacity(), 0u);
 }
