@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <unordered_map>
 
 #include "fetch.hpp"
@@ -202,13 +203,7 @@ std::string group_figures(const ModelMeta &m, const FittedModel &before, const F
     // The WARNING goes to whoever deleted, who may not read the group column:
     // it names the group only to a role that may (the trigger runs as the
     // extension's owner; the outer user is the one who deleted)
-    const bool may_name = pg_call([&] {
-        const AttrNumber att = get_attnum(m.relation, m.options.monitor_group.c_str());
-        // as has_column_privilege: the table's privilege, else the column's
-        return att != InvalidAttrNumber &&
-               (pg_class_aclcheck(m.relation, GetOuterUserId(), ACL_SELECT) == ACLCHECK_OK ||
-                pg_attribute_aclcheck(m.relation, att, GetOuterUserId(), ACL_SELECT) == ACLCHECK_OK);
-    });
+    std::optional<bool> may_name;  // asked only when a WARNING is due
     for (const auto &[name, id] : named) {
         const GroupMetric &after_group = a[id];
         const double mb = metric(m, b[id]), ma = metric(m, after_group);
@@ -218,8 +213,9 @@ std::string group_figures(const ModelMeta &m, const FittedModel &before, const F
                 ", \"after\": " + json_number(ma) + "}";
         first = false;
         if (worse > m.options.impact_warning) {
+            if (!may_name) may_name = may_select_column(m.relation, m.options.monitor_group, GetOuterUserId());
             const std::string msg = "forgetting rows changed model \"" + m.name + "\": " + (accuracy ? "accuracy" : "RMSE") +
-                                    " of " + (may_name ? "group \"" + name + "\"" : std::string("a group")) + " (" +
+                                    " of " + (*may_name ? "group \"" + name + "\"" : std::string("a group")) + " (" +
                                     m.options.monitor_group + ") on holdout rows went from " +
                                     rounded(mb) + " to " + rounded(ma);
             pg_call([&] {

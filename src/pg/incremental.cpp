@@ -92,11 +92,9 @@ public:
         // room for the rows expected, with a margin for the statistics' error,
         // an 8-byte key each, when that fits in unlearn.max_memory: the
         // lineage then does not regrow (which copies it) on its way
-        if (expected > 0) {
-            expected = 1.1 * expected + 1024;
-            if (rows_bytes(expected, 0, 8 * expected, 0) <= max_memory_bytes())
-                t.lineage.reserve(static_cast<size_t>(expected), static_cast<size_t>(8 * expected));
-        }
+        const double room = 1.1 * expected + 1024;
+        if (expected > 0 && rows_bytes(room, 0, 8 * room, 0) <= max_memory_bytes())
+            t.lineage.reserve(static_cast<size_t>(room), static_cast<size_t>(8 * room));
 
         const LineageLayout layout = lineage_of(req);
         double key_bytes = 0;

@@ -18,5 +18,8 @@ std::vector<std::string> check_source(Spi &spi, Oid relid, const std::vector<std
 // the columns: what a model shows of a row (its key in lineage, its group)
 // must not tell a role more than the table would.
 void require_select(Oid relid, const std::vector<std::string> &columns, const std::string &why);
+// Whether role may SELECT the column, by the table's privilege or the
+// column's own (as has_column_privilege); false for a column that is not there.
+bool may_select_column(Oid relid, const std::string &column, Oid role);
 
 }  // namespace unlearn::pg
