@@ -56,7 +56,7 @@ WHERE e.extname = 'pg_unlearn' AND d.deptype = 'e';
 DROP DATABASE unlearn_upgrade3;
 
 -- Every upgrade path ends at the definitions a fresh install of the default
--- version makes (pg_unlearn--0.5.1.sql, which replays no history): the same
+-- version makes (pg_unlearn--0.6.0.sql, which replays no history): the same
 -- functions, views, tables, columns, constraints, indexes, sequences, event
 -- triggers, grants, comments and dumped configuration tables. Each path lists
 -- its differences from the fresh install: none.
@@ -132,6 +132,10 @@ SELECT name, options->'epochs' AS epochs, options->'n_iter_no_change' AS n_iter_
 FROM unlearn.models ORDER BY name;
 SELECT unlearn.drop_model(name) FROM unlearn.models;
 DROP TABLE mlp_t;
+SELECT * FROM differences ORDER BY 1, 2, 3;
+DROP EXTENSION pg_unlearn;
+CREATE EXTENSION pg_unlearn VERSION '0.5.1';
+ALTER EXTENSION pg_unlearn UPDATE;
 SELECT * FROM differences ORDER BY 1, 2, 3;
 \c contrib_regression
 DROP DATABASE unlearn_paths;
