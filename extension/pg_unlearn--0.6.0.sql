@@ -135,6 +135,28 @@ COMMENT ON TABLE unlearn.state_delta IS 'changes of concurrent writers not yet f
 SELECT pg_catalog.pg_extension_config_dump('unlearn.state_delta', '');
 SELECT pg_catalog.pg_extension_config_dump('unlearn.state_delta_delta_id_seq', '');
 
+-- A SISA shard a DELETE reached serves, from the DELETE's commit, the
+-- checkpoint of the slice before the earliest slice it changed (a model that
+-- never saw the forgotten rows); a background worker trains its remaining
+-- slices after commit. Each row here is a shard catching up: from which
+-- slice, since when, and how many changes of its rows it has seen.
+CREATE TABLE unlearn.catchup (
+    model_id   int NOT NULL REFERENCES unlearn.models ON DELETE CASCADE,
+    shard      int NOT NULL,
+    from_slice int NOT NULL CHECK (from_slice >= 0),
+    generation bigint NOT NULL DEFAULT 1,
+    since      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (model_id, shard)
+);
+COMMENT ON TABLE unlearn.catchup IS 'SISA shards serving an earlier clean checkpoint until the background worker retrains their later slices';
+SELECT pg_catalog.pg_extension_config_dump('unlearn.catchup', '');
+
+CREATE VIEW unlearn.catching_up AS
+SELECT m.name AS model, c.shard, c.from_slice AS slices_served, m.slices, c.since,
+       c.generation AS changes_pending
+FROM unlearn.catchup c JOIN unlearn.models m USING (model_id);
+COMMENT ON VIEW unlearn.catching_up IS 'SISA shards catching up after commit: how many of their slices the served model covers';
+
 -- Training and forgetting ---------------------------------------------------
 
 CREATE FUNCTION unlearn.train(
@@ -331,6 +353,12 @@ AS 'MODULE_PATHNAME', 'unlearn_compact'
 LANGUAGE C STRICT VOLATILE
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION unlearn.compact(text) IS 'fold the committed deltas of concurrent writers into the model''s state and counts; returns how many were folded';
+
+CREATE FUNCTION unlearn.wait(model text, timeout float8 DEFAULT 60) RETURNS bool
+AS 'MODULE_PATHNAME', 'unlearn_wait'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION unlearn.wait(text, float8) IS 'wait (up to timeout seconds) until the model''s shards have caught up and its deltas are folded; true when they have';
 
 -- Reading ------------------------------------------------------------------
 
@@ -990,8 +1018,9 @@ BEGIN
         EXECUTE format('UPDATE pg_temp.%1$I SET %2$I = %2$I + 10 * (SELECT coalesce(nullif(stddev(%2$I), 0), 1) FROM pg_temp.%1$I) '
                        'WHERE unlearn_injected = 1', scratch, target);
     END IF;
+    -- (a SISA shard retrains inside the DELETE: the influence is measured right after it)
     PERFORM unlearn.train(scratch, format('pg_temp.%I', scratch)::regclass, target, features || 'unlearn_injected'::text,
-                          algorithm, strategy, shards, slices, options);
+                          algorithm, strategy, shards, slices, options || '{"retrain": "inline"}');
     SELECT string_agg(format('%I::%s::float8', f, CASE WHEN a.atttypid = 'bool'::regtype THEN 'int' ELSE 'float8' END),
                       ', ' ORDER BY o)
       INTO as_floats

@@ -43,6 +43,7 @@ struct Options {
     double noise = 1.0, epsilon = 1.0, delta = 1e-4;  // certified removal
     // Read by the boundary, never by an algorithm (parsed there, as text).
     bool learn_inserts = false;    // on_insert = 'learn'
+    bool retrain_inline = false;   // retrain = 'inline': a SISA shard retrains inside the DELETE
     std::string monitor_group;     // a column whose groups' holdout metrics each DELETE reports
     double impact_warning = 0.05;  // a group whose metric worsens by more than this raises a WARNING
 };

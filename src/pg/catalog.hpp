@@ -35,15 +35,18 @@ void lock_model(Spi &spi, const std::string &name);
 // A new model's row (version 0); returns its id.
 int32 insert_model(Spi &spi, const ModelMeta &m, const std::string &options_json, int64 rows_held, int64 rows_skipped);
 // Whether the model's writers take turns (an advisory lock per model, held
-// to commit): SISA and certified states are retrained or stepped from the
-// state a writer read, and a categorical model's vocabulary (its layout)
-// can change with any row. Summation-form models of numeric features do not.
+// to commit): a categorical model's vocabulary (its layout) can change with
+// any row. Other writers meet only on the shards they change: SISA and
+// certified shards are locked (lock_shard_states) before they are read.
 bool takes_turns(const ModelMeta &m);
+// The writers' turn of a model that takes turns (an advisory lock to commit).
+void take_turn(const ModelMeta &m);
 // Bumps the version and adds to the held/forgotten counters after a change
 // of state. The model row is updated only if no other writer holds it; else
 // the counts wait in unlearn.state_delta, folded by the next writer that
 // gets the row, or by unlearn.compact.
-void touch_model(Spi &spi, const ModelMeta &m, int64 held_change, int64 forgotten);
+// Returns false when the counts wait for a fold.
+bool touch_model(Spi &spi, const ModelMeta &m, int64 held_change, int64 forgotten);
 // Locks the model row for a change of its layout (FOR UPDATE) if no writer
 // holds it; false when another transaction does.
 bool try_lock_model_layout(Spi &spi, const ModelMeta &m);
@@ -66,6 +69,29 @@ void install_triggers(Spi &spi, Oid relation);
 // TRUNCATE of a partition: the model is retrained from what remains.
 void resync_or_drop(Spi &spi, const ModelMeta &m);
 
+// ---- SISA shards catching up after commit (catalog_catchup.cpp)
+//
+// A shard a DELETE (or a learned INSERT) reached serves the checkpoint of
+// the slice before the earliest slice it changed, and keeps only the
+// checkpoints before it; a background worker trains the rest after commit.
+// Its row in unlearn.catchup says from which slice; each change of the
+// shard's rows bumps the generation, so that a retrain of rows that changed
+// meanwhile is not kept.
+struct CatchUp {
+    int32 from_slice;  // the model's slices when the shard is caught up
+    int64 generation;
+};
+CatchUp load_catchup(Spi &spi, const ModelMeta &m, int32 shard);
+// shard -> the slices it serves, for the shards catching up
+std::map<int32, int32> served_slices(Spi &spi, const ModelMeta &m);
+void note_catchup(Spi &spi, const ModelMeta &m, int32 shard, int32 from_slice);
+// Removes the row if its generation is still this one (false: it changed).
+bool finish_catchup(Spi &spi, const ModelMeta &m, int32 shard, int64 generation);
+void drop_catchup(Spi &spi, const ModelMeta &m, int32 shard);  // an inline retrain caught it up
+void delete_catchups(Spi &spi, const ModelMeta &m);
+// Whether unlearn.catchup exists (0.6.0 on): before, shards retrain inline.
+bool catchup_installed();
+
 // ---- shard state and checkpoints (catalog_state.cpp)
 
 // Whether unlearn.state_delta exists (0.6.0 on): before ALTER EXTENSION
@@ -76,11 +102,18 @@ std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m);
 // Writes whole shard states, which load_states read with their deltas: the
 // deltas of those shards go (the caller excludes other writers).
 void write_states(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &states, const std::vector<int32> &shards);
+// Locks the shards' state rows in shard order until commit and returns
+// their states as committed now: a writer of a SISA or certified shard
+// computes from these, after the writers before it have committed.
+std::map<int32, ShardState> lock_shard_states(Spi &spi, const ModelMeta &m, const std::vector<int32> &shards);
 // A concurrent writer's change of one summation-form shard: the rows'
 // own state (delta) added (sign +1) or taken away (-1). If the shard's base
 // row is free, it is locked and rewritten with the committed deltas and this
 // one folded in (true); else the change is appended as a delta (false).
 bool change_shard(Spi &spi, const ModelMeta &m, int32 shard, const ShardState &delta, int sign);
+// The deltas of the shards no other transaction holds, folded (never waits);
+// returns how many shards were.
+int64 fold_free_deltas(Spi &spi, const ModelMeta &m);
 // unlearn.compact: under the model's layout lock, every delta folded.
 int64 fold_all_deltas(Spi &spi, const ModelMeta &m);
 // The stored checkpoint of one slice of a SISA shard.
@@ -89,6 +122,8 @@ Checkpoint load_checkpoint(Spi &spi, const ModelMeta &m, int32 shard, int32 slic
 void write_checkpoints(Spi &spi, const ModelMeta &m, int32 shard, const ClassLabels &classes,
                        const std::vector<Checkpoint> &checkpoints);
 void delete_checkpoints(Spi &spi, const ModelMeta &m);
+// A shard's checkpoints from slice from on: they saw a row that is gone.
+void drop_checkpoints(Spi &spi, const ModelMeta &m, int32 shard, int32 from);
 // (shard, slice) -> (rows, digest) of every stored checkpoint
 std::map<std::pair<int32, int32>, std::pair<int64, std::string>> checkpoint_digests(Spi &spi, const ModelMeta &m);
 std::string digest_text(uint64_t digest);

@@ -13,14 +13,6 @@ namespace {
 // classid this, objid the model id, objsubid 2): "unle".
 constexpr uint32 kTurnLockSpace = 0x756e6c65;
 
-// Writers of a model that takes turns hold this until commit.
-void take_turn(const ModelMeta &m) {
-    pg_call([&] {
-        LOCKTAG tag;
-        SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kTurnLockSpace, static_cast<uint32>(m.id), 2);
-        (void)LockAcquire(&tag, ExclusiveLock, false, false);
-    });
-}
 
 ModelMeta meta_from(Spi &spi, const SpiResult &r, uint64 row) {
     ModelMeta m;
@@ -82,7 +74,15 @@ std::vector<ModelMeta> models_of(Spi &spi, Oid relation, bool lock) {
     return out;
 }
 
-bool takes_turns(const ModelMeta &m) { return m.strategy != Strategy::Incremental || !m.categories.empty(); }
+void take_turn(const ModelMeta &m) {
+    pg_call([&] {
+        LOCKTAG tag;
+        SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kTurnLockSpace, static_cast<uint32>(m.id), 2);
+        (void)LockAcquire(&tag, ExclusiveLock, false, false);
+    });
+}
+
+bool takes_turns(const ModelMeta &m) { return !m.categories.empty(); }
 
 void refuse_models_after_snapshot(Spi &spi, Oid relation, const std::vector<ModelMeta> &seen) {
     // Read committed takes a new snapshot per query and FOR UPDATE waits for a
@@ -126,14 +126,14 @@ int32 insert_model(Spi &spi, const ModelMeta &m, const std::string &options_json
     return ins.int4(0, 1);
 }
 
-void touch_model(Spi &spi, const ModelMeta &m, int64 held_change, int64 forgotten) {
+bool touch_model(Spi &spi, const ModelMeta &m, int64 held_change, int64 forgotten) {
     // Under REPEATABLE READ a row changed since the snapshot cannot be
     // locked without a serialization failure: the counts always wait.
     if (!deltas_installed()) {  // before 0.6.0: writers wait for each other
         spi.exec("UPDATE unlearn.models SET version = version + 1, rows_held = rows_held + $2, "
                  "rows_forgotten = rows_forgotten + $3, updated_at = clock_timestamp() WHERE model_id = $1",
                  {int4_param(m.id), int8_param(held_change), int8_param(forgotten)});
-        return;
+        return true;
     }
     if (!pg_call([] { return IsolationUsesXactSnapshot(); })) {
         SpiResult r = spi.exec(
@@ -145,10 +145,12 @@ void touch_model(Spi &spi, const ModelMeta &m, int64 held_change, int64 forgotte
             "rows_forgotten = rows_forgotten + $3 + (SELECT coalesce(sum(rows_forgotten), 0) FROM folded), "
             "updated_at = clock_timestamp() FROM locked WHERE m.model_id = locked.model_id RETURNING 1",
             {int4_param(m.id), int8_param(held_change), int8_param(forgotten)});
-        if (r.rows() == 1) return;
+        if (r.rows() == 1) return true;
     }
+    if (held_change == 0 && forgotten == 0) return true;  // nothing to count
     spi.exec("INSERT INTO unlearn.state_delta (model_id, sign, rows_held, rows_forgotten) VALUES ($1, 1, $2, $3)",
              {int4_param(m.id), int8_param(held_change), int8_param(forgotten)});
+    return false;
 }
 
 bool try_lock_model_layout(Spi &spi, const ModelMeta &m) {

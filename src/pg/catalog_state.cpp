@@ -1,6 +1,7 @@
 #include "catalog.hpp"
 
 #include <cstdio>
+#include <set>
 
 #include "error.hpp"
 
@@ -73,36 +74,66 @@ void write_states(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &s
                  {int4_param(m.id), int4_array_param(shards)});
 }
 
-bool change_shard(Spi &spi, const ModelMeta &m, int32 shard, const ShardState &delta, int sign) {
+namespace {
+
+// The base of one shard, if no other transaction holds it (or, before
+// 0.6.0, once it is free), with the committed deltas and delta (when given)
+// folded in and written back; false when another transaction holds it.
+bool fold_into_base(Spi &spi, const ModelMeta &m, int32 shard, const ShardState *delta, int sign) {
+    const bool deltas = deltas_installed();
     // Under REPEATABLE READ a base changed since the snapshot cannot be
     // locked without a serialization failure: the change always waits.
-    const bool deltas = deltas_installed();
-    if (!deltas || !pg_call([] { return IsolationUsesXactSnapshot(); })) {
-        SpiResult base = deltas ? spi.exec("SELECT state FROM unlearn.state WHERE model_id = $1 AND shard = $2 "
-                                           "FOR NO KEY UPDATE SKIP LOCKED",
-                                           {int4_param(m.id), int4_param(shard)})
-                                : spi.exec("SELECT state FROM unlearn.state WHERE model_id = $1 AND shard = $2 "
-                                           "FOR NO KEY UPDATE",
-                                           {int4_param(m.id), int4_param(shard)});
-        if (base.rows() == 1) {
-            std::vector<ShardState> state{decode_at(m, base, 0, 1)};
-            // the base is ours until commit: no other transaction folds these
-            if (deltas) {
-                SpiResult d = spi.exec(
-                    "WITH folded AS (DELETE FROM unlearn.state_delta WHERE model_id = $1 AND shard = $2 "
-                    "RETURNING delta_id, shard, sign, state) SELECT shard, sign, state FROM folded ORDER BY delta_id",
-                    {int4_param(m.id), int4_param(shard)});
-                fold(m, d, 0, 1, state, shard);
-            }
-            merge_state(state[0], delta, sign);
-            spi.exec("UPDATE unlearn.state SET state = $3 WHERE model_id = $1 AND shard = $2",
-                     {int4_param(m.id), int4_param(shard), bytea_param(encode_state(m.algorithm, state[0]))});
-            return true;
-        }
+    if (deltas && pg_call([] { return IsolationUsesXactSnapshot(); })) return false;
+    SpiResult base = deltas ? spi.exec("SELECT state FROM unlearn.state WHERE model_id = $1 AND shard = $2 "
+                                       "FOR NO KEY UPDATE SKIP LOCKED",
+                                       {int4_param(m.id), int4_param(shard)})
+                            : spi.exec("SELECT state FROM unlearn.state WHERE model_id = $1 AND shard = $2 "
+                                       "FOR NO KEY UPDATE",
+                                       {int4_param(m.id), int4_param(shard)});
+    if (base.rows() != 1) return false;
+    std::vector<ShardState> state{decode_at(m, base, 0, 1)};
+    if (deltas) {  // the base is ours until commit: no other transaction folds these
+        SpiResult d = spi.exec(
+            "WITH folded AS (DELETE FROM unlearn.state_delta WHERE model_id = $1 AND shard = $2 "
+            "RETURNING delta_id, shard, sign, state) SELECT shard, sign, state FROM folded ORDER BY delta_id",
+            {int4_param(m.id), int4_param(shard)});
+        if (!delta && d.rows() == 0) return true;
+        fold(m, d, 0, 1, state, shard);
     }
+    if (delta) merge_state(state[0], *delta, sign);
+    spi.exec("UPDATE unlearn.state SET state = $3 WHERE model_id = $1 AND shard = $2",
+             {int4_param(m.id), int4_param(shard), bytea_param(encode_state(m.algorithm, state[0]))});
+    return true;
+}
+
+}  // namespace
+
+std::map<int32, ShardState> lock_shard_states(Spi &spi, const ModelMeta &m, const std::vector<int32> &shards) {
+    SpiResult r = spi.exec("SELECT shard, state FROM unlearn.state WHERE model_id = $1 AND shard = ANY($2::int4[]) "
+                           "ORDER BY shard FOR NO KEY UPDATE",
+                           {int4_param(m.id), int4_array_param(shards)});
+    std::map<int32, ShardState> out;
+    for (uint64 i = 0; i < r.rows(); ++i) out.emplace(r.int4(i, 1), decode_at(m, r, i, 2));
+    if (out.size() != std::set<int32>(shards.begin(), shards.end()).size())
+        throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" is missing shard state",
+                    "Drop the model with unlearn.drop_model and train it again.");
+    return out;
+}
+
+bool change_shard(Spi &spi, const ModelMeta &m, int32 shard, const ShardState &delta, int sign) {
+    if (fold_into_base(spi, m, shard, &delta, sign)) return true;
     spi.exec("INSERT INTO unlearn.state_delta (model_id, shard, sign, state) VALUES ($1, $2, $3, $4)",
              {int4_param(m.id), int4_param(shard), int4_param(sign), bytea_param(encode_state(m.algorithm, delta))});
     return false;
+}
+
+int64 fold_free_deltas(Spi &spi, const ModelMeta &m) {
+    SpiResult shards = spi.exec("SELECT DISTINCT shard FROM unlearn.state_delta WHERE model_id = $1 AND state IS NOT NULL",
+                                {int4_param(m.id)});
+    int64 folded = 0;
+    for (uint64 i = 0; i < shards.rows(); ++i) folded += fold_into_base(spi, m, shards.int4(i, 1), nullptr, 0);
+    touch_model(spi, m, 0, 0);  // folds the counts if the model row is free
+    return folded;
 }
 
 int64 fold_all_deltas(Spi &spi, const ModelMeta &m) {
@@ -157,6 +188,11 @@ void write_checkpoints(Spi &spi, const ModelMeta &m, int32 shard, const ClassLab
         "SELECT $1, $2, s, r, d, b FROM unnest($3::int4[], $4::int8[], $5::text[], $6::bytea[]) AS u(s, r, d, b)",
         {int4_param(m.id), int4_param(shard), int4_array_param(slices), int8_array_param(rows),
          text_array_param(digests), bytea_array_param(blobs)});
+}
+
+void drop_checkpoints(Spi &spi, const ModelMeta &m, int32 shard, int32 from) {
+    spi.exec("DELETE FROM unlearn.checkpoints WHERE model_id = $1 AND shard = $2 AND slice >= $3",
+             {int4_param(m.id), int4_param(shard), int4_param(from)});
 }
 
 void delete_checkpoints(Spi &spi, const ModelMeta &m) {

@@ -216,6 +216,7 @@ void forget_everything(Spi &spi, const ModelMeta &m, Clock::time_point started) 
     const int64 held = change.held();
     delete_lineage(spi, m);
     delete_checkpoints(spi, m);
+    delete_catchups(spi, m);
     strategy_of(m.strategy).reset(change);
     change.audit.rows = held;
     change.commit(held);

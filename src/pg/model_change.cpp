@@ -6,6 +6,7 @@
 #include "error.hpp"
 
 #include "model_cache.hpp"
+#include "worker.hpp"
 
 namespace unlearn::pg {
 
@@ -47,6 +48,14 @@ void ModelChange::add_rows(int32 shard, const RowMatrix &x, const Vector &y, int
     summation(at->second.rows).add_rows(x, y, +1);
 }
 
+void ModelChange::lock_shards(const std::vector<int32> &shards) {
+    for (auto &kv : lock_shard_states(spi, model, shards)) {
+        ShardState &st = states.at(static_cast<size_t>(kv.first));
+        held_before_ += state_rows(kv.second) - state_rows(st);  // what the writers before this one changed
+        st = std::move(kv.second);
+    }
+}
+
 void ModelChange::prune_categories() {
     if (!pg::prune_categories(model, states)) return;
     layout_changed_ = true;
@@ -59,9 +68,11 @@ int64 ModelChange::commit(int64 forgotten, const DeletedRows *deleted) {
     for (int32 s : audit.shards)
         if (!deltas_.count(s) && std::find(whole.begin(), whole.end(), s) == whole.end()) whole.push_back(s);
     if (!whole.empty()) write_states(spi, model, states, whole);
-    for (const auto &kv : deltas_) change_shard(spi, model, kv.first, kv.second.rows, kv.second.sign);
+    bool left_work = false;  // deltas for the background worker to fold
+    for (const auto &kv : deltas_) left_work |= !change_shard(spi, model, kv.first, kv.second.rows, kv.second.sign);
     const int64 rows = held();
-    if (!created_) touch_model(spi, model, rows - held_before_, forgotten);
+    if (!created_) left_work |= !touch_model(spi, model, rows - held_before_, forgotten);
+    if (left_work) request_worker(spi);
     audit.hash_after = state_hash(model, states);
     if (deleted) {
         // a model of another layout: the deleted rows and the state before

@@ -45,6 +45,10 @@ public:
     // commit() then changes the stored shard by them alone, so that writers
     // in other transactions need not wait (change_shard in catalog.hpp).
     void add_rows(int32 shard, const RowMatrix &x, const Vector &y, int sign);
+    // A strategy that computes a shard's new state from its current one
+    // (SISA, certified) locks the shards first: their states are then as
+    // the writers before this one left them, and the next waits for commit.
+    void lock_shards(const std::vector<int32> &shards);
     // Categories no held row carries leave model and states (a summation-form
     // model): every shard then changed, and the rows at hand no longer fit
     // the layout, so no figures are computed.
