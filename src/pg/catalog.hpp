@@ -97,8 +97,13 @@ bool catchup_installed();
 // Whether unlearn.state_delta exists (0.6.0 on): before ALTER EXTENSION
 // UPDATE, writers wait for each other as they did.
 bool deltas_installed();
-// The shards' base states with every delta this snapshot sees folded in.
-std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m);
+// The shards' base states with every delta this snapshot sees folded in;
+// with seen, which base row versions those were and whether deltas were.
+struct StateSeen {
+    std::string xmin;  // of the base row
+    bool deltas = false;
+};
+std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m, std::vector<StateSeen> *seen = nullptr);
 // Writes whole shard states, which load_states read with their deltas: the
 // deltas of those shards go (the caller excludes other writers).
 void write_states(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &states, const std::vector<int32> &shards);
@@ -110,7 +115,11 @@ std::map<int32, ShardState> lock_shard_states(Spi &spi, const ModelMeta &m, cons
 // own state (delta) added (sign +1) or taken away (-1). If the shard's base
 // row is free, it is locked and rewritten with the committed deltas and this
 // one folded in (true); else the change is appended as a delta (false).
-bool change_shard(Spi &spi, const ModelMeta &m, int32 shard, const ShardState &delta, int sign);
+// whole: the shard as this writer sees it after its change; seen: what it
+// was read as. When that base had no deltas and is unchanged and free, it
+// is rewritten as whole in one statement (the common, uncontended case).
+bool change_shard(Spi &spi, const ModelMeta &m, int32 shard, const ShardState &delta, int sign, const ShardState &whole,
+                  const StateSeen &seen);
 // The deltas of the shards no other transaction holds, folded (never waits);
 // returns how many shards were.
 int64 fold_free_deltas(Spi &spi, const ModelMeta &m);

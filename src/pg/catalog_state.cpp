@@ -38,15 +38,16 @@ bool deltas_installed() {
     });
 }
 
-std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m) {
+std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m, std::vector<StateSeen> *seen) {
     // the base rows in shard order, then the deltas this snapshot sees in the order they were written
     SpiResult r = deltas_installed()
-                      ? spi.exec("SELECT k, shard, sign, state FROM (SELECT 0 AS k, 0::bigint AS d, shard, 1 AS sign, "
-                                 "state FROM unlearn.state WHERE model_id = $1 UNION ALL SELECT 1, delta_id, shard, sign, "
-                                 "state FROM unlearn.state_delta WHERE model_id = $1 AND state IS NOT NULL) u "
-                                 "ORDER BY k, d, shard",
+                      ? spi.exec("SELECT k, shard, sign, state, x FROM (SELECT 0 AS k, 0::bigint AS d, shard, 1 AS sign, "
+                                 "state, xmin::text AS x FROM unlearn.state WHERE model_id = $1 UNION ALL SELECT 1, "
+                                 "delta_id, shard, sign, state, NULL FROM unlearn.state_delta WHERE model_id = $1 AND "
+                                 "state IS NOT NULL) u ORDER BY k, d, shard",
                                  {int4_param(m.id)})
-                      : spi.exec("SELECT 0, shard, 1, state FROM unlearn.state WHERE model_id = $1 ORDER BY shard",
+                      : spi.exec("SELECT 0, shard, 1, state, xmin::text FROM unlearn.state WHERE model_id = $1 "
+                                 "ORDER BY shard",
                                  {int4_param(m.id)});
     std::vector<ShardState> out;
     uint64 i = 0;
@@ -58,6 +59,14 @@ std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m) {
     if (out.size() != static_cast<size_t>(m.shards))
         throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" is missing shard state",
                     "Drop the model with unlearn.drop_model and train it again.");
+    if (seen) {
+        seen->assign(out.size(), StateSeen{});
+        for (uint64 b = 0; b < i; ++b) (*seen)[b].xmin = r.str(b, 5);
+        for (uint64 d = i; d < r.rows(); ++d) {
+            const int32 shard = r.int4(d, 2);
+            if (shard >= 0 && shard < m.shards) (*seen)[static_cast<size_t>(shard)].deltas = true;
+        }
+    }
     fold(m, r, i, 2, out);
     return out;
 }
@@ -120,7 +129,17 @@ std::map<int32, ShardState> lock_shard_states(Spi &spi, const ModelMeta &m, cons
     return out;
 }
 
-bool change_shard(Spi &spi, const ModelMeta &m, int32 shard, const ShardState &delta, int sign) {
+bool change_shard(Spi &spi, const ModelMeta &m, int32 shard, const ShardState &delta, int sign, const ShardState &whole,
+                  const StateSeen &seen) {
+    if (!seen.deltas && !seen.xmin.empty() && deltas_installed() && !pg_call([] { return IsolationUsesXactSnapshot(); })) {
+        // deltas committed since stay deltas: only the base is replaced
+        SpiResult done = spi.exec(
+            "UPDATE unlearn.state SET state = $3 WHERE model_id = $1 AND shard = $2 AND xmin = $4::text::xid "
+            "AND ctid = (SELECT ctid FROM unlearn.state WHERE model_id = $1 AND shard = $2 FOR NO KEY UPDATE SKIP LOCKED) "
+            "RETURNING 1",
+            {int4_param(m.id), int4_param(shard), bytea_param(encode_state(m.algorithm, whole)), text_param(seen.xmin)});
+        if (done.rows() == 1) return true;
+    }
     if (fold_into_base(spi, m, shard, &delta, sign)) return true;
     spi.exec("INSERT INTO unlearn.state_delta (model_id, shard, sign, state) VALUES ($1, $2, $3, $4)",
              {int4_param(m.id), int4_param(shard), int4_param(sign), bytea_param(encode_state(m.algorithm, delta))});

@@ -12,7 +12,8 @@ namespace unlearn::pg {
 
 ModelChange::ModelChange(Spi &spi_, const ModelMeta &m, const char *event, std::string method,
                          Clock::time_point started, bool keep_before)
-    : spi(spi_), model(m), states(load_states(spi_, m)), started_(started) {
+    : spi(spi_), model(m), started_(started) {
+    states = load_states(spi_, m, &seen_);  // in the body: seen_ is a member declared after states
     audit.event = event;
     audit.method = std::move(method);
     audit.hash_before = state_hash(m, states);
@@ -69,7 +70,9 @@ int64 ModelChange::commit(int64 forgotten, const DeletedRows *deleted) {
         if (!deltas_.count(s) && std::find(whole.begin(), whole.end(), s) == whole.end()) whole.push_back(s);
     if (!whole.empty()) write_states(spi, model, states, whole);
     bool left_work = false;  // deltas for the background worker to fold
-    for (const auto &kv : deltas_) left_work |= !change_shard(spi, model, kv.first, kv.second.rows, kv.second.sign);
+    for (const auto &kv : deltas_)
+        left_work |= !change_shard(spi, model, kv.first, kv.second.rows, kv.second.sign,
+                                   states.at(static_cast<size_t>(kv.first)), seen_.at(static_cast<size_t>(kv.first)));
     const int64 rows = held();
     if (!created_) left_work |= !touch_model(spi, model, rows - held_before_, forgotten);
     if (left_work) request_worker(spi);

@@ -65,6 +65,7 @@ private:
         int sign;
     };
     std::map<int32, Delta> deltas_;
+    std::vector<StateSeen> seen_;  // the base versions states were read from
     int64 held_before_ = 0;
     std::vector<ShardState> before_;
     bool created_ = false;

@@ -19,25 +19,6 @@ struct WorkerArgs {
     TransactionId xid;   // the transaction that asked: the work is visible once it ends
 };
 
-bool register_worker(Oid role, TransactionId xid) {
-    return pg_call([&] {
-        BackgroundWorker w;
-        memset(&w, 0, sizeof(w));
-        w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-        w.bgw_start_time = BgWorkerStart_RecoveryFinished;
-        w.bgw_restart_time = BGW_NEVER_RESTART;  // the next writer asks again
-        snprintf(w.bgw_library_name, BGW_MAXLEN, "pg_unlearn");
-        snprintf(w.bgw_function_name, BGW_MAXLEN, "unlearn_worker_main");
-        snprintf(w.bgw_name, BGW_MAXLEN, "pg_unlearn worker for database %u", MyDatabaseId);
-        snprintf(w.bgw_type, BGW_MAXLEN, "pg_unlearn worker");
-        w.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
-        const WorkerArgs args{role, xid};
-        static_assert(sizeof(args) <= BGW_EXTRALEN, "worker arguments fit bgw_extra");
-        memcpy(w.bgw_extra, &args, sizeof(args));
-        return RegisterDynamicBackgroundWorker(&w, nullptr);
-    });
-}
-
 // ---- the worker's items: plain globals, since the worker's main loop is C
 // (a PostgreSQL error longjmps through it) and each item runs in its own
 // transaction behind guarded().
@@ -95,19 +76,67 @@ Datum keep_item(FunctionCallInfo) {
 
 }  // namespace
 
+namespace {
+
+Oid owner = InvalidOid;      // the extension's owner, read once per backend
+bool work_left = false;      // this transaction left work for after commit
+
+bool worker_running() {
+    LOCKTAG tag;
+    SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kWorkerLockSpace, 0, 2);
+    return GetLockConflicts(&tag, ExclusiveLock, nullptr)->backendId != InvalidBackendId;
+}
+
+// Plain C, no C++ object: it runs inside PostgreSQL's commit. The work is
+// visible now; a worker holding the lock lists work again after letting go
+// of it, so a running worker will see it, and else one is started.
+void start_worker_unless_running(TransactionId xid) {
+    if (!OidIsValid(owner) || worker_running()) return;
+    BackgroundWorker w;
+    memset(&w, 0, sizeof(w));
+    w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+    w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+    w.bgw_restart_time = BGW_NEVER_RESTART;  // the next writer asks again
+    snprintf(w.bgw_library_name, BGW_MAXLEN, "pg_unlearn");
+    snprintf(w.bgw_function_name, BGW_MAXLEN, "unlearn_worker_main");
+    snprintf(w.bgw_name, BGW_MAXLEN, "pg_unlearn worker for database %u", MyDatabaseId);
+    snprintf(w.bgw_type, BGW_MAXLEN, "pg_unlearn worker");
+    w.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
+    const WorkerArgs args{owner, xid};
+    static_assert(sizeof(args) <= BGW_EXTRALEN, "worker arguments fit bgw_extra");
+    memcpy(w.bgw_extra, &args, sizeof(args));
+    if (!RegisterDynamicBackgroundWorker(&w, nullptr))
+        ereport(LOG, (errmsg("pg_unlearn could not start a background worker"),
+                      errhint("Raise max_worker_processes; the work waits in unlearn.catchup and unlearn.state_delta "
+                              "for the next writer or unlearn.wait.")));
+}
+
+void at_commit(XactEvent event, void *) {
+    if (event == XACT_EVENT_COMMIT && work_left) start_worker_unless_running(InvalidTransactionId);
+    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) work_left = false;
+}
+
+void know_owner(Spi &spi) {
+    if (OidIsValid(owner)) return;
+    SpiResult r = spi.exec("SELECT extowner FROM pg_extension WHERE extname = 'pg_unlearn'");
+    if (r.rows() == 1) owner = DatumGetObjectId(r.datum(0, 1));
+}
+
+}  // namespace
+
 void request_worker(Spi &spi) {
-    static TransactionId asked_for = InvalidTransactionId;
-    const TransactionId xid = pg_call([] { return GetTopTransactionIdIfAny(); });
-    if (TransactionIdIsValid(xid) && xid == asked_for) return;
-    SpiResult owner = spi.exec("SELECT extowner FROM pg_extension WHERE extname = 'pg_unlearn'");
-    if (owner.rows() != 1) return;
-    if (!register_worker(DatumGetObjectId(owner.datum(0, 1)), xid))
-        pg_call([] {
-            ereport(LOG, (errmsg("pg_unlearn could not start a background worker"),
-                          errhint("Raise max_worker_processes; the work waits in unlearn.catchup and "
-                                  "unlearn.state_delta for the next writer or unlearn.wait.")));
-        });
-    asked_for = xid;
+    static bool registered = false;
+    know_owner(spi);
+    if (!registered) {
+        pg_call([] { RegisterXactCallback(at_commit, nullptr); });
+        registered = true;
+    }
+    work_left = true;
+}
+
+void start_worker_now(Spi &spi) {
+    know_owner(spi);
+    pg_call([] { start_worker_unless_running(InvalidTransactionId); });
 }
 
 }  // namespace unlearn::pg
@@ -242,7 +271,7 @@ UNLEARN_FUNCTION(unlearn_wait) {
         const auto now = Clock::now();
         if (std::chrono::duration<double>(now - started).count() >= timeout) PG_RETURN_BOOL(false);
         if (now - asked > std::chrono::seconds(2)) {  // after a crash nobody else may ask
-            request_worker(spi);
+            start_worker_now(spi);
             asked = now;
         }
         pg_call([] { pause_ms(20); });

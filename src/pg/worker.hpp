@@ -2,11 +2,12 @@
 // dynamic background worker (no shared_preload_libraries needed).
 //
 // Work: SISA shards catching up (unlearn.catchup) and deltas of concurrent
-// writers (unlearn.state_delta). A writer that leaves either asks for a
-// worker once per transaction; the worker first waits for that transaction
-// to end, then takes the database's worker lock (one worker per database
-// does the work; another that finds the lock taken leaves) and works until
-// nothing is left, each item in its own transactions. After a crash nothing
+// writers (unlearn.state_delta). A writer that leaves either starts a worker
+// at its commit, unless one holds the database's worker lock (one worker per
+// database works; one that finds the lock taken leaves). The worker works
+// until nothing is left, each item in its own transactions, lets go of the
+// lock and lists the work once more: work committed while it held the lock
+// (whose writer started no worker) is not missed. After a crash nothing
 // is lost: the work is in tables, and the next writer, unlearn.wait or
 // unlearn.compact asks for a worker again; meanwhile every model serves a
 // state free of the forgotten rows.
@@ -20,8 +21,11 @@
 
 namespace unlearn::pg {
 
-// Registers a worker for this database, once per transaction.
+// This transaction leaves work: at its commit a worker is started for the
+// database unless one is running.
 void request_worker(Spi &spi);
+// unlearn.wait: a worker now, unless one is running.
+void start_worker_now(Spi &spi);
 
 // A SISA shard's catch-up in two steps (sisa.cpp): trained from one
 // snapshot, without any lock writers take...
