@@ -324,7 +324,43 @@ COMMENT ON FUNCTION unlearn.predict(text, record) IS 'prediction with features t
 CREATE FUNCTION unlearn.predict_proba(model text, features float8[]) RETURNS float8[]
 AS 'MODULE_PATHNAME', 'unlearn_predict_proba'
 LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
-COMMENT ON FUNCTION unlearn.predict_proba(text, float8[]) IS 'class probabilities, classes in ascending order';
+COMMENT ON FUNCTION unlearn.predict_proba(text, float8[]) IS 'class probabilities, in the order of unlearn.classes(model)';
+
+-- A classifier's classes are fixed at training, in this order: a text or
+-- enum target's labels in byte order (an enum's by label OID), a numeric
+-- target's ascending; a class forgotten since keeps its place with
+-- probability 0.
+CREATE FUNCTION unlearn.classes(model text) RETURNS text[]
+AS 'MODULE_PATHNAME', 'unlearn_classes'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION unlearn.classes(text) IS 'a classifier''s classes as text, in the order predict_proba gives their probabilities';
+
+CREATE FUNCTION unlearn.predict_proba(model text, "row" record) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'unlearn_predict_proba_row'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION unlearn.predict_proba(text, record) IS 'class probabilities with features taken from the row by column name, in the order of unlearn.classes(model)';
+
+CREATE FUNCTION unlearn.predict_proba_by_class(model text, features float8[])
+RETURNS TABLE (class text, probability float8)
+AS 'MODULE_PATHNAME', 'unlearn_predict_proba_by_class'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION unlearn.predict_proba_by_class(text, float8[]) IS 'one row per class: the class label and its probability';
+
+CREATE FUNCTION unlearn.predict_proba_by_class(model text, "row" record)
+RETURNS TABLE (class text, probability float8)
+AS 'MODULE_PATHNAME', 'unlearn_predict_proba_by_class_row'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION unlearn.predict_proba_by_class(text, record) IS 'one row per class: the class label and its probability, features taken from the row by column name';
+
+CREATE FUNCTION unlearn.predict_label(model text, features float8[]) RETURNS text
+AS 'MODULE_PATHNAME', 'unlearn_predict_label'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION unlearn.predict_label(text, float8[]) IS 'a classifier''s predicted class as text: a text or enum label, a number, or true/false';
+
+CREATE FUNCTION unlearn.predict_label(model text, "row" record) RETURNS text
+AS 'MODULE_PATHNAME', 'unlearn_predict_label_row'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION unlearn.predict_label(text, record) IS 'a classifier''s predicted class as text, features taken from the row by column name';
 
 CREATE FUNCTION unlearn.coefficients(model text)
 RETURNS TABLE (shard int, feature text, coefficient float8)
@@ -565,6 +601,7 @@ DECLARE
     m unlearn.models;
     names text[];
     numeric_types regtype[] := ARRAY['int2', 'int4', 'int8', 'float4', 'float8', 'numeric', 'bool']::regtype[];
+    target_type regtype;
     f text;
     n int;
     rewritten oid[] := string_to_array(nullif(current_setting('unlearn.rewritten', true), ''), ',')::oid[];
@@ -587,14 +624,25 @@ BEGIN
                 SET key_columns = names[1:n], target = names[n + 1], features = names[n + 2:]
                 WHERE model_id = m.model_id
                   AND (key_columns, target, features) IS DISTINCT FROM (names[1:n], names[n + 1], names[n + 2:]);
-                -- a categorical feature's vocabulary follows its column's name
+                -- a categorical feature's vocabulary follows its column's name,
+                -- and so do a text target's classes
                 UPDATE unlearn.vocabulary v
                 SET feature = names[n + 1 + u.i]
                 FROM generate_subscripts(m.features, 1) AS u(i)
                 WHERE v.model_id = m.model_id AND v.feature = m.features[u.i] AND m.features[u.i] <> names[n + 1 + u.i];
+                UPDATE unlearn.vocabulary v SET feature = names[n + 1]
+                WHERE v.model_id = m.model_id AND v.feature = m.target AND m.target <> names[n + 1];
             END IF;
             SELECT * INTO m FROM unlearn.models WHERE model_id = m.model_id;
-            IF (SELECT unlearn.base_type(atttypid) FROM pg_attribute WHERE attrelid = m.relation AND attname = m.target) <> ALL (numeric_types) THEN
+            target_type := (SELECT unlearn.base_type(atttypid) FROM pg_attribute WHERE attrelid = m.relation AND attname = m.target);
+            -- a text or enum target's classes are by value: another type has other values
+            IF EXISTS (SELECT 1 FROM unlearn.vocabulary v WHERE v.model_id = m.model_id AND v.feature = m.target) THEN
+                IF target_type NOT IN ('text', 'varchar', 'bpchar')
+                   AND NOT EXISTS (SELECT 1 FROM pg_type WHERE oid = target_type AND typtype = 'e') THEN
+                    PERFORM unlearn.drop_model_because(m, format('target %s is no longer text', m.target));
+                    CONTINUE;
+                END IF;
+            ELSIF target_type <> ALL (numeric_types) THEN
                 PERFORM unlearn.drop_model_because(m, format('target %s is no longer numeric', m.target));
                 CONTINUE;
             END IF;

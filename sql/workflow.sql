@@ -27,3 +27,57 @@ SELECT unlearn.drop_model('wf_new');
 -- trained_on takes the key in its own type as well as in text
 SELECT unlearn.trained_on('wf_m', 5) AS key_5, unlearn.trained_on('wf_m', 50) AS key_50,
        unlearn.trained_on('wf_m', 50::bigint) AS key_50_bigint, unlearn.trained_on('wf_m', '50') AS key_50_text;
+
+-- Class labels: text, enum, boolean and integer targets for every
+-- classifier; the class list is fixed at training, in the order
+-- predict_proba gives probabilities, and comes back as labels
+CREATE TYPE wf_mood AS ENUM ('sad', 'calm', 'glad');
+CREATE TABLE flowers (id int PRIMARY KEY, a float8, b float8, species text, big bool, code int, mood wf_mood);
+INSERT INTO flowers
+SELECT i, (i % 3) + sin(i) * 0.3, (i % 3) * 2 + cos(i) * 0.3, (ARRAY['setosa', 'versicolor', 'virginica'])[i % 3 + 1],
+       i % 3 = 2, (i % 3) * 5 - 5, (ARRAY['sad', 'calm', 'glad'])[i % 3 + 1]::wf_mood
+FROM generate_series(1, 300) i;
+SELECT name, algorithm, strategy, rows_trained FROM unlearn.train('fl_nb', 'flowers', 'species', ARRAY['a', 'b'], 'naive_bayes');
+SELECT name, algorithm, strategy, rows_trained FROM unlearn.train('fl_lr', 'flowers', 'species', ARRAY['a', 'b'], 'logistic_regression');
+SELECT name, algorithm, strategy, rows_trained FROM unlearn.train('fl_mlp', 'flowers', 'species', ARRAY['a', 'b'], 'mlp', shards => 2,
+       options => '{"hidden": 8, "epochs": 30}');
+SELECT name FROM unlearn.train('fl_bool', 'flowers', 'big', ARRAY['a', 'b'], 'naive_bayes');
+SELECT name FROM unlearn.train('fl_int', 'flowers', 'code', ARRAY['a', 'b'], 'naive_bayes');
+SELECT name FROM unlearn.train('fl_enum', 'flowers', 'mood', ARRAY['a', 'b'], 'logistic_regression');
+SELECT name FROM unlearn.train('fl_cert', 'flowers', 'big', ARRAY['a', 'b'], 'logistic_regression', 'certified');
+-- a regression needs a numeric target
+SELECT expect_error($$SELECT unlearn.train('fl_reg', 'flowers', 'species', ARRAY['a', 'b'])$$);
+SELECT m, unlearn.classes(m), unlearn.predict_label(m, ARRAY[2.0, 4.0]) AS label,
+       (SELECT array_agg(round(p::numeric, 2)) FROM unnest(unlearn.predict_proba(m, ARRAY[2.0, 4.0])) p) AS proba
+FROM unnest(ARRAY['fl_nb', 'fl_lr', 'fl_bool', 'fl_int', 'fl_enum', 'fl_cert']) m;
+SELECT unlearn.classes('fl_mlp'), unlearn.predict_label('fl_mlp', ARRAY[2.0, 4.0]) = ANY (unlearn.classes('fl_mlp')) AS a_class,
+       abs((SELECT sum(p) FROM unnest(unlearn.predict_proba('fl_mlp', ARRAY[2.0, 4.0])) p) - 1) < 1e-12 AS sums_to_one;
+-- the row forms, and the probabilities by name
+SELECT id, unlearn.predict_label('fl_lr', f) AS label, f.species,
+       (SELECT array_agg(round(p::numeric, 2)) FROM unnest(unlearn.predict_proba('fl_lr', f)) p) AS proba
+FROM flowers f WHERE id <= 3 ORDER BY id;
+SELECT class, round(probability::numeric, 4) AS probability FROM unlearn.predict_proba_by_class('fl_nb', ARRAY[2.0, 4.0]);
+SELECT class, probability > 0.5 AS likely
+FROM flowers f, unlearn.predict_proba_by_class('fl_enum', f) WHERE f.id = 1;
+SELECT count(*) FILTER (WHERE unlearn.predict_label('fl_nb', f) = f.species) AS agree, count(*) AS total FROM flowers f;
+-- numbers stay numbers; a text-labelled model names its labels only as text
+SELECT unlearn.predict('fl_int', ARRAY[2.0, 4.0]) AS int_label, unlearn.predict('fl_bool', ARRAY[2.0, 4.0]) AS bool_label;
+SELECT expect_error($$SELECT unlearn.predict('fl_nb', ARRAY[2.0, 4.0])$$);
+SELECT expect_error($$SELECT unlearn.classes('wf_m')$$);
+SELECT feature FROM unlearn.coefficients('fl_nb') WHERE feature LIKE 'prior%' ORDER BY 1;
+
+-- forgetting a whole class keeps its place: same list, probability 0
+DELETE FROM flowers WHERE species = 'versicolor';
+SELECT m, unlearn.classes(m), (unlearn.predict_proba(m, ARRAY[1.0, 2.0]))[2] AS versicolor
+FROM unnest(ARRAY['fl_nb', 'fl_lr']) m;
+SELECT unlearn.classes('fl_int') AS int_classes, (unlearn.predict_proba('fl_int', ARRAY[1.0, 2.0]))[2] AS p_0;
+SELECT feature FROM unlearn.coefficients('fl_nb') WHERE feature LIKE 'prior%' ORDER BY 1;
+SELECT m, check_name FROM unnest(ARRAY['fl_nb', 'fl_lr', 'fl_mlp', 'fl_bool', 'fl_int', 'fl_enum', 'fl_cert']) m, unlearn.verify(m)
+WHERE NOT passed;
+-- the class list follows a renamed target; a target retyped to numbers drops the model
+ALTER TABLE flowers RENAME species TO kind;
+DELETE FROM flowers WHERE id <= 6;
+SELECT name, target, rows_held FROM unlearn.models WHERE name LIKE 'fl_%' ORDER BY name;
+SELECT unlearn.predict_label('fl_nb', f) FROM flowers f WHERE id = 9;
+ALTER TABLE flowers ALTER COLUMN kind TYPE int USING length(kind);
+SELECT model, method FROM unlearn.audit WHERE event = 'drop' AND model LIKE 'fl_%' ORDER BY event_id;

@@ -36,6 +36,8 @@ void touch_model(Spi &spi, const ModelMeta &m, int64 rows_held, int64 forgotten)
 void write_features(Spi &spi, const ModelMeta &m);
 void write_bucket_count(Spi &spi, const ModelMeta &m);
 void write_categories(Spi &spi, const ModelMeta &m);
+// a text or enum target's classes, written once with the model
+void write_classes(Spi &spi, const ModelMeta &m);
 void delete_categories(Spi &spi, const ModelMeta &m, const std::string &feature);
 // What the backend's model cache checks once per statement: the row's id
 // and version, and the xmin of every state row (found false: no such model).

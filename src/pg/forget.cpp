@@ -269,7 +269,7 @@ UNLEARN_FUNCTION(unlearn_forget_rows) {
     if (TRIGGER_FIRED_BY_UPDATE(ev) && td->tg_oldtable && td->tg_newtable) {
         bool relevant = false;
         for (const ModelMeta &m : models_of(spi, relid, false)) {
-            ColumnPlan plan = plan_columns(desc, rel_name, m.key_columns, m.target, m.features, &m.categories);
+            ColumnPlan plan = plan_columns(desc, rel_name, m.key_columns, m.target, m.features, &m.categories, &m.classes);
             const int p = plan.width;
             std::vector<char> changed = changed_rows(read_transition(td->tg_oldtable, desc, plan, p, m),
                                                      read_transition(td->tg_newtable, desc, plan, p, m));
@@ -288,7 +288,7 @@ UNLEARN_FUNCTION(unlearn_forget_rows) {
                 forget_everything(spi, m, started);
             continue;
         }
-        ColumnPlan plan = plan_columns(desc, rel_name, m.key_columns, m.target, m.features, &m.categories);
+        ColumnPlan plan = plan_columns(desc, rel_name, m.key_columns, m.target, m.features, &m.categories, &m.classes);
         const int p = plan.width;
         const bool needs_old = !TRIGGER_FIRED_BY_INSERT(ev);
         const bool needs_new = TRIGGER_FIRED_BY_INSERT(ev) || (TRIGGER_FIRED_BY_UPDATE(ev) && m.options.learn_inserts);

@@ -124,6 +124,8 @@ UNLEARN_FUNCTION(unlearn_train) {
     Trained t;
     {
         const PgActiveSnapshot committed = PgActiveSnapshot::latest();
+        // a classifier's text or enum target: its classes, fixed from now on
+        if (is_classifier(req.algorithm)) req.classes = distinct_classes(req.relation, req.target);
         t = strategy.train(req, keys, rel_name);
     }
     const int64 held = static_cast<int64>(t.lineage.refs.size()) - t.rows_holdout;
@@ -134,6 +136,7 @@ UNLEARN_FUNCTION(unlearn_train) {
     check_fit(req, m, t, rel_name);
     m.id = insert_model(spi, m, req.options_json, held, t.rows_skipped);
     if (!m.categories.empty()) write_categories(spi, m);
+    if (!m.classes.empty()) write_classes(spi, m);
     for (size_t s = 0; s < t.checkpoints.size(); ++s) write_checkpoints(spi, m, static_cast<int32>(s), t.classes, t.checkpoints[s]);
     {
         std::vector<int32> numbers;
