@@ -182,4 +182,9 @@ BEGIN
 END
 $$;
 
+-- audit: each event's own duration; rows_requested beside the rows the model held
+COMMENT ON COLUMN unlearn.audit.details IS 'method-specific figures, e.g. evidence_auc: the attack AUC of the forgotten rows against holdout rows under the updated model; rows_requested: the rows the DELETE, UPDATE or INSERT touched, held by the model or not';
+COMMENT ON COLUMN unlearn.audit.rows IS 'rows of the model the event changed: forgotten (unlearn), learned, trained, or held when dropped; rows a statement touched that the model did not hold (holdout rows, rows never trained on) are in details.rows_requested only';
+COMMENT ON COLUMN unlearn.audit.duration_ms IS 'time this event took for this model alone (one statement changing several models writes one event each, each timed on its own)';
+
 -- Random forests that forget exactly (issue 17) ------------------------------

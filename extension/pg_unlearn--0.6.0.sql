@@ -77,7 +77,9 @@ CREATE TABLE unlearn.audit (
 );
 CREATE INDEX audit_model_idx ON unlearn.audit (model_id, event_id);
 COMMENT ON TABLE unlearn.audit IS 'train and unlearn events: counts and state hashes, no values or keys of forgotten rows';
-COMMENT ON COLUMN unlearn.audit.details IS 'method-specific figures, e.g. evidence_auc: the attack AUC of the forgotten rows against holdout rows under the updated model';
+COMMENT ON COLUMN unlearn.audit.details IS 'method-specific figures, e.g. evidence_auc: the attack AUC of the forgotten rows against holdout rows under the updated model; rows_requested: the rows the DELETE, UPDATE or INSERT touched, held by the model or not';
+COMMENT ON COLUMN unlearn.audit.rows IS 'rows of the model the event changed: forgotten (unlearn), learned, trained, or held when dropped; rows a statement touched that the model did not hold (holdout rows, rows never trained on) are in details.rows_requested only';
+COMMENT ON COLUMN unlearn.audit.duration_ms IS 'time this event took for this model alone (one statement changing several models writes one event each, each timed on its own)';
 
 -- The categories of each text or enum feature, in byte order. Categories are
 -- data: when the last held row carrying one is forgotten, it leaves here too.

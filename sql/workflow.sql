@@ -81,3 +81,17 @@ SELECT name, target, rows_held FROM unlearn.models WHERE name LIKE 'fl_%' ORDER 
 SELECT unlearn.predict_label('fl_nb', f) FROM flowers f WHERE id = 9;
 ALTER TABLE flowers ALTER COLUMN kind TYPE int USING length(kind);
 SELECT model, method FROM unlearn.audit WHERE event = 'drop' AND model LIKE 'fl_%' ORDER BY event_id;
+
+-- The audit: each model's event is timed on its own, and records both the
+-- rows the model held and the rows the statement asked to forget
+CREATE TABLE two_models (id int PRIMARY KEY, a float8, b float8, y int);
+INSERT INTO two_models SELECT i, sin(i), cos(i * 3), (sin(i) + cos(i * 3) > 0)::int FROM generate_series(1, 2000) i;
+SELECT name FROM unlearn.train('slow_mlp', 'two_models', 'y', ARRAY['a', 'b'], 'mlp',
+                               options => '{"hidden": 64, "epochs": 60}');
+SELECT name FROM unlearn.train('fast_ols', 'two_models', 'y', ARRAY['a', 'b'], options => '{"holdout": 0.3}');
+DELETE FROM two_models WHERE id <= 40;
+SELECT model, rows < (details->>'rows_requested')::int AS holdout_rows_not_held, (details->>'rows_requested')::int AS rows_requested
+FROM unlearn.audit WHERE model IN ('slow_mlp', 'fast_ols') AND event = 'unlearn' ORDER BY event_id;
+SELECT (SELECT duration_ms FROM unlearn.audit WHERE model = 'fast_ols' AND event = 'unlearn') * 5
+     < (SELECT duration_ms FROM unlearn.audit WHERE model = 'slow_mlp' AND event = 'unlearn') AS fast_model_timed_alone;
+SELECT unlearn.drop_model('slow_mlp'), unlearn.drop_model('fast_ols');

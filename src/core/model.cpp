@@ -362,6 +362,10 @@ ShardState decode_state(Algorithm expected, int features, const uint8_t *data, s
             cs.n = n;
             for (auto &d : cs.sx) d = ExactSum::decode(r);
             for (auto &d : cs.sxx) d = ExactSum::decode(r);
+            // a forgotten class holds no row: its sums are zero
+            if (n == 0 && (std::any_of(cs.sx.begin(), cs.sx.end(), [](const ExactSum &d) { return d != ExactSum(); }) ||
+                           std::any_of(cs.sxx.begin(), cs.sxx.end(), [](const ExactSum &d) { return d != ExactSum(); })))
+                ByteReader::fail("bad class count");
         }
         if (r.remaining()) ByteReader::fail("trailing bytes");
         return st;

@@ -91,6 +91,9 @@ struct AuditEvent {
     std::string hash_before;
     std::string hash_after;
     std::string details;  // members of a JSON object: method-specific figures (never a value or key of a row)
+    // a DELETE, UPDATE or INSERT: the rows the statement touched, whether the
+    // model held them or not (rows counts those it held); -1: not such an event
+    int64 rows_requested = -1;
 };
 void write_audit(Spi &spi, const ModelMeta &m, const AuditEvent &e);
 

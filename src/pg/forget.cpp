@@ -164,6 +164,7 @@ void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std:
     ModelChange change(spi, m, "unlearn", removed.empty() ? "holdout rows only" : strategy.forget_method(), started,
                        figures && m.options.holdout > 0);
     change.audit.rows = static_cast<int64>(removed.size());
+    change.audit.rows_requested = std::count(selected.begin(), selected.end(), 1);
     write_blocks(spi, m, changed);  // first: a retrain reads the rows lineage holds now
     strategy.forget(change, rows, removed);
     change.commit(change.audit.rows, figures);
@@ -202,6 +203,7 @@ void learn_rows(Spi &spi, const ModelMeta &m, const Collected &rows, std::vector
         }
     }
     change.audit.rows = static_cast<int64>(added.size());
+    change.audit.rows_requested = std::count(selected.begin(), selected.end(), 1);
     write_blocks(spi, m, blocks);  // first: a retrain reads the rows lineage holds now
     if (!strategy.learn(change, rows, added)) return;
     const int64 held = change.commit();
@@ -252,7 +254,6 @@ UNLEARN_FUNCTION(unlearn_forget_rows) {
         });
         td = &one_row;
     }
-    const auto started = Clock::now();
     const Oid relid = RelationGetRelid(td->tg_relation);
     const TupleDesc desc = RelationGetDescr(td->tg_relation);
     // A statement that touched no row changes no model: no lock, no work.
@@ -279,6 +280,8 @@ UNLEARN_FUNCTION(unlearn_forget_rows) {
     }
     std::vector<ModelMeta> models = models_of(spi, relid, true);
     for (const ModelMeta &m : models) {
+        // each model's event times its own work, not the models before it
+        const auto started = Clock::now();
         if (TRIGGER_FIRED_BY_TRUNCATE(ev)) {
             // TRUNCATE of one partition leaves the others' rows: their values
             // are gone, so the model is retrained from what remains
@@ -316,7 +319,7 @@ UNLEARN_FUNCTION(unlearn_forget_rows) {
         }
         forget_rows(spi, m, old_rows, selected, started, keep_holdout.empty() ? nullptr : &keep_holdout);
         // the new version of a changed row is learned when new rows are
-        if (TRIGGER_FIRED_BY_UPDATE(ev) && m.options.learn_inserts) learn_rows(spi, m, new_rows, selected, started);
+        if (TRIGGER_FIRED_BY_UPDATE(ev) && m.options.learn_inserts) learn_rows(spi, m, new_rows, selected, Clock::now());
     }
     return PointerGetDatum(nullptr);
 }
