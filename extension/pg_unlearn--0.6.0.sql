@@ -1051,3 +1051,19 @@ END
 $$;
 COMMENT ON FUNCTION unlearn.feature_injection_test(regclass, text, text[], text[], text, text, int, int, jsonb)
     IS 'Izzo et al. feature-injection test on a scratch copy: the injected feature''s weight after / before deleting its rows, and the weight a retrain without them gives';
+
+-- Internal functions: callable only by the extension's own code and event
+-- triggers; \dx+ lists them, so each says so.
+COMMENT ON FUNCTION unlearn.base_type(oid) IS 'internal: the base type under a domain, for the event triggers';
+COMMENT ON FUNCTION unlearn.check_no_inheritance(oid[]) IS 'internal: refuses DDL that makes a model''s table an inheritance child or parent';
+COMMENT ON FUNCTION unlearn.check_primary_keys(oid[]) IS 'internal: refuses DDL that removes or changes the primary key a model''s lineage is keyed by';
+COMMENT ON FUNCTION unlearn.check_triggers_enabled(oid[]) IS 'internal: refuses disabling the forget triggers of a table with models';
+COMMENT ON FUNCTION unlearn.drop_model_because(unlearn.models, text) IS 'internal: drops a model that can no longer follow its table, and audits why';
+COMMENT ON FUNCTION unlearn.install_triggers(regclass) IS 'internal: installs the forget (and learn) triggers on a table and its partitions; called by train';
+COMMENT ON FUNCTION unlearn.lineage_entries(int) IS 'internal: the rows of one model''s lineage blocks; read through the view unlearn.lineage';
+COMMENT ON FUNCTION unlearn.on_alter_table() IS 'internal: event trigger that keeps models in step with ALTER TABLE (renames, retypes, rewrites, partitions)';
+COMMENT ON FUNCTION unlearn.on_alter_trigger() IS 'internal: event trigger that refuses dropping or altering the forget triggers of a table with models';
+COMMENT ON FUNCTION unlearn.on_sql_drop() IS 'internal: event trigger that drops models whose table or column is dropped, and audits why';
+COMMENT ON FUNCTION unlearn.on_table_rewrite() IS 'internal: event trigger that notes tables a rewrite will retrain the models of';
+COMMENT ON FUNCTION unlearn.record_attnums(regclass) IS 'internal: records the attribute numbers of each model''s columns, so that models follow renames';
+COMMENT ON FUNCTION unlearn.resync_or_drop(text) IS 'internal: retrains a model after rows left without a DELETE, or drops it (audited) when what remains cannot be fitted';

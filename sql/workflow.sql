@@ -95,3 +95,9 @@ FROM unlearn.audit WHERE model IN ('slow_mlp', 'fast_ols') AND event = 'unlearn'
 SELECT (SELECT duration_ms FROM unlearn.audit WHERE model = 'fast_ols' AND event = 'unlearn') * 5
      < (SELECT duration_ms FROM unlearn.audit WHERE model = 'slow_mlp' AND event = 'unlearn') AS fast_model_timed_alone;
 SELECT unlearn.drop_model('slow_mlp'), unlearn.drop_model('fast_ols');
+
+-- \dx+ pg_unlearn: every function has a comment, and internal ones say so
+SELECT count(*) AS uncommented FROM pg_proc
+WHERE pronamespace = 'unlearn'::regnamespace AND obj_description(oid, 'pg_proc') IS NULL;
+SELECT proname FROM pg_proc
+WHERE pronamespace = 'unlearn'::regnamespace AND obj_description(oid, 'pg_proc') LIKE 'internal: %' ORDER BY 1;
