@@ -38,34 +38,34 @@ COMMENT ON FUNCTION unlearn.predict_proba(text, float8[]) IS 'class probabilitie
 -- probability 0.
 CREATE FUNCTION unlearn.classes(model text) RETURNS text[]
 AS 'MODULE_PATHNAME', 'unlearn_classes'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION unlearn.classes(text) IS 'a classifier''s classes as text, in the order predict_proba gives their probabilities';
 
 CREATE FUNCTION unlearn.predict_proba(model text, "row" record) RETURNS float8[]
 AS 'MODULE_PATHNAME', 'unlearn_predict_proba_row'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION unlearn.predict_proba(text, record) IS 'class probabilities with features taken from the row by column name, in the order of unlearn.classes(model)';
 
 CREATE FUNCTION unlearn.predict_proba_by_class(model text, features float8[])
 RETURNS TABLE (class text, probability float8)
 AS 'MODULE_PATHNAME', 'unlearn_predict_proba_by_class'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION unlearn.predict_proba_by_class(text, float8[]) IS 'one row per class: the class label and its probability';
 
 CREATE FUNCTION unlearn.predict_proba_by_class(model text, "row" record)
 RETURNS TABLE (class text, probability float8)
 AS 'MODULE_PATHNAME', 'unlearn_predict_proba_by_class_row'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION unlearn.predict_proba_by_class(text, record) IS 'one row per class: the class label and its probability, features taken from the row by column name';
 
 CREATE FUNCTION unlearn.predict_label(model text, features float8[]) RETURNS text
 AS 'MODULE_PATHNAME', 'unlearn_predict_label'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION unlearn.predict_label(text, float8[]) IS 'a classifier''s predicted class as text: a text or enum label, a number, or true/false';
 
 CREATE FUNCTION unlearn.predict_label(model text, "row" record) RETURNS text
 AS 'MODULE_PATHNAME', 'unlearn_predict_label_row'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION unlearn.predict_label(text, record) IS 'a classifier''s predicted class as text, features taken from the row by column name';
 
 -- on_alter_table: a text target's classes follow its column's name, and a
@@ -201,5 +201,11 @@ COMMENT ON FUNCTION unlearn.on_sql_drop() IS 'internal: event trigger that drops
 COMMENT ON FUNCTION unlearn.on_table_rewrite() IS 'internal: event trigger that notes tables a rewrite will retrain the models of';
 COMMENT ON FUNCTION unlearn.record_attnums(regclass) IS 'internal: records the attribute numbers of each model''s columns, so that models follow renames';
 COMMENT ON FUNCTION unlearn.resync_or_drop(text) IS 'internal: retrains a model after rows left without a DELETE, or drops it (audited) when what remains cannot be fitted';
+
+-- the read path runs in parallel workers (see the full script for why it may)
+ALTER FUNCTION unlearn.predict(text, float8[]) PARALLEL SAFE;
+ALTER FUNCTION unlearn.predict(text, record) PARALLEL SAFE;
+ALTER FUNCTION unlearn.predict_proba(text, float8[]) PARALLEL SAFE;
+ALTER FUNCTION unlearn.coefficients(text) PARALLEL SAFE;
 
 -- Random forests that forget exactly (issue 17) ------------------------------

@@ -313,19 +313,26 @@ $$;
 
 -- Reading ------------------------------------------------------------------
 
+-- The read path is PARALLEL SAFE: each process (a parallel worker too) loads
+-- the model through read-only SPI queries under the query's snapshot into
+-- its own cache, pins search_path with GUC_ACTION_SAVE (allowed in parallel
+-- mode, as a function's SET clause is), and writes nothing; a row type
+-- passed to the row forms is resolved through the shared record typmod
+-- registry. trained_on stays unmarked: its text form runs the key type's
+-- input function, which a user-defined type may not have made safe.
 CREATE FUNCTION unlearn.predict(model text, features float8[]) RETURNS float8
 AS 'MODULE_PATHNAME', 'unlearn_predict'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION unlearn.predict(text, float8[]) IS 'predicted value (regression) or class label (classifier); NULL if a feature is NULL';
 
 CREATE FUNCTION unlearn.predict(model text, "row" record) RETURNS float8
 AS 'MODULE_PATHNAME', 'unlearn_predict_row'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION unlearn.predict(text, record) IS 'prediction with features taken from the row by column name; NULL if a feature is NULL';
 
 CREATE FUNCTION unlearn.predict_proba(model text, features float8[]) RETURNS float8[]
 AS 'MODULE_PATHNAME', 'unlearn_predict_proba'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION unlearn.predict_proba(text, float8[]) IS 'class probabilities, in the order of unlearn.classes(model)';
 
 -- A classifier's classes are fixed at training, in this order: a text or
@@ -334,40 +341,40 @@ COMMENT ON FUNCTION unlearn.predict_proba(text, float8[]) IS 'class probabilitie
 -- probability 0.
 CREATE FUNCTION unlearn.classes(model text) RETURNS text[]
 AS 'MODULE_PATHNAME', 'unlearn_classes'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION unlearn.classes(text) IS 'a classifier''s classes as text, in the order predict_proba gives their probabilities';
 
 CREATE FUNCTION unlearn.predict_proba(model text, "row" record) RETURNS float8[]
 AS 'MODULE_PATHNAME', 'unlearn_predict_proba_row'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION unlearn.predict_proba(text, record) IS 'class probabilities with features taken from the row by column name, in the order of unlearn.classes(model)';
 
 CREATE FUNCTION unlearn.predict_proba_by_class(model text, features float8[])
 RETURNS TABLE (class text, probability float8)
 AS 'MODULE_PATHNAME', 'unlearn_predict_proba_by_class'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION unlearn.predict_proba_by_class(text, float8[]) IS 'one row per class: the class label and its probability';
 
 CREATE FUNCTION unlearn.predict_proba_by_class(model text, "row" record)
 RETURNS TABLE (class text, probability float8)
 AS 'MODULE_PATHNAME', 'unlearn_predict_proba_by_class_row'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION unlearn.predict_proba_by_class(text, record) IS 'one row per class: the class label and its probability, features taken from the row by column name';
 
 CREATE FUNCTION unlearn.predict_label(model text, features float8[]) RETURNS text
 AS 'MODULE_PATHNAME', 'unlearn_predict_label'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION unlearn.predict_label(text, float8[]) IS 'a classifier''s predicted class as text: a text or enum label, a number, or true/false';
 
 CREATE FUNCTION unlearn.predict_label(model text, "row" record) RETURNS text
 AS 'MODULE_PATHNAME', 'unlearn_predict_label_row'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION unlearn.predict_label(text, record) IS 'a classifier''s predicted class as text, features taken from the row by column name';
 
 CREATE FUNCTION unlearn.coefficients(model text)
 RETURNS TABLE (shard int, feature text, coefficient float8)
 AS 'MODULE_PATHNAME', 'unlearn_coefficients'
-LANGUAGE C STABLE;
+LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION unlearn.coefficients(text) IS 'fitted parameters: coefficients and intercept, or naive Bayes priors, means and variances';
 
 CREATE FUNCTION unlearn.verify(model text)

@@ -101,3 +101,26 @@ SELECT count(*) AS uncommented FROM pg_proc
 WHERE pronamespace = 'unlearn'::regnamespace AND obj_description(oid, 'pg_proc') IS NULL;
 SELECT proname FROM pg_proc
 WHERE pronamespace = 'unlearn'::regnamespace AND obj_description(oid, 'pg_proc') LIKE 'internal: %' ORDER BY 1;
+
+-- The read path is parallel safe: a parallel scan scores in its workers
+SELECT p.oid::regprocedure AS function, p.proparallel FROM pg_proc p
+WHERE p.pronamespace = 'unlearn'::regnamespace
+  AND p.proname IN ('predict', 'predict_proba', 'predict_label', 'predict_proba_by_class', 'classes', 'coefficients')
+ORDER BY 1::text;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF) SELECT sum(unlearn.predict('wf_m', ARRAY[x])) FROM wf;
+SELECT round(sum(unlearn.predict('wf_m', ARRAY[x]))::numeric, 6) AS parallel_sum,
+       round(sum(unlearn.predict('wf_m', w))::numeric, 6) AS parallel_sum_rows FROM wf w;
+SET force_parallel_mode = regress;
+SELECT unlearn.classes('fl_int') AS classes_in_a_worker, unlearn.predict_label('fl_int', ARRAY[2.0, 4.0]) AS label_in_a_worker;
+RESET force_parallel_mode;
+SET max_parallel_workers_per_gather = 0;
+SELECT round(sum(unlearn.predict('wf_m', ARRAY[x]))::numeric, 6) AS serial_sum,
+       round(sum(unlearn.predict('wf_m', w))::numeric, 6) AS serial_sum_rows FROM wf w;
+RESET max_parallel_workers_per_gather;
+RESET min_parallel_table_scan_size;
+RESET parallel_tuple_cost;
+RESET parallel_setup_cost;
