@@ -208,4 +208,13 @@ ALTER FUNCTION unlearn.predict(text, record) PARALLEL SAFE;
 ALTER FUNCTION unlearn.predict_proba(text, float8[]) PARALLEL SAFE;
 ALTER FUNCTION unlearn.coefficients(text) PARALLEL SAFE;
 
+-- Export: what a model computes with, as one document for use outside the
+-- database (layer shapes and weights for an mlp, coefficients, naive Bayes
+-- means and variances, the class list, feature names and options); it
+-- carries no row, key, lineage or summation-form sum.
+CREATE FUNCTION unlearn.export(model text) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'unlearn_export'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION unlearn.export(text) IS 'the model''s fitted parameters, class list, feature names and options as jsonb; no row data';
+
 -- Random forests that forget exactly (issue 17) ------------------------------

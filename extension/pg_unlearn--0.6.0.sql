@@ -377,6 +377,15 @@ AS 'MODULE_PATHNAME', 'unlearn_coefficients'
 LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION unlearn.coefficients(text) IS 'fitted parameters: coefficients and intercept, or naive Bayes priors, means and variances';
 
+-- Export: what a model computes with, as one document for use outside the
+-- database (layer shapes and weights for an mlp, coefficients, naive Bayes
+-- means and variances, the class list, feature names and options); it
+-- carries no row, key, lineage or summation-form sum.
+CREATE FUNCTION unlearn.export(model text) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'unlearn_export'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION unlearn.export(text) IS 'the model''s fitted parameters, class list, feature names and options as jsonb; no row data';
+
 CREATE FUNCTION unlearn.verify(model text)
 RETURNS TABLE (check_name text, value float8, tolerance float8, passed bool)
 AS 'MODULE_PATHNAME', 'unlearn_verify'

@@ -124,3 +124,46 @@ RESET max_parallel_workers_per_gather;
 RESET min_parallel_table_scan_size;
 RESET parallel_tuple_cost;
 RESET parallel_setup_cost;
+
+-- Export: any model's parameters as one document, with no row data
+CREATE TABLE secrets (who text PRIMARY KEY, a float8, b float8, kind text);
+INSERT INTO secrets SELECT 'person-' || i, (i % 3) + sin(i) * 0.3, (i % 3) * 2 + cos(i) * 0.3,
+                           (ARRAY['setosa', 'versicolor', 'virginica'])[i % 3 + 1]
+FROM generate_series(1, 300) i;
+SELECT name FROM unlearn.train('ex_nn', 'secrets', 'kind', ARRAY['a', 'b'], 'mlp', options => '{"hidden": 4, "epochs": 20}');
+SELECT name FROM unlearn.train('ex_lr', 'secrets', 'kind', ARRAY['a', 'b'], 'logistic_regression', shards => 2);
+SELECT name FROM unlearn.train('ex_nb', 'secrets', 'kind', ARRAY['a', 'b'], 'naive_bayes');
+SELECT name FROM unlearn.train('ex_ols', 'secrets', 'a', ARRAY['b']);
+SELECT m, e->>'algorithm' AS algorithm, e->'classes' AS classes, e->'features' AS features, e->'options' AS options,
+       jsonb_path_query_array(e, '$.parameters.shards[*].layers[*].shape') AS layer_shapes,
+       e::text NOT LIKE '%person-%' AS no_key
+FROM unnest(ARRAY['ex_nn', 'ex_lr', 'ex_nb', 'ex_ols']) m, unlearn.export(m) e;
+-- the exported numbers are the model's: OLS coefficients, and the network's
+-- forward pass gives predict_proba
+SELECT abs((unlearn.export('ex_ols')->'parameters'->'coef'->>0)::float8 - c.coefficient) < 1e-15 AS same_slope
+FROM unlearn.coefficients('ex_ols') c WHERE c.feature = 'b';
+CREATE FUNCTION pg_temp.forward(e jsonb, x float8[]) RETURNS float8[] LANGUAGE plpgsql AS $$
+DECLARE
+    s jsonb := e->'parameters'->'shards'->0;
+    layer jsonb;
+    h float8[];
+    nxt float8[];
+    total float8;
+BEGIN
+    h := ARRAY(SELECT (x[i] - (s->'input_mean'->>(i - 1))::float8) / (s->'input_scale'->>(i - 1))::float8
+               FROM generate_subscripts(x, 1) i ORDER BY i);
+    FOR layer IN SELECT l FROM jsonb_array_elements(s->'layers') l LOOP
+        nxt := ARRAY(SELECT (layer->'bias'->>(r - 1))::float8
+                            + (SELECT sum((layer->'weights'->(r - 1)->>(c - 1))::float8 * h[c]) FROM generate_subscripts(h, 1) c)
+                     FROM generate_series(1, (layer->'shape'->>0)::int) r ORDER BY r);
+        IF layer->>'activation' = 'relu' THEN
+            h := ARRAY(SELECT greatest(v, 0) FROM unnest(nxt) WITH ORDINALITY u(v, o) ORDER BY o);
+        ELSE
+            total := (SELECT sum(exp(v - (SELECT max(w) FROM unnest(nxt) w))) FROM unnest(nxt) v);
+            h := ARRAY(SELECT exp(v - (SELECT max(w) FROM unnest(nxt) w)) / total FROM unnest(nxt) WITH ORDINALITY u(v, o) ORDER BY o);
+        END IF;
+    END LOOP;
+    RETURN h;
+END $$;
+SELECT max(abs(p - q)) < 1e-12 AS export_reproduces_predict_proba
+FROM unnest(pg_temp.forward(unlearn.export('ex_nn'), ARRAY[1.5, 2.5]), unlearn.predict_proba('ex_nn', ARRAY[1.5, 2.5])) u(p, q);
