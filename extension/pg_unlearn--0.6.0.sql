@@ -371,6 +371,21 @@ AS 'MODULE_PATHNAME', 'unlearn_predict_label_row'
 LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION unlearn.predict_label(text, record) IS 'a classifier''s predicted class as text, features taken from the row by column name';
 
+-- The label in the target's own type: the third argument names the type
+-- (NULL::species), its value is ignored; the text is read by that type's
+-- input function, as the caller. Not strict, so that NULL::t may name it.
+-- Parallel restricted: a user-defined type's input function, or a domain's
+-- CHECK, may not be parallel safe (cast the text form to stay parallel).
+CREATE FUNCTION unlearn.predict_label(model text, features float8[], label_type anyelement) RETURNS anyelement
+AS 'MODULE_PATHNAME', 'unlearn_predict_label_as'
+LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION unlearn.predict_label(text, float8[], anyelement) IS 'a classifier''s predicted class in the type of the third argument, e.g. NULL::int or NULL::species';
+
+CREATE FUNCTION unlearn.predict_label(model text, "row" record, label_type anyelement) RETURNS anyelement
+AS 'MODULE_PATHNAME', 'unlearn_predict_label_as_row'
+LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION unlearn.predict_label(text, record, anyelement) IS 'a classifier''s predicted class in the type of the third argument, features taken from the row by column name';
+
 CREATE FUNCTION unlearn.coefficients(model text)
 RETURNS TABLE (shard int, feature text, coefficient float8)
 AS 'MODULE_PATHNAME', 'unlearn_coefficients'

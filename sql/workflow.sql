@@ -60,6 +60,13 @@ SELECT class, round(probability::numeric, 4) AS probability FROM unlearn.predict
 SELECT class, probability > 0.5 AS likely
 FROM flowers f, unlearn.predict_proba_by_class('fl_enum', f) WHERE f.id = 1;
 SELECT count(*) FILTER (WHERE unlearn.predict_label('fl_nb', f) = f.species) AS agree, count(*) AS total FROM flowers f;
+-- labels in the target's own type: the third argument names it
+SELECT unlearn.predict_label('fl_enum', ARRAY[2.0, 4.0], NULL::wf_mood) AS mood,
+       pg_typeof(unlearn.predict_label('fl_enum', ARRAY[2.0, 4.0], NULL::wf_mood)) AS mood_type,
+       unlearn.predict_label('fl_int', ARRAY[2.0, 4.0], NULL::int) + 1 AS code_plus_one,
+       unlearn.predict_label('fl_bool', ARRAY[2.0, 4.0], NULL::bool) AS big;
+SELECT count(*) FILTER (WHERE unlearn.predict_label('fl_enum', f, NULL::wf_mood) = f.mood) AS agree FROM flowers f;
+SELECT unlearn.predict_label('fl_nb', NULL::float8[], NULL::text) IS NULL AS null_features_null_label;
 -- numbers stay numbers; a text-labelled model names its labels only as text
 SELECT unlearn.predict('fl_int', ARRAY[2.0, 4.0]) AS int_label, unlearn.predict('fl_bool', ARRAY[2.0, 4.0]) AS bool_label;
 SELECT expect_error($$SELECT unlearn.predict('fl_nb', ARRAY[2.0, 4.0])$$);

@@ -201,16 +201,39 @@ Datum text_array(const std::vector<std::string> &names) {
     });
 }
 
-Datum predict_label(FunctionCallInfo fcinfo, bool row) {
+// The predicted class's label; false when a feature is NULL.
+bool predicted_label(FunctionCallInfo fcinfo, bool row, std::string *label) {
     const CachedModel &m = model_for_call(fcinfo, text_arg(fcinfo, 0, "model name"));
     Eigen::Map<const Vector> x(nullptr, 0);
-    if (!features_of(fcinfo, m, row, &x)) PG_RETURN_NULL();
+    if (!features_of(fcinfo, m, row, &x)) return false;
     check_predictable(m, x);
     const ClassView v = class_view(m, "predict_label");
     const int slot = class_slot(v, m.fit.predict(x));
     if (slot < 0) throw Error(ErrorKind::Internal, "the predicted class is not in the model's class list");
-    const std::string &label = v.names[static_cast<size_t>(slot)];
+    *label = v.names[static_cast<size_t>(slot)];
+    return true;
+}
+
+Datum predict_label(FunctionCallInfo fcinfo, bool row) {
+    std::string label;
+    if (!predicted_label(fcinfo, row, &label)) PG_RETURN_NULL();
     return pg_call([&] { return PointerGetDatum(cstring_to_text_with_len(label.data(), static_cast<int>(label.size()))); });
+}
+
+// The label in the type of the third argument (its value is ignored: NULL::t
+// names the type), read by that type's input function as the caller; the
+// function is not strict, so a NULL model or features is checked here.
+Datum predict_label_as(FunctionCallInfo fcinfo, bool row) {
+    if (PG_ARGISNULL(0) || PG_ARGISNULL(1)) PG_RETURN_NULL();  // as the strict forms
+    std::string label;
+    if (!predicted_label(fcinfo, row, &label)) PG_RETURN_NULL();
+    return pg_call([&] {
+        const Oid type = get_fn_expr_argtype(fcinfo->flinfo, 2);
+        if (!OidIsValid(type)) elog(ERROR, "could not determine the type of the label");
+        Oid input, ioparam;
+        getTypeInputInfo(type, &input, &ioparam);
+        return OidInputFunctionCall(input, const_cast<char *>(label.c_str()), ioparam, -1);
+    });
 }
 
 Datum predict_proba(FunctionCallInfo fcinfo, bool row) {
@@ -265,6 +288,8 @@ UNLEARN_FUNCTION(unlearn_predict_proba) { return predict_proba(fcinfo, false); }
 UNLEARN_FUNCTION(unlearn_predict_proba_row) { return predict_proba(fcinfo, true); }
 UNLEARN_FUNCTION(unlearn_predict_label) { return predict_label(fcinfo, false); }
 UNLEARN_FUNCTION(unlearn_predict_label_row) { return predict_label(fcinfo, true); }
+UNLEARN_FUNCTION(unlearn_predict_label_as) { return predict_label_as(fcinfo, false); }
+UNLEARN_FUNCTION(unlearn_predict_label_as_row) { return predict_label_as(fcinfo, true); }
 UNLEARN_FUNCTION(unlearn_predict_proba_by_class) { return predict_proba_by_class(fcinfo, false); }
 UNLEARN_FUNCTION(unlearn_predict_proba_by_class_row) { return predict_proba_by_class(fcinfo, true); }
 
