@@ -174,3 +174,16 @@ BEGIN
 END $$;
 SELECT max(abs(p - q)) < 1e-12 AS export_reproduces_predict_proba
 FROM unnest(pg_temp.forward(unlearn.export('ex_nn'), ARRAY[1.5, 2.5]), unlearn.predict_proba('ex_nn', ARRAY[1.5, 2.5])) u(p, q);
+
+-- A text-labelled model that learns inserts: a label outside its class list
+-- is not learned (the list is fixed at training), and the audit says how
+-- many rows the INSERT had
+CREATE TABLE stream_labels (id int PRIMARY KEY, a float8, kind text);
+INSERT INTO stream_labels SELECT i, (i % 2) * 3 + sin(i), (ARRAY['low', 'high'])[i % 2 + 1] FROM generate_series(1, 100) i;
+SELECT name FROM unlearn.train('sl_nb', 'stream_labels', 'kind', ARRAY['a'], 'naive_bayes', options => '{"on_insert": "learn"}');
+INSERT INTO stream_labels VALUES (101, 3.5, 'high'), (102, 9.0, 'unheard of');
+SELECT rows, (details->>'rows_requested')::int AS rows_requested FROM unlearn.audit WHERE model = 'sl_nb' AND event = 'learn';
+SELECT unlearn.trained_on('sl_nb', 101) AS learned_known, unlearn.trained_on('sl_nb', 102) AS learned_unknown,
+       unlearn.classes('sl_nb') AS classes;
+UPDATE stream_labels SET kind = 'low' WHERE id = 101;
+SELECT check_name FROM unlearn.verify('sl_nb') WHERE NOT passed;

@@ -174,6 +174,7 @@ void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std:
 // join the model and its lineage, in the shard (and slice) their key hashes to.
 void learn_rows(Spi &spi, const ModelMeta &m, const Collected &rows, std::vector<char> selected,
                 Clock::time_point started) {
+    const int64 requested = std::count(selected.begin(), selected.end(), 1);  // untrainable ones too
     for (size_t i = 0; i < selected.size(); ++i) selected[i] = selected[i] && rows.trainable[i];
     std::map<int32, Wanted> wanted = by_bucket(m, rows, selected);
     if (wanted.empty()) return;
@@ -203,7 +204,7 @@ void learn_rows(Spi &spi, const ModelMeta &m, const Collected &rows, std::vector
         }
     }
     change.audit.rows = static_cast<int64>(added.size());
-    change.audit.rows_requested = std::count(selected.begin(), selected.end(), 1);
+    change.audit.rows_requested = requested;
     write_blocks(spi, m, blocks);  // first: a retrain reads the rows lineage holds now
     if (!strategy.learn(change, rows, added)) return;
     const int64 held = change.commit();
