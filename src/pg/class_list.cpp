@@ -23,8 +23,8 @@ std::string number_label(double v) {
     return label;
 }
 
-ClassView class_view(const CachedModel &m, const char *what) {
-    const std::vector<double> fitted = fit_classes(m.fit, what);
+namespace {
+ClassView build_class_view(const CachedModel &m, const std::vector<double> &fitted) {
     ClassView v;
     const Oid type = pg_call([&] {
         const AttrNumber a = get_attnum(m.meta.relation, m.meta.target.c_str());
@@ -35,13 +35,20 @@ ClassView class_view(const CachedModel &m, const char *what) {
             v.names.push_back(category_label(type, m.meta.classes[i]));
             v.codes.push_back(static_cast<double>(i));
         }
-        return v;
+    } else {
+        for (double c : fitted) {
+            v.names.push_back(type == BOOLOID ? (c != 0 ? "true" : "false") : number_label(c));
+            v.codes.push_back(c);
+        }
     }
-    for (double c : fitted) {
-        v.names.push_back(type == BOOLOID ? (c != 0 ? "true" : "false") : number_label(c));
-        v.codes.push_back(c);
-    }
+    for (double c : fitted) v.slot_of_fitted.push_back(class_slot(v, c));
     return v;
+}
+}  // namespace
+
+const ClassView &class_view(const CachedModel &m, const char *what) {
+    if (!m.classes) m.classes = std::make_shared<const ClassView>(build_class_view(m, fit_classes(m.fit, what)));
+    return *m.classes;
 }
 
 int class_slot(const ClassView &v, double code) {

@@ -66,7 +66,7 @@ std::string parameters_json(const CachedModel &m) {
     const std::vector<std::string> names = column_names(m.meta);
     if (const auto *lin = std::get_if<LinearFit>(&m.fit.fit))
         return "{\"coef\": " + json_vector(lin->coef) + ", \"intercept\": " + json_number(lin->intercept) + "}";
-    const ClassView classes = class_view(m, "export");
+    const ClassView &classes = class_view(m, "export");
     if (const auto *nb = std::get_if<NaiveBayesFit>(&m.fit.fit)) {
         // per class in the class list's order; a forgotten class has prior 0 and no parameters
         std::string out = "{\"epsilon\": " + json_number(nb->epsilon) + ", \"classes\": [";

@@ -158,12 +158,9 @@ void check_predictable(const CachedModel &m, const Eigen::Ref<const Vector> &x) 
 // not hold (no trainable row of it, or all forgotten) has probability 0.
 Vector proba_in_class_order(const CachedModel &m, const ClassView &v, const Eigen::Ref<const Vector> &x) {
     const Vector p = m.fit.predict_proba(x);
-    const std::vector<double> fitted = fit_classes(m.fit, "predict_proba");
     Vector out = Vector::Zero(static_cast<Eigen::Index>(v.codes.size()));
-    for (size_t i = 0; i < fitted.size(); ++i) {
-        const int slot = class_slot(v, fitted[i]);
-        if (slot >= 0) out(slot) = p(static_cast<Eigen::Index>(i));
-    }
+    for (size_t i = 0; i < v.slot_of_fitted.size(); ++i)
+        if (v.slot_of_fitted[i] >= 0) out(v.slot_of_fitted[i]) = p(static_cast<Eigen::Index>(i));
     return out;
 }
 
@@ -207,7 +204,7 @@ bool predicted_label(FunctionCallInfo fcinfo, bool row, std::string *label) {
     Eigen::Map<const Vector> x(nullptr, 0);
     if (!features_of(fcinfo, m, row, &x)) return false;
     check_predictable(m, x);
-    const ClassView v = class_view(m, "predict_label");
+    const ClassView &v = class_view(m, "predict_label");
     const int slot = class_slot(v, m.fit.predict(x));
     if (slot < 0) throw Error(ErrorKind::Internal, "the predicted class is not in the model's class list");
     *label = v.names[static_cast<size_t>(slot)];
@@ -249,7 +246,7 @@ Datum predict_proba_by_class(FunctionCallInfo fcinfo, bool row) {
     Eigen::Map<const Vector> x(nullptr, 0);
     const bool known = features_of(fcinfo, m, row, &x);
     if (known) check_predictable(m, x);
-    const ClassView v = class_view(m, "predict_proba");
+    const ClassView &v = class_view(m, "predict_proba");
     const Vector p = known ? proba_in_class_order(m, v, x) : Vector();
     pg_call([&] {
         InitMaterializedSRF(fcinfo, 0);
@@ -305,7 +302,8 @@ UNLEARN_FUNCTION(unlearn_coefficients) {
     std::vector<int32> shard_of_row;
     const std::vector<std::string> names = column_names(m.meta);
     const bool classifier = is_classifier(m.meta.algorithm);
-    const ClassView view = classifier ? class_view(m, "coefficients") : ClassView();
+    const ClassView none;
+    const ClassView &view = classifier ? class_view(m, "coefficients") : none;
     auto label_of = [&](double code) {
         const int slot = class_slot(view, code);
         return slot < 0 ? number_label(code) : view.names[static_cast<size_t>(slot)];
