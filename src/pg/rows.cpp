@@ -26,7 +26,8 @@ bool is_numeric_type(Oid base_type) {
 namespace {
 
 constexpr const char *kNumericHint =
-    "Targets must be smallint, integer, bigint, real, double precision, numeric or boolean; "
+    "Targets must be smallint, integer, bigint, real, double precision, numeric or boolean "
+    "(a classifier's may also be text or enum); "
     "features may also be text or enum (categorical).";
 
 AttrNumber find_column(TupleDesc desc, const std::string &rel_name, const std::string &name, Oid *type) {
