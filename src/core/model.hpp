@@ -74,6 +74,10 @@ ShardState empty_state(Algorithm a, int features);
 SummationForm &summation(ShardState &s);
 const SummationForm &summation(const ShardState &s);
 int64_t state_rows(const ShardState &s);
+// Adds (sign +1) or takes away (-1) a summation-form state's rows: the fold
+// of a delta that a concurrent transaction wrote into the base it changed.
+// Exact: the sums are, so the order of folds does not change a bit.
+void merge_state(ShardState &base, const ShardState &delta, int sign);
 
 // Summation-form states are framed as format 2 (exact sums, pg_unlearn 0.5);
 // format 1 (0.4's double-double sums) is refused with a hint to resync.

@@ -20,8 +20,11 @@ namespace unlearn::pg {
 // Loads by name; missing model is an error naming it.
 ModelMeta load_model(Spi &spi, const std::string &name);
 // Every model trained on the relation or on a partitioned table it is a
-// partition of; with lock, FOR UPDATE in id order so
-// that concurrent statements forgetting rows serialise on them without deadlock.
+// partition of. With lock, FOR KEY SHARE in id order: writers of the table
+// do not wait for each other here, while a change of the model itself
+// (drop_model, resync, forget_feature: FOR UPDATE or DELETE) waits for them
+// and they for it. A model whose writers must still take turns (see
+// takes_turns) is then locked for the transaction by an advisory lock.
 // Under REPEATABLE READ or SERIALIZABLE, a model committed after the
 // transaction's snapshot fails the statement with 40001 instead of being missed.
 std::vector<ModelMeta> models_of(Spi &spi, Oid relation, bool lock);
@@ -31,8 +34,19 @@ bool model_exists(Spi &spi, const std::string &name);
 void lock_model(Spi &spi, const std::string &name);
 // A new model's row (version 0); returns its id.
 int32 insert_model(Spi &spi, const ModelMeta &m, const std::string &options_json, int64 rows_held, int64 rows_skipped);
-// Bumps the version and the held/forgotten counters after a change of state.
-void touch_model(Spi &spi, const ModelMeta &m, int64 rows_held, int64 forgotten);
+// Whether the model's writers take turns (an advisory lock per model, held
+// to commit): SISA and certified states are retrained or stepped from the
+// state a writer read, and a categorical model's vocabulary (its layout)
+// can change with any row. Summation-form models of numeric features do not.
+bool takes_turns(const ModelMeta &m);
+// Bumps the version and adds to the held/forgotten counters after a change
+// of state. The model row is updated only if no other writer holds it; else
+// the counts wait in unlearn.state_delta, folded by the next writer that
+// gets the row, or by unlearn.compact.
+void touch_model(Spi &spi, const ModelMeta &m, int64 held_change, int64 forgotten);
+// Locks the model row for a change of its layout (FOR UPDATE) if no writer
+// holds it; false when another transaction does.
+bool try_lock_model_layout(Spi &spi, const ModelMeta &m);
 void write_features(Spi &spi, const ModelMeta &m);
 void write_bucket_count(Spi &spi, const ModelMeta &m);
 void write_categories(Spi &spi, const ModelMeta &m);
@@ -56,8 +70,21 @@ void resync_or_drop(Spi &spi, const ModelMeta &m);
 
 // ---- shard state and checkpoints (catalog_state.cpp)
 
+// Whether unlearn.state_delta exists (0.6.0 on): before ALTER EXTENSION
+// UPDATE, writers wait for each other as they did.
+bool deltas_installed();
+// The shards' base states with every delta this snapshot sees folded in.
 std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m);
+// Writes whole shard states, which load_states read with their deltas: the
+// deltas of those shards go (the caller excludes other writers).
 void write_states(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &states, const std::vector<int32> &shards);
+// A concurrent writer's change of one summation-form shard: the rows'
+// own state (delta) added (sign +1) or taken away (-1). If the shard's base
+// row is free, it is locked and rewritten with the committed deltas and this
+// one folded in (true); else the change is appended as a delta (false).
+bool change_shard(Spi &spi, const ModelMeta &m, int32 shard, const ShardState &delta, int sign);
+// unlearn.compact: under the model's layout lock, every delta folded.
+int64 fold_all_deltas(Spi &spi, const ModelMeta &m);
 // The stored checkpoint of one slice of a SISA shard.
 Checkpoint load_checkpoint(Spi &spi, const ModelMeta &m, int32 shard, int32 slice);
 // Replaces the shard's checkpoints from the first one given on.
@@ -71,6 +98,11 @@ std::string digest_text(uint64_t digest);
 // ---- lineage blocks (catalog_lineage.cpp)
 
 std::map<int32, LineageBlock> load_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets);
+// The blocks a statement will rewrite, locked in bucket order until commit
+// (concurrent writers of other blocks do not wait); with create, missing
+// blocks are made first, empty, so that two writers of a new block take turns.
+std::map<int32, LineageBlock> lock_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets,
+                                          bool create = false);
 std::map<int32, LineageBlock> load_all_blocks(Spi &spi, const ModelMeta &m);
 // The first blocks in bucket order: a sample of the model's keys.
 std::map<int32, LineageBlock> load_first_blocks(Spi &spi, const ModelMeta &m, int64 blocks);

@@ -6,19 +6,58 @@
 
 namespace unlearn::pg {
 
+namespace {
+
+ShardState decode_at(const ModelMeta &m, const SpiResult &r, uint64 row, int col) {
+    std::vector<uint8_t> blob = r.bytes(row, col);
+    return decode_state(m.algorithm, width(m), blob.data(), blob.size(), m.options);
+}
+
+// Folds deltas into states: rows from..end of r, columns (c) shard, (c+1)
+// sign, (c+2) state, in the order they were written. With only_shard, states
+// holds that one shard.
+void fold(const ModelMeta &m, const SpiResult &r, uint64 from, int c, std::vector<ShardState> &states,
+          int32 only_shard = -1) {
+    for (uint64 i = from; i < r.rows(); ++i) {
+        const int32 shard = r.int4(i, c);
+        if (shard < 0 || shard >= m.shards || (only_shard >= 0 && shard != only_shard))
+            throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" has a state delta outside its shards");
+        merge_state(states[static_cast<size_t>(only_shard >= 0 ? 0 : shard)], decode_at(m, r, i, c + 2), r.int4(i, c + 1));
+    }
+}
+
+bool is_summation_model(const ModelMeta &m) { return m.strategy == Strategy::Incremental; }
+
+}  // namespace
+
+bool deltas_installed() {
+    return pg_call([] {
+        const Oid ns = get_namespace_oid("unlearn", true);
+        return OidIsValid(ns) && OidIsValid(get_relname_relid("state_delta", ns));
+    });
+}
+
 std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m) {
-    SpiResult r = spi.exec("SELECT shard, state FROM unlearn.state WHERE model_id = $1 ORDER BY shard",
-                           {int4_param(m.id)});
-    if (r.rows() != static_cast<uint64>(m.shards))
+    // the base rows in shard order, then the deltas this snapshot sees in the order they were written
+    SpiResult r = deltas_installed()
+                      ? spi.exec("SELECT k, shard, sign, state FROM (SELECT 0 AS k, 0::bigint AS d, shard, 1 AS sign, "
+                                 "state FROM unlearn.state WHERE model_id = $1 UNION ALL SELECT 1, delta_id, shard, sign, "
+                                 "state FROM unlearn.state_delta WHERE model_id = $1 AND state IS NOT NULL) u "
+                                 "ORDER BY k, d, shard",
+                                 {int4_param(m.id)})
+                      : spi.exec("SELECT 0, shard, 1, state FROM unlearn.state WHERE model_id = $1 ORDER BY shard",
+                                 {int4_param(m.id)});
+    std::vector<ShardState> out;
+    uint64 i = 0;
+    for (; i < r.rows() && r.int4(i, 1) == 0; ++i) {
+        if (r.int4(i, 2) != static_cast<int32>(i))
+            throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" has unexpected shard numbers");
+        out.push_back(decode_at(m, r, i, 4));
+    }
+    if (out.size() != static_cast<size_t>(m.shards))
         throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" is missing shard state",
                     "Drop the model with unlearn.drop_model and train it again.");
-    std::vector<ShardState> out;
-    for (uint64 i = 0; i < r.rows(); ++i) {
-        if (r.int4(i, 1) != static_cast<int32>(i))
-            throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" has unexpected shard numbers");
-        std::vector<uint8_t> blob = r.bytes(i, 2);
-        out.push_back(decode_state(m.algorithm, width(m), blob.data(), blob.size(), m.options));
-    }
+    fold(m, r, i, 2, out);
     return out;
 }
 
@@ -29,6 +68,53 @@ void write_states(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &s
         "INSERT INTO unlearn.state (model_id, shard, state) SELECT $1, s, b FROM unnest($2::int4[], $3::bytea[]) AS u(s, b) "
         "ON CONFLICT (model_id, shard) DO UPDATE SET state = excluded.state",
         {int4_param(m.id), int4_array_param(shards), bytea_array_param(blobs)});
+    if (is_summation_model(m) && deltas_installed())
+        spi.exec("DELETE FROM unlearn.state_delta WHERE model_id = $1 AND shard = ANY($2::int4[])",
+                 {int4_param(m.id), int4_array_param(shards)});
+}
+
+bool change_shard(Spi &spi, const ModelMeta &m, int32 shard, const ShardState &delta, int sign) {
+    // Under REPEATABLE READ a base changed since the snapshot cannot be
+    // locked without a serialization failure: the change always waits.
+    const bool deltas = deltas_installed();
+    if (!deltas || !pg_call([] { return IsolationUsesXactSnapshot(); })) {
+        SpiResult base = deltas ? spi.exec("SELECT state FROM unlearn.state WHERE model_id = $1 AND shard = $2 "
+                                           "FOR NO KEY UPDATE SKIP LOCKED",
+                                           {int4_param(m.id), int4_param(shard)})
+                                : spi.exec("SELECT state FROM unlearn.state WHERE model_id = $1 AND shard = $2 "
+                                           "FOR NO KEY UPDATE",
+                                           {int4_param(m.id), int4_param(shard)});
+        if (base.rows() == 1) {
+            std::vector<ShardState> state{decode_at(m, base, 0, 1)};
+            // the base is ours until commit: no other transaction folds these
+            if (deltas) {
+                SpiResult d = spi.exec(
+                    "WITH folded AS (DELETE FROM unlearn.state_delta WHERE model_id = $1 AND shard = $2 "
+                    "RETURNING delta_id, shard, sign, state) SELECT shard, sign, state FROM folded ORDER BY delta_id",
+                    {int4_param(m.id), int4_param(shard)});
+                fold(m, d, 0, 1, state, shard);
+            }
+            merge_state(state[0], delta, sign);
+            spi.exec("UPDATE unlearn.state SET state = $3 WHERE model_id = $1 AND shard = $2",
+                     {int4_param(m.id), int4_param(shard), bytea_param(encode_state(m.algorithm, state[0]))});
+            return true;
+        }
+    }
+    spi.exec("INSERT INTO unlearn.state_delta (model_id, shard, sign, state) VALUES ($1, $2, $3, $4)",
+             {int4_param(m.id), int4_param(shard), int4_param(sign), bytea_param(encode_state(m.algorithm, delta))});
+    return false;
+}
+
+int64 fold_all_deltas(Spi &spi, const ModelMeta &m) {
+    lock_model(spi, m.name);  // FOR UPDATE: waits for the writers in flight, keeps new ones out
+    const int64 pending = spi.exec("SELECT count(*) FROM unlearn.state_delta WHERE model_id = $1", {int4_param(m.id)}).int8(0, 1);
+    if (pending == 0) return 0;
+    std::vector<ShardState> states = load_states(spi, m);
+    std::vector<int32> all;
+    for (int32 s = 0; s < m.shards; ++s) all.push_back(s);
+    if (is_summation_model(m)) write_states(spi, m, states, all);
+    touch_model(spi, m, 0, 0);  // the row is ours: the counts are folded
+    return pending;
 }
 
 Checkpoint load_checkpoint(Spi &spi, const ModelMeta &m, int32 shard, int32 slice) {
