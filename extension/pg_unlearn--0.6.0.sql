@@ -77,7 +77,9 @@ CREATE TABLE unlearn.audit (
 );
 CREATE INDEX audit_model_idx ON unlearn.audit (model_id, event_id);
 COMMENT ON TABLE unlearn.audit IS 'train and unlearn events: counts and state hashes, no values or keys of forgotten rows';
-COMMENT ON COLUMN unlearn.audit.details IS 'method-specific figures, e.g. evidence_auc: the attack AUC of the forgotten rows against holdout rows under the updated model';
+COMMENT ON COLUMN unlearn.audit.details IS 'method-specific figures, e.g. evidence_auc: the attack AUC of the forgotten rows against holdout rows under the updated model; rows_requested: the rows the DELETE, UPDATE or INSERT touched, held by the model or not';
+COMMENT ON COLUMN unlearn.audit.rows IS 'rows of the model the event changed: forgotten (unlearn), learned, trained, or held when dropped; rows a statement touched that the model did not hold (holdout rows, rows never trained on) are in details.rows_requested only';
+COMMENT ON COLUMN unlearn.audit.duration_ms IS 'time this event took for this model alone (one statement changing several models writes one event each, each timed on its own)';
 
 -- The categories of each text or enum feature, in byte order. Categories are
 -- data: when the last held row carrying one is forgotten, it leaves here too.
@@ -159,18 +161,23 @@ COMMENT ON VIEW unlearn.catching_up IS 'SISA shards catching up after commit: ho
 
 -- Training and forgetting ---------------------------------------------------
 
+-- What train returns: a row type of its own, so that its columns carry the
+-- names of the arguments they echo (OUT parameters may not share IN names).
+CREATE TYPE unlearn.trained_model AS (
+    name text, algorithm text, strategy text, shards int, rows_trained bigint, rows_skipped bigint);
+COMMENT ON TYPE unlearn.trained_model IS 'what unlearn.train returns: the model as trained';
+
 CREATE FUNCTION unlearn.train(
     model text, relation regclass, target text, features text[],
     algorithm text DEFAULT 'linear_regression', strategy text DEFAULT 'auto',
     shards int DEFAULT 1, slices int DEFAULT 1, options jsonb DEFAULT '{}',
-    OUT name text, OUT algorithm_used text, OUT strategy_used text, OUT shards_used int,
-    OUT rows_trained bigint, OUT rows_skipped bigint)
-RETURNS record
+    replace bool DEFAULT false)
+RETURNS unlearn.trained_model
 AS 'MODULE_PATHNAME', 'unlearn_train'
 LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION unlearn.train(text, regclass, text, text[], text, text, int, int, jsonb)
-    IS 'train a model over a table (linear_regression, ridge, naive_bayes incrementally; logistic_regression, mlp with SISA shards and slices; logistic_regression certified); later DELETEs on the table are forgotten by it';
+COMMENT ON FUNCTION unlearn.train(text, regclass, text, text[], text, text, int, int, jsonb, bool)
+    IS 'train a model over a table (linear_regression, ridge, naive_bayes incrementally; logistic_regression, mlp with SISA shards and slices; logistic_regression certified); later DELETEs on the table are forgotten by it; replace => true swaps a model of that name in the same transaction';
 
 -- SECURITY DEFINER: a role that may DELETE from the source but has no rights
 -- on unlearn.* must still make every model forget.
@@ -362,26 +369,93 @@ COMMENT ON FUNCTION unlearn.wait(text, float8) IS 'wait (up to timeout seconds) 
 
 -- Reading ------------------------------------------------------------------
 
+-- The read path is PARALLEL SAFE: each process (a parallel worker too) loads
+-- the model through read-only SPI queries under the query's snapshot into
+-- its own cache, pins search_path with GUC_ACTION_SAVE (allowed in parallel
+-- mode, as a function's SET clause is), and writes nothing; a row type
+-- passed to the row forms is resolved through the shared record typmod
+-- registry. trained_on stays unmarked: its text form runs the key type's
+-- input function, which a user-defined type may not have made safe.
 CREATE FUNCTION unlearn.predict(model text, features float8[]) RETURNS float8
 AS 'MODULE_PATHNAME', 'unlearn_predict'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION unlearn.predict(text, float8[]) IS 'predicted value (regression) or class label (classifier); NULL if a feature is NULL';
 
 CREATE FUNCTION unlearn.predict(model text, "row" record) RETURNS float8
 AS 'MODULE_PATHNAME', 'unlearn_predict_row'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION unlearn.predict(text, record) IS 'prediction with features taken from the row by column name; NULL if a feature is NULL';
 
 CREATE FUNCTION unlearn.predict_proba(model text, features float8[]) RETURNS float8[]
 AS 'MODULE_PATHNAME', 'unlearn_predict_proba'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
-COMMENT ON FUNCTION unlearn.predict_proba(text, float8[]) IS 'class probabilities, classes in ascending order';
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION unlearn.predict_proba(text, float8[]) IS 'class probabilities, in the order of unlearn.classes(model)';
+
+-- A classifier's classes are fixed at training, in this order: a text or
+-- enum target's labels in byte order (an enum's by label OID), a numeric
+-- target's ascending; a class forgotten since keeps its place with
+-- probability 0.
+CREATE FUNCTION unlearn.classes(model text) RETURNS text[]
+AS 'MODULE_PATHNAME', 'unlearn_classes'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION unlearn.classes(text) IS 'a classifier''s classes as text, in the order predict_proba gives their probabilities';
+
+CREATE FUNCTION unlearn.predict_proba(model text, "row" record) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'unlearn_predict_proba_row'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION unlearn.predict_proba(text, record) IS 'class probabilities with features taken from the row by column name, in the order of unlearn.classes(model)';
+
+CREATE FUNCTION unlearn.predict_proba_by_class(model text, features float8[])
+RETURNS TABLE (class text, probability float8)
+AS 'MODULE_PATHNAME', 'unlearn_predict_proba_by_class'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION unlearn.predict_proba_by_class(text, float8[]) IS 'one row per class: the class label and its probability';
+
+CREATE FUNCTION unlearn.predict_proba_by_class(model text, "row" record)
+RETURNS TABLE (class text, probability float8)
+AS 'MODULE_PATHNAME', 'unlearn_predict_proba_by_class_row'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION unlearn.predict_proba_by_class(text, record) IS 'one row per class: the class label and its probability, features taken from the row by column name';
+
+CREATE FUNCTION unlearn.predict_label(model text, features float8[]) RETURNS text
+AS 'MODULE_PATHNAME', 'unlearn_predict_label'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION unlearn.predict_label(text, float8[]) IS 'a classifier''s predicted class as text: a text or enum label, a number, or true/false';
+
+CREATE FUNCTION unlearn.predict_label(model text, "row" record) RETURNS text
+AS 'MODULE_PATHNAME', 'unlearn_predict_label_row'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION unlearn.predict_label(text, record) IS 'a classifier''s predicted class as text, features taken from the row by column name';
+
+-- The label in the target's own type: the third argument names the type
+-- (NULL::species), its value is ignored; the text is read by that type's
+-- input function, as the caller. Not strict, so that NULL::t may name it.
+-- Parallel restricted: a user-defined type's input function, or a domain's
+-- CHECK, may not be parallel safe (cast the text form to stay parallel).
+CREATE FUNCTION unlearn.predict_label(model text, features float8[], label_type anyelement) RETURNS anyelement
+AS 'MODULE_PATHNAME', 'unlearn_predict_label_as'
+LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION unlearn.predict_label(text, float8[], anyelement) IS 'a classifier''s predicted class in the type of the third argument, e.g. NULL::int or NULL::species';
+
+CREATE FUNCTION unlearn.predict_label(model text, "row" record, label_type anyelement) RETURNS anyelement
+AS 'MODULE_PATHNAME', 'unlearn_predict_label_as_row'
+LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION unlearn.predict_label(text, record, anyelement) IS 'a classifier''s predicted class in the type of the third argument, features taken from the row by column name';
 
 CREATE FUNCTION unlearn.coefficients(model text)
 RETURNS TABLE (shard int, feature text, coefficient float8)
 AS 'MODULE_PATHNAME', 'unlearn_coefficients'
-LANGUAGE C STABLE;
+LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION unlearn.coefficients(text) IS 'fitted parameters: coefficients and intercept, or naive Bayes priors, means and variances';
+
+-- Export: what a model computes with, as one document for use outside the
+-- database (layer shapes and weights for an mlp, coefficients, naive Bayes
+-- means and variances, the class list, feature names and options); it
+-- carries no row, key, lineage or summation-form sum.
+CREATE FUNCTION unlearn.export(model text) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'unlearn_export'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION unlearn.export(text) IS 'the model''s fitted parameters, class list, feature names and options as jsonb; no row data';
 
 CREATE FUNCTION unlearn.verify(model text)
 RETURNS TABLE (check_name text, value float8, tolerance float8, passed bool)
@@ -617,6 +691,7 @@ DECLARE
     m unlearn.models;
     names text[];
     numeric_types regtype[] := ARRAY['int2', 'int4', 'int8', 'float4', 'float8', 'numeric', 'bool']::regtype[];
+    target_type regtype;
     f text;
     n int;
     rewritten oid[] := string_to_array(nullif(current_setting('unlearn.rewritten', true), ''), ',')::oid[];
@@ -639,14 +714,25 @@ BEGIN
                 SET key_columns = names[1:n], target = names[n + 1], features = names[n + 2:]
                 WHERE model_id = m.model_id
                   AND (key_columns, target, features) IS DISTINCT FROM (names[1:n], names[n + 1], names[n + 2:]);
-                -- a categorical feature's vocabulary follows its column's name
+                -- a categorical feature's vocabulary follows its column's name,
+                -- and so do a text target's classes
                 UPDATE unlearn.vocabulary v
                 SET feature = names[n + 1 + u.i]
                 FROM generate_subscripts(m.features, 1) AS u(i)
                 WHERE v.model_id = m.model_id AND v.feature = m.features[u.i] AND m.features[u.i] <> names[n + 1 + u.i];
+                UPDATE unlearn.vocabulary v SET feature = names[n + 1]
+                WHERE v.model_id = m.model_id AND v.feature = m.target AND m.target <> names[n + 1];
             END IF;
             SELECT * INTO m FROM unlearn.models WHERE model_id = m.model_id;
-            IF (SELECT unlearn.base_type(atttypid) FROM pg_attribute WHERE attrelid = m.relation AND attname = m.target) <> ALL (numeric_types) THEN
+            target_type := (SELECT unlearn.base_type(atttypid) FROM pg_attribute WHERE attrelid = m.relation AND attname = m.target);
+            -- a text or enum target's classes are by value: another type has other values
+            IF EXISTS (SELECT 1 FROM unlearn.vocabulary v WHERE v.model_id = m.model_id AND v.feature = m.target) THEN
+                IF target_type NOT IN ('text', 'varchar', 'bpchar')
+                   AND NOT EXISTS (SELECT 1 FROM pg_type WHERE oid = target_type AND typtype = 'e') THEN
+                    PERFORM unlearn.drop_model_because(m, format('target %s is no longer text', m.target));
+                    CONTINUE;
+                END IF;
+            ELSIF target_type <> ALL (numeric_types) THEN
                 PERFORM unlearn.drop_model_because(m, format('target %s is no longer numeric', m.target));
                 CONTINUE;
             END IF;
@@ -1054,3 +1140,19 @@ END
 $$;
 COMMENT ON FUNCTION unlearn.feature_injection_test(regclass, text, text[], text[], text, text, int, int, jsonb)
     IS 'Izzo et al. feature-injection test on a scratch copy: the injected feature''s weight after / before deleting its rows, and the weight a retrain without them gives';
+
+-- Internal functions: callable only by the extension's own code and event
+-- triggers; \dx+ lists them, so each says so.
+COMMENT ON FUNCTION unlearn.base_type(oid) IS 'internal: the base type under a domain, for the event triggers';
+COMMENT ON FUNCTION unlearn.check_no_inheritance(oid[]) IS 'internal: refuses DDL that makes a model''s table an inheritance child or parent';
+COMMENT ON FUNCTION unlearn.check_primary_keys(oid[]) IS 'internal: refuses DDL that removes or changes the primary key a model''s lineage is keyed by';
+COMMENT ON FUNCTION unlearn.check_triggers_enabled(oid[]) IS 'internal: refuses disabling the forget triggers of a table with models';
+COMMENT ON FUNCTION unlearn.drop_model_because(unlearn.models, text) IS 'internal: drops a model that can no longer follow its table, and audits why';
+COMMENT ON FUNCTION unlearn.install_triggers(regclass) IS 'internal: installs the forget (and learn) triggers on a table and its partitions; called by train';
+COMMENT ON FUNCTION unlearn.lineage_entries(int) IS 'internal: the rows of one model''s lineage blocks; read through the view unlearn.lineage';
+COMMENT ON FUNCTION unlearn.on_alter_table() IS 'internal: event trigger that keeps models in step with ALTER TABLE (renames, retypes, rewrites, partitions)';
+COMMENT ON FUNCTION unlearn.on_alter_trigger() IS 'internal: event trigger that refuses dropping or altering the forget triggers of a table with models';
+COMMENT ON FUNCTION unlearn.on_sql_drop() IS 'internal: event trigger that drops models whose table or column is dropped, and audits why';
+COMMENT ON FUNCTION unlearn.on_table_rewrite() IS 'internal: event trigger that notes tables a rewrite will retrain the models of';
+COMMENT ON FUNCTION unlearn.record_attnums(regclass) IS 'internal: records the attribute numbers of each model''s columns, so that models follow renames';
+COMMENT ON FUNCTION unlearn.resync_or_drop(text) IS 'internal: retrains a model after rows left without a DELETE, or drops it (audited) when what remains cannot be fitted';

@@ -5,7 +5,7 @@ CREATE TABLE cert (id int PRIMARY KEY, x1 float8, x2 float8, label int);
 INSERT INTO cert SELECT i, sin(i), cos(i * 1.7), 0 FROM generate_series(1, 3000) i;
 UPDATE cert SET label = (x1 + 0.5 * x2 + 0.8 * sin(id * 7.3) > 0)::int;
 
-SELECT name, algorithm_used, strategy_used, shards_used, rows_trained
+SELECT name, algorithm, strategy, shards, rows_trained
 FROM unlearn.train('crt', 'cert', 'label', ARRAY['x1', 'x2'], 'logistic_regression', 'certified', shards => 2,
                    options => '{"noise": 1, "epsilon": 1, "delta": 1e-4, "holdout": 0.2}');
 -- no checkpoints: the state is the parameters, the Hessian and the Gram matrix

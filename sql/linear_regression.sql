@@ -3,7 +3,7 @@
 -- One feature: PostgreSQL's own regr_slope / regr_intercept are the reference.
 CREATE TABLE one (id int PRIMARY KEY, x float8, y float8);
 INSERT INTO one SELECT i, 1000 + sin(i) * 3, 5 - 0.25 * (1000 + sin(i) * 3) + cos(i * 7) FROM generate_series(1, 500) i;
-SELECT name, algorithm_used, strategy_used, shards_used, rows_trained, rows_skipped
+SELECT name, algorithm, strategy, shards, rows_trained, rows_skipped
 FROM unlearn.train('one_ols', 'one', 'y', ARRAY['x']);
 SELECT rel_diff(c.coefficient, r.slope) < 1e-9 AS slope_ok,
        rel_diff(i.coefficient, r.intercept) < 1e-9 AS intercept_ok

@@ -3,7 +3,7 @@
 CREATE TABLE iris_like (id int PRIMARY KEY, f1 float8, f2 float8, label int);
 INSERT INTO iris_like
 SELECT i, (i % 3) * 2 + sin(i) , 10 + (i % 3) - cos(i * 3) * 0.5, i % 3 FROM generate_series(1, 300) i;
-SELECT name, algorithm_used, rows_trained FROM unlearn.train('nb', 'iris_like', 'label', ARRAY['f1', 'f2'], 'naive_bayes');
+SELECT name, algorithm, rows_trained FROM unlearn.train('nb', 'iris_like', 'label', ARRAY['f1', 'f2'], 'naive_bayes');
 
 CREATE VIEW nb_reference AS
 WITH eps AS (SELECT 1e-9 * greatest(var_pop(f1), var_pop(f2)) AS e FROM iris_like)

@@ -134,7 +134,7 @@ SELECT count(*) AS events_shown FROM unlearn.group_impact('schools_lr', (SELECT 
 -- a later DELETE of a holdout row alone changes no state and records no figures:
 -- group_impact still shows the withdrawal
 DELETE FROM schools WHERE id = (SELECT min(key::int) FROM unlearn.lineage WHERE model = 'schools_lr' AND role = 'holdout');
-SELECT count(*) AS unlearn_events, count(*) FILTER (WHERE details IS NULL) AS without_figures
+SELECT count(*) AS unlearn_events, count(*) FILTER (WHERE details - 'rows_requested' = '{}') AS without_figures
 FROM unlearn.audit WHERE model = 'schools_lr' AND event = 'unlearn';
 SELECT bool_and(event_id = (SELECT min(event_id) FROM unlearn.audit WHERE model = 'schools_lr' AND event = 'unlearn'))
        AS still_the_withdrawal FROM unlearn.group_impact('schools_lr');

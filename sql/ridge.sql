@@ -1,7 +1,7 @@
 -- Ridge: (XcᵀXc + αI) w = Xcᵀyc on centred data, intercept not penalised.
 CREATE TABLE rtab (id int PRIMARY KEY, x float8, y float8);
 INSERT INTO rtab SELECT i, 50 + cos(i) * 2, 3 + 1.5 * (50 + cos(i) * 2) + sin(i * 3) FROM generate_series(1, 400) i;
-SELECT name, algorithm_used FROM unlearn.train('ridge_a', 'rtab', 'y', ARRAY['x'], 'ridge', options => '{"l2": 25}');
+SELECT name, algorithm FROM unlearn.train('ridge_a', 'rtab', 'y', ARRAY['x'], 'ridge', options => '{"l2": 25}');
 SELECT name FROM unlearn.train('ridge_default', 'rtab', 'y', ARRAY['x'], 'ridge');
 
 CREATE VIEW ridge_closed_form AS

@@ -1,8 +1,8 @@
 -- Shards split the state; summation-form shards add up to the whole model.
 CREATE TABLE sh (id int PRIMARY KEY, x1 float8, x2 float8, y float8);
 INSERT INTO sh SELECT i, sin(i) * 10, cos(i) + i % 7, 1 + sin(i) * 20 - cos(i) + 0.3 * (i % 7) + sin(i * 13) FROM generate_series(1, 3000) i;
-SELECT name, shards_used FROM unlearn.train('sh1', 'sh', 'y', ARRAY['x1', 'x2']);
-SELECT name, shards_used FROM unlearn.train('sh4', 'sh', 'y', ARRAY['x1', 'x2'], shards => 4);
+SELECT name, shards FROM unlearn.train('sh1', 'sh', 'y', ARRAY['x1', 'x2']);
+SELECT name, shards FROM unlearn.train('sh4', 'sh', 'y', ARRAY['x1', 'x2'], shards => 4);
 SELECT count(*) AS shard_states FROM unlearn.state s JOIN unlearn.models m USING (model_id) WHERE m.name = 'sh4';
 -- every shard gets a fair share of rows (assignment hashes the key)
 SELECT count(DISTINCT shard) AS shards_used, min(n) > 600 AS balanced

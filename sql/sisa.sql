@@ -6,7 +6,7 @@ CREATE TABLE cls (id int PRIMARY KEY, x1 float8, x2 float8, y int);
 INSERT INTO cls SELECT i, 4 * sin(i), 3 * cos(i * 1.7), 0 FROM generate_series(1, 1200) i;
 UPDATE cls SET y = (x1 + 0.8 * x2 + 2 * sin(id * 7.3) > 0)::int;
 
-SELECT name, algorithm_used, strategy_used, shards_used, rows_trained
+SELECT name, algorithm, strategy, shards, rows_trained
 FROM unlearn.train('lr', 'cls', 'y', ARRAY['x1', 'x2'], 'logistic_regression', shards => 4, slices => 3);
 SELECT strategy, shards, slices FROM unlearn.models WHERE name = 'lr';
 -- one checkpoint per shard and slice; slice k has seen slices 0..k
@@ -102,7 +102,7 @@ SELECT round(sum(q)::numeric, 12) AS proba_sum, count(*) AS classes FROM unnest(
 CREATE TABLE ring (id int PRIMARY KEY, a float8, b float8, inside int);
 INSERT INTO ring SELECT i, 2 * sin(i * 0.37) * (1 + (i % 5) / 5.0), 2 * cos(i * 0.37) * (1 + (i % 5) / 5.0), 0 FROM generate_series(1, 600) i;
 UPDATE ring SET inside = (a * a + b * b < 8)::int;
-SELECT name, algorithm_used, strategy_used FROM unlearn.train('nn', 'ring', 'inside', ARRAY['a', 'b'], 'mlp', shards => 2, slices => 2,
+SELECT name, algorithm, strategy FROM unlearn.train('nn', 'ring', 'inside', ARRAY['a', 'b'], 'mlp', shards => 2, slices => 2,
     options => '{"hidden": 16, "epochs": 60, "learning_rate": 0.02, "batch_size": 32, "seed": 7}');
 DELETE FROM ring WHERE id IN (3, 30, 300);
 SELECT unlearn.wait('nn') AS caught_up;

@@ -298,13 +298,19 @@ std::string state_difference(Algorithm a, const ShardState &ours, const ShardSta
     const auto *nb = std::get_if<NaiveBayesStats>(&theirs);
     if (na && nb && na->features() == nb->features()) {
         // classes by their rank, never by label: a label may be a value of
-        // a forgotten row
-        if (na->classes().size() != nb->classes().size()) return "the set of classes";
+        // a forgotten row; a class that holds no row has no sums to compare
+        auto held = [](const NaiveBayesStats &s) {
+            size_t k = 0;
+            for (const auto &kv : s.classes()) k += kv.second.n > 0;
+            return k;
+        };
+        if (held(*na) != held(*nb)) return "the set of classes";
         int rank = 0;
         for (const auto &kv : na->classes()) {
+            if (kv.second.n == 0) continue;
             auto it = nb->classes().find(kv.first);
             const std::string label = "class #" + std::to_string(++rank);
-            if (it == nb->classes().end()) return "the set of classes";
+            if (it == nb->classes().end() || it->second.n == 0) return "the set of classes";
             if (kv.second.n != it->second.n) return label + ": n";
             for (size_t j = 0; j < kv.second.sx.size(); ++j) {
                 if (kv.second.sx[j] != it->second.sx[j]) return label + ": sum(x" + std::to_string(j + 1) + ")";
@@ -365,12 +371,16 @@ ShardState decode_state(Algorithm expected, int features, const uint8_t *data, s
             double label = r.get<double>();
             if (!std::isfinite(label) || st.classes().count(label)) ByteReader::fail("bad class label");
             auto n = r.get<int64_t>();
-            if (n <= 0 || n > kMaxRows) ByteReader::fail("bad class count");
+            if (n < 0 || n > kMaxRows) ByteReader::fail("bad class count");  // 0: a forgotten class
             r.need(2 * static_cast<size_t>(p) * 2);
             ClassStats &cs = st.class_stats(label);
             cs.n = n;
             for (auto &d : cs.sx) d = ExactSum::decode(r);
             for (auto &d : cs.sxx) d = ExactSum::decode(r);
+            // a forgotten class holds no row: its sums are zero
+            if (n == 0 && (std::any_of(cs.sx.begin(), cs.sx.end(), [](const ExactSum &d) { return d != ExactSum(); }) ||
+                           std::any_of(cs.sxx.begin(), cs.sxx.end(), [](const ExactSum &d) { return d != ExactSum(); })))
+                ByteReader::fail("bad class count");
         }
         if (r.remaining()) ByteReader::fail("trailing bytes");
         return st;
@@ -504,8 +514,14 @@ Vector FittedModel::parameters() const {
                               return v;
                           },
                           [](const NaiveBayesFit &f) {
-                              Vector v(f.priors.size() + f.theta.size() + f.var.size());
-                              v << f.priors, f.theta.reshaped(), f.var.reshaped();
+                              // the classes that hold rows: a forgotten class
+                              // has no parameters, and a retrain never saw it
+                              std::vector<Eigen::Index> held;
+                              for (Eigen::Index c = 0; c < f.priors.size(); ++c)
+                                  if (f.priors(c) > 0) held.push_back(c);
+                              const Eigen::MatrixXd theta = f.theta(held, Eigen::all), var = f.var(held, Eigen::all);
+                              Vector v(static_cast<Eigen::Index>(held.size()) + theta.size() + var.size());
+                              v << f.priors(held), theta.reshaped(), var.reshaped();
                               return v;
                           },
                           [](const SisaFit &f) {

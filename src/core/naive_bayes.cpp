@@ -120,7 +120,7 @@ void NaiveBayesStats::add_rows(const RowMatrix &x, const Vector &y, int sign) {
             }
         }
     }
-    drop_empty_classes();
+    check_counts();
 }
 
 void NaiveBayesStats::merge(const NaiveBayesStats &o, int sign) {
@@ -133,15 +133,18 @@ void NaiveBayesStats::merge(const NaiveBayesStats &o, int sign) {
             cs.sxx[j].add(kv.second.sxx[j], sign);
         }
     }
-    drop_empty_classes();
+    check_counts();
 }
 
-void NaiveBayesStats::drop_empty_classes() {
-    for (auto it = classes_.begin(); it != classes_.end();) {
-        if (it->second.n < 0)
+void NaiveBayesStats::keep_empty_classes_of(const NaiveBayesStats &other) {
+    for (const auto &kv : other.classes_)
+        if (kv.second.n == 0) class_stats(kv.first);
+}
+
+void NaiveBayesStats::check_counts() const {
+    for (const auto &kv : classes_)
+        if (kv.second.n < 0)
             throw Error(ErrorKind::CorruptState, "a class count went negative: a row was forgotten twice");
-        it = it->second.n == 0 ? classes_.erase(it) : std::next(it);
-    }
 }
 
 double NaiveBayesStats::column_total(int j) const {
@@ -191,6 +194,12 @@ NaiveBayesFit NaiveBayesStats::solve() const {
         const double n = static_cast<double>(cs.n);
         fit.classes.push_back(kv.first);
         fit.priors(c) = n / static_cast<double>(fit.rows);
+        if (cs.n == 0) {  // a forgotten class: probability 0 whatever x is
+            fit.theta.row(c).setZero();
+            fit.var.row(c).setZero();
+            ++c;
+            continue;
+        }
         for (int j = 0; j < p_; ++j) {
             fit.theta(c, j) = cs.sx[j].value() / n;
             fit.var(c, j) = variance(cs.n, cs.sx[j], cs.sxx[j]);
@@ -213,6 +222,10 @@ Vector NaiveBayesFit::joint_log_likelihood(const Eigen::Ref<const Vector> &x) co
     const Eigen::Index k = static_cast<Eigen::Index>(classes.size());
     Vector jll(k);
     for (Eigen::Index c = 0; c < k; ++c) {
+        if (priors(c) == 0) {  // a class that holds no row
+            jll(c) = -std::numeric_limits<double>::infinity();
+            continue;
+        }
         auto v = var.row(c).array();
         auto d = x.transpose().array() - theta.row(c).array();
         jll(c) = std::log(priors(c)) - 0.5 * (2.0 * M_PI * v).log().sum() - 0.5 * (d * d / v).sum();
@@ -224,6 +237,10 @@ Vector NaiveBayesFit::predict_proba(const Eigen::Ref<const Vector> &x) const {
     Vector jll = joint_log_likelihood(x);
     double m = jll.maxCoeff();
     Vector e = (jll.array() - m).exp();
+    // Eigen's vectorised exp clamps its argument: exp(-inf) would come out
+    // as 4.6e-309, not the 0 a class that holds no row has
+    for (Eigen::Index c = 0; c < e.size(); ++c)
+        if (priors(c) == 0) e(c) = 0;
     return e / e.sum();
 }
 

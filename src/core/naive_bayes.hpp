@@ -1,7 +1,10 @@
 // Gaussian naive Bayes in summation form: per class a count, the exact sum and
 // sum of squares of every feature (ExactSum). Forgetting subtracts them; a
-// class whose last row is forgotten leaves the model, as it would be unknown
-// to a retrain. The state, and so the fit, is a function of the rows held.
+// class whose last row is forgotten keeps its place with a count of zero, so
+// the class list stays the one fixed at training (its probability is then 0,
+// as every classifier's is). The parameters, and so every prediction and
+// what verify compares, are a function of the rows held: an empty class has
+// none.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +27,7 @@ struct ClassStats {
 // classes ascending, priors from counts, population variances plus
 // var_smoothing times the largest variance of any feature over all rows.
 struct NaiveBayesFit {
-    std::vector<double> classes;
+    std::vector<double> classes;  // every class of the state, empty ones with prior 0
     Vector priors;
     Eigen::MatrixXd theta;  // classes x features
     Eigen::MatrixXd var;    // classes x features
@@ -61,10 +64,13 @@ public:
     const std::map<double, ClassStats> &classes() const { return classes_; }
     std::map<double, ClassStats> &classes() { return classes_; }
     ClassStats &class_stats(double label);
+    // Gives this state (a retrain) the classes other holds with no row, so
+    // that both list the same classes: verify compares them byte for byte.
+    void keep_empty_classes_of(const NaiveBayesStats &other);
 
 private:
     void check_new_labels(const Vector &y) const;
-    void drop_empty_classes();
+    void check_counts() const;
 
     int p_ = 0;
     std::map<double, ClassStats> classes_;

@@ -53,6 +53,8 @@ bool try_lock_model_layout(Spi &spi, const ModelMeta &m);
 void write_features(Spi &spi, const ModelMeta &m);
 void write_bucket_count(Spi &spi, const ModelMeta &m);
 void write_categories(Spi &spi, const ModelMeta &m);
+// a text or enum target's classes, written once with the model
+void write_classes(Spi &spi, const ModelMeta &m);
 void delete_categories(Spi &spi, const ModelMeta &m, const std::string &feature);
 // What the backend's model cache checks once per statement: the row's id
 // and version, and the xmin of every state row (found false: no such model).
@@ -165,6 +167,9 @@ struct AuditEvent {
     std::string hash_before;
     std::string hash_after;
     std::string details;  // members of a JSON object: method-specific figures (never a value or key of a row)
+    // a DELETE, UPDATE or INSERT: the rows the statement touched, whether the
+    // model held them or not (rows counts those it held); -1: not such an event
+    int64 rows_requested = -1;
 };
 void write_audit(Spi &spi, const ModelMeta &m, const AuditEvent &e);
 

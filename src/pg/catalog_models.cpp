@@ -29,11 +29,17 @@ ModelMeta meta_from(Spi &spi, const SpiResult &r, uint64 row) {
     m.version = r.int8(row, 11);
     m.strategy = parse_strategy(r.str(row, 12), m.algorithm);
     m.slices = r.int4(row, 13);
-    // only models with a text or enum feature have a vocabulary (0.2.0 on)
-    if (has_categorical_feature(m.relation, m.features)) {
+    // only models with a text or enum feature or target have a vocabulary
+    // (0.2.0 on); a target's row there is its class list (0.6.0 on)
+    if (has_categorical_feature(m.relation, m.features) || has_categorical_feature(m.relation, {m.target})) {
         SpiResult v = spi.exec("SELECT feature, categories FROM unlearn.vocabulary WHERE model_id = $1",
                                {int4_param(m.id)});
-        for (uint64 i = 0; i < v.rows(); ++i) m.categories[v.str(i, 1)] = v.text_array(i, 2);
+        for (uint64 i = 0; i < v.rows(); ++i) {
+            if (v.str(i, 1) == m.target)
+                m.classes = v.text_array(i, 2);
+            else
+                m.categories[v.str(i, 1)] = v.text_array(i, 2);
+        }
     }
     m.options = stored_options(spi, m.algorithm, options);
     if (m.shards < 1 || m.slices < 1 || m.buckets < 1 || (m.buckets & (m.buckets - 1)))
@@ -167,6 +173,11 @@ void write_features(Spi &spi, const ModelMeta &m) {
 void write_bucket_count(Spi &spi, const ModelMeta &m) {
     spi.exec("UPDATE unlearn.models SET lineage_buckets = $2 WHERE model_id = $1",
              {int4_param(m.id), int4_param(m.buckets)});
+}
+
+void write_classes(Spi &spi, const ModelMeta &m) {
+    spi.exec("INSERT INTO unlearn.vocabulary (model_id, feature, categories) VALUES ($1, $2, $3)",
+             {int4_param(m.id), text_param(m.target), text_array_param(m.classes)});
 }
 
 void write_categories(Spi &spi, const ModelMeta &m) {

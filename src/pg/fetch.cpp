@@ -46,7 +46,7 @@ void fetch_by_key(Spi &spi, const ModelMeta &m, const std::vector<std::string> &
     const PgMemoryContext scratch("pg_unlearn shard rows");
     const PgTupleSlot slot(src.table->tupdesc, &TTSOpsHeapTuple);
     ColumnPlan plan = plan_columns(src.table->tupdesc, relation_name(m.relation), m.key_columns, m.target, m.features,
-                                   &m.categories);
+                                   &m.categories, &m.classes);
     RowBatch batch(plan.width, 4096);
     while (fill_batch(plan, next_spi_slot, &src, slot.get(), scratch.get(), batch) > 0) on_batch(batch);
 }

@@ -166,6 +166,7 @@ void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std:
     ModelChange change(spi, m, "unlearn", removed.empty() ? "holdout rows only" : strategy.forget_method(), started,
                        figures && m.options.holdout > 0);
     change.audit.rows = static_cast<int64>(removed.size());
+    change.audit.rows_requested = std::count(selected.begin(), selected.end(), 1);
     write_blocks(spi, m, changed);  // first: a retrain reads the rows lineage holds now
     strategy.forget(change, rows, removed);
     change.commit(change.audit.rows, figures);
@@ -175,6 +176,7 @@ void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std:
 // join the model and its lineage, in the shard (and slice) their key hashes to.
 void learn_rows(Spi &spi, const ModelMeta &m, const Collected &rows, std::vector<char> selected,
                 Clock::time_point started) {
+    const int64 requested = std::count(selected.begin(), selected.end(), 1);  // untrainable ones too
     for (size_t i = 0; i < selected.size(); ++i) selected[i] = selected[i] && rows.trainable[i];
     std::map<int32, Wanted> wanted = by_bucket(m, rows, selected);
     if (wanted.empty()) return;
@@ -204,6 +206,7 @@ void learn_rows(Spi &spi, const ModelMeta &m, const Collected &rows, std::vector
         }
     }
     change.audit.rows = static_cast<int64>(added.size());
+    change.audit.rows_requested = requested;
     write_blocks(spi, m, blocks);  // first: a retrain reads the rows lineage holds now
     if (!strategy.learn(change, rows, added)) return;
     const int64 held = change.commit();
@@ -255,7 +258,6 @@ UNLEARN_FUNCTION(unlearn_forget_rows) {
         });
         td = &one_row;
     }
-    const auto started = Clock::now();
     const Oid relid = RelationGetRelid(td->tg_relation);
     const TupleDesc desc = RelationGetDescr(td->tg_relation);
     // A statement that touched no row changes no model: no lock, no work.
@@ -272,7 +274,7 @@ UNLEARN_FUNCTION(unlearn_forget_rows) {
     if (TRIGGER_FIRED_BY_UPDATE(ev) && td->tg_oldtable && td->tg_newtable) {
         bool relevant = false;
         for (const ModelMeta &m : models_of(spi, relid, false)) {
-            ColumnPlan plan = plan_columns(desc, rel_name, m.key_columns, m.target, m.features, &m.categories);
+            ColumnPlan plan = plan_columns(desc, rel_name, m.key_columns, m.target, m.features, &m.categories, &m.classes);
             const int p = plan.width;
             std::vector<char> changed = changed_rows(read_transition(td->tg_oldtable, desc, plan, p, m),
                                                      read_transition(td->tg_newtable, desc, plan, p, m));
@@ -282,6 +284,8 @@ UNLEARN_FUNCTION(unlearn_forget_rows) {
     }
     std::vector<ModelMeta> models = models_of(spi, relid, true);
     for (const ModelMeta &m : models) {
+        // each model's event times its own work, not the models before it
+        const auto started = Clock::now();
         if (TRIGGER_FIRED_BY_TRUNCATE(ev)) {
             // TRUNCATE of one partition leaves the others' rows: their values
             // are gone, so the model is retrained from what remains
@@ -291,7 +295,7 @@ UNLEARN_FUNCTION(unlearn_forget_rows) {
                 forget_everything(spi, m, started);
             continue;
         }
-        ColumnPlan plan = plan_columns(desc, rel_name, m.key_columns, m.target, m.features, &m.categories);
+        ColumnPlan plan = plan_columns(desc, rel_name, m.key_columns, m.target, m.features, &m.categories, &m.classes);
         const int p = plan.width;
         const bool needs_old = !TRIGGER_FIRED_BY_INSERT(ev);
         const bool needs_new = TRIGGER_FIRED_BY_INSERT(ev) || (TRIGGER_FIRED_BY_UPDATE(ev) && m.options.learn_inserts);
@@ -319,7 +323,7 @@ UNLEARN_FUNCTION(unlearn_forget_rows) {
         }
         forget_rows(spi, m, old_rows, selected, started, keep_holdout.empty() ? nullptr : &keep_holdout);
         // the new version of a changed row is learned when new rows are
-        if (TRIGGER_FIRED_BY_UPDATE(ev) && m.options.learn_inserts) learn_rows(spi, m, new_rows, selected, started);
+        if (TRIGGER_FIRED_BY_UPDATE(ev) && m.options.learn_inserts) learn_rows(spi, m, new_rows, selected, Clock::now());
     }
     return PointerGetDatum(nullptr);
 }

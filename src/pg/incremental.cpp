@@ -25,7 +25,7 @@ std::vector<ShardState> add_up(const ModelMeta &m, const Categories *categories,
                                ShardOfRow shard_of_row) {
     std::vector<ShardState> states;
     std::vector<std::vector<Eigen::Index>> by_shard(static_cast<size_t>(m.shards));
-    scan_source(m.relation, m.key_columns, m.target, m.features, categories, [&](const RowBatch &b) {
+    scan_source(m.relation, m.key_columns, m.target, m.features, categories, &m.classes, [&](const RowBatch &b) {
         on_batch(b);
         for (auto &v : by_shard) v.clear();
         for (int i = 0; i < b.rows; ++i) {
@@ -86,7 +86,8 @@ public:
         const int p = [&] {
             const PgRelation rel(req.relation, NoLock);
             expected = rel.get()->rd_rel->reltuples;
-            return plan_columns(rel.desc(), relation_name(req.relation), keys, req.target, req.features, &t.categories).width;
+            return plan_columns(rel.desc(), relation_name(req.relation), keys, req.target, req.features, &t.categories, &req.classes)
+                .width;
         }();
         // room for the rows expected, with a margin for the statistics' error,
         // an 8-byte key each, when that fits in unlearn.max_memory: the
@@ -211,6 +212,11 @@ std::vector<Check> Incremental::verify(Spi &spi, const ModelMeta &m) const {
     int64 state_rows_total = 0;
     for (const auto &s : states) state_rows_total += state_rows(s);
     Retrained fresh = retrain(spi, m);
+    // a class forgotten since training keeps its place in the model (no rows)
+    for (size_t s = 0; s < states.size() && s < fresh.states.size(); ++s) {
+        const auto *ours = std::get_if<NaiveBayesStats>(&states[s]);
+        if (auto *theirs = std::get_if<NaiveBayesStats>(&fresh.states[s]); ours && theirs) theirs->keep_empty_classes_of(*ours);
+    }
     int64 retrained_rows = 0;
     for (const auto &s : fresh.states) retrained_rows += state_rows(s);
 

@@ -11,6 +11,7 @@
 namespace unlearn::pg {
 
 struct RecordLayouts;  // predict.cpp
+struct ClassView;      // class_list.hpp
 
 struct CachedModel {
     ModelMeta meta;
@@ -19,6 +20,8 @@ struct CachedModel {
     std::string state_fingerprint;
     // predict's record form: where each row type seen holds the features
     mutable std::shared_ptr<RecordLayouts> record_layouts;
+    // a classifier's classes as labels, built on first use
+    mutable std::shared_ptr<const ClassView> classes;
 };
 
 // Looks the model up for this call; fn_extra remembers the answer for the

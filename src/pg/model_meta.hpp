@@ -28,6 +28,9 @@ struct ModelMeta {
     int32 buckets = 1;
     int64 version = 0;
     Categories categories;  // text and enum features: their categories
+    // a classifier with a text or enum target: its classes, fixed at training
+    // (unlearn.vocabulary's row for the target); empty for a numeric target
+    ClassList classes;
 };
 
 // Where its rows and their lineage entries live, with lineage shard-major or

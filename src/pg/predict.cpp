@@ -2,6 +2,7 @@
 // unlearn.coefficients: the read path, served from the per-backend cache.
 #include <cmath>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <string_view>
 
@@ -9,6 +10,7 @@
 #include "args.hpp"
 #include "error.hpp"
 #include "logistic.hpp"
+#include "class_list.hpp"
 #include "model_cache.hpp"
 #include "rows.hpp"
 
@@ -152,30 +154,34 @@ void check_predictable(const CachedModel &m, const Eigen::Ref<const Vector> &x) 
     }
 }
 
-}  // namespace
-
-UNLEARN_FUNCTION(unlearn_predict) {
-    const CachedModel &m = model_for_call(fcinfo, text_arg(fcinfo, 0, "model name"));
-    Eigen::Map<const Vector> x(nullptr, 0);
-    if (!features_from_array(fcinfo, m, &x)) PG_RETURN_NULL();
-    check_predictable(m, x);
-    return Float8GetDatum(m.fit.predict(x));
+// The fit's probabilities in the class list's order: a class the fit does
+// not hold (no trainable row of it, or all forgotten) has probability 0.
+Vector proba_in_class_order(const CachedModel &m, const ClassView &v, const Eigen::Ref<const Vector> &x) {
+    const Vector p = m.fit.predict_proba(x);
+    Vector out = Vector::Zero(static_cast<Eigen::Index>(v.codes.size()));
+    for (size_t i = 0; i < v.slot_of_fitted.size(); ++i)
+        if (v.slot_of_fitted[i] >= 0) out(v.slot_of_fitted[i]) = p(static_cast<Eigen::Index>(i));
+    return out;
 }
 
-UNLEARN_FUNCTION(unlearn_predict_row) {
-    const CachedModel &m = model_for_call(fcinfo, text_arg(fcinfo, 0, "model name"));
+void refuse_text_labels(const CachedModel &m) {
+    if (!m.meta.classes.empty())
+        throw Error(ErrorKind::InvalidParameter,
+                    "model \"" + m.meta.name + "\" predicts text class labels, not numbers",
+                    "Use unlearn.predict_label(model, ...) for the label, or unlearn.predict_proba_by_class for each "
+                    "class's probability.");
+}
+
+// The features of a call's second argument: a float8[] or a row.
+bool features_of(FunctionCallInfo fcinfo, const CachedModel &m, bool row, Eigen::Map<const Vector> *out) {
+    if (!row) return features_from_array(fcinfo, m, out);
     const Vector *x = nullptr;
-    if (!features_from_record(fcinfo, m, &x)) PG_RETURN_NULL();
-    check_predictable(m, *x);
-    return Float8GetDatum(m.fit.predict(*x));
+    if (!features_from_record(fcinfo, m, &x)) return false;
+    new (out) Eigen::Map<const Vector>(x->data(), x->size());
+    return true;
 }
 
-UNLEARN_FUNCTION(unlearn_predict_proba) {
-    const CachedModel &m = model_for_call(fcinfo, text_arg(fcinfo, 0, "model name"));
-    Eigen::Map<const Vector> x(nullptr, 0);
-    if (!features_from_array(fcinfo, m, &x)) PG_RETURN_NULL();
-    check_predictable(m, x);
-    Vector p = m.fit.predict_proba(x);
+Datum float8_array(const Vector &p) {
     std::vector<Datum> elems;
     for (Eigen::Index i = 0; i < p.size(); ++i) elems.push_back(Float8GetDatum(p(i)));
     return pg_call([&] {
@@ -184,16 +190,123 @@ UNLEARN_FUNCTION(unlearn_predict_proba) {
     });
 }
 
+Datum text_array(const std::vector<std::string> &names) {
+    return pg_call([&] {
+        std::vector<Datum> elems;
+        for (const auto &n : names) elems.push_back(PointerGetDatum(cstring_to_text_with_len(n.data(), static_cast<int>(n.size()))));
+        return PointerGetDatum(construct_array(elems.data(), static_cast<int>(elems.size()), TEXTOID, -1, false, TYPALIGN_INT));
+    });
+}
+
+// The predicted class's label; false when a feature is NULL.
+bool predicted_label(FunctionCallInfo fcinfo, bool row, std::string *label) {
+    const CachedModel &m = model_for_call(fcinfo, text_arg(fcinfo, 0, "model name"));
+    Eigen::Map<const Vector> x(nullptr, 0);
+    if (!features_of(fcinfo, m, row, &x)) return false;
+    check_predictable(m, x);
+    const ClassView &v = class_view(m, "predict_label");
+    const int slot = class_slot(v, m.fit.predict(x));
+    if (slot < 0) throw Error(ErrorKind::Internal, "the predicted class is not in the model's class list");
+    *label = v.names[static_cast<size_t>(slot)];
+    return true;
+}
+
+Datum predict_label(FunctionCallInfo fcinfo, bool row) {
+    std::string label;
+    if (!predicted_label(fcinfo, row, &label)) PG_RETURN_NULL();
+    return pg_call([&] { return PointerGetDatum(cstring_to_text_with_len(label.data(), static_cast<int>(label.size()))); });
+}
+
+// The label in the type of the third argument (its value is ignored: NULL::t
+// names the type), read by that type's input function as the caller; the
+// function is not strict, so a NULL model or features is checked here.
+Datum predict_label_as(FunctionCallInfo fcinfo, bool row) {
+    if (PG_ARGISNULL(0) || PG_ARGISNULL(1)) PG_RETURN_NULL();  // as the strict forms
+    std::string label;
+    if (!predicted_label(fcinfo, row, &label)) PG_RETURN_NULL();
+    return pg_call([&] {
+        const Oid type = get_fn_expr_argtype(fcinfo->flinfo, 2);
+        if (!OidIsValid(type)) elog(ERROR, "could not determine the type of the label");
+        Oid input, ioparam;
+        getTypeInputInfo(type, &input, &ioparam);
+        return OidInputFunctionCall(input, const_cast<char *>(label.c_str()), ioparam, -1);
+    });
+}
+
+Datum predict_proba(FunctionCallInfo fcinfo, bool row) {
+    const CachedModel &m = model_for_call(fcinfo, text_arg(fcinfo, 0, "model name"));
+    Eigen::Map<const Vector> x(nullptr, 0);
+    if (!features_of(fcinfo, m, row, &x)) PG_RETURN_NULL();
+    check_predictable(m, x);
+    return float8_array(proba_in_class_order(m, class_view(m, "predict_proba"), x));
+}
+
+Datum predict_proba_by_class(FunctionCallInfo fcinfo, bool row) {
+    const CachedModel &m = model_for_call(fcinfo, text_arg(fcinfo, 0, "model name"));
+    Eigen::Map<const Vector> x(nullptr, 0);
+    const bool known = features_of(fcinfo, m, row, &x);
+    if (known) check_predictable(m, x);
+    const ClassView &v = class_view(m, "predict_proba");
+    const Vector p = known ? proba_in_class_order(m, v, x) : Vector();
+    pg_call([&] {
+        InitMaterializedSRF(fcinfo, 0);
+        auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+        for (size_t i = 0; i < v.names.size(); ++i) {
+            Datum values[2] = {PointerGetDatum(cstring_to_text_with_len(v.names[i].data(), static_cast<int>(v.names[i].size()))),
+                               known ? Float8GetDatum(p(static_cast<Eigen::Index>(i))) : Datum(0)};
+            bool nulls[2] = {false, !known};
+            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+        }
+    });
+    return static_cast<Datum>(0);
+}
+
+}  // namespace
+
+UNLEARN_FUNCTION(unlearn_predict) {
+    const CachedModel &m = model_for_call(fcinfo, text_arg(fcinfo, 0, "model name"));
+    refuse_text_labels(m);
+    Eigen::Map<const Vector> x(nullptr, 0);
+    if (!features_from_array(fcinfo, m, &x)) PG_RETURN_NULL();
+    check_predictable(m, x);
+    return Float8GetDatum(m.fit.predict(x));
+}
+
+UNLEARN_FUNCTION(unlearn_predict_row) {
+    const CachedModel &m = model_for_call(fcinfo, text_arg(fcinfo, 0, "model name"));
+    refuse_text_labels(m);
+    const Vector *x = nullptr;
+    if (!features_from_record(fcinfo, m, &x)) PG_RETURN_NULL();
+    check_predictable(m, *x);
+    return Float8GetDatum(m.fit.predict(*x));
+}
+
+UNLEARN_FUNCTION(unlearn_predict_proba) { return predict_proba(fcinfo, false); }
+UNLEARN_FUNCTION(unlearn_predict_proba_row) { return predict_proba(fcinfo, true); }
+UNLEARN_FUNCTION(unlearn_predict_label) { return predict_label(fcinfo, false); }
+UNLEARN_FUNCTION(unlearn_predict_label_row) { return predict_label(fcinfo, true); }
+UNLEARN_FUNCTION(unlearn_predict_label_as) { return predict_label_as(fcinfo, false); }
+UNLEARN_FUNCTION(unlearn_predict_label_as_row) { return predict_label_as(fcinfo, true); }
+UNLEARN_FUNCTION(unlearn_predict_proba_by_class) { return predict_proba_by_class(fcinfo, false); }
+UNLEARN_FUNCTION(unlearn_predict_proba_by_class_row) { return predict_proba_by_class(fcinfo, true); }
+
+UNLEARN_FUNCTION(unlearn_classes) {
+    const CachedModel &m = model_for_call(fcinfo, text_arg(fcinfo, 0, "model name"));
+    return text_array(class_view(m, "classes").names);
+}
+
 UNLEARN_FUNCTION(unlearn_coefficients) {
     const std::string name = text_arg(fcinfo, 0, "model name");
     const CachedModel &m = model_for_call(fcinfo, name);
     std::vector<std::pair<std::string, double>> rows;
     std::vector<int32> shard_of_row;
     const std::vector<std::string> names = column_names(m.meta);
-    auto label_of = [](double v) {
-        char label[64];
-        snprintf(label, sizeof(label), "%.17g", v);
-        return std::string(label);
+    const bool classifier = is_classifier(m.meta.algorithm);
+    const ClassView none;
+    const ClassView &view = classifier ? class_view(m, "coefficients") : none;
+    auto label_of = [&](double code) {
+        const int slot = class_slot(view, code);
+        return slot < 0 ? number_label(code) : view.names[static_cast<size_t>(slot)];
     };
     if (const auto *sisa = std::get_if<SisaFit>(&m.fit.fit)) {
         if (m.meta.algorithm != Algorithm::LogisticRegression)
@@ -223,8 +336,9 @@ UNLEARN_FUNCTION(unlearn_coefficients) {
     } else {
         const auto &nb = std::get<NaiveBayesFit>(m.fit.fit);
         for (size_t c = 0; c < nb.classes.size(); ++c) {
-            const std::string label = label_of(nb.classes[c]);
             const auto r = static_cast<Eigen::Index>(c);
+            if (nb.priors(r) == 0) continue;  // a forgotten class has no parameters
+            const std::string label = label_of(nb.classes[c]);
             rows.emplace_back(std::string("prior[") + label + "]", nb.priors(r));
             for (size_t j = 0; j < names.size(); ++j) {
                 const auto k = static_cast<Eigen::Index>(j);

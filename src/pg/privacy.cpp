@@ -25,7 +25,7 @@ std::pair<std::vector<double>, std::vector<double>> attack_scores(Spi &spi, cons
     columns.push_back(m.target);
     check_source(spi, m.relation, columns);
     std::vector<double> members, nonmembers;
-    scan_source(m.relation, m.key_columns, m.target, m.features, &m.categories, [&](const RowBatch &b) {
+    scan_source(m.relation, m.key_columns, m.target, m.features, &m.categories, &m.classes, [&](const RowBatch &b) {
         for (int i = 0; i < b.rows; ++i) {
             if (!b.trainable[i]) continue;
             auto it = roles.find(b.keys[i]);

@@ -9,6 +9,7 @@
 
 
 #include "error.hpp"
+#include "classifier.hpp"
 #include "lineage.hpp"
 
 namespace unlearn::pg {
@@ -25,7 +26,8 @@ bool is_numeric_type(Oid base_type) {
 namespace {
 
 constexpr const char *kNumericHint =
-    "Targets must be smallint, integer, bigint, real, double precision, numeric or boolean; "
+    "Targets must be smallint, integer, bigint, real, double precision, numeric or boolean "
+    "(a classifier's may also be text or enum); "
     "features may also be text or enum (categorical).";
 
 AttrNumber find_column(TupleDesc desc, const std::string &rel_name, const std::string &name, Oid *type) {
@@ -254,9 +256,19 @@ Categories distinct_categories(Oid relid, const std::vector<std::string> &featur
     return out;
 }
 
+ClassList distinct_classes(Oid relid, const std::string &target) {
+    // read up to a feature's limit of categories, then refused by the
+    // classifiers' one rule, with its message
+    Categories found = distinct_categories(relid, {target}, 1000);
+    auto it = found.find(target);
+    if (it == found.end()) return {};
+    check_class_count(it->second.size());
+    return std::move(it->second);
+}
+
 ColumnPlan plan_columns(TupleDesc desc, const std::string &rel_name, const std::vector<std::string> &keys,
                         const std::string &target, const std::vector<std::string> &features,
-                        const Categories *categories) {
+                        const Categories *categories, const ClassList *classes) {
     ColumnPlan plan;
     auto not_numeric = [&](const std::string &name) {
         return Error(ErrorKind::WrongObjectType,
@@ -286,7 +298,16 @@ ColumnPlan plan_columns(TupleDesc desc, const std::string &rel_name, const std::
         place(plan, c);
     }
     plan.target_att = find_column(desc, rel_name, target, &plan.target_type);
-    if (!is_numeric_type(plan.target_type)) throw not_numeric(target);
+    if (is_category_type(plan.target_type) && classes && !classes->empty()) {
+        plan.target_classes = classes;
+        plan.target_enum = pg_call([&] { return type_is_enum(plan.target_type); });
+    } else if (!is_numeric_type(plan.target_type)) {
+        throw not_numeric(target);
+    } else if (classes && !classes->empty()) {
+        throw Error(ErrorKind::WrongObjectType,
+                    "column \"" + target + "\" of relation \"" + rel_name + "\" is numeric, but the model's classes are text",
+                    "Retrain the model: unlearn.resync() reads the column's classes again.");
+    }
     plan.max_att = std::max(plan.max_att, plan.target_att);
     return plan;
 }
@@ -318,6 +339,7 @@ int fill_batch(const ColumnPlan &plan, NextSlot next, void *source, TupleTableSl
     const size_t nkeys = plan.key_att.size();
     batch.rows = 0;
     pg_call([&] {
+        char code[16];
         // the slot may own a tuple allocated in scratch (a tuplestore read
         // back from disk hands out palloc'd copies): release it first
         ExecClearTuple(slot);
@@ -337,7 +359,15 @@ int fill_batch(const ColumnPlan &plan, NextSlot next, void *source, TupleTableSl
             bool ok = decode_features(plan, Decode::Training, slot->tts_values, slot->tts_isnull, batch.x.row(n).data());
             int t = plan.target_att - 1;
             ok = ok && !slot->tts_isnull[t];
-            if (ok) batch.y(n) = datum_to_double(slot->tts_values[t], plan.target_type);
+            if (ok && plan.target_classes) {
+                // a label by its stored value, never a rendering a setting changes
+                const std::ptrdiff_t k =
+                    category_index(*plan.target_classes, category_ref(plan.target_enum, slot->tts_values[t], code));
+                ok = k >= 0;
+                batch.y(n) = static_cast<double>(k);
+            } else if (ok) {
+                batch.y(n) = datum_to_double(slot->tts_values[t], plan.target_type);
+            }
             batch.trainable[n] = ok && usable(batch.y(n));
             ++n;
         }

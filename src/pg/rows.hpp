@@ -34,6 +34,17 @@ std::string category_label(Oid base_type, const std::string &category);
 // max_categories of one feature is refused.
 Categories distinct_categories(Oid relid, const std::vector<std::string> &features, size_t max_categories);
 
+// A classifier's text or enum target: its classes as categories are
+// identified (a text label by its bytes, an enum label by its OID in
+// decimal), in byte order, fixed at training. A row's label reaches the
+// model as its position in this list; a label outside it is not trainable.
+using ClassList = std::vector<std::string>;
+
+// A classifier's classes when its target is text or an enum: the target's
+// distinct values, read in binary like categories; empty for a numeric
+// target. More than kMaxClassLabels is refused as check_class_count does.
+ClassList distinct_classes(Oid relid, const std::string &target);
+
 // The row decoder: how a model's features sit in one row type, resolved by
 // column name once, and how one row's values become a row of the feature
 // matrix. Training, forgetting, learning, verify and predict all read rows
@@ -86,13 +97,17 @@ struct ColumnPlan : FeatureLayout {
     std::vector<KeyColumn> key_cols;  // lineage identity: see key_codec.hpp
     AttrNumber target_att = InvalidAttrNumber;
     Oid target_type = InvalidOid;
+    const ClassList *target_classes = nullptr;  // a text or enum target
+    bool target_enum = false;
 };
 
 // Errors name the relation and column; rel_name is only for messages.
-// categories must outlive the plan: it points into them.
+// categories and classes must outlive the plan: it points into them. A text
+// or enum target needs its classes (a model trained on a numeric target
+// refuses one).
 ColumnPlan plan_columns(TupleDesc desc, const std::string &rel_name, const std::vector<std::string> &keys,
                         const std::string &target, const std::vector<std::string> &features,
-                        const Categories *categories = nullptr);
+                        const Categories *categories = nullptr, const ClassList *classes = nullptr);
 
 // Rows whose feature or target is NULL, NaN, infinite or beyond ±1e100 are
 // not trainable: they are skipped and counted, and never enter lineage.
@@ -157,10 +172,12 @@ std::string relation_label(Oid relid);
 // relation that holds its rows.
 template <typename OnBatch>
 void scan_source(Oid relid, const std::vector<std::string> &keys, const std::string &target,
-                 const std::vector<std::string> &features, const Categories *categories, OnBatch on_batch) {
+                 const std::vector<std::string> &features, const Categories *categories, const ClassList *classes,
+                 OnBatch on_batch) {
     for (Oid leaf : leaf_relations(relid)) {
         Relation rel = pg_call([&] { return table_open(leaf, AccessShareLock); });
-        ColumnPlan plan = plan_columns(RelationGetDescr(rel), relation_label(leaf), keys, target, features, categories);
+        ColumnPlan plan =
+            plan_columns(RelationGetDescr(rel), relation_label(leaf), keys, target, features, categories, classes);
         scan_relation(rel, plan, plan.width, on_batch);
         pg_call([&] { table_close(rel, AccessShareLock); });
     }

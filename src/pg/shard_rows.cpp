@@ -67,7 +67,7 @@ ShardSet read_shards(Spi &spi, const ModelMeta &m, const ClassLabels &classes, c
         // still shows the rows it deleted and not those it inserted; read
         // what the transaction sees now (lineage decides which rows count).
         const PgActiveSnapshot now = PgActiveSnapshot::latest(true);
-        scan_source(m.relation, m.key_columns, m.target, m.features, &m.categories, take);
+        scan_source(m.relation, m.key_columns, m.target, m.features, &m.categories, &m.classes, take);
     }
     for (int32 s : wanted) {
         ShardRows &rows = out.shards[s];
@@ -111,7 +111,7 @@ ShardedScan::ShardedScan(const TrainRequest &req, const std::vector<std::string>
                      "training mlp \"" + req.name + "\"", "use fewer hidden units, fewer features or a smaller batch_size");
     const LineageLayout layout = lineage_layout(req, true);  // these strategies keep lineage shard-major
     const std::string operation = "training model \"" + req.name + "\"";
-    scan_source(req.relation, keys, req.target, req.features, nullptr, [&](const RowBatch &b) {
+    scan_source(req.relation, keys, req.target, req.features, nullptr, &req.classes, [&](const RowBatch &b) {
         t.rows_seen += b.rows;
         for (int i = 0; i < b.rows; ++i) key_bytes_ += b.trainable[i] ? static_cast<double>(b.keys[i].size()) : 0.0;
         check_memory(held_bytes(2) + rows_bytes(b.rows, p_, 0, 3), operation, "train on a smaller table, with fewer features", true);

