@@ -45,6 +45,9 @@ CREATE TABLE unlearn.state (
     state    bytea NOT NULL,
     PRIMARY KEY (model_id, shard)
 );
+-- A random forest's state is megabytes rewritten by every DELETE: pglz
+-- would cost more than the forgetting (states under 2 kB were never compressed).
+ALTER TABLE unlearn.state ALTER COLUMN state SET STORAGE EXTERNAL;
 COMMENT ON TABLE unlearn.state IS 'per-shard model state: versioned, checksummed summation-form statistics';
 
 -- Lineage keys are hashed into buckets of a few hundred keys; a DELETE rewrites

@@ -37,10 +37,13 @@ struct Rank {
     bool operator<(const Rank &o) const { return hash != o.hash ? hash < o.hash : bits < o.bits; }
     bool operator==(const Rank &o) const { return hash == o.hash && bits == o.bits; }
 };
-Rank rank_of(uint64_t id, int feature, double v) {
+// The stream of a (node, feature): ranks of its values are drawn from it.
+uint64_t feature_stream(uint64_t id, int feature) { return mix_seed(id, 0x66656174ULL + static_cast<uint64_t>(feature)); }
+Rank rank_in(uint64_t stream, double v) {
     const uint64_t b = bits_of(v);
-    return {mix_seed(mix_seed(id, 0x66656174ULL + static_cast<uint64_t>(feature)), b), b};
+    return {mix_seed(stream, b), b};
 }
+Rank rank_of(uint64_t id, int feature, double v) { return rank_in(feature_stream(id, feature), v); }
 
 }  // namespace
 
@@ -132,13 +135,22 @@ public:
         std::vector<double> vals;
         std::vector<int32_t> bucket_n;
         std::vector<ExactSum> bucket_s;
+        std::vector<double> column;
+        std::vector<int32_t> labels;
+        if (c_ > 0) {
+            labels.resize(idx.size());
+            for (size_t i = 0; i < idx.size(); ++i) labels[i] = static_cast<int32_t>(y(idx[i]));
+        }
         for (size_t s = 0; s < slots; ++s) {
             const int f = cs.features[s];
             // the k distinct values of smallest rank: a max-heap on rank
             heap.clear();
-            for (int32_t i : idx) {
-                const double v = canonical(x(i, f));
-                const Rank r = rank_of(id, f, v);
+            const uint64_t stream = feature_stream(id, f);
+            // the node's values of f, gathered once: both passes below read them in order
+            column.resize(idx.size());
+            for (size_t i = 0; i < idx.size(); ++i) column[i] = canonical(x(idx[i], f));
+            for (const double v : column) {
+                const Rank r = rank_in(stream, v);
                 if (heap.size() == k && !(r < heap.front().first)) continue;
                 bool present = false;
                 for (const auto &h : heap) present = present || h.first == r;
@@ -160,16 +172,16 @@ public:
             const size_t cc = c_ > 0 ? static_cast<size_t>(c_) : 1;
             bucket_n.assign(m * cc, 0);
             if (c_ == 0) bucket_s.assign(m, ExactSum());
-            for (int32_t i : idx) {
-                const double v = x(i, f);
+            for (size_t i = 0; i < idx.size(); ++i) {
+                const double v = column[i];
                 const size_t j = static_cast<size_t>(std::lower_bound(vals.begin(), vals.end(), v) - vals.begin());
                 if (j == m) continue;
                 if (vals[j] == v) ++cs.eq[s * k + j];
                 if (c_ > 0) {
-                    ++bucket_n[j * cc + static_cast<size_t>(y(i))];
+                    ++bucket_n[j * cc + static_cast<size_t>(labels[i])];
                 } else {
                     ++bucket_n[j];
-                    bucket_s[j].add(y(i));
+                    bucket_s[j].add(y(idx[i]));
                 }
             }
             for (size_t j = 0; j < m; ++j) {
@@ -313,12 +325,14 @@ public:
         int side;
         int depth;
         uint64_t id;
+        std::vector<int32_t> path;  // the nodes above it, from the root
     };
 
     // Applies the changes (rows of cx, cy; sign) to the subtree at node and
     // notes in pending the topmost nodes whose decisions change.
     void walk(Tree &t, const RowMatrix &cx, const Vector &cy, const std::vector<int32_t> &changes, int sign,
-              int32_t node, int32_t parent, int side, int depth, uint64_t id, std::vector<Pending> &pending) const {
+              int32_t node, int32_t parent, int side, int depth, uint64_t id, std::vector<Pending> &pending,
+              std::vector<int32_t> &path) const {
         check_interrupts();
         Node &nd = t.nodes[static_cast<size_t>(node)];
         const auto m = static_cast<int32_t>(changes.size());
@@ -333,7 +347,7 @@ public:
             for (int32_t r : changes) sum->add(cy(r), sign);
             sum->normalise();
         }
-        const Pending here{node, parent, side, depth, id};
+        const Pending here{node, parent, side, depth, id, path};
         if (nd.n < 0) throw Error(ErrorKind::CorruptState, "a forest lost more rows than a node held");
         const Kind now = leaf_kind(depth, nd.n, counts);
         if (nd.kind != kSplit) {
@@ -391,10 +405,10 @@ public:
         std::vector<int32_t> left, right;
         for (int32_t r : changes) (cx(r, nd.feature) <= nd.threshold ? left : right).push_back(r);
         const int32_t l = nd.left, rr = nd.right;
-        const double thr = nd.threshold;
-        (void)thr;
-        if (!left.empty()) walk(t, cx, cy, left, sign, l, node, 0, depth + 1, child_id(id, 0), pending);
-        if (!right.empty()) walk(t, cx, cy, right, sign, rr, node, 1, depth + 1, child_id(id, 1), pending);
+        path.push_back(node);
+        if (!left.empty()) walk(t, cx, cy, left, sign, l, node, 0, depth + 1, child_id(id, 0), pending, path);
+        if (!right.empty()) walk(t, cx, cy, right, sign, rr, node, 1, depth + 1, child_id(id, 1), pending, path);
+        path.pop_back();
     }
 
 private:
@@ -424,6 +438,45 @@ int32_t copy_preorder(const Tree &from, Tree &to, int32_t node, int classes) {
         to.nodes[static_cast<size_t>(me)].right = r;
     }
     return me;
+}
+
+// Splits rows down the tree to the pending nodes (at_node >= 0), through
+// the nodes on their paths (kOnPath); rows leaving the paths are dropped.
+void route(const Tree &t, const RowMatrix &x, int32_t node, std::vector<int32_t> &rows, const std::vector<int32_t> &at_node,
+           std::vector<std::vector<int32_t>> &members) {
+    check_interrupts();
+    const int32_t mark = at_node[static_cast<size_t>(node)];
+    if (mark >= 0) {
+        members[static_cast<size_t>(mark)] = std::move(rows);
+        return;
+    }
+    const Node &nd = t.nodes[static_cast<size_t>(node)];
+    if (mark == -1 || nd.kind != kSplit) return;
+    std::vector<int32_t> left, right;
+    const bool want_left = at_node[static_cast<size_t>(nd.left)] != -1, want_right = at_node[static_cast<size_t>(nd.right)] != -1;
+    for (int32_t i : rows) {
+        const bool goes_left = x(i, nd.feature) <= nd.threshold;
+        if (goes_left && want_left) left.push_back(i);
+        else if (!goes_left && want_right) right.push_back(i);
+    }
+    std::vector<int32_t>().swap(rows);
+    if (want_left) route(t, x, nd.left, left, at_node, members);
+    if (want_right) route(t, x, nd.right, right, at_node, members);
+}
+
+size_t live_nodes(const Tree &t) {
+    size_t n = 0;
+    std::vector<int32_t> stack{t.root};
+    while (!stack.empty()) {
+        const Node &nd = t.nodes[static_cast<size_t>(stack.back())];
+        stack.pop_back();
+        ++n;
+        if (nd.kind == kSplit) {
+            stack.push_back(nd.left);
+            stack.push_back(nd.right);
+        }
+    }
+    return n;
 }
 
 std::shared_ptr<Tree> compact(const Tree &t, int classes) {
@@ -500,28 +553,23 @@ int64_t Forest::update(const RowMatrix &cx, const Vector &cy, int sign, const Fo
     for (size_t ti = 0; ti < trees_.size(); ++ti) {
         std::shared_ptr<Tree> tree = trees_[ti];
         std::vector<Grower::Pending> pending;
-        g.walk(*tree, cx, cy, changes, sign, tree->root, -1, 0, 0, root_id(o_.seed, static_cast<int>(ti)), pending);
+        std::vector<int32_t> path;
+        g.walk(*tree, cx, cy, changes, sign, tree->root, -1, 0, 0, root_id(o_.seed, static_cast<int>(ti)), pending, path);
         if (!pending.empty()) {
             const ForestRows &all = rows();
-            // route every row from the root; a row that reaches a pending node belongs to its retrain
+            // the rows of each pending node: all rows, split down the paths
+            // that lead to pending nodes only (-1: off every such path)
             std::vector<int32_t> at_node(tree->nodes.size(), -1);
-            for (size_t p = 0; p < pending.size(); ++p) at_node[static_cast<size_t>(pending[p].node)] = static_cast<int32_t>(p);
-            std::vector<std::vector<int32_t>> members(pending.size());
-            for (Eigen::Index i = 0; i < all.x.rows(); ++i) {
-                if ((i & 4095) == 0) check_interrupts();
-                const double *xi = all.x.row(i).data();
-                int32_t node = tree->root;
-                for (;;) {
-                    const int32_t p = at_node[static_cast<size_t>(node)];
-                    if (p >= 0) {
-                        members[static_cast<size_t>(p)].push_back(static_cast<int32_t>(i));
-                        break;
-                    }
-                    const Node &nd = tree->nodes[static_cast<size_t>(node)];
-                    if (nd.kind != kSplit) break;
-                    node = xi[nd.feature] <= nd.threshold ? nd.left : nd.right;
-                }
+            constexpr int32_t kOnPath = -2;
+            for (size_t p = 0; p < pending.size(); ++p) {
+                for (int32_t a : pending[p].path)
+                    if (at_node[static_cast<size_t>(a)] == -1) at_node[static_cast<size_t>(a)] = kOnPath;
+                at_node[static_cast<size_t>(pending[p].node)] = static_cast<int32_t>(p);
             }
+            std::vector<std::vector<int32_t>> members(pending.size());
+            std::vector<int32_t> everyone(static_cast<size_t>(all.x.rows()));
+            for (size_t i = 0; i < everyone.size(); ++i) everyone[i] = static_cast<int32_t>(i);
+            route(*tree, all.x, tree->root, everyone, at_node, members);
             for (size_t p = 0; p < pending.size(); ++p) {
                 const Grower::Pending &pd = pending[p];
                 const int32_t fresh = g.build(*tree, all.x, all.y, members[p], pd.depth, pd.id);
@@ -530,7 +578,10 @@ int64_t Forest::update(const RowMatrix &cx, const Vector &cy, int sign, const Fo
                 else tree->nodes[static_cast<size_t>(pd.parent)].right = fresh;
             }
             retrained += static_cast<int64_t>(pending.size());
-            tree = compact(*tree, classes_);
+            // retrains leave the replaced subtrees behind in the pools; the
+            // stored form is preorder whatever the pools hold, so they are
+            // only copied out when they outweigh the tree
+            if (tree->nodes.size() > 2 * live_nodes(*tree) + 64) tree = compact(*tree, classes_);
         }
         trees_[ti] = std::move(tree);
     }
@@ -649,11 +700,15 @@ double forest_bytes_bound(const ForestOptions &o, int features, int classes, dou
 }
 
 // Stored form: version, options, then per tree its nodes in preorder:
-// kind (u8), n (i32), class counts (C × i32) or sum (ExactSum); a split adds
-// feature (i32), threshold (f64) and a flag for candidate statistics: slot
-// count, then per slot feature (i32), candidates (u16), values (f64), exact
-// counts (i32), left counts (C × i32) or left count (i32) and sum (ExactSum).
+// kind (u8), n (varint), class counts (C varints) or sum (ExactSum); a split
+// adds feature (i32), threshold (f64) and a flag for candidate statistics:
+// slot count, then per slot feature (i32), candidates (u16), and per
+// candidate its value (f64), exact count (varint), left counts (C varints)
+// or left count (varint) and sum (ExactSum), counts as steps from the
+// candidate before. A classification node is thus ~6 + C bytes, a split
+// 13 more, and its statistics ~10 + C·1-3 bytes per candidate.
 void Forest::encode(ByteWriter &w) const {
+    w.bytes().reserve(w.bytes().size() + bytes() / 2);  // one growth, not one per value
     w.put<uint16_t>(kForestEncoding);
     w.put<int32_t>(o_.n_estimators);
     w.put<int32_t>(o_.max_depth);
@@ -672,9 +727,9 @@ void Forest::encode(ByteWriter &w) const {
             stack.pop_back();
             const Node &nd = t.nodes[static_cast<size_t>(node)];
             w.put<uint8_t>(nd.kind);
-            w.put<int32_t>(nd.n);
+            w.put_varint(static_cast<uint64_t>(nd.n));
             if (classes_ > 0)
-                for (size_t c = 0; c < cc; ++c) w.put<int32_t>(t.counts[static_cast<size_t>(node) * cc + c]);
+                for (size_t c = 0; c < cc; ++c) w.put_varint(static_cast<uint64_t>(t.counts[static_cast<size_t>(node) * cc + c]));
             else
                 t.sums[static_cast<size_t>(node)].encode(w);
             if (nd.kind != kSplit) continue;
@@ -691,11 +746,13 @@ void Forest::encode(ByteWriter &w) const {
                     for (size_t j = 0; j < cs.count[s]; ++j) {
                         const size_t at = s * k + j;
                         w.put<double>(cs.value[at]);
-                        w.put<int32_t>(cs.eq[at]);
+                        w.put_varint(static_cast<uint64_t>(cs.eq[at]));
+                        // left counts grow with the candidate: stored as the step from the one before
                         if (classes_ > 0)
-                            for (size_t c = 0; c < cc; ++c) w.put<int32_t>(cs.left[at * cc + c]);
+                            for (size_t c = 0; c < cc; ++c)
+                                w.put_varint(static_cast<uint64_t>(cs.left[at * cc + c] - (j ? cs.left[(at - 1) * cc + c] : 0)));
                         else {
-                            w.put<int32_t>(cs.left[at]);
+                            w.put_varint(static_cast<uint64_t>(cs.left[at] - (j ? cs.left[at - 1] : 0)));
                             cs.left_sum[at].encode(w);
                         }
                     }
@@ -708,10 +765,10 @@ void Forest::encode(ByteWriter &w) const {
 }
 
 namespace {
-int32_t get_count(ByteReader &r) {
-    const auto v = r.get<int32_t>();
-    if (v < 0) ByteReader::fail("negative count in a forest");
-    return v;
+int32_t get_count(ByteReader &r, int64_t base = 0) {
+    const uint64_t v = r.get_varint();
+    if (v > INT32_MAX || base + static_cast<int64_t>(v) > INT32_MAX) ByteReader::fail("count out of range in a forest");
+    return static_cast<int32_t>(base + static_cast<int64_t>(v));
 }
 
 int32_t decode_node(ByteReader &r, Tree &t, const ForestOptions &o, int features, int classes, int depth) {
@@ -761,9 +818,9 @@ int32_t decode_node(ByteReader &r, Tree &t, const ForestOptions &o, int features
                     ByteReader::fail("bad forest candidate");
                 cs.eq[at] = get_count(r);
                 if (classes > 0)
-                    for (size_t c = 0; c < cc; ++c) cs.left[at * cc + c] = get_count(r);
+                    for (size_t c = 0; c < cc; ++c) cs.left[at * cc + c] = get_count(r, j ? cs.left[(at - 1) * cc + c] : 0);
                 else {
-                    cs.left[at] = get_count(r);
+                    cs.left[at] = get_count(r, j ? cs.left[at - 1] : 0);
                     cs.left_sum[at] = ExactSum::decode(r);
                 }
             }

@@ -62,7 +62,7 @@ constexpr int kMaxForestDepth = 500;
 constexpr int kMaxTrees = 10000;
 constexpr int kMaxCandidates = 1000;
 // Nodes with this many rows or fewer keep no candidate statistics.
-constexpr int32_t kStatsMinRows = 32;
+constexpr int32_t kStatsMinRows = 128;
 
 // The rows a forest holds now: x, and y as class indices (classification,
 // stored as doubles) or values (regression).
