@@ -957,7 +957,7 @@ BEGIN
         RAISE EXCEPTION 'none of the keys is a row of %', relation
             USING ERRCODE = 'no_data_found', HINT = 'Pass primary-key values in their text form.';
     END IF;
-    IF algorithm IN ('naive_bayes', 'logistic_regression', 'mlp') THEN
+    IF algorithm IN ('naive_bayes', 'logistic_regression', 'mlp', 'random_forest') THEN
         EXECUTE format('UPDATE pg_temp.%1$I SET %2$I = (SELECT max(%2$I) FROM pg_temp.%1$I) WHERE unlearn_injected = 1',
                        scratch, target);
     ELSE
@@ -974,7 +974,7 @@ BEGIN
     -- classifiers: the largest change of a class probability, regressions: of the prediction;
     -- $1 is the model; the sample, the same for every measure, is the first
     -- 1000 rows by key that do not carry the indicator (they stay in the table)
-    influence := CASE WHEN algorithm IN ('naive_bayes', 'logistic_regression', 'mlp') THEN
+    influence := CASE WHEN algorithm IN ('naive_bayes', 'logistic_regression', 'mlp', 'random_forest') THEN
         format('SELECT avg((SELECT max(abs(p1 - p0)) FROM unnest(unlearn.predict_proba($1, ARRAY[%1$s, 1.0]), '
                'unlearn.predict_proba($1, ARRAY[%1$s, 0.0])) AS u(p1, p0))) '
                'FROM (SELECT * FROM pg_temp.%2$I WHERE unlearn_injected = 0 ORDER BY %3$I LIMIT 1000) s',

@@ -88,6 +88,14 @@ SELECT unlearn.forget_feature('rfr', 'x3');
 SELECT feature FROM unlearn.coefficients('rfr') ORDER BY 1;
 SELECT check_name, passed FROM unlearn.verify('rfr') WHERE NOT passed;
 
+-- Izzo et al.'s feature injection: rows given an indicator and the largest
+-- label; after their DELETE the forest gives the indicator no weight, as a
+-- retrain does (exact forgetting)
+SELECT rows_injected, weight_before > 0 AS injected_weight, weight_after, weight_retrained
+FROM unlearn.feature_injection_test('trees', 'label', ARRAY['x1', 'x2', 'x3'],
+                                    ARRAY(SELECT id::text FROM trees WHERE label = 0 ORDER BY id LIMIT 40),
+                                    'random_forest', options => '{"n_estimators": 5, "seed": 1}');
+
 -- bad input: clear errors before anything is written
 CREATE TABLE flat (id int PRIMARY KEY, x float8, label int, y float8, cont float8);
 INSERT INTO flat SELECT i, i, 1, 2.5, i / 7.0 FROM generate_series(1, 50) i;
