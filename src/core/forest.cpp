@@ -771,7 +771,7 @@ int32_t get_count(ByteReader &r, int64_t base = 0) {
     return static_cast<int32_t>(base + static_cast<int64_t>(v));
 }
 
-int32_t decode_node(ByteReader &r, Tree &t, const ForestOptions &o, int features, int classes, int depth) {
+int32_t decode_node(ByteReader &r, Tree &t, const ForestOptions &o, int features, int classes, int sampled, int depth) {
     if (depth > kMaxForestDepth + 1) ByteReader::fail("forest too deep");
     const auto me = static_cast<int32_t>(t.nodes.size());
     t.nodes.emplace_back();
@@ -798,7 +798,7 @@ int32_t decode_node(ByteReader &r, Tree &t, const ForestOptions &o, int features
         cs.k = o.k;
         const size_t k = static_cast<size_t>(o.k);
         const auto slots = r.get<uint32_t>();
-        if (slots < 1 || slots > static_cast<uint32_t>(features)) ByteReader::fail("bad forest statistics");
+        if (slots != static_cast<uint32_t>(sampled)) ByteReader::fail("bad forest statistics");
         r.need(static_cast<size_t>(slots) * 6);
         cs.features.resize(slots);
         cs.count.resize(slots);
@@ -828,8 +828,8 @@ int32_t decode_node(ByteReader &r, Tree &t, const ForestOptions &o, int features
         t.nodes[static_cast<size_t>(me)].stats = static_cast<int32_t>(t.stats.size());
         t.stats.push_back(std::move(cs));
     }
-    const int32_t l = decode_node(r, t, o, features, classes, depth + 1);
-    const int32_t rr = decode_node(r, t, o, features, classes, depth + 1);
+    const int32_t l = decode_node(r, t, o, features, classes, sampled, depth + 1);
+    const int32_t rr = decode_node(r, t, o, features, classes, sampled, depth + 1);
     t.nodes[static_cast<size_t>(me)].left = l;
     t.nodes[static_cast<size_t>(me)].right = rr;
     return me;
@@ -858,7 +858,7 @@ Forest Forest::decode(ByteReader &r, int features, int classes) {
     if (trees != static_cast<uint32_t>(o.n_estimators)) ByteReader::fail("bad forest tree count");
     for (uint32_t i = 0; i < trees; ++i) {
         auto t = std::make_shared<Tree>();
-        t->root = decode_node(r, *t, o, features, classes, 0);
+        t->root = decode_node(r, *t, o, features, classes, f.sampled_features(), 0);
         f.trees_.push_back(std::move(t));
     }
     return f;
