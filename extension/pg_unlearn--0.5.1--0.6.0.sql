@@ -12,6 +12,9 @@
 -- would cost more than the forgetting (states under 2 kB were never compressed).
 ALTER TABLE unlearn.state ALTER COLUMN state SET STORAGE EXTERNAL;
 
+COMMENT ON FUNCTION unlearn.train(text, regclass, text, text[], text, text, int, int, jsonb)
+    IS 'train a model over a table (linear_regression, ridge, naive_bayes incrementally; logistic_regression, mlp with SISA shards and slices; logistic_regression certified; random_forest, random_forest_regressor by retraining only the subtrees a change reaches); later DELETEs on the table are forgotten by it';
+
 -- feature_injection_test knows random_forest is a classifier (its injected
 -- rows take the largest label, and influence is measured on probabilities)
 CREATE OR REPLACE FUNCTION unlearn.feature_injection_test(relation regclass, target text, features text[], keys text[],

@@ -129,7 +129,7 @@ AS 'MODULE_PATHNAME', 'unlearn_train'
 LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION unlearn.train(text, regclass, text, text[], text, text, int, int, jsonb)
-    IS 'train a model over a table (linear_regression, ridge, naive_bayes incrementally; logistic_regression, mlp with SISA shards and slices; logistic_regression certified); later DELETEs on the table are forgotten by it';
+    IS 'train a model over a table (linear_regression, ridge, naive_bayes incrementally; logistic_regression, mlp with SISA shards and slices; logistic_regression certified; random_forest, random_forest_regressor by retraining only the subtrees a change reaches); later DELETEs on the table are forgotten by it';
 
 -- SECURITY DEFINER: a role that may DELETE from the source but has no rights
 -- on unlearn.* must still make every model forget.
