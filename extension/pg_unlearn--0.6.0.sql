@@ -45,6 +45,9 @@ CREATE TABLE unlearn.state (
     state    bytea NOT NULL,
     PRIMARY KEY (model_id, shard)
 );
+-- A random forest's state is megabytes rewritten by every DELETE: pglz
+-- would cost more than the forgetting (states under 2 kB were never compressed).
+ALTER TABLE unlearn.state ALTER COLUMN state SET STORAGE EXTERNAL;
 COMMENT ON TABLE unlearn.state IS 'per-shard model state: versioned, checksummed summation-form statistics';
 
 -- Lineage keys are hashed into buckets of a few hundred keys; a DELETE rewrites
@@ -177,7 +180,7 @@ AS 'MODULE_PATHNAME', 'unlearn_train'
 LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION unlearn.train(text, regclass, text, text[], text, text, int, int, jsonb, bool)
-    IS 'train a model over a table (linear_regression, ridge, naive_bayes incrementally; logistic_regression, mlp with SISA shards and slices; logistic_regression certified); later DELETEs on the table are forgotten by it; replace => true swaps a model of that name in the same transaction';
+    IS 'train a model over a table (linear_regression, ridge, naive_bayes incrementally; logistic_regression, mlp with SISA shards and slices; logistic_regression certified; random_forest, random_forest_regressor by retraining only the subtrees a change reaches); later DELETEs on the table are forgotten by it; replace => true swaps a model of that name in the same transaction';
 
 -- SECURITY DEFINER: a role that may DELETE from the source but has no rights
 -- on unlearn.* must still make every model forget.
@@ -1097,7 +1100,7 @@ BEGIN
         RAISE EXCEPTION 'none of the keys is a row of %', relation
             USING ERRCODE = 'no_data_found', HINT = 'Pass primary-key values in their text form.';
     END IF;
-    IF algorithm IN ('naive_bayes', 'logistic_regression', 'mlp') THEN
+    IF algorithm IN ('naive_bayes', 'logistic_regression', 'mlp', 'random_forest') THEN
         EXECUTE format('UPDATE pg_temp.%1$I SET %2$I = (SELECT max(%2$I) FROM pg_temp.%1$I) WHERE unlearn_injected = 1',
                        scratch, target);
     ELSE
@@ -1115,7 +1118,7 @@ BEGIN
     -- classifiers: the largest change of a class probability, regressions: of the prediction;
     -- $1 is the model; the sample, the same for every measure, is the first
     -- 1000 rows by key that do not carry the indicator (they stay in the table)
-    influence := CASE WHEN algorithm IN ('naive_bayes', 'logistic_regression', 'mlp') THEN
+    influence := CASE WHEN algorithm IN ('naive_bayes', 'logistic_regression', 'mlp', 'random_forest') THEN
         format('SELECT avg((SELECT max(abs(p1 - p0)) FROM unnest(unlearn.predict_proba($1, ARRAY[%1$s, 1.0]), '
                'unlearn.predict_proba($1, ARRAY[%1$s, 0.0])) AS u(p1, p0))) '
                'FROM (SELECT * FROM pg_temp.%2$I WHERE unlearn_injected = 0 ORDER BY %3$I LIMIT 1000) s',

@@ -41,8 +41,11 @@ Algorithm parse_algorithm(const std::string &name) {
     if (name == "naive_bayes") return Algorithm::NaiveBayes;
     if (name == "logistic_regression") return Algorithm::LogisticRegression;
     if (name == "mlp") return Algorithm::Mlp;
+    if (name == "random_forest") return Algorithm::RandomForest;
+    if (name == "random_forest_regressor") return Algorithm::RandomForestRegressor;
     throw Error(ErrorKind::InvalidParameter, "unknown algorithm \"" + name + "\"",
-                "Use one of linear_regression, ridge, naive_bayes, logistic_regression, mlp.");
+                "Use one of linear_regression, ridge, naive_bayes, logistic_regression, mlp, random_forest, "
+                "random_forest_regressor.");
 }
 
 const char *algorithm_name(Algorithm a) {
@@ -52,11 +55,17 @@ const char *algorithm_name(Algorithm a) {
         case Algorithm::NaiveBayes: return "naive_bayes";
         case Algorithm::LogisticRegression: return "logistic_regression";
         case Algorithm::Mlp: return "mlp";
+        case Algorithm::RandomForest: return "random_forest";
+        case Algorithm::RandomForestRegressor: return "random_forest_regressor";
     }
     throw Error(ErrorKind::Internal, "unknown algorithm code");
 }
 
-bool is_classifier(Algorithm a) { return a != Algorithm::LinearRegression && a != Algorithm::Ridge; }
+bool is_classifier(Algorithm a) {
+    return a != Algorithm::LinearRegression && a != Algorithm::Ridge && a != Algorithm::RandomForestRegressor;
+}
+
+bool is_forest(Algorithm a) { return a == Algorithm::RandomForest || a == Algorithm::RandomForestRegressor; }
 
 bool has_summation_form(Algorithm a) {
     return a == Algorithm::LinearRegression || a == Algorithm::Ridge || a == Algorithm::NaiveBayes;
@@ -64,6 +73,19 @@ bool has_summation_form(Algorithm a) {
 
 Strategy parse_strategy(const std::string &name, Algorithm a) {
     const bool summation = has_summation_form(a);
+    if (is_forest(a)) {
+        if (name == "auto" || name == "dare") return Strategy::Dare;
+        if (name == "incremental" || name == "sisa" || name == "certified")
+            throw Error(ErrorKind::FeatureNotSupported,
+                        "strategy \"" + name + "\" is not for " + algorithm_name(a) +
+                            ", which forgets exactly by updating its trees",
+                        "Use strategy 'dare' (or 'auto').");
+        throw Error(ErrorKind::InvalidParameter, "unknown strategy \"" + name + "\"", "Use auto or dare.");
+    }
+    if (name == "dare")
+        throw Error(ErrorKind::FeatureNotSupported,
+                    std::string("strategy \"dare\" is for random forests, not ") + algorithm_name(a),
+                    "Use strategy 'auto'.");
     if (name == "auto") return summation ? Strategy::Incremental : Strategy::Sisa;
     if (name == "incremental" && summation) return Strategy::Incremental;
     if (name == "incremental")
@@ -88,7 +110,7 @@ Strategy parse_strategy(const std::string &name, Algorithm a) {
 }
 
 const char *strategy_name(Strategy s) {
-    return s == Strategy::Sisa ? "sisa" : s == Strategy::Certified ? "certified" : "incremental";
+    return s == Strategy::Sisa ? "sisa" : s == Strategy::Certified ? "certified" : s == Strategy::Dare ? "dare" : "incremental";
 }
 
 CertifiedOptions certified_options(const Options &o) {
@@ -115,6 +137,22 @@ MlpOptions mlp_options(const Options &o) {
     return m;
 }
 
+ForestOptions forest_options(const Options &o, int features) {
+    ForestOptions f;
+    f.n_estimators = o.n_estimators;
+    f.max_depth = o.max_depth;
+    f.min_samples_leaf = o.min_samples_leaf;
+    f.k = o.k;
+    f.random_depth = o.random_depth;
+    f.seed = static_cast<uint64_t>(o.seed);
+    const double p = std::max(1, features);
+    f.max_features = o.max_features == -1 ? std::floor(std::sqrt(p))
+                     : o.max_features == -2 ? std::floor(std::log2(p))
+                                            : o.max_features;
+    if (f.max_features != 0 && f.max_features < 1) f.max_features = std::max(f.max_features, 1.0 / p);
+    return f;
+}
+
 namespace {
 int int_option(const std::string &key, double v, double lo, double hi) {
     if (v != std::floor(v) || v < lo || v > hi)
@@ -130,7 +168,8 @@ Options parse_options(Algorithm a, const std::map<std::string, double> &raw) {
     const bool regularised = a == Algorithm::Ridge || a == Algorithm::LogisticRegression || a == Algorithm::Mlp;
     if (a == Algorithm::Ridge || a == Algorithm::LogisticRegression) o.l2 = 1.0;  // Ridge()'s alpha, LogisticRegression()'s C
     if (a == Algorithm::Mlp) o.l2 = 1e-4;                                         // MLPClassifier()'s alpha
-    const char *valid = a == Algorithm::Mlp ? "Valid options: hidden, layers, epochs, tol, n_iter_no_change, batch_size, learning_rate, l2, seed, holdout, aggregation, on_insert."
+    const char *valid = is_forest(a) ? "Valid options: n_estimators, max_depth, min_samples_leaf, max_features, k, random_depth, seed, holdout, on_insert."
+                        : a == Algorithm::Mlp ? "Valid options: hidden, layers, epochs, tol, n_iter_no_change, batch_size, learning_rate, l2, seed, holdout, aggregation, on_insert."
                         : a == Algorithm::LogisticRegression ? "Valid options: l2, seed, holdout, aggregation, on_insert; noise, epsilon, delta (certified)."
                         : a == Algorithm::Ridge ? "Valid options: l2, seed, holdout, on_insert."
                                                 : "Valid options: seed, holdout, on_insert.";
@@ -161,6 +200,24 @@ Options parse_options(Algorithm a, const std::map<std::string, double> &raw) {
                             "Certified removal: noise is the σ of the objective perturbation; epsilon and delta the "
                             "(ε, δ) guarantee. Only strategy certified uses them.");
             (k == "noise" ? o.noise : k == "epsilon" ? o.epsilon : o.delta) = v;
+        } else if (is_forest(a) && k == "n_estimators") {
+            o.n_estimators = int_option(k, v, 1, kMaxTrees);
+        } else if (is_forest(a) && k == "max_depth") {
+            o.max_depth = int_option(k, v, 1, kMaxForestDepth);
+        } else if (is_forest(a) && k == "min_samples_leaf") {
+            o.min_samples_leaf = int_option(k, v, 1, 1000000);
+        } else if (is_forest(a) && k == "k") {
+            o.k = int_option(k, v, 1, kMaxCandidates);
+        } else if (is_forest(a) && k == "random_depth") {
+            o.random_depth = int_option(k, v, 0, kMaxForestDepth);
+        } else if (is_forest(a) && k == "max_features") {
+            // -1 and -2 stand for 'sqrt' and 'log2' (the boundary parses the words)
+            if (!(v == -1 || v == -2 || (v > 0 && v <= 1) || (v > 1 && v == std::floor(v) && v <= 1600)))
+                throw Error(ErrorKind::InvalidParameter,
+                            "option \"max_features\" must be a fraction in (0, 1], a whole number of features, "
+                            "\"sqrt\" or \"log2\"",
+                            "The features each split considers, as scikit-learn's max_features.");
+            o.max_features = v;
         } else if (a == Algorithm::Mlp && k == "hidden") {
             o.hidden = int_option(k, v, 1, 4096);
         } else if (a == Algorithm::Mlp && k == "layers") {
@@ -216,7 +273,7 @@ void merge_state(ShardState &base, const ShardState &delta, int sign) {
     std::visit(
         [&](auto &b) {
             using T = std::decay_t<decltype(b)>;
-            if constexpr (std::is_same_v<T, SisaShard> || std::is_same_v<T, CertifiedShard>) {
+            if constexpr (!std::is_same_v<T, LinearStats> && !std::is_same_v<T, NaiveBayesStats>) {
                 throw Error(ErrorKind::Internal, "only a summation-form state has deltas");
             } else {
                 const T *d = std::get_if<T>(&delta);
@@ -228,6 +285,7 @@ void merge_state(ShardState &base, const ShardState &delta, int sign) {
 }
 
 int64_t state_rows(const ShardState &s) {
+    if (const auto *forest = std::get_if<ForestShard>(&s)) return forest->forest.rows();
     if (const auto *sisa = std::get_if<SisaShard>(&s)) return sisa->last.rows;
     if (const auto *cert = std::get_if<CertifiedShard>(&s)) return cert->state.rows;
     return summation(s).rows();
@@ -245,6 +303,13 @@ std::vector<uint8_t> encode_checkpoint(Algorithm a, const ClassLabels &classes, 
 }
 
 std::vector<uint8_t> encode_state(Algorithm a, const ShardState &s) {
+    if (const auto *forest = std::get_if<ForestShard>(&s)) {
+        // the forest's own encoding carries its version (forest.cpp)
+        ByteWriter w;
+        if (a == Algorithm::RandomForest) forest->classes.encode(w);  // a regression has none
+        forest->forest.encode(w);
+        return frame(kStateMagic, static_cast<uint16_t>(a), w.bytes());
+    }
     if (const auto *sisa = std::get_if<SisaShard>(&s)) return encode_checkpoint(a, sisa->classes, sisa->last);
     if (const auto *cert = std::get_if<CertifiedShard>(&s)) {
         ByteWriter w;
@@ -256,6 +321,7 @@ std::vector<uint8_t> encode_state(Algorithm a, const ShardState &s) {
     std::visit(overloaded{
                    [&](const SisaShard &) {},
                    [&](const CertifiedShard &) {},
+                   [&](const ForestShard &) {},
                    [&](const LinearStats &st) {
                        w.put<uint32_t>(static_cast<uint32_t>(st.features()));
                        w.put<int64_t>(st.rows());
@@ -278,6 +344,9 @@ std::vector<uint8_t> encode_state(Algorithm a, const ShardState &s) {
 
 std::string state_difference(Algorithm a, const ShardState &ours, const ShardState &theirs) {
     if (encode_state(a, ours) == encode_state(a, theirs)) return "";
+    const auto *fa = std::get_if<ForestShard>(&ours);
+    const auto *fb = std::get_if<ForestShard>(&theirs);
+    if (fa && fb) return fa->classes.labels() != fb->classes.labels() ? "the set of classes" : fa->forest.difference(fb->forest);
     const auto *la = std::get_if<LinearStats>(&ours);
     const auto *lb = std::get_if<LinearStats>(&theirs);
     if (la && lb && la->features() == lb->features()) {
@@ -338,6 +407,13 @@ ShardState decode_state(Algorithm expected, int features, const uint8_t *data, s
         return st;
     }
     if (kind != static_cast<uint16_t>(expected)) ByteReader::fail("state belongs to another algorithm");
+    if (is_forest(expected)) {
+        if (features < 1 || features > static_cast<int>(kMaxFeatures)) ByteReader::fail("wrong number of features");
+        ClassLabels classes = expected == Algorithm::RandomForest ? ClassLabels::decode(r) : ClassLabels();
+        Forest forest = Forest::decode(r, features, classes.size());
+        if (r.remaining()) ByteReader::fail("trailing bytes");
+        return ForestShard{std::move(classes), std::move(forest)};
+    }
     if (!has_summation_form(expected)) {
         if (features < 1 || features > static_cast<int>(kMaxFeatures)) ByteReader::fail("wrong number of features");
         SisaShard st;
@@ -398,6 +474,10 @@ ShardState decode_state(Algorithm expected, int features, const uint8_t *data, s
 FittedModel fit_model(Algorithm a, const Options &o, const std::vector<ShardState> &shards,
                       const std::vector<int> &reference) {
     if (shards.empty()) throw Error(ErrorKind::CorruptState, "model has no shard state");
+    if (const auto *first = std::get_if<ForestShard>(&shards.front())) {
+        if (shards.size() != 1) throw Error(ErrorKind::CorruptState, "a forest has one shard");
+        return FittedModel{a, ForestFit{first->classes, std::make_shared<const Forest>(first->forest), first->forest.rows()}};
+    }
     if (const auto *first = std::get_if<CertifiedShard>(&shards.front())) {
         SisaFit f;  // shards aggregate as SISA's constituents do
         f.classes = first->classes;
@@ -431,7 +511,8 @@ FittedModel fit_model(Algorithm a, const Options &o, const std::vector<ShardStat
                 using T = std::decay_t<decltype(t)>;
                 const T *other = std::get_if<T>(&shards[i]);
                 if (!other) throw Error(ErrorKind::CorruptState, "shards hold different algorithms");
-                if constexpr (std::is_same_v<T, SisaShard> || std::is_same_v<T, CertifiedShard>)
+                if constexpr (std::is_same_v<T, SisaShard> || std::is_same_v<T, CertifiedShard> ||
+                              std::is_same_v<T, ForestShard>)
                     throw Error(ErrorKind::Internal, "unreachable");
                 else t.merge(*other);
             },
@@ -444,6 +525,7 @@ FittedModel fit_model(Algorithm a, const Options &o, const std::vector<ShardStat
                    [&](const NaiveBayesStats &st) { m.fit = st.solve(); },
                    [&](const SisaShard &) {},
                    [&](const CertifiedShard &) {},
+                   [&](const ForestShard &) {},
                },
                total);
     return m;
@@ -474,12 +556,25 @@ double FittedModel::predict(const Eigen::Ref<const Vector> &x) const {
                               f.proba(x.transpose()).row(0).maxCoeff(&top);  // first of equals, as numpy's argmax
                               return f.classes.label(static_cast<int>(top));
                           },
+                          [&](const ForestFit &f) {
+                              check_width(x.size(), f.forest->features());
+                              const Vector row = x;
+                              if (f.classes.size() == 0) return f.forest->predict_value(row.data());
+                              Eigen::Index top;
+                              f.forest->predict_proba(row.data()).maxCoeff(&top);  // first of equals, as numpy's argmax
+                              return f.classes.label(static_cast<int>(top));
+                          },
                       },
                       fit);
 }
 
 Vector FittedModel::predict_proba(const Eigen::Ref<const Vector> &x) const {
     if (const auto *sisa = std::get_if<SisaFit>(&fit)) return sisa->proba(x.transpose()).row(0).transpose();
+    if (const auto *forest = std::get_if<ForestFit>(&fit); forest && forest->classes.size() > 0) {
+        check_width(x.size(), forest->forest->features());
+        const Vector row = x;
+        return forest->forest->predict_proba(row.data());
+    }
     const auto *nb = std::get_if<NaiveBayesFit>(&fit);
     if (!nb)
         throw Error(ErrorKind::InvalidParameter,
@@ -497,6 +592,8 @@ double FittedModel::loss(const Eigen::Ref<const Vector> &x, double y) const {
     int c = -1;
     if (const auto *sisa = std::get_if<SisaFit>(&fit)) {
         c = sisa->classes.index(y);
+    } else if (const auto *forest = std::get_if<ForestFit>(&fit)) {
+        c = forest->classes.index(y);
     } else {
         const auto &labels = std::get<NaiveBayesFit>(fit).classes;
         auto it = std::find(labels.begin(), labels.end(), y);
@@ -533,6 +630,7 @@ Vector FittedModel::parameters() const {
                                   }
                               return Vector(Eigen::Map<Vector>(all.data(), static_cast<Eigen::Index>(all.size())));
                           },
+                          [](const ForestFit &f) { return f.forest->importances(); },
                       },
                       fit);
 }

@@ -15,17 +15,28 @@
 #include "certified.hpp"
 #include "mlp.hpp"
 #include "sisa.hpp"
+#include "forest.hpp"
 
 namespace unlearn {
 
-enum class Algorithm : uint16_t { LinearRegression = 1, Ridge = 2, NaiveBayes = 3, LogisticRegression = 4, Mlp = 5 };
-enum class Strategy { Incremental, Sisa, Certified };
+enum class Algorithm : uint16_t {
+    LinearRegression = 1,
+    Ridge = 2,
+    NaiveBayes = 3,
+    LogisticRegression = 4,
+    Mlp = 5,
+    RandomForest = 6,           // classification (RandomForestClassifier)
+    RandomForestRegressor = 7,  // regression (RandomForestRegressor)
+};
+enum class Strategy { Incremental, Sisa, Certified, Dare };
 
 Algorithm parse_algorithm(const std::string &name);
 const char *algorithm_name(Algorithm a);
 bool is_classifier(Algorithm a);
 bool has_summation_form(Algorithm a);
-// 'auto' resolves to incremental where the algorithm has a summation form, else sisa.
+bool is_forest(Algorithm a);
+// 'auto' resolves to incremental where the algorithm has a summation form,
+// dare for random forests, else sisa.
 Strategy parse_strategy(const std::string &name, Algorithm a);
 const char *strategy_name(Strategy s);
 
@@ -41,6 +52,10 @@ struct Options {
     bool vote = false;  // SISA aggregation: majority vote instead of mean probabilities
     double holdout = 0.0;  // share of rows kept out of training (lineage role holdout)
     double noise = 1.0, epsilon = 1.0, delta = 1e-4;  // certified removal
+    // random forests (scikit-learn's names); max_features 0 is the default,
+    // -1 'sqrt', -2 'log2', <= 1 a fraction, else a count
+    int n_estimators = 100, max_depth = 0, min_samples_leaf = 1, k = 10, random_depth = 0;
+    double max_features = 0;
     // Read by the boundary, never by an algorithm (parsed there, as text).
     bool learn_inserts = false;    // on_insert = 'learn'
     bool retrain_inline = false;   // retrain = 'inline': a SISA shard retrains inside the DELETE
@@ -50,6 +65,8 @@ struct Options {
 // The per-algorithm views of Options, each made here only.
 CertifiedOptions certified_options(const Options &o);
 MlpOptions mlp_options(const Options &o);
+// features: the model's width ('sqrt' and 'log2' become counts)
+ForestOptions forest_options(const Options &o, int features);
 Options parse_options(Algorithm a, const std::map<std::string, double> &raw);
 
 // One SISA shard: the model's classes and its last checkpoint.
@@ -64,7 +81,13 @@ struct CertifiedShard {
     CertifiedState state;
 };
 
-using ShardState = std::variant<LinearStats, NaiveBayesStats, SisaShard, CertifiedShard>;
+// A random forest's one shard: its classes (none for regression) and trees.
+struct ForestShard {
+    ClassLabels classes;
+    Forest forest;
+};
+
+using ShardState = std::variant<LinearStats, NaiveBayesStats, SisaShard, CertifiedShard, ForestShard>;
 
 // The learner SISA trains a shard's slices with.
 std::unique_ptr<Learner> make_learner(Algorithm a, const Options &o, int features, int classes);
@@ -104,9 +127,15 @@ struct SisaFit {
     Matrix proba(const RowMatrix &x) const { return aggregate(members, x, classes.size(), vote); }
 };
 
+struct ForestFit {
+    ClassLabels classes;  // none for regression
+    std::shared_ptr<const Forest> forest;
+    int64_t rows = 0;
+};
+
 struct FittedModel {
     Algorithm algorithm;
-    std::variant<LinearFit, NaiveBayesFit, SisaFit> fit;
+    std::variant<LinearFit, NaiveBayesFit, SisaFit, ForestFit> fit;
 
     double predict(const Eigen::Ref<const Vector> &x) const;
     Vector predict_proba(const Eigen::Ref<const Vector> &x) const;  // classifiers only
@@ -114,7 +143,8 @@ struct FittedModel {
     // model does not know counts as probability 1e-15), squared error else.
     double loss(const Eigen::Ref<const Vector> &x, double y) const;
     // Parameters compared by verify: coefficients (and intercept last) for
-    // linear models; priors, means and variances for naive Bayes.
+    // linear models; priors, means and variances for naive Bayes; feature
+    // importances for forests.
     Vector parameters() const;
     int64_t rows() const;
 };

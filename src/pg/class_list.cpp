@@ -12,6 +12,8 @@ namespace unlearn::pg {
 std::vector<double> fit_classes(const FittedModel &fit, const char *what) {
     if (const auto *nb = std::get_if<NaiveBayesFit>(&fit.fit)) return nb->classes;
     if (const auto *sisa = std::get_if<SisaFit>(&fit.fit)) return sisa->classes.labels();
+    if (const auto *forest = std::get_if<ForestFit>(&fit.fit); forest && forest->classes.size() > 0)
+        return forest->classes.labels();
     throw Error(ErrorKind::InvalidParameter,
                 std::string(what) + " needs a classifier, and this model is " + algorithm_name(fit.algorithm),
                 "Use unlearn.predict for regression models.");

@@ -145,7 +145,17 @@ Options parse_model_options(Spi &spi, Algorithm algorithm, const std::string &js
             impact_warning = v;
             continue;
         }
-        if (key == "aggregation" && !has_summation_form(algorithm)) {
+        if (key == "max_features" && is_forest(algorithm) && type == "string") {
+            const std::string v = r.str(i, 4);
+            if (v != "sqrt" && v != "log2")
+                throw Error(ErrorKind::InvalidParameter,
+                            "option \"max_features\" must be a fraction in (0, 1], a whole number of features, "
+                            "\"sqrt\" or \"log2\"",
+                            "The features each split considers, as scikit-learn's max_features.");
+            numbers[key] = v == "sqrt" ? -1 : -2;  // parse_options' codes for the words
+            continue;
+        }
+        if (key == "aggregation" && !has_summation_form(algorithm) && !is_forest(algorithm)) {
             std::string v = type == "string" ? r.str(i, 4) : "";
             if (v != "mean" && v != "vote")
                 throw Error(ErrorKind::InvalidParameter, "option \"aggregation\" must be \"mean\" or \"vote\"",

@@ -330,6 +330,11 @@ UNLEARN_FUNCTION(unlearn_coefficients) {
                 shard_of_row.push_back(static_cast<int32>(s));
             }
         }
+    } else if (const auto *forest = std::get_if<ForestFit>(&m.fit.fit)) {
+        // scikit-learn's feature_importances_: the mean decrease in impurity
+        const Vector imp = forest->forest->importances();
+        for (size_t j = 0; j < names.size() && static_cast<Eigen::Index>(j) < imp.size(); ++j)
+            rows.emplace_back(names[j], imp(static_cast<Eigen::Index>(j)));
     } else if (const auto *lin = std::get_if<LinearFit>(&m.fit.fit)) {
         for (size_t j = 0; j < names.size(); ++j) rows.emplace_back(names[j], lin->coef(static_cast<Eigen::Index>(j)));
         rows.emplace_back("(intercept)", lin->intercept);

@@ -31,12 +31,14 @@ std::map<int32, std::vector<Eigen::Index>> rows_by_shard(const ModelMeta &m, con
 const ForgettingStrategy &incremental_strategy();
 const ForgettingStrategy &sisa_strategy();
 const ForgettingStrategy &certified_strategy();
+const ForgettingStrategy &dare_strategy();
 
 const ForgettingStrategy &strategy_of(Strategy s) {
     switch (s) {
         case Strategy::Incremental: return incremental_strategy();
         case Strategy::Sisa: return sisa_strategy();
         case Strategy::Certified: return certified_strategy();
+        case Strategy::Dare: return dare_strategy();
     }
     throw Error(ErrorKind::Internal, "unknown strategy code");
 }

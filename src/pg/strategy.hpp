@@ -2,7 +2,7 @@
 // method handler is the model): each strategy is one file —
 // incremental.cpp (summation form: subtract the rows), sisa.cpp (retrain a
 // shard from its last clean checkpoint), certified.cpp (a Newton step within
-// a certified budget) — over shared services: the catalog, a change of
+// a certified budget), dare.cpp (update a forest's trees) — over shared services: the catalog, a change of
 // state (model_change.hpp), the rows of shards (shard_rows.hpp). Callers
 // choose a strategy only through strategy_of; adding one means a new .cpp,
 // its accessor in strategy_of (strategy.cpp) and its state in src/core.

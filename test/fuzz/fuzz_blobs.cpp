@@ -25,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         switch (selector % 4) {
             case 3:  // the bytes as a payload behind a valid frame: the checksum would hide the decoder
             case 0: {
-                const Algorithm a = static_cast<Algorithm>(1 + selector / 3 % 5);
+                const Algorithm a = static_cast<Algorithm>(1 + selector / 3 % 7);
                 // small mlp layouts, so that a fuzzer can reach valid blobs
                 Options o;
                 o.l2 = 1.0;
@@ -44,6 +44,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 (void)encode_state(a, s);
                 if (const auto *sisa = std::get_if<SisaFit>(&m.fit); sisa && m.rows() > 0)
                     (void)m.predict_proba(Vector::Zero(features));
+                if (std::holds_alternative<ForestFit>(m.fit)) {
+                    (void)m.predict(Vector::Zero(features));
+                    (void)m.parameters();
+                }
                 break;
             }
             case 1: {
@@ -60,7 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                     raw[std::string(1, static_cast<char>(data[i]))] = v;
                 }
                 raw["l2"] = size ? data[0] / 7.0 : 1.0;
-                (void)parse_options(static_cast<Algorithm>(1 + selector / 3 % 5), raw);
+                (void)parse_options(static_cast<Algorithm>(1 + selector / 3 % 7), raw);
             }
         }
     } catch (const Error &) {

@@ -347,13 +347,53 @@ def case_mlp_digits():
     check(f"digits: after the DELETE still within 2 points (ours {after:.4f})", after >= theirs - 0.02, f"{after:.4f}")
 
 
+def case_random_forests():
+    """random_forest / random_forest_regressor at n_estimators=100 against RandomForestClassifier /
+    RandomForestRegressor(n_estimators=100) on held-out rows of the bundled real datasets: accuracy within
+    2 points, RMSE within 5% (scikit-learn averaged over 3 seeds, as one seed's forest is noisy); then a
+    DELETE of 10% and verify (the forest equals a retrain on the rows left, bit for bit)."""
+    from sklearn import datasets
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+    from sklearn.model_selection import train_test_split
+    feats = lambda p: "ARRAY[" + ",".join(f"'f{j + 1}'" for j in range(p)) + "]"
+    for name, loader, classify in (("cancer", datasets.load_breast_cancer, True), ("wine", datasets.load_wine, True),
+                                   ("digits", datasets.load_digits, True), ("diabetes", datasets.load_diabetes, False)):
+        x, y = loader(return_X_y=True)
+        xtr, xte, ytr, yte = train_test_split(x, y, test_size=0.25, random_state=0, stratify=y if classify else None)
+        p = x.shape[1]
+        load(f"rf_{name}", xtr, ytr.astype(float))
+        load(f"rf_{name}_test", xte, yte.astype(float))
+        algorithm = "random_forest" if classify else "random_forest_regressor"
+        psql(f"SELECT * FROM unlearn.train('rf_{name}', 'rf_{name}', 'y', {feats(p)}, '{algorithm}', "
+             f"options => '{{\"n_estimators\": 100, \"seed\": 1}}')")
+        cols = ", ".join(f"f{j + 1}" for j in range(p))
+        predicted = lambda: np.array([float(r[0]) for r in psql(
+            f"SELECT unlearn.predict('rf_{name}', ARRAY[{cols}]) FROM rf_{name}_test ORDER BY id")])
+        if classify:
+            ours = float(np.mean(predicted() == yte))
+            theirs = float(np.mean([RandomForestClassifier(n_estimators=100, random_state=s).fit(xtr, ytr).score(xte, yte)
+                                    for s in range(3)]))
+            check(f"{name}: random_forest accuracy within 2 points of RandomForestClassifier(n_estimators=100) "
+                  f"(ours {ours:.4f}, scikit-learn {theirs:.4f})", ours >= theirs - 0.02, f"{ours:.4f} vs {theirs:.4f}")
+        else:
+            rmse = lambda pred: float(np.sqrt(np.mean((pred - yte) ** 2)))
+            ours = rmse(predicted())
+            theirs = float(np.mean([rmse(RandomForestRegressor(n_estimators=100, random_state=s).fit(xtr, ytr).predict(xte))
+                                    for s in range(3)]))
+            check(f"{name}: random_forest_regressor RMSE within 5% of RandomForestRegressor(n_estimators=100) "
+                  f"(ours {ours:.2f}, scikit-learn {theirs:.2f})", ours <= 1.05 * theirs, f"{ours:.2f} vs {theirs:.2f}")
+        psql(f"DELETE FROM rf_{name} WHERE id % 10 = 0")
+        failed = psql(f"SELECT check_name FROM unlearn.verify('rf_{name}') WHERE NOT passed")
+        check(f"{name}: after a 10% DELETE the forest equals a retrain (verify)", not failed, str(failed))
+
+
 def main():
     psql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)", db=ADMIN_DB)
     psql(f"CREATE DATABASE {DB}", db=ADMIN_DB)
     try:
         psql("CREATE EXTENSION pg_unlearn")
         for case in (case_linear, case_ridge, case_naive_bayes, case_shards, case_nulls, case_categorical,
-                     case_logistic, case_real_datasets, case_text_labels, case_mlp_digits):
+                     case_logistic, case_real_datasets, case_text_labels, case_mlp_digits, case_random_forests):
             try:
                 case()
             except Exception as e:  # a failed statement or a missing coefficient fails the case, not the run

@@ -1,0 +1,78 @@
+// The forest's core costs without PostgreSQL: fit time, state size, and the
+// distribution of single-row forget costs (each followed by the forest a
+// retrain would build, from rows held in memory) against a full fit.
+//   forest_bench [rows] [features] [trees] [max_depth] [forgets]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+#include "bytes.hpp"
+#include "forest.hpp"
+
+using namespace unlearn;
+using Clock = std::chrono::steady_clock;
+
+static double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+int main(int argc, char **argv) {
+    const int n = argc > 1 ? std::atoi(argv[1]) : 200000;
+    const int p = argc > 2 ? std::atoi(argv[2]) : 20;
+    const int trees = argc > 3 ? std::atoi(argv[3]) : 100;
+    const int depth = argc > 4 ? std::atoi(argv[4]) : 0;
+    const int forgets = argc > 5 ? std::atoi(argv[5]) : 200;
+    std::mt19937_64 rng(1);
+    std::normal_distribution<double> n01;
+    ForestRows all{RowMatrix(n, p), Vector(n)};
+    for (int i = 0; i < n; ++i) {
+        double s = 0;
+        for (int j = 0; j < p; ++j) {
+            all.x(i, j) = n01(rng);
+            s += (j < 5 ? 1.0 : 0.1) * all.x(i, j);
+        }
+        all.y(i) = s + 0.5 * n01(rng) > 0 ? 1 : 0;
+    }
+    ForestOptions o;
+    o.n_estimators = trees;
+    o.max_depth = depth;
+    o.seed = 7;
+    Forest f(o, p, 2);
+    auto t0 = Clock::now();
+    f.fit(all.x, all.y);
+    const double fit_ms = ms_since(t0);
+    ByteWriter w;
+    t0 = Clock::now();
+    f.encode(w);
+    const double enc_ms = ms_since(t0);
+    std::printf("fit %d x %d, %d trees, max_depth %d: %.0f ms; %zu nodes, state %.1f MB (encode %.0f ms)\n", n, p, trees,
+                depth, fit_ms, f.nodes(), w.bytes().size() / 1e6, enc_ms);
+    std::vector<double> cost;
+    int64_t retrained = 0;
+    ForestRows held = all;
+    for (int k = 0; k < forgets; ++k) {
+        const Eigen::Index victim = static_cast<Eigen::Index>(rng() % static_cast<uint64_t>(held.x.rows()));
+        RowMatrix cx = held.x.row(victim);
+        Vector cy = held.y.segment(victim, 1);
+        // the rows after the change: the victim swapped out
+        const Eigen::Index last = held.x.rows() - 1;
+        held.x.row(victim) = held.x.row(last);
+        held.y(victim) = held.y(last);
+        held.x.conservativeResize(last, Eigen::NoChange);
+        held.y.conservativeResize(last);
+        int fetches = 0;
+        t0 = Clock::now();
+        retrained += f.update(cx, cy, -1, [&]() -> const ForestRows & {
+            ++fetches;
+            return held;
+        });
+        cost.push_back(ms_since(t0));
+    }
+    std::sort(cost.begin(), cost.end());
+    if (!cost.empty())
+        std::printf("forget one row: median %.3f ms, p99 %.3f ms, max %.3f ms; %.1f subtrees retrained per row; fit/median %.0fx\n",
+                    cost[cost.size() / 2], cost[std::min(cost.size() - 1, cost.size() * 99 / 100)], cost.back(),
+                    static_cast<double>(retrained) / forgets, fit_ms / cost[cost.size() / 2]);
+    return 0;
+}

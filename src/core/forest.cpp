@@ -1,0 +1,885 @@
+#include "forest.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "classifier.hpp"
+#include "error.hpp"
+#include "interrupt.hpp"
+#include "no_postgres.hpp"  // last: the core must not have pulled in PostgreSQL
+
+namespace unlearn {
+
+namespace {
+
+// Why a node is what it is. The order of the leaf tests is the order build
+// applies them; update re-applies the same tests (leaf_kind).
+enum Kind : uint8_t { kSplit = 0, kLeafDepth = 1, kLeafFew = 2, kLeafPure = 3, kLeafNoSplit = 4 };
+
+// -0.0 and 0.0 are one value: one hash, one stored form.
+double canonical(double v) { return v == 0.0 ? 0.0 : v; }
+uint64_t bits_of(double v) {
+    uint64_t b;
+    v = canonical(v);
+    std::memcpy(&b, &v, sizeof b);
+    return b;
+}
+
+// A node is named by its path: the root by (seed, tree), a child by its
+// parent and its side. Everything random about a node is drawn from this.
+uint64_t root_id(uint64_t seed, int tree) { return mix_seed(seed ^ 0x6f72657374ULL, static_cast<uint64_t>(tree) + 1); }
+uint64_t child_id(uint64_t id, int side) { return mix_seed(id, static_cast<uint64_t>(side) + 1); }
+
+// A candidate's rank: (hash, bits) is a total order on distinct values.
+struct Rank {
+    uint64_t hash, bits;
+    bool operator<(const Rank &o) const { return hash != o.hash ? hash < o.hash : bits < o.bits; }
+    bool operator==(const Rank &o) const { return hash == o.hash && bits == o.bits; }
+};
+// The stream of a (node, feature): ranks of its values are drawn from it.
+uint64_t feature_stream(uint64_t id, int feature) { return mix_seed(id, 0x66656174ULL + static_cast<uint64_t>(feature)); }
+Rank rank_in(uint64_t stream, double v) {
+    const uint64_t b = bits_of(v);
+    return {mix_seed(stream, b), b};
+}
+Rank rank_of(uint64_t id, int feature, double v) { return rank_in(feature_stream(id, feature), v); }
+
+}  // namespace
+
+// The candidate statistics of one node: per sampled feature (a slot, in
+// draw order) up to k candidate values ascending, how many rows hold each
+// exactly, and the rows with x <= value (per class, or count and exact sum).
+struct CandStats {
+    int k = 0;                      // stride
+    std::vector<int32_t> features;  // per slot
+    std::vector<uint16_t> count;    // candidates per slot
+    std::vector<double> value;      // slot * k + j
+    std::vector<int32_t> eq;        // slot * k + j
+    std::vector<int32_t> left;      // classification: (slot * k + j) * C + c; regression: slot * k + j
+    std::vector<ExactSum> left_sum; // regression: slot * k + j
+};
+
+struct Node {
+    int32_t left = -1, right = -1;
+    int32_t feature = -1;
+    int32_t n = 0;
+    double threshold = 0;
+    int32_t stats = -1;  // into Tree::stats, -1 for none
+    uint8_t kind = kLeafFew;
+};
+
+struct Forest::Tree {
+    std::vector<Node> nodes;      // a pool: retrains append; compact() restores preorder
+    std::vector<int32_t> counts;  // classification: node * C + c
+    std::vector<ExactSum> sums;   // regression: node
+    std::vector<CandStats> stats; // a pool, like nodes
+    int32_t root = -1;
+};
+
+namespace {
+
+using Tree = Forest::Tree;
+
+struct Choice {
+    int slot = -1, j = -1;
+};
+
+// Everything one forest's training and updating reads, in one place.
+class Grower {
+public:
+    Grower(const ForestOptions &o, int features, int classes, int sampled)
+        : o_(o), p_(features), c_(classes), sampled_(sampled) {}
+
+    int max_depth() const { return o_.max_depth > 0 ? o_.max_depth : kMaxForestDepth; }
+
+    // The leaf a node of n rows at depth is by the tests that need no
+    // candidates, or kSplit when candidates must decide.
+    Kind leaf_kind(int depth, int32_t n, const int32_t *counts) const {
+        if (depth >= max_depth()) return kLeafDepth;
+        if (n < 2 || n < 2 * o_.min_samples_leaf) return kLeafFew;
+        if (c_ > 0)
+            for (int c = 0; c < c_; ++c)
+                if (counts[c] == n) return kLeafPure;
+        return kSplit;
+    }
+
+    std::vector<int32_t> sample_features(uint64_t id) const {
+        std::vector<int32_t> perm(static_cast<size_t>(p_));
+        for (int j = 0; j < p_; ++j) perm[static_cast<size_t>(j)] = j;
+        Stream s(mix_seed(id, 0x73616d70ULL));
+        for (int i = 0; i < sampled_; ++i) {
+            const auto j = static_cast<size_t>(i) + static_cast<size_t>(s.below(static_cast<uint64_t>(p_ - i)));
+            std::swap(perm[static_cast<size_t>(i)], perm[j]);
+        }
+        perm.resize(static_cast<size_t>(sampled_));
+        return perm;
+    }
+
+    // The candidates of the rows idx at node id, and their statistics.
+    CandStats candidates(const RowMatrix &x, const Vector &y, const std::vector<int32_t> &idx, uint64_t id) const {
+        CandStats cs;
+        cs.k = o_.k;
+        cs.features = sample_features(id);
+        const size_t slots = cs.features.size(), k = static_cast<size_t>(o_.k);
+        cs.count.assign(slots, 0);
+        cs.value.assign(slots * k, 0.0);
+        cs.eq.assign(slots * k, 0);
+        if (c_ > 0)
+            cs.left.assign(slots * k * static_cast<size_t>(c_), 0);
+        else {
+            cs.left.assign(slots * k, 0);
+            cs.left_sum.assign(slots * k, ExactSum());
+        }
+        std::vector<std::pair<Rank, double>> heap;
+        std::vector<double> vals;
+        std::vector<int32_t> bucket_n;
+        std::vector<ExactSum> bucket_s;
+        std::vector<double> column;
+        std::vector<int32_t> labels;
+        if (c_ > 0) {
+            labels.resize(idx.size());
+            for (size_t i = 0; i < idx.size(); ++i) labels[i] = static_cast<int32_t>(y(idx[i]));
+        }
+        for (size_t s = 0; s < slots; ++s) {
+            const int f = cs.features[s];
+            // the k distinct values of smallest rank: a max-heap on rank
+            heap.clear();
+            const uint64_t stream = feature_stream(id, f);
+            // the node's values of f, gathered once: both passes below read them in order
+            column.resize(idx.size());
+            for (size_t i = 0; i < idx.size(); ++i) column[i] = canonical(x(idx[i], f));
+            for (const double v : column) {
+                const Rank r = rank_in(stream, v);
+                if (heap.size() == k && !(r < heap.front().first)) continue;
+                bool present = false;
+                for (const auto &h : heap) present = present || h.first == r;
+                if (present) continue;
+                heap.emplace_back(r, v);
+                std::push_heap(heap.begin(), heap.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
+                if (heap.size() > k) {
+                    std::pop_heap(heap.begin(), heap.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
+                    heap.pop_back();
+                }
+            }
+            vals.clear();
+            for (const auto &h : heap) vals.push_back(h.second);
+            std::sort(vals.begin(), vals.end());
+            const size_t m = vals.size();
+            cs.count[s] = static_cast<uint16_t>(m);
+            std::copy(vals.begin(), vals.end(), cs.value.begin() + static_cast<std::ptrdiff_t>(s * k));
+            // each row falls in the bucket of the first candidate >= its value
+            const size_t cc = c_ > 0 ? static_cast<size_t>(c_) : 1;
+            bucket_n.assign(m * cc, 0);
+            if (c_ == 0) bucket_s.assign(m, ExactSum());
+            for (size_t i = 0; i < idx.size(); ++i) {
+                const double v = column[i];
+                const size_t j = static_cast<size_t>(std::lower_bound(vals.begin(), vals.end(), v) - vals.begin());
+                if (j == m) continue;
+                if (vals[j] == v) ++cs.eq[s * k + j];
+                if (c_ > 0) {
+                    ++bucket_n[j * cc + static_cast<size_t>(labels[i])];
+                } else {
+                    ++bucket_n[j];
+                    bucket_s[j].add(y(idx[i]));
+                }
+            }
+            for (size_t j = 0; j < m; ++j) {
+                if (c_ > 0) {
+                    for (size_t c = 0; c < cc; ++c)
+                        cs.left[(s * k + j) * cc + c] = bucket_n[j * cc + c] + (j ? cs.left[(s * k + j - 1) * cc + c] : 0);
+                } else {
+                    cs.left[s * k + j] = bucket_n[j] + (j ? cs.left[s * k + j - 1] : 0);
+                    ExactSum &ls = cs.left_sum[s * k + j];
+                    if (j) ls = cs.left_sum[s * k + j - 1];
+                    ls.add(bucket_s[j]);
+                    ls.normalise();
+                }
+            }
+        }
+        return cs;
+    }
+
+    int32_t left_n(const CandStats &cs, size_t at) const {
+        if (c_ == 0) return cs.left[at];
+        int32_t n = 0;
+        for (int c = 0; c < c_; ++c) n += cs.left[at * static_cast<size_t>(c_) + static_cast<size_t>(c)];
+        return n;
+    }
+
+    // The split the statistics choose: at random on the top random_depth
+    // levels (the valid candidate of smallest rank of the first sampled
+    // feature that has one), else the best by Gini / squared error, the
+    // first of equals in (slot, value) order. None when no candidate leaves
+    // min_samples_leaf rows on both sides.
+    Choice decide(const CandStats &cs, int32_t n, const int32_t *counts, const ExactSum *sum, int depth,
+                  uint64_t id) const {
+        Choice best;
+        const size_t k = static_cast<size_t>(cs.k);
+        const int32_t msl = o_.min_samples_leaf;
+        if (depth < o_.random_depth) {
+            for (size_t s = 0; s < cs.features.size(); ++s) {
+                Rank lowest{};
+                for (size_t j = 0; j < cs.count[s]; ++j) {
+                    const int32_t nl = left_n(cs, s * k + j);
+                    if (nl < msl || n - nl < msl) continue;
+                    const Rank r = rank_of(id, cs.features[s], cs.value[s * k + j]);
+                    if (best.j < 0 || r < lowest) {
+                        best = {static_cast<int>(s), static_cast<int>(j)};
+                        lowest = r;
+                    }
+                }
+                if (best.j >= 0) return best;
+            }
+            return best;
+        }
+        double top = -INFINITY;
+        for (size_t s = 0; s < cs.features.size(); ++s) {
+            for (size_t j = 0; j < cs.count[s]; ++j) {
+                const size_t at = s * k + j;
+                const int32_t nl = left_n(cs, at), nr = n - nl;
+                if (nl < msl || nr < msl) continue;
+                double score;
+                if (c_ > 0) {
+                    int64_t sl = 0, sr = 0;
+                    for (int c = 0; c < c_; ++c) {
+                        const int64_t l = cs.left[at * static_cast<size_t>(c_) + static_cast<size_t>(c)];
+                        const int64_t r = counts[c] - l;
+                        sl += l * l;
+                        sr += r * r;
+                    }
+                    score = static_cast<double>(sl) / nl + static_cast<double>(sr) / nr;
+                } else {
+                    ExactSum right = *sum;
+                    right.add(cs.left_sum[at], -1);
+                    const double a = cs.left_sum[at].value(), b = right.value();
+                    score = a * a / nl + b * b / nr;
+                }
+                if (score > top) {
+                    top = score;
+                    best = {static_cast<int>(s), static_cast<int>(j)};
+                }
+            }
+        }
+        return best;
+    }
+
+    // Grows the subtree of rows idx at depth, named id, into t; returns its root.
+    int32_t build(Tree &t, const RowMatrix &x, const Vector &y, std::vector<int32_t> &idx, int depth,
+                  uint64_t id) const {
+        check_interrupts();
+        const auto me = static_cast<int32_t>(t.nodes.size());
+        t.nodes.emplace_back();
+        const int32_t n = static_cast<int32_t>(idx.size());
+        t.nodes[static_cast<size_t>(me)].n = n;
+        const int32_t *counts = nullptr;
+        const ExactSum *sum = nullptr;
+        if (c_ > 0) {
+            t.counts.resize(t.counts.size() + static_cast<size_t>(c_), 0);
+            int32_t *cnt = &t.counts[static_cast<size_t>(me) * static_cast<size_t>(c_)];
+            for (int32_t i : idx) ++cnt[static_cast<int>(y(i))];
+            counts = cnt;
+        } else {
+            ExactSum s;
+            for (int32_t i : idx) s.add(y(i));
+            s.normalise();
+            t.sums.push_back(std::move(s));
+            sum = &t.sums.back();
+        }
+        Kind kind = leaf_kind(depth, n, counts);
+        if (kind != kSplit) {
+            t.nodes[static_cast<size_t>(me)].kind = kind;
+            return me;
+        }
+        CandStats cs = candidates(x, y, idx, id);
+        const Choice ch = decide(cs, n, counts, sum, depth, id);
+        if (ch.j < 0) {
+            t.nodes[static_cast<size_t>(me)].kind = kLeafNoSplit;
+            return me;
+        }
+        const int f = cs.features[static_cast<size_t>(ch.slot)];
+        const double thr = cs.value[static_cast<size_t>(ch.slot) * static_cast<size_t>(cs.k) + static_cast<size_t>(ch.j)];
+        {
+            Node &nd = t.nodes[static_cast<size_t>(me)];
+            nd.kind = kSplit;
+            nd.feature = f;
+            nd.threshold = thr;
+            if (n > kStatsMinRows) {
+                nd.stats = static_cast<int32_t>(t.stats.size());
+                t.stats.push_back(std::move(cs));
+            }
+        }
+        std::vector<int32_t> left, right;
+        for (int32_t i : idx) (x(i, f) <= thr ? left : right).push_back(i);
+        std::vector<int32_t>().swap(idx);
+        const int32_t l = build(t, x, y, left, depth + 1, child_id(id, 0));
+        const int32_t r = build(t, x, y, right, depth + 1, child_id(id, 1));
+        t.nodes[static_cast<size_t>(me)].left = l;
+        t.nodes[static_cast<size_t>(me)].right = r;
+        return me;
+    }
+
+    // A subtree to retrain: the node, who points at it, its depth and name.
+    struct Pending {
+        int32_t node, parent;
+        int side;
+        int depth;
+        uint64_t id;
+        std::vector<int32_t> path;  // the nodes above it, from the root
+    };
+
+    // Applies the changes (rows of cx, cy; sign) to the subtree at node and
+    // notes in pending the topmost nodes whose decisions change.
+    void walk(Tree &t, const RowMatrix &cx, const Vector &cy, const std::vector<int32_t> &changes, int sign,
+              int32_t node, int32_t parent, int side, int depth, uint64_t id, std::vector<Pending> &pending,
+              std::vector<int32_t> &path) const {
+        check_interrupts();
+        Node &nd = t.nodes[static_cast<size_t>(node)];
+        const auto m = static_cast<int32_t>(changes.size());
+        nd.n += sign * m;
+        int32_t *counts = nullptr;
+        ExactSum *sum = nullptr;
+        if (c_ > 0) {
+            counts = &t.counts[static_cast<size_t>(node) * static_cast<size_t>(c_)];
+            for (int32_t r : changes) counts[static_cast<int>(cy(r))] += sign;
+        } else {
+            sum = &t.sums[static_cast<size_t>(node)];
+            for (int32_t r : changes) sum->add(cy(r), sign);
+            sum->normalise();
+        }
+        const Pending here{node, parent, side, depth, id, path};
+        if (nd.n < 0) throw Error(ErrorKind::CorruptState, "a forest lost more rows than a node held");
+        const Kind now = leaf_kind(depth, nd.n, counts);
+        if (nd.kind != kSplit) {
+            // a leaf stays what it is when the tests that made it still hold
+            // (a leaf with no valid candidate kept none to check: it retrains)
+            if (nd.kind == kLeafNoSplit || now != nd.kind) pending.push_back(here);
+            return;
+        }
+        if (now != kSplit || nd.stats < 0 || nd.n <= kStatsMinRows) {
+            pending.push_back(here);
+            return;
+        }
+        CandStats &cs = t.stats[static_cast<size_t>(nd.stats)];
+        const size_t k = static_cast<size_t>(cs.k);
+        bool same_candidates = true;
+        for (size_t s = 0; s < cs.features.size(); ++s) {
+            const int f = cs.features[s];
+            const size_t m_s = cs.count[s];
+            const double *vals = &cs.value[s * k];
+            Rank largest{};
+            if (sign > 0 && m_s == k)
+                for (size_t j = 0; j < m_s; ++j) largest = std::max(largest, rank_of(id, f, vals[j]));
+            for (int32_t r : changes) {
+                const double v = cx(r, f);
+                const size_t j = static_cast<size_t>(std::lower_bound(vals, vals + m_s, v) - vals);
+                const bool is_candidate = j < m_s && vals[j] == v;
+                if (is_candidate) {
+                    cs.eq[s * k + j] += sign;
+                    if (cs.eq[s * k + j] == 0) same_candidates = false;  // the value left the node
+                } else if (sign > 0 && (m_s < k || rank_of(id, f, v) < largest)) {
+                    same_candidates = false;  // a new value that would be a candidate
+                }
+                for (size_t jj = j; jj < m_s; ++jj) {
+                    if (c_ > 0)
+                        cs.left[(s * k + jj) * static_cast<size_t>(c_) + static_cast<size_t>(cy(r))] += sign;
+                    else {
+                        cs.left[s * k + jj] += sign;
+                        cs.left_sum[s * k + jj].add(cy(r), sign);
+                    }
+                }
+            }
+            if (c_ == 0)
+                for (size_t j = 0; j < m_s; ++j) cs.left_sum[s * k + j].normalise();
+        }
+        if (!same_candidates) {
+            pending.push_back(here);
+            return;
+        }
+        const Choice ch = decide(cs, nd.n, counts, sum, depth, id);
+        if (ch.j < 0 || cs.features[static_cast<size_t>(ch.slot)] != nd.feature ||
+            cs.value[static_cast<size_t>(ch.slot) * k + static_cast<size_t>(ch.j)] != nd.threshold) {
+            pending.push_back(here);
+            return;
+        }
+        std::vector<int32_t> left, right;
+        for (int32_t r : changes) (cx(r, nd.feature) <= nd.threshold ? left : right).push_back(r);
+        const int32_t l = nd.left, rr = nd.right;
+        path.push_back(node);
+        if (!left.empty()) walk(t, cx, cy, left, sign, l, node, 0, depth + 1, child_id(id, 0), pending, path);
+        if (!right.empty()) walk(t, cx, cy, right, sign, rr, node, 1, depth + 1, child_id(id, 1), pending, path);
+        path.pop_back();
+    }
+
+private:
+    const ForestOptions &o_;
+    int p_, c_, sampled_;
+};
+
+// Copies the subtree at node of from into to, in preorder.
+int32_t copy_preorder(const Tree &from, Tree &to, int32_t node, int classes) {
+    const Node &src = from.nodes[static_cast<size_t>(node)];
+    const auto me = static_cast<int32_t>(to.nodes.size());
+    to.nodes.push_back(src);
+    if (classes > 0) {
+        const auto *c = &from.counts[static_cast<size_t>(node) * static_cast<size_t>(classes)];
+        to.counts.insert(to.counts.end(), c, c + classes);
+    } else {
+        to.sums.push_back(from.sums[static_cast<size_t>(node)]);
+    }
+    if (src.stats >= 0) {
+        to.nodes.back().stats = static_cast<int32_t>(to.stats.size());
+        to.stats.push_back(from.stats[static_cast<size_t>(src.stats)]);
+    }
+    if (src.kind == kSplit) {
+        const int32_t l = copy_preorder(from, to, src.left, classes);
+        const int32_t r = copy_preorder(from, to, src.right, classes);
+        to.nodes[static_cast<size_t>(me)].left = l;
+        to.nodes[static_cast<size_t>(me)].right = r;
+    }
+    return me;
+}
+
+// Splits rows down the tree to the pending nodes (at_node >= 0), through
+// the nodes on their paths (kOnPath); rows leaving the paths are dropped.
+void route(const Tree &t, const RowMatrix &x, int32_t node, std::vector<int32_t> &rows, const std::vector<int32_t> &at_node,
+           std::vector<std::vector<int32_t>> &members) {
+    check_interrupts();
+    const int32_t mark = at_node[static_cast<size_t>(node)];
+    if (mark >= 0) {
+        members[static_cast<size_t>(mark)] = std::move(rows);
+        return;
+    }
+    const Node &nd = t.nodes[static_cast<size_t>(node)];
+    if (mark == -1 || nd.kind != kSplit) return;
+    std::vector<int32_t> left, right;
+    const bool want_left = at_node[static_cast<size_t>(nd.left)] != -1, want_right = at_node[static_cast<size_t>(nd.right)] != -1;
+    for (int32_t i : rows) {
+        const bool goes_left = x(i, nd.feature) <= nd.threshold;
+        if (goes_left && want_left) left.push_back(i);
+        else if (!goes_left && want_right) right.push_back(i);
+    }
+    std::vector<int32_t>().swap(rows);
+    if (want_left) route(t, x, nd.left, left, at_node, members);
+    if (want_right) route(t, x, nd.right, right, at_node, members);
+}
+
+size_t live_nodes(const Tree &t) {
+    size_t n = 0;
+    std::vector<int32_t> stack{t.root};
+    while (!stack.empty()) {
+        const Node &nd = t.nodes[static_cast<size_t>(stack.back())];
+        stack.pop_back();
+        ++n;
+        if (nd.kind == kSplit) {
+            stack.push_back(nd.left);
+            stack.push_back(nd.right);
+        }
+    }
+    return n;
+}
+
+std::shared_ptr<Tree> compact(const Tree &t, int classes) {
+    auto out = std::make_shared<Tree>();
+    out->root = copy_preorder(t, *out, t.root, classes);
+    return out;
+}
+
+const Node &leaf_of(const Tree &t, const double *x) {
+    const Node *nd = &t.nodes[static_cast<size_t>(t.root)];
+    while (nd->kind == kSplit) nd = &t.nodes[static_cast<size_t>(x[nd->feature] <= nd->threshold ? nd->left : nd->right)];
+    return *nd;
+}
+
+constexpr uint16_t kForestEncoding = 1;  // the layout below; decode refuses others
+
+}  // namespace
+
+Forest::Forest(const ForestOptions &o, int features, int classes) : o_(o), features_(features), classes_(classes) {
+    if (features < 1) throw Error(ErrorKind::InvalidParameter, "a forest needs at least one feature");
+    if (classes < 0 || classes > static_cast<int>(kMaxClassLabels))
+        throw Error(ErrorKind::InvalidParameter, "too many classes for a forest");
+    if (o.n_estimators < 1 || o.n_estimators > kMaxTrees)
+        throw Error(ErrorKind::InvalidParameter,
+                    "option \"n_estimators\" must be an integer between 1 and " + std::to_string(kMaxTrees));
+    if (o.max_depth < 0 || o.max_depth > kMaxForestDepth)
+        throw Error(ErrorKind::InvalidParameter,
+                    "option \"max_depth\" must be an integer between 1 and " + std::to_string(kMaxForestDepth));
+    if (o.k < 1 || o.k > kMaxCandidates)
+        throw Error(ErrorKind::InvalidParameter,
+                    "option \"k\" must be an integer between 1 and " + std::to_string(kMaxCandidates));
+    if (o.min_samples_leaf < 1) throw Error(ErrorKind::InvalidParameter, "option \"min_samples_leaf\" must be at least 1");
+}
+
+Forest::Forest(const Forest &o) : o_(o.o_), features_(o.features_), classes_(o.classes_) {
+    for (const auto &t : o.trees_) trees_.push_back(std::make_shared<Tree>(*t));
+}
+
+Forest &Forest::operator=(const Forest &o) {
+    if (this != &o) *this = Forest(o);
+    return *this;
+}
+
+Forest::~Forest() = default;
+
+int Forest::sampled_features() const {
+    double mf = o_.max_features;
+    int s;
+    if (mf == 0) s = classes_ > 0 ? static_cast<int>(std::sqrt(static_cast<double>(features_))) : features_;
+    else if (mf <= 1.0) s = static_cast<int>(mf * features_);
+    else s = static_cast<int>(mf);
+    return std::min(features_, std::max(1, s));
+}
+
+void Forest::fit(const RowMatrix &x, const Vector &y) {
+    const Grower g(o_, features_, classes_, sampled_features());
+    trees_.clear();
+    std::vector<int32_t> all(static_cast<size_t>(x.rows()));
+    for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int32_t>(i);
+    for (int t = 0; t < o_.n_estimators; ++t) {
+        auto tree = std::make_shared<Tree>();
+        std::vector<int32_t> idx = all;
+        tree->root = g.build(*tree, x, y, idx, 0, root_id(o_.seed, t));
+        trees_.push_back(std::move(tree));
+    }
+}
+
+int64_t Forest::update(const RowMatrix &cx, const Vector &cy, int sign, const ForestRowSource &rows) {
+    const Grower g(o_, features_, classes_, sampled_features());
+    std::vector<int32_t> changes(static_cast<size_t>(cx.rows()));
+    for (size_t i = 0; i < changes.size(); ++i) changes[i] = static_cast<int32_t>(i);
+    if (changes.empty()) return 0;
+    int64_t retrained = 0;
+    for (size_t ti = 0; ti < trees_.size(); ++ti) {
+        std::shared_ptr<Tree> tree = trees_[ti];
+        std::vector<Grower::Pending> pending;
+        std::vector<int32_t> path;
+        g.walk(*tree, cx, cy, changes, sign, tree->root, -1, 0, 0, root_id(o_.seed, static_cast<int>(ti)), pending, path);
+        if (!pending.empty()) {
+            const ForestRows &all = rows();
+            // the rows of each pending node: all rows, split down the paths
+            // that lead to pending nodes only (-1: off every such path)
+            std::vector<int32_t> at_node(tree->nodes.size(), -1);
+            constexpr int32_t kOnPath = -2;
+            for (size_t p = 0; p < pending.size(); ++p) {
+                for (int32_t a : pending[p].path)
+                    if (at_node[static_cast<size_t>(a)] == -1) at_node[static_cast<size_t>(a)] = kOnPath;
+                at_node[static_cast<size_t>(pending[p].node)] = static_cast<int32_t>(p);
+            }
+            std::vector<std::vector<int32_t>> members(pending.size());
+            std::vector<int32_t> everyone(static_cast<size_t>(all.x.rows()));
+            for (size_t i = 0; i < everyone.size(); ++i) everyone[i] = static_cast<int32_t>(i);
+            route(*tree, all.x, tree->root, everyone, at_node, members);
+            for (size_t p = 0; p < pending.size(); ++p) {
+                const Grower::Pending &pd = pending[p];
+                const int32_t fresh = g.build(*tree, all.x, all.y, members[p], pd.depth, pd.id);
+                if (pd.parent < 0) tree->root = fresh;
+                else if (pd.side == 0) tree->nodes[static_cast<size_t>(pd.parent)].left = fresh;
+                else tree->nodes[static_cast<size_t>(pd.parent)].right = fresh;
+            }
+            retrained += static_cast<int64_t>(pending.size());
+            // retrains leave the replaced subtrees behind in the pools; the
+            // stored form is preorder whatever the pools hold, so they are
+            // only copied out when they outweigh the tree
+            if (tree->nodes.size() > 2 * live_nodes(*tree) + 64) tree = compact(*tree, classes_);
+        }
+        trees_[ti] = std::move(tree);
+    }
+    return retrained;
+}
+
+Vector Forest::predict_proba(const double *x) const {
+    Vector p = Vector::Zero(std::max(classes_, 1));
+    if (classes_ == 0) throw Error(ErrorKind::Internal, "predict_proba of a regression forest");
+    for (const auto &t : trees_) {
+        const Node &leaf = leaf_of(*t, x);
+        if (leaf.n <= 0) continue;
+        const size_t at = static_cast<size_t>(&leaf - t->nodes.data()) * static_cast<size_t>(classes_);
+        for (int c = 0; c < classes_; ++c) p(c) += static_cast<double>(t->counts[at + static_cast<size_t>(c)]) / leaf.n;
+    }
+    return p / static_cast<double>(trees_.size());
+}
+
+double Forest::predict_value(const double *x) const {
+    double s = 0;
+    for (const auto &t : trees_) {
+        const Node &leaf = leaf_of(*t, x);
+        if (leaf.n > 0) s += t->sums[static_cast<size_t>(&leaf - t->nodes.data())].value() / leaf.n;
+    }
+    return s / static_cast<double>(trees_.size());
+}
+
+Vector Forest::importances() const {
+    Vector total = Vector::Zero(features_);
+    for (const auto &tp : trees_) {
+        const Tree &t = *tp;
+        Vector imp = Vector::Zero(features_);
+        // n * impurity, for Gini; for squared error the part that varies
+        // between a node and its children (-S^2/n): decreases are the same
+        auto weighted = [&](int32_t node) {
+            const Node &nd = t.nodes[static_cast<size_t>(node)];
+            if (nd.n <= 0) return 0.0;
+            if (classes_ > 0) {
+                double sq = 0;
+                for (int c = 0; c < classes_; ++c) {
+                    const double v = t.counts[static_cast<size_t>(node) * static_cast<size_t>(classes_) + static_cast<size_t>(c)];
+                    sq += v * v;
+                }
+                return nd.n - sq / nd.n;
+            }
+            const double s = t.sums[static_cast<size_t>(node)].value();
+            return -s * s / nd.n;
+        };
+        for (size_t i = 0; i < t.nodes.size(); ++i) {
+            const Node &nd = t.nodes[i];
+            if (nd.kind != kSplit) continue;
+            imp(nd.feature) += weighted(static_cast<int32_t>(i)) - weighted(nd.left) - weighted(nd.right);
+        }
+        const double s = imp.sum();
+        if (s > 0) total += imp / s;
+    }
+    const double s = total.sum();
+    return s > 0 ? Vector(total / s) : total;
+}
+
+void Forest::drop_feature(int j, const ForestRows &rows_without) {
+    if (j < 0 || j >= features_ || features_ < 2) throw Error(ErrorKind::Internal, "no such forest feature");
+    --features_;
+    fit(rows_without.x, rows_without.y);
+}
+
+std::vector<Forest::NodeView> Forest::tree_nodes(int tree) const {
+    const Tree &t = *trees_.at(static_cast<size_t>(tree));
+    std::vector<NodeView> out;
+    std::vector<int32_t> stack{t.root};
+    while (!stack.empty()) {
+        const Node &nd = t.nodes[static_cast<size_t>(stack.back())];
+        stack.pop_back();
+        out.push_back({nd.kind == kSplit, nd.feature, nd.threshold, nd.n});
+        if (nd.kind == kSplit) {
+            stack.push_back(nd.right);
+            stack.push_back(nd.left);
+        }
+    }
+    return out;
+}
+
+int64_t Forest::rows() const {
+    return trees_.empty() ? 0 : trees_.front()->nodes[static_cast<size_t>(trees_.front()->root)].n;
+}
+
+size_t Forest::nodes() const {
+    size_t n = 0;
+    for (const auto &t : trees_) n += t->nodes.size();
+    return n;
+}
+
+size_t Forest::bytes() const {
+    size_t b = 0;
+    for (const auto &t : trees_) {
+        b += t->nodes.size() * sizeof(Node) + t->counts.size() * 4 + t->sums.size() * (sizeof(ExactSum) + 48);
+        for (const auto &s : t->stats)
+            b += sizeof(CandStats) + s.value.size() * 16 + s.left.size() * 4 + s.left_sum.size() * (sizeof(ExactSum) + 48);
+    }
+    return b;
+}
+
+double forest_bytes_bound(const ForestOptions &o, int features, int classes, double rows) {
+    const double leaves = std::max(1.0, rows / std::max(1, o.min_samples_leaf));
+    double nodes = 2 * leaves, with_stats = 2 * std::max(1.0, rows / (kStatsMinRows + 1));
+    if (o.max_depth > 0 && o.max_depth < 50) {
+        nodes = std::min(nodes, std::ldexp(1.0, o.max_depth + 1));
+        with_stats = std::min(with_stats, std::ldexp(1.0, o.max_depth));
+    }
+    const Forest f(o, features, classes);
+    const double slots = f.sampled_features() * static_cast<double>(o.k);
+    const double per_node = sizeof(Node) + (classes > 0 ? 4.0 * classes : 100.0);
+    const double per_stats = 64 + slots * (classes > 0 ? 12.0 + 4.0 * classes : 16.0 + 100.0);
+    // the stored form and the decoded forest: twice
+    return 2.0 * o.n_estimators * (nodes * per_node + with_stats * per_stats);
+}
+
+// Stored form: version, options, then per tree its nodes in preorder:
+// kind (u8), n (varint), class counts (C varints) or sum (ExactSum); a split
+// adds feature (i32), threshold (f64) and a flag for candidate statistics:
+// slot count, then per slot feature (i32), candidates (u16), and per
+// candidate its value (f64), exact count (varint), left counts (C varints)
+// or left count (varint) and sum (ExactSum), counts as steps from the
+// candidate before. A classification node is thus ~6 + C bytes, a split
+// 13 more, and its statistics ~10 + C·1-3 bytes per candidate.
+void Forest::encode(ByteWriter &w) const {
+    w.bytes().reserve(w.bytes().size() + bytes() / 2);  // one growth, not one per value
+    w.put<uint16_t>(kForestEncoding);
+    w.put<int32_t>(o_.n_estimators);
+    w.put<int32_t>(o_.max_depth);
+    w.put<int32_t>(o_.min_samples_leaf);
+    w.put<double>(o_.max_features);
+    w.put<int32_t>(o_.k);
+    w.put<int32_t>(o_.random_depth);
+    w.put<uint64_t>(o_.seed);
+    w.put<uint32_t>(static_cast<uint32_t>(trees_.size()));
+    const size_t cc = static_cast<size_t>(classes_);
+    for (const auto &tp : trees_) {
+        const Tree &t = *tp;
+        std::vector<int32_t> stack{t.root};
+        while (!stack.empty()) {
+            const int32_t node = stack.back();
+            stack.pop_back();
+            const Node &nd = t.nodes[static_cast<size_t>(node)];
+            w.put<uint8_t>(nd.kind);
+            w.put_varint(static_cast<uint64_t>(nd.n));
+            if (classes_ > 0)
+                for (size_t c = 0; c < cc; ++c) w.put_varint(static_cast<uint64_t>(t.counts[static_cast<size_t>(node) * cc + c]));
+            else
+                t.sums[static_cast<size_t>(node)].encode(w);
+            if (nd.kind != kSplit) continue;
+            w.put<int32_t>(nd.feature);
+            w.put<double>(nd.threshold);
+            w.put<uint8_t>(nd.stats >= 0 ? 1 : 0);
+            if (nd.stats >= 0) {
+                const CandStats &cs = t.stats[static_cast<size_t>(nd.stats)];
+                const size_t k = static_cast<size_t>(cs.k);
+                w.put<uint32_t>(static_cast<uint32_t>(cs.features.size()));
+                for (size_t s = 0; s < cs.features.size(); ++s) {
+                    w.put<int32_t>(cs.features[s]);
+                    w.put<uint16_t>(cs.count[s]);
+                    for (size_t j = 0; j < cs.count[s]; ++j) {
+                        const size_t at = s * k + j;
+                        w.put<double>(cs.value[at]);
+                        w.put_varint(static_cast<uint64_t>(cs.eq[at]));
+                        // left counts grow with the candidate: stored as the step from the one before
+                        if (classes_ > 0)
+                            for (size_t c = 0; c < cc; ++c)
+                                w.put_varint(static_cast<uint64_t>(cs.left[at * cc + c] - (j ? cs.left[(at - 1) * cc + c] : 0)));
+                        else {
+                            w.put_varint(static_cast<uint64_t>(cs.left[at] - (j ? cs.left[at - 1] : 0)));
+                            cs.left_sum[at].encode(w);
+                        }
+                    }
+                }
+            }
+            stack.push_back(nd.right);
+            stack.push_back(nd.left);
+        }
+    }
+}
+
+namespace {
+int32_t get_count(ByteReader &r, int64_t base = 0) {
+    const uint64_t v = r.get_varint();
+    if (v > INT32_MAX || base + static_cast<int64_t>(v) > INT32_MAX) ByteReader::fail("count out of range in a forest");
+    return static_cast<int32_t>(base + static_cast<int64_t>(v));
+}
+
+int32_t decode_node(ByteReader &r, Tree &t, const ForestOptions &o, int features, int classes, int sampled, int depth) {
+    if (depth > kMaxForestDepth + 1) ByteReader::fail("forest too deep");
+    const auto me = static_cast<int32_t>(t.nodes.size());
+    t.nodes.emplace_back();
+    const auto kind = r.get<uint8_t>();
+    if (kind > kLeafNoSplit) ByteReader::fail("bad forest node kind");
+    const int32_t n = get_count(r);
+    t.nodes[static_cast<size_t>(me)].kind = kind;
+    t.nodes[static_cast<size_t>(me)].n = n;
+    const size_t cc = static_cast<size_t>(classes);
+    if (classes > 0)
+        for (size_t c = 0; c < cc; ++c) t.counts.push_back(get_count(r));
+    else
+        t.sums.push_back(ExactSum::decode(r));
+    if (kind != kSplit) return me;
+    const auto f = r.get<int32_t>();
+    const auto thr = r.get<double>();
+    if (f < 0 || f >= features || !std::isfinite(thr)) ByteReader::fail("bad forest split");
+    const auto has = r.get<uint8_t>();
+    if (has > 1) ByteReader::fail("bad forest split");
+    t.nodes[static_cast<size_t>(me)].feature = f;
+    t.nodes[static_cast<size_t>(me)].threshold = thr;
+    if (has) {
+        CandStats cs;
+        cs.k = o.k;
+        const size_t k = static_cast<size_t>(o.k);
+        const auto slots = r.get<uint32_t>();
+        if (slots != static_cast<uint32_t>(sampled)) ByteReader::fail("bad forest statistics");
+        r.need(static_cast<size_t>(slots) * 6);
+        cs.features.resize(slots);
+        cs.count.resize(slots);
+        cs.value.assign(slots * k, 0.0);
+        cs.eq.assign(slots * k, 0);
+        cs.left.assign(slots * k * (classes > 0 ? cc : 1), 0);
+        if (classes == 0) cs.left_sum.assign(slots * k, ExactSum());
+        for (size_t s = 0; s < slots; ++s) {
+            cs.features[s] = r.get<int32_t>();
+            cs.count[s] = r.get<uint16_t>();
+            if (cs.features[s] < 0 || cs.features[s] >= features || cs.count[s] > k)
+                ByteReader::fail("bad forest statistics");
+            for (size_t j = 0; j < cs.count[s]; ++j) {
+                const size_t at = s * k + j;
+                cs.value[at] = r.get<double>();
+                if (!std::isfinite(cs.value[at]) || (j > 0 && !(cs.value[at - 1] < cs.value[at])))
+                    ByteReader::fail("bad forest candidate");
+                cs.eq[at] = get_count(r);
+                if (classes > 0)
+                    for (size_t c = 0; c < cc; ++c) cs.left[at * cc + c] = get_count(r, j ? cs.left[(at - 1) * cc + c] : 0);
+                else {
+                    cs.left[at] = get_count(r, j ? cs.left[at - 1] : 0);
+                    cs.left_sum[at] = ExactSum::decode(r);
+                }
+            }
+        }
+        t.nodes[static_cast<size_t>(me)].stats = static_cast<int32_t>(t.stats.size());
+        t.stats.push_back(std::move(cs));
+    }
+    const int32_t l = decode_node(r, t, o, features, classes, sampled, depth + 1);
+    const int32_t rr = decode_node(r, t, o, features, classes, sampled, depth + 1);
+    t.nodes[static_cast<size_t>(me)].left = l;
+    t.nodes[static_cast<size_t>(me)].right = rr;
+    return me;
+}
+}  // namespace
+
+Forest Forest::decode(ByteReader &r, int features, int classes) {
+    if (r.get<uint16_t>() != kForestEncoding) ByteReader::fail("unknown forest encoding");
+    ForestOptions o;
+    o.n_estimators = r.get<int32_t>();
+    o.max_depth = r.get<int32_t>();
+    o.min_samples_leaf = r.get<int32_t>();
+    o.max_features = r.get<double>();
+    o.k = r.get<int32_t>();
+    o.random_depth = r.get<int32_t>();
+    o.seed = r.get<uint64_t>();
+    if (!std::isfinite(o.max_features) || o.max_features < 0 || o.random_depth < 0) ByteReader::fail("bad forest options");
+    Forest f = [&] {
+        try {
+            return Forest(o, features, classes);
+        } catch (const Error &) {
+            ByteReader::fail("bad forest options");
+        }
+    }();
+    const auto trees = r.get<uint32_t>();
+    if (trees != static_cast<uint32_t>(o.n_estimators)) ByteReader::fail("bad forest tree count");
+    for (uint32_t i = 0; i < trees; ++i) {
+        auto t = std::make_shared<Tree>();
+        t->root = decode_node(r, *t, o, features, classes, f.sampled_features(), 0);
+        f.trees_.push_back(std::move(t));
+    }
+    return f;
+}
+
+std::string Forest::difference(const Forest &o) const {
+    if (features_ != o.features_ || classes_ != o.classes_ || trees_.size() != o.trees_.size()) return "layout";
+    for (size_t i = 0; i < trees_.size(); ++i) {
+        ByteWriter a, b;
+        Forest one(o_, features_, classes_), other(o.o_, features_, classes_);
+        one.trees_ = {trees_[i]};
+        other.trees_ = {o.trees_[i]};
+        one.o_.n_estimators = other.o_.n_estimators = 1;
+        one.encode(a);
+        other.encode(b);
+        if (a.bytes() != b.bytes()) return "tree " + std::to_string(i);
+    }
+    ByteWriter a, b;
+    encode(a);
+    o.encode(b);
+    return a.bytes() == b.bytes() ? "" : "options";
+}
+
+}  // namespace unlearn

@@ -1,0 +1,140 @@
+// Random forests that forget exactly, in the manner of DaRE (Brophy & Lowd,
+// "Machine Unlearning for Random Forests", ICML 2021): every node keeps the
+// statistics its split decision depends on, so that forgetting (or learning)
+// a row walks the row's path, updates them, and retrains only a subtree whose
+// decision changes, from the rows that reach it.
+//
+// Exactness is stronger here than in DaRE: a forest is a pure function of
+// (the multiset of rows it holds, its options, its seed). Forgetting a row
+// therefore gives, bit for bit, the forest a retrain on the remaining rows
+// would build, and verify checks exactly that. What makes it so:
+//  - Feature sampling at a node depends only on the node's path (a seeded
+//    stream keyed by seed, tree and the left/right turns from the root).
+//  - Threshold candidates (the threshold rule): for a node and a sampled
+//    feature, every distinct value v of the feature among the rows reaching
+//    the node gets a hash h(path, feature, v); the candidates are the k
+//    distinct values with the smallest hashes, and "x <= v" goes left. The
+//    set is a function of the set of distinct values at the node, never of
+//    row order or keys. Each candidate keeps how many rows hold exactly its
+//    value: forgetting a row changes the set only when that count reaches 0
+//    (the value left the node), learning a row only when its value is new at
+//    the node and hashes below the largest candidate (or fewer than k
+//    distinct values were there). Either way the subtree is retrained.
+//  - The statistics are exact: class counts are integers, regression sums
+//    are ExactSum (exact_sum.hpp), and a decision rounds them the same way
+//    whichever order the rows came in.
+//  - Why a forest that forgot a row holds no threshold that came from it: a
+//    threshold is a candidate value, a candidate's row count reaches 0 when
+//    its last row is forgotten, and that retrains the subtree from the
+//    remaining rows, which no longer hold the value. More generally the
+//    forest equals a retrain on the remaining rows, which never saw the row.
+//  - Nodes that hold kStatsMinRows rows or fewer keep no candidate
+//    statistics (a retrain from so few rows is cheap): any change of their
+//    rows retrains them.
+// The core stores no key and no row: only the statistics above. Rows for a
+// retrain come from a callback (the boundary reads them from the table
+// through lineage); the core filters those that reach the retrained node.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bytes.hpp"
+#include "exact_sum.hpp"
+#include "linear_stats.hpp"
+
+namespace unlearn {
+
+struct ForestOptions {
+    int n_estimators = 100;
+    int max_depth = 0;         // 0: unlimited (scikit-learn's None), bounded by kMaxDepth
+    int min_samples_leaf = 1;
+    double max_features = 0;   // 0: default ('sqrt' classification, 1.0 regression); <= 1 a fraction, else a count
+    int k = 10;                // candidate thresholds per sampled feature
+    int random_depth = 0;      // levels whose split is drawn at random
+    uint64_t seed = 0;
+};
+
+constexpr int kMaxForestDepth = 500;
+constexpr int kMaxTrees = 10000;
+constexpr int kMaxCandidates = 1000;
+// Nodes with this many rows or fewer keep no candidate statistics.
+constexpr int32_t kStatsMinRows = 128;
+
+// The rows a forest holds now: x, and y as class indices (classification,
+// stored as doubles) or values (regression).
+struct ForestRows {
+    RowMatrix x;
+    Vector y;
+};
+// Hands the rows the forest holds after the change being applied.
+using ForestRowSource = std::function<const ForestRows &()>;
+
+class Forest {
+public:
+    // classes: 0 for regression
+    Forest(const ForestOptions &o, int features, int classes);
+    // copies are deep: update changes a forest's trees in place
+    Forest(const Forest &o);
+    Forest &operator=(const Forest &o);
+    Forest(Forest &&) noexcept = default;
+    Forest &operator=(Forest &&) noexcept = default;
+    ~Forest();
+
+    // Trains every tree on the rows (x, y as in ForestRows).
+    void fit(const RowMatrix &x, const Vector &y);
+    // Forgets (sign -1) or learns (+1) rows given by their values; subtrees
+    // whose decisions change retrain from rows(), which must already hold
+    // the forest's rows after the change. Returns the subtrees retrained.
+    int64_t update(const RowMatrix &x, const Vector &y, int sign, const ForestRowSource &rows);
+
+    // Mean over the trees of their leaf's class frequencies (as scikit-learn).
+    Vector predict_proba(const double *x) const;
+    double predict_value(const double *x) const;  // regression: mean of leaf means
+    // scikit-learn's feature_importances_: impurity decrease per feature,
+    // normalised per tree, averaged, normalised.
+    Vector importances() const;
+    // The forest without column j (exact: retrains from rows without it).
+    void drop_feature(int j, const ForestRows &rows_without);
+
+    int features() const { return features_; }
+    int classes() const { return classes_; }
+    int64_t rows() const;
+    const ForestOptions &options() const { return o_; }
+    size_t nodes() const;
+    size_t bytes() const;  // memory estimate of the state held
+
+    // Canonical (preorder) encoding: equal forests encode to equal bytes.
+    void encode(ByteWriter &w) const;
+    static Forest decode(ByteReader &r, int features, int classes);
+    // "" when equal, else what differs first (tree, node), for verify
+    std::string difference(const Forest &o) const;
+
+    // A tree's nodes in preorder, for tests and inspection.
+    struct NodeView {
+        bool split;
+        int feature;
+        double threshold;
+        int32_t n;
+    };
+    std::vector<NodeView> tree_nodes(int tree) const;
+
+    // The sampled-feature count the options give for this layout.
+    int sampled_features() const;
+
+    struct Tree;  // defined in forest.cpp
+
+private:
+    ForestOptions o_;
+    int features_;
+    int classes_;
+    std::vector<std::shared_ptr<Tree>> trees_;
+};
+
+// Bytes a forest trained on `rows` rows may take at most (for the memory bound).
+double forest_bytes_bound(const ForestOptions &o, int features, int classes, double rows);
+
+}  // namespace unlearn

@@ -1,0 +1,296 @@
+// The DaRE-style forest (forest.hpp): every split is the best a brute-force
+// search over the rows reaching the node finds; the forest is a function of
+// the multiset of rows (order never matters); after many random forgets and
+// learns it is, byte for byte, the forest a fresh fit on the remaining rows
+// builds; its stored form round-trips and refuses damaged bytes.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <numeric>
+#include <random>
+
+#include "bytes.hpp"
+#include "forest.hpp"
+#include "testing.hpp"
+
+using namespace unlearn;
+
+namespace {
+
+struct Rows {
+    RowMatrix x;
+    Vector y;
+};
+
+// Features rounded to a few decimals (repeated values exercise the exact
+// counts); classes from a noisy rule, or a noisy regression target.
+Rows make_rows(int n, int p, int classes, uint64_t seed, double step = 0.1) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<double> n01(0.0, 1.0);
+    Rows r{RowMatrix(n, p), Vector(n)};
+    for (int i = 0; i < n; ++i) {
+        double s = 0;
+        for (int j = 0; j < p; ++j) {
+            r.x(i, j) = std::round(n01(rng) / step) * step;
+            s += (j % 2 ? -1.0 : 1.0) * r.x(i, j) * (j + 1);
+        }
+        if (classes > 0) {
+            const double z = s + 0.5 * n01(rng);
+            r.y(i) = z < -1 ? 0 : (z < 1 || classes == 2 ? (z < 1 ? 1 : 0) : 2 % classes);
+        } else {
+            r.y(i) = s + 0.3 * n01(rng);
+        }
+    }
+    return r;
+}
+
+Rows subset(const Rows &r, const std::vector<int> &idx) {
+    Rows o{RowMatrix(static_cast<Eigen::Index>(idx.size()), r.x.cols()), Vector(static_cast<Eigen::Index>(idx.size()))};
+    for (size_t i = 0; i < idx.size(); ++i) {
+        o.x.row(static_cast<Eigen::Index>(i)) = r.x.row(idx[i]);
+        o.y(static_cast<Eigen::Index>(i)) = r.y(idx[i]);
+    }
+    return o;
+}
+
+std::vector<uint8_t> bytes_of(const Forest &f) {
+    ByteWriter w;
+    f.encode(w);
+    return w.bytes();
+}
+
+// The best score of any split "x_j <= v" over every feature and every
+// distinct value, from the raw rows: Gini's sum of squared counts over the
+// side sizes, or squared error's (sum)^2 / n (larger is better). -inf when
+// none leaves min_leaf rows on both sides.
+double brute_best(const Rows &r, const std::vector<int> &idx, int classes, int min_leaf) {
+    double best = -INFINITY;
+    for (Eigen::Index j = 0; j < r.x.cols(); ++j) {
+        for (int a : idx) {
+            const double v = r.x(a, j);
+            std::vector<long double> cl(static_cast<size_t>(std::max(classes, 1)), 0), cr = cl;
+            long double sl = 0, sr = 0;
+            int nl = 0, nr = 0;
+            for (int i : idx) {
+                const bool left = r.x(i, j) <= v;
+                (left ? nl : nr)++;
+                if (classes > 0) (left ? cl : cr)[static_cast<size_t>(r.y(i))] += 1;
+                else (left ? sl : sr) += r.y(i);
+            }
+            if (nl < min_leaf || nr < min_leaf) continue;
+            double score;
+            if (classes > 0) {
+                long double ql = 0, qr = 0;
+                for (size_t c = 0; c < cl.size(); ++c) {
+                    ql += cl[c] * cl[c];
+                    qr += cr[c] * cr[c];
+                }
+                score = static_cast<double>(ql / nl + qr / nr);
+            } else {
+                score = static_cast<double>(sl * sl / nl + sr * sr / nr);
+            }
+            best = std::max(best, score);
+        }
+    }
+    return best;
+}
+
+double score_of(const Rows &r, const std::vector<int> &idx, int classes, int f, double thr) {
+    std::vector<long double> cl(static_cast<size_t>(std::max(classes, 1)), 0), cr = cl;
+    long double sl = 0, sr = 0;
+    int nl = 0, nr = 0;
+    for (int i : idx) {
+        const bool left = r.x(i, f) <= thr;
+        (left ? nl : nr)++;
+        if (classes > 0) (left ? cl : cr)[static_cast<size_t>(r.y(i))] += 1;
+        else (left ? sl : sr) += r.y(i);
+    }
+    if (classes > 0) {
+        long double ql = 0, qr = 0;
+        for (size_t c = 0; c < cl.size(); ++c) {
+            ql += cl[c] * cl[c];
+            qr += cr[c] * cr[c];
+        }
+        return static_cast<double>(ql / nl + qr / nr);
+    }
+    return static_cast<double>(sl * sl / nl + sr * sr / nr);
+}
+
+// Walks a tree's preorder nodes alongside the rows reaching each node and
+// checks each split against the brute-force best.
+void check_tree(const std::vector<Forest::NodeView> &nodes, size_t &at, const Rows &r, const std::vector<int> &idx,
+                int classes, int min_leaf) {
+    const Forest::NodeView nd = nodes.at(at++);
+    ASSERT_EQ(nd.n, static_cast<int32_t>(idx.size()));
+    if (!nd.split) return;
+    const double best = brute_best(r, idx, classes, min_leaf);
+    const double ours = score_of(r, idx, classes, nd.feature, nd.threshold);
+    EXPECT_NEAR(ours, best, 1e-9 * std::max(1.0, std::fabs(best)));
+    std::vector<int> left, right;
+    for (int i : idx) (r.x(i, nd.feature) <= nd.threshold ? left : right).push_back(i);
+    check_tree(nodes, at, r, left, classes, min_leaf);
+    check_tree(nodes, at, r, right, classes, min_leaf);
+}
+
+class BruteForce : public ::testing::TestWithParam<int> {};
+
+TEST_P(BruteForce, EverySplitIsTheBestOverAllValues) {
+    const int classes = GetParam();
+    const Rows r = make_rows(120, 4, classes, 11 + classes);
+    ForestOptions o;
+    o.n_estimators = 3;
+    o.max_features = 1.0;  // every feature
+    o.k = 1000;            // every distinct value is a candidate
+    o.min_samples_leaf = 2;
+    o.seed = 5;
+    Forest f(o, 4, classes);
+    f.fit(r.x, r.y);
+    std::vector<int> all(120);
+    std::iota(all.begin(), all.end(), 0);
+    for (int t = 0; t < 3; ++t) {
+        size_t at = 0;
+        const auto nodes = f.tree_nodes(t);
+        check_tree(nodes, at, r, all, classes, 2);
+        EXPECT_EQ(at, nodes.size());
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Forest, BruteForce, ::testing::Values(0, 2, 3));
+
+TEST(Forest, RowOrderDoesNotMatter) {
+    for (int classes : {0, 3}) {
+        const Rows r = make_rows(400, 5, classes, 3);
+        std::vector<int> perm(400);
+        std::iota(perm.begin(), perm.end(), 0);
+        std::shuffle(perm.begin(), perm.end(), std::mt19937(9));
+        ForestOptions o;
+        o.n_estimators = 5;
+        o.seed = 42;
+        Forest a(o, 5, classes), b(o, 5, classes);
+        a.fit(r.x, r.y);
+        const Rows s = subset(r, perm);
+        b.fit(s.x, s.y);
+        EXPECT_EQ(bytes_of(a), bytes_of(b));
+    }
+}
+
+// Random forgets and learns, one row or a batch at a time; after each the
+// forest must be byte-identical to a fresh fit on the rows it holds.
+void forget_and_learn(int classes, int random_depth, int min_leaf, int rounds) {
+    const Rows pool = make_rows(900, 6, classes, 77 + classes);
+    ForestOptions o;
+    o.n_estimators = 4;
+    o.k = 5;
+    o.random_depth = random_depth;
+    o.min_samples_leaf = min_leaf;
+    o.max_depth = classes == 0 ? 8 : 0;
+    o.seed = 1234;
+    std::vector<int> held(600), out;
+    std::iota(held.begin(), held.end(), 0);
+    for (int i = 600; i < 900; ++i) out.push_back(i);
+    Forest f(o, 6, classes);
+    {
+        const Rows h = subset(pool, held);
+        f.fit(h.x, h.y);
+    }
+    std::mt19937 rng(classes * 100 + random_depth);
+    int64_t retrained = 0;
+    for (int round = 0; round < rounds; ++round) {
+        const bool forget = (rng() % 2 == 0 && held.size() > 50) || out.empty();
+        const int batch = rng() % 5 == 0 ? 1 + static_cast<int>(rng() % 20) : 1;
+        std::vector<int> changed;
+        auto &from = forget ? held : out;
+        auto &to = forget ? out : held;
+        for (int b = 0; b < batch && !from.empty(); ++b) {
+            const size_t at = rng() % from.size();
+            changed.push_back(from[at]);
+            to.push_back(from[at]);
+            from.erase(from.begin() + static_cast<std::ptrdiff_t>(at));
+        }
+        Rows now = subset(pool, held);
+        const Rows c = subset(pool, changed);
+        int fetched = 0;
+        retrained += f.update(c.x, c.y, forget ? -1 : 1, [&]() -> const ForestRows & {
+            static ForestRows rows;
+            rows.x = now.x;
+            rows.y = now.y;
+            ++fetched;
+            return rows;
+        });
+        ASSERT_LE(fetched, 4);  // at most once per tree
+        if (round % 25 == 24 || round == rounds - 1) {
+            Forest fresh(o, 6, classes);
+            fresh.fit(now.x, now.y);
+            ASSERT_EQ(f.difference(fresh), "") << "round " << round;
+            ASSERT_EQ(bytes_of(f), bytes_of(fresh)) << "round " << round;
+            ASSERT_EQ(f.rows(), static_cast<int64_t>(held.size()));
+        }
+    }
+    EXPECT_GT(retrained, 0);
+}
+
+TEST(Forest, ForgetAndLearnEqualAFreshFitClassification) { forget_and_learn(3, 0, 1, 300); }
+TEST(Forest, ForgetAndLearnEqualAFreshFitBinaryRandomLevels) { forget_and_learn(2, 2, 3, 300); }
+TEST(Forest, ForgetAndLearnEqualAFreshFitRegression) { forget_and_learn(0, 1, 2, 200); }
+
+TEST(Forest, EncodingRoundTripsAndRefusesDamage) {
+    for (int classes : {0, 2}) {
+        const Rows r = make_rows(200, 3, classes, 5);
+        ForestOptions o;
+        o.n_estimators = 2;
+        Forest f(o, 3, classes);
+        f.fit(r.x, r.y);
+        const auto b = bytes_of(f);
+        ByteReader rd(b.data(), b.size());
+        Forest g = Forest::decode(rd, 3, classes);
+        EXPECT_EQ(rd.remaining(), 0u);
+        EXPECT_EQ(bytes_of(g), b);
+        for (size_t cut : {size_t{0}, size_t{1}, b.size() / 3, b.size() / 2, b.size() - 1}) {
+            ByteReader part(b.data(), cut);
+            EXPECT_THROW(Forest::decode(part, 3, classes), Error);
+        }
+        for (size_t i = 0; i < b.size(); i += 7) {
+            auto bad = b;
+            bad[i] ^= 0xa5;
+            try {
+                ByteReader br(bad.data(), bad.size());
+                Forest::decode(br, 3, classes);
+            } catch (const Error &) {
+            }
+        }
+    }
+}
+
+TEST(Forest, PredictsAndRanksFeatures) {
+    const Rows r = make_rows(600, 4, 2, 8);
+    ForestOptions o;
+    o.n_estimators = 20;
+    Forest f(o, 4, 2);
+    f.fit(r.x, r.y);
+    int hits = 0;
+    for (Eigen::Index i = 0; i < r.x.rows(); ++i) {
+        const Vector p = f.predict_proba(r.x.row(i).data());
+        EXPECT_NEAR(p.sum(), 1.0, 1e-12);
+        Eigen::Index top;
+        p.maxCoeff(&top);
+        hits += top == static_cast<Eigen::Index>(r.y(i));
+    }
+    EXPECT_GT(hits, 550);
+    const Vector imp = f.importances();
+    EXPECT_NEAR(imp.sum(), 1.0, 1e-12);
+    EXPECT_GT(imp(3), imp(0));  // the rule weighs feature j by j + 1
+}
+
+TEST(Forest, RefusesBadOptions) {
+    ForestOptions o;
+    o.n_estimators = 0;
+    EXPECT_THROW(Forest(o, 3, 2), Error);
+    o = ForestOptions{};
+    o.max_depth = kMaxForestDepth + 1;
+    EXPECT_THROW(Forest(o, 3, 2), Error);
+    o = ForestOptions{};
+    o.k = 0;
+    EXPECT_THROW(Forest(o, 3, 2), Error);
+}
+
+}  // namespace
