@@ -61,16 +61,24 @@ ModelMeta load_model(Spi &spi, const std::string &name) {
 }
 
 std::vector<ModelMeta> models_of(Spi &spi, Oid relation, bool lock) {
-    SpiResult r = lock ? spi.exec("SELECT model_id, name, relation::oid, key_columns, target, features, algorithm, "
-                                  "options::text, shards, lineage_buckets, version, strategy, slices FROM unlearn.models "
-                                  "WHERE relation = $1::oid::regclass OR relation IN (SELECT relid FROM pg_partition_ancestors($1::oid::regclass)) "
-                                  "ORDER BY model_id FOR KEY SHARE",
-                                  {oid_param(relation)})
-                       : spi.exec("SELECT model_id, name, relation::oid, key_columns, target, features, algorithm, "
-                                  "options::text, shards, lineage_buckets, version, strategy, slices FROM unlearn.models "
-                                  "WHERE relation = $1::oid::regclass OR relation IN (SELECT relid FROM pg_partition_ancestors($1::oid::regclass)) "
-                                  "ORDER BY model_id",
-                                  {oid_param(relation)});
+    // a partition's rows are also its ancestors' models' rows; most tables are no partition,
+    // and every DELETE asks: the plain lookup is the models_relation_idx probe alone
+    const bool partition = pg_call([&] { return get_rel_relispartition(relation); });
+#define UNLEARN_MODEL_COLUMNS                                                                                      \
+    "SELECT model_id, name, relation::oid, key_columns, target, features, algorithm, options::text, shards, "      \
+    "lineage_buckets, version, strategy, slices FROM unlearn.models "
+#define UNLEARN_OF_PARTITION                                                                                       \
+    "WHERE relation = $1::oid::regclass OR relation IN (SELECT relid FROM pg_partition_ancestors($1::oid::regclass)) "
+    const std::vector<Param> params{oid_param(relation)};
+    SpiResult r = partition ? (lock ? spi.exec(UNLEARN_MODEL_COLUMNS UNLEARN_OF_PARTITION "ORDER BY model_id FOR KEY SHARE", params)
+                                    : spi.exec(UNLEARN_MODEL_COLUMNS UNLEARN_OF_PARTITION "ORDER BY model_id", params))
+                            : (lock ? spi.exec(UNLEARN_MODEL_COLUMNS "WHERE relation = $1::oid::regclass ORDER BY model_id "
+                                                                     "FOR KEY SHARE",
+                                               params)
+                                    : spi.exec(UNLEARN_MODEL_COLUMNS "WHERE relation = $1::oid::regclass ORDER BY model_id",
+                                               params));
+#undef UNLEARN_MODEL_COLUMNS
+#undef UNLEARN_OF_PARTITION
     std::vector<ModelMeta> out;
     for (uint64 i = 0; i < r.rows(); ++i) out.push_back(meta_from(spi, r, i));
     if (!lock) return out;
