@@ -112,7 +112,10 @@ void write_states(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &s
 // Locks the shards' state rows in shard order until commit and returns
 // their states as committed now: a writer of a SISA or certified shard
 // computes from these, after the writers before it have committed.
-std::map<int32, ShardState> lock_shard_states(Spi &spi, const ModelMeta &m, const std::vector<int32> &shards);
+// seen: the versions already read (load_states); a shard still at its version
+// is locked but not read again (a forest's state is megabytes).
+std::map<int32, ShardState> lock_shard_states(Spi &spi, const ModelMeta &m, const std::vector<int32> &shards,
+                                              const std::vector<StateSeen> &seen);
 // A concurrent writer's change of one summation-form shard: the rows'
 // own state (delta) added (sign +1) or taken away (-1). If the shard's base
 // row is free, it is locked and rewritten with the committed deltas and this

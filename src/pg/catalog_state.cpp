@@ -117,13 +117,27 @@ bool fold_into_base(Spi &spi, const ModelMeta &m, int32 shard, const ShardState 
 
 }  // namespace
 
-std::map<int32, ShardState> lock_shard_states(Spi &spi, const ModelMeta &m, const std::vector<int32> &shards) {
-    SpiResult r = spi.exec("SELECT shard, state FROM unlearn.state WHERE model_id = $1 AND shard = ANY($2::int4[]) "
+std::map<int32, ShardState> lock_shard_states(Spi &spi, const ModelMeta &m, const std::vector<int32> &shards,
+                                              const std::vector<StateSeen> &seen) {
+    SpiResult r = spi.exec("SELECT shard, xmin::text FROM unlearn.state WHERE model_id = $1 AND shard = ANY($2::int4[]) "
                            "ORDER BY shard FOR NO KEY UPDATE",
                            {int4_param(m.id), int4_array_param(shards)});
+    std::vector<int32> changed;
+    for (uint64 i = 0; i < r.rows(); ++i) {
+        const int32 s = r.int4(i, 1);
+        if (s < 0 || static_cast<size_t>(s) >= seen.size() || seen[static_cast<size_t>(s)].xmin != r.str(i, 2))
+            changed.push_back(s);
+    }
+    if (r.rows() != std::set<int32>(shards.begin(), shards.end()).size())
+        throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" is missing shard state",
+                    "Drop the model with unlearn.drop_model and train it again.");
     std::map<int32, ShardState> out;
-    for (uint64 i = 0; i < r.rows(); ++i) out.emplace(r.int4(i, 1), decode_at(m, r, i, 2));
-    if (out.size() != std::set<int32>(shards.begin(), shards.end()).size())
+    if (changed.empty()) return out;
+    // locked above: these reads see the versions the writers before this one committed
+    SpiResult states = spi.exec("SELECT shard, state FROM unlearn.state WHERE model_id = $1 AND shard = ANY($2::int4[])",
+                                {int4_param(m.id), int4_array_param(changed)});
+    for (uint64 i = 0; i < states.rows(); ++i) out.emplace(states.int4(i, 1), decode_at(m, states, i, 2));
+    if (out.size() != changed.size())
         throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" is missing shard state",
                     "Drop the model with unlearn.drop_model and train it again.");
     return out;

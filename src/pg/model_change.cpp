@@ -50,7 +50,7 @@ void ModelChange::add_rows(int32 shard, const RowMatrix &x, const Vector &y, int
 }
 
 void ModelChange::lock_shards(const std::vector<int32> &shards) {
-    for (auto &kv : lock_shard_states(spi, model, shards)) {
+    for (auto &kv : lock_shard_states(spi, model, shards, seen_)) {
         ShardState &st = states.at(static_cast<size_t>(kv.first));
         held_before_ += state_rows(kv.second) - state_rows(st);  // what the writers before this one changed
         st = std::move(kv.second);
