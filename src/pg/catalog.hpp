@@ -31,8 +31,13 @@ bool model_exists(Spi &spi, const std::string &name);
 void lock_model(Spi &spi, const std::string &name);
 // A new model's row (version 0); returns its id.
 int32 insert_model(Spi &spi, const ModelMeta &m, const std::string &options_json, int64 rows_held, int64 rows_skipped);
-// Bumps the version and the held/forgotten counters after a change of state.
+// Bumps the version and the held/forgotten counters after a change of state,
+// and marks stored metrics stale (with the time): they describe the old state.
 void touch_model(Spi &spi, const ModelMeta &m, int64 rows_held, int64 forgotten);
+// unlearn.models.metrics: the figures (a JSON object) with the time and the
+// model version they describe; read back as stored.
+void write_metrics(Spi &spi, const ModelMeta &m, const std::string &json);
+std::string read_metrics(Spi &spi, const ModelMeta &m);
 void write_features(Spi &spi, const ModelMeta &m);
 void write_bucket_count(Spi &spi, const ModelMeta &m);
 void write_categories(Spi &spi, const ModelMeta &m);

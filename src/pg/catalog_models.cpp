@@ -108,11 +108,46 @@ int32 insert_model(Spi &spi, const ModelMeta &m, const std::string &options_json
     return ins.int4(0, 1);
 }
 
+namespace {
+
+// A library newer than the extension's SQL (the trigger runs between
+// installing the library and ALTER EXTENSION UPDATE) finds no metrics column.
+bool models_have_metrics() {
+    return pg_call([] {
+        const Oid ns = get_namespace_oid("unlearn", true);
+        const Oid rel = OidIsValid(ns) ? get_relname_relid("models", ns) : InvalidOid;
+        return OidIsValid(rel) && get_attnum(rel, "metrics") != InvalidAttrNumber;
+    });
+}
+
+}  // namespace
+
 void touch_model(Spi &spi, const ModelMeta &m, int64 rows_held, int64 forgotten) {
+    if (!models_have_metrics()) {
+        spi.exec(
+            "UPDATE unlearn.models SET version = version + 1, rows_held = $2, "
+            "rows_forgotten = rows_forgotten + $3, updated_at = clock_timestamp() WHERE model_id = $1",
+            {int4_param(m.id), int8_param(rows_held), int8_param(forgotten)});
+        return;
+    }
     spi.exec(
         "UPDATE unlearn.models SET version = version + 1, rows_held = $2, "
-        "rows_forgotten = rows_forgotten + $3, updated_at = clock_timestamp() WHERE model_id = $1",
+        "rows_forgotten = rows_forgotten + $3, updated_at = clock_timestamp(), "
+        "metrics = CASE WHEN metrics IS NULL OR metrics ? 'stale' THEN metrics "
+        "ELSE metrics || jsonb_build_object('stale', true, 'stale_since', clock_timestamp()) END WHERE model_id = $1",
         {int4_param(m.id), int8_param(rows_held), int8_param(forgotten)});
+}
+
+void write_metrics(Spi &spi, const ModelMeta &m, const std::string &json) {
+    spi.exec(
+        "UPDATE unlearn.models SET metrics = $2::jsonb || jsonb_build_object('computed_at', clock_timestamp(), "
+        "'model_version', version) WHERE model_id = $1",
+        {int4_param(m.id), text_param(json)});
+}
+
+std::string read_metrics(Spi &spi, const ModelMeta &m) {
+    SpiResult r = spi.exec("SELECT metrics::text FROM unlearn.models WHERE model_id = $1", {int4_param(m.id)});
+    return r.rows() == 1 && !r.is_null(0, 1) ? r.str(0, 1) : "null";
 }
 
 void write_features(Spi &spi, const ModelMeta &m) {

@@ -127,23 +127,6 @@ HoldoutSample holdout_sample(Spi &spi, const ModelMeta &m) {
     return h;
 }
 
-std::string json_string(const std::string &s) {
-    std::string out = "\"";
-    for (unsigned char c : s) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += static_cast<char>(c);
-        } else if (c < 0x20) {
-            char esc[8];
-            snprintf(esc, sizeof(esc), "\\u%04x", c);
-            out += esc;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out + "\"";
-}
-
 std::string rounded(double v) {
     char buf[32];
     snprintf(buf, sizeof(buf), "%.4g", v);
@@ -230,6 +213,23 @@ std::string group_figures(const ModelMeta &m, const FittedModel &before, const F
 }
 
 }  // namespace
+
+std::string json_string(const std::string &s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c < 0x20) {
+            char esc[8];
+            snprintf(esc, sizeof(esc), "\\u%04x", c);
+            out += esc;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out + "\"";
+}
 
 std::string json_number(double v) {
     if (!std::isfinite(v)) return "null";

@@ -34,6 +34,8 @@ struct DeletedRows {
 
 // A JSON number, or null when not finite (jsonb refuses inf and nan).
 std::string json_number(double v);
+// A JSON string literal, escaped.
+std::string json_string(const std::string &s);
 
 // The figures as members of a JSON object ("" when the model has no holdout
 // rows or its rows cannot be fetched by a one-column key). A figure never

@@ -11,6 +11,7 @@ extern "C" {
 #include "access/htup_details.h"
 #include "access/transam.h"
 #include "access/table.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_enum.h"
 #include "catalog/pg_inherits.h"

@@ -8,6 +8,7 @@
 #include "error.hpp"
 #include "pg_memory.hpp"
 #include "pg_snapshot.hpp"
+#include "holdout_metrics.hpp"
 #include "source.hpp"
 #include "strategy.hpp"
 
@@ -126,10 +127,14 @@ UNLEARN_FUNCTION(unlearn_train) {
         }
         write_encoded_blocks(spi, m, numbers, blobs);
     }
+    // the held-out rows' figures, once lineage says which rows they are
+    const std::string metrics = holdout_metrics(spi, m, fit_meta(m, t.states));
     ModelChange change(spi, m, std::move(t.states), strategy.train_method(), started);
     change.audit.rows = held;
+    if (!metrics.empty()) change.audit.details = "\"metrics\": " + metrics;
     change.change_all_shards();
     change.commit();
+    if (!metrics.empty()) write_metrics(spi, m, metrics);
     // last: installing the first model's triggers is an ALTER TABLE, and the
     // event triggers it fires must find the model whole, its states written
     install_triggers(spi, req.relation);
