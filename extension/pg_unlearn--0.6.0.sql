@@ -1049,3 +1049,22 @@ LEFT JOIN LATERAL (SELECT (a.details->>'bound_after')::float8 / nullif((a.detail
                    ORDER BY a.event_id DESC LIMIT 1) cb ON m.strategy = 'certified';
 COMMENT ON VIEW unlearn.model_summary
     IS 'one row per model: algorithm, strategy, rows held and forgotten, headline metric (stale or not), last change, SISA shards holding rows, certified budget spent';
+
+-- Long work reports its progress (src/pg/progress.hpp says why this way):
+-- a NOTICE every unlearn.progress_interval, and an entry per backend that
+-- other sessions read here while the work runs.
+CREATE FUNCTION unlearn.progress_entries(
+    OUT pid int, OUT model text, OUT operation text, OUT phase text, OUT rows_read bigint,
+    OUT shard int, OUT shards int, OUT slice int, OUT slices int, OUT epoch int, OUT epochs int,
+    OUT iteration int, OUT loss float8, OUT elapsed_s float8, OUT remaining_s float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'unlearn_progress_entries'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION unlearn.progress_entries()
+    IS 'internal: the progress entries of running pg_unlearn work, for unlearn.progress';
+CREATE VIEW unlearn.progress AS
+SELECT p.*, a.usename AS role, a.query_start FROM unlearn.progress_entries() p
+LEFT JOIN pg_stat_activity a USING (pid);
+COMMENT ON VIEW unlearn.progress
+    IS 'running pg_unlearn training, retrains and verify, one row per backend: phase, rows read, shard, slice, epoch, loss, elapsed and estimated remaining seconds (updated every unlearn.progress_interval)';

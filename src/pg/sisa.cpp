@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "error.hpp"
+#include "progress.hpp"
 #include "shard_rows.hpp"
 #include "strategy.hpp"
 
@@ -32,8 +33,11 @@ void retrain_shards(ModelChange &c, const std::map<int32, int32> &from) {
     const ClassLabels classes = std::get<SisaShard>(c.states.at(0)).classes;
     std::set<int32> wanted;
     for (const auto &kv : from) wanted.insert(kv.first);
+    const ProgressScope progress(m.name, "retrain", static_cast<int32>(from.size()));
     ShardSet rows = read_retrained_shards(c.spi, m, classes, wanted);
+    int32 done = 0;
     for (const auto &kv : from) {
+        progress_shard(done++);
         // a shard emptied by TRUNCATE kept no checkpoint: it starts over
         const int32 start = std::get<SisaShard>(c.states.at(static_cast<size_t>(kv.first))).last.rows == 0 ? 0 : kv.second;
         std::vector<Checkpoint> cps = train_shard(c.spi, m, classes, kv.first, rows.shards[kv.first], start);
@@ -139,6 +143,7 @@ std::vector<Check> Sisa::verify(Spi &spi, const ModelMeta &m) const {
     RowMatrix sample;
     std::vector<Check> per_shard;
     for (int32 s = 0; s < m.shards; ++s) {
+        progress_shard(s);
         const ShardRows &rows = fresh.shards[s];
         std::vector<Checkpoint> cps = train_slices(*learner, rows, m.slices, 0, nullptr, static_cast<uint64_t>(s));
         for (const Checkpoint &c : cps) {

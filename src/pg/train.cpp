@@ -8,6 +8,7 @@
 #include "error.hpp"
 #include "pg_memory.hpp"
 #include "pg_snapshot.hpp"
+#include "progress.hpp"
 #include "holdout_metrics.hpp"
 #include "source.hpp"
 #include "strategy.hpp"
@@ -104,6 +105,7 @@ UNLEARN_FUNCTION(unlearn_train) {
     // hold rows that are gone (the transaction's own changes are seen too).
     const std::string rel_name = relation_name(req.relation);
     const ForgettingStrategy &strategy = strategy_of(req.strategy);
+    const ProgressScope progress(req.name, "train", req.shards, req.relation);
     Trained t;
     {
         const PgActiveSnapshot committed = PgActiveSnapshot::latest();
