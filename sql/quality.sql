@@ -122,5 +122,16 @@ SELECT rows_trained FROM unlearn.train('q_cert', 'q_cls', 'y', ARRAY['x1', 'x2']
 DELETE FROM q_cls WHERE id = 40;
 SELECT name, shards_holding_rows, budget_spent > 0 AND budget_spent < 1 AS budget_partly_spent, last_event
 FROM unlearn.model_summary WHERE name IN ('q_sisa', 'q_cert') ORDER BY name;
+-- shards > 1 with holdout rows: a NOTICE says what accuracy sharding gave up
+-- against the same rows trained as one shard, also kept in the metrics
+CREATE TABLE q_ring (id int PRIMARY KEY, x1 float8, x2 float8, y int);
+INSERT INTO q_ring SELECT i, sin(i), cos(i * 0.7), (sin(i) ^ 2 + cos(i * 0.7) ^ 2 < 0.8)::int FROM generate_series(1, 800) i;
+SELECT rows_trained FROM unlearn.train('q_mlp4', 'q_ring', 'y', ARRAY['x1', 'x2'], 'mlp', shards => 8,
+                                       options => '{"holdout": 0.25, "hidden": 16}');
+SELECT (metrics->>'one_shard_accuracy')::float8 > (metrics->>'accuracy')::float8 AS one_shard_better FROM unlearn.models WHERE name = 'q_mlp4';
+-- one shard, or no holdout rows: nothing to compare
+SELECT rows_trained FROM unlearn.train('q_mlp1', 'q_ring', 'y', ARRAY['x1', 'x2'], 'mlp', options => '{"holdout": 0.25, "hidden": 16}');
+SELECT rows_trained FROM unlearn.train('q_mlp4n', 'q_ring', 'y', ARRAY['x1', 'x2'], 'mlp', shards => 4, options => '{"hidden": 16}');
+SELECT name, metrics ? 'one_shard_accuracy' AS compared FROM unlearn.models WHERE name LIKE 'q\_mlp%' ORDER BY name;
 SELECT unlearn.drop_model(name) FROM unlearn.models WHERE name LIKE 'q\_%' ORDER BY name;
-DROP TABLE q_reg, q_test, q_wrong, q_cls, q_three CASCADE;
+DROP TABLE q_reg, q_test, q_wrong, q_cls, q_three, q_ring CASCADE;

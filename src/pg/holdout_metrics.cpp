@@ -35,11 +35,15 @@ Quality holdout_quality(Spi &spi, const ModelMeta &m, const FittedModel &fit) {
     return acc.result();
 }
 
+std::string holdout_metrics_json(const ModelMeta &m, const Quality &q, const std::string &extra) {
+    if (q.rows == 0) return "";
+    return "{\"computed_on\": \"holdout\", \"fraction\": " + json_number(m.options.holdout) + ", " + quality_json(q) +
+           (extra.empty() ? "" : ", " + extra) + "}";
+}
+
 std::string holdout_metrics(Spi &spi, const ModelMeta &m, const FittedModel &fit) {
     if (!(m.options.holdout > 0)) return "";
-    const Quality q = holdout_quality(spi, m, fit);
-    if (q.rows == 0) return "";
-    return "{\"computed_on\": \"holdout\", \"fraction\": " + json_number(m.options.holdout) + ", " + quality_json(q) + "}";
+    return holdout_metrics_json(m, holdout_quality(spi, m, fit));
 }
 
 }  // namespace unlearn::pg

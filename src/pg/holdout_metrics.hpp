@@ -20,7 +20,8 @@ std::string quality_json(const Quality &q);
 Quality holdout_quality(Spi &spi, const ModelMeta &m, const FittedModel &fit);
 
 // unlearn.models.metrics as a JSON object: the figures and what they were
-// computed on ("" when the model has no holdout rows).
+// computed on ("" when the model has no holdout rows); extra: more members.
+std::string holdout_metrics_json(const ModelMeta &m, const Quality &q, const std::string &extra = "");
 std::string holdout_metrics(Spi &spi, const ModelMeta &m, const FittedModel &fit);
 
 }  // namespace unlearn::pg
