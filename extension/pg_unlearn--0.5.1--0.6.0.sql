@@ -32,6 +32,34 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION unlearn.evaluate(text, regclass)
     IS 'the model''s metrics on every row of a table with its target and feature columns (a test table, a later month)';
 
+-- The same on the rows of a query (a view, a join, a later month's
+-- filter): they are copied into a temporary table, measured and dropped.
+-- The query runs as the caller.
+CREATE FUNCTION unlearn.evaluate_query(model text, query text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    scratch text := 'query_rows';  -- what an error about a missing column names
+    attempt int := 0;
+    result jsonb;
+BEGIN
+    IF model IS NULL OR query IS NULL THEN
+        RAISE EXCEPTION '% must not be NULL', CASE WHEN model IS NULL THEN 'model' ELSE 'query' END
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    WHILE to_regclass(format('pg_temp.%I', scratch)) IS NOT NULL LOOP
+        attempt := attempt + 1;
+        scratch := format('query_rows_%s', attempt);
+    END LOOP;
+    EXECUTE format('CREATE TEMP TABLE %I AS %s', scratch, query);
+    result := unlearn.evaluate(model, format('pg_temp.%I', scratch)::regclass);
+    EXECUTE format('DROP TABLE pg_temp.%I', scratch);
+    RETURN jsonb_set(result, '{computed_on}', to_jsonb('query'::text));
+END
+$$;
+COMMENT ON FUNCTION unlearn.evaluate_query(text, text)
+    IS 'the model''s metrics on the rows a query returns (with the target and feature columns by name), run as the caller';
+
 -- One row per model, as a dashboard reads it: counts, the headline metric
 -- and whether it is stale, the last change, and for SISA the shards that
 -- hold rows, for certified the share of the removal budget spent by the

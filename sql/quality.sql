@@ -53,6 +53,14 @@ SELECT e->>'computed_on' AS computed_on, (e->>'rows')::int AS rows, (e->>'rows_s
                                      FROM q_test t WHERE x1 IS NOT NULL AND y <> 'NaN')) < 1e-9 AS r2_matches,
        rel_diff((e->>'mae')::float8, (SELECT avg(abs(y - unlearn.predict('q_plain', t))) FROM q_test t WHERE x1 IS NOT NULL AND y <> 'NaN')) < 1e-9 AS mae_matches
 FROM unlearn.evaluate('q_plain', 'q_test') e;
+-- or on the rows of a query, run as the caller
+SELECT e->>'computed_on' AS computed_on, (e->>'rows')::int AS rows,
+       e->'r2' = (SELECT unlearn.evaluate('q_plain', 'q_test')->'r2') AS same_r2_as_the_table
+FROM unlearn.evaluate_query('q_plain', 'SELECT * FROM q_test WHERE note = ''later''') e;
+SELECT (unlearn.evaluate_query('q_plain', 'SELECT x1, x2, y FROM q_test WHERE x1 > 0')->>'rows')::int AS rows_x1_positive,
+       (SELECT count(*) FROM q_test WHERE x1 > 0 AND y <> 'NaN') AS expected;
+SELECT expect_error($$SELECT unlearn.evaluate_query('q_plain', 'SELECT x1, y FROM q_test')$$);
+SELECT count(*) AS scratch_tables_left FROM pg_class WHERE relname LIKE 'query\_rows%';
 SELECT expect_error($$SELECT unlearn.evaluate('q_plain', 'pg_class')$$);
 CREATE TABLE q_wrong (x1 float8, y float8);
 SELECT expect_error($$SELECT unlearn.evaluate('q_plain', 'q_wrong')$$);
