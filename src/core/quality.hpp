@@ -32,7 +32,7 @@ public:
     Quality result() const;
 
 private:
-    const FittedModel &fit_;
+    FittedModel fit_;  // a copy: cheap (shared constituents, small fits), and no reference to outlive
     bool classifier_;
     std::vector<double> labels_;  // the model's classes, ascending
     std::vector<double> y_, predicted_, loss_, score_;
