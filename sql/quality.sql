@@ -124,7 +124,7 @@ FROM unlearn.models WHERE name = 'q_lr3';
 DELETE FROM q_cls WHERE id <= 30;
 SELECT name, algorithm, strategy, source, shards, rows_held > 0 AS holds_rows, rows_forgotten > 0 AS forgot, metric,
        round(metric_value::numeric, 2) AS metric_value, metrics_stale, last_event, shards_holding_rows, budget_spent
-FROM unlearn.model_summary ORDER BY name;
+FROM unlearn.model_summary WHERE name LIKE 'q\_%' ORDER BY name;
 SELECT rows_trained FROM unlearn.train('q_sisa', 'q_cls', 'y', ARRAY['x1', 'x2'], 'logistic_regression', shards => 3);
 SELECT rows_trained FROM unlearn.train('q_cert', 'q_cls', 'y', ARRAY['x1', 'x2'], 'logistic_regression', 'certified');
 DELETE FROM q_cls WHERE id = 40;

@@ -167,7 +167,7 @@ public:
                 t.states.push_back(CertifiedShard{t.classes, certified_train(rows.x, rows.y, certified_options(req.options),
                                                                              static_cast<int32_t>(s))});
             });
-        warn_if_unscaled(req, scales);
+        if (!req.reference) warn_if_unscaled(req, scales);
         return t;
     }
     std::string train_method() const override { return "full scan, certified"; }

@@ -86,6 +86,7 @@ std::string sharding_cost(Spi &spi, const TrainRequest &req, const ModelMeta &m,
     char buf[256];
     TrainRequest one = req;
     one.shards = 1;
+    one.reference = true;
     Trained t;
     {
         const PgActiveSnapshot committed = PgActiveSnapshot::latest();

@@ -14,6 +14,7 @@ namespace unlearn::pg {
 // options as given.
 struct TrainRequest : ModelMeta {
     std::string options_json;
+    bool reference = false;  // a second training for comparison only: it warns about nothing
 };
 
 // What a training scan produced, before anything is written.
