@@ -154,7 +154,9 @@ ProgressScope::ProgressScope(const std::string &model, const char *operation, in
     if (!owner_) return;
     state = State{};
     state.active = true;
-    state.model = model;
+    state.model = model;  // one field of a tab-separated line: no tab or newline in it
+    for (char &c : state.model)
+        if (c == '\t' || c == '\n' || c == '\r') c = ' ';
     state.operation = operation;
     state.shards = std::max(1, shards);
     if (OidIsValid(relation))

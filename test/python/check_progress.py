@@ -73,6 +73,21 @@ def main():
         check("the epochs it reported grow", [int(r[5]) for r in training if r[3] == training[0][3]][:2] != [] and
               max(int(r[5]) for r in training) > min(int(r[5]) for r in training), str(training[:5]))
         check("no entry is left once it ended", psql("SELECT count(*) FROM unlearn.progress") == [["0"]])
+        # a cancelled training leaves no entry behind (the entry goes as the error unwinds)
+        proc = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", DB, "-c",
+                                 TRAIN.format(interval="100ms", name="prog_cancelled", epochs=400)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        pid = None
+        while proc.poll() is None and pid is None:
+            rows = psql("SELECT pid FROM unlearn.progress WHERE model = 'prog_cancelled'")
+            pid = rows[0][0] if rows else None
+            time.sleep(0.05)
+        if pid:
+            psql(f"SELECT pg_cancel_backend({pid})")
+        _, err = proc.communicate()
+        check("a cancelled training stops (57014) and leaves no progress entry",
+              pid is not None and "canceling statement" in err and psql("SELECT count(*) FROM unlearn.progress") == [["0"]]
+              and psql("SELECT count(*) FROM unlearn.models WHERE name = 'prog_cancelled'") == [["0"]], err[-300:])
         out = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", DB, "-c",
                               TRAIN.format(interval="-1", name="prog_quiet", epochs=20)],
                              capture_output=True, text=True)
