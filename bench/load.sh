@@ -14,6 +14,10 @@ CREATE TABLE without_models AS SELECT * FROM with_models;
 ALTER TABLE without_models ADD PRIMARY KEY (id);
 SELECT name FROM unlearn.train('ols', 'with_models', 'y', ARRAY['x1', 'x2'], options => '{"on_insert": "learn"}');
 SELECT name FROM unlearn.train('nb', 'with_models', 'label', ARRAY['x1', 'x2'], 'naive_bayes', shards => 4);
+SELECT name FROM unlearn.train('sisa_lr', 'with_models', 'label', ARRAY['x1', 'x2'], 'logistic_regression',
+                               shards => 16, slices => 4);
+SELECT name FROM unlearn.train('nn', 'with_models', 'label', ARRAY['x1', 'x2'], 'mlp', shards => 4,
+                               options => '{"hidden": 16, "epochs": 20}');
 SQL
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -31,7 +35,8 @@ SQL
 }
 plain=$(run without_models "x1 + x2")
 model=$(run with_models "unlearn.predict('ols', t)")
+caught_up=$(psql -X -A -t -d $db -c "SELECT bool_and(unlearn.wait(name, 900)) FROM unlearn.models")
 verified=$(psql -X -A -t -d $db -c "SELECT bool_and(passed) FROM unlearn.models m, unlearn.verify(m.name)")
-printf '| mixed workload, 8 clients, %s s each | %s tps | %s tps | %.2f | models verify afterwards: %s |\n' \
-    "$seconds" "$model" "$plain" "$(echo "$model / $plain" | bc -l)" "$verified"
+printf '| mixed workload, 8 clients, %s s each (ols, nb, SISA logistic S=16 R=4, mlp S=4) | %s tps | %s tps | %.2f | caught up %s, verify %s |\n' \
+    "$seconds" "$model" "$plain" "$(echo "$model / $plain" | bc -l)" "$caught_up" "$verified"
 psql -X -q -d postgres -c "DROP DATABASE $db"

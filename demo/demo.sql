@@ -95,6 +95,7 @@ SELECT rows_held FROM unlearn.models WHERE name = 'oral_score';
 
 \echo
 \echo '== 7. How good are the models? Metrics on the held-out students, a dashboard, progress, a report'
+SELECT unlearn.wait('passes_oral') AS classifier_caught_up;  -- its shards retrained after the DELETE's commit
 \echo 'Training measured each model on its held-out students; the DELETE marked those figures stale:'
 SELECT name, algorithm, strategy, rows_held, rows_forgotten, metric, round(metric_value::numeric, 3) AS metric_value,
        metrics_stale, last_event, shards_holding_rows

@@ -5,6 +5,206 @@
 
 -- A model never stalls its table (issue 15) ----------------------------------
 
+-- The trigger an error names no longer depends on the plan.
+CREATE OR REPLACE FUNCTION unlearn.check_triggers_enabled(rels oid[]) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT tg.tgrelid::regclass AS rel, tg.tgname, tg.tgenabled
+             FROM pg_trigger tg
+             WHERE tg.tgrelid = ANY (rels) AND tg.tgname IN ('unlearn_forget_delete', 'unlearn_forget_update', 'unlearn_forget_truncate',
+                                 'unlearn_learn_insert', 'unlearn_replica_forget', 'unlearn_replica_learn')
+               AND tg.tgenabled <> CASE WHEN tg.tgname LIKE 'unlearn\_replica\_%' THEN 'R' ELSE 'O' END
+               AND EXISTS (SELECT 1 FROM unlearn.models m
+                           WHERE m.relation = tg.tgrelid
+                              OR m.relation IN (SELECT relid FROM pg_partition_ancestors(tg.tgrelid)))
+             ORDER BY tg.tgrelid, tg.tgname  -- the first in name order is named, whatever the plan
+    LOOP
+        RAISE EXCEPTION 'trigger % on % must stay enabled as pg_unlearn installed it', t.tgname, t.rel
+            USING ERRCODE = 'object_in_use',
+                  DETAIL = 'Rows changed while it does not fire would stay in the models trained on the table.',
+                  HINT = 'Drop the models first (unlearn.drop_model), or leave the trigger as it is.';
+    END LOOP;
+END
+$$;
+
+
+-- Concurrent writers of a summation-form model do not wait for each other:
+-- one that cannot lock a shard's state at once (another transaction holds
+-- it) appends its change here instead, and readers add the deltas their
+-- snapshot sees to the base. The next writer that gets the locks, or
+-- unlearn.compact(), folds committed deltas into the base. A delta holds
+-- the sums of the rows a statement changed (state NULL: only counts for
+-- unlearn.models): it is data about those rows until it is folded.
+CREATE TABLE unlearn.state_delta (
+    delta_id       bigserial PRIMARY KEY,
+    model_id       int NOT NULL REFERENCES unlearn.models ON DELETE CASCADE,
+    shard          int,
+    sign           int NOT NULL CHECK (sign IN (-1, 1)),
+    state          bytea,
+    rows_held      bigint NOT NULL DEFAULT 0,
+    rows_forgotten bigint NOT NULL DEFAULT 0,
+    CHECK ((state IS NULL) = (shard IS NULL))
+);
+CREATE INDEX state_delta_model_idx ON unlearn.state_delta (model_id, delta_id);
+COMMENT ON TABLE unlearn.state_delta IS 'changes of concurrent writers not yet folded into unlearn.state and unlearn.models (unlearn.compact folds them)';
+SELECT pg_catalog.pg_extension_config_dump('unlearn.state_delta', '');
+SELECT pg_catalog.pg_extension_config_dump('unlearn.state_delta_delta_id_seq', '');
+
+CREATE FUNCTION unlearn.compact(model text) RETURNS bigint
+AS 'MODULE_PATHNAME', 'unlearn_compact'
+LANGUAGE C STRICT VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION unlearn.compact(text) IS 'fold the committed deltas of concurrent writers into the model''s state and counts; returns how many were folded';
+
+-- A SISA shard a DELETE reached serves, from the DELETE's commit, the
+-- checkpoint of the slice before the earliest slice it changed (a model that
+-- never saw the forgotten rows); a background worker trains its remaining
+-- slices after commit. Each row here is a shard catching up: from which
+-- slice, since when, and how many changes of its rows it has seen.
+CREATE TABLE unlearn.catchup (
+    model_id   int NOT NULL REFERENCES unlearn.models ON DELETE CASCADE,
+    shard      int NOT NULL,
+    from_slice int NOT NULL CHECK (from_slice >= 0),
+    generation bigint NOT NULL DEFAULT 1,
+    since      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (model_id, shard)
+);
+COMMENT ON TABLE unlearn.catchup IS 'SISA shards serving an earlier clean checkpoint until the background worker retrains their later slices';
+SELECT pg_catalog.pg_extension_config_dump('unlearn.catchup', '');
+
+CREATE VIEW unlearn.catching_up AS
+SELECT m.name AS model, c.shard, c.from_slice AS slices_served, m.slices, c.since,
+       c.generation AS changes_pending
+FROM unlearn.catchup c JOIN unlearn.models m USING (model_id);
+COMMENT ON VIEW unlearn.catching_up IS 'SISA shards catching up after commit: how many of their slices the served model covers';
+
+CREATE FUNCTION unlearn.wait(model text, timeout float8 DEFAULT 60) RETURNS bool
+AS 'MODULE_PATHNAME', 'unlearn_wait'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION unlearn.wait(text, float8) IS 'wait (up to timeout seconds) until the model''s shards have caught up and its deltas are folded; true when they have';
+
+-- feature_injection_test measures the influence right after its DELETE: its
+-- scratch SISA model retrains inline.
+CREATE OR REPLACE FUNCTION unlearn.feature_injection_test(relation regclass, target text, features text[], keys text[],
+    algorithm text DEFAULT 'ridge', strategy text DEFAULT 'auto', shards int DEFAULT 1, slices int DEFAULT 1,
+    options jsonb DEFAULT '{}')
+RETURNS TABLE (rows_injected bigint, weight_before float8, weight_after float8, ratio float8, weight_retrained float8)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    scratch text := 'unlearn_injection_' || pg_backend_pid();
+    attempt int := 0;
+    key_col text;
+    as_floats text;
+    influence text;
+BEGIN
+    -- every argument is spliced into SQL: NULL would become a syntax error
+    IF relation IS NULL OR target IS NULL OR features IS NULL OR keys IS NULL OR algorithm IS NULL
+       OR strategy IS NULL OR shards IS NULL OR slices IS NULL OR options IS NULL THEN
+        RAISE EXCEPTION '% must not be NULL',
+            CASE WHEN relation IS NULL THEN 'relation' WHEN target IS NULL THEN 'target'
+                 WHEN features IS NULL THEN 'features' WHEN keys IS NULL THEN 'keys'
+                 WHEN algorithm IS NULL THEN 'algorithm' WHEN strategy IS NULL THEN 'strategy'
+                 WHEN shards IS NULL THEN 'shards' WHEN slices IS NULL THEN 'slices' ELSE 'options' END
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- the copy below carries the table's defaults, indexes and domain types,
+    -- whose functions run as the caller: only the table's owner may run it
+    IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner
+                   WHERE c.oid = relation AND r.rolname = current_user) THEN
+        RAISE EXCEPTION 'feature_injection_test runs only as the owner of table %', relation
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'It copies the table with its defaults, indexes and domain types, whose functions would run with your rights: SET ROLE to the table''s owner first.';
+    END IF;
+    IF cardinality(features) = 0 OR array_position(features, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'features must name at least one column, and no NULL'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The injected indicator is added to these features.';
+    END IF;
+    -- the scratch models and table must not be anyone's: a model of that
+    -- name would be trained over, or dropped, by this test
+    WHILE EXISTS (SELECT 1 FROM unlearn.models WHERE name IN (scratch, scratch || '_retrained'))
+          OR to_regclass(format('pg_temp.%I', scratch)) IS NOT NULL LOOP
+        attempt := attempt + 1;
+        scratch := format('unlearn_injection_%s_%s', pg_backend_pid(), attempt);
+    END LOOP;
+    IF algorithm = 'linear_regression' THEN
+        RAISE EXCEPTION 'feature_injection_test needs a regularised model'
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Once the injected rows leave, the feature is zero everywhere and least squares has no unique weight for it; use ridge.';
+    END IF;
+    SELECT a.attname INTO key_col FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+    WHERE i.indrelid = relation AND i.indisprimary AND i.indnkeyatts = 1;
+    IF key_col IS NULL THEN
+        RAISE EXCEPTION 'feature_injection_test needs a table with a one-column primary key'
+            USING ERRCODE = 'feature_not_supported', HINT = 'The rows to inject are chosen by their key.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(features) u(f) JOIN pg_attribute a ON a.attrelid = relation AND a.attname = u.f
+               JOIN pg_type t ON t.oid = a.atttypid
+               WHERE NOT a.attisdropped AND CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype,
+                     'float4'::regtype, 'float8'::regtype, 'numeric'::regtype, 'bool'::regtype)) THEN
+        RAISE EXCEPTION 'feature_injection_test takes numeric and boolean features only'
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'The injected weight is measured by predicting from feature arrays; leave categorical features out.';
+    END IF;
+    EXECUTE format('CREATE TEMP TABLE %I (LIKE %s INCLUDING DEFAULTS INCLUDING INDEXES)', scratch, relation);
+    EXECUTE format('INSERT INTO pg_temp.%I SELECT * FROM %s', scratch, relation);
+    EXECUTE format('ALTER TABLE pg_temp.%I ADD COLUMN unlearn_injected float8 NOT NULL DEFAULT 0', scratch);
+    EXECUTE format('UPDATE pg_temp.%I SET unlearn_injected = 1 WHERE %I::text = ANY ($1)', scratch, key_col) USING keys;
+    GET DIAGNOSTICS rows_injected = ROW_COUNT;
+    IF rows_injected = 0 THEN
+        RAISE EXCEPTION 'none of the keys is a row of %', relation
+            USING ERRCODE = 'no_data_found', HINT = 'Pass primary-key values in their text form.';
+    END IF;
+    IF algorithm IN ('naive_bayes', 'logistic_regression', 'mlp') THEN
+        EXECUTE format('UPDATE pg_temp.%1$I SET %2$I = (SELECT max(%2$I) FROM pg_temp.%1$I) WHERE unlearn_injected = 1',
+                       scratch, target);
+    ELSE
+        EXECUTE format('UPDATE pg_temp.%1$I SET %2$I = %2$I + 10 * (SELECT coalesce(nullif(stddev(%2$I), 0), 1) FROM pg_temp.%1$I) '
+                       'WHERE unlearn_injected = 1', scratch, target);
+    END IF;
+    -- (a SISA shard retrains inside the DELETE: the influence is measured right after it)
+    PERFORM unlearn.train(scratch, format('pg_temp.%I', scratch)::regclass, target, features || 'unlearn_injected'::text,
+                          algorithm, strategy, shards, slices, options || '{"retrain": "inline"}');
+    SELECT string_agg(format('%I::%s::float8', f, CASE WHEN a.atttypid = 'bool'::regtype THEN 'int' ELSE 'float8' END),
+                      ', ' ORDER BY o)
+      INTO as_floats
+      FROM unnest(features) WITH ORDINALITY AS u(f, o)
+      JOIN pg_attribute a ON a.attrelid = relation AND a.attname = u.f;
+    -- classifiers: the largest change of a class probability, regressions: of the prediction;
+    -- $1 is the model; the sample, the same for every measure, is the first
+    -- 1000 rows by key that do not carry the indicator (they stay in the table)
+    influence := CASE WHEN algorithm IN ('naive_bayes', 'logistic_regression', 'mlp') THEN
+        format('SELECT avg((SELECT max(abs(p1 - p0)) FROM unnest(unlearn.predict_proba($1, ARRAY[%1$s, 1.0]), '
+               'unlearn.predict_proba($1, ARRAY[%1$s, 0.0])) AS u(p1, p0))) '
+               'FROM (SELECT * FROM pg_temp.%2$I WHERE unlearn_injected = 0 ORDER BY %3$I LIMIT 1000) s',
+               as_floats, scratch, key_col)
+    ELSE
+        format('SELECT avg(abs(unlearn.predict($1, ARRAY[%1$s, 1.0]) - unlearn.predict($1, ARRAY[%1$s, 0.0]))) '
+               'FROM (SELECT * FROM pg_temp.%2$I WHERE unlearn_injected = 0 ORDER BY %3$I LIMIT 1000) s',
+               as_floats, scratch, key_col)
+    END;
+    EXECUTE influence INTO weight_before USING scratch;
+    EXECUTE format('DELETE FROM pg_temp.%I WHERE unlearn_injected = 1', scratch);
+    EXECUTE influence INTO weight_after USING scratch;
+    PERFORM unlearn.train(scratch || '_retrained', format('pg_temp.%I', scratch)::regclass, target,
+                          features || 'unlearn_injected'::text, algorithm, strategy, shards, slices, options);
+    EXECUTE influence INTO weight_retrained USING scratch || '_retrained';
+    PERFORM unlearn.drop_model(scratch);
+    PERFORM unlearn.drop_model(scratch || '_retrained');
+    EXECUTE format('DROP TABLE pg_temp.%I', scratch);
+    ratio := weight_after / nullif(weight_before, 0);
+    RETURN NEXT;
+END
+$$;
+
+
 -- The data scientist's workflow (issue 16) -----------------------------------
 
 -- quality, progress, report
@@ -61,7 +261,8 @@ COMMENT ON FUNCTION unlearn.evaluate_query(text, text)
     IS 'the model''s metrics on the rows a query returns (with the target and feature columns by name), run as the caller';
 
 -- One row per model, as a dashboard reads it: counts, the headline metric
--- and whether it is stale, the last change, and for SISA the shards that
+-- and whether it is stale (marked so, or changes of other writers still
+-- waiting in unlearn.state_delta for a fold), the last change, and for SISA the shards that
 -- hold rows, for certified the share of the removal budget spent by the
 -- latest Newton step (0 until the first removal; 0 again after a retrain).
 CREATE VIEW unlearn.model_summary AS
@@ -70,7 +271,8 @@ SELECT m.name, m.algorithm, m.strategy, m.relation AS source, m.shards, m.slices
        CASE WHEN m.metrics IS NULL THEN NULL
             WHEN m.metrics ? 'r2' THEN 'r2' ELSE 'accuracy' END AS metric,
        (m.metrics->>(CASE WHEN m.metrics ? 'r2' THEN 'r2' ELSE 'accuracy' END))::float8 AS metric_value,
-       coalesce((m.metrics->>'stale')::bool, false) AS metrics_stale,
+       coalesce((m.metrics->>'stale')::bool, false)
+           OR (m.metrics IS NOT NULL AND EXISTS (SELECT 1 FROM unlearn.state_delta d WHERE d.model_id = m.model_id)) AS metrics_stale,
        m.metrics, m.version, m.trained_at, m.updated_at AS last_change,
        last.event AS last_event,
        ck.shards_holding_rows,

@@ -114,6 +114,50 @@ SELECT pg_catalog.pg_extension_config_dump('unlearn.audit_event_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('unlearn.vocabulary', '');
 SELECT pg_catalog.pg_extension_config_dump('unlearn.checkpoints', '');
 
+-- Concurrent writers of a summation-form model do not wait for each other:
+-- one that cannot lock a shard's state at once (another transaction holds
+-- it) appends its change here instead, and readers add the deltas their
+-- snapshot sees to the base. The next writer that gets the locks, or
+-- unlearn.compact(), folds committed deltas into the base. A delta holds
+-- the sums of the rows a statement changed (state NULL: only counts for
+-- unlearn.models): it is data about those rows until it is folded.
+CREATE TABLE unlearn.state_delta (
+    delta_id       bigserial PRIMARY KEY,
+    model_id       int NOT NULL REFERENCES unlearn.models ON DELETE CASCADE,
+    shard          int,
+    sign           int NOT NULL CHECK (sign IN (-1, 1)),
+    state          bytea,
+    rows_held      bigint NOT NULL DEFAULT 0,
+    rows_forgotten bigint NOT NULL DEFAULT 0,
+    CHECK ((state IS NULL) = (shard IS NULL))
+);
+CREATE INDEX state_delta_model_idx ON unlearn.state_delta (model_id, delta_id);
+COMMENT ON TABLE unlearn.state_delta IS 'changes of concurrent writers not yet folded into unlearn.state and unlearn.models (unlearn.compact folds them)';
+SELECT pg_catalog.pg_extension_config_dump('unlearn.state_delta', '');
+SELECT pg_catalog.pg_extension_config_dump('unlearn.state_delta_delta_id_seq', '');
+
+-- A SISA shard a DELETE reached serves, from the DELETE's commit, the
+-- checkpoint of the slice before the earliest slice it changed (a model that
+-- never saw the forgotten rows); a background worker trains its remaining
+-- slices after commit. Each row here is a shard catching up: from which
+-- slice, since when, and how many changes of its rows it has seen.
+CREATE TABLE unlearn.catchup (
+    model_id   int NOT NULL REFERENCES unlearn.models ON DELETE CASCADE,
+    shard      int NOT NULL,
+    from_slice int NOT NULL CHECK (from_slice >= 0),
+    generation bigint NOT NULL DEFAULT 1,
+    since      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (model_id, shard)
+);
+COMMENT ON TABLE unlearn.catchup IS 'SISA shards serving an earlier clean checkpoint until the background worker retrains their later slices';
+SELECT pg_catalog.pg_extension_config_dump('unlearn.catchup', '');
+
+CREATE VIEW unlearn.catching_up AS
+SELECT m.name AS model, c.shard, c.from_slice AS slices_served, m.slices, c.since,
+       c.generation AS changes_pending
+FROM unlearn.catchup c JOIN unlearn.models m USING (model_id);
+COMMENT ON VIEW unlearn.catching_up IS 'SISA shards catching up after commit: how many of their slices the served model covers';
+
 -- Training and forgetting ---------------------------------------------------
 
 CREATE FUNCTION unlearn.train(
@@ -305,6 +349,18 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION unlearn.compact(model text) RETURNS bigint
+AS 'MODULE_PATHNAME', 'unlearn_compact'
+LANGUAGE C STRICT VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION unlearn.compact(text) IS 'fold the committed deltas of concurrent writers into the model''s state and counts; returns how many were folded';
+
+CREATE FUNCTION unlearn.wait(model text, timeout float8 DEFAULT 60) RETURNS bool
+AS 'MODULE_PATHNAME', 'unlearn_wait'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION unlearn.wait(text, float8) IS 'wait (up to timeout seconds) until the model''s shards have caught up and its deltas are folded; true when they have';
+
 -- Reading ------------------------------------------------------------------
 
 CREATE FUNCTION unlearn.predict(model text, features float8[]) RETURNS float8
@@ -456,6 +512,7 @@ BEGIN
                AND EXISTS (SELECT 1 FROM unlearn.models m
                            WHERE m.relation = tg.tgrelid
                               OR m.relation IN (SELECT relid FROM pg_partition_ancestors(tg.tgrelid)))
+             ORDER BY tg.tgrelid, tg.tgname  -- the first in name order is named, whatever the plan
     LOOP
         RAISE EXCEPTION 'trigger % on % must stay enabled as pg_unlearn installed it', t.tgname, t.rel
             USING ERRCODE = 'object_in_use',
@@ -962,8 +1019,9 @@ BEGIN
         EXECUTE format('UPDATE pg_temp.%1$I SET %2$I = %2$I + 10 * (SELECT coalesce(nullif(stddev(%2$I), 0), 1) FROM pg_temp.%1$I) '
                        'WHERE unlearn_injected = 1', scratch, target);
     END IF;
+    -- (a SISA shard retrains inside the DELETE: the influence is measured right after it)
     PERFORM unlearn.train(scratch, format('pg_temp.%I', scratch)::regclass, target, features || 'unlearn_injected'::text,
-                          algorithm, strategy, shards, slices, options);
+                          algorithm, strategy, shards, slices, options || '{"retrain": "inline"}');
     SELECT string_agg(format('%I::%s::float8', f, CASE WHEN a.atttypid = 'bool'::regtype THEN 'int' ELSE 'float8' END),
                       ', ' ORDER BY o)
       INTO as_floats
@@ -1053,7 +1111,8 @@ COMMENT ON FUNCTION unlearn.evaluate_query(text, text)
     IS 'the model''s metrics on the rows a query returns (with the target and feature columns by name), run as the caller';
 
 -- One row per model, as a dashboard reads it: counts, the headline metric
--- and whether it is stale, the last change, and for SISA the shards that
+-- and whether it is stale (marked so, or changes of other writers still
+-- waiting in unlearn.state_delta for a fold), the last change, and for SISA the shards that
 -- hold rows, for certified the share of the removal budget spent by the
 -- latest Newton step (0 until the first removal; 0 again after a retrain).
 CREATE VIEW unlearn.model_summary AS
@@ -1062,7 +1121,8 @@ SELECT m.name, m.algorithm, m.strategy, m.relation AS source, m.shards, m.slices
        CASE WHEN m.metrics IS NULL THEN NULL
             WHEN m.metrics ? 'r2' THEN 'r2' ELSE 'accuracy' END AS metric,
        (m.metrics->>(CASE WHEN m.metrics ? 'r2' THEN 'r2' ELSE 'accuracy' END))::float8 AS metric_value,
-       coalesce((m.metrics->>'stale')::bool, false) AS metrics_stale,
+       coalesce((m.metrics->>'stale')::bool, false)
+           OR (m.metrics IS NOT NULL AND EXISTS (SELECT 1 FROM unlearn.state_delta d WHERE d.model_id = m.model_id)) AS metrics_stale,
        m.metrics, m.version, m.trained_at, m.updated_at AS last_change,
        last.event AS last_event,
        ck.shards_holding_rows,

@@ -122,7 +122,7 @@ SELECT format('UPDATE leak SET %s', string_agg(format('f%s = sin(id * %s + %s)',
 SELECT rows_trained FROM unlearn.train('leak_cert', 'leak', 'label', ARRAY(SELECT 'f' || k FROM generate_series(1, 40) k),
                                        'logistic_regression', 'certified', options => '{"l2": 0.1, "holdout": 0.4, "noise": 1, "epsilon": 1000, "seed": 1}');
 SELECT rows_trained FROM unlearn.train('leak_exact', 'leak', 'label', ARRAY(SELECT 'f' || k FROM generate_series(1, 40) k),
-                                       'logistic_regression', 'sisa', options => '{"l2": 0.1, "holdout": 0.4, "seed": 1}');
+                                       'logistic_regression', 'sisa', options => '{"l2": 0.1, "holdout": 0.4, "seed": 1, "retrain": "inline"}');
 -- the 20 rows to forget and every holdout row, features as arrays (test data only)
 CREATE TEMP TABLE scored AS
 SELECT l.role, l.key::int AS id, h.label,

@@ -19,7 +19,7 @@ SELECT 1 AS backend_usable;
 
 -- a DELETE whose forgetting retrains an mlp shard: cancelled, state unchanged
 SELECT name FROM unlearn.train('slow_del', 'slow', 'y', ARRAY['x1', 'x2', 'x3', 'x4'], 'mlp',
-                               options => '{"epochs": 150, "hidden": 64}');
+                               options => '{"epochs": 150, "hidden": 64, "retrain": "inline"}');
 SELECT md5(string_agg(md5(s.state), ',' ORDER BY s.shard)) AS state_md5
 FROM unlearn.state s JOIN unlearn.models m USING (model_id) WHERE m.name = 'slow_del' \gset before_
 SELECT md5(string_agg(md5(c.state), ',' ORDER BY c.shard, c.slice)) AS checkpoints_md5

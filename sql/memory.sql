@@ -15,7 +15,8 @@ RESET unlearn.max_memory;
 SHOW unlearn.max_memory;
 
 SELECT name FROM unlearn.train('wide_ridge', 'wide', 'y', ARRAY['x1', 'x2', 'x3', 'x4'], 'ridge');
-SELECT name FROM unlearn.train('wide_lr', 'wide', 'y', ARRAY['x1', 'x2', 'x3', 'x4'], 'logistic_regression', shards => 4);
+SELECT name FROM unlearn.train('wide_lr', 'wide', 'y', ARRAY['x1', 'x2', 'x3', 'x4'], 'logistic_regression', shards => 4,
+                               options => '{"retrain": "inline"}');
 CREATE TEMP TABLE before AS SELECT model_id, shard, state FROM unlearn.state JOIN unlearn.models USING (model_id) WHERE name LIKE 'wide%';
 
 -- a DELETE of 15 000 rows holds them while it forgets: refused, nothing changes

@@ -76,8 +76,9 @@ DROP TABLE hold, noisy;
 CREATE TABLE pupils (name text PRIMARY KEY, a float8, b float8, c float8, label int);
 INSERT INTO pupils SELECT 'pupil-' || i || '-zq', sin(i * 3.1), cos(i * 7.7), sin(i * 0.3),
     (sin(i * 12.9898) * 43758.5453 - floor(sin(i * 12.9898) * 43758.5453) > 0.5)::int FROM generate_series(1, 400) i;
+-- (retrain inline: the evidence scores the retrained model within the DELETE)
 SELECT rows_trained FROM unlearn.train('pupil_nn', 'pupils', 'label', ARRAY['a', 'b', 'c'], 'mlp',
-    options => '{"hidden": 64, "layers": 2, "epochs": 300, "learning_rate": 0.003, "batch_size": 8, "l2": 0, "holdout": 0.3}');
+    options => '{"hidden": 64, "layers": 2, "epochs": 300, "learning_rate": 0.003, "batch_size": 8, "l2": 0, "holdout": 0.3, "retrain": "inline"}');
 SELECT auc > 0.7 AS members_exposed FROM unlearn.membership_inference('pupil_nn');
 DELETE FROM pupils WHERE name IN (SELECT key FROM unlearn.lineage WHERE model = 'pupil_nn' AND role = 'train' ORDER BY key LIMIT 60);
 -- an exact strategy: the forgotten rows look like rows the model never saw
@@ -99,7 +100,7 @@ INSERT INTO schools SELECT i, CASE WHEN i <= 600 THEN 'A' WHEN i <= 750 THEN 'B'
     CASE WHEN i <= 750 THEN 1 ELSE -1 END + 0.5 * sin(i * 1.3), 2 * sin(i * 7.1), 0 FROM generate_series(1, 1250) i;
 UPDATE schools SET label = CASE WHEN district = 'C' THEN (x2 > 0)::int ELSE (x2 < 0)::int END;
 SELECT rows_trained FROM unlearn.train('schools_lr', 'schools', 'label', ARRAY['x1', 'x2'], 'logistic_regression',
-    options => '{"holdout": 0.3, "monitor_group": "district", "impact_warning": 0.2}');
+    options => '{"holdout": 0.3, "monitor_group": "district", "impact_warning": 0.2, "retrain": "inline"}');
 CREATE TEMP TABLE district_a AS
 SELECT s.*, l.role FROM schools s JOIN unlearn.lineage l ON l.key = s.id::text AND l.model = 'schools_lr' WHERE s.district = 'A';
 DELETE FROM schools WHERE district = 'A';

@@ -70,7 +70,7 @@ SELECT expect_error($$SELECT unlearn.evaluate('no_such_model', 'q_test')$$);
 -- evaluate reads with the caller's rights: SELECT on the columns is needed
 CREATE ROLE q_reader;
 GRANT USAGE ON SCHEMA unlearn TO q_reader;
-GRANT SELECT ON unlearn.models, unlearn.state TO q_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA unlearn TO q_reader;
 GRANT SELECT (x1, y) ON q_test TO q_reader;
 SET ROLE q_reader;
 SELECT expect_error($$SELECT unlearn.evaluate('q_plain', 'q_test')$$);
@@ -88,7 +88,7 @@ RESET ROLE;
 DROP POLICY q_some ON q_test;
 ALTER TABLE q_test DISABLE ROW LEVEL SECURITY;
 REVOKE ALL ON q_test FROM q_reader;
-REVOKE ALL ON unlearn.models, unlearn.state FROM q_reader;
+REVOKE ALL ON ALL TABLES IN SCHEMA unlearn FROM q_reader;
 REVOKE USAGE ON SCHEMA unlearn FROM q_reader;
 DROP ROLE q_reader;
 
@@ -128,6 +128,7 @@ FROM unlearn.model_summary WHERE name LIKE 'q\_%' ORDER BY name;
 SELECT rows_trained FROM unlearn.train('q_sisa', 'q_cls', 'y', ARRAY['x1', 'x2'], 'logistic_regression', shards => 3);
 SELECT rows_trained FROM unlearn.train('q_cert', 'q_cls', 'y', ARRAY['x1', 'x2'], 'logistic_regression', 'certified');
 DELETE FROM q_cls WHERE id = 40;
+SELECT unlearn.wait('q_sisa') AS caught_up;  -- the SISA shard retrains after commit
 SELECT name, shards_holding_rows, budget_spent > 0 AND budget_spent < 1 AS budget_partly_spent, last_event
 FROM unlearn.model_summary WHERE name IN ('q_sisa', 'q_cert') ORDER BY name;
 -- shards > 1 with holdout rows: a NOTICE says what accuracy sharding gave up

@@ -5,8 +5,9 @@ INSERT INTO rp SELECT 'key-' || i, (ARRAY['north', 'south', 'east'])[1 + i % 3],
        (sin(i) + 0.5 * cos(i * 0.7) > 0.1)::int FROM generate_series(1, 900) i;
 UPDATE rp SET x2 = 123456.789 WHERE id = 'key-5';
 SELECT rows_trained FROM unlearn.train('rp_lr', 'rp', 'y', ARRAY['x1', 'x2'], 'logistic_regression', shards => 3,
-                                       options => '{"holdout": 0.25, "monitor_group": "grp"}');
+                                       options => '{"holdout": 0.25, "monitor_group": "grp", "retrain": "inline"}');
 DELETE FROM rp WHERE id IN ('key-5', 'key-6', 'key-7', 'key-8', 'key-9', 'key-10', 'key-11');
+SELECT unlearn.wait('rp_lr') AS caught_up;
 SELECT unlearn.refresh_metrics('rp_lr') ? 'accuracy' AS refreshed;
 CREATE TEMP TABLE page AS SELECT unlearn.report('rp_lr') AS html;
 -- a whole page, with its charts: quality over time, ROC, group impact, shards (rows, retrains)

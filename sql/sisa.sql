@@ -1,6 +1,7 @@
 -- SISA: logistic_regression and mlp train per shard, slice by slice, with a
 -- checkpoint after every slice; a DELETE retrains only the affected shards
--- from the last checkpoint that never saw the deleted rows.
+-- from the last checkpoint that never saw the deleted rows: by default after
+-- commit, in a background worker, the shard serving that checkpoint until then.
 CREATE TABLE cls (id int PRIMARY KEY, x1 float8, x2 float8, y int);
 INSERT INTO cls SELECT i, 4 * sin(i), 3 * cos(i * 1.7), 0 FROM generate_series(1, 1200) i;
 UPDATE cls SET y = (x1 + 0.8 * x2 + 2 * sin(id * 7.3) > 0)::int;
@@ -24,7 +25,22 @@ CREATE TEMP TABLE victim AS
 SELECT key::int AS id, shard, slice FROM unlearn.lineage WHERE model = 'lr' AND slice = 1 ORDER BY key LIMIT 1;
 CREATE TEMP TABLE before AS
 SELECT c.shard, c.slice, c.rows, c.digest, c.state FROM unlearn.checkpoints c JOIN unlearn.models m USING (model_id) WHERE m.name = 'lr';
+BEGIN;
 DELETE FROM cls WHERE id = (SELECT id FROM victim);
+-- in the deleting transaction (and from its commit) the victim's shard serves
+-- its slice-0 checkpoint, which never saw the row; its later checkpoints are gone
+SELECT model, shard = (SELECT shard FROM victim) AS victim_shard, slices_served, slices FROM unlearn.catching_up;
+SELECT s.state = c.state AS serves_slice_0_checkpoint, (SELECT count(*) FROM unlearn.checkpoints k
+        WHERE k.model_id = m.model_id AND k.shard = v.shard) AS checkpoints_kept
+FROM unlearn.models m JOIN unlearn.state s USING (model_id) JOIN unlearn.checkpoints c USING (model_id, shard), victim v
+WHERE m.name = 'lr' AND s.shard = v.shard AND c.slice = 0;
+SELECT unlearn.trained_on('lr', (SELECT id::text FROM victim)) AS still_trained_on;
+-- verify retrains the served configuration: slice 0 of the victim's shard, the other shards whole
+SELECT check_name, passed FROM unlearn.verify('lr') WHERE NOT passed;
+SELECT expect_error($$SELECT unlearn.wait('lr')$$);
+COMMIT;
+SELECT unlearn.wait('lr') AS caught_up;
+SELECT count(*) AS catching_up FROM unlearn.catching_up;
 SELECT b.shard = v.shard AS victim_shard, b.slice, b.digest = c.digest AS same_digest, c.rows - b.rows AS rows_change,
        b.state = c.state AS same_state
 FROM before b JOIN unlearn.checkpoints c USING (shard, slice) JOIN unlearn.models m ON m.model_id = c.model_id, victim v
@@ -43,7 +59,11 @@ SELECT unlearn.drop_model('lr_fresh');
 
 -- A bulk DELETE retrains each affected shard once.
 DELETE FROM cls WHERE id % 10 = 0;
-SELECT rows, cardinality(shards) AS shards_retrained FROM unlearn.audit WHERE model = 'lr' ORDER BY event_id DESC LIMIT 1;
+SELECT unlearn.wait('lr') AS caught_up;
+SELECT rows, cardinality(shards) AS shards_retrained FROM unlearn.audit WHERE model = 'lr' AND event = 'unlearn'
+ORDER BY event_id DESC LIMIT 1;
+SELECT count(*) AS shard_catch_ups FROM unlearn.audit
+WHERE model = 'lr' AND event = 'catch-up' AND event_id > (SELECT max(event_id) FROM unlearn.audit WHERE model = 'lr' AND event = 'unlearn');
 SELECT check_name, passed FROM unlearn.verify('lr') WHERE NOT passed;
 
 -- predictions: averaged probabilities; the label is the most probable class
@@ -85,6 +105,7 @@ UPDATE ring SET inside = (a * a + b * b < 8)::int;
 SELECT name, algorithm_used, strategy_used FROM unlearn.train('nn', 'ring', 'inside', ARRAY['a', 'b'], 'mlp', shards => 2, slices => 2,
     options => '{"hidden": 16, "epochs": 60, "learning_rate": 0.02, "batch_size": 32, "seed": 7}');
 DELETE FROM ring WHERE id IN (3, 30, 300);
+SELECT unlearn.wait('nn') AS caught_up;
 SELECT check_name, value, passed FROM unlearn.verify('nn') ORDER BY 1;
 SELECT rows_trained FROM unlearn.train('nn_fresh', 'ring', 'inside', ARRAY['a', 'b'], 'mlp', 'sisa', 2, 2,
     '{"hidden": 16, "epochs": 60, "learning_rate": 0.02, "batch_size": 32, "seed": 7}');
@@ -118,6 +139,7 @@ INSERT INTO cls SELECT i, 4 * sin(i), 3 * cos(i * 1.7), (sin(i) > 0)::int FROM g
 UPDATE cls SET y = 1 - y WHERE id IN (1, 2, 3);
 INSERT INTO cls VALUES (6000, 1, 1, 7);  -- a label the classifier was not trained on is not learned
 SELECT unlearn.trained_on('learner', '5001') AS learned, unlearn.trained_on('learner', '6000') AS unknown_label_learned;
+SELECT unlearn.wait('learner') AS caught_up;
 SELECT check_name, passed FROM unlearn.verify('learner') WHERE NOT passed;
 SELECT rows_held = (SELECT count(*) FROM cls WHERE y IN (0, 1)) AS holds_every_row FROM unlearn.models WHERE name = 'learner';
 

@@ -23,7 +23,7 @@ CREATE FUNCTION checkpoint_md5(model text) RETURNS TABLE (shard int, slice int, 
 CREATE FUNCTION slices_case(algorithm text, options jsonb)
 RETURNS TABLE (step text, untouched_identical bool, touched_changed int, lowest_slice_touched int) LANGUAGE plpgsql AS $$
 DECLARE
-    o jsonb := options || '{"on_insert": "learn"}';
+    o jsonb := options || '{"on_insert": "learn", "retrain": "inline"}';
 BEGIN
     PERFORM unlearn.train('slc_probe', 'sl_new', 'y', ARRAY['a', 'b'], algorithm, 'sisa', 2, 3, o);
     CREATE TEMP TABLE newcomers AS SELECT key::int AS id, l.shard, l.slice FROM unlearn.lineage l WHERE model = 'slc_probe' AND l.slice >= 1;
@@ -71,7 +71,7 @@ CREATE FUNCTION slices_vs_retrain(algorithm text, options jsonb)
 RETURNS TABLE (rows_compared bigint, proba_bit_identical bool, proba_max_abs_diff float8, checkpoints_identical bigint,
                checkpoints bigint) LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM unlearn.train('slc_fresh', 'sl', 'y', ARRAY['a', 'b'], algorithm, 'sisa', 2, 3, options || '{"on_insert": "learn"}');
+    PERFORM unlearn.train('slc_fresh', 'sl', 'y', ARRAY['a', 'b'], algorithm, 'sisa', 2, 3, options || '{"on_insert": "learn", "retrain": "inline"}');
     RETURN QUERY
     WITH p AS (SELECT unlearn.predict_proba('slc_model', ARRAY[a, b]) AS ours, unlearn.predict_proba('slc_fresh', ARRAY[a, b]) AS theirs FROM sl)
     SELECT count(*), bool_and(ours = theirs),

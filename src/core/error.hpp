@@ -23,6 +23,7 @@ enum class ErrorKind {
     FeatureNotSupported,    // valid request we do not handle yet
     SerializationFailure,   // a snapshot older than a model: retry the transaction
     UniqueViolation,        // two rows with one key
+    ActiveTransaction,      // must run after COMMIT (unlearn.wait)
 };
 
 class Error : public std::runtime_error {

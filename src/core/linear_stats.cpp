@@ -79,10 +79,11 @@ void LinearStats::add_rows(const RowMatrix &x, const Vector &y, int sign) {
     }
 }
 
-void LinearStats::merge(const LinearStats &o) {
+void LinearStats::merge(const LinearStats &o, int sign) {
     if (o.p_ != p_) throw Error(ErrorKind::CorruptState, "shard states of one model disagree on their layout");
-    for (size_t k = 0; k < m_.size(); ++k) m_[k].add(o.m_[k]);
-    n_ += o.n_;
+    for (size_t k = 0; k < m_.size(); ++k) m_[k].add(o.m_[k], sign);
+    n_ += sign * o.n_;
+    if (n_ < 0) throw Error(ErrorKind::CorruptState, "a row count went negative: a row was forgotten twice");
 }
 
 double LinearStats::column_total(int j) const { return m(0, j + 1).value(); }

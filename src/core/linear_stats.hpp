@@ -32,7 +32,8 @@ public:
 
     // sign = +1 learns the rows, -1 forgets them; values must be finite.
     void add_rows(const RowMatrix &x, const Vector &y, int sign) override;
-    void merge(const LinearStats &other);
+    // sign -1 takes away another state's rows (a delta of forgotten rows)
+    void merge(const LinearStats &other, int sign = 1);
 
     // alpha = 0: ordinary least squares; alpha > 0: ridge with the intercept
     // not penalised (the centred formulation scikit-learn uses).

@@ -212,6 +212,21 @@ SummationForm &summation(ShardState &s) {
 
 const SummationForm &summation(const ShardState &s) { return summation(const_cast<ShardState &>(s)); }
 
+void merge_state(ShardState &base, const ShardState &delta, int sign) {
+    std::visit(
+        [&](auto &b) {
+            using T = std::decay_t<decltype(b)>;
+            if constexpr (std::is_same_v<T, SisaShard> || std::is_same_v<T, CertifiedShard>) {
+                throw Error(ErrorKind::Internal, "only a summation-form state has deltas");
+            } else {
+                const T *d = std::get_if<T>(&delta);
+                if (!d) throw Error(ErrorKind::CorruptState, "a state delta holds another algorithm");
+                b.merge(*d, sign);
+            }
+        },
+        base);
+}
+
 int64_t state_rows(const ShardState &s) {
     if (const auto *sisa = std::get_if<SisaShard>(&s)) return sisa->last.rows;
     if (const auto *cert = std::get_if<CertifiedShard>(&s)) return cert->state.rows;

@@ -43,6 +43,7 @@ struct Options {
     double noise = 1.0, epsilon = 1.0, delta = 1e-4;  // certified removal
     // Read by the boundary, never by an algorithm (parsed there, as text).
     bool learn_inserts = false;    // on_insert = 'learn'
+    bool retrain_inline = false;   // retrain = 'inline': a SISA shard retrains inside the DELETE
     std::string monitor_group;     // a column whose groups' holdout metrics each DELETE reports
     double impact_warning = 0.05;  // a group whose metric worsens by more than this raises a WARNING
 };
@@ -74,6 +75,10 @@ ShardState empty_state(Algorithm a, int features);
 SummationForm &summation(ShardState &s);
 const SummationForm &summation(const ShardState &s);
 int64_t state_rows(const ShardState &s);
+// Adds (sign +1) or takes away (-1) a summation-form state's rows: the fold
+// of a delta that a concurrent transaction wrote into the base it changed.
+// Exact: the sums are, so the order of folds does not change a bit.
+void merge_state(ShardState &base, const ShardState &delta, int sign);
 
 // Summation-form states are framed as format 2 (exact sums, pg_unlearn 0.5);
 // format 1 (0.4's double-double sums) is refused with a hint to resync.

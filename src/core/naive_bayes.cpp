@@ -123,14 +123,14 @@ void NaiveBayesStats::add_rows(const RowMatrix &x, const Vector &y, int sign) {
     drop_empty_classes();
 }
 
-void NaiveBayesStats::merge(const NaiveBayesStats &o) {
+void NaiveBayesStats::merge(const NaiveBayesStats &o, int sign) {
     if (o.p_ != p_) throw Error(ErrorKind::CorruptState, "shard states of one model disagree on their layout");
     for (const auto &kv : o.classes_) {
         ClassStats &cs = class_stats(kv.first);
-        cs.n += kv.second.n;
+        cs.n += sign * kv.second.n;
         for (int j = 0; j < p_; ++j) {
-            cs.sx[j].add(kv.second.sx[j]);
-            cs.sxx[j].add(kv.second.sxx[j]);
+            cs.sx[j].add(kv.second.sx[j], sign);
+            cs.sxx[j].add(kv.second.sxx[j], sign);
         }
     }
     drop_empty_classes();

@@ -50,7 +50,8 @@ public:
     // Adding (sign +1) refuses, before any change, a label that is not a
     // class label or one that would take the model past kMaxClassLabels.
     void add_rows(const RowMatrix &x, const Vector &y, int sign) override;
-    void merge(const NaiveBayesStats &other);
+    // sign -1 takes away another state's rows (a delta of forgotten rows)
+    void merge(const NaiveBayesStats &other, int sign = 1);
     NaiveBayesFit solve() const;
     void drop_feature(int j) override;  // exact: features are independent given the class
     double column_total(int j) const override;

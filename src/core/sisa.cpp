@@ -118,7 +118,8 @@ Matrix aggregate(const std::vector<ConstituentPtr> &members, const RowMatrix &x,
     }
     if (used == 0)
         throw Error(ErrorKind::DataException, "the model holds no rows",
-                    "Every row it was trained on has been deleted; train it again.");
+                    "Every row it was trained on has been deleted, or its shards are catching up after a DELETE "
+                    "(unlearn.wait waits for them).");
     return total / used;
 }
 

@@ -20,6 +20,7 @@ const char *sqlstate_of(ErrorKind kind) noexcept {
         case ErrorKind::FeatureNotSupported: return "0A000";    // feature_not_supported
         case ErrorKind::SerializationFailure: return "40001";   // serialization_failure
         case ErrorKind::UniqueViolation: return "23505";        // unique_violation
+        case ErrorKind::ActiveTransaction: return "25001";      // active_sql_transaction
     }
     return "XX000";
 }

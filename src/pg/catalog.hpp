@@ -20,8 +20,11 @@ namespace unlearn::pg {
 // Loads by name; missing model is an error naming it.
 ModelMeta load_model(Spi &spi, const std::string &name);
 // Every model trained on the relation or on a partitioned table it is a
-// partition of; with lock, FOR UPDATE in id order so
-// that concurrent statements forgetting rows serialise on them without deadlock.
+// partition of. With lock, FOR KEY SHARE in id order: writers of the table
+// do not wait for each other here, while a change of the model itself
+// (drop_model, resync, forget_feature: FOR UPDATE or DELETE) waits for them
+// and they for it. A model whose writers must still take turns (see
+// takes_turns) is then locked for the transaction by an advisory lock.
 // Under REPEATABLE READ or SERIALIZABLE, a model committed after the
 // transaction's snapshot fails the statement with 40001 instead of being missed.
 std::vector<ModelMeta> models_of(Spi &spi, Oid relation, bool lock);
@@ -31,9 +34,23 @@ bool model_exists(Spi &spi, const std::string &name);
 void lock_model(Spi &spi, const std::string &name);
 // A new model's row (version 0); returns its id.
 int32 insert_model(Spi &spi, const ModelMeta &m, const std::string &options_json, int64 rows_held, int64 rows_skipped);
-// Bumps the version and the held/forgotten counters after a change of state,
-// and marks stored metrics stale (with the time): they describe the old state.
-void touch_model(Spi &spi, const ModelMeta &m, int64 rows_held, int64 forgotten);
+// Whether the model's writers take turns (an advisory lock per model, held
+// to commit): a categorical model's vocabulary (its layout) can change with
+// any row. Other writers meet only on the shards they change: SISA and
+// certified shards are locked (lock_shard_states) before they are read.
+bool takes_turns(const ModelMeta &m);
+// The writers' turn of a model that takes turns (an advisory lock to commit).
+void take_turn(const ModelMeta &m);
+// Bumps the version and adds to the held/forgotten counters after a change
+// of state. The model row is updated only if no other writer holds it; else
+// the counts wait in unlearn.state_delta, folded by the next writer that
+// gets the row, or by unlearn.compact.
+// Marks stored metrics stale (with the time) when it updates the row.
+// Returns false when the counts wait for a fold.
+bool touch_model(Spi &spi, const ModelMeta &m, int64 held_change, int64 forgotten);
+// Locks the model row for a change of its layout (FOR UPDATE) if no writer
+// holds it; false when another transaction does.
+bool try_lock_model_layout(Spi &spi, const ModelMeta &m);
 // unlearn.models.metrics: the figures (a JSON object) with the time and the
 // model version they describe; read back as stored.
 void write_metrics(Spi &spi, const ModelMeta &m, const std::string &json);
@@ -57,16 +74,61 @@ void install_triggers(Spi &spi, Oid relation);
 // TRUNCATE of a partition: the model is retrained from what remains.
 void resync_or_drop(Spi &spi, const ModelMeta &m);
 
+// ---- SISA shards catching up after commit (catalog_catchup.cpp)
+//
+// A shard a DELETE (or a learned INSERT) reached serves the checkpoint of
+// the slice before the earliest slice it changed, and keeps only the
+// checkpoints before it; a background worker trains the rest after commit.
+// Its row in unlearn.catchup says from which slice; each change of the
+// shard's rows bumps the generation, so that a retrain of rows that changed
+// meanwhile is not kept.
+struct CatchUp {
+    int32 from_slice;  // the model's slices when the shard is caught up
+    int64 generation;
+};
+CatchUp load_catchup(Spi &spi, const ModelMeta &m, int32 shard);
+// shard -> the slices it serves, for the shards catching up
+std::map<int32, int32> served_slices(Spi &spi, const ModelMeta &m);
+void note_catchup(Spi &spi, const ModelMeta &m, int32 shard, int32 from_slice);
+// Removes the row if its generation is still this one (false: it changed).
+bool finish_catchup(Spi &spi, const ModelMeta &m, int32 shard, int64 generation);
+void drop_catchup(Spi &spi, const ModelMeta &m, int32 shard);  // an inline retrain caught it up
+void delete_catchups(Spi &spi, const ModelMeta &m);
+// Whether unlearn.catchup exists (0.6.0 on): before, shards retrain inline.
+bool catchup_installed();
+
 // ---- shard state and checkpoints (catalog_state.cpp)
 
+// Whether unlearn.state_delta exists (0.6.0 on): before ALTER EXTENSION
+// UPDATE, writers wait for each other as they did.
+bool deltas_installed();
+// The shards' base states with every delta this snapshot sees folded in.
 std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m);
+// Writes whole shard states, which load_states read with their deltas: the
+// deltas of those shards go (the caller excludes other writers).
 void write_states(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &states, const std::vector<int32> &shards);
+// Locks the shards' state rows in shard order until commit and returns
+// their states as committed now: a writer of a SISA or certified shard
+// computes from these, after the writers before it have committed.
+std::map<int32, ShardState> lock_shard_states(Spi &spi, const ModelMeta &m, const std::vector<int32> &shards);
+// A concurrent writer's change of one summation-form shard: the rows'
+// own state (delta) added (sign +1) or taken away (-1). If the shard's base
+// row is free, it is locked and rewritten with the committed deltas and this
+// one folded in (true); else the change is appended as a delta (false).
+bool change_shard(Spi &spi, const ModelMeta &m, int32 shard, const ShardState &delta, int sign);
+// The deltas of the shards no other transaction holds, folded (never waits);
+// returns how many shards were.
+int64 fold_free_deltas(Spi &spi, const ModelMeta &m);
+// unlearn.compact: under the model's layout lock, every delta folded.
+int64 fold_all_deltas(Spi &spi, const ModelMeta &m);
 // The stored checkpoint of one slice of a SISA shard.
 Checkpoint load_checkpoint(Spi &spi, const ModelMeta &m, int32 shard, int32 slice);
 // Replaces the shard's checkpoints from the first one given on.
 void write_checkpoints(Spi &spi, const ModelMeta &m, int32 shard, const ClassLabels &classes,
                        const std::vector<Checkpoint> &checkpoints);
 void delete_checkpoints(Spi &spi, const ModelMeta &m);
+// A shard's checkpoints from slice from on: they saw a row that is gone.
+void drop_checkpoints(Spi &spi, const ModelMeta &m, int32 shard, int32 from);
 // (shard, slice) -> (rows, digest) of every stored checkpoint
 std::map<std::pair<int32, int32>, std::pair<int64, std::string>> checkpoint_digests(Spi &spi, const ModelMeta &m);
 std::string digest_text(uint64_t digest);
@@ -74,6 +136,11 @@ std::string digest_text(uint64_t digest);
 // ---- lineage blocks (catalog_lineage.cpp)
 
 std::map<int32, LineageBlock> load_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets);
+// The blocks a statement will rewrite, locked in bucket order until commit
+// (concurrent writers of other blocks do not wait); with create, missing
+// blocks are made first, empty, so that two writers of a new block take turns.
+std::map<int32, LineageBlock> lock_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets,
+                                          bool create = false);
 std::map<int32, LineageBlock> load_all_blocks(Spi &spi, const ModelMeta &m);
 // The first blocks in bucket order: a sample of the model's keys.
 std::map<int32, LineageBlock> load_first_blocks(Spi &spi, const ModelMeta &m, int64 blocks);

@@ -19,6 +19,21 @@ std::map<int32, LineageBlock> load_blocks(Spi &spi, const ModelMeta &m, const st
         {int4_param(m.id), int4_array_param(buckets)}));
 }
 
+std::map<int32, LineageBlock> lock_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets, bool create) {
+    if (create) {
+        // a writer of a block another transaction is making waits for it here, then finds it made
+        const std::vector<uint8_t> empty = LineageBlock().encode();
+        spi.exec(
+            "INSERT INTO unlearn.lineage_blocks (model_id, bucket, block) SELECT $1, b, $3 FROM unnest($2::int4[]) AS u(b) "
+            "ORDER BY b ON CONFLICT (model_id, bucket) DO NOTHING",
+            {int4_param(m.id), int4_array_param(buckets), bytea_param(empty)});
+    }
+    return blocks_from(spi.exec(
+        "SELECT bucket, block FROM unlearn.lineage_blocks WHERE model_id = $1 AND bucket = ANY($2::int4[]) "
+        "ORDER BY bucket FOR NO KEY UPDATE",
+        {int4_param(m.id), int4_array_param(buckets)}));
+}
+
 std::map<int32, LineageBlock> load_all_blocks(Spi &spi, const ModelMeta &m) {
     return blocks_from(
         spi.exec("SELECT bucket, block FROM unlearn.lineage_blocks WHERE model_id = $1", {int4_param(m.id)}));

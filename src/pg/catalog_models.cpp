@@ -9,6 +9,11 @@ namespace unlearn::pg {
 
 namespace {
 
+// The advisory lock space of writers' turns (pg_locks: locktype advisory,
+// classid this, objid the model id, objsubid 2): "unle".
+constexpr uint32 kTurnLockSpace = 0x756e6c65;
+
+
 ModelMeta meta_from(Spi &spi, const SpiResult &r, uint64 row) {
     ModelMeta m;
     m.id = r.int4(row, 1);
@@ -53,7 +58,7 @@ std::vector<ModelMeta> models_of(Spi &spi, Oid relation, bool lock) {
     SpiResult r = lock ? spi.exec("SELECT model_id, name, relation::oid, key_columns, target, features, algorithm, "
                                   "options::text, shards, lineage_buckets, version, strategy, slices FROM unlearn.models "
                                   "WHERE relation = $1::oid::regclass OR relation IN (SELECT relid FROM pg_partition_ancestors($1::oid::regclass)) "
-                                  "ORDER BY model_id FOR UPDATE",
+                                  "ORDER BY model_id FOR KEY SHARE",
                                   {oid_param(relation)})
                        : spi.exec("SELECT model_id, name, relation::oid, key_columns, target, features, algorithm, "
                                   "options::text, shards, lineage_buckets, version, strategy, slices FROM unlearn.models "
@@ -62,9 +67,22 @@ std::vector<ModelMeta> models_of(Spi &spi, Oid relation, bool lock) {
                                   {oid_param(relation)});
     std::vector<ModelMeta> out;
     for (uint64 i = 0; i < r.rows(); ++i) out.push_back(meta_from(spi, r, i));
-    if (lock) refuse_models_after_snapshot(spi, relation, out);
+    if (!lock) return out;
+    refuse_models_after_snapshot(spi, relation, out);
+    for (const ModelMeta &m : out)  // in id order, as the rows were locked: no deadlock between writers
+        if (takes_turns(m)) take_turn(m);
     return out;
 }
+
+void take_turn(const ModelMeta &m) {
+    pg_call([&] {
+        LOCKTAG tag;
+        SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kTurnLockSpace, static_cast<uint32>(m.id), 2);
+        (void)LockAcquire(&tag, ExclusiveLock, false, false);
+    });
+}
+
+bool takes_turns(const ModelMeta &m) { return !m.categories.empty(); }
 
 void refuse_models_after_snapshot(Spi &spi, Oid relation, const std::vector<ModelMeta> &seen) {
     // Read committed takes a new snapshot per query and FOR UPDATE waits for a
@@ -108,34 +126,40 @@ int32 insert_model(Spi &spi, const ModelMeta &m, const std::string &options_json
     return ins.int4(0, 1);
 }
 
-namespace {
-
-// A library newer than the extension's SQL (the trigger runs between
-// installing the library and ALTER EXTENSION UPDATE) finds no metrics column.
-bool models_have_metrics() {
-    return pg_call([] {
-        const Oid ns = get_namespace_oid("unlearn", true);
-        const Oid rel = OidIsValid(ns) ? get_relname_relid("models", ns) : InvalidOid;
-        return OidIsValid(rel) && get_attnum(rel, "metrics") != InvalidAttrNumber;
-    });
+bool touch_model(Spi &spi, const ModelMeta &m, int64 held_change, int64 forgotten) {
+    // Under REPEATABLE READ a row changed since the snapshot cannot be
+    // locked without a serialization failure: the counts always wait.
+    if (!deltas_installed()) {  // before 0.6.0: writers wait for each other
+        spi.exec("UPDATE unlearn.models SET version = version + 1, rows_held = rows_held + $2, "
+                 "rows_forgotten = rows_forgotten + $3, updated_at = clock_timestamp() WHERE model_id = $1",
+                 {int4_param(m.id), int8_param(held_change), int8_param(forgotten)});
+        return true;
+    }
+    if (!pg_call([] { return IsolationUsesXactSnapshot(); })) {
+        SpiResult r = spi.exec(
+            "WITH locked AS (SELECT model_id FROM unlearn.models WHERE model_id = $1 FOR NO KEY UPDATE SKIP LOCKED), "
+            "folded AS (DELETE FROM unlearn.state_delta d USING locked WHERE d.model_id = locked.model_id "
+            "AND d.state IS NULL RETURNING d.rows_held, d.rows_forgotten) "
+            "UPDATE unlearn.models m SET version = version + 1, "
+            "rows_held = rows_held + $2 + (SELECT coalesce(sum(rows_held), 0) FROM folded), "
+            "rows_forgotten = rows_forgotten + $3 + (SELECT coalesce(sum(rows_forgotten), 0) FROM folded), "
+            "updated_at = clock_timestamp(), "
+            "metrics = CASE WHEN metrics IS NULL OR metrics ? 'stale' THEN metrics "
+            "ELSE metrics || jsonb_build_object('stale', true, 'stale_since', clock_timestamp()) END "
+            "FROM locked WHERE m.model_id = locked.model_id RETURNING 1",
+            {int4_param(m.id), int8_param(held_change), int8_param(forgotten)});
+        if (r.rows() == 1) return true;
+    }
+    if (held_change == 0 && forgotten == 0) return true;  // nothing to count
+    spi.exec("INSERT INTO unlearn.state_delta (model_id, sign, rows_held, rows_forgotten) VALUES ($1, 1, $2, $3)",
+             {int4_param(m.id), int8_param(held_change), int8_param(forgotten)});
+    return false;
 }
 
-}  // namespace
-
-void touch_model(Spi &spi, const ModelMeta &m, int64 rows_held, int64 forgotten) {
-    if (!models_have_metrics()) {
-        spi.exec(
-            "UPDATE unlearn.models SET version = version + 1, rows_held = $2, "
-            "rows_forgotten = rows_forgotten + $3, updated_at = clock_timestamp() WHERE model_id = $1",
-            {int4_param(m.id), int8_param(rows_held), int8_param(forgotten)});
-        return;
-    }
-    spi.exec(
-        "UPDATE unlearn.models SET version = version + 1, rows_held = $2, "
-        "rows_forgotten = rows_forgotten + $3, updated_at = clock_timestamp(), "
-        "metrics = CASE WHEN metrics IS NULL OR metrics ? 'stale' THEN metrics "
-        "ELSE metrics || jsonb_build_object('stale', true, 'stale_since', clock_timestamp()) END WHERE model_id = $1",
-        {int4_param(m.id), int8_param(rows_held), int8_param(forgotten)});
+bool try_lock_model_layout(Spi &spi, const ModelMeta &m) {
+    SpiResult r = spi.exec("SELECT lineage_buckets FROM unlearn.models WHERE model_id = $1 FOR UPDATE SKIP LOCKED",
+                           {int4_param(m.id)});
+    return r.rows() == 1 && r.int4(0, 1) == m.buckets;
 }
 
 void write_metrics(Spi &spi, const ModelMeta &m, const std::string &json) {
@@ -174,9 +198,14 @@ void delete_categories(Spi &spi, const ModelMeta &m, const std::string &feature)
 }
 
 ModelVersion model_version(Spi &spi, const std::string &name) {
-    SpiResult r = spi.exec(
+    SpiResult r = !deltas_installed() ? spi.exec(
         "SELECT m.model_id, m.version, (SELECT string_agg(s.xmin::text, ',' ORDER BY s.shard) FROM unlearn.state s "
         "WHERE s.model_id = m.model_id) FROM unlearn.models m WHERE m.name = $1",
+        {text_param(name)}) : spi.exec(
+        "SELECT m.model_id, m.version, (SELECT string_agg(s.xmin::text, ',' ORDER BY s.shard) FROM unlearn.state s "
+        "WHERE s.model_id = m.model_id) || ';' || coalesce((SELECT string_agg(d.delta_id::text, ',' ORDER BY d.delta_id) "
+        "FROM unlearn.state_delta d WHERE d.model_id = m.model_id AND d.state IS NOT NULL), '') "
+        "FROM unlearn.models m WHERE m.name = $1",
         {text_param(name)});
     ModelVersion v;
     if (r.rows() != 1) return v;

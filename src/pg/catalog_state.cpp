@@ -1,24 +1,64 @@
 #include "catalog.hpp"
 
 #include <cstdio>
+#include <set>
 
 #include "error.hpp"
 
 namespace unlearn::pg {
 
+namespace {
+
+ShardState decode_at(const ModelMeta &m, const SpiResult &r, uint64 row, int col) {
+    std::vector<uint8_t> blob = r.bytes(row, col);
+    return decode_state(m.algorithm, width(m), blob.data(), blob.size(), m.options);
+}
+
+// Folds deltas into states: rows from..end of r, columns (c) shard, (c+1)
+// sign, (c+2) state, in the order they were written. With only_shard, states
+// holds that one shard.
+void fold(const ModelMeta &m, const SpiResult &r, uint64 from, int c, std::vector<ShardState> &states,
+          int32 only_shard = -1) {
+    for (uint64 i = from; i < r.rows(); ++i) {
+        const int32 shard = r.int4(i, c);
+        if (shard < 0 || shard >= m.shards || (only_shard >= 0 && shard != only_shard))
+            throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" has a state delta outside its shards");
+        merge_state(states[static_cast<size_t>(only_shard >= 0 ? 0 : shard)], decode_at(m, r, i, c + 2), r.int4(i, c + 1));
+    }
+}
+
+bool is_summation_model(const ModelMeta &m) { return m.strategy == Strategy::Incremental; }
+
+}  // namespace
+
+bool deltas_installed() {
+    return pg_call([] {
+        const Oid ns = get_namespace_oid("unlearn", true);
+        return OidIsValid(ns) && OidIsValid(get_relname_relid("state_delta", ns));
+    });
+}
+
 std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m) {
-    SpiResult r = spi.exec("SELECT shard, state FROM unlearn.state WHERE model_id = $1 ORDER BY shard",
-                           {int4_param(m.id)});
-    if (r.rows() != static_cast<uint64>(m.shards))
+    // the base rows in shard order, then the deltas this snapshot sees in the order they were written
+    SpiResult r = deltas_installed()
+                      ? spi.exec("SELECT k, shard, sign, state FROM (SELECT 0 AS k, 0::bigint AS d, shard, 1 AS sign, "
+                                 "state FROM unlearn.state WHERE model_id = $1 UNION ALL SELECT 1, delta_id, shard, sign, "
+                                 "state FROM unlearn.state_delta WHERE model_id = $1 AND state IS NOT NULL) u "
+                                 "ORDER BY k, d, shard",
+                                 {int4_param(m.id)})
+                      : spi.exec("SELECT 0, shard, 1, state FROM unlearn.state WHERE model_id = $1 ORDER BY shard",
+                                 {int4_param(m.id)});
+    std::vector<ShardState> out;
+    uint64 i = 0;
+    for (; i < r.rows() && r.int4(i, 1) == 0; ++i) {
+        if (r.int4(i, 2) != static_cast<int32>(i))
+            throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" has unexpected shard numbers");
+        out.push_back(decode_at(m, r, i, 4));
+    }
+    if (out.size() != static_cast<size_t>(m.shards))
         throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" is missing shard state",
                     "Drop the model with unlearn.drop_model and train it again.");
-    std::vector<ShardState> out;
-    for (uint64 i = 0; i < r.rows(); ++i) {
-        if (r.int4(i, 1) != static_cast<int32>(i))
-            throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" has unexpected shard numbers");
-        std::vector<uint8_t> blob = r.bytes(i, 2);
-        out.push_back(decode_state(m.algorithm, width(m), blob.data(), blob.size(), m.options));
-    }
+    fold(m, r, i, 2, out);
     return out;
 }
 
@@ -29,6 +69,83 @@ void write_states(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &s
         "INSERT INTO unlearn.state (model_id, shard, state) SELECT $1, s, b FROM unnest($2::int4[], $3::bytea[]) AS u(s, b) "
         "ON CONFLICT (model_id, shard) DO UPDATE SET state = excluded.state",
         {int4_param(m.id), int4_array_param(shards), bytea_array_param(blobs)});
+    if (is_summation_model(m) && deltas_installed())
+        spi.exec("DELETE FROM unlearn.state_delta WHERE model_id = $1 AND shard = ANY($2::int4[])",
+                 {int4_param(m.id), int4_array_param(shards)});
+}
+
+namespace {
+
+// The base of one shard, if no other transaction holds it (or, before
+// 0.6.0, once it is free), with the committed deltas and delta (when given)
+// folded in and written back; false when another transaction holds it.
+bool fold_into_base(Spi &spi, const ModelMeta &m, int32 shard, const ShardState *delta, int sign) {
+    const bool deltas = deltas_installed();
+    // Under REPEATABLE READ a base changed since the snapshot cannot be
+    // locked without a serialization failure: the change always waits.
+    if (deltas && pg_call([] { return IsolationUsesXactSnapshot(); })) return false;
+    SpiResult base = deltas ? spi.exec("SELECT state FROM unlearn.state WHERE model_id = $1 AND shard = $2 "
+                                       "FOR NO KEY UPDATE SKIP LOCKED",
+                                       {int4_param(m.id), int4_param(shard)})
+                            : spi.exec("SELECT state FROM unlearn.state WHERE model_id = $1 AND shard = $2 "
+                                       "FOR NO KEY UPDATE",
+                                       {int4_param(m.id), int4_param(shard)});
+    if (base.rows() != 1) return false;
+    std::vector<ShardState> state{decode_at(m, base, 0, 1)};
+    if (deltas) {  // the base is ours until commit: no other transaction folds these
+        SpiResult d = spi.exec(
+            "WITH folded AS (DELETE FROM unlearn.state_delta WHERE model_id = $1 AND shard = $2 "
+            "RETURNING delta_id, shard, sign, state) SELECT shard, sign, state FROM folded ORDER BY delta_id",
+            {int4_param(m.id), int4_param(shard)});
+        if (!delta && d.rows() == 0) return true;
+        fold(m, d, 0, 1, state, shard);
+    }
+    if (delta) merge_state(state[0], *delta, sign);
+    spi.exec("UPDATE unlearn.state SET state = $3 WHERE model_id = $1 AND shard = $2",
+             {int4_param(m.id), int4_param(shard), bytea_param(encode_state(m.algorithm, state[0]))});
+    return true;
+}
+
+}  // namespace
+
+std::map<int32, ShardState> lock_shard_states(Spi &spi, const ModelMeta &m, const std::vector<int32> &shards) {
+    SpiResult r = spi.exec("SELECT shard, state FROM unlearn.state WHERE model_id = $1 AND shard = ANY($2::int4[]) "
+                           "ORDER BY shard FOR NO KEY UPDATE",
+                           {int4_param(m.id), int4_array_param(shards)});
+    std::map<int32, ShardState> out;
+    for (uint64 i = 0; i < r.rows(); ++i) out.emplace(r.int4(i, 1), decode_at(m, r, i, 2));
+    if (out.size() != std::set<int32>(shards.begin(), shards.end()).size())
+        throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" is missing shard state",
+                    "Drop the model with unlearn.drop_model and train it again.");
+    return out;
+}
+
+bool change_shard(Spi &spi, const ModelMeta &m, int32 shard, const ShardState &delta, int sign) {
+    if (fold_into_base(spi, m, shard, &delta, sign)) return true;
+    spi.exec("INSERT INTO unlearn.state_delta (model_id, shard, sign, state) VALUES ($1, $2, $3, $4)",
+             {int4_param(m.id), int4_param(shard), int4_param(sign), bytea_param(encode_state(m.algorithm, delta))});
+    return false;
+}
+
+int64 fold_free_deltas(Spi &spi, const ModelMeta &m) {
+    SpiResult shards = spi.exec("SELECT DISTINCT shard FROM unlearn.state_delta WHERE model_id = $1 AND state IS NOT NULL",
+                                {int4_param(m.id)});
+    int64 folded = 0;
+    for (uint64 i = 0; i < shards.rows(); ++i) folded += fold_into_base(spi, m, shards.int4(i, 1), nullptr, 0);
+    touch_model(spi, m, 0, 0);  // folds the counts if the model row is free
+    return folded;
+}
+
+int64 fold_all_deltas(Spi &spi, const ModelMeta &m) {
+    lock_model(spi, m.name);  // FOR UPDATE: waits for the writers in flight, keeps new ones out
+    const int64 pending = spi.exec("SELECT count(*) FROM unlearn.state_delta WHERE model_id = $1", {int4_param(m.id)}).int8(0, 1);
+    if (pending == 0) return 0;
+    std::vector<ShardState> states = load_states(spi, m);
+    std::vector<int32> all;
+    for (int32 s = 0; s < m.shards; ++s) all.push_back(s);
+    if (is_summation_model(m)) write_states(spi, m, states, all);
+    touch_model(spi, m, 0, 0);  // the row is ours: the counts are folded
+    return pending;
 }
 
 Checkpoint load_checkpoint(Spi &spi, const ModelMeta &m, int32 shard, int32 slice) {
@@ -71,6 +188,11 @@ void write_checkpoints(Spi &spi, const ModelMeta &m, int32 shard, const ClassLab
         "SELECT $1, $2, s, r, d, b FROM unnest($3::int4[], $4::int8[], $5::text[], $6::bytea[]) AS u(s, r, d, b)",
         {int4_param(m.id), int4_param(shard), int4_array_param(slices), int8_array_param(rows),
          text_array_param(digests), bytea_array_param(blobs)});
+}
+
+void drop_checkpoints(Spi &spi, const ModelMeta &m, int32 shard, int32 from) {
+    spi.exec("DELETE FROM unlearn.checkpoints WHERE model_id = $1 AND shard = $2 AND slice >= $3",
+             {int4_param(m.id), int4_param(shard), int4_param(from)});
 }
 
 void delete_checkpoints(Spi &spi, const ModelMeta &m) {

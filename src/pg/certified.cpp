@@ -179,6 +179,7 @@ public:
     void forget(ModelChange &c, const StatementRows &rows, const std::vector<RowEntry> &removed) const override {
         const std::map<int32, std::vector<Eigen::Index>> touched = rows_by_shard(c.model, rows, removed);
         for (const auto &kv : touched) c.audit.shards.push_back(kv.first);
+        c.lock_shards(c.audit.shards);  // a Newton step starts from the shard's current θ
         c.audit.details = certified_forget(c.spi, c.model, touched, rows.x, rows.y, c.states, &c.audit.method);
     }
 

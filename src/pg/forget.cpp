@@ -111,8 +111,10 @@ std::vector<int32> bucket_numbers(const std::map<int32, Wanted> &wanted) {
 
 // The bucket count is chosen at training; a model that has learned many
 // more rows since would rewrite ever larger blocks on each DELETE, so its
-// lineage is redistributed over as many buckets as its size calls for.
+// lineage is redistributed over as many buckets as its size calls for —
+// when no other writer holds the model: else a later statement does it.
 void rebucket(Spi &spi, const ModelMeta &m, int64 held) {
+    if (!try_lock_model_layout(spi, m)) return;
     ModelMeta grown = m;
     grown.buckets = lineage_of(m).buckets_for(held);
     const LineageLayout lineage = lineage_of(grown);
@@ -134,7 +136,7 @@ void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std:
                  Clock::time_point started, const std::vector<char> *keep_holdout = nullptr) {
     std::map<int32, Wanted> wanted = by_bucket(m, rows, selected);
     if (wanted.empty()) return;
-    std::map<int32, LineageBlock> blocks = load_blocks(spi, m, bucket_numbers(wanted));
+    std::map<int32, LineageBlock> blocks = lock_blocks(spi, m, bucket_numbers(wanted));
     std::map<int32, LineageBlock> changed;
     std::vector<RowEntry> removed;      // the forgotten rows the model was trained on
     std::vector<Eigen::Index> trained;  // those of them whose values are at hand
@@ -176,7 +178,7 @@ void learn_rows(Spi &spi, const ModelMeta &m, const Collected &rows, std::vector
     for (size_t i = 0; i < selected.size(); ++i) selected[i] = selected[i] && rows.trainable[i];
     std::map<int32, Wanted> wanted = by_bucket(m, rows, selected);
     if (wanted.empty()) return;
-    std::map<int32, LineageBlock> blocks = load_blocks(spi, m, bucket_numbers(wanted));
+    std::map<int32, LineageBlock> blocks = lock_blocks(spi, m, bucket_numbers(wanted), true);
     const ForgettingStrategy &strategy = strategy_of(m.strategy);
     const LineageLayout lineage = lineage_of(m);
     ModelChange change(spi, m, "learn", strategy.learn_method(), started);
@@ -214,6 +216,7 @@ void forget_everything(Spi &spi, const ModelMeta &m, Clock::time_point started) 
     const int64 held = change.held();
     delete_lineage(spi, m);
     delete_checkpoints(spi, m);
+    delete_catchups(spi, m);
     strategy_of(m.strategy).reset(change);
     change.audit.rows = held;
     change.commit(held);

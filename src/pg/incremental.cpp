@@ -58,8 +58,7 @@ void add_by_shard(ModelChange &c, const StatementRows &rows, const std::map<int3
     for (const auto &kv : by_shard) {
         RowMatrix x = rows.x(kv.second, Eigen::all);
         Vector y = rows.y(kv.second);
-        summation(c.states.at(static_cast<size_t>(kv.first))).add_rows(x, y, sign);
-        c.audit.shards.push_back(kv.first);
+        c.add_rows(kv.first, x, y, sign);
     }
     c.prune_categories();
 }

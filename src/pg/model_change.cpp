@@ -1,8 +1,12 @@
 #include "model_change.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
+#include "error.hpp"
+
 #include "model_cache.hpp"
+#include "worker.hpp"
 
 namespace unlearn::pg {
 
@@ -12,6 +16,7 @@ ModelChange::ModelChange(Spi &spi_, const ModelMeta &m, const char *event, std::
     audit.event = event;
     audit.method = std::move(method);
     audit.hash_before = state_hash(m, states);
+    held_before_ = held();
     if (keep_before) before_ = states;
 }
 
@@ -33,6 +38,24 @@ void ModelChange::change_all_shards() {
     for (int32 s = 0; s < model.shards; ++s) audit.shards.push_back(s);
 }
 
+void ModelChange::add_rows(int32 shard, const RowMatrix &x, const Vector &y, int sign) {
+    summation(states.at(static_cast<size_t>(shard))).add_rows(x, y, sign);
+    audit.shards.push_back(shard);
+    if (created_ || takes_turns(model)) return;
+    auto at = deltas_.find(shard);
+    if (at == deltas_.end()) at = deltas_.emplace(shard, Delta{empty_state(model.algorithm, width(model)), sign}).first;
+    if (at->second.sign != sign) throw Error(ErrorKind::Internal, "a change both adds and takes away rows of a shard");
+    summation(at->second.rows).add_rows(x, y, +1);
+}
+
+void ModelChange::lock_shards(const std::vector<int32> &shards) {
+    for (auto &kv : lock_shard_states(spi, model, shards)) {
+        ShardState &st = states.at(static_cast<size_t>(kv.first));
+        held_before_ += state_rows(kv.second) - state_rows(st);  // what the writers before this one changed
+        st = std::move(kv.second);
+    }
+}
+
 void ModelChange::prune_categories() {
     if (!pg::prune_categories(model, states)) return;
     layout_changed_ = true;
@@ -41,9 +64,15 @@ void ModelChange::prune_categories() {
 }
 
 int64 ModelChange::commit(int64 forgotten, const DeletedRows *deleted) {
-    if (!audit.shards.empty()) write_states(spi, model, states, audit.shards);
+    std::vector<int32> whole;  // shards written whole; the others by their rows alone
+    for (int32 s : audit.shards)
+        if (!deltas_.count(s) && std::find(whole.begin(), whole.end(), s) == whole.end()) whole.push_back(s);
+    if (!whole.empty()) write_states(spi, model, states, whole);
+    bool left_work = false;  // deltas for the background worker to fold
+    for (const auto &kv : deltas_) left_work |= !change_shard(spi, model, kv.first, kv.second.rows, kv.second.sign);
     const int64 rows = held();
-    if (!created_) touch_model(spi, model, rows, forgotten);
+    if (!created_) left_work |= !touch_model(spi, model, rows - held_before_, forgotten);
+    if (left_work) request_worker(spi);
     audit.hash_after = state_hash(model, states);
     if (deleted) {
         // a model of another layout: the deleted rows and the state before

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,15 @@ public:
     int64 held() const;
     // Every shard changed (a new layout, a reset, a retrain of all).
     void change_all_shards();
+    // A summation-form shard learns (sign +1) or forgets (-1) rows. Unless
+    // the model's writers take turns, the rows' own sums are kept apart too:
+    // commit() then changes the stored shard by them alone, so that writers
+    // in other transactions need not wait (change_shard in catalog.hpp).
+    void add_rows(int32 shard, const RowMatrix &x, const Vector &y, int sign);
+    // A strategy that computes a shard's new state from its current one
+    // (SISA, certified) locks the shards first: their states are then as
+    // the writers before this one left them, and the next waits for commit.
+    void lock_shards(const std::vector<int32> &shards);
     // Categories no held row carries leave model and states (a summation-form
     // model): every shard then changed, and the rows at hand no longer fit
     // the layout, so no figures are computed.
@@ -50,6 +60,12 @@ public:
     int64 commit(int64 forgotten = 0, const DeletedRows *deleted = nullptr);
 
 private:
+    struct Delta {
+        ShardState rows;  // the sums of the rows added or taken away
+        int sign;
+    };
+    std::map<int32, Delta> deltas_;
+    int64 held_before_ = 0;
     std::vector<ShardState> before_;
     bool created_ = false;
     bool layout_changed_ = false;

@@ -109,7 +109,7 @@ Options parse_model_options(Spi &spi, Algorithm algorithm, const std::string &js
     std::map<std::string, double> numbers;
     std::string on_insert, monitor_group;
     double impact_warning = -1;
-    bool vote = false;
+    bool vote = false, retrain_inline = false;
     for (uint64 i = 0; i < r.rows(); ++i) {
         std::string key = r.str(i, 1);
         std::string type = r.str(i, 2);
@@ -119,6 +119,15 @@ Options parse_model_options(Spi &spi, Algorithm algorithm, const std::string &js
                 throw Error(ErrorKind::InvalidParameter, "option \"on_insert\" must be \"learn\" or \"ignore\"",
                             "\"learn\" adds inserted rows to the model; \"ignore\" (the default) leaves them out.");
             on_insert = v;
+            continue;
+        }
+        if (key == "retrain") {
+            std::string v = type == "string" ? r.str(i, 4) : "";
+            if (v != "background" && v != "inline")
+                throw Error(ErrorKind::InvalidParameter, "option \"retrain\" must be \"background\" or \"inline\"",
+                            "\"background\" (the default) serves a shard's last clean checkpoint at commit and retrains "
+                            "the rest after it; \"inline\" retrains inside the DELETE.");
+            retrain_inline = v == "inline";
             continue;
         }
         if (key == "monitor_group") {
@@ -151,6 +160,7 @@ Options parse_model_options(Spi &spi, Algorithm algorithm, const std::string &js
     Options out = parse_options(algorithm, numbers);
     out.vote = vote;
     out.learn_inserts = on_insert == "learn";
+    out.retrain_inline = retrain_inline;
     out.monitor_group = monitor_group;
     if (impact_warning >= 0) out.impact_warning = impact_warning;
     if (!out.monitor_group.empty() && !(out.holdout > 0))

@@ -45,7 +45,7 @@ INSERT INTO schools SELECT 'student-' || i, (ARRAY['A','B','C','D'])[1 + i % 4],
        (sin(i) + 0.5 * cos(i * 0.7) + (i % 4) * 0.2 + 0.4 * sin(i * 5.3) > 0.3)::int FROM generate_series(1, 2000) i;
 UPDATE schools SET x1 = 987654.321 WHERE id = 'student-77';  -- a value that must not reach the page
 SELECT name FROM unlearn.train('schools_mlp', 'schools', 'y', ARRAY['x1', 'x2'], 'mlp', shards => 4, slices => 2,
-                               options => '{"holdout": 0.2, "monitor_group": "district", "hidden": 64, "l2": 0}');
+                               options => '{"holdout": 0.2, "monitor_group": "district", "hidden": 64, "l2": 0, "retrain": "inline"}');
 DELETE FROM schools WHERE right(id, 2) = '97';
 SELECT unlearn.refresh_metrics('schools_mlp');
 DELETE FROM schools WHERE district = 'A' AND length(id) < 11;

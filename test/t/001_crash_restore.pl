@@ -73,7 +73,7 @@ is($node->safe_psql('postgres',
     "SELECT count(*) FROM unlearn.state s LEFT JOIN unlearn.models m USING (model_id) WHERE m.model_id IS NULL"),
     '0', 'and no orphan state');
 
-# 3b. a crash while a DELETE retrains SISA shards keeps every checkpoint as it was
+# 3b. a crash inside a DELETE's transaction on SISA models keeps every checkpoint as it was
 my $checkpoints = "SELECT string_agg(model_id || '/' || shard || '/' || slice || '/' || digest || '/' || md5(state), ',' "
     . "ORDER BY model_id, shard, slice) FROM unlearn.checkpoints";
 my $before = $node->safe_psql('postgres', $checkpoints);
@@ -94,6 +94,7 @@ is($node->safe_psql('postgres', $checkpoints), $before, 'a crash mid shard retra
 is($node->safe_psql('postgres', "SELECT rows_held FROM unlearn.models WHERE name = 'sisa_lr'"), '40000',
     'and the SISA model holds every row');
 $node->safe_psql('postgres', 'DELETE FROM c WHERE id % 50 = 8');
+$node->safe_psql('postgres', "SELECT unlearn.wait('sisa_lr') AND unlearn.wait('sisa_nn')");
 is($node->safe_psql('postgres', "SELECT rows_held FROM unlearn.models WHERE name = 'sisa_nn'"), '39200',
     'SISA models forget after recovery');
 
@@ -109,6 +110,7 @@ $node->safe_psql('restored', 'DELETE FROM t WHERE id % 10 = 2');
 is($node->safe_psql('restored', "SELECT rows_held FROM unlearn.models WHERE name = 'ols'"),
     '160000', 'restored models still forget on DELETE');
 $node->safe_psql('restored', 'DELETE FROM c WHERE id % 50 = 9');
+$node->safe_psql('restored', "SELECT unlearn.wait('sisa_lr') AND unlearn.wait('sisa_nn')");
 is($node->safe_psql('restored', "SELECT rows_held FROM unlearn.models WHERE name = 'sisa_lr'"),
     '38400', 'restored SISA models still forget on DELETE');
 is(all_verified('restored'), 't', 'restored models verify');

@@ -13,12 +13,16 @@ $node->append_conf('postgresql.conf', "max_connections = 40\n");
 $node->start;
 $node->safe_psql('postgres', q{
     CREATE EXTENSION pg_unlearn;
-    CREATE TABLE t (id int PRIMARY KEY, x1 float8, x2 float8, y float8, label int);
-    INSERT INTO t SELECT i, sin(i), cos(i), 2 * sin(i) - cos(i) + 0.1 * sin(7 * i), i % 3 FROM generate_series(1, 20000) i;
+    CREATE TABLE t (id int PRIMARY KEY, x1 float8, x2 float8, y float8, label int, b int);
+    INSERT INTO t SELECT i, sin(i), cos(i), 2 * sin(i) - cos(i) + 0.1 * sin(7 * i), i % 3, (sin(i) > 0.2)::int
+    FROM generate_series(1, 20000) i;
     SELECT name FROM unlearn.train('ols_learn', 't', 'y', ARRAY['x1', 'x2'], options => '{"on_insert": "learn"}');
     SELECT name FROM unlearn.train('ridge_ignore', 't', 'y', ARRAY['x1'], 'ridge', shards => 4);
     SELECT name FROM unlearn.train('nb_learn', 't', 'label', ARRAY['x1', 'x2'], 'naive_bayes', shards => 2,
                                    options => '{"on_insert": "learn"}');
+    SELECT name FROM unlearn.train('sisa_lr', 't', 'label', ARRAY['x1', 'x2'], 'logistic_regression', shards => 8, slices => 2,
+                                   options => '{"on_insert": "learn"}');
+    SELECT name FROM unlearn.train('cert', 't', 'b', ARRAY['x1', 'x2'], 'logistic_regression', 'certified', shards => 2);
 });
 
 $node->pgbench(
@@ -34,7 +38,7 @@ DELETE FROM t WHERE id = :id;
 },
         'insert' => q{
 \set id random(20001, 40000)
-INSERT INTO t VALUES (:id, random(), random(), random(), (:id % 3)) ON CONFLICT (id) DO NOTHING;
+INSERT INTO t VALUES (:id, random(), random(), random(), (:id % 3), (:id % 2)) ON CONFLICT (id) DO NOTHING;
 },
         'update' => q{
 \set id random(1, 40000)
@@ -46,10 +50,13 @@ SELECT unlearn.predict('ols_learn', t), unlearn.predict('nb_learn', t) FROM t WH
 },
     });
 
+# SISA shards catch up and deltas are folded after commit
+is($node->safe_psql('postgres', "SELECT bool_and(unlearn.wait(name, 300)) FROM unlearn.models"), 't',
+    'every model catches up after the load');
 my $verified = $node->safe_psql('postgres',
     "SELECT string_agg(m.name || '=' || v.ok::text, ',' ORDER BY m.name) FROM unlearn.models m, "
   . "LATERAL (SELECT bool_and(passed) AS ok FROM unlearn.verify(m.name)) v");
-is($verified, 'nb_learn=true,ols_learn=true,ridge_ignore=true', 'every model verifies after the load');
+is($verified, 'cert=true,nb_learn=true,ols_learn=true,ridge_ignore=true,sisa_lr=true', 'every model verifies after the load');
 is($node->safe_psql('postgres',
     "SELECT (SELECT rows_held FROM unlearn.models WHERE name = 'ols_learn') = (SELECT count(*) FROM t)"),
     't', 'a learning model holds exactly the rows of the table');

@@ -37,6 +37,7 @@ TEST(Sqlstate, EveryErrorKind) {
         {ErrorKind::WrongObjectType, "42809"},     {ErrorKind::InsufficientPrivilege, "42501"},
         {ErrorKind::FeatureNotSupported, "0A000"}, {ErrorKind::SerializationFailure, "40001"},
         {ErrorKind::ResourceLimit, "54000"},       {ErrorKind::UniqueViolation, "23505"},
+        {ErrorKind::ActiveTransaction, "25001"},
     };
     for (const auto &[kind, code] : want) {
         EXPECT_EQ(std::string(sqlstate_of(kind)), code) << static_cast<int>(kind);
