@@ -268,6 +268,9 @@ std::optional<ShardRetrain> prepare_catch_up(Spi &spi, int32 model_id, int32 sha
     r.generation = todo.generation;
     std::vector<ShardState> states = load_states(spi, r.model);
     r.classes = std::get<SisaShard>(states.at(0)).classes;
+    // the worker's progress: an entry in unlearn.progress (its NOTICEs reach no client)
+    const ProgressScope progress(r.model.name, "catch-up", 1);
+    progress_shard(0);
     ShardSet rows = read_retrained_shards(spi, r.model, r.classes, {shard});
     r.checkpoints = train_shard(spi, r.model, r.classes, shard, rows.shards[shard], todo.from_slice);
     return r;
