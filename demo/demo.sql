@@ -93,6 +93,33 @@ SELECT rows_held FROM unlearn.models WHERE name = 'oral_score';
 ROLLBACK;
 SELECT rows_held FROM unlearn.models WHERE name = 'oral_score';
 
+\echo
+\echo '== 7. How good are the models? Metrics on the held-out students, a dashboard, progress, a report'
+SELECT unlearn.wait('passes_oral') AS classifier_caught_up;  -- its shards retrained after the DELETE's commit
+\echo 'Training measured each model on its held-out students; the DELETE marked those figures stale:'
+SELECT name, algorithm, strategy, rows_held, rows_forgotten, metric, round(metric_value::numeric, 3) AS metric_value,
+       metrics_stale, last_event, shards_holding_rows
+FROM unlearn.model_summary ORDER BY name;
+\echo 'Measured again on the held-out students left (and recorded in the audit):'
+SELECT round((m->>'r2')::numeric, 3) AS r2, round((m->>'rmse')::numeric, 2) AS rmse, (m->>'rows')::int AS holdout_rows
+FROM unlearn.refresh_metrics('oral_score') m;
+\echo 'The classifier kept no students out: measured on the table as it is (rows it was trained on, so optimistic):'
+SELECT round((m->>'accuracy')::numeric, 3) AS accuracy, round((m->>'roc_auc')::numeric, 3) AS roc_auc,
+       round((m->>'macro_f1')::numeric, 3) AS macro_f1, (m->>'rows')::int AS rows FROM unlearn.evaluate('passes_oral', 'exam_results') m;
+\echo 'Long work reports its progress (every 5 s by default, here every 20 ms; another session reads unlearn.progress):'
+SET unlearn.progress_interval = '20ms';
+SELECT bool_and(passed) AS verified FROM unlearn.verify('passes_oral');
+RESET unlearn.progress_interval;
+\echo 'A report a person can read: one self-contained HTML page (inline SVG), no key or value of any row:'
+\t on
+\a
+\o /tmp/pg_unlearn_demo_report.html
+SELECT unlearn.report('oral_score');
+\o
+\a
+\t off
+\echo 'written to /tmp/pg_unlearn_demo_report.html (README: docs/report.png shows one)'
+
 SELECT unlearn.drop_model('oral_score');
 SELECT unlearn.drop_model('passes_oral');
 DROP TABLE exam_results;
@@ -101,7 +128,7 @@ DROP TABLE exam_results;
 -- driving licence that the job no longer needs; retraining everywhere is
 -- impractical. forget_feature removes it exactly, without reading the table.
 \echo
-\echo '== 7. A CV-ranking model that still counts the driving licence'
+\echo '== 8. A CV-ranking model that still counts the driving licence'
 DROP TABLE IF EXISTS applications;
 CREATE TABLE applications (applicant int PRIMARY KEY, years_experience float8, has_degree bool,
                            driving_licence bool, interview_score float8);
@@ -116,7 +143,7 @@ SELECT feature, round(coefficient::numeric, 3) AS coefficient FROM unlearn.coeff
 SELECT round(unlearn.feature_influence('cv_rank', 'driving_licence')::numeric, 2) AS licence_influence;
 
 \echo
-\echo '== 8. Forget the feature: exact, no table scan, audited'
+\echo '== 9. Forget the feature: exact, no table scan, audited'
 SELECT unlearn.forget_feature('cv_rank', 'driving_licence');
 SELECT feature, round(coefficient::numeric, 3) AS coefficient FROM unlearn.coefficients('cv_rank');
 SELECT round(unlearn.feature_influence('cv_rank', 'driving_licence')::numeric, 2) AS licence_influence;

@@ -3,7 +3,8 @@
 set -euo pipefail
 
 packages=(postgresql-15 postgresql-server-dev-15 postgresql-contrib libeigen3-dev libpqxx-dev
-          libgtest-dev cmake g++ make pkg-config clang libclang-rt-14-dev python3-numpy python3-sklearn libipc-run-perl)
+          libgtest-dev cmake g++ make pkg-config clang libclang-rt-14-dev python3-numpy python3-sklearn libipc-run-perl
+          chromium)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -39,6 +39,8 @@ bash scripts/cluster.sh start
 source "${PGUL_DIR:-/tmp/pg_unlearn_cluster}/env"
 suite "pg_regress" regress
 if [ -x test/python/run.sh ]; then suite "scikit-learn cross-check" test/python/run.sh; fi
+suite "progress seen from another session" /usr/bin/python3 test/python/check_progress.py
+suite "report rendered in headless Chromium" /usr/bin/python3 test/python/check_report.py
 suite "TAP: crash, dump/restore, WAL replay" test/t/run.sh
 if [ "$failed" -gt 0 ]; then bash scripts/cluster.sh log | tail -n 50; fi
 suite "no backend crashed" bash scripts/cluster.sh stop

@@ -179,6 +179,11 @@ LogisticParams fit_logistic(const RowMatrix &x, const std::vector<int> &y, int c
     Matrix h;
     for (m.iterations = 0; m.iterations < o.max_iterations; ++m.iterations) {
         check_interrupts();
+        Progress at;
+        at.iteration = m.iterations;
+        at.rows = x.rows();
+        at.loss = f;
+        report_progress(at);
         prob.derivatives(theta, &g, &h);
         // Softmax intercepts may all shift together without changing the
         // loss: a tiny diagonal term keeps that direction solvable and the

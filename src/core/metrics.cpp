@@ -24,6 +24,7 @@ AttackFigures threshold_attack(const std::vector<double> &member_scores, const s
     std::sort(all.begin(), all.end(), [](const auto &a, const auto &b) { return a.first > b.first; });
     const double m = static_cast<double>(f.members), n = static_cast<double>(f.nonmembers);
     double tp = 0, fp = 0, area = 0;
+    f.roc.emplace_back(0.0, 0.0);
     for (size_t i = 0; i < all.size();) {
         double dtp = 0, dfp = 0;
         size_t j = i;
@@ -34,6 +35,8 @@ AttackFigures threshold_attack(const std::vector<double> &member_scores, const s
         if (fp / n <= 0.01) f.tpr_at_1pct_fpr = std::max(f.tpr_at_1pct_fpr, tp / m);
         f.advantage = std::max(f.advantage, tp / m - fp / n);
         i = j;
+        const auto &last = f.roc.back();
+        if (j == all.size() || fp / n - last.first >= 0.005 || tp / m - last.second >= 0.005) f.roc.emplace_back(fp / n, tp / m);
     }
     f.auc = area / (m * n);
     return f;

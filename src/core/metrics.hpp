@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace unlearn {
@@ -14,6 +15,9 @@ struct AttackFigures {
     double tpr_at_1pct_fpr = 0;   // members caught while at most 1% of non-members are accused
     double advantage = 0;         // max over thresholds of TPR - FPR
     int64_t members = 0, nonmembers = 0;
+    // the ROC curve, (FPR, TPR) from (0, 0) to (1, 1), one point per
+    // distinct score, thinned to steps of at least 1/200 on either axis
+    std::vector<std::pair<double, double>> roc;
 };
 
 // Scores: higher means "more likely a member" (the negated loss). Throws

@@ -169,6 +169,13 @@ ConstituentPtr MlpLearner::fit(const RowMatrix &x, const std::vector<int> &y, co
         if (!(loss <= best_loss - o_.tol)) ++no_improvement;  // a NaN loss never improves
         else no_improvement = 0;
         if (loss < best_loss) best_loss = loss;
+        Progress at;
+        at.slice = slice;
+        at.epoch = epoch + 1;
+        at.epochs = epochs;
+        at.rows = n;
+        at.loss = loss;
+        report_progress(at);
         if (no_improvement > o_.n_iter_no_change) break;
     }
     for (const auto &w : m.w)

@@ -78,6 +78,11 @@ std::vector<Checkpoint> train_slices(const Learner &learner, const ShardRows &ro
     for (int32_t k = from; k < slices; ++k) {
         check_interrupts();
         const Eigen::Index n = rows.prefix(k);
+        Progress at;
+        at.slice = k;
+        at.slices = slices;
+        at.rows = n;
+        report_progress(at);
         Checkpoint c;
         c.slice = k;
         c.rows = n;

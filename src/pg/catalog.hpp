@@ -45,11 +45,16 @@ void take_turn(const ModelMeta &m);
 // of state. The model row is updated only if no other writer holds it; else
 // the counts wait in unlearn.state_delta, folded by the next writer that
 // gets the row, or by unlearn.compact.
+// Marks stored metrics stale (with the time) when it updates the row.
 // Returns false when the counts wait for a fold.
 bool touch_model(Spi &spi, const ModelMeta &m, int64 held_change, int64 forgotten);
 // Locks the model row for a change of its layout (FOR UPDATE) if no writer
 // holds it; false when another transaction does.
 bool try_lock_model_layout(Spi &spi, const ModelMeta &m);
+// unlearn.models.metrics: the figures (a JSON object) with the time and the
+// model version they describe; read back as stored.
+void write_metrics(Spi &spi, const ModelMeta &m, const std::string &json);
+std::string read_metrics(Spi &spi, const ModelMeta &m);
 void write_features(Spi &spi, const ModelMeta &m);
 void write_bucket_count(Spi &spi, const ModelMeta &m);
 void write_categories(Spi &spi, const ModelMeta &m);

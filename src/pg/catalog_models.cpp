@@ -157,7 +157,10 @@ bool touch_model(Spi &spi, const ModelMeta &m, int64 held_change, int64 forgotte
             "UPDATE unlearn.models m SET version = version + 1, "
             "rows_held = rows_held + $2 + (SELECT coalesce(sum(rows_held), 0) FROM folded), "
             "rows_forgotten = rows_forgotten + $3 + (SELECT coalesce(sum(rows_forgotten), 0) FROM folded), "
-            "updated_at = clock_timestamp() FROM locked WHERE m.model_id = locked.model_id RETURNING 1",
+            "updated_at = clock_timestamp(), "
+            "metrics = CASE WHEN metrics IS NULL OR metrics ? 'stale' THEN metrics "
+            "ELSE metrics || jsonb_build_object('stale', true, 'stale_since', clock_timestamp()) END "
+            "FROM locked WHERE m.model_id = locked.model_id RETURNING 1",
             {int4_param(m.id), int8_param(held_change), int8_param(forgotten)});
         if (r.rows() == 1) return true;
     }
@@ -171,6 +174,18 @@ bool try_lock_model_layout(Spi &spi, const ModelMeta &m) {
     SpiResult r = spi.exec("SELECT lineage_buckets FROM unlearn.models WHERE model_id = $1 FOR UPDATE SKIP LOCKED",
                            {int4_param(m.id)});
     return r.rows() == 1 && r.int4(0, 1) == m.buckets;
+}
+
+void write_metrics(Spi &spi, const ModelMeta &m, const std::string &json) {
+    spi.exec(
+        "UPDATE unlearn.models SET metrics = $2::jsonb || jsonb_build_object('computed_at', clock_timestamp(), "
+        "'model_version', version) WHERE model_id = $1",
+        {int4_param(m.id), text_param(json)});
+}
+
+std::string read_metrics(Spi &spi, const ModelMeta &m) {
+    SpiResult r = spi.exec("SELECT metrics::text FROM unlearn.models WHERE model_id = $1", {int4_param(m.id)});
+    return r.rows() == 1 && !r.is_null(0, 1) ? r.str(0, 1) : "null";
 }
 
 void write_features(Spi &spi, const ModelMeta &m) {

@@ -4,6 +4,7 @@
 // passes its budget is retrained exactly. The arithmetic lives in
 // src/core/certified.
 #include <cmath>
+#include <cstdio>
 
 #include "error.hpp"
 #include "evidence.hpp"
@@ -77,6 +78,64 @@ std::string certified_forget(Spi &spi, const ModelMeta &m, const std::map<int32,
     return out;
 }
 
+// Per feature, the spread of the training rows: the certified objective adds
+// the same noise to every weight, so features far from unit scale make the
+// model either noise (small-scale features, whose weights must be large) or
+// fragile (large-scale ones: one removal near the boundary moves θ far and
+// spends the budget at once). Sums in double: this only decides a WARNING.
+struct FeatureScales {
+    Eigen::Index n = 0;
+    Vector sum, squares;
+    void add(const RowMatrix &x) {
+        if (x.rows() == 0) return;
+        if (n == 0) {
+            sum = Vector::Zero(x.cols());
+            squares = Vector::Zero(x.cols());
+        }
+        n += x.rows();
+        sum += x.colwise().sum().transpose();
+        squares += x.colwise().squaredNorm().transpose();
+    }
+    double sd(Eigen::Index j) const {
+        const double mean = sum(j) / static_cast<double>(n);
+        return std::sqrt(std::max(0.0, squares(j) / static_cast<double>(n) - mean * mean));
+    }
+};
+
+constexpr double kScaleLow = 0.01, kScaleHigh = 100, kScaleRatio = 100;
+
+std::string rounded(double v) {
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%.3g", v);
+    return buf;
+}
+
+void warn_if_unscaled(const TrainRequest &req, const FeatureScales &scales) {
+    if (scales.n < 2) return;
+    Eigen::Index lo = -1, hi = -1;
+    for (Eigen::Index j = 0; j < scales.sum.size(); ++j) {
+        if (!(scales.sd(j) > 0)) continue;  // a constant column: no scale to judge
+        if (lo < 0 || scales.sd(j) < scales.sd(lo)) lo = j;
+        if (hi < 0 || scales.sd(j) > scales.sd(hi)) hi = j;
+    }
+    if (lo < 0) return;
+    const double small = scales.sd(lo), large = scales.sd(hi);
+    if (small >= kScaleLow && large <= kScaleHigh && large / small <= kScaleRatio) return;
+    const std::string msg = "the features of certified model \"" + req.name +
+                            "\" are far from unit scale: standard deviations from " + rounded(small) + " (" +
+                            req.features.at(static_cast<size_t>(lo)) + ") to " + rounded(large) + " (" +
+                            req.features.at(static_cast<size_t>(hi)) + ")";
+    pg_call([&] {
+        ereport(WARNING,
+                (errmsg("%s", msg.c_str()),
+                 errdetail("The certified objective adds the same noise to every weight: it swamps the weights of "
+                           "small-scale features, and removing a row near the boundary moves the weights of "
+                           "large-scale ones far, which spends the removal budget at once."),
+                 errhint("Train on standardised features (each column minus its mean, divided by its standard "
+                         "deviation), all within %g to %g.", kScaleLow, kScaleHigh)));
+    });
+}
+
 class Certified final : public ForgettingStrategy {
 public:
     bool shard_major() const override { return true; }
@@ -93,7 +152,8 @@ public:
 
     Trained train(const TrainRequest &req, const std::vector<std::string> &keys,
                   const std::string &rel_name) const override {
-        return train_by_shard(
+        FeatureScales scales;
+        Trained t = train_by_shard(
             req, keys, rel_name,
             [&](const ClassLabels &classes) {
                 if (classes.size() != 2)
@@ -103,9 +163,12 @@ public:
                                 "Use strategy sisa for more classes.");
             },
             [&](Trained &t, size_t s, const ShardRows &rows) {
+                scales.add(rows.x);
                 t.states.push_back(CertifiedShard{t.classes, certified_train(rows.x, rows.y, certified_options(req.options),
                                                                              static_cast<int32_t>(s))});
             });
+        if (!req.reference) warn_if_unscaled(req, scales);
+        return t;
     }
     std::string train_method() const override { return "full scan, certified"; }
 

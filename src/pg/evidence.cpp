@@ -127,7 +127,6 @@ HoldoutSample holdout_sample(Spi &spi, const ModelMeta &m) {
     return h;
 }
 
-
 std::string rounded(double v) {
     char buf[32];
     snprintf(buf, sizeof(buf), "%.4g", v);

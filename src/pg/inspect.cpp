@@ -5,6 +5,7 @@
 
 #include "args.hpp"
 #include "pg_memory.hpp"
+#include "progress.hpp"
 #include "strategy.hpp"
 
 using namespace unlearn;
@@ -32,6 +33,7 @@ UNLEARN_FUNCTION(unlearn_verify) {
     const std::string name = text_arg(fcinfo, 0, "model name");
     Spi spi;
     ModelMeta m = load_model(spi, name);
+    const ProgressScope progress(m.name, "verify", m.shards);
     const std::vector<Check> checks = key_is_primary(spi, m) ? strategy_of(m.strategy).verify(spi, m)
                                                              : std::vector<Check>{{"source_primary_key_missing", 1, 0}};
     const PgMemoryContextSwitch to_caller(spi.outer());

@@ -5,6 +5,7 @@
 #include "guard.hpp"
 #include "interrupt.hpp"
 #include "memory.hpp"
+#include "progress.hpp"
 
 extern "C" {
 PG_MODULE_MAGIC;
@@ -26,4 +27,6 @@ void process_pending_interrupts() {
 void _PG_init(void) {
     unlearn::set_interrupt_hook(&process_pending_interrupts);
     unlearn::pg::define_memory_setting();
+    unlearn::pg::define_progress_setting();
+    unlearn::pg::install_progress_hook();
 }

@@ -60,3 +60,26 @@ UNLEARN_FUNCTION(unlearn_membership_inference) {
         return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls));
     });
 }
+
+// The attack's ROC curve, for unlearn.report: (FPR, TPR) points, thinned.
+UNLEARN_FUNCTION(unlearn_membership_roc) {
+    const std::string name = text_arg(fcinfo, 0, "model name");
+    Spi spi;
+    ModelMeta m = load_model(spi, name);
+    FittedModel fit = fit_meta(m, load_states(spi, m));
+    auto scores = attack_scores(spi, m, fit);
+    const std::vector<std::pair<double, double>> roc =
+        scores.first.empty() || scores.second.empty() ? std::vector<std::pair<double, double>>{}
+                                                      : threshold_attack(scores.first, scores.second).roc;
+    const PgMemoryContextSwitch to_caller(spi.outer());
+    pg_call([&] {
+        InitMaterializedSRF(fcinfo, 0);
+        auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+        for (const auto &p : roc) {
+            Datum values[2] = {Float8GetDatum(p.first), Float8GetDatum(p.second)};
+            bool nulls[2] = {false, false};
+            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+        }
+    });
+    return static_cast<Datum>(0);
+}

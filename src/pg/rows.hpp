@@ -10,6 +10,7 @@
 #include "guard.hpp"
 #include "key_codec.hpp"
 #include "linear_stats.hpp"
+#include "progress.hpp"
 
 namespace unlearn::pg {
 
@@ -154,6 +155,7 @@ void scan_relation(Relation rel, const ColumnPlan &plan, int features, OnBatch o
     // A heap scan restarts when asked again after its end: stop at a short batch.
     for (int n = batch.capacity(); n == batch.capacity();) {
         n = fill_batch(plan, next_heap_slot, &src, slot, scratch, batch);
+        progress_rows_read(n);
         if (n > 0) on_batch(batch);
     }
     pg_call([&] {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "catalog.hpp"
+#include "progress.hpp"
 #include "train_request.hpp"
 
 namespace unlearn::pg {
@@ -70,7 +71,10 @@ Trained train_by_shard(const TrainRequest &req, const std::vector<std::string> &
     if (!scan.any()) return t;  // the train request explains
     t.classes = scan.classes(rel_name);
     check_classes(t.classes);
-    for (size_t s = 0; s < scan.shards(); ++s) train_shard(t, s, scan.take(s, t.classes));
+    for (size_t s = 0; s < scan.shards(); ++s) {
+        progress_shard(static_cast<int32>(s));
+        train_shard(t, s, scan.take(s, t.classes));
+    }
     return t;
 }
 

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "error.hpp"
+#include "progress.hpp"
 #include "shard_rows.hpp"
 #include "strategy.hpp"
 #include "worker.hpp"
@@ -38,8 +39,11 @@ void retrain_shards(ModelChange &c, std::map<int32, int32> from) {
     const ClassLabels classes = std::get<SisaShard>(c.states.at(0)).classes;
     std::set<int32> wanted;
     for (const auto &kv : from) wanted.insert(kv.first);
+    const ProgressScope progress(m.name, "retrain", static_cast<int32>(from.size()));
     ShardSet rows = read_retrained_shards(c.spi, m, classes, wanted);
+    int32 done = 0;
     for (const auto &kv : from) {
+        progress_shard(done++);
         // a shard emptied by TRUNCATE kept no checkpoint: it starts over
         const int32 start = std::get<SisaShard>(c.states.at(static_cast<size_t>(kv.first))).last.rows == 0 ? 0 : kv.second;
         std::vector<Checkpoint> cps = train_shard(c.spi, m, classes, kv.first, rows.shards[kv.first], start);
@@ -198,6 +202,7 @@ std::vector<Check> Sisa::verify(Spi &spi, const ModelMeta &m) const {
     RowMatrix sample;
     std::vector<Check> per_shard;
     for (int32 s = 0; s < m.shards; ++s) {
+        progress_shard(s);
         const ShardRows &rows = fresh.shards[s];
         std::vector<Checkpoint> cps = train_slices(*learner, rows, m.slices, 0, nullptr, static_cast<uint64_t>(s));
         const int32 served = served_of(s);
@@ -263,6 +268,9 @@ std::optional<ShardRetrain> prepare_catch_up(Spi &spi, int32 model_id, int32 sha
     r.generation = todo.generation;
     std::vector<ShardState> states = load_states(spi, r.model);
     r.classes = std::get<SisaShard>(states.at(0)).classes;
+    // the worker's progress: an entry in unlearn.progress (its NOTICEs reach no client)
+    const ProgressScope progress(r.model.name, "catch-up", 1);
+    progress_shard(0);
     ShardSet rows = read_retrained_shards(spi, r.model, r.classes, {shard});
     r.checkpoints = train_shard(spi, r.model, r.classes, shard, rows.shards[shard], todo.from_slice);
     return r;

@@ -8,6 +8,8 @@
 #include "error.hpp"
 #include "pg_memory.hpp"
 #include "pg_snapshot.hpp"
+#include "progress.hpp"
+#include "holdout_metrics.hpp"
 #include "source.hpp"
 #include "strategy.hpp"
 
@@ -86,6 +88,46 @@ void check_fit(const TrainRequest &req, const ModelMeta &m, const Trained &t, co
                     "naive_bayes needs at least two distinct target values.");
 }
 
+// Above this many rows a shards > 1 model is not trained a second time, on
+// one shard, to say what sharding cost: that would double a long training.
+constexpr int64 kMaxRowsCompared = 50000;
+
+// A model of S > 1 shards (SISA, certified) gives up accuracy for cheaper
+// forgetting: each constituent sees 1/S of the rows. With holdout rows the
+// cost is measurable: the same rows trained as one shard, scored on the
+// same holdout rows, and the difference said in a NOTICE. Returns the
+// figure for the stored metrics ("" when not measured).
+std::string sharding_cost(Spi &spi, const TrainRequest &req, const ModelMeta &m, const std::vector<std::string> &keys,
+                          const std::string &rel_name, int64 trained, const Quality &sharded) {
+    if (sharded.rows <= 0 || trained > kMaxRowsCompared) return "";
+    char buf[256];
+    TrainRequest one = req;
+    one.shards = 1;
+    one.reference = true;
+    Trained t;
+    {
+        const PgActiveSnapshot committed = PgActiveSnapshot::latest();
+        t = strategy_of(one.strategy).train(one, keys, rel_name);
+    }
+    ModelMeta single = m;
+    single.shards = 1;
+    const Quality q = holdout_quality(spi, m, fit_meta(single, t.states));
+    const double lost = q.accuracy - sharded.accuracy;
+    snprintf(buf, sizeof(buf), "model \"%s\" (%d shards) reaches accuracy %.4f on its %lld holdout rows; one shard reaches %.4f",
+             req.name.c_str(), req.shards, sharded.accuracy, static_cast<long long>(sharded.rows), q.accuracy);
+    const std::string msg = buf;
+    snprintf(buf, sizeof(buf), "%.4f", lost);
+    const std::string detail = lost > 0 ? std::string("Sharding gave up ") + buf + " of accuracy for cheaper forgetting."
+                                        : std::string("Sharding gave up no accuracy here.");
+    pg_call([&] {
+        ereport(NOTICE, (errmsg("%s", msg.c_str()), errdetail("%s", detail.c_str()),
+                         errhint("Each shard trains on 1/%d of the rows; fewer shards keep more accuracy, and a "
+                                 "DELETE then retrains more rows.",
+                                 req.shards)));
+    });
+    return "\"one_shard_accuracy\": " + json_number(q.accuracy);
+}
+
 }  // namespace
 }  // namespace unlearn::pg
 
@@ -121,6 +163,7 @@ UNLEARN_FUNCTION(unlearn_train) {
     const int32 replaced = req.replace ? drop_replaced(spi, req.name) : 0;
     const std::string rel_name = relation_name(req.relation);
     const ForgettingStrategy &strategy = strategy_of(req.strategy);
+    const ProgressScope progress(req.name, "train", req.shards, req.relation);
     Trained t;
     {
         const PgActiveSnapshot committed = PgActiveSnapshot::latest();
@@ -147,11 +190,23 @@ UNLEARN_FUNCTION(unlearn_train) {
         }
         write_encoded_blocks(spi, m, numbers, blobs);
     }
+    // the held-out rows' figures, once lineage says which rows they are
+    std::string metrics;
+    if (m.options.holdout > 0) {
+        const Quality q = holdout_quality(spi, m, fit_meta(m, t.states));
+        std::string extra;
+        if (q.rows > 0 && req.shards > 1 && req.strategy != Strategy::Incremental)
+            extra = sharding_cost(spi, req, m, keys, rel_name, held, q);
+        metrics = holdout_metrics_json(m, q, extra);
+    }
     ModelChange change(spi, m, std::move(t.states), strategy.train_method(), started);
     change.audit.rows = held;
     if (replaced != 0) change.audit.details = "\"replaces_model_id\": " + std::to_string(replaced);
+    if (!metrics.empty())
+        change.audit.details += (change.audit.details.empty() ? "" : ", ") + std::string("\"metrics\": ") + metrics;
     change.change_all_shards();
     change.commit();
+    if (!metrics.empty()) write_metrics(spi, m, metrics);
     // last: installing the first model's triggers is an ALTER TABLE, and the
     // event triggers it fires must find the model whole, its states written
     install_triggers(spi, req.relation);

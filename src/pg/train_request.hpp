@@ -15,6 +15,7 @@ namespace unlearn::pg {
 struct TrainRequest : ModelMeta {
     std::string options_json;
     bool replace = false;  // drop a model of the same name first, in this transaction
+    bool reference = false;  // a second training for comparison only: it warns about nothing
 };
 
 // What a training scan produced, before anything is written.

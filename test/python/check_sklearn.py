@@ -387,13 +387,89 @@ def case_random_forests():
         check(f"{name}: after a 10% DELETE the forest equals a retrain (verify)", not failed, str(failed))
 
 
+def split_rows(model, table, p):
+    """The table's rows as the model split them: (train x, y), (holdout x, y), by lineage role."""
+    ids, x, y = remaining(table, p)
+    roles = dict((int(k), r) for k, r in psql(f"SELECT key, role FROM unlearn.lineage WHERE model = '{model}'"))
+    tr = np.array([roles.get(int(i)) == "train" for i in ids])
+    ho = np.array([roles.get(int(i)) == "holdout" for i in ids])
+    return (x[tr], y[tr]), (x[ho], y[ho])
+
+
+def stored_metrics(model):
+    import json
+    return json.loads(psql(f"SELECT metrics::text FROM unlearn.models WHERE name = '{model}'")[0][0])
+
+
+def case_metrics():
+    """unlearn.models.metrics (holdout rows), refresh_metrics after a DELETE
+    and evaluate on a test table, against scikit-learn's metric functions on
+    scikit-learn's own fit of the same training rows."""
+    import json
+    from sklearn import datasets
+    from sklearn.metrics import (accuracy_score, f1_score, log_loss, mean_absolute_error, mean_squared_error,
+                                 r2_score, roc_auc_score)
+    feats = lambda p: "ARRAY[" + ",".join(f"'f{j + 1}'" for j in range(p)) + "]"
+    close = lambda a, b, tol=1e-9: abs(a - b) <= tol * max(1.0, abs(b))
+
+    def regression(m, ref, x, y, what):
+        pred = ref.predict(x)
+        theirs = {"r2": r2_score(y, pred), "rmse": mean_squared_error(y, pred) ** 0.5, "mae": mean_absolute_error(y, pred)}
+        bad = {k: (m[k], v) for k, v in theirs.items() if not close(m[k], v)}
+        check(f"diabetes: r2, rmse, mae {what} match scikit-learn (rows {m['rows']} = {len(y)})",
+              not bad and m["rows"] == len(y), str(bad))
+
+    x, y = datasets.load_diabetes(return_X_y=True)
+    load("qdiab", x, y)
+    psql(f"SELECT * FROM unlearn.train('qdiab', 'qdiab', 'y', {feats(10)}, options => '{{\"holdout\": 0.25}}')")
+    (xt, yt), (xh, yh) = split_rows("qdiab", "qdiab", 10)
+    regression(stored_metrics("qdiab"), LinearRegression().fit(xt, yt), xh, yh, "on the holdout rows at train")
+    psql("DELETE FROM qdiab WHERE id % 6 = 0")
+    check("diabetes: a DELETE marks the metrics stale", stored_metrics("qdiab").get("stale") is True)
+    m = json.loads(psql("SELECT unlearn.refresh_metrics('qdiab')::text")[0][0])
+    (xt, yt), (xh, yh) = split_rows("qdiab", "qdiab", 10)
+    regression(m, LinearRegression().fit(xt, yt), xh, yh, "after DELETE and refresh_metrics")
+    load("qdiab_test", x[:120] * 1.01, y[:120])
+    m = json.loads(psql("SELECT unlearn.evaluate('qdiab', 'qdiab_test')::text")[0][0])
+    regression(m, LinearRegression().fit(xt, yt), x[:120] * 1.01, y[:120], "from evaluate on a test table")
+
+    def classification(m, proba, classes, y, what):
+        pred = classes[np.argmax(proba, axis=1)]
+        theirs = {"accuracy": accuracy_score(y, pred), "log_loss": log_loss(y, np.clip(proba, 1e-15, 1), labels=classes),
+                  "macro_f1": f1_score(y, pred, average="macro")}
+        if len(classes) == 2:
+            theirs["roc_auc"] = roc_auc_score(y, proba[:, 1])
+        bad = {k: (m[k], v) for k, v in theirs.items() if not close(m[k], v, 1e-6)}
+        check(f"{what} match scikit-learn ({', '.join(theirs)}, rows {m['rows']} = {len(y)})",
+              not bad and m["rows"] == len(y), str(bad))
+
+    x, y = datasets.load_breast_cancer(return_X_y=True)
+    load("qcancer", x, y.astype(float))
+    psql(f"SELECT * FROM unlearn.train('qcancer', 'qcancer', 'y', {feats(30)}, 'naive_bayes', options => '{{\"holdout\": 0.25}}')")
+    (xt, yt), (xh, yh) = split_rows("qcancer", "qcancer", 30)
+    nb = GaussianNB().fit(xt, yt)
+    classification(stored_metrics("qcancer"), nb.predict_proba(xh), nb.classes_, yh, "breast cancer naive_bayes: holdout metrics")
+    x, y = datasets.load_wine(return_X_y=True)
+    load("qwine", x, y.astype(float))
+    psql(f"SELECT * FROM unlearn.train('qwine', 'qwine', 'y', {feats(13)}, 'logistic_regression', options => '{{\"holdout\": 0.3, \"l2\": 1}}')")
+    psql("DELETE FROM qwine WHERE id % 9 = 0")
+    psql("SELECT unlearn.wait('qwine')")  # a SISA shard catches up after commit
+    m = json.loads(psql("SELECT unlearn.refresh_metrics('qwine')::text")[0][0])
+    (xt, yt), (xh, yh) = split_rows("qwine", "qwine", 13)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lr = LogisticRegression(C=1.0, solver="newton-cg", tol=1e-10, max_iter=10000).fit(xt, yt)
+    classification(m, lr.predict_proba(xh), lr.classes_, yh, "wine logistic_regression (3 classes) after DELETE: holdout metrics")
+    check("wine: no roc_auc for three classes", m["roc_auc"] is None)
+
+
 def main():
     psql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)", db=ADMIN_DB)
     psql(f"CREATE DATABASE {DB}", db=ADMIN_DB)
     try:
         psql("CREATE EXTENSION pg_unlearn")
         for case in (case_linear, case_ridge, case_naive_bayes, case_shards, case_nulls, case_categorical,
-                     case_logistic, case_real_datasets, case_text_labels, case_mlp_digits, case_random_forests):
+                     case_logistic, case_real_datasets, case_text_labels, case_mlp_digits, case_random_forests, case_metrics):
             try:
                 case()
             except Exception as e:  # a failed statement or a missing coefficient fails the case, not the run
