@@ -66,13 +66,15 @@ SELECT expect_error($$SELECT unlearn.train('mlp_half', 'nb_labels', 'half', ARRA
 -- integers, but 300 distinct values: refused too, also when 4 shards hold fewer than 100 each
 SELECT expect_error($$SELECT unlearn.train('nb_code', 'nb_labels', 'code', ARRAY['f'], 'naive_bayes')$$);
 SELECT expect_error($$SELECT unlearn.train('nb_code4', 'nb_labels', 'code', ARRAY['f'], 'naive_bayes', shards => 4)$$);
--- learning an inserted row follows the same rule; an integer label is a new class
+-- learning an inserted row follows the same rule; an integer label the model was not
+-- trained on is not learned: the class list is fixed at training, as for every classifier
 CREATE TABLE nb_learn (id int PRIMARY KEY, f float8, label float8);
 INSERT INTO nb_learn SELECT i, i % 2 + sin(i), i % 2 FROM generate_series(1, 40) i;
 SELECT rows_trained FROM unlearn.train('nb_learns', 'nb_learn', 'label', ARRAY['f'], 'naive_bayes',
                                        options => '{"on_insert": "learn"}');
 SELECT expect_error($$INSERT INTO nb_learn VALUES (1001, 1.0, 2.5)$$);
 SELECT expect_error($$UPDATE nb_learn SET label = label + 0.5 WHERE id = 1$$);
-INSERT INTO nb_learn VALUES (1002, 1.0, 5);
-SELECT array_length(unlearn.predict_proba('nb_learns', ARRAY[2.0]), 1) AS classes;
+INSERT INTO nb_learn VALUES (1002, 1.0, 5), (1003, 1.0, 1);
+SELECT array_length(unlearn.predict_proba('nb_learns', ARRAY[2.0]), 1) AS classes,
+       unlearn.trained_on('nb_learns', 1002) AS unknown_label_learned, unlearn.trained_on('nb_learns', 1003) AS known_label_learned;
 SELECT * FROM unlearn.verify('nb_learns') WHERE NOT passed;

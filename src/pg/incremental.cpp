@@ -5,6 +5,7 @@
 // buckets by key hash, not by shard.
 #include <unordered_map>
 
+#include "classifier.hpp"
 #include "error.hpp"
 #include "interrupt.hpp"
 #include "memory.hpp"
@@ -138,7 +139,15 @@ public:
     }
 
     const char *learn_method() const override { return "increment"; }
-    bool learns_label(const ModelChange &, double) const override { return true; }
+    // A classifier's class list is fixed at training (as SISA's): a valid
+    // label it does not know is not learned; an invalid one is refused.
+    bool learns_label(const ModelChange &c, double label) const override {
+        if (c.model.algorithm != Algorithm::NaiveBayes) return true;
+        check_class_label(label);
+        for (const auto &st : c.states)
+            if (std::get<NaiveBayesStats>(st).classes().count(label)) return true;
+        return false;
+    }
     bool learn(ModelChange &c, const StatementRows &rows, const std::vector<RowEntry> &added) const override {
         std::map<int32, std::vector<Eigen::Index>> by_shard;
         for (const RowEntry &r : added) by_shard[r.entry.shard].push_back(static_cast<Eigen::Index>(r.row));
