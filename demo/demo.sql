@@ -51,6 +51,11 @@ SELECT * FROM unlearn.train('passes_oral', 'exam_results', 'passed',
                             ARRAY['hours_study', 'home_english', 'vocab_score'], 'logistic_regression',
                             shards => 4, slices => 2);
 SELECT round(p[2]::numeric, 3) AS probability_of_passing FROM unlearn.predict_proba('passes_oral', ARRAY[5, 0, 60]) p;
+\echo 'A random forest forgets exactly too (DaRE: each node keeps the statistics of its candidate splits,'
+\echo 'and a DELETE retrains only the subtrees whose split it changes):'
+SELECT * FROM unlearn.train('passes_forest', 'exam_results', 'passed',
+                            ARRAY['hours_study', 'home_english', 'vocab_score'], 'random_forest',
+                            options => '{"n_estimators": 20, "max_depth": 8, "seed": 1}');
 
 \echo
 \echo '== 3. District A withdraws: an ordinary DELETE'
@@ -61,7 +66,10 @@ DELETE FROM exam_results WHERE district = 'A';
 \echo 'The model changed in the same transaction (the intercept carries less of the accent bonus):'
 SELECT feature, round(coefficient::numeric, 4) AS coefficient FROM unlearn.coefficients('oral_score');
 SELECT round(unlearn.predict('oral_score', ARRAY[5, 0, 60])::numeric, 2) AS predicted_oral_score;
-\echo 'The classifier retrained each shard from its first slice that held a student of A:'
+\echo 'The SISA classifier did not retrain inside the DELETE: from its commit each shard serves its last'
+\echo 'checkpoint that never saw a student of A (here none: every first slice held one), and a background'
+\echo 'worker retrains the rest after the commit. unlearn.catching_up shows the shards still catching up:'
+SELECT unlearn.wait('passes_oral') AS classifier_caught_up;
 SELECT round(p[2]::numeric, 3) AS probability_of_passing FROM unlearn.predict_proba('passes_oral', ARRAY[5, 0, 60]) p;
 
 \echo
@@ -71,6 +79,8 @@ SELECT unlearn.trained_on('oral_score', '3') AS holds_student_3_of_A,
        unlearn.trained_on('passes_oral', '3') AS classifier_holds_3;
 SELECT * FROM unlearn.verify('oral_score');
 SELECT check_name, value, passed FROM unlearn.verify('passes_oral') WHERE check_name NOT LIKE 'shard %';
+\echo 'The forest is the one a training on the remaining students with the same seed builds, node for node:'
+SELECT check_name, value, passed FROM unlearn.verify('passes_forest');
 \echo 'What the DELETE did to each accent group, on held-out students (RMSE of the oral score):'
 SELECT "group" AS accent, holdout_rows, round(before::numeric, 2) AS rmse_before, round(after::numeric, 2) AS rmse_after
 FROM unlearn.group_impact('oral_score');
@@ -95,7 +105,6 @@ SELECT rows_held FROM unlearn.models WHERE name = 'oral_score';
 
 \echo
 \echo '== 7. How good are the models? Metrics on the held-out students, a dashboard, progress, a report'
-SELECT unlearn.wait('passes_oral') AS classifier_caught_up;  -- its shards retrained after the DELETE's commit
 \echo 'Training measured each model on its held-out students; the DELETE marked those figures stale:'
 SELECT name, algorithm, strategy, rows_held, rows_forgotten, metric, round(metric_value::numeric, 3) AS metric_value,
        metrics_stale, last_event, shards_holding_rows
@@ -122,6 +131,7 @@ SELECT unlearn.report('oral_score');
 
 SELECT unlearn.drop_model('oral_score');
 SELECT unlearn.drop_model('passes_oral');
+SELECT unlearn.drop_model('passes_forest');
 DROP TABLE exam_results;
 
 -- Part 2, a feature must stop counting. A CV-ranking model still weighs a
