@@ -14,9 +14,9 @@ namespace {
 // The database's worker lock (pg_locks: advisory, classid this, objid 0): "unlw".
 constexpr uint32 kWorkerLockSpace = 0x756e6c77;
 
+// Started after the asking transaction committed: its work is visible.
 struct WorkerArgs {
-    Oid role;            // the extension's owner, as whom the worker connects
-    TransactionId xid;   // the transaction that asked: the work is visible once it ends
+    Oid role;  // the extension's owner, as whom the worker connects
 };
 
 // ---- the worker's items: plain globals, since the worker's main loop is C
@@ -90,7 +90,7 @@ bool worker_running() {
 // Plain C, no C++ object: it runs inside PostgreSQL's commit. The work is
 // visible now; a worker holding the lock lists work again after letting go
 // of it, so a running worker will see it, and else one is started.
-void start_worker_unless_running(TransactionId xid) {
+void start_worker_unless_running() {
     if (!OidIsValid(owner) || worker_running()) return;
     BackgroundWorker w;
     memset(&w, 0, sizeof(w));
@@ -102,7 +102,7 @@ void start_worker_unless_running(TransactionId xid) {
     snprintf(w.bgw_name, BGW_MAXLEN, "pg_unlearn worker for database %u", MyDatabaseId);
     snprintf(w.bgw_type, BGW_MAXLEN, "pg_unlearn worker");
     w.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
-    const WorkerArgs args{owner, xid};
+    const WorkerArgs args{owner};
     static_assert(sizeof(args) <= BGW_EXTRALEN, "worker arguments fit bgw_extra");
     memcpy(w.bgw_extra, &args, sizeof(args));
     if (!RegisterDynamicBackgroundWorker(&w, nullptr))
@@ -112,7 +112,7 @@ void start_worker_unless_running(TransactionId xid) {
 }
 
 void at_commit(XactEvent event, void *) {
-    if (event == XACT_EVENT_COMMIT && work_left) start_worker_unless_running(InvalidTransactionId);
+    if (event == XACT_EVENT_COMMIT && work_left) start_worker_unless_running();
     if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) work_left = false;
 }
 
@@ -136,7 +136,7 @@ void request_worker(Spi &spi) {
 
 void start_worker_now(Spi &spi) {
     know_owner(spi);
-    pg_call([] { start_worker_unless_running(InvalidTransactionId); });
+    pg_call([] { start_worker_unless_running(); });
 }
 
 }  // namespace unlearn::pg
@@ -232,11 +232,6 @@ void unlearn_worker_main(Datum main_arg) {
     pqsignal(SIGTERM, die);
     BackgroundWorkerUnblockSignals();
     BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(main_arg), args.role, 0);
-    if (TransactionIdIsValid(args.xid)) {  // the work it left is visible once it ends
-        StartTransactionCommand();
-        XactLockTableWait(args.xid, nullptr, nullptr, XLTW_None);
-        CommitTransactionCommand();
-    }
     // One worker per database works; another leaves. The one that works
     // looks again after letting go, so that work left meanwhile (whose
     // worker left) is not missed.
