@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@ namespace unlearn::pg {
 
 // Loads by name; missing model is an error naming it.
 ModelMeta load_model(Spi &spi, const std::string &name);
+// By id, for the background worker's queue: none when dropped since.
+std::optional<ModelMeta> load_model_by_id(Spi &spi, int32 id);
 // Every model trained on the relation or on a partitioned table it is a
 // partition of. With lock, FOR KEY SHARE in id order: writers of the table
 // do not wait for each other here, while a change of the model itself
@@ -98,6 +101,10 @@ void drop_catchup(Spi &spi, const ModelMeta &m, int32 shard);  // an inline retr
 void delete_catchups(Spi &spi, const ModelMeta &m);
 // Whether unlearn.catchup exists (0.6.0 on): before, shards retrain inline.
 bool catchup_installed();
+// Whether the extension's schema has this table (a table a later version
+// added): the library runs against every catalog version until ALTER
+// EXTENSION UPDATE.
+bool catalog_table_exists(const char *table);
 
 // ---- shard state and checkpoints (catalog_state.cpp)
 

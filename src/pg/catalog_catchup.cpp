@@ -32,18 +32,14 @@ bool finish_catchup(Spi &spi, const ModelMeta &m, int32 shard, int64 generation)
 }
 
 void drop_catchup(Spi &spi, const ModelMeta &m, int32 shard) {
-    spi.exec("DELETE FROM unlearn.catchup WHERE model_id = $1 AND shard = $2", {int4_param(m.id), int4_param(shard)});
+    if (catchup_installed())
+        spi.exec("DELETE FROM unlearn.catchup WHERE model_id = $1 AND shard = $2", {int4_param(m.id), int4_param(shard)});
 }
 
 void delete_catchups(Spi &spi, const ModelMeta &m) {
     if (catchup_installed()) spi.exec("DELETE FROM unlearn.catchup WHERE model_id = $1", {int4_param(m.id)});
 }
 
-bool catchup_installed() {
-    return pg_call([] {
-        const Oid ns = get_namespace_oid("unlearn", true);
-        return OidIsValid(ns) && OidIsValid(get_relname_relid("catchup", ns));
-    });
-}
+bool catchup_installed() { return catalog_table_exists("catchup"); }
 
 }  // namespace unlearn::pg

@@ -60,6 +60,12 @@ ModelMeta load_model(Spi &spi, const std::string &name) {
     return meta_from(spi, r, 0);
 }
 
+std::optional<ModelMeta> load_model_by_id(Spi &spi, int32 id) {
+    SpiResult named = spi.exec("SELECT name FROM unlearn.models WHERE model_id = $1", {int4_param(id)});
+    if (named.rows() == 0) return std::nullopt;
+    return load_model(spi, named.str(0, 1));
+}
+
 std::vector<ModelMeta> models_of(Spi &spi, Oid relation, bool lock) {
     // a partition's rows are also its ancestors' models' rows; most tables are no partition,
     // and every DELETE asks: the plain lookup is the models_relation_idx probe alone

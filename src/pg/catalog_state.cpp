@@ -29,14 +29,21 @@ void fold(const ModelMeta &m, const SpiResult &r, uint64 from, int c, std::vecto
 
 bool is_summation_model(const ModelMeta &m) { return m.strategy == Strategy::Incremental; }
 
+Error missing_state(const ModelMeta &m) {
+    return Error(ErrorKind::CorruptState, "model \"" + m.name + "\" is missing shard state",
+                 "Drop the model with unlearn.drop_model and train it again.");
+}
+
 }  // namespace
 
-bool deltas_installed() {
-    return pg_call([] {
+bool catalog_table_exists(const char *table) {
+    return pg_call([&] {
         const Oid ns = get_namespace_oid("unlearn", true);
-        return OidIsValid(ns) && OidIsValid(get_relname_relid("state_delta", ns));
+        return OidIsValid(ns) && OidIsValid(get_relname_relid(table, ns));
     });
 }
+
+bool deltas_installed() { return catalog_table_exists("state_delta"); }
 
 std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m, std::vector<StateSeen> *seen) {
     // the base rows in shard order, then the deltas this snapshot sees in the order they were written
@@ -57,8 +64,7 @@ std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m, std::vector<St
         out.push_back(decode_at(m, r, i, 4));
     }
     if (out.size() != static_cast<size_t>(m.shards))
-        throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" is missing shard state",
-                    "Drop the model with unlearn.drop_model and train it again.");
+        throw missing_state(m);
     if (seen) {
         seen->assign(out.size(), StateSeen{});
         for (uint64 b = 0; b < i; ++b) (*seen)[b].xmin = r.str(b, 5);
@@ -129,8 +135,7 @@ std::map<int32, ShardState> lock_shard_states(Spi &spi, const ModelMeta &m, cons
             changed.push_back(s);
     }
     if (r.rows() != std::set<int32>(shards.begin(), shards.end()).size())
-        throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" is missing shard state",
-                    "Drop the model with unlearn.drop_model and train it again.");
+        throw missing_state(m);
     std::map<int32, ShardState> out;
     if (changed.empty()) return out;
     // locked above: these reads see the versions the writers before this one committed
@@ -138,8 +143,7 @@ std::map<int32, ShardState> lock_shard_states(Spi &spi, const ModelMeta &m, cons
                                 {int4_param(m.id), int4_array_param(changed)});
     for (uint64 i = 0; i < states.rows(); ++i) out.emplace(states.int4(i, 1), decode_at(m, states, i, 2));
     if (out.size() != changed.size())
-        throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" is missing shard state",
-                    "Drop the model with unlearn.drop_model and train it again.");
+        throw missing_state(m);
     return out;
 }
 
@@ -204,8 +208,7 @@ void write_checkpoints(Spi &spi, const ModelMeta &m, int32 shard, const ClassLab
                        const std::vector<Checkpoint> &checkpoints) {
     if (checkpoints.empty()) return;
     // the discarded checkpoints saw the forgotten rows: no copy may remain
-    spi.exec("DELETE FROM unlearn.checkpoints WHERE model_id = $1 AND shard = $2 AND slice >= $3",
-             {int4_param(m.id), int4_param(shard), int4_param(checkpoints.front().slice)});
+    drop_checkpoints(spi, m, shard, checkpoints.front().slice);
     std::vector<int32> slices;
     std::vector<int64> rows;
     std::vector<std::string> digests;

@@ -49,7 +49,7 @@ void retrain_shards(ModelChange &c, std::map<int32, int32> from) {
         std::vector<Checkpoint> cps = train_shard(c.spi, m, classes, kv.first, rows.shards[kv.first], start);
         write_checkpoints(c.spi, m, kv.first, classes, cps);
         c.states.at(static_cast<size_t>(kv.first)) = SisaShard{classes, cps.back()};
-        if (catchup_installed()) drop_catchup(c.spi, m, kv.first);
+        drop_catchup(c.spi, m, kv.first);
     }
 }
 
@@ -64,7 +64,8 @@ bool retrains_inline(const ModelMeta &m) { return m.options.retrain_inline || !c
 // The change after commit: each shard in from (shard -> first slice whose
 // rows changed) drops its checkpoints from that slice on and serves the one
 // before it — a model that never saw the changed rows — or no model when
-// slice 0 changed; the background worker trains the rest (catch_up_shard).
+// slice 0 changed; the background worker trains the rest (prepare_catch_up,
+// keep_catch_up).
 void serve_clean_checkpoints(ModelChange &c, const std::map<int32, int32> &from) {
     const ModelMeta &m = c.model;
     for (const auto &kv : from) {
@@ -260,9 +261,9 @@ std::vector<Check> Sisa::verify(Spi &spi, const ModelMeta &m) const {
 }  // namespace
 
 std::optional<ShardRetrain> prepare_catch_up(Spi &spi, int32 model_id, int32 shard) {
-    SpiResult named = spi.exec("SELECT name FROM unlearn.models WHERE model_id = $1", {int4_param(model_id)});
-    if (named.rows() == 0) return std::nullopt;  // dropped since: its rows went with it
-    ShardRetrain r{load_model(spi, named.str(0, 1)), shard, 0, {}, {}};
+    std::optional<ModelMeta> model = load_model_by_id(spi, model_id);
+    if (!model) return std::nullopt;  // dropped since: its rows went with it
+    ShardRetrain r{std::move(*model), shard, 0, {}, {}};
     const CatchUp todo = load_catchup(spi, r.model, shard);
     if (todo.from_slice >= r.model.slices || shard >= r.model.shards) return std::nullopt;
     r.generation = todo.generation;

@@ -48,9 +48,9 @@ Datum list_work(FunctionCallInfo) {
 Datum fold_item(FunctionCallInfo) {
     Spi spi;
     const Item &it = items[current];
-    SpiResult named = spi.exec("SELECT name FROM unlearn.models WHERE model_id = $1", {int4_param(it.model_id)});
-    if (named.rows() == 0) return 0;
-    const ModelMeta m = load_model(spi, named.str(0, 1));
+    const std::optional<ModelMeta> model = load_model_by_id(spi, it.model_id);
+    if (!model) return 0;
+    const ModelMeta &m = *model;
     const auto pending = [&] {
         return spi.exec("SELECT count(*) FROM unlearn.state_delta WHERE model_id = $1", {int4_param(m.id)}).int8(0, 1);
     };
