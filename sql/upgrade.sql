@@ -56,7 +56,7 @@ WHERE e.extname = 'pg_unlearn' AND d.deptype = 'e';
 DROP DATABASE unlearn_upgrade3;
 
 -- Every upgrade path ends at the definitions a fresh install of the default
--- version makes (pg_unlearn--0.6.0.sql, which replays no history): the same
+-- version makes (pg_unlearn--0.7.0.sql, which replays no history): the same
 -- functions, views, tables, columns, constraints, indexes, sequences, event
 -- triggers, grants, comments and dumped configuration tables. Each path lists
 -- its differences from the fresh install: none.
@@ -135,6 +135,10 @@ DROP TABLE mlp_t;
 SELECT * FROM differences ORDER BY 1, 2, 3;
 DROP EXTENSION pg_unlearn;
 CREATE EXTENSION pg_unlearn VERSION '0.5.1';
+ALTER EXTENSION pg_unlearn UPDATE;
+SELECT * FROM differences ORDER BY 1, 2, 3;
+DROP EXTENSION pg_unlearn;
+CREATE EXTENSION pg_unlearn VERSION '0.6.0';
 ALTER EXTENSION pg_unlearn UPDATE;
 SELECT * FROM differences ORDER BY 1, 2, 3;
 \c contrib_regression

@@ -1,4 +1,4 @@
--- pg_unlearn 0.6.0, complete: every object as it is in this version. A
+-- pg_unlearn 0.7.0, complete: every object as it is in this version. A
 -- database at an earlier version reaches the same objects through the
 -- upgrade scripts (pg_unlearn--0.1.0.sql, then pg_unlearn--X--Y.sql in turn);
 -- sql/upgrade.sql checks that both give the same definitions. A change to
