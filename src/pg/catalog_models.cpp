@@ -155,7 +155,7 @@ bool touch_model(Spi &spi, const ModelMeta &m, int64 held_change, int64 forgotte
                  {int4_param(m.id), int8_param(held_change), int8_param(forgotten)});
         return true;
     }
-    if (!pg_call([] { return IsolationUsesXactSnapshot(); })) {
+    if (!snapshot_bound(m)) {
         SpiResult r = spi.exec(
             "WITH locked AS (SELECT model_id FROM unlearn.models WHERE model_id = $1 FOR NO KEY UPDATE SKIP LOCKED), "
             "folded AS (DELETE FROM unlearn.state_delta d USING locked WHERE d.model_id = locked.model_id "

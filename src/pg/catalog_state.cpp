@@ -98,7 +98,7 @@ bool fold_into_base(Spi &spi, const ModelMeta &m, int32 shard, const ShardState 
     const bool deltas = deltas_installed();
     // Under REPEATABLE READ a base changed since the snapshot cannot be
     // locked without a serialization failure: the change always waits.
-    if (deltas && pg_call([] { return IsolationUsesXactSnapshot(); })) return false;
+    if (deltas && snapshot_bound(m)) return false;
     SpiResult base = deltas ? spi.exec("SELECT state FROM unlearn.state WHERE model_id = $1 AND shard = $2 "
                                        "FOR NO KEY UPDATE SKIP LOCKED",
                                        {int4_param(m.id), int4_param(shard)})
@@ -149,7 +149,7 @@ std::map<int32, ShardState> lock_shard_states(Spi &spi, const ModelMeta &m, cons
 
 bool change_shard(Spi &spi, const ModelMeta &m, int32 shard, const ShardState &delta, int sign, const ShardState &whole,
                   const StateSeen &seen) {
-    if (!seen.deltas && !seen.xmin.empty() && deltas_installed() && !pg_call([] { return IsolationUsesXactSnapshot(); })) {
+    if (!seen.deltas && !seen.xmin.empty() && deltas_installed() && !snapshot_bound(m)) {
         // deltas committed since stay deltas: only the base is replaced
         SpiResult done = spi.exec(
             "UPDATE unlearn.state SET state = $3 WHERE model_id = $1 AND shard = $2 AND xmin = $4::text::xid "

@@ -5,6 +5,7 @@
 
 
 #include "error.hpp"
+#include "forget.hpp"
 #include "interrupt.hpp"
 #include "memory.hpp"
 #include "model_cache.hpp"
@@ -132,10 +133,10 @@ void rebucket(Spi &spi, const ModelMeta &m, int64 held) {
 // the strategy forgets those it trained on. keep_holdout (UPDATE): rows
 // whose key stays, whose holdout entry stays too (never trained on, its new
 // version is as unseen as the old).
-void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vector<char> &selected,
-                 Clock::time_point started, const std::vector<char> *keep_holdout = nullptr) {
+int64 forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std::vector<char> &selected,
+                  Clock::time_point started, const std::vector<char> *keep_holdout = nullptr) {
     std::map<int32, Wanted> wanted = by_bucket(m, rows, selected);
-    if (wanted.empty()) return;
+    if (wanted.empty()) return 0;
     std::map<int32, LineageBlock> blocks = lock_blocks(spi, m, bucket_numbers(wanted));
     std::map<int32, LineageBlock> changed;
     std::vector<RowEntry> removed;      // the forgotten rows the model was trained on
@@ -158,7 +159,7 @@ void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std:
         }
         changed.emplace(kv.first, std::move(kv.second));
     }
-    if (changed.empty()) return;
+    if (changed.empty()) return 0;
     const ForgettingStrategy &strategy = strategy_of(m.strategy);
     const DeletedRows forgotten{rows.x(trained, Eigen::all), rows.y(trained), rows.x(unseen, Eigen::all), rows.y(unseen)};
     // holdout rows only: no state changed, so no figures (a no-op group impact would hide the last real one)
@@ -170,16 +171,17 @@ void forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std:
     write_blocks(spi, m, changed);  // first: a retrain reads the rows lineage holds now
     strategy.forget(change, rows, removed);
     change.commit(change.audit.rows, figures);
+    return change.audit.rows;
 }
 
 // options.on_insert = 'learn': new rows (and new versions of updated rows)
 // join the model and its lineage, in the shard (and slice) their key hashes to.
-void learn_rows(Spi &spi, const ModelMeta &m, const Collected &rows, std::vector<char> selected,
-                Clock::time_point started) {
+int64 learn_rows(Spi &spi, const ModelMeta &m, const Collected &rows, std::vector<char> selected,
+                 Clock::time_point started) {
     const int64 requested = std::count(selected.begin(), selected.end(), 1);  // untrainable ones too
     for (size_t i = 0; i < selected.size(); ++i) selected[i] = selected[i] && rows.trainable[i];
     std::map<int32, Wanted> wanted = by_bucket(m, rows, selected);
-    if (wanted.empty()) return;
+    if (wanted.empty()) return 0;
     std::map<int32, LineageBlock> blocks = lock_blocks(spi, m, bucket_numbers(wanted), true);
     const ForgettingStrategy &strategy = strategy_of(m.strategy);
     const LineageLayout lineage = lineage_of(m);
@@ -208,9 +210,38 @@ void learn_rows(Spi &spi, const ModelMeta &m, const Collected &rows, std::vector
     change.audit.rows = static_cast<int64>(added.size());
     change.audit.rows_requested = requested;
     write_blocks(spi, m, blocks);  // first: a retrain reads the rows lineage holds now
-    if (!strategy.learn(change, rows, added)) return;
+    if (!strategy.learn(change, rows, added)) return 0;
     const int64 held = change.commit();
     if (held > 4 * static_cast<int64>(lineage_of(m).total_buckets()) * kKeysPerBlock) rebucket(spi, m, held);
+    return change.audit.rows;
+}
+
+// UPDATE: pairs of a row's old and new versions, in the same order. A pair
+// the model reads no change in stays; the old version of a changed row is
+// forgotten and its new version learned when new rows are.
+int64 update_rows(Spi &spi, const ModelMeta &m, const Collected &old_rows, const Collected &new_rows,
+                  Clock::time_point started) {
+    const std::vector<char> selected = changed_rows(old_rows, new_rows);
+    std::vector<char> keep_holdout;  // UPDATE without learning: holdout rows that keep their key stay holdout
+    if (!m.options.learn_inserts) {
+        keep_holdout.resize(selected.size());
+        for (size_t i = 0; i < selected.size(); ++i) keep_holdout[i] = selected[i] && old_rows.keys[i] == new_rows.keys[i];
+    }
+    int64 change = -forget_rows(spi, m, old_rows, selected, started, keep_holdout.empty() ? nullptr : &keep_holdout);
+    if (m.options.learn_inserts) change += learn_rows(spi, m, new_rows, selected, Clock::now());
+    return change;
+}
+
+// The rows of `rows` at the given positions, in that order.
+Collected pick(const Collected &rows, const std::vector<Eigen::Index> &at) {
+    Collected c;
+    c.x = rows.x(at, Eigen::all);
+    c.y = rows.y(at);
+    for (Eigen::Index i : at) {
+        c.keys.push_back(rows.keys[static_cast<size_t>(i)]);
+        c.trainable.push_back(rows.trainable[static_cast<size_t>(i)]);
+    }
+    return c;
 }
 
 // TRUNCATE: the model keeps its layout and holds no row.
@@ -226,6 +257,46 @@ void forget_everything(Spi &spi, const ModelMeta &m, Clock::time_point started) 
 }
 
 }  // namespace
+
+int64 apply_missed_changes(Spi &spi, const ModelMeta &m, Oid relid, Tuplestorestate *removed,
+                           Tuplestorestate *added) {
+    const auto started = Clock::now();
+    const PgRelation rel(relid, NoLock);  // locked by the caller
+    const TupleDesc desc = rel.desc();
+    ColumnPlan plan = plan_columns(desc, relation_name(relid), m.key_columns, m.target, m.features, &m.categories,
+                                   &m.classes);
+    const Collected gone = read_transition(removed, desc, plan, plan.width, m);
+    const Collected came = read_transition(added, desc, plan, plan.width, m);
+    // one key gone and come again: an UPDATE of that row (or several)
+    std::map<std::string, Eigen::Index> came_at;
+    for (size_t i = 0; i < came.keys.size(); ++i) came_at.emplace(came.keys[i], static_cast<Eigen::Index>(i));
+    std::vector<Eigen::Index> old_pairs, new_pairs, gone_only, came_only;
+    std::vector<char> paired(came.keys.size(), 0);
+    for (size_t i = 0; i < gone.keys.size(); ++i) {
+        auto it = came_at.find(gone.keys[i]);
+        if (it == came_at.end()) {
+            gone_only.push_back(static_cast<Eigen::Index>(i));
+            continue;
+        }
+        old_pairs.push_back(static_cast<Eigen::Index>(i));
+        new_pairs.push_back(it->second);
+        paired[static_cast<size_t>(it->second)] = 1;
+    }
+    for (size_t i = 0; i < came.keys.size(); ++i)
+        if (!paired[i]) came_only.push_back(static_cast<Eigen::Index>(i));
+    int64 change = 0;
+    if (!gone_only.empty()) {
+        const Collected rows = pick(gone, gone_only);
+        change -= forget_rows(spi, m, rows, std::vector<char>(rows.keys.size(), 1), started);
+    }
+    if (!old_pairs.empty()) change += update_rows(spi, m, pick(gone, old_pairs), pick(came, new_pairs), Clock::now());
+    if (!came_only.empty() && m.options.learn_inserts) {
+        const Collected rows = pick(came, came_only);
+        change += learn_rows(spi, m, rows, std::vector<char>(rows.keys.size(), 1), Clock::now());
+    }
+    return change;
+}
+
 }  // namespace unlearn::pg
 
 using namespace unlearn;
@@ -309,21 +380,10 @@ UNLEARN_FUNCTION(unlearn_forget_rows) {
             continue;
         }
         Collected old_rows = read_transition(td->tg_oldtable, desc, plan, p, m);
-        std::vector<char> selected(old_rows.keys.size(), 1);
-        Collected new_rows;
-        std::vector<char> keep_holdout;  // UPDATE without learning: holdout rows that keep their key stay holdout
-        if (TRIGGER_FIRED_BY_UPDATE(ev)) {
-            new_rows = read_transition(td->tg_newtable, desc, plan, p, m);
-            selected = changed_rows(old_rows, new_rows);
-            if (!m.options.learn_inserts) {
-                keep_holdout.resize(selected.size());
-                for (size_t i = 0; i < selected.size(); ++i)
-                    keep_holdout[i] = selected[i] && old_rows.keys[i] == new_rows.keys[i];
-            }
-        }
-        forget_rows(spi, m, old_rows, selected, started, keep_holdout.empty() ? nullptr : &keep_holdout);
-        // the new version of a changed row is learned when new rows are
-        if (TRIGGER_FIRED_BY_UPDATE(ev) && m.options.learn_inserts) learn_rows(spi, m, new_rows, selected, Clock::now());
+        if (TRIGGER_FIRED_BY_UPDATE(ev))
+            update_rows(spi, m, old_rows, read_transition(td->tg_newtable, desc, plan, p, m), started);
+        else
+            forget_rows(spi, m, old_rows, std::vector<char>(old_rows.keys.size(), 1), started);
     }
     return PointerGetDatum(nullptr);
 }

@@ -179,4 +179,8 @@ Options parse_model_options(Spi &spi, Algorithm algorithm, const std::string &js
     return out;
 }
 
+bool snapshot_bound(const ModelMeta &m) {
+    return !m.created_here && pg_call([] { return IsolationUsesXactSnapshot(); });
+}
+
 }  // namespace unlearn::pg

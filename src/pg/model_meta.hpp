@@ -31,7 +31,16 @@ struct ModelMeta {
     // a classifier with a text or enum target: its classes, fixed at training
     // (unlearn.vocabulary's row for the target); empty for a numeric target
     ClassList classes;
+    // trained by this transaction (train applying what its scan missed): no
+    // other transaction sees its rows, so they are changed in place at any
+    // isolation level
+    bool created_here = false;
 };
+
+// Whether a change to m must go through deltas because the transaction's
+// snapshot is fixed (REPEATABLE READ, SERIALIZABLE): a model row changed
+// since that snapshot cannot be locked without a serialization failure.
+bool snapshot_bound(const ModelMeta &m);
 
 // Where its rows and their lineage entries live, with lineage shard-major or
 // not as its strategy keeps it (lineage_of in strategy.hpp asks the strategy).

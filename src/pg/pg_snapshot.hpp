@@ -13,6 +13,8 @@ public:
     // see_own_changes: first make the command's own changes visible (inside
     // a trigger the statement's snapshot still shows the rows it deleted).
     static PgActiveSnapshot latest(bool see_own_changes = false) { return PgActiveSnapshot(see_own_changes); }
+    // A snapshot the caller keeps registered (PgRegisteredSnapshot).
+    static PgActiveSnapshot of(Snapshot snapshot) { return PgActiveSnapshot(snapshot); }
     ~PgActiveSnapshot() {
         if (!pushed_) return;
         pg_release([] { PopActiveSnapshot(); });  // an abort releases it otherwise
@@ -23,6 +25,10 @@ public:
     PgActiveSnapshot &operator=(PgActiveSnapshot &&) = delete;
 
 private:
+    explicit PgActiveSnapshot(Snapshot snapshot) {
+        pg_call([&] { PushActiveSnapshot(snapshot); });
+        pushed_ = true;
+    }
     explicit PgActiveSnapshot(bool see_own_changes) {
         pg_call([&] {
             if (see_own_changes) CommandCounterIncrement();
@@ -31,6 +37,23 @@ private:
         pushed_ = true;
     }
     bool pushed_ = false;
+};
+
+// What has committed by now, kept registered for the scope: it keeps the row
+// versions it sees from being pruned, so that they can be compared with a
+// later snapshot's.
+class PgRegisteredSnapshot {
+public:
+    PgRegisteredSnapshot() { snapshot_ = pg_call([] { return RegisterSnapshot(GetLatestSnapshot()); }); }
+    ~PgRegisteredSnapshot() {
+        pg_release([&] { UnregisterSnapshot(snapshot_); });  // an abort releases it otherwise
+    }
+    PgRegisteredSnapshot(const PgRegisteredSnapshot &) = delete;
+    PgRegisteredSnapshot &operator=(const PgRegisteredSnapshot &) = delete;
+    Snapshot get() const { return snapshot_; }
+
+private:
+    Snapshot snapshot_ = nullptr;
 };
 
 }  // namespace unlearn::pg

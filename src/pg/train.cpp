@@ -10,6 +10,7 @@
 #include "pg_snapshot.hpp"
 #include "progress.hpp"
 #include "holdout_metrics.hpp"
+#include "missed_changes.hpp"
 #include "source.hpp"
 #include "strategy.hpp"
 
@@ -57,13 +58,35 @@ TrainRequest read_request(Spi &spi, FunctionCallInfo fcinfo) {
 // replace => true: the model of that name is dropped in this transaction (its
 // drop audited with method 'replace'), so that the new one, trained on the
 // table as it is now, takes its name at commit; a rollback keeps the old one.
-// Returns the replaced model's id, or 0 when there was none.
-int32 drop_replaced(Spi &spi, const std::string &name) {
+// Until writers are locked out the old model goes on forgetting (writers
+// never see the new one before commit) and the new one is stored under a
+// name no model can have (longer than any name train accepts).
+struct Replacement {
+    int32 old_id = 0;  // 0: no model of that name
+    std::string stored_name;
+};
+
+Replacement plan_replacement(Spi &spi, const TrainRequest &req) {
+    Replacement r{0, req.name};
+    if (!req.replace) return r;
+    SpiResult found = spi.exec("SELECT model_id FROM unlearn.models WHERE name = $1", {text_param(req.name)});
+    if (found.rows() == 0) return r;
+    r.old_id = found.int4(0, 1);
+    r.stored_name = "pg_unlearn replacement of model " + std::to_string(r.old_id);
+    r.stored_name.resize(201, '.');
+    return r;
+}
+
+// With writers locked out: the old model goes, the new one takes its name.
+// Returns the id of the model dropped (0 if it was dropped meanwhile).
+int32 drop_replaced(Spi &spi, const std::string &name, int32 new_id) {
     SpiResult r = spi.exec("SELECT model_id FROM unlearn.models WHERE name = $1 FOR UPDATE", {text_param(name)});
-    if (r.rows() == 0) return 0;
-    const int32 id = r.int4(0, 1);
-    spi.exec("SELECT unlearn.drop_model($1)", {text_param(name)});
-    spi.exec("UPDATE unlearn.audit SET method = 'replace' WHERE event_id = currval('unlearn.audit_event_id_seq')");
+    const int32 id = r.rows() == 0 ? 0 : r.int4(0, 1);
+    if (id != 0) {
+        spi.exec("SELECT unlearn.drop_model($1)", {text_param(name)});
+        spi.exec("UPDATE unlearn.audit SET method = 'replace' WHERE event_id = currval('unlearn.audit_event_id_seq')");
+    }
+    spi.exec("UPDATE unlearn.models SET name = $2 WHERE model_id = $1", {int4_param(new_id), text_param(name)});
     return id;
 }
 
@@ -98,7 +121,7 @@ constexpr int64 kMaxRowsCompared = 50000;
 // same holdout rows, and the difference said in a NOTICE. Returns the
 // figure for the stored metrics ("" when not measured).
 std::string sharding_cost(Spi &spi, const TrainRequest &req, const ModelMeta &m, const std::vector<std::string> &keys,
-                          const std::string &rel_name, int64 trained, const Quality &sharded) {
+                          const std::string &rel_name, int64 trained, const Quality &sharded, Snapshot scanned) {
     if (sharded.rows <= 0 || trained > kMaxRowsCompared) return "";
     char buf[256];
     TrainRequest one = req;
@@ -106,7 +129,7 @@ std::string sharding_cost(Spi &spi, const TrainRequest &req, const ModelMeta &m,
     one.reference = true;
     Trained t;
     {
-        const PgActiveSnapshot committed = PgActiveSnapshot::latest();
+        const PgActiveSnapshot reading = PgActiveSnapshot::of(scanned);
         t = strategy_of(one.strategy).train(one, keys, rel_name);
     }
     ModelMeta single = m;
@@ -143,9 +166,8 @@ UNLEARN_FUNCTION(unlearn_train) {
     // the group column is recorded in the audit and group figures: the caller
     // must be able to read it (check_source adds the key columns)
     if (!req.options.monitor_group.empty()) columns.push_back(req.options.monitor_group);
-    // Writers wait while we read: a row deleted between our snapshot and the
-    // trigger's creation would otherwise stay in the model.
-    pg_call([&] { LockRelationOid(req.relation, ShareRowExclusiveLock); });
+    // DDL waits while we read; writers go on (missed_changes.hpp)
+    pg_call([&] { LockRelationOid(req.relation, AccessShareLock); });
     std::vector<std::string> keys = check_source(spi, req.relation, columns);
     if (!req.options.monitor_group.empty() &&
         pg_call([&] { return get_attnum(req.relation, req.options.monitor_group.c_str()); }) == InvalidAttrNumber)
@@ -156,28 +178,32 @@ UNLEARN_FUNCTION(unlearn_train) {
     if (!req.options.monitor_group.empty() && keys.size() != 1)
         throw Error(ErrorKind::FeatureNotSupported, "option \"monitor_group\" needs a table with a one-column primary key",
                     "The holdout rows of each group are fetched by their key.");
-    // Scan what is committed now that writers are locked out, at every
-    // isolation level: under REPEATABLE READ the transaction's snapshot may
-    // predate a DELETE that committed before our lock, and the model would
-    // hold rows that are gone (the transaction's own changes are seen too).
-    const int32 replaced = req.replace ? drop_replaced(spi, req.name) : 0;
+    const Replacement replacement = plan_replacement(spi, req);
     const std::string rel_name = relation_name(req.relation);
     const ForgettingStrategy &strategy = strategy_of(req.strategy);
     const ProgressScope progress(req.name, "train", req.shards, req.relation);
+    // What has committed now, at every isolation level (the transaction's
+    // own changes too): what changes after it is applied at the end.
+    const PgRegisteredSnapshot scanned;
     Trained t;
     {
-        const PgActiveSnapshot committed = PgActiveSnapshot::latest();
+        const PgActiveSnapshot reading = PgActiveSnapshot::of(scanned.get());
         // a classifier's text or enum target: its classes, fixed from now on
         if (is_classifier(req.algorithm)) req.classes = distinct_classes(req.relation, req.target);
         t = strategy.train(req, keys, rel_name);
     }
-    const int64 held = static_cast<int64>(t.lineage.refs.size()) - t.rows_holdout;
+    int64 held = static_cast<int64>(t.lineage.refs.size()) - t.rows_holdout;
     ModelMeta m = req;
+    m.created_here = true;
     m.key_columns = keys;
     m.categories = t.categories;
     m.buckets = lineage_of(m).buckets_for(static_cast<int64>(t.lineage.refs.size()));  // keys held, trained and holdout
     check_fit(req, m, t, rel_name);
-    m.id = insert_model(spi, m, req.options_json, held, t.rows_skipped);
+    {
+        ModelMeta stored = m;
+        stored.name = replacement.stored_name;
+        m.id = insert_model(spi, stored, req.options_json, held, t.rows_skipped);
+    }
     if (!m.categories.empty()) write_categories(spi, m);
     if (!m.classes.empty()) write_classes(spi, m);
     for (size_t s = 0; s < t.checkpoints.size(); ++s) write_checkpoints(spi, m, static_cast<int32>(s), t.classes, t.checkpoints[s]);
@@ -196,17 +222,31 @@ UNLEARN_FUNCTION(unlearn_train) {
         const Quality q = holdout_quality(spi, m, fit_meta(m, t.states));
         std::string extra;
         if (q.rows > 0 && req.shards > 1 && req.strategy != Strategy::Incremental)
-            extra = sharding_cost(spi, req, m, keys, rel_name, held, q);
+            extra = sharding_cost(spi, req, m, keys, rel_name, held, q, scanned.get());
         metrics = holdout_metrics_json(m, q, extra);
     }
     ModelChange change(spi, m, std::move(t.states), strategy.train_method(), started);
     change.audit.rows = held;
-    if (replaced != 0) change.audit.details = "\"replaces_model_id\": " + std::to_string(replaced);
     if (!metrics.empty())
         change.audit.details += (change.audit.details.empty() ? "" : ", ") + std::string("\"metrics\": ") + metrics;
     change.change_all_shards();
-    change.commit();
-    if (!metrics.empty()) write_metrics(spi, m, metrics);
+    auto store = [&] {
+        change.commit();
+        if (!metrics.empty()) write_metrics(spi, m, metrics);
+    };
+    if (replacement.old_id == 0) store();
+    // From here to commit writers wait: the rows that changed since the
+    // scan are applied as the triggers would have, and at commit the model
+    // and its triggers appear to writers together.
+    lock_out_writers(req.relation);
+    if (replacement.old_id != 0) {
+        const int32 replaced = drop_replaced(spi, req.name, m.id);
+        if (replaced != 0)
+            change.audit.details = "\"replaces_model_id\": " + std::to_string(replaced) +
+                                   (change.audit.details.empty() ? "" : ", ") + change.audit.details;
+        store();
+    }
+    held += apply_changes_since(spi, m, scanned.get());
     // last: installing the first model's triggers is an ALTER TABLE, and the
     // event triggers it fires must find the model whole, its states written
     install_triggers(spi, req.relation);

@@ -1,0 +1,118 @@
+// What a training's scan missed: one pass over every row version of the
+// table (SnapshotAny), each tested against the scan's snapshot and against
+// a snapshot taken with writers locked out. A version visible to the first
+// only left the table during the scan; one visible to the second only came.
+// Values are read from the stored tuples, in binary, as a trigger's
+// transition table holds them: no user-defined code runs.
+#include <chrono>
+#include <thread>
+
+#include "forget.hpp"
+#include "interrupt.hpp"
+#include "missed_changes.hpp"
+#include "pg_relation.hpp"
+#include "pg_snapshot.hpp"
+
+namespace unlearn::pg {
+namespace {
+
+// The relation and its partitions, parents first.
+std::vector<Oid> relation_tree(Oid relation) {
+    std::vector<Oid> out;
+    pg_call([&] {
+        List *all = find_all_inheritors(relation, NoLock, nullptr);
+        ListCell *lc;
+        foreach (lc, all) out.push_back(lfirst_oid(lc));
+        list_free(all);
+    });
+    return out;
+}
+
+// Both lists of changed row versions of one table.
+class ChangedVersions {
+public:
+    ChangedVersions() {
+        pg_call([&] {
+            removed_ = tuplestore_begin_heap(false, false, work_mem);
+            added_ = tuplestore_begin_heap(false, false, work_mem);
+        });
+    }
+    ~ChangedVersions() {
+        pg_release([&] {
+            tuplestore_end(removed_);
+            tuplestore_end(added_);
+        });
+    }
+    ChangedVersions(const ChangedVersions &) = delete;
+    ChangedVersions &operator=(const ChangedVersions &) = delete;
+
+    // One pass over the heap of relid (a table, not a partitioned parent).
+    void collect(Oid relid, Snapshot before, Snapshot now) {
+        const PgRelation rel(relid, NoLock);  // locked by lock_out_writers
+        pg_call([&] {
+            TupleTableSlot *slot = table_slot_create(rel.get(), nullptr);
+            TableScanDesc scan = table_beginscan(rel.get(), SnapshotAny, 0, nullptr);
+            while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+                CHECK_FOR_INTERRUPTS();
+                const bool was = table_tuple_satisfies_snapshot(rel.get(), slot, before);
+                const bool is = table_tuple_satisfies_snapshot(rel.get(), slot, now);
+                if (was && !is) tuplestore_puttupleslot(removed_, slot);
+                if (is && !was) tuplestore_puttupleslot(added_, slot);
+            }
+            table_endscan(scan);
+            ExecDropSingleTupleTableSlot(slot);
+        });
+    }
+    bool empty() const {
+        return pg_call([&] { return tuplestore_tuple_count(removed_) == 0 && tuplestore_tuple_count(added_) == 0; });
+    }
+    Tuplestorestate *removed() const { return removed_; }
+    Tuplestorestate *added() const { return added_; }
+
+private:
+    Tuplestorestate *removed_ = nullptr;
+    Tuplestorestate *added_ = nullptr;
+};
+
+bool try_lock_all(const std::vector<Oid> &rels) {
+    return pg_call([&] {
+        size_t got = 0;
+        while (got < rels.size() && ConditionalLockRelationOid(rels[got], ShareRowExclusiveLock)) ++got;
+        if (got == rels.size()) return true;
+        while (got > 0) UnlockRelationOid(rels[--got], ShareRowExclusiveLock);
+        return false;
+    });
+}
+
+}  // namespace
+
+void lock_out_writers(Oid relation) {
+    const std::vector<Oid> rels = relation_tree(relation);
+    const auto queue_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(kQueueAfterMs);
+    int pause_ms = 1;
+    while (!try_lock_all(rels)) {
+        if (std::chrono::steady_clock::now() >= queue_at) {
+            pg_call([&] {
+                for (Oid r : rels) LockRelationOid(r, ShareRowExclusiveLock);
+            });
+            return;
+        }
+        check_interrupts();
+        std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+        pause_ms = std::min(pause_ms * 2, 20);
+    }
+}
+
+int64 apply_changes_since(Spi &spi, const ModelMeta &m, Snapshot scanned) {
+    const PgRegisteredSnapshot now;
+    int64 change = 0;
+    for (Oid relid : relation_tree(m.relation)) {
+        if (pg_call([&] { return get_rel_relkind(relid); }) != RELKIND_RELATION) continue;
+        ChangedVersions versions;
+        versions.collect(relid, scanned, now.get());
+        if (!versions.empty()) change += apply_missed_changes(spi, m, relid, versions.removed(), versions.added());
+    }
+    return change;
+}
+
+}  // namespace unlearn::pg
