@@ -5,6 +5,7 @@
 
 #include "args.hpp"
 #include "pg_memory.hpp"
+#include "pg_snapshot.hpp"
 #include "progress.hpp"
 #include "strategy.hpp"
 
@@ -32,6 +33,11 @@ bool key_is_primary(Spi &spi, const ModelMeta &m) {
 UNLEARN_FUNCTION(unlearn_verify) {
     const std::string name = text_arg(fcinfo, 0, "model name");
     Spi spi;
+    // one moment: a catch-up or a writer that commits between two reads
+    // must not make the served state and its retrain disagree
+    const PgRegisteredSnapshot moment(PgRegisteredSnapshot::Transaction{});
+    const PgActiveSnapshot reading = PgActiveSnapshot::of(moment.get());
+    const SpiOneSnapshot one(moment.get());
     ModelMeta m = load_model(spi, name);
     const ProgressScope progress(m.name, "verify", m.shards);
     const std::vector<Check> checks = key_is_primary(spi, m) ? strategy_of(m.strategy).verify(spi, m)

@@ -45,6 +45,11 @@ private:
 class PgRegisteredSnapshot {
 public:
     PgRegisteredSnapshot() { snapshot_ = pg_call([] { return RegisterSnapshot(GetLatestSnapshot()); }); }
+    // The transaction's snapshot under REPEATABLE READ, a new one under READ COMMITTED.
+    struct Transaction {};
+    explicit PgRegisteredSnapshot(Transaction) {
+        snapshot_ = pg_call([] { return RegisterSnapshot(GetTransactionSnapshot()); });
+    }
     ~PgRegisteredSnapshot() {
         pg_release([&] { UnregisterSnapshot(snapshot_); });  // an abort releases it otherwise
     }

@@ -130,11 +130,20 @@ SPIPlanPtr cached_plan(SqlText statement, std::vector<Oid> &types) {
 }
 }  // namespace
 
+namespace {
+Snapshot one_snapshot = nullptr;  // SpiOneSnapshot's, while one lives
+}  // namespace
+
+SpiOneSnapshot::SpiOneSnapshot(Snapshot snapshot) : outer_(one_snapshot) { one_snapshot = snapshot; }
+SpiOneSnapshot::~SpiOneSnapshot() { one_snapshot = outer_; }
+
 SpiResult Spi::exec(SqlText sql, const std::vector<Param> &params, long limit) {
     SpiArgs args(params);
     SPIPlanPtr plan = cached_plan(sql, args.types);
     return pg_call([&] {
-        int rc = SPI_execute_plan(plan, args.values.data(), args.nulls.data(), false, limit);
+        int rc = one_snapshot ? SPI_execute_snapshot(plan, args.values.data(), args.nulls.data(), one_snapshot,
+                                                     InvalidSnapshot, false, true, limit)
+                              : SPI_execute_plan(plan, args.values.data(), args.nulls.data(), false, limit);
         if (rc < 0) elog(ERROR, "pg_unlearn query failed: %s", SPI_result_code_string(rc));
         return SpiResult(SPI_tuptable, SPI_processed);
     });
@@ -183,6 +192,16 @@ private:
 SpiResult Spi::exec_as_owner(Oid relation, const std::string &sql, const std::vector<Param> &params) {
     SpiArgs args(params);
     AsOwner owner(relation);
+    if (one_snapshot)
+        return pg_call([&] {
+            SPIPlanPtr plan = SPI_prepare(sql.c_str(), static_cast<int>(params.size()), args.types.data());
+            if (!plan) elog(ERROR, "SPI_prepare failed for pg_unlearn query: %s", SPI_result_code_string(SPI_result));
+            int rc = SPI_execute_snapshot(plan, args.values.data(), args.nulls.data(), one_snapshot, InvalidSnapshot,
+                                          false, true, 0);
+            SPI_freeplan(plan);
+            if (rc < 0) elog(ERROR, "pg_unlearn query failed: %s", SPI_result_code_string(rc));
+            return SpiResult(SPI_tuptable, SPI_processed);
+        });
     return pg_call([&] {
         int rc = params.empty() ? SPI_execute(sql.c_str(), false, 0)
                                 : SPI_execute_with_args(sql.c_str(), static_cast<int>(params.size()), args.types.data(),

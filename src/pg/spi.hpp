@@ -66,6 +66,21 @@ private:
     const char *text_;
 };
 
+// While one lives, every query of Spi::exec and Spi::exec_as_owner reads
+// the given snapshot (registered by the caller; the backend's own writes
+// stay visible), instead of a new one per query under READ COMMITTED: a
+// reader that compares several tables (verify) sees them at one moment.
+class SpiOneSnapshot {
+public:
+    explicit SpiOneSnapshot(Snapshot snapshot);
+    ~SpiOneSnapshot();
+    SpiOneSnapshot(const SpiOneSnapshot &) = delete;
+    SpiOneSnapshot &operator=(const SpiOneSnapshot &) = delete;
+
+private:
+    Snapshot outer_;
+};
+
 class Spi {
 public:
     Spi();
