@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstring>
 
+#include <sys/resource.h>
+
 #include "args.hpp"
 #include "error.hpp"
 #include "guard.hpp"
@@ -224,6 +226,8 @@ void work_until_done() {
 
 }  // namespace
 
+constexpr int kWorkerNiceness = 10;
+
 extern "C" PGDLLEXPORT void unlearn_worker_main(Datum main_arg);
 
 void unlearn_worker_main(Datum main_arg) {
@@ -232,6 +236,10 @@ void unlearn_worker_main(Datum main_arg) {
     pqsignal(SIGTERM, die);
     BackgroundWorkerUnblockSignals();
     BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(main_arg), args.role, 0);
+    // Catching up is background work: the served models are already free of
+    // the forgotten rows, so the writers' backends go first for the CPU (a
+    // niceness the operating system may refuse; then it runs as any backend).
+    (void)setpriority(PRIO_PROCESS, 0, kWorkerNiceness);
     // One worker per database works; another leaves. The one that works
     // looks again after letting go, so that work left meanwhile (whose
     // worker left) is not missed.
