@@ -1,11 +1,14 @@
 # Eight clients deleting, inserting, updating and predicting on random rows
-# for a bounded time: no client fails, and afterwards every model equals a
-# retrain on the table (verify).
+# for a bounded time, while one more model trains: no client fails, and
+# afterwards every model equals a retrain on the table (verify), and the
+# models that learn inserts, the one trained during the load among them,
+# hold exactly the table's rows.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IPC::Run;
 
 my $node = PostgreSQL::Test::Cluster->new('load');
 $node->init;
@@ -23,7 +26,18 @@ $node->safe_psql('postgres', q{
     SELECT name FROM unlearn.train('sisa_lr', 't', 'label', ARRAY['x1', 'x2'], 'logistic_regression', shards => 8, slices => 2,
                                    options => '{"on_insert": "learn"}');
     SELECT name FROM unlearn.train('cert', 't', 'b', ARRAY['x1', 'x2'], 'logistic_regression', 'certified', shards => 2);
+    SELECT name FROM unlearn.train('forest', 't', 'label', ARRAY['x1', 'x2'], 'random_forest',
+                                   options => '{"n_estimators": 4, "max_depth": 6, "on_insert": "learn"}');
 });
+
+# a training that runs while the clients write: they do not wait for it,
+# and it applies what they changed during its scan
+my ($train_out, $train_err) = ('', '');
+my $trainer = IPC::Run::start(
+    [ 'psql', '-X', '-q', '-A', '-t', '-d', $node->connstr('postgres'), '-c',
+      q{SELECT rows_trained > 0 FROM unlearn.train('during', 't', 'label', ARRAY['x1', 'x2'], 'mlp', }
+    . q{options => '{"hidden": 8, "epochs": 30, "n_iter_no_change": 1000, "on_insert": "learn"}')} ],
+    '>', \$train_out, '2>', \$train_err);
 
 $node->pgbench(
     '--no-vacuum --client=8 --jobs=2 --time=5',
@@ -50,16 +64,21 @@ SELECT unlearn.predict('ols_learn', t), unlearn.predict('nb_learn', t) FROM t WH
 },
     });
 
+$trainer->finish;
+is($train_out, "t\n", 'a model trains during the load') or diag($train_err);
+
 # SISA shards catch up and deltas are folded after commit
 is($node->safe_psql('postgres', "SELECT bool_and(unlearn.wait(name, 300)) FROM unlearn.models"), 't',
     'every model catches up after the load');
 my $verified = $node->safe_psql('postgres',
     "SELECT string_agg(m.name || '=' || v.ok::text, ',' ORDER BY m.name) FROM unlearn.models m, "
   . "LATERAL (SELECT bool_and(passed) AS ok FROM unlearn.verify(m.name)) v");
-is($verified, 'cert=true,nb_learn=true,ols_learn=true,ridge_ignore=true,sisa_lr=true', 'every model verifies after the load');
+is($verified, 'cert=true,during=true,forest=true,nb_learn=true,ols_learn=true,ridge_ignore=true,sisa_lr=true',
+    'every model verifies after the load');
 is($node->safe_psql('postgres',
-    "SELECT (SELECT rows_held FROM unlearn.models WHERE name = 'ols_learn') = (SELECT count(*) FROM t)"),
-    't', 'a learning model holds exactly the rows of the table');
+    "SELECT string_agg(name || '=' || (rows_held = (SELECT count(*) FROM t))::text, ',' ORDER BY name) "
+  . "FROM unlearn.models WHERE name IN ('ols_learn', 'during', 'forest')"),
+    'during=true,forest=true,ols_learn=true', 'learning models hold exactly the rows of the table');
 ok(!$node->log_contains('deadlock detected'), 'no deadlock');
 ok(!$node->log_contains('terminated by signal'), 'no backend crashed');
 $node->stop;
