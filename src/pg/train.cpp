@@ -166,8 +166,11 @@ UNLEARN_FUNCTION(unlearn_train) {
     // the group column is recorded in the audit and group figures: the caller
     // must be able to read it (check_source adds the key columns)
     if (!req.options.monitor_group.empty()) columns.push_back(req.options.monitor_group);
-    // DDL waits while we read; writers go on (missed_changes.hpp)
-    pg_call([&] { LockRelationOid(req.relation, AccessShareLock); });
+    // As CREATE INDEX CONCURRENTLY: DDL, DETACH PARTITION CONCURRENTLY
+    // (whose rows would leave the table unseen by the model's triggers),
+    // VACUUM and another training of the table wait while we read; writers
+    // go on (missed_changes.hpp)
+    pg_call([&] { LockRelationOid(req.relation, ShareUpdateExclusiveLock); });
     std::vector<std::string> keys = check_source(spi, req.relation, columns);
     if (!req.options.monitor_group.empty() &&
         pg_call([&] { return get_attnum(req.relation, req.options.monitor_group.c_str()); }) == InvalidAttrNumber)
