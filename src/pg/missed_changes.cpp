@@ -63,8 +63,8 @@ public:
             ExecDropSingleTupleTableSlot(slot);
         });
     }
-    bool empty() const {
-        return pg_call([&] { return tuplestore_tuple_count(removed_) == 0 && tuplestore_tuple_count(added_) == 0; });
+    int64 count() const {
+        return pg_call([&] { return tuplestore_tuple_count(removed_) + tuplestore_tuple_count(added_); });
     }
     Tuplestorestate *removed() const { return removed_; }
     Tuplestorestate *added() const { return added_; }
@@ -103,16 +103,17 @@ void lock_out_writers(Oid relation) {
     }
 }
 
-int64 apply_changes_since(Spi &spi, const ModelMeta &m, Snapshot scanned) {
-    const PgRegisteredSnapshot now;
-    int64 change = 0;
+AppliedChanges apply_changes_between(Spi &spi, const ModelMeta &m, Snapshot from, Snapshot to) {
+    AppliedChanges applied;
     for (Oid relid : relation_tree(m.relation)) {
         if (pg_call([&] { return get_rel_relkind(relid); }) != RELKIND_RELATION) continue;
         ChangedVersions versions;
-        versions.collect(relid, scanned, now.get());
-        if (!versions.empty()) change += apply_missed_changes(spi, m, relid, versions.removed(), versions.added());
+        versions.collect(relid, from, to);
+        const int64 changed = versions.count();
+        applied.versions += changed;
+        if (changed > 0) applied.held += apply_missed_changes(spi, m, relid, versions.removed(), versions.added());
     }
-    return change;
+    return applied;
 }
 
 }  // namespace unlearn::pg

@@ -1,7 +1,8 @@
 // Training that does not lock writers out. train reads its table from one
-// snapshot while writers go on; at the end it locks writers out only while
-// it applies what its scan missed, and until its commit (the model and its
-// triggers become visible to writers at that commit).
+// snapshot while writers go on, applies what changed meanwhile (in rounds,
+// writers going on), and locks writers out only to apply the changes of the
+// last round, until its commit (the model and its triggers become visible
+// to writers at that commit).
 #pragma once
 
 #include "catalog.hpp"
@@ -16,11 +17,14 @@ constexpr int kQueueAfterMs = 2000;
 void lock_out_writers(Oid relation);
 
 // Applies to model m every change to relation (and its partitions) between
-// the snapshot its scan read (`scanned`, still registered) and now: rows
-// whose version visible then is not visible now are forgotten, rows visible
-// now and not then are learned (or not, by the model's on_insert), exactly as
-// the table's triggers would have. Call with writers locked out. Returns by
-// how many rows the rows trained on changed.
-int64 apply_changes_since(Spi &spi, const ModelMeta &m, Snapshot scanned);
+// two snapshots (both registered): rows whose version visible in `from` is
+// not visible in `to` are forgotten, rows visible in `to` and not in `from`
+// are learned (or not, by the model's on_insert), exactly as the table's
+// triggers would have.
+struct AppliedChanges {
+    int64 versions = 0;  // row versions that left or came
+    int64 held = 0;      // by how many rows the rows trained on changed
+};
+AppliedChanges apply_changes_between(Spi &spi, const ModelMeta &m, Snapshot from, Snapshot to);
 
 }  // namespace unlearn::pg

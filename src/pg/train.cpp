@@ -1,6 +1,7 @@
 // unlearn.train: one pass over the source, state per shard, lineage blocks,
 // an audit event, and the triggers that make the table's deletions reach it.
 #include <chrono>
+#include <memory>
 #include <set>
 
 
@@ -110,6 +111,12 @@ void check_fit(const TrainRequest &req, const ModelMeta &m, const Trained &t, co
         throw Error(ErrorKind::DataException, "target \"" + req.target + "\" has only one class",
                     "naive_bayes needs at least two distinct target values.");
 }
+
+// Rounds of changes applied while writers go on, and how few changed row
+// versions end them early: the last round's, applied with writers locked
+// out, is what they wait for.
+constexpr int kUnlockedRounds = 3;
+constexpr int64 kFewChanges = 256;
 
 // Above this many rows a shards > 1 model is not trained a second time, on
 // one shard, to say what sharding cost: that would double a long training.
@@ -237,10 +244,23 @@ UNLEARN_FUNCTION(unlearn_train) {
         change.commit();
         if (!metrics.empty()) write_metrics(spi, m, metrics);
     };
-    if (replacement.old_id == 0) store();
-    // From here to commit writers wait: the rows that changed since the
-    // scan are applied as the triggers would have, and at commit the model
-    // and its triggers appear to writers together.
+    // The changes since the scan are applied as the triggers would have
+    // applied them: first while writers go on (a long training meets many),
+    // in rounds until a round finds few, then with writers locked out.
+    std::unique_ptr<PgRegisteredSnapshot> caught_up;  // applied up to it, beyond the scan
+    auto applied_to = [&] { return caught_up ? caught_up->get() : scanned.get(); };
+    if (replacement.old_id == 0) {
+        store();
+        for (int round = 0; round < kUnlockedRounds; ++round) {
+            auto now = std::make_unique<PgRegisteredSnapshot>();
+            const AppliedChanges a = apply_changes_between(spi, m, applied_to(), now->get());
+            held += a.held;
+            caught_up = std::move(now);
+            if (a.versions < kFewChanges) break;
+        }
+    }
+    // From here to commit writers wait: at commit the model and its
+    // triggers appear to them together.
     lock_out_writers(req.relation);
     if (replacement.old_id != 0) {
         const int32 replaced = drop_replaced(spi, req.name, m.id);
@@ -249,7 +269,10 @@ UNLEARN_FUNCTION(unlearn_train) {
                                    (change.audit.details.empty() ? "" : ", ") + change.audit.details;
         store();
     }
-    held += apply_changes_since(spi, m, scanned.get());
+    {
+        const PgRegisteredSnapshot now;
+        held += apply_changes_between(spi, m, applied_to(), now.get()).held;
+    }
     // last: installing the first model's triggers is an ALTER TABLE, and the
     // event triggers it fires must find the model whole, its states written
     install_triggers(spi, req.relation);
