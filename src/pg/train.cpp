@@ -238,7 +238,7 @@ UNLEARN_FUNCTION(unlearn_train) {
     // From here to commit writers wait: the rows that changed since the
     // scan are applied as the triggers would have, and at commit the model
     // and its triggers appear to writers together.
-    lock_out_writers(req.relation);
+    lock_out_writers(req.relation, scanned.get());
     if (replacement.old_id != 0) {
         const int32 replaced = drop_replaced(spi, req.name, m.id);
         if (replaced != 0)
