@@ -110,8 +110,9 @@ void lock_out_writers(Oid relation, Snapshot scanned) {
     // A partition attached while the locks were let go between tries: with
     // the parent locked no other can come, and writers of this one wait too.
     const PgRegisteredSnapshot now;
+    const std::vector<Oid> tree = relation_tree(relation, now.get());
     pg_call([&] {
-        for (Oid r : relation_tree(relation, now.get()))
+        for (Oid r : tree)
             if (std::find(rels.begin(), rels.end(), r) == rels.end()) LockRelationOid(r, ShareRowExclusiveLock);
     });
 }
