@@ -4,20 +4,26 @@
 // only left the table during the scan; one visible to the second only came.
 // Values are read from the stored tuples, in binary, as a trigger's
 // transition table holds them: no user-defined code runs.
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
+#include "error.hpp"
 #include "forget.hpp"
 #include "interrupt.hpp"
 #include "missed_changes.hpp"
 #include "pg_relation.hpp"
 #include "pg_snapshot.hpp"
+#include "rows.hpp"
+#include "source.hpp"
 
 namespace unlearn::pg {
 namespace {
 
-// The relation and its partitions, parents first.
-std::vector<Oid> relation_tree(Oid relation) {
+// The relation and its partitions, parents first, as `seen_by` sees them:
+// a partition whose DETACH ... CONCURRENTLY it sees is none (as the scan saw).
+std::vector<Oid> relation_tree(Oid relation, Snapshot seen_by) {
+    const PgActiveSnapshot seeing = PgActiveSnapshot::of(seen_by);
     std::vector<Oid> out;
     pg_call([&] {
         List *all = find_all_inheritors(relation, NoLock, nullptr);
@@ -86,8 +92,8 @@ bool try_lock_all(const std::vector<Oid> &rels) {
 
 }  // namespace
 
-void lock_out_writers(Oid relation) {
-    const std::vector<Oid> rels = relation_tree(relation);
+void lock_out_writers(Oid relation, Snapshot scanned) {
+    const std::vector<Oid> rels = relation_tree(relation, scanned);
     const auto queue_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(kQueueAfterMs);
     int pause_ms = 1;
     while (!try_lock_all(rels)) {
@@ -95,17 +101,35 @@ void lock_out_writers(Oid relation) {
             pg_call([&] {
                 for (Oid r : rels) LockRelationOid(r, ShareRowExclusiveLock);
             });
-            return;
+            break;
         }
         check_interrupts();
         std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
         pause_ms = std::min(pause_ms * 2, 20);
     }
+    // A partition attached while the locks were let go between tries: with
+    // the parent locked no other can come, and writers of this one wait too.
+    const PgRegisteredSnapshot now;
+    const std::vector<Oid> tree = relation_tree(relation, now.get());
+    pg_call([&] {
+        for (Oid r : tree)
+            if (std::find(rels.begin(), rels.end(), r) == rels.end()) LockRelationOid(r, ShareRowExclusiveLock);
+    });
 }
 
 AppliedChanges apply_changes_between(Spi &spi, const ModelMeta &m, Snapshot from, Snapshot to) {
+    // A partition detached since `from` took its rows out of the table
+    // without a DELETE (train's SHARE UPDATE EXCLUSIVE makes DETACH ...
+    // CONCURRENTLY wait; this is the check that it did).
+    const std::vector<Oid> tree = relation_tree(m.relation, to);
+    for (Oid relid : relation_tree(m.relation, from))
+        if (std::find(tree.begin(), tree.end(), relid) == tree.end())
+            throw Error(ErrorKind::SerializationFailure,
+                        "partition " + relation_label(relid) + " was detached from " + relation_name(m.relation) +
+                            " while model \"" + m.name + "\" trained",
+                        "Train again: the model would hold the rows the partition took away.");
     AppliedChanges applied;
-    for (Oid relid : relation_tree(m.relation)) {
+    for (Oid relid : tree) {
         if (pg_call([&] { return get_rel_relkind(relid); }) != RELKIND_RELATION) continue;
         ChangedVersions versions;
         versions.collect(relid, from, to);

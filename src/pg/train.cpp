@@ -261,7 +261,7 @@ UNLEARN_FUNCTION(unlearn_train) {
     }
     // From here to commit writers wait: at commit the model and its
     // triggers appear to them together.
-    lock_out_writers(req.relation);
+    lock_out_writers(req.relation, scanned.get());
     if (replacement.old_id != 0) {
         const int32 replaced = drop_replaced(spi, req.name, m.id);
         if (replaced != 0)
