@@ -371,6 +371,23 @@ LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION unlearn.wait(text, float8) IS 'wait (up to timeout seconds) until the model''s shards have caught up and its deltas are folded; true when they have';
 
+-- The database's worker lock for this session (tests, maintenance): while a
+-- session holds it no background worker works in the database. Its lock
+-- kind is one SQL's pg_advisory_lock cannot take, and only superusers may
+-- call these: a role that could take it would stop every catch-up.
+CREATE FUNCTION unlearn.hold_worker() RETURNS void
+AS 'MODULE_PATHNAME', 'unlearn_hold_worker'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+CREATE FUNCTION unlearn.release_worker() RETURNS bool
+AS 'MODULE_PATHNAME', 'unlearn_release_worker'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION unlearn.hold_worker() FROM PUBLIC;
+REVOKE ALL ON FUNCTION unlearn.release_worker() FROM PUBLIC;
+COMMENT ON FUNCTION unlearn.hold_worker() IS 'take the database''s background-worker lock for the session (waits while a worker works): no catch-up runs until release_worker or the session ends';
+COMMENT ON FUNCTION unlearn.release_worker() IS 'let go of the database''s background-worker lock taken by hold_worker; false when the session did not hold it';
+
 -- Reading ------------------------------------------------------------------
 
 -- The read path is PARALLEL SAFE: each process (a parallel worker too) loads

@@ -16,6 +16,12 @@
 
 namespace unlearn::pg {
 
+// The kind of pg_unlearn's own advisory locks (pg_locks: locktype advisory,
+// objsubid 30062, "un"): SQL's pg_advisory_lock takes kinds 1 and 2 only, so
+// no role can take a writers' turn or the worker lock from SQL and stall
+// writers or catch-ups (unlearn.hold_worker is the superuser's way).
+constexpr uint16 kOwnLockKind = 0x756e;
+
 // ---- models (catalog_models.cpp)
 
 // Loads by name; missing model is an error naming it.

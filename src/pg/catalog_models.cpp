@@ -10,7 +10,7 @@ namespace unlearn::pg {
 namespace {
 
 // The advisory lock space of writers' turns (pg_locks: locktype advisory,
-// classid this, objid the model id, objsubid 2): "unle".
+// classid this, objid the model id, objsubid kOwnLockKind): "unle".
 constexpr uint32 kTurnLockSpace = 0x756e6c65;
 
 
@@ -97,7 +97,7 @@ std::vector<ModelMeta> models_of(Spi &spi, Oid relation, bool lock) {
 void take_turn(const ModelMeta &m) {
     pg_call([&] {
         LOCKTAG tag;
-        SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kTurnLockSpace, static_cast<uint32>(m.id), 2);
+        SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kTurnLockSpace, static_cast<uint32>(m.id), kOwnLockKind);
         (void)LockAcquire(&tag, ExclusiveLock, false, false);
     });
 }

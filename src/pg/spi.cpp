@@ -192,16 +192,24 @@ private:
 SpiResult Spi::exec_as_owner(Oid relation, const std::string &sql, const std::vector<Param> &params) {
     SpiArgs args(params);
     AsOwner owner(relation);
-    if (one_snapshot)
+    if (one_snapshot) {
+        // the owner's code the query runs (a function calling pg_unlearn)
+        // reads as any query would, not through the caller's snapshot
+        struct Restore {
+            Snapshot pinned;
+            ~Restore() { one_snapshot = pinned; }
+        } restore{one_snapshot};
+        one_snapshot = nullptr;
         return pg_call([&] {
             SPIPlanPtr plan = SPI_prepare(sql.c_str(), static_cast<int>(params.size()), args.types.data());
             if (!plan) elog(ERROR, "SPI_prepare failed for pg_unlearn query: %s", SPI_result_code_string(SPI_result));
-            int rc = SPI_execute_snapshot(plan, args.values.data(), args.nulls.data(), one_snapshot, InvalidSnapshot,
-                                          false, true, 0);
+            int rc = SPI_execute_snapshot(plan, args.values.data(), args.nulls.data(), restore.pinned,
+                                          InvalidSnapshot, false, true, 0);
             SPI_freeplan(plan);
             if (rc < 0) elog(ERROR, "pg_unlearn query failed: %s", SPI_result_code_string(rc));
             return SpiResult(SPI_tuptable, SPI_processed);
         });
+    }
     return pg_call([&] {
         int rc = params.empty() ? SPI_execute(sql.c_str(), false, 0)
                                 : SPI_execute_with_args(sql.c_str(), static_cast<int>(params.size()), args.types.data(),

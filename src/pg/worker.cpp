@@ -13,7 +13,8 @@
 namespace unlearn::pg {
 namespace {
 
-// The database's worker lock (pg_locks: advisory, classid this, objid 0): "unlw".
+// The database's worker lock (pg_locks: advisory, classid this, objid 0,
+// objsubid kOwnLockKind): "unlw".
 constexpr uint32 kWorkerLockSpace = 0x756e6c77;
 
 // Started after the asking transaction committed: its work is visible.
@@ -85,7 +86,7 @@ bool work_left = false;      // this transaction left work for after commit
 
 bool worker_running() {
     LOCKTAG tag;
-    SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kWorkerLockSpace, 0, 2);
+    SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kWorkerLockSpace, 0, kOwnLockKind);
     return GetLockConflicts(&tag, ExclusiveLock, nullptr)->backendId != InvalidBackendId;
 }
 
@@ -181,7 +182,7 @@ bool worker_lock(bool take) {
     bool held = true;
     StartTransactionCommand();
     LOCKTAG tag;
-    SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kWorkerLockSpace, 0, 2);
+    SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kWorkerLockSpace, 0, kOwnLockKind);
     if (take)
         held = LockAcquire(&tag, ExclusiveLock, true, true) != LOCKACQUIRE_NOT_AVAIL;
     else
@@ -279,4 +280,24 @@ UNLEARN_FUNCTION(unlearn_wait) {
         }
         pg_call([] { pause_ms(20); });
     }
+}
+
+// unlearn.hold_worker() / release_worker(): the database's worker lock for
+// the session, as tests and maintenance need it (waits while a worker works).
+UNLEARN_FUNCTION(unlearn_hold_worker) {
+    pg_call([] {
+        LOCKTAG tag;
+        SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kWorkerLockSpace, 0, kOwnLockKind);
+        (void)LockAcquire(&tag, ExclusiveLock, true, false);
+    });
+    PG_RETURN_VOID();
+}
+
+UNLEARN_FUNCTION(unlearn_release_worker) {
+    const bool held = pg_call([] {
+        LOCKTAG tag;
+        SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kWorkerLockSpace, 0, kOwnLockKind);
+        return LockHeldByMe(&tag, ExclusiveLock) && LockRelease(&tag, ExclusiveLock, true);
+    });
+    PG_RETURN_BOOL(held);
 }

@@ -40,9 +40,9 @@ $node->safe_psql('postgres', q{
     SELECT (SELECT key::int FROM e ORDER BY n LIMIT 1) AS a, (SELECT key::int FROM e ORDER BY n DESC LIMIT 1) AS b;
 });
 
-# The database's worker lock (classid "unlw", objid 0): a session holding it
+# The database's worker lock (unlearn.hold_worker): a session holding it
 # keeps every worker away, so that work stays pending for as long as a test needs.
-my $worker_lock = "SELECT pg_advisory_lock(x'756e6c77'::int, 0)";
+my $worker_lock = "SELECT unlearn.hold_worker()";
 
 # 1. a writer holds the base of ols open; a second writer leaves a delta; a
 #    DELETE on the mlp leaves its shards catching up; then the server crashes
