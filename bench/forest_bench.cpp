@@ -50,7 +50,7 @@ int main(int argc, char **argv) {
                 depth, fit_ms, f.nodes(), w.bytes().size() / 1e6, enc_ms);
     std::vector<double> cost;
     int64_t retrained = 0;
-    ForestRows held = all;
+    ForestRows held = all, wanted;
     for (int k = 0; k < forgets; ++k) {
         const Eigen::Index victim = static_cast<Eigen::Index>(rng() % static_cast<uint64_t>(held.x.rows()));
         RowMatrix cx = held.x.row(victim);
@@ -63,9 +63,15 @@ int main(int argc, char **argv) {
         held.y.conservativeResize(last);
         int fetches = 0;
         t0 = Clock::now();
-        retrained += f.update(cx, cy, -1, [&]() -> const ForestRows & {
+        retrained += f.update(cx, cy, -1, [&](const ForestRowFilter &needed) -> const ForestRows & {
+            // the rows the filter asks for, as the boundary keeps them from its table scan
             ++fetches;
-            return held;
+            std::vector<Eigen::Index> keep;
+            for (Eigen::Index i = 0; i < held.x.rows(); ++i)
+                if (needed(held.x.row(i).data())) keep.push_back(i);
+            wanted.x = held.x(keep, Eigen::all);
+            wanted.y = held.y(keep);
+            return wanted;
         });
         cost.push_back(ms_since(t0));
     }

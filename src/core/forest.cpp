@@ -485,6 +485,30 @@ std::shared_ptr<Tree> compact(const Tree &t, int classes) {
     return out;
 }
 
+// Per node of t: the index of the pending node it is, kOnPath above one, -1 else.
+constexpr int32_t kOnPath = -2;
+std::vector<int32_t> pending_marks(const Tree &t, const std::vector<Grower::Pending> &pending) {
+    std::vector<int32_t> at_node(t.nodes.size(), -1);
+    for (size_t p = 0; p < pending.size(); ++p) {
+        for (int32_t a : pending[p].path)
+            if (at_node[static_cast<size_t>(a)] == -1) at_node[static_cast<size_t>(a)] = kOnPath;
+        at_node[static_cast<size_t>(pending[p].node)] = static_cast<int32_t>(p);
+    }
+    return at_node;
+}
+
+// Whether a row of values x reaches a pending node of t.
+bool reaches_pending(const Tree &t, const std::vector<int32_t> &at_node, const double *x) {
+    int32_t node = t.root;
+    for (;;) {
+        const int32_t mark = at_node[static_cast<size_t>(node)];
+        if (mark >= 0) return true;
+        const Node &nd = t.nodes[static_cast<size_t>(node)];
+        if (mark == -1 || nd.kind != kSplit) return false;
+        node = x[nd.feature] <= nd.threshold ? nd.left : nd.right;
+    }
+}
+
 const Node &leaf_of(const Tree &t, const double *x) {
     const Node *nd = &t.nodes[static_cast<size_t>(t.root)];
     while (nd->kind == kSplit) nd = &t.nodes[static_cast<size_t>(x[nd->feature] <= nd->threshold ? nd->left : nd->right)];
@@ -549,40 +573,51 @@ int64_t Forest::update(const RowMatrix &cx, const Vector &cy, int sign, const Fo
     std::vector<int32_t> changes(static_cast<size_t>(cx.rows()));
     for (size_t i = 0; i < changes.size(); ++i) changes[i] = static_cast<int32_t>(i);
     if (changes.empty()) return 0;
-    int64_t retrained = 0;
+    // every tree first: its statistics change, and it names the subtrees to
+    // retrain; at_node marks them (their index) and the nodes above them
+    std::vector<std::vector<Grower::Pending>> pending(trees_.size());
+    std::vector<std::vector<int32_t>> at_node(trees_.size());
+    std::vector<size_t> touched;  // the trees with a subtree to retrain
     for (size_t ti = 0; ti < trees_.size(); ++ti) {
-        std::shared_ptr<Tree> tree = trees_[ti];
-        std::vector<Grower::Pending> pending;
+        Tree &tree = *trees_[ti];
         std::vector<int32_t> path;
-        g.walk(*tree, cx, cy, changes, sign, tree->root, -1, 0, 0, root_id(o_.seed, static_cast<int>(ti)), pending, path);
-        if (!pending.empty()) {
-            const ForestRows &all = rows();
-            // the rows of each pending node: all rows, split down the paths
-            // that lead to pending nodes only (-1: off every such path)
-            std::vector<int32_t> at_node(tree->nodes.size(), -1);
-            constexpr int32_t kOnPath = -2;
-            for (size_t p = 0; p < pending.size(); ++p) {
-                for (int32_t a : pending[p].path)
-                    if (at_node[static_cast<size_t>(a)] == -1) at_node[static_cast<size_t>(a)] = kOnPath;
-                at_node[static_cast<size_t>(pending[p].node)] = static_cast<int32_t>(p);
-            }
-            std::vector<std::vector<int32_t>> members(pending.size());
-            std::vector<int32_t> everyone(static_cast<size_t>(all.x.rows()));
-            for (size_t i = 0; i < everyone.size(); ++i) everyone[i] = static_cast<int32_t>(i);
-            route(*tree, all.x, tree->root, everyone, at_node, members);
-            for (size_t p = 0; p < pending.size(); ++p) {
-                const Grower::Pending &pd = pending[p];
-                const int32_t fresh = g.build(*tree, all.x, all.y, members[p], pd.depth, pd.id);
-                if (pd.parent < 0) tree->root = fresh;
-                else if (pd.side == 0) tree->nodes[static_cast<size_t>(pd.parent)].left = fresh;
-                else tree->nodes[static_cast<size_t>(pd.parent)].right = fresh;
-            }
-            retrained += static_cast<int64_t>(pending.size());
-            // retrains leave the replaced subtrees behind in the pools; the
-            // stored form is preorder whatever the pools hold, so they are
-            // only copied out when they outweigh the tree
-            if (tree->nodes.size() > 2 * live_nodes(*tree) + 64) tree = compact(*tree, classes_);
+        g.walk(tree, cx, cy, changes, sign, tree.root, -1, 0, 0, root_id(o_.seed, static_cast<int>(ti)), pending[ti], path);
+        if (pending[ti].empty()) continue;
+        touched.push_back(ti);
+        at_node[ti] = pending_marks(tree, pending[ti]);
+    }
+    if (touched.empty()) return 0;
+    const ForestRows &all = rows([&](const double *x) {
+        for (size_t ti : touched)
+            if (reaches_pending(*trees_[ti], at_node[ti], x)) return true;
+        return false;
+    });
+    std::vector<int32_t> given(static_cast<size_t>(all.x.rows()));
+    for (size_t i = 0; i < given.size(); ++i) given[i] = static_cast<int32_t>(i);
+    int64_t retrained = 0;
+    for (size_t ti : touched) {
+        std::shared_ptr<Tree> tree = trees_[ti];
+        const std::vector<Grower::Pending> &pd = pending[ti];
+        // the rows of each pending node: the rows given, split down the
+        // paths that lead to pending nodes only
+        std::vector<std::vector<int32_t>> members(pd.size());
+        std::vector<int32_t> everyone = given;
+        route(*tree, all.x, tree->root, everyone, at_node[ti], members);
+        // as many as the node's statistics hold, or rows it holds are gone
+        for (size_t p = 0; p < pd.size(); ++p)
+            if (static_cast<int32_t>(members[p].size()) != tree->nodes[static_cast<size_t>(pd[p].node)].n)
+                throw ForestRowsMissing();
+        for (size_t p = 0; p < pd.size(); ++p) {
+            const int32_t fresh = g.build(*tree, all.x, all.y, members[p], pd[p].depth, pd[p].id);
+            if (pd[p].parent < 0) tree->root = fresh;
+            else if (pd[p].side == 0) tree->nodes[static_cast<size_t>(pd[p].parent)].left = fresh;
+            else tree->nodes[static_cast<size_t>(pd[p].parent)].right = fresh;
         }
+        retrained += static_cast<int64_t>(pd.size());
+        // retrains leave the replaced subtrees behind in the pools; the
+        // stored form is preorder whatever the pools hold, so they are
+        // only copied out when they outweigh the tree
+        if (tree->nodes.size() > 2 * live_nodes(*tree) + 64) tree = compact(*tree, classes_);
         trees_[ti] = std::move(tree);
     }
     return retrained;
