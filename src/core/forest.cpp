@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "classifier.hpp"
 #include "error.hpp"
@@ -440,30 +441,6 @@ int32_t copy_preorder(const Tree &from, Tree &to, int32_t node, int classes) {
     return me;
 }
 
-// Splits rows down the tree to the pending nodes (at_node >= 0), through
-// the nodes on their paths (kOnPath); rows leaving the paths are dropped.
-void route(const Tree &t, const RowMatrix &x, int32_t node, std::vector<int32_t> &rows, const std::vector<int32_t> &at_node,
-           std::vector<std::vector<int32_t>> &members) {
-    check_interrupts();
-    const int32_t mark = at_node[static_cast<size_t>(node)];
-    if (mark >= 0) {
-        members[static_cast<size_t>(mark)] = std::move(rows);
-        return;
-    }
-    const Node &nd = t.nodes[static_cast<size_t>(node)];
-    if (mark == -1 || nd.kind != kSplit) return;
-    std::vector<int32_t> left, right;
-    const bool want_left = at_node[static_cast<size_t>(nd.left)] != -1, want_right = at_node[static_cast<size_t>(nd.right)] != -1;
-    for (int32_t i : rows) {
-        const bool goes_left = x(i, nd.feature) <= nd.threshold;
-        if (goes_left && want_left) left.push_back(i);
-        else if (!goes_left && want_right) right.push_back(i);
-    }
-    std::vector<int32_t>().swap(rows);
-    if (want_left) route(t, x, nd.left, left, at_node, members);
-    if (want_right) route(t, x, nd.right, right, at_node, members);
-}
-
 size_t live_nodes(const Tree &t) {
     size_t n = 0;
     std::vector<int32_t> stack{t.root};
@@ -485,29 +462,56 @@ std::shared_ptr<Tree> compact(const Tree &t, int classes) {
     return out;
 }
 
-// Per node of t: the index of the pending node it is, kOnPath above one, -1 else.
-constexpr int32_t kOnPath = -2;
-std::vector<int32_t> pending_marks(const Tree &t, const std::vector<Grower::Pending> &pending) {
-    std::vector<int32_t> at_node(t.nodes.size(), -1);
-    for (size_t p = 0; p < pending.size(); ++p) {
-        for (int32_t a : pending[p].path)
-            if (at_node[static_cast<size_t>(a)] == -1) at_node[static_cast<size_t>(a)] = kOnPath;
-        at_node[static_cast<size_t>(pending[p].node)] = static_cast<int32_t>(p);
+// The paths of one tree to its subtrees to retrain, as a small array apart
+// from the tree: a row is routed to the pending node it reaches (or none)
+// in a few steps over memory that stays in cache, once per row of a table.
+class Guide {
+public:
+    Guide(const Tree &t, const std::vector<Grower::Pending> &pending) {
+        std::vector<int32_t> at_node(t.nodes.size(), kOff);  // kOnPath above a pending node
+        for (size_t p = 0; p < pending.size(); ++p) {
+            for (int32_t a : pending[p].path)
+                if (at_node[static_cast<size_t>(a)] == kOff) at_node[static_cast<size_t>(a)] = kOnPath;
+            at_node[static_cast<size_t>(pending[p].node)] = pending_code(static_cast<int32_t>(p));
+        }
+        start_ = add(t, at_node, t.root);
     }
-    return at_node;
-}
+    // The pending node (its index) a row of values x reaches, -1 for none.
+    int32_t find(const double *x) const {
+        int32_t at = start_;
+        while (at >= 0) {
+            const Step &s = steps_[static_cast<size_t>(at)];
+            at = s.next[x[s.feature] <= s.threshold ? 0 : 1];
+        }
+        return at == kOff ? -1 : -(at + 2);
+    }
+    // Whether every row reaches a pending node: the root retrains.
+    bool takes_all() const { return start_ < kOff; }
 
-// Whether a row of values x reaches a pending node of t.
-bool reaches_pending(const Tree &t, const std::vector<int32_t> &at_node, const double *x) {
-    int32_t node = t.root;
-    for (;;) {
+private:
+    // kOnPath: only while building; pending codes are -2, -3, ...
+    static constexpr int32_t kOff = -1, kOnPath = std::numeric_limits<int32_t>::min();
+    static int32_t pending_code(int32_t p) { return -(p + 2); }
+    struct Step {
+        int feature;
+        double threshold;
+        int32_t next[2];  // a step, kOff, or a pending node's code
+    };
+    int32_t add(const Tree &t, const std::vector<int32_t> &at_node, int32_t node) {
         const int32_t mark = at_node[static_cast<size_t>(node)];
-        if (mark >= 0) return true;
+        if (mark != kOnPath) return mark;
         const Node &nd = t.nodes[static_cast<size_t>(node)];
-        if (mark == -1 || nd.kind != kSplit) return false;
-        node = x[nd.feature] <= nd.threshold ? nd.left : nd.right;
+        const auto me = static_cast<int32_t>(steps_.size());
+        steps_.push_back({nd.feature, nd.threshold, {kOff, kOff}});
+        const int32_t l = add(t, at_node, nd.left);
+        const int32_t r = add(t, at_node, nd.right);
+        steps_[static_cast<size_t>(me)].next[0] = l;
+        steps_[static_cast<size_t>(me)].next[1] = r;
+        return me;
     }
-}
+    std::vector<Step> steps_;
+    int32_t start_ = kOff;
+};
 
 const Node &leaf_of(const Tree &t, const double *x) {
     const Node *nd = &t.nodes[static_cast<size_t>(t.root)];
@@ -574,35 +578,38 @@ int64_t Forest::update(const RowMatrix &cx, const Vector &cy, int sign, const Fo
     for (size_t i = 0; i < changes.size(); ++i) changes[i] = static_cast<int32_t>(i);
     if (changes.empty()) return 0;
     // every tree first: its statistics change, and it names the subtrees to
-    // retrain; at_node marks them (their index) and the nodes above them
+    // retrain; a guide leads a row to them
     std::vector<std::vector<Grower::Pending>> pending(trees_.size());
-    std::vector<std::vector<int32_t>> at_node(trees_.size());
     std::vector<size_t> touched;  // the trees with a subtree to retrain
+    std::vector<Guide> guides;    // theirs, in the same order
+    bool takes_all = false;
     for (size_t ti = 0; ti < trees_.size(); ++ti) {
         Tree &tree = *trees_[ti];
         std::vector<int32_t> path;
         g.walk(tree, cx, cy, changes, sign, tree.root, -1, 0, 0, root_id(o_.seed, static_cast<int>(ti)), pending[ti], path);
         if (pending[ti].empty()) continue;
         touched.push_back(ti);
-        at_node[ti] = pending_marks(tree, pending[ti]);
+        guides.emplace_back(tree, pending[ti]);
+        takes_all = takes_all || guides.back().takes_all();
     }
     if (touched.empty()) return 0;
     const ForestRows &all = rows([&](const double *x) {
-        for (size_t ti : touched)
-            if (reaches_pending(*trees_[ti], at_node[ti], x)) return true;
+        if (takes_all) return true;
+        for (const Guide &gd : guides)
+            if (gd.find(x) >= 0) return true;
         return false;
     });
-    std::vector<int32_t> given(static_cast<size_t>(all.x.rows()));
-    for (size_t i = 0; i < given.size(); ++i) given[i] = static_cast<int32_t>(i);
     int64_t retrained = 0;
-    for (size_t ti : touched) {
+    for (size_t at = 0; at < touched.size(); ++at) {
+        const size_t ti = touched[at];
         std::shared_ptr<Tree> tree = trees_[ti];
         const std::vector<Grower::Pending> &pd = pending[ti];
-        // the rows of each pending node: the rows given, split down the
-        // paths that lead to pending nodes only
+        // the rows of each pending node, of the rows given
         std::vector<std::vector<int32_t>> members(pd.size());
-        std::vector<int32_t> everyone = given;
-        route(*tree, all.x, tree->root, everyone, at_node[ti], members);
+        for (Eigen::Index i = 0; i < all.x.rows(); ++i) {
+            const int32_t p = guides[at].find(all.x.row(i).data());
+            if (p >= 0) members[static_cast<size_t>(p)].push_back(static_cast<int32_t>(i));
+        }
         // as many as the node's statistics hold, or rows it holds are gone
         for (size_t p = 0; p < pd.size(); ++p)
             if (static_cast<int32_t>(members[p].size()) != tree->nodes[static_cast<size_t>(pd[p].node)].n)
