@@ -76,6 +76,20 @@ struct Forest::Tree {
     std::vector<ExactSum> sums;   // regression: node
     std::vector<CandStats> stats; // a pool, like nodes
     int32_t root = -1;
+    // For prediction, built when first needed and dropped by any change:
+    // the live nodes in preorder (a split's left child follows it), 16
+    // bytes each, and each leaf's class frequencies or mean computed once.
+    // A leaf steps to itself (threshold NaN: no value is <= it), so a walk
+    // of the tree's depth in steps ends on the leaf with no test per step.
+    struct Step {
+        double threshold;
+        int32_t feature;
+        int32_t next;  // a split: its right child; a leaf: itself
+    };
+    std::vector<Step> steps;
+    std::vector<int32_t> values_at;  // per step: into leaf_values, -1 for a split or a leaf of no rows
+    std::vector<double> leaf_values;
+    int32_t depth = 0;  // of the deepest leaf
 };
 
 namespace {
@@ -513,12 +527,6 @@ private:
     int32_t start_ = kOff;
 };
 
-const Node &leaf_of(const Tree &t, const double *x) {
-    const Node *nd = &t.nodes[static_cast<size_t>(t.root)];
-    while (nd->kind == kSplit) nd = &t.nodes[static_cast<size_t>(x[nd->feature] <= nd->threshold ? nd->left : nd->right)];
-    return *nd;
-}
-
 constexpr uint16_t kForestEncoding = 1;  // the layout below; decode refuses others
 
 }  // namespace
@@ -577,6 +585,11 @@ int64_t Forest::update(const RowMatrix &cx, const Vector &cy, int sign, const Fo
     std::vector<int32_t> changes(static_cast<size_t>(cx.rows()));
     for (size_t i = 0; i < changes.size(); ++i) changes[i] = static_cast<int32_t>(i);
     if (changes.empty()) return 0;
+    for (const auto &t : trees_) {  // every tree's counts change: its prediction steps go
+        t->steps.clear();
+        t->values_at.clear();
+        t->leaf_values.clear();
+    }
     // every tree first: its statistics change, and it names the subtrees to
     // retrain; a guide leads a row to them
     std::vector<std::vector<Grower::Pending>> pending(trees_.size());
@@ -630,23 +643,93 @@ int64_t Forest::update(const RowMatrix &cx, const Vector &cy, int sign, const Fo
     return retrained;
 }
 
+namespace {
+// Tree::steps and leaf_values from the tree's nodes; the values are what
+// predicting from the nodes computes (count / n, sum / n), in the same order.
+void build_steps(Tree &t, int classes) {
+    t.steps.clear();
+    t.values_at.clear();
+    t.leaf_values.clear();
+    t.depth = 0;
+    struct Todo {
+        int32_t node, parent, depth;  // parent: the step whose right child it is
+    };
+    std::vector<Todo> stack{{t.root, -1, 0}};
+    while (!stack.empty()) {
+        const Todo at = stack.back();
+        stack.pop_back();
+        const Node &nd = t.nodes[static_cast<size_t>(at.node)];
+        const auto me = static_cast<int32_t>(t.steps.size());
+        if (at.parent >= 0) t.steps[static_cast<size_t>(at.parent)].next = me;
+        if (nd.kind == kSplit) {
+            t.steps.push_back({nd.threshold, nd.feature, -1});
+            t.values_at.push_back(-1);
+            stack.push_back({nd.right, me, at.depth + 1});
+            stack.push_back({nd.left, -1, at.depth + 1});
+            continue;
+        }
+        t.depth = std::max(t.depth, at.depth);
+        t.steps.push_back({std::numeric_limits<double>::quiet_NaN(), 0, me});
+        t.values_at.push_back(nd.n > 0 ? static_cast<int32_t>(t.leaf_values.size()) : -1);
+        if (nd.n <= 0) continue;
+        if (classes > 0)
+            for (int c = 0; c < classes; ++c)
+                t.leaf_values.push_back(
+                    static_cast<double>(t.counts[static_cast<size_t>(at.node) * static_cast<size_t>(classes) + static_cast<size_t>(c)]) / nd.n);
+        else
+            t.leaf_values.push_back(t.sums[static_cast<size_t>(at.node)].value() / nd.n);
+    }
+}
+
+// The values of the leaves x reaches in the trees t[0..m) (nullptr: a leaf
+// of no rows). The trees are walked side by side, a step of each in turn:
+// a step waits for the load of the one before it, and the walks of
+// several trees overlap those waits.
+constexpr size_t kLanes = 8;
+void leaf_values_of(const std::shared_ptr<Tree> *t, size_t m, int classes, const double *x, const double **out) {
+    const Tree::Step *s[kLanes];
+    int32_t at[kLanes];
+    int32_t depth = 0;
+    for (size_t i = 0; i < m; ++i) {
+        if (t[i]->steps.empty()) build_steps(*t[i], classes);
+        s[i] = t[i]->steps.data();
+        at[i] = 0;
+        depth = std::max(depth, t[i]->depth);
+    }
+    for (int32_t d = 0; d < depth; ++d)
+        for (size_t i = 0; i < m; ++i) {
+            const Tree::Step &st = s[i][at[i]];
+            at[i] = x[st.feature] <= st.threshold ? at[i] + 1 : st.next;
+        }
+    for (size_t i = 0; i < m; ++i) {
+        const int32_t v = t[i]->values_at[static_cast<size_t>(at[i])];
+        out[i] = v < 0 ? nullptr : &t[i]->leaf_values[static_cast<size_t>(v)];
+    }
+}
+}  // namespace
+
 Vector Forest::predict_proba(const double *x) const {
     Vector p = Vector::Zero(std::max(classes_, 1));
     if (classes_ == 0) throw Error(ErrorKind::Internal, "predict_proba of a regression forest");
-    for (const auto &t : trees_) {
-        const Node &leaf = leaf_of(*t, x);
-        if (leaf.n <= 0) continue;
-        const size_t at = static_cast<size_t>(&leaf - t->nodes.data()) * static_cast<size_t>(classes_);
-        for (int c = 0; c < classes_; ++c) p(c) += static_cast<double>(t->counts[at + static_cast<size_t>(c)]) / leaf.n;
+    const double *leaf[kLanes];
+    for (size_t t0 = 0; t0 < trees_.size(); t0 += kLanes) {
+        const size_t m = std::min(kLanes, trees_.size() - t0);
+        leaf_values_of(&trees_[t0], m, classes_, x, leaf);
+        for (size_t i = 0; i < m; ++i)  // in tree order: the sum rounds as it always did
+            if (leaf[i])
+                for (int c = 0; c < classes_; ++c) p(c) += leaf[i][c];
     }
     return p / static_cast<double>(trees_.size());
 }
 
 double Forest::predict_value(const double *x) const {
     double s = 0;
-    for (const auto &t : trees_) {
-        const Node &leaf = leaf_of(*t, x);
-        if (leaf.n > 0) s += t->sums[static_cast<size_t>(&leaf - t->nodes.data())].value() / leaf.n;
+    const double *leaf[kLanes];
+    for (size_t t0 = 0; t0 < trees_.size(); t0 += kLanes) {
+        const size_t m = std::min(kLanes, trees_.size() - t0);
+        leaf_values_of(&trees_[t0], m, 0, x, leaf);
+        for (size_t i = 0; i < m; ++i)
+            if (leaf[i]) s += *leaf[i];
     }
     return s / static_cast<double>(trees_.size());
 }
@@ -719,7 +802,8 @@ size_t Forest::nodes() const {
 size_t Forest::bytes() const {
     size_t b = 0;
     for (const auto &t : trees_) {
-        b += t->nodes.size() * sizeof(Node) + t->counts.size() * 4 + t->sums.size() * (sizeof(ExactSum) + 48);
+        b += t->nodes.size() * sizeof(Node) + t->counts.size() * 4 + t->sums.size() * (sizeof(ExactSum) + 48) +
+             t->steps.size() * (sizeof(Tree::Step) + 4) + t->leaf_values.size() * sizeof(double);
         for (const auto &s : t->stats)
             b += sizeof(CandStats) + s.value.size() * 16 + s.left.size() * 4 + s.left_sum.size() * (sizeof(ExactSum) + 48);
     }
