@@ -3,11 +3,15 @@
 # server (PG* environment, e.g. `source $PGUL_DIR/env`):
 #   training time vs scikit-learn's RandomForestClassifier(n_jobs=1) fit on
 #   the same rows; single-row DELETE cost (median, p99, each its own
-#   statement, minus the same DELETE on a table without a model) vs a
-#   retrain; a 1% DELETE in one statement; the state's size.
+#   statement and transaction, minus the same DELETE on a table without a
+#   model) vs the retrain of the same run; a 1% DELETE in one statement;
+#   scoring every row vs a plain scan; the state's size.
 #   ROWS=200000 FEATURES=20 TREES=100 DEPTH=10 DELETES=200 bench/forest.sh
+# RANDOM_DEPTH=n draws the top n levels' splits at random (DaRE's d_rmax);
+# SKLEARN=0 skips scikit-learn's fit.
 set -euo pipefail
 ROWS=${ROWS:-200000} FEATURES=${FEATURES:-20} TREES=${TREES:-100} DEPTH=${DEPTH:-10} DELETES=${DELETES:-200}
+RANDOM_DEPTH=${RANDOM_DEPTH:-0} SKLEARN=${SKLEARN:-1}
 DB=${DB:-unlearn_forest_bench}
 psql -X -q -d "${PGDATABASE:-postgres}" -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 q() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
@@ -27,14 +31,15 @@ ALTER TABLE plain ADD PRIMARY KEY (id);
 VACUUM ANALYZE data; VACUUM ANALYZE plain;
 SET unlearn.max_memory = '4GB';
 SQL
-opts="{\"n_estimators\": $TREES, \"max_depth\": $DEPTH, \"seed\": 1}"
-[ "$DEPTH" = 0 ] && opts="{\"n_estimators\": $TREES, \"seed\": 1}"
+opts="{\"n_estimators\": $TREES, \"max_depth\": $DEPTH, \"random_depth\": $RANDOM_DEPTH, \"seed\": 1}"
+[ "$DEPTH" = 0 ] && opts="{\"n_estimators\": $TREES, \"random_depth\": $RANDOM_DEPTH, \"seed\": 1}"
 train_ms=$(q -c "SET unlearn.max_memory = '4GB'" -c "SELECT extract(epoch FROM clock_timestamp()) * 1000" \
              -c "SELECT 1 FROM unlearn.train('rf', 'data', 'y', ARRAY[$feats], 'random_forest', options => '$opts')" \
              -c "SELECT extract(epoch FROM clock_timestamp()) * 1000" | awk 'NR==1{a=$1} NR==3{print $1-a}')
 state_mb=$(q -c "SELECT round(length(state) / 1e6, 1) FROM unlearn.state")
 # scikit-learn on the same rows, fitted in the same run
-sk_ms=$(q -c "COPY (SELECT * FROM data ORDER BY id) TO STDOUT WITH (FORMAT csv)" | /usr/bin/python3 -c "
+sk_ms=nan
+[ "$SKLEARN" = 1 ] && sk_ms=$(q -c "COPY (SELECT * FROM data ORDER BY id) TO STDOUT WITH (FORMAT csv)" | /usr/bin/python3 -c "
 import sys, time, numpy as np
 from sklearn.ensemble import RandomForestClassifier
 a = np.loadtxt(sys.stdin, delimiter=',')
@@ -42,26 +47,25 @@ depth = $DEPTH or None
 t = time.time()
 RandomForestClassifier(n_estimators=$TREES, max_depth=depth, n_jobs=1, random_state=0).fit(a[:, 1:-1], a[:, -1])
 print((time.time() - t) * 1000)")
-# per-statement cost of single-row DELETEs, with and without the model
+# per-statement cost of single-row DELETEs, with and without the model: each
+# DELETE its own statement and transaction (psql's \timing), the same
+# distinct random ids on both tables
+victims=$(shuf -i 1-"$ROWS" -n "$DELETES" --random-source=<(yes))
 per_row() {
-    q -c "SET unlearn.max_memory = '4GB'" -c "
-CREATE TEMP TABLE cost (ms float8);
-DO \$\$
-DECLARE t0 timestamptz; victim int;
-BEGIN
-    PERFORM setseed(0.25);
-    FOR i IN 1..$DELETES LOOP
-        victim := 1 + floor(random() * $ROWS)::int;
-        t0 := clock_timestamp();
-        DELETE FROM $1 WHERE id = victim;
-        INSERT INTO cost VALUES (extract(epoch FROM clock_timestamp() - t0) * 1000);
-    END LOOP;
-END \$\$;
-SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 3) || ' ' ||
-       round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 3) FROM cost;" | tail -1
+    { echo "SET unlearn.max_memory = '4GB';"; echo '\timing on'
+      for v in $victims; do echo "DELETE FROM $1 WHERE id = $v;"; done; } |
+        q | awk '/^Time:/ {print $2}' | sort -n |
+        awk '{a[NR] = $1} END {i = int(NR * 0.99 + 0.999); if (i > NR) i = NR; printf "%.3f %.3f %.3f\n", a[int((NR + 1) / 2)], a[i], a[NR]}'
 }
-read -r med p99 <<<"$(per_row data)"
-read -r base_med base_p99 <<<"$(per_row plain)"
+read -r med p99 max <<<"$(per_row data)"
+read -r base_med base_p99 base_max <<<"$(per_row plain)"
+# scoring every row against a plain scan of the same columns
+sum_cols=$(seq -s+ -f 'f%g' 1 "$FEATURES")
+arr_cols=$(seq -s, -f 'f%g' 1 "$FEATURES")
+timed() { q -c "SET unlearn.max_memory = '4GB'" -c '\timing on' -c "$1" | awk '/^Time:/ {print $2}'; }
+timed "SELECT sum(unlearn.predict('rf', ARRAY[$arr_cols])) FROM data" >/dev/null  # the model cache, warm
+scan_ms=$(timed "SELECT sum($sum_cols) FROM data")
+predict_ms=$(timed "SELECT sum(unlearn.predict('rf', ARRAY[$arr_cols])) FROM data")
 bulk=$((ROWS / 100))
 bulk_ms=$(q -c "SET unlearn.max_memory = '4GB'" -c "SELECT extract(epoch FROM clock_timestamp()) * 1000" \
             -c "DELETE FROM data WHERE id IN (SELECT id FROM data ORDER BY id DESC LIMIT $bulk)" \
@@ -69,12 +73,13 @@ bulk_ms=$(q -c "SET unlearn.max_memory = '4GB'" -c "SELECT extract(epoch FROM cl
 verify=$(q -c "SET unlearn.max_memory = '4GB'" -c "SELECT string_agg(check_name, ',') FROM unlearn.verify('rf') WHERE NOT passed")
 retrained=$(q -c "SELECT sum((details->>'subtrees_retrained')::int) FROM unlearn.audit WHERE model = 'rf' AND event = 'unlearn'")
 awk -v r="$ROWS" -v f="$FEATURES" -v t="$TREES" -v d="$DEPTH" -v tr="$train_ms" -v sk="$sk_ms" -v st="$state_mb" \
-    -v m="$med" -v p="$p99" -v bm="$base_med" -v bp="$base_p99" -v b="$bulk" -v bk="$bulk_ms" -v v="${verify:-all passed}" \
-    -v n="$DELETES" -v subtrees="$retrained" 'BEGIN {
-    printf "random_forest %d rows x %d features, %d trees, max_depth %s; state %s MB\n", r, f, t, d, st
+    -v m="$med" -v p="$p99" -v mx="$max" -v bm="$base_med" -v bp="$base_p99" -v b="$bulk" -v bk="$bulk_ms" -v v="${verify:-all passed}" \
+    -v n="$DELETES" -v subtrees="$retrained" -v sc="$scan_ms" -v pr="$predict_ms" -v rd="$RANDOM_DEPTH" 'BEGIN {
+    printf "random_forest %d rows x %d features, %d trees, max_depth %s, random_depth %s; state %s MB\n", r, f, t, d, rd, st
     printf "train: %.0f ms; scikit-learn RandomForestClassifier(n_jobs=1) fit: %.0f ms (ours / theirs %.2f)\n", tr, sk, tr / sk
-    printf "single-row DELETE (%d statements): median %.2f ms (plain table %.2f ms, added %.2f ms), p99 %.2f ms (plain %.2f)\n", n, m, bm, m - bm, p, bp
-    printf "retrain / added median: %.0fx\n", tr / (m - bm)
+    printf "single-row DELETE (%d statements): median %.2f ms (plain table %.2f ms, added %.2f ms), p99 %.2f ms (plain %.2f), max %.2f ms\n", n, m, bm, m - bm, p, bp, mx
+    printf "retrain / added median: %.0fx; retrain / added p99: %.0fx\n", tr / (m - bm), tr / (p - bp)
     printf "1%% DELETE (%d rows, one statement): %.0f ms, retrain / it: %.1fx\n", b, bk, tr / bk
+    printf "predict every row: %.0f ms, plain scan of the same columns %.0f ms (%.1fx)\n", pr, sc, pr / sc
     printf "subtrees retrained over all DELETEs: %s; verify after: %s\n", subtrees, v
 }'

@@ -1,7 +1,7 @@
 // The forest's core costs without PostgreSQL: fit time, state size, and the
 // distribution of single-row forget costs (each followed by the forest a
 // retrain would build, from rows held in memory) against a full fit.
-//   forest_bench [rows] [features] [trees] [max_depth] [forgets]
+//   forest_bench [rows] [features] [trees] [max_depth] [forgets] [random_depth]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -23,6 +23,7 @@ int main(int argc, char **argv) {
     const int trees = argc > 3 ? std::atoi(argv[3]) : 100;
     const int depth = argc > 4 ? std::atoi(argv[4]) : 0;
     const int forgets = argc > 5 ? std::atoi(argv[5]) : 200;
+    const int random_depth = argc > 6 ? std::atoi(argv[6]) : 0;
     std::mt19937_64 rng(1);
     std::normal_distribution<double> n01;
     ForestRows all{RowMatrix(n, p), Vector(n)};
@@ -37,6 +38,7 @@ int main(int argc, char **argv) {
     ForestOptions o;
     o.n_estimators = trees;
     o.max_depth = depth;
+    o.random_depth = random_depth;
     o.seed = 7;
     Forest f(o, p, 2);
     auto t0 = Clock::now();
@@ -46,11 +48,11 @@ int main(int argc, char **argv) {
     t0 = Clock::now();
     f.encode(w);
     const double enc_ms = ms_since(t0);
-    std::printf("fit %d x %d, %d trees, max_depth %d: %.0f ms; %zu nodes, state %.1f MB (encode %.0f ms)\n", n, p, trees,
-                depth, fit_ms, f.nodes(), w.bytes().size() / 1e6, enc_ms);
+    std::printf("fit %d x %d, %d trees, max_depth %d, random_depth %d: %.0f ms; %zu nodes, state %.1f MB (encode %.0f ms)\n", n,
+                p, trees, depth, random_depth, fit_ms, f.nodes(), w.bytes().size() / 1e6, enc_ms);
     std::vector<double> cost;
     int64_t retrained = 0;
-    ForestRows held = all;
+    ForestRows held = all, wanted;
     for (int k = 0; k < forgets; ++k) {
         const Eigen::Index victim = static_cast<Eigen::Index>(rng() % static_cast<uint64_t>(held.x.rows()));
         RowMatrix cx = held.x.row(victim);
@@ -63,9 +65,15 @@ int main(int argc, char **argv) {
         held.y.conservativeResize(last);
         int fetches = 0;
         t0 = Clock::now();
-        retrained += f.update(cx, cy, -1, [&]() -> const ForestRows & {
+        retrained += f.update(cx, cy, -1, [&](const ForestRowFilter &needed) -> const ForestRows & {
+            // the rows the filter asks for, as the boundary keeps them from its table scan
             ++fetches;
-            return held;
+            std::vector<Eigen::Index> keep;
+            for (Eigen::Index i = 0; i < held.x.rows(); ++i)
+                if (needed(held.x.row(i).data())) keep.push_back(i);
+            wanted.x = held.x(keep, Eigen::all);
+            wanted.y = held.y(keep);
+            return wanted;
         });
         cost.push_back(ms_since(t0));
     }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "classifier.hpp"
 #include "error.hpp"
@@ -75,6 +76,20 @@ struct Forest::Tree {
     std::vector<ExactSum> sums;   // regression: node
     std::vector<CandStats> stats; // a pool, like nodes
     int32_t root = -1;
+    // For prediction, built when first needed and dropped by any change:
+    // the live nodes in preorder (a split's left child follows it), 16
+    // bytes each, and each leaf's class frequencies or mean computed once.
+    // A leaf steps to itself (threshold NaN: no value is <= it), so a walk
+    // of the tree's depth in steps ends on the leaf with no test per step.
+    struct Step {
+        double threshold;
+        int32_t feature;
+        int32_t next;  // a split: its right child; a leaf: itself
+    };
+    std::vector<Step> steps;
+    std::vector<int32_t> values_at;  // per step: into leaf_values, -1 for a split or a leaf of no rows
+    std::vector<double> leaf_values;
+    int32_t depth = 0;  // of the deepest leaf
 };
 
 namespace {
@@ -440,30 +455,6 @@ int32_t copy_preorder(const Tree &from, Tree &to, int32_t node, int classes) {
     return me;
 }
 
-// Splits rows down the tree to the pending nodes (at_node >= 0), through
-// the nodes on their paths (kOnPath); rows leaving the paths are dropped.
-void route(const Tree &t, const RowMatrix &x, int32_t node, std::vector<int32_t> &rows, const std::vector<int32_t> &at_node,
-           std::vector<std::vector<int32_t>> &members) {
-    check_interrupts();
-    const int32_t mark = at_node[static_cast<size_t>(node)];
-    if (mark >= 0) {
-        members[static_cast<size_t>(mark)] = std::move(rows);
-        return;
-    }
-    const Node &nd = t.nodes[static_cast<size_t>(node)];
-    if (mark == -1 || nd.kind != kSplit) return;
-    std::vector<int32_t> left, right;
-    const bool want_left = at_node[static_cast<size_t>(nd.left)] != -1, want_right = at_node[static_cast<size_t>(nd.right)] != -1;
-    for (int32_t i : rows) {
-        const bool goes_left = x(i, nd.feature) <= nd.threshold;
-        if (goes_left && want_left) left.push_back(i);
-        else if (!goes_left && want_right) right.push_back(i);
-    }
-    std::vector<int32_t>().swap(rows);
-    if (want_left) route(t, x, nd.left, left, at_node, members);
-    if (want_right) route(t, x, nd.right, right, at_node, members);
-}
-
 size_t live_nodes(const Tree &t) {
     size_t n = 0;
     std::vector<int32_t> stack{t.root};
@@ -485,11 +476,56 @@ std::shared_ptr<Tree> compact(const Tree &t, int classes) {
     return out;
 }
 
-const Node &leaf_of(const Tree &t, const double *x) {
-    const Node *nd = &t.nodes[static_cast<size_t>(t.root)];
-    while (nd->kind == kSplit) nd = &t.nodes[static_cast<size_t>(x[nd->feature] <= nd->threshold ? nd->left : nd->right)];
-    return *nd;
-}
+// The paths of one tree to its subtrees to retrain, as a small array apart
+// from the tree: a row is routed to the pending node it reaches (or none)
+// in a few steps over memory that stays in cache, once per row of a table.
+class Guide {
+public:
+    Guide(const Tree &t, const std::vector<Grower::Pending> &pending) {
+        std::vector<int32_t> at_node(t.nodes.size(), kOff);  // kOnPath above a pending node
+        for (size_t p = 0; p < pending.size(); ++p) {
+            for (int32_t a : pending[p].path)
+                if (at_node[static_cast<size_t>(a)] == kOff) at_node[static_cast<size_t>(a)] = kOnPath;
+            at_node[static_cast<size_t>(pending[p].node)] = pending_code(static_cast<int32_t>(p));
+        }
+        start_ = add(t, at_node, t.root);
+    }
+    // The pending node (its index) a row of values x reaches, -1 for none.
+    int32_t find(const double *x) const {
+        int32_t at = start_;
+        while (at >= 0) {
+            const Step &s = steps_[static_cast<size_t>(at)];
+            at = s.next[x[s.feature] <= s.threshold ? 0 : 1];
+        }
+        return at == kOff ? -1 : -(at + 2);
+    }
+    // Whether every row reaches a pending node: the root retrains.
+    bool takes_all() const { return start_ < kOff; }
+
+private:
+    // kOnPath: only while building; pending codes are -2, -3, ...
+    static constexpr int32_t kOff = -1, kOnPath = std::numeric_limits<int32_t>::min();
+    static int32_t pending_code(int32_t p) { return -(p + 2); }
+    struct Step {
+        int feature;
+        double threshold;
+        int32_t next[2];  // a step, kOff, or a pending node's code
+    };
+    int32_t add(const Tree &t, const std::vector<int32_t> &at_node, int32_t node) {
+        const int32_t mark = at_node[static_cast<size_t>(node)];
+        if (mark != kOnPath) return mark;
+        const Node &nd = t.nodes[static_cast<size_t>(node)];
+        const auto me = static_cast<int32_t>(steps_.size());
+        steps_.push_back({nd.feature, nd.threshold, {kOff, kOff}});
+        const int32_t l = add(t, at_node, nd.left);
+        const int32_t r = add(t, at_node, nd.right);
+        steps_[static_cast<size_t>(me)].next[0] = l;
+        steps_[static_cast<size_t>(me)].next[1] = r;
+        return me;
+    }
+    std::vector<Step> steps_;
+    int32_t start_ = kOff;
+};
 
 constexpr uint16_t kForestEncoding = 1;  // the layout below; decode refuses others
 
@@ -549,62 +585,151 @@ int64_t Forest::update(const RowMatrix &cx, const Vector &cy, int sign, const Fo
     std::vector<int32_t> changes(static_cast<size_t>(cx.rows()));
     for (size_t i = 0; i < changes.size(); ++i) changes[i] = static_cast<int32_t>(i);
     if (changes.empty()) return 0;
-    int64_t retrained = 0;
+    for (const auto &t : trees_) {  // every tree's counts change: its prediction steps go
+        t->steps.clear();
+        t->values_at.clear();
+        t->leaf_values.clear();
+    }
+    // every tree first: its statistics change, and it names the subtrees to
+    // retrain; a guide leads a row to them
+    std::vector<std::vector<Grower::Pending>> pending(trees_.size());
+    std::vector<size_t> touched;  // the trees with a subtree to retrain
+    std::vector<Guide> guides;    // theirs, in the same order
+    bool takes_all = false;
     for (size_t ti = 0; ti < trees_.size(); ++ti) {
-        std::shared_ptr<Tree> tree = trees_[ti];
-        std::vector<Grower::Pending> pending;
+        Tree &tree = *trees_[ti];
         std::vector<int32_t> path;
-        g.walk(*tree, cx, cy, changes, sign, tree->root, -1, 0, 0, root_id(o_.seed, static_cast<int>(ti)), pending, path);
-        if (!pending.empty()) {
-            const ForestRows &all = rows();
-            // the rows of each pending node: all rows, split down the paths
-            // that lead to pending nodes only (-1: off every such path)
-            std::vector<int32_t> at_node(tree->nodes.size(), -1);
-            constexpr int32_t kOnPath = -2;
-            for (size_t p = 0; p < pending.size(); ++p) {
-                for (int32_t a : pending[p].path)
-                    if (at_node[static_cast<size_t>(a)] == -1) at_node[static_cast<size_t>(a)] = kOnPath;
-                at_node[static_cast<size_t>(pending[p].node)] = static_cast<int32_t>(p);
-            }
-            std::vector<std::vector<int32_t>> members(pending.size());
-            std::vector<int32_t> everyone(static_cast<size_t>(all.x.rows()));
-            for (size_t i = 0; i < everyone.size(); ++i) everyone[i] = static_cast<int32_t>(i);
-            route(*tree, all.x, tree->root, everyone, at_node, members);
-            for (size_t p = 0; p < pending.size(); ++p) {
-                const Grower::Pending &pd = pending[p];
-                const int32_t fresh = g.build(*tree, all.x, all.y, members[p], pd.depth, pd.id);
-                if (pd.parent < 0) tree->root = fresh;
-                else if (pd.side == 0) tree->nodes[static_cast<size_t>(pd.parent)].left = fresh;
-                else tree->nodes[static_cast<size_t>(pd.parent)].right = fresh;
-            }
-            retrained += static_cast<int64_t>(pending.size());
-            // retrains leave the replaced subtrees behind in the pools; the
-            // stored form is preorder whatever the pools hold, so they are
-            // only copied out when they outweigh the tree
-            if (tree->nodes.size() > 2 * live_nodes(*tree) + 64) tree = compact(*tree, classes_);
+        g.walk(tree, cx, cy, changes, sign, tree.root, -1, 0, 0, root_id(o_.seed, static_cast<int>(ti)), pending[ti], path);
+        if (pending[ti].empty()) continue;
+        touched.push_back(ti);
+        guides.emplace_back(tree, pending[ti]);
+        takes_all = takes_all || guides.back().takes_all();
+    }
+    if (touched.empty()) return 0;
+    const ForestRows &all = rows([&](const double *x) {
+        if (takes_all) return true;
+        for (const Guide &gd : guides)
+            if (gd.find(x) >= 0) return true;
+        return false;
+    });
+    int64_t retrained = 0;
+    for (size_t at = 0; at < touched.size(); ++at) {
+        const size_t ti = touched[at];
+        std::shared_ptr<Tree> tree = trees_[ti];
+        const std::vector<Grower::Pending> &pd = pending[ti];
+        // the rows of each pending node, of the rows given
+        std::vector<std::vector<int32_t>> members(pd.size());
+        for (Eigen::Index i = 0; i < all.x.rows(); ++i) {
+            const int32_t p = guides[at].find(all.x.row(i).data());
+            if (p >= 0) members[static_cast<size_t>(p)].push_back(static_cast<int32_t>(i));
         }
+        // as many as the node's statistics hold, or rows it holds are gone
+        for (size_t p = 0; p < pd.size(); ++p)
+            if (static_cast<int32_t>(members[p].size()) != tree->nodes[static_cast<size_t>(pd[p].node)].n)
+                throw ForestRowsMissing();
+        for (size_t p = 0; p < pd.size(); ++p) {
+            const int32_t fresh = g.build(*tree, all.x, all.y, members[p], pd[p].depth, pd[p].id);
+            if (pd[p].parent < 0) tree->root = fresh;
+            else if (pd[p].side == 0) tree->nodes[static_cast<size_t>(pd[p].parent)].left = fresh;
+            else tree->nodes[static_cast<size_t>(pd[p].parent)].right = fresh;
+        }
+        retrained += static_cast<int64_t>(pd.size());
+        // retrains leave the replaced subtrees behind in the pools; the
+        // stored form is preorder whatever the pools hold, so they are
+        // only copied out when they outweigh the tree
+        if (tree->nodes.size() > 2 * live_nodes(*tree) + 64) tree = compact(*tree, classes_);
         trees_[ti] = std::move(tree);
     }
     return retrained;
 }
 
+namespace {
+// Tree::steps and leaf_values from the tree's nodes; the values are what
+// predicting from the nodes computes (count / n, sum / n), in the same order.
+void build_steps(Tree &t, int classes) {
+    t.steps.clear();
+    t.values_at.clear();
+    t.leaf_values.clear();
+    t.depth = 0;
+    struct Todo {
+        int32_t node, parent, depth;  // parent: the step whose right child it is
+    };
+    std::vector<Todo> stack{{t.root, -1, 0}};
+    while (!stack.empty()) {
+        const Todo at = stack.back();
+        stack.pop_back();
+        const Node &nd = t.nodes[static_cast<size_t>(at.node)];
+        const auto me = static_cast<int32_t>(t.steps.size());
+        if (at.parent >= 0) t.steps[static_cast<size_t>(at.parent)].next = me;
+        if (nd.kind == kSplit) {
+            t.steps.push_back({nd.threshold, nd.feature, -1});
+            t.values_at.push_back(-1);
+            stack.push_back({nd.right, me, at.depth + 1});
+            stack.push_back({nd.left, -1, at.depth + 1});
+            continue;
+        }
+        t.depth = std::max(t.depth, at.depth);
+        t.steps.push_back({std::numeric_limits<double>::quiet_NaN(), 0, me});
+        t.values_at.push_back(nd.n > 0 ? static_cast<int32_t>(t.leaf_values.size()) : -1);
+        if (nd.n <= 0) continue;
+        if (classes > 0)
+            for (int c = 0; c < classes; ++c)
+                t.leaf_values.push_back(
+                    static_cast<double>(t.counts[static_cast<size_t>(at.node) * static_cast<size_t>(classes) + static_cast<size_t>(c)]) / nd.n);
+        else
+            t.leaf_values.push_back(t.sums[static_cast<size_t>(at.node)].value() / nd.n);
+    }
+}
+
+// The values of the leaves x reaches in the trees t[0..m) (nullptr: a leaf
+// of no rows). The trees are walked side by side, a step of each in turn:
+// a step waits for the load of the one before it, and the walks of
+// several trees overlap those waits.
+constexpr size_t kLanes = 8;
+void leaf_values_of(const std::shared_ptr<Tree> *t, size_t m, int classes, const double *x, const double **out) {
+    const Tree::Step *s[kLanes];
+    int32_t at[kLanes];
+    int32_t depth = 0;
+    for (size_t i = 0; i < m; ++i) {
+        if (t[i]->steps.empty()) build_steps(*t[i], classes);
+        s[i] = t[i]->steps.data();
+        at[i] = 0;
+        depth = std::max(depth, t[i]->depth);
+    }
+    for (int32_t d = 0; d < depth; ++d)
+        for (size_t i = 0; i < m; ++i) {
+            const Tree::Step &st = s[i][at[i]];
+            at[i] = x[st.feature] <= st.threshold ? at[i] + 1 : st.next;
+        }
+    for (size_t i = 0; i < m; ++i) {
+        const int32_t v = t[i]->values_at[static_cast<size_t>(at[i])];
+        out[i] = v < 0 ? nullptr : &t[i]->leaf_values[static_cast<size_t>(v)];
+    }
+}
+}  // namespace
+
 Vector Forest::predict_proba(const double *x) const {
     Vector p = Vector::Zero(std::max(classes_, 1));
     if (classes_ == 0) throw Error(ErrorKind::Internal, "predict_proba of a regression forest");
-    for (const auto &t : trees_) {
-        const Node &leaf = leaf_of(*t, x);
-        if (leaf.n <= 0) continue;
-        const size_t at = static_cast<size_t>(&leaf - t->nodes.data()) * static_cast<size_t>(classes_);
-        for (int c = 0; c < classes_; ++c) p(c) += static_cast<double>(t->counts[at + static_cast<size_t>(c)]) / leaf.n;
+    const double *leaf[kLanes];
+    for (size_t t0 = 0; t0 < trees_.size(); t0 += kLanes) {
+        const size_t m = std::min(kLanes, trees_.size() - t0);
+        leaf_values_of(&trees_[t0], m, classes_, x, leaf);
+        for (size_t i = 0; i < m; ++i)  // in tree order: the sum rounds as it always did
+            if (leaf[i])
+                for (int c = 0; c < classes_; ++c) p(c) += leaf[i][c];
     }
     return p / static_cast<double>(trees_.size());
 }
 
 double Forest::predict_value(const double *x) const {
     double s = 0;
-    for (const auto &t : trees_) {
-        const Node &leaf = leaf_of(*t, x);
-        if (leaf.n > 0) s += t->sums[static_cast<size_t>(&leaf - t->nodes.data())].value() / leaf.n;
+    const double *leaf[kLanes];
+    for (size_t t0 = 0; t0 < trees_.size(); t0 += kLanes) {
+        const size_t m = std::min(kLanes, trees_.size() - t0);
+        leaf_values_of(&trees_[t0], m, 0, x, leaf);
+        for (size_t i = 0; i < m; ++i)
+            if (leaf[i]) s += *leaf[i];
     }
     return s / static_cast<double>(trees_.size());
 }
@@ -677,7 +802,8 @@ size_t Forest::nodes() const {
 size_t Forest::bytes() const {
     size_t b = 0;
     for (const auto &t : trees_) {
-        b += t->nodes.size() * sizeof(Node) + t->counts.size() * 4 + t->sums.size() * (sizeof(ExactSum) + 48);
+        b += t->nodes.size() * sizeof(Node) + t->counts.size() * 4 + t->sums.size() * (sizeof(ExactSum) + 48) +
+             t->steps.size() * (sizeof(Tree::Step) + 4) + t->leaf_values.size() * sizeof(double);
         for (const auto &s : t->stats)
             b += sizeof(CandStats) + s.value.size() * 16 + s.left.size() * 4 + s.left_sum.size() * (sizeof(ExactSum) + 48);
     }

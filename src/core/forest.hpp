@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "bytes.hpp"
+#include "error.hpp"
 #include "exact_sum.hpp"
 #include "linear_stats.hpp"
 
@@ -70,8 +71,18 @@ struct ForestRows {
     RowMatrix x;
     Vector y;
 };
-// Hands the rows the forest holds after the change being applied.
-using ForestRowSource = std::function<const ForestRows &()>;
+// Whether the forest needs a row (given its values) for the subtrees it
+// retrains: true for exactly the rows that reach one of them.
+using ForestRowFilter = std::function<bool(const double *x)>;
+// Hands the rows the forest holds after the change being applied, at least
+// those the filter accepts (others are ignored): a source that reads a table
+// keeps only the few rows that reach a retrained subtree.
+using ForestRowSource = std::function<const ForestRows &(const ForestRowFilter &needed)>;
+// Thrown by Forest::update when the rows handed for a retrained subtree are
+// not as many as its statistics hold: rows the forest holds are gone.
+struct ForestRowsMissing : Error {
+    ForestRowsMissing() : Error(ErrorKind::CorruptState, "a forest was handed fewer or more rows than it holds") {}
+};
 
 class Forest {
 public:
@@ -88,7 +99,10 @@ public:
     void fit(const RowMatrix &x, const Vector &y);
     // Forgets (sign -1) or learns (+1) rows given by their values; subtrees
     // whose decisions change retrain from rows(), which must already hold
-    // the forest's rows after the change. Returns the subtrees retrained.
+    // the forest's rows after the change. Every tree is walked first, so
+    // rows() is asked once per call, with the filter of all trees' retrained
+    // subtrees; each subtree retrains once however many changed rows reach
+    // it. Returns the subtrees retrained.
     int64_t update(const RowMatrix &x, const Vector &y, int sign, const ForestRowSource &rows);
 
     // Mean over the trees of their leaf's class frequencies (as scikit-learn).

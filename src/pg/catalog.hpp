@@ -123,10 +123,14 @@ struct StateSeen {
     std::string xmin;  // of the base row
     bool deltas = false;
 };
-std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m, std::vector<StateSeen> *seen = nullptr);
+// stored: per shard, the base's bytes when no delta was folded into it (else empty).
+std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m, std::vector<StateSeen> *seen = nullptr,
+                                    std::vector<std::vector<uint8_t>> *stored = nullptr);
 // Writes whole shard states, which load_states read with their deltas: the
-// deltas of those shards go (the caller excludes other writers).
-void write_states(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &states, const std::vector<int32> &shards);
+// deltas of those shards go (the caller excludes other writers). Returns
+// the bytes written, one blob per shard given.
+std::vector<std::vector<uint8_t>> write_states(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &states,
+                                               const std::vector<int32> &shards);
 // Locks the shards' state rows in shard order until commit and returns
 // their states as committed now: a writer of a SISA or certified shard
 // computes from these, after the writers before it have committed.

@@ -45,7 +45,8 @@ bool catalog_table_exists(const char *table) {
 
 bool deltas_installed() { return catalog_table_exists("state_delta"); }
 
-std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m, std::vector<StateSeen> *seen) {
+std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m, std::vector<StateSeen> *seen,
+                                    std::vector<std::vector<uint8_t>> *stored) {
     // the base rows in shard order, then the deltas this snapshot sees in the order they were written
     SpiResult r = deltas_installed()
                       ? spi.exec("SELECT k, shard, sign, state, x FROM (SELECT 0 AS k, 0::bigint AS d, shard, 1 AS sign, "
@@ -61,10 +62,17 @@ std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m, std::vector<St
     for (; i < r.rows() && r.int4(i, 1) == 0; ++i) {
         if (r.int4(i, 2) != static_cast<int32>(i))
             throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" has unexpected shard numbers");
-        out.push_back(decode_at(m, r, i, 4));
+        std::vector<uint8_t> blob = r.bytes(i, 4);
+        out.push_back(decode_state(m.algorithm, width(m), blob.data(), blob.size(), m.options));
+        if (stored) stored->push_back(std::move(blob));
     }
     if (out.size() != static_cast<size_t>(m.shards))
         throw missing_state(m);
+    if (stored)
+        for (uint64 d = i; d < r.rows(); ++d) {  // a shard with deltas is not its base's bytes
+            const int32 shard = r.int4(d, 2);
+            if (shard >= 0 && shard < m.shards) (*stored)[static_cast<size_t>(shard)].clear();
+        }
     if (seen) {
         seen->assign(out.size(), StateSeen{});
         for (uint64 b = 0; b < i; ++b) (*seen)[b].xmin = r.str(b, 5);
@@ -77,7 +85,8 @@ std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m, std::vector<St
     return out;
 }
 
-void write_states(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &states, const std::vector<int32> &shards) {
+std::vector<std::vector<uint8_t>> write_states(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &states,
+                                               const std::vector<int32> &shards) {
     std::vector<std::vector<uint8_t>> blobs;
     for (int32 s : shards) blobs.push_back(encode_state(m.algorithm, states.at(static_cast<size_t>(s))));
     spi.exec(
@@ -87,6 +96,7 @@ void write_states(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &s
     if (is_summation_model(m) && deltas_installed())
         spi.exec("DELETE FROM unlearn.state_delta WHERE model_id = $1 AND shard = ANY($2::int4[])",
                  {int4_param(m.id), int4_array_param(shards)});
+    return blobs;
 }
 
 namespace {

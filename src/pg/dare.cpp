@@ -4,10 +4,12 @@
 // the nodes' statistics and retrains only subtrees whose split changes; an
 // INSERT learned with on_insert = 'learn' does the same with +1. Rows for a
 // retrained subtree are the rows lineage holds after the change, read from
-// the table once per statement (only when some subtree retrains); the core
-// keeps those that reach the subtree. The model has one shard; its state is
+// the table once per statement (only when some subtree retrains): the scan
+// keeps the rows that reach a retrained subtree (the core's filter) and asks
+// lineage about those alone. The model has one shard; its state is
 // the whole forest.
-#include <optional>
+#include <map>
+#include <set>
 
 #include "error.hpp"
 #include "interrupt.hpp"
@@ -70,25 +72,67 @@ HeldForestRows read_held(Spi &spi, const ModelMeta &m, const ClassLabels &classe
     return out;
 }
 
-// Forgets (-1) or learns (+1) the rows; a retrain reads the held rows once.
+// The rows lineage holds now that the forest needs (the filter: rows that
+// reach a subtree it retrains, a few of the table's), read from the table
+// as the transaction sees it now; lineage is asked only about those rows,
+// since the table also has rows the model does not hold (holdout rows,
+// rows inserted but not learned).
+ForestRows read_needed(Spi &spi, const ModelMeta &m, const ClassLabels &classes, const ForestRowFilter &needed) {
+    const int p = width(m);
+    std::vector<double> xs, ys;
+    std::vector<std::string> keys;
+    double key_bytes = 0;
+    const std::string operation = "reading the rows of model \"" + m.name + "\"";
+    {
+        const PgActiveSnapshot now = PgActiveSnapshot::latest(true);
+        scan_source(m.relation, m.key_columns, m.target, m.features, &m.categories, &m.classes, [&](const RowBatch &b) {
+            check_memory(rows_bytes(static_cast<double>(ys.size()) + b.rows, p, key_bytes, 2), operation,
+                         "train with fewer rows or features", true);
+            for (int i = 0; i < b.rows; ++i) {
+                if (!b.trainable[i] || !needed(b.x.row(i).data())) continue;
+                if (classes.size() > 0 && classes.index(b.y(i)) < 0) continue;  // not a row the forest holds
+                xs.insert(xs.end(), b.x.row(i).data(), b.x.row(i).data() + p);
+                ys.push_back(forest_target(classes, b.y(i)));
+                keys.push_back(b.keys[i]);
+                key_bytes += static_cast<double>(keys.back().size());
+            }
+        });
+    }
+    const LineageLayout layout = lineage_of(m);
+    std::set<int32> buckets;
+    for (const auto &k : keys) buckets.insert(layout.bucket(k));
+    const std::map<int32, LineageBlock> blocks = load_blocks(spi, m, std::vector<int32>(buckets.begin(), buckets.end()));
+    std::vector<Eigen::Index> held;
+    for (size_t i = 0; i < keys.size(); ++i) {
+        const auto block = blocks.find(layout.bucket(keys[i]));
+        const LineageEntry *e = block == blocks.end() ? nullptr : block->second.find(keys[i]);
+        if (e && e->role == Role::Train) held.push_back(static_cast<Eigen::Index>(i));
+    }
+    const Eigen::Map<const RowMatrix> x(xs.data(), static_cast<Eigen::Index>(ys.size()), p);
+    const Eigen::Map<const Vector> y(ys.data(), static_cast<Eigen::Index>(ys.size()));
+    return ForestRows{x(held, Eigen::all), y(held)};
+}
+
+// Forgets (-1) or learns (+1) the rows; a retrain reads the rows it needs
+// from the table once, for every tree.
 int64 update_forest(ModelChange &c, const StatementRows &rows, const std::vector<Eigen::Index> &idx, int sign) {
     c.lock_shards({0});  // the forest as the writers before this one left it; the next waits for commit
     ForestShard &fs = forest_of(c.states.at(0));
     RowMatrix x = rows.x(idx, Eigen::all);
     Vector y(static_cast<Eigen::Index>(idx.size()));
     for (size_t i = 0; i < idx.size(); ++i) y(static_cast<Eigen::Index>(i)) = forest_target(fs.classes, rows.y(idx[i]));
-    std::optional<ForestRows> held;
-    const int64 retrained = fs.forest.update(x, y, sign, [&]() -> const ForestRows & {
-        if (!held) {
-            HeldForestRows h = read_held(c.spi, c.model, fs.classes);
-            if (h.missing != 0)
-                throw Error(ErrorKind::CorruptState, "model \"" + c.model.name + "\" holds rows its table no longer has",
-                            "The table was changed with triggers disabled; unlearn.resync('" + c.model.name +
-                                "') retrains the model.");
-            held = std::move(h.rows);
-        }
-        return *held;
-    });
+    ForestRows needed_rows;
+    int64 retrained;
+    try {
+        retrained = fs.forest.update(x, y, sign, [&](const ForestRowFilter &needed) -> const ForestRows & {
+            needed_rows = read_needed(c.spi, c.model, fs.classes, needed);
+            return needed_rows;
+        });
+    } catch (const ForestRowsMissing &) {
+        throw Error(ErrorKind::CorruptState, "model \"" + c.model.name + "\" holds rows its table no longer has",
+                    "The table was changed with triggers disabled; unlearn.resync('" + c.model.name +
+                        "') retrains the model.");
+    }
     c.audit.shards.push_back(0);
     c.audit.details = "\"subtrees_retrained\": " + std::to_string(retrained);
     return retrained;

@@ -13,10 +13,10 @@ namespace unlearn::pg {
 ModelChange::ModelChange(Spi &spi_, const ModelMeta &m, const char *event, std::string method,
                          Clock::time_point started, bool keep_before)
     : spi(spi_), model(m), started_(started) {
-    states = load_states(spi_, m, &seen_);  // in the body: seen_ is a member declared after states
+    states = load_states(spi_, m, &seen_, &stored_);  // in the body: seen_, stored_ are declared after states
     audit.event = event;
     audit.method = std::move(method);
-    audit.hash_before = state_hash(m, states);
+    audit.hash_before = state_hash(m, states, stored_);
     held_before_ = held();
     if (keep_before) before_ = states;
 }
@@ -54,6 +54,7 @@ void ModelChange::lock_shards(const std::vector<int32> &shards) {
         ShardState &st = states.at(static_cast<size_t>(kv.first));
         held_before_ += state_rows(kv.second) - state_rows(st);  // what the writers before this one changed
         st = std::move(kv.second);
+        if (static_cast<size_t>(kv.first) < stored_.size()) stored_[static_cast<size_t>(kv.first)].clear();
     }
 }
 
@@ -68,7 +69,12 @@ int64 ModelChange::commit(int64 forgotten, const DeletedRows *deleted) {
     std::vector<int32> whole;  // shards written whole; the others by their rows alone
     for (int32 s : audit.shards)
         if (!deltas_.count(s) && std::find(whole.begin(), whole.end(), s) == whole.end()) whole.push_back(s);
-    if (!whole.empty()) write_states(spi, model, states, whole);
+    stored_.resize(states.size());
+    for (int32 s : audit.shards) stored_.at(static_cast<size_t>(s)).clear();
+    if (!whole.empty()) {
+        std::vector<std::vector<uint8_t>> written = write_states(spi, model, states, whole);
+        for (size_t i = 0; i < whole.size(); ++i) stored_.at(static_cast<size_t>(whole[i])) = std::move(written[i]);
+    }
     bool left_work = false;  // deltas for the background worker to fold
     for (const auto &kv : deltas_)
         left_work |= !change_shard(spi, model, kv.first, kv.second.rows, kv.second.sign,
@@ -76,7 +82,7 @@ int64 ModelChange::commit(int64 forgotten, const DeletedRows *deleted) {
     const int64 rows = held();
     if (!created_) left_work |= !touch_model(spi, model, rows - held_before_, forgotten);
     if (left_work) request_worker(spi);
-    audit.hash_after = state_hash(model, states);
+    audit.hash_after = state_hash(model, states, stored_);
     if (deleted) {
         // a model of another layout: the deleted rows and the state before
         // were in the old one, so there is nothing to score them with
@@ -91,14 +97,24 @@ int64 ModelChange::commit(int64 forgotten, const DeletedRows *deleted) {
     return rows;
 }
 
-std::string state_hash(const ModelMeta &m, const std::vector<ShardState> &states) {
+std::string state_hash(const ModelMeta &m, const std::vector<ShardState> &states,
+                       const std::vector<std::vector<uint8_t>> &stored) {
     uint8 digest[PG_SHA256_DIGEST_LENGTH];
-    std::vector<std::vector<uint8_t>> blobs;
-    for (const auto &s : states) blobs.push_back(encode_state(m.algorithm, s));
+    // A forest's encoding is canonical (preorder, forest.cpp): the bytes it
+    // was read from or written as are what encoding it again gives, and a
+    // forest is megabytes. Other states are encoded again (a blob of an
+    // older format re-encodes in the current one).
+    std::vector<std::vector<uint8_t>> encoded(states.size());
+    std::vector<const std::vector<uint8_t> *> blobs;
+    for (size_t i = 0; i < states.size(); ++i) {
+        const bool reuse = i < stored.size() && !stored[i].empty() && std::holds_alternative<ForestShard>(states[i]);
+        if (!reuse) encoded[i] = encode_state(m.algorithm, states[i]);
+        blobs.push_back(reuse ? &stored[i] : &encoded[i]);
+    }
     pg_call([&] {
         pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
         bool ok = pg_cryptohash_init(ctx) == 0;
-        for (const auto &b : blobs) ok = ok && pg_cryptohash_update(ctx, b.data(), b.size()) == 0;
+        for (const auto *b : blobs) ok = ok && pg_cryptohash_update(ctx, b->data(), b->size()) == 0;
         ok = ok && pg_cryptohash_final(ctx, digest, sizeof(digest)) == 0;
         pg_cryptohash_free(ctx);
         if (!ok) elog(ERROR, "could not compute the state hash");

@@ -66,6 +66,9 @@ private:
     };
     std::map<int32, Delta> deltas_;
     std::vector<StateSeen> seen_;  // the base versions states were read from
+    // per shard, the bytes states[s] was read from or written as (empty when
+    // unknown): the state hashes reuse them instead of encoding again
+    std::vector<std::vector<uint8_t>> stored_;
     int64 held_before_ = 0;
     std::vector<ShardState> before_;
     bool created_ = false;
@@ -73,7 +76,10 @@ private:
     Clock::time_point started_;
 };
 
-// SHA-256 of the encoded states, in hex: the audit's state hashes.
-std::string state_hash(const ModelMeta &m, const std::vector<ShardState> &states);
+// SHA-256 of the encoded states, in hex: the audit's state hashes. stored:
+// per shard, its encoding when already at hand (used only for a state whose
+// encoding is canonical, see model_change.cpp).
+std::string state_hash(const ModelMeta &m, const std::vector<ShardState> &states,
+                       const std::vector<std::vector<uint8_t>> &stored = {});
 
 }  // namespace unlearn::pg
