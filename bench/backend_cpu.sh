@@ -63,13 +63,17 @@ for s in "${order[@]}"; do
     done
     echo
 done
-# minimum over minimum: the least disturbed run of each side
-ratio() { awk -v a="$(sort -g "$out/$1.$3" | head -1)" -v b="$(sort -g "$out/$2.$3" | head -1)" 'BEGIN { printf "%.2f", a / b }'; }
-printf '| ratio (minima) |'; for i in $(seq $#); do printf ' |'; done; echo
+# minimum over minimum (the least disturbed run of each side), then median over median
+nth() { sort -g "$out/$1.$2" | sed -n "$3p"; }
+ratio() {
+    awk -v a="$(nth "$1" "$3" 1)" -v b="$(nth "$2" "$3" 1)" -v c="$(nth "$1" "$3" $(((rounds + 1) / 2)))" \
+        -v d="$(nth "$2" "$3" $(((rounds + 1) / 2)))" 'BEGIN { printf "%.2f (median %.2f)", a / b, c / d }'
+}
 for pair in "train_ols scan" "train_nb scan" "delete_10pct delete_10pct_plain"; do
     [ -f "$out/${pair% *}.1" ] && [ -f "$out/${pair#* }.1" ] || continue
     set -- $pair "${@}"
-    a=$1 b=$2; shift 2
+    a=$1 b=$2
+    shift 2
     printf '| %s / %s |' "$a" "$b"
     for i in $(seq $#); do printf ' %s |' "$(ratio "$a" "$b" "$i")"; done
     echo

@@ -1,5 +1,7 @@
 #include "catalog.hpp"
 
+#include <algorithm>
+
 namespace unlearn::pg {
 
 namespace {
@@ -27,6 +29,10 @@ std::map<int32, LineageBlock> load_blocks(Spi &spi, const ModelMeta &m, const st
 }
 
 namespace {
+// Buckets locked per statement: the rows come sorted by bucket (the lock
+// order), and a sort of thousands of blocks of a few kB spilled to disk.
+constexpr size_t kBlocksPerLock = 128;
+
 SpiResult lock_block_rows(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets, bool create) {
     if (create) {
         // a writer of a block another transaction is making waits for it here, then finds it made
@@ -41,19 +47,38 @@ SpiResult lock_block_rows(Spi &spi, const ModelMeta &m, const std::vector<int32>
         "ORDER BY bucket FOR NO KEY UPDATE",
         {int4_param(m.id), int4_array_param(buckets)});
 }
+
+// The buckets in ascending order, kBlocksPerLock at a time: every block is
+// still made and locked in bucket order, so writers cannot deadlock.
+void lock_in_chunks(Spi &spi, const ModelMeta &m, std::vector<int32> buckets, bool create,
+                    const std::function<void(const SpiResult &)> &locked) {
+    std::sort(buckets.begin(), buckets.end());
+    for (size_t at = 0; at < buckets.size(); at += kBlocksPerLock) {
+        const std::vector<int32> chunk(buckets.begin() + static_cast<std::ptrdiff_t>(at),
+                                       buckets.begin() + static_cast<std::ptrdiff_t>(std::min(at + kBlocksPerLock, buckets.size())));
+        const SpiResult r = lock_block_rows(spi, m, chunk, create);
+        locked(r);  // decoded: the rows can go
+        pg_call([&] { SPI_freetuptable(r.table()); });
+    }
+}
 }  // namespace
 
 std::map<int32, LineageBlock> lock_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets, bool create) {
-    return blocks_from(lock_block_rows(spi, m, buckets, create));
+    std::map<int32, LineageBlock> out;
+    lock_in_chunks(spi, m, buckets, create, [&](const SpiResult &r) {
+        for (uint64 i = 0; i < r.rows(); ++i) out.emplace(r.int4(i, 1), block_at(r, i));
+    });
+    return out;
 }
 
 void lock_blocks_each(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets,
                       const std::function<void(int32, LineageBlock &)> &visit) {
-    const SpiResult r = lock_block_rows(spi, m, buckets, false);
-    for (uint64 i = 0; i < r.rows(); ++i) {
-        LineageBlock block = block_at(r, i);
-        visit(r.int4(i, 1), block);
-    }
+    lock_in_chunks(spi, m, buckets, false, [&](const SpiResult &r) {
+        for (uint64 i = 0; i < r.rows(); ++i) {
+            LineageBlock block = block_at(r, i);
+            visit(r.int4(i, 1), block);
+        }
+    });
 }
 
 std::map<int32, LineageBlock> load_all_blocks(Spi &spi, const ModelMeta &m) {
