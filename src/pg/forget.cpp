@@ -87,6 +87,9 @@ std::vector<char> changed_rows(const Collected &old_rows, const Collected &new_r
     return changed;
 }
 
+// Changed lineage blocks written per statement by a large DELETE.
+constexpr size_t kBlocksPerWrite = 512;
+
 // Selected rows grouped by lineage bucket: keys and their row numbers.
 struct Wanted {
     std::vector<std::string> keys;
@@ -137,7 +140,10 @@ int64 forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std
                   Clock::time_point started, const std::vector<char> *keep_holdout = nullptr) {
     std::map<int32, Wanted> wanted = by_bucket(m, rows, selected);
     if (wanted.empty()) return 0;
+    // changed blocks are written as they accumulate (a large DELETE's
+    // would otherwise all be held encoded), always before the strategy reads
     BlockWrites changed;
+    bool any_changed = false;
     std::vector<RowEntry> removed;      // the forgotten rows the model was trained on
     std::vector<Eigen::Index> trained;  // those of them whose values are at hand
     std::vector<Eigen::Index> unseen;   // deleted holdout rows: the evidence's reference when there are enough
@@ -157,8 +163,13 @@ int64 forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std
             removed.push_back(std::move(r));
         }
         changed.add(bucket, block);
+        any_changed = true;
+        if (changed.buckets.size() + changed.gone.size() >= kBlocksPerWrite) {
+            write_blocks(spi, m, changed);
+            changed = BlockWrites();
+        }
     });
-    if (changed.buckets.empty() && changed.gone.empty()) return 0;
+    if (!any_changed) return 0;
     const ForgettingStrategy &strategy = strategy_of(m.strategy);
     const DeletedRows forgotten{rows.x(trained, Eigen::all), rows.y(trained), rows.x(unseen, Eigen::all), rows.y(unseen)};
     // holdout rows only: no state changed, so no figures (a no-op group impact would hide the last real one)

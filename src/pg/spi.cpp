@@ -66,6 +66,7 @@ Param int8_array_param(const std::vector<int64> &values) {
 // (megabytes) would be copied twice through bytea datums and construct_array.
 Param bytea_array_param(const std::vector<std::vector<uint8_t>> &values) {
     return pg_call([&] {
+        if (values.empty()) return Param{BYTEAARRAYOID, PointerGetDatum(construct_empty_array(BYTEAOID))};
         Size bytes = ARR_OVERHEAD_NONULLS(1);
         for (const auto &v : values) bytes += INTALIGN(VARHDRSZ + v.size());
         if (!AllocSizeIsValid(bytes))
