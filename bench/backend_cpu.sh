@@ -6,6 +6,9 @@
 # builds alternating, and the minimum and median CPU time of the backend
 # (perf stat -e task-clock) are printed. CPU time is what another process
 # on a shared machine disturbs least; wall time is bench.cpp's business.
+# The ratios issue 15 sets targets for close the table: train / scan and the
+# 10% DELETE with a model / the same DELETE on bench_plain, a copy of
+# bench_data without one (made here when missing).
 #   bench/backend_cpu.sh "host=/tmp/a port=5433 dbname=unlearn_bench" "host=/tmp/b ..."
 set -euo pipefail
 rounds=${ROUNDS:-5}
@@ -17,14 +20,20 @@ declare -A sql=(
     [predict_row]="SELECT sum(unlearn.predict('cpu_p', t)) FROM bench_data t"
     [predict_array]="SELECT sum(unlearn.predict('cpu_p', ARRAY[f1, f2, f3, f4, f5, f6, f7, f8, f9, f10])) FROM bench_data"
     [delete_10pct]="BEGIN; DELETE FROM bench_data WHERE id % 10 = 3; ROLLBACK"
+    [delete_10pct_plain]="BEGIN; DELETE FROM bench_plain WHERE id % 10 = 3; ROLLBACK"
 )
-order=(scan train_ols train_nb predict_row predict_array delete_10pct)
+# STATEMENTS="scan train_ols" picks some of them
+read -r -a order <<<"${STATEMENTS:-scan train_ols train_nb predict_row predict_array delete_10pct delete_10pct_plain}"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 for db in "$@"; do
     psql "$db" -qAtc "SELECT unlearn.drop_model('cpu_p') FROM unlearn.models WHERE name = 'cpu_p'" >/dev/null
     psql "$db" -qAtc "SELECT 1 FROM unlearn.train('cpu_p', 'bench_data', 'y', $features)" >/dev/null
+    if [ -z "$(psql "$db" -qAtc "SELECT to_regclass('bench_plain')")" ]; then
+        psql "$db" -qc "CREATE TABLE bench_plain (LIKE bench_data INCLUDING ALL)" \
+            -c "INSERT INTO bench_plain SELECT * FROM bench_data" -c "VACUUM ANALYZE bench_plain" >/dev/null
+    fi
 done
 
 # One statement in a fresh backend, timed from outside while it runs.
@@ -52,5 +61,20 @@ for s in "${order[@]}"; do
     for i in $(seq $#); do
         printf ' %s / %s |' "$(sort -g "$out/$s.$i" | head -1)" "$(sort -g "$out/$s.$i" | sed -n "$(((rounds + 1) / 2))p")"
     done
+    echo
+done
+# minimum over minimum (the least disturbed run of each side), then median over median
+nth() { sort -g "$out/$1.$2" | sed -n "$3p"; }
+ratio() {
+    awk -v a="$(nth "$1" "$3" 1)" -v b="$(nth "$2" "$3" 1)" -v c="$(nth "$1" "$3" $(((rounds + 1) / 2)))" \
+        -v d="$(nth "$2" "$3" $(((rounds + 1) / 2)))" 'BEGIN { printf "%.2f (median %.2f)", a / b, c / d }'
+}
+for pair in "train_ols scan" "train_nb scan" "delete_10pct delete_10pct_plain"; do
+    [ -f "$out/${pair% *}.1" ] && [ -f "$out/${pair#* }.1" ] || continue
+    set -- $pair "${@}"
+    a=$1 b=$2
+    shift 2
+    printf '| %s / %s |' "$a" "$b"
+    for i in $(seq $#); do printf ' %s |' "$(ratio "$a" "$b" "$i")"; done
     echo
 done

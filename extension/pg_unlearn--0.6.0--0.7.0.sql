@@ -21,3 +21,7 @@ REVOKE ALL ON FUNCTION unlearn.hold_worker() FROM PUBLIC;
 REVOKE ALL ON FUNCTION unlearn.release_worker() FROM PUBLIC;
 COMMENT ON FUNCTION unlearn.hold_worker() IS 'take the database''s background-worker lock for the session (waits while a worker works): no catch-up runs until release_worker or the session ends';
 COMMENT ON FUNCTION unlearn.release_worker() IS 'let go of the database''s background-worker lock taken by hold_worker; false when the session did not hold it';
+
+-- Lineage blocks stay in their heap rows (see pg_unlearn--0.7.0.sql); blocks
+-- already moved to TOAST come back the next time they are written.
+ALTER TABLE unlearn.lineage_blocks SET (toast_tuple_target = 8160);

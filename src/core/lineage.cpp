@@ -176,6 +176,13 @@ void KeyArena::add(const std::string &key, int32_t shard, int32_t slice, Role ro
 }
 
 std::vector<std::pair<int32_t, std::vector<uint8_t>>> KeyArena::encode_blocks(int32_t per, int32_t shards) const {
+    std::vector<std::pair<int32_t, std::vector<uint8_t>>> blocks;
+    encode_blocks(per, shards, [&](int32_t b, std::vector<uint8_t> &&blob) { blocks.emplace_back(b, std::move(blob)); });
+    return blocks;
+}
+
+void KeyArena::encode_blocks(int32_t per, int32_t shards,
+                             const std::function<void(int32_t, std::vector<uint8_t> &&)> &emit) const {
     auto bucket = [&](const Ref &r) { return shards > 0 ? shard_bucket(r.hash, r.shard, per) : bucket_of(r.hash, per); };
     const int32_t buckets = shards > 0 ? shards * per : per;
     // a counting pass groups refs by bucket; each bucket (~256 refs) is
@@ -188,7 +195,6 @@ std::vector<std::pair<int32_t, std::vector<uint8_t>>> KeyArena::encode_blocks(in
     std::vector<size_t> fill(start.begin(), start.end() - 1);
     for (const auto &r : refs) order[fill[static_cast<size_t>(bucket(r))]++] = r;
 
-    std::vector<std::pair<int32_t, std::vector<uint8_t>>> blocks;
     for (int32_t b = 0; b < buckets; ++b) {
         Ref *first = order.get() + start[static_cast<size_t>(b)];
         Ref *last = order.get() + start[static_cast<size_t>(b) + 1];
@@ -202,11 +208,10 @@ std::vector<std::pair<int32_t, std::vector<uint8_t>>> KeyArena::encode_blocks(in
                 throw Error(ErrorKind::UniqueViolation, "two rows have the same primary key",
                             "A key is unique only within one table: rows of INHERITS children are read with their "
                             "parent's; make the key unique across them, or train on a table without such children.");
-        blocks.emplace_back(b, encode_entries(
-                                   first, last, [&](const Ref &r) { return key(r); },
-                                   [](const Ref &r) { return packed_place(r.shard, r.slice, r.role()); }));
+        emit(b, encode_entries(
+                    first, last, [&](const Ref &r) { return key(r); },
+                    [](const Ref &r) { return packed_place(r.shard, r.slice, r.role()); }));
     }
-    return blocks;
 }
 
 LineageBlock LineageBlock::decode(const uint8_t *data, size_t len) {

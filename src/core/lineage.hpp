@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,6 +63,10 @@ struct KeyArena {
     // Encoded blocks by bucket, each sorted by (hash, key).
     // With shards > 0 the layout is shard-major (see shard_bucket).
     std::vector<std::pair<int32_t, std::vector<uint8_t>>> encode_blocks(int32_t buckets, int32_t shards = 0) const;
+    // The same blocks handed to emit(bucket, blob) in bucket order as each is
+    // made, so that a caller can write them out a few hundred at a time.
+    void encode_blocks(int32_t buckets, int32_t shards,
+                       const std::function<void(int32_t, std::vector<uint8_t> &&)> &emit) const;
 };
 
 // A lineage entry tagged with the caller's row number: a key a batch

@@ -34,4 +34,8 @@ std::vector<std::pair<int32_t, std::vector<uint8_t>>> LineageLayout::encode(cons
     return arena.encode_blocks(buckets, shard_major ? shards : 0);
 }
 
+void LineageLayout::encode(const KeyArena &arena, const std::function<void(int32_t, std::vector<uint8_t> &&)> &emit) const {
+    arena.encode_blocks(buckets, shard_major ? shards : 0, emit);
+}
+
 }  // namespace unlearn

@@ -37,6 +37,7 @@ struct LineageLayout {
     int32_t buckets_for(int64_t keys) const;
     // Blocks of a KeyArena in this layout, by bucket.
     std::vector<std::pair<int32_t, std::vector<uint8_t>>> encode(const KeyArena &arena) const;
+    void encode(const KeyArena &arena, const std::function<void(int32_t, std::vector<uint8_t> &&)> &emit) const;
 };
 
 }  // namespace unlearn

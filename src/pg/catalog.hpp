@@ -5,6 +5,7 @@
 // audit events (catalog_audit.cpp). Nothing here does arithmetic.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -172,9 +173,23 @@ std::map<int32, LineageBlock> load_blocks(Spi &spi, const ModelMeta &m, const st
 // blocks are made first, empty, so that two writers of a new block take turns.
 std::map<int32, LineageBlock> lock_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets,
                                           bool create = false);
+// lock_blocks for a statement that rewrites what it locks: visit(bucket,
+// block) sees each block in bucket order, decoded one at a time (a 10%
+// DELETE visits every block; holding them all decoded cost more than the
+// rewrite).
+void lock_blocks_each(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets,
+                      const std::function<void(int32, LineageBlock &)> &visit);
 std::map<int32, LineageBlock> load_all_blocks(Spi &spi, const ModelMeta &m);
 // The first blocks in bucket order: a sample of the model's keys.
 std::map<int32, LineageBlock> load_first_blocks(Spi &spi, const ModelMeta &m, int64 blocks);
+// Blocks to write back, encoded as they are added (the decoded block can go).
+struct BlockWrites {
+    std::vector<int32> buckets;
+    std::vector<std::vector<uint8_t>> blobs;
+    std::vector<int32> gone;  // emptied: deleted
+    void add(int32 bucket, const LineageBlock &block);
+};
+void write_blocks(Spi &spi, const ModelMeta &m, const BlockWrites &writes);
 // Writes the blocks given; an empty block is deleted.
 void write_blocks(Spi &spi, const ModelMeta &m, const std::map<int32, LineageBlock> &blocks);
 void write_encoded_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets,

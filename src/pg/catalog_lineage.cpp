@@ -1,15 +1,24 @@
 #include "catalog.hpp"
 
+#include <algorithm>
+
 namespace unlearn::pg {
 
 namespace {
+LineageBlock block_at(const SpiResult &r, uint64 row) {
+    const auto [data, len] = r.bytes_view(row, 2);
+    return LineageBlock::decode(data, len);
+}
+
 std::map<int32, LineageBlock> blocks_from(const SpiResult &r) {
     std::map<int32, LineageBlock> out;
-    for (uint64 i = 0; i < r.rows(); ++i) {
-        std::vector<uint8_t> blob = r.bytes(i, 2);
-        out.emplace(r.int4(i, 1), LineageBlock::decode(blob.data(), blob.size()));
-    }
+    for (uint64 i = 0; i < r.rows(); ++i) out.emplace(r.int4(i, 1), block_at(r, i));
     return out;
+}
+
+void delete_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets) {
+    spi.exec_generic("DELETE FROM unlearn.lineage_blocks WHERE model_id = $1 AND bucket = ANY($2::int4[])",
+             {int4_param(m.id), int4_array_param(buckets)});
 }
 }  // namespace
 
@@ -19,19 +28,57 @@ std::map<int32, LineageBlock> load_blocks(Spi &spi, const ModelMeta &m, const st
         {int4_param(m.id), int4_array_param(buckets)}));
 }
 
-std::map<int32, LineageBlock> lock_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets, bool create) {
+namespace {
+// Buckets locked per statement: the rows come sorted by bucket (the lock
+// order), and a sort of thousands of blocks of a few kB spilled to disk.
+constexpr size_t kBlocksPerLock = 128;
+
+SpiResult lock_block_rows(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets, bool create) {
     if (create) {
         // a writer of a block another transaction is making waits for it here, then finds it made
         const std::vector<uint8_t> empty = LineageBlock().encode();
-        spi.exec(
+        spi.exec_generic(
             "INSERT INTO unlearn.lineage_blocks (model_id, bucket, block) SELECT $1, b, $3 FROM unnest($2::int4[]) AS u(b) "
             "ORDER BY b ON CONFLICT (model_id, bucket) DO NOTHING",
             {int4_param(m.id), int4_array_param(buckets), bytea_param(empty)});
     }
-    return blocks_from(spi.exec(
+    return spi.exec_generic(
         "SELECT bucket, block FROM unlearn.lineage_blocks WHERE model_id = $1 AND bucket = ANY($2::int4[]) "
         "ORDER BY bucket FOR NO KEY UPDATE",
-        {int4_param(m.id), int4_array_param(buckets)}));
+        {int4_param(m.id), int4_array_param(buckets)});
+}
+
+// The buckets in ascending order, kBlocksPerLock at a time: every block is
+// still made and locked in bucket order, so writers cannot deadlock.
+void lock_in_chunks(Spi &spi, const ModelMeta &m, std::vector<int32> buckets, bool create,
+                    const std::function<void(const SpiResult &)> &locked) {
+    std::sort(buckets.begin(), buckets.end());
+    for (size_t at = 0; at < buckets.size(); at += kBlocksPerLock) {
+        const std::vector<int32> chunk(buckets.begin() + static_cast<std::ptrdiff_t>(at),
+                                       buckets.begin() + static_cast<std::ptrdiff_t>(std::min(at + kBlocksPerLock, buckets.size())));
+        const SpiResult r = lock_block_rows(spi, m, chunk, create);
+        locked(r);  // decoded: the rows can go
+        pg_call([&] { SPI_freetuptable(r.table()); });
+    }
+}
+}  // namespace
+
+std::map<int32, LineageBlock> lock_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets, bool create) {
+    std::map<int32, LineageBlock> out;
+    lock_in_chunks(spi, m, buckets, create, [&](const SpiResult &r) {
+        for (uint64 i = 0; i < r.rows(); ++i) out.emplace(r.int4(i, 1), block_at(r, i));
+    });
+    return out;
+}
+
+void lock_blocks_each(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets,
+                      const std::function<void(int32, LineageBlock &)> &visit) {
+    lock_in_chunks(spi, m, buckets, false, [&](const SpiResult &r) {
+        for (uint64 i = 0; i < r.rows(); ++i) {
+            LineageBlock block = block_at(r, i);
+            visit(r.int4(i, 1), block);
+        }
+    });
 }
 
 std::map<int32, LineageBlock> load_all_blocks(Spi &spi, const ModelMeta &m) {
@@ -45,26 +92,29 @@ std::map<int32, LineageBlock> load_first_blocks(Spi &spi, const ModelMeta &m, in
         {int4_param(m.id), int8_param(blocks)}));
 }
 
-void write_blocks(Spi &spi, const ModelMeta &m, const std::map<int32, LineageBlock> &blocks) {
-    std::vector<int32> keep, gone;
-    std::vector<std::vector<uint8_t>> blobs;
-    for (const auto &kv : blocks) {
-        if (kv.second.empty()) {
-            gone.push_back(kv.first);
-        } else {
-            keep.push_back(kv.first);
-            blobs.push_back(kv.second.encode());
-        }
+void BlockWrites::add(int32 bucket, const LineageBlock &block) {
+    if (block.empty()) {
+        gone.push_back(bucket);
+        return;
     }
-    if (!keep.empty()) write_encoded_blocks(spi, m, keep, blobs);
-    if (!gone.empty())
-        spi.exec("DELETE FROM unlearn.lineage_blocks WHERE model_id = $1 AND bucket = ANY($2::int4[])",
-                 {int4_param(m.id), int4_array_param(gone)});
+    buckets.push_back(bucket);
+    blobs.push_back(block.encode());
+}
+
+void write_blocks(Spi &spi, const ModelMeta &m, const BlockWrites &writes) {
+    if (!writes.buckets.empty()) write_encoded_blocks(spi, m, writes.buckets, writes.blobs);
+    if (!writes.gone.empty()) delete_blocks(spi, m, writes.gone);
+}
+
+void write_blocks(Spi &spi, const ModelMeta &m, const std::map<int32, LineageBlock> &blocks) {
+    BlockWrites writes;
+    for (const auto &kv : blocks) writes.add(kv.first, kv.second);
+    write_blocks(spi, m, writes);
 }
 
 void write_encoded_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets,
                           const std::vector<std::vector<uint8_t>> &blobs) {
-    spi.exec(
+    spi.exec_generic(
         "INSERT INTO unlearn.lineage_blocks (model_id, bucket, block) "
         "SELECT $1, b, k FROM unnest($2::int4[], $3::bytea[]) AS u(b, k) "
         "ON CONFLICT (model_id, bucket) DO UPDATE SET block = excluded.block",

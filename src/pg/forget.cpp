@@ -87,6 +87,9 @@ std::vector<char> changed_rows(const Collected &old_rows, const Collected &new_r
     return changed;
 }
 
+// Changed lineage blocks written per statement by a large DELETE.
+constexpr size_t kBlocksPerWrite = 512;
+
 // Selected rows grouped by lineage bucket: keys and their row numbers.
 struct Wanted {
     std::vector<std::string> keys;
@@ -137,19 +140,21 @@ int64 forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std
                   Clock::time_point started, const std::vector<char> *keep_holdout = nullptr) {
     std::map<int32, Wanted> wanted = by_bucket(m, rows, selected);
     if (wanted.empty()) return 0;
-    std::map<int32, LineageBlock> blocks = lock_blocks(spi, m, bucket_numbers(wanted));
-    std::map<int32, LineageBlock> changed;
+    // changed blocks are written as they accumulate (a large DELETE's
+    // would otherwise all be held encoded), always before the strategy reads
+    BlockWrites changed;
+    bool any_changed = false;
     std::vector<RowEntry> removed;      // the forgotten rows the model was trained on
     std::vector<Eigen::Index> trained;  // those of them whose values are at hand
     std::vector<Eigen::Index> unseen;   // deleted holdout rows: the evidence's reference when there are enough
-    for (auto &kv : blocks) {
+    lock_blocks_each(spi, m, bucket_numbers(wanted), [&](int32 bucket, LineageBlock &block) {
         check_interrupts();  // a block of lineage per turn: a million-row DELETE visits thousands
-        const Wanted &w = wanted[kv.first];
-        std::vector<RowEntry> found = kv.second.remove_many(w.keys, w.rows);  // keys not found: never trained on
-        if (found.empty()) continue;
+        const Wanted &w = wanted[bucket];
+        std::vector<RowEntry> found = block.remove_many(w.keys, w.rows);  // keys not found: never trained on
+        if (found.empty()) return;
         for (RowEntry &r : found) {
             if (r.entry.role != Role::Train) {
-                if (r.entry.role == Role::Holdout && keep_holdout && (*keep_holdout)[r.row]) kv.second.insert(r.entry);
+                if (r.entry.role == Role::Holdout && keep_holdout && (*keep_holdout)[r.row]) block.insert(r.entry);
                 else if (r.entry.role == Role::Holdout && rows.trainable[r.row])
                     unseen.push_back(static_cast<Eigen::Index>(r.row));
                 continue;
@@ -157,9 +162,14 @@ int64 forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std
             if (rows.trainable[r.row]) trained.push_back(static_cast<Eigen::Index>(r.row));
             removed.push_back(std::move(r));
         }
-        changed.emplace(kv.first, std::move(kv.second));
-    }
-    if (changed.empty()) return 0;
+        changed.add(bucket, block);
+        any_changed = true;
+        if (changed.buckets.size() + changed.gone.size() >= kBlocksPerWrite) {
+            write_blocks(spi, m, changed);
+            changed = BlockWrites();
+        }
+    });
+    if (!any_changed) return 0;
     const ForgettingStrategy &strategy = strategy_of(m.strategy);
     const DeletedRows forgotten{rows.x(trained, Eigen::all), rows.y(trained), rows.x(unseen, Eigen::all), rows.y(unseen)};
     // holdout rows only: no state changed, so no figures (a no-op group impact would hide the last real one)

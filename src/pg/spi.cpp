@@ -62,10 +62,33 @@ Param int8_array_param(const std::vector<int64> &values) {
     for (int64 v : values) elems.push_back(Int64GetDatum(v));
     return array_param(INT8ARRAYOID, INT8OID, elems);
 }
+// Built in place, one allocation: a training's or a large DELETE's blocks
+// (megabytes) would be copied twice through bytea datums and construct_array.
 Param bytea_array_param(const std::vector<std::vector<uint8_t>> &values) {
-    std::vector<Datum> elems;
-    for (const auto &v : values) elems.push_back(bytea_datum(v));
-    return array_param(BYTEAARRAYOID, BYTEAOID, elems);
+    return pg_call([&] {
+        if (values.empty()) return Param{BYTEAARRAYOID, PointerGetDatum(construct_empty_array(BYTEAOID))};
+        Size bytes = ARR_OVERHEAD_NONULLS(1);
+        for (const auto &v : values) bytes += INTALIGN(VARHDRSZ + v.size());
+        if (!AllocSizeIsValid(bytes))
+            ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                            errmsg("array size exceeds the maximum allowed (%d)", static_cast<int>(MaxAllocSize))));
+        auto *a = static_cast<ArrayType *>(palloc(bytes));
+        SET_VARSIZE(a, bytes);
+        a->ndim = 1;
+        a->dataoffset = 0;  // no nulls bitmap
+        a->elemtype = BYTEAOID;
+        *ARR_DIMS(a) = static_cast<int>(values.size());
+        *ARR_LBOUND(a) = 1;
+        char *p = ARR_DATA_PTR(a);
+        for (const auto &v : values) {
+            const Size len = VARHDRSZ + v.size();
+            SET_VARSIZE(p, len);
+            if (!v.empty()) std::memcpy(VARDATA(p), v.data(), v.size());
+            std::memset(p + len, 0, INTALIGN(len) - len);  // alignment padding, as construct_array zeroes it
+            p += INTALIGN(len);
+        }
+        return Param{BYTEAARRAYOID, PointerGetDatum(a)};
+    });
 }
 Param text_array_param(const std::vector<std::string> &values) {
     std::vector<Datum> elems;
@@ -113,14 +136,16 @@ struct SpiArgs {
 }  // namespace
 
 namespace {
-// The backend's plan for a statement literal, prepared on first use.
-SPIPlanPtr cached_plan(SqlText statement, std::vector<Oid> &types) {
+// The backend's plan for a statement literal, prepared on first use; with
+// generic, never replanned for the parameters' values.
+SPIPlanPtr cached_plan(SqlText statement, std::vector<Oid> &types, bool generic = false) {
     const char *sql = statement.c_str();
     auto &cache = plan_cache();
     auto it = cache.find(sql);
     if (it != cache.end()) return it->second;
     SPIPlanPtr plan = pg_call([&] {
-        SPIPlanPtr p = SPI_prepare(sql, static_cast<int>(types.size()), types.data());
+        SPIPlanPtr p = SPI_prepare_cursor(sql, static_cast<int>(types.size()), types.data(),
+                                          generic ? CURSOR_OPT_GENERIC_PLAN : 0);
         if (!p) elog(ERROR, "SPI_prepare failed for pg_unlearn query: %s", SPI_result_code_string(SPI_result));
         SPI_keepplan(p);
         return p;
@@ -128,6 +153,7 @@ SPIPlanPtr cached_plan(SqlText statement, std::vector<Oid> &types) {
     cache[sql] = plan;
     return plan;
 }
+
 }  // namespace
 
 namespace {
@@ -137,9 +163,8 @@ Snapshot one_snapshot = nullptr;  // SpiOneSnapshot's, while one lives
 SpiOneSnapshot::SpiOneSnapshot(Snapshot snapshot) : outer_(one_snapshot) { one_snapshot = snapshot; }
 SpiOneSnapshot::~SpiOneSnapshot() { one_snapshot = outer_; }
 
-SpiResult Spi::exec(SqlText sql, const std::vector<Param> &params, long limit) {
-    SpiArgs args(params);
-    SPIPlanPtr plan = cached_plan(sql, args.types);
+namespace {
+SpiResult execute(SPIPlanPtr plan, SpiArgs &args, long limit) {
     return pg_call([&] {
         int rc = one_snapshot ? SPI_execute_snapshot(plan, args.values.data(), args.nulls.data(), one_snapshot,
                                                      InvalidSnapshot, false, true, limit)
@@ -147,6 +172,17 @@ SpiResult Spi::exec(SqlText sql, const std::vector<Param> &params, long limit) {
         if (rc < 0) elog(ERROR, "pg_unlearn query failed: %s", SPI_result_code_string(rc));
         return SpiResult(SPI_tuptable, SPI_processed);
     });
+}
+}  // namespace
+
+SpiResult Spi::exec(SqlText sql, const std::vector<Param> &params, long limit) {
+    SpiArgs args(params);
+    return execute(cached_plan(sql, args.types), args, limit);
+}
+
+SpiResult Spi::exec_generic(SqlText sql, const std::vector<Param> &params) {
+    SpiArgs args(params);
+    return execute(cached_plan(sql, args.types, true), args, 0);
 }
 
 namespace {
@@ -272,6 +308,14 @@ std::vector<uint8_t> SpiResult::bytes(uint64 row, int col) const {
         out.assign(p, p + VARSIZE_ANY_EXHDR(b));
     });
     return out;
+}
+
+std::pair<const uint8_t *, size_t> SpiResult::bytes_view(uint64 row, int col) const {
+    Datum d = datum(row, col);
+    return pg_call([&] {
+        bytea *b = DatumGetByteaPP(d);  // a detoasted copy lives in SPI's context, as the result does
+        return std::make_pair(reinterpret_cast<const uint8_t *>(VARDATA_ANY(b)), static_cast<size_t>(VARSIZE_ANY_EXHDR(b)));
+    });
 }
 
 std::vector<std::string> SpiResult::text_array(uint64 row, int col) const {

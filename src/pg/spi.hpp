@@ -41,6 +41,9 @@ public:
     double float8(uint64 row, int col) const;
     bool boolean(uint64 row, int col) const;
     std::vector<uint8_t> bytes(uint64 row, int col) const;
+    // A bytea's data in place, valid while this result is (no copy: a
+    // statement rewriting thousands of lineage blocks reads each once).
+    std::pair<const uint8_t *, size_t> bytes_view(uint64 row, int col) const;
     std::vector<std::string> text_array(uint64 row, int col) const;
     SPITupleTable *table() const { return table_; }
 
@@ -90,6 +93,10 @@ public:
 
     // sql is a string literal (SqlText): its address keys the backend's plan cache.
     SpiResult exec(SqlText sql, const std::vector<Param> &params = {}, long limit = 0);
+    // exec() for a statement given arrays of thousands of values (lineage
+    // blocks, keys): planned once for any values, as a custom plan would copy
+    // the arrays into every planning, and its choice does not depend on them.
+    SpiResult exec_generic(SqlText sql, const std::vector<Param> &params);
     // For statements built at run time (DDL, quoted identifiers): not cached.
     void exec_once(const std::string &sql);
     // A query over a user's table (built at run time, not cached), run as the

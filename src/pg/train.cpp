@@ -56,6 +56,28 @@ TrainRequest read_request(Spi &spi, FunctionCallInfo fcinfo) {
     return r;
 }
 
+// A trained model's lineage, written a few hundred blocks per statement as
+// they are encoded: a million keys never sit encoded all at once, and each
+// statement's arrays are freed before the next is built.
+void write_lineage(Spi &spi, const ModelMeta &m, const KeyArena &keys) {
+    constexpr size_t kBlocksPerWrite = 512;
+    std::vector<int32> buckets;
+    std::vector<std::vector<uint8_t>> blobs;
+    const auto flush = [&] {
+        const PgMemoryContext params("pg_unlearn lineage write");
+        const PgMemoryContextSwitch to(params.get());
+        write_encoded_blocks(spi, m, buckets, blobs);
+        buckets.clear();
+        blobs.clear();
+    };
+    lineage_of(m).encode(keys, [&](int32 bucket, std::vector<uint8_t> &&blob) {
+        buckets.push_back(bucket);
+        blobs.push_back(std::move(blob));
+        if (buckets.size() == kBlocksPerWrite) flush();
+    });
+    if (!buckets.empty()) flush();
+}
+
 // replace => true: the model of that name is dropped in this transaction (its
 // drop audited with method 'replace'), so that the new one, trained on the
 // table as it is now, takes its name at commit; a rollback keeps the old one.
@@ -217,15 +239,7 @@ UNLEARN_FUNCTION(unlearn_train) {
     if (!m.categories.empty()) write_categories(spi, m);
     if (!m.classes.empty()) write_classes(spi, m);
     for (size_t s = 0; s < t.checkpoints.size(); ++s) write_checkpoints(spi, m, static_cast<int32>(s), t.classes, t.checkpoints[s]);
-    {
-        std::vector<int32> numbers;
-        std::vector<std::vector<uint8_t>> blobs;
-        for (auto &kv : lineage_of(m).encode(t.lineage)) {
-            numbers.push_back(kv.first);
-            blobs.push_back(std::move(kv.second));
-        }
-        write_encoded_blocks(spi, m, numbers, blobs);
-    }
+    write_lineage(spi, m, t.lineage);
     // the held-out rows' figures, once lineage says which rows they are
     std::string metrics;
     if (m.options.holdout > 0) {
