@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Throughput of a mixed workload (8 clients deleting, inserting, updating and
 # predicting on random rows) on a table with models vs the same table
-# without, side by side. Uses the libpq environment; SECONDS_EACH=20 default.
+# without, side by side. Uses the libpq environment; SECONDS_EACH=20 default;
+# KEEP=1 keeps the database (unlearn_load) for profiling the same mix.
 set -euo pipefail
 seconds=${SECONDS_EACH:-20}
 db=unlearn_load
@@ -39,4 +40,4 @@ caught_up=$(psql -X -A -t -d $db -c "SELECT bool_and(unlearn.wait(name, 900)) FR
 verified=$(psql -X -A -t -d $db -c "SELECT bool_and(passed) FROM unlearn.models m, unlearn.verify(m.name)")
 printf '| mixed workload, 8 clients, %s s each (ols, nb, SISA logistic S=16 R=4, mlp S=4) | %s tps | %s tps | %.2f | caught up %s, verify %s |\n' \
     "$seconds" "$model" "$plain" "$(echo "$model / $plain" | bc -l)" "$caught_up" "$verified"
-psql -X -q -d postgres -c "DROP DATABASE $db"
+[ -n "${KEEP:-}" ] || psql -X -q -d postgres -c "DROP DATABASE $db"
