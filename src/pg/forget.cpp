@@ -226,6 +226,17 @@ int64 learn_rows(Spi &spi, const ModelMeta &m, const Collected &rows, std::vecto
     return change.audit.rows;
 }
 
+// DELETE: every row leaves the model.
+int64 delete_rows(Spi &spi, const ModelMeta &m, const Collected &rows, Clock::time_point started) {
+    return -forget_rows(spi, m, rows, std::vector<char>(rows.keys.size(), 1), started);
+}
+
+// INSERT: every row joins the model, if it learns new rows.
+int64 insert_rows(Spi &spi, const ModelMeta &m, const Collected &rows, Clock::time_point started) {
+    if (!m.options.learn_inserts) return 0;
+    return learn_rows(spi, m, rows, std::vector<char>(rows.keys.size(), 1), started);
+}
+
 // UPDATE: pairs of a row's old and new versions, in the same order. A pair
 // the model reads no change in stays; the old version of a changed row is
 // forgotten and its new version learned when new rows are.
@@ -295,15 +306,9 @@ int64 apply_missed_changes(Spi &spi, const ModelMeta &m, Oid relid, Tuplestorest
     for (size_t i = 0; i < came.keys.size(); ++i)
         if (!paired[i]) came_only.push_back(static_cast<Eigen::Index>(i));
     int64 change = 0;
-    if (!gone_only.empty()) {
-        const Collected rows = pick(gone, gone_only);
-        change -= forget_rows(spi, m, rows, std::vector<char>(rows.keys.size(), 1), started);
-    }
+    if (!gone_only.empty()) change += delete_rows(spi, m, pick(gone, gone_only), started);
     if (!old_pairs.empty()) change += update_rows(spi, m, pick(gone, old_pairs), pick(came, new_pairs), Clock::now());
-    if (!came_only.empty() && m.options.learn_inserts) {
-        const Collected rows = pick(came, came_only);
-        change += learn_rows(spi, m, rows, std::vector<char>(rows.keys.size(), 1), Clock::now());
-    }
+    if (!came_only.empty()) change += insert_rows(spi, m, pick(came, came_only), Clock::now());
     return change;
 }
 
@@ -384,16 +389,14 @@ UNLEARN_FUNCTION(unlearn_forget_rows) {
             throw Error(ErrorKind::FeatureNotSupported,
                         "unlearn.forget_rows() needs the transition tables unlearn.install_triggers() declares");
         if (TRIGGER_FIRED_BY_INSERT(ev)) {
-            if (!m.options.learn_inserts) continue;
-            Collected new_rows = read_transition(td->tg_newtable, desc, plan, p, m);
-            learn_rows(spi, m, new_rows, std::vector<char>(new_rows.keys.size(), 1), started);
+            if (m.options.learn_inserts) insert_rows(spi, m, read_transition(td->tg_newtable, desc, plan, p, m), started);
             continue;
         }
         Collected old_rows = read_transition(td->tg_oldtable, desc, plan, p, m);
         if (TRIGGER_FIRED_BY_UPDATE(ev))
             update_rows(spi, m, old_rows, read_transition(td->tg_newtable, desc, plan, p, m), started);
         else
-            forget_rows(spi, m, old_rows, std::vector<char>(old_rows.keys.size(), 1), started);
+            delete_rows(spi, m, old_rows, started);
     }
     return PointerGetDatum(nullptr);
 }

@@ -1,7 +1,7 @@
 // What a training's scan missed: one pass over every row version of the
-// table (SnapshotAny), each tested against the scan's snapshot and against
-// a snapshot taken with writers locked out. A version visible to the first
-// only left the table during the scan; one visible to the second only came.
+// table (SnapshotAny), each tested against the snapshot applied so far (at
+// first the scan's) and against one taken now. A version visible to the
+// first only left the table meanwhile; one visible to the second only came.
 // Values are read from the stored tuples, in binary, as a trigger's
 // transition table holds them: no user-defined code runs.
 #include <algorithm>
@@ -90,6 +90,12 @@ bool try_lock_all(const std::vector<Oid> &rels) {
     });
 }
 
+// Rounds of changes applied while writers go on, and how few changed row
+// versions end them early: the last round's, applied with writers locked
+// out, is what they wait for.
+constexpr int kUnlockedRounds = 3;
+constexpr int64 kFewChanges = 256;
+
 }  // namespace
 
 void lock_out_writers(Oid relation, Snapshot scanned) {
@@ -117,7 +123,10 @@ void lock_out_writers(Oid relation, Snapshot scanned) {
     });
 }
 
-AppliedChanges apply_changes_between(Spi &spi, const ModelMeta &m, Snapshot from, Snapshot to) {
+MissedChanges::Round MissedChanges::apply_round(Spi &spi, const ModelMeta &m) {
+    auto now = std::make_unique<PgRegisteredSnapshot>();
+    const Snapshot from = caught_up_ ? caught_up_->get() : scanned_;
+    const Snapshot to = now->get();
     // A partition detached since `from` took its rows out of the table
     // without a DELETE (train's SHARE UPDATE EXCLUSIVE makes DETACH ...
     // CONCURRENTLY wait; this is the check that it did).
@@ -128,7 +137,7 @@ AppliedChanges apply_changes_between(Spi &spi, const ModelMeta &m, Snapshot from
                         "partition " + relation_label(relid) + " was detached from " + relation_name(m.relation) +
                             " while model \"" + m.name + "\" trained",
                         "Train again: the model would hold the rows the partition took away.");
-    AppliedChanges applied;
+    Round applied;
     for (Oid relid : tree) {
         if (pg_call([&] { return get_rel_relkind(relid); }) != RELKIND_RELATION) continue;
         ChangedVersions versions;
@@ -137,7 +146,20 @@ AppliedChanges apply_changes_between(Spi &spi, const ModelMeta &m, Snapshot from
         applied.versions += changed;
         if (changed > 0) applied.held += apply_missed_changes(spi, m, relid, versions.removed(), versions.added());
     }
+    caught_up_ = std::move(now);
     return applied;
 }
+
+int64 MissedChanges::apply_while_writers_go_on(Spi &spi, const ModelMeta &m) {
+    int64 held = 0;
+    for (int round = 0; round < kUnlockedRounds; ++round) {
+        const Round r = apply_round(spi, m);
+        held += r.held;
+        if (r.versions < kFewChanges) break;
+    }
+    return held;
+}
+
+int64 MissedChanges::apply_rest(Spi &spi, const ModelMeta &m) { return apply_round(spi, m).held; }
 
 }  // namespace unlearn::pg

@@ -5,7 +5,10 @@
 // to writers at that commit).
 #pragma once
 
+#include <memory>
+
 #include "catalog.hpp"
+#include "pg_snapshot.hpp"
 
 namespace unlearn::pg {
 
@@ -18,16 +21,31 @@ namespace unlearn::pg {
 constexpr int kQueueAfterMs = 2000;
 void lock_out_writers(Oid relation, Snapshot scanned);
 
-// Applies to model m every change to relation (and its partitions) between
-// two snapshots (both registered): rows whose version visible in `from` is
-// not visible in `to` are forgotten, rows visible in `to` and not in `from`
-// are learned (or not, by the model's on_insert), exactly as the table's
-// triggers would have. A partition detached between the two fails it
-// (serialization failure): its rows left without a DELETE.
-struct AppliedChanges {
-    int64 versions = 0;  // row versions that left or came
-    int64 held = 0;      // by how many rows the rows trained on changed
+// The changes to a model's table since its training's scan, applied to the
+// model as the table's triggers would have applied them: rows whose version
+// the earlier snapshot sees and the later does not are forgotten, rows the
+// later sees and the earlier does not are learned (or not, by the model's
+// on_insert). A partition detached meanwhile fails it (serialization
+// failure): its rows left without a DELETE.
+class MissedChanges {
+public:
+    explicit MissedChanges(Snapshot scanned) : scanned_(scanned) {}  // registered by the caller
+    // In rounds while writers go on (a long training meets many changes),
+    // until a round finds few. Returns by how many rows the rows trained on changed.
+    int64 apply_while_writers_go_on(Spi &spi, const ModelMeta &m);
+    // What changed since, with writers locked out (lock_out_writers).
+    int64 apply_rest(Spi &spi, const ModelMeta &m);
+
+private:
+    struct Round {
+        int64 versions = 0;  // row versions that left or came
+        int64 held = 0;      // by how many rows the rows trained on changed
+    };
+    // From what is applied so far to a snapshot taken now.
+    Round apply_round(Spi &spi, const ModelMeta &m);
+
+    Snapshot scanned_;
+    std::unique_ptr<PgRegisteredSnapshot> caught_up_;  // applied up to it, beyond the scan
 };
-AppliedChanges apply_changes_between(Spi &spi, const ModelMeta &m, Snapshot from, Snapshot to);
 
 }  // namespace unlearn::pg

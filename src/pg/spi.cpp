@@ -164,11 +164,14 @@ SpiOneSnapshot::SpiOneSnapshot(Snapshot snapshot) : outer_(one_snapshot) { one_s
 SpiOneSnapshot::~SpiOneSnapshot() { one_snapshot = outer_; }
 
 namespace {
-SpiResult execute(SPIPlanPtr plan, SpiArgs &args, long limit) {
+// A prepared plan run through `snapshot` when one is given (the backend's
+// own writes stay visible), else as SPI runs it: under READ COMMITTED, a
+// new snapshot per query.
+SpiResult execute(SPIPlanPtr plan, SpiArgs &args, long limit, Snapshot snapshot) {
     return pg_call([&] {
-        int rc = one_snapshot ? SPI_execute_snapshot(plan, args.values.data(), args.nulls.data(), one_snapshot,
-                                                     InvalidSnapshot, false, true, limit)
-                              : SPI_execute_plan(plan, args.values.data(), args.nulls.data(), false, limit);
+        int rc = snapshot ? SPI_execute_snapshot(plan, args.values.data(), args.nulls.data(), snapshot,
+                                                 InvalidSnapshot, false, true, limit)
+                          : SPI_execute_plan(plan, args.values.data(), args.nulls.data(), false, limit);
         if (rc < 0) elog(ERROR, "pg_unlearn query failed: %s", SPI_result_code_string(rc));
         return SpiResult(SPI_tuptable, SPI_processed);
     });
@@ -177,12 +180,12 @@ SpiResult execute(SPIPlanPtr plan, SpiArgs &args, long limit) {
 
 SpiResult Spi::exec(SqlText sql, const std::vector<Param> &params, long limit) {
     SpiArgs args(params);
-    return execute(cached_plan(sql, args.types), args, limit);
+    return execute(cached_plan(sql, args.types), args, limit, one_snapshot);
 }
 
 SpiResult Spi::exec_generic(SqlText sql, const std::vector<Param> &params) {
     SpiArgs args(params);
-    return execute(cached_plan(sql, args.types, true), args, 0);
+    return execute(cached_plan(sql, args.types, true), args, 0, one_snapshot);
 }
 
 namespace {
@@ -236,15 +239,14 @@ SpiResult Spi::exec_as_owner(Oid relation, const std::string &sql, const std::ve
             ~Restore() { one_snapshot = pinned; }
         } restore{one_snapshot};
         one_snapshot = nullptr;
-        return pg_call([&] {
-            SPIPlanPtr plan = SPI_prepare(sql.c_str(), static_cast<int>(params.size()), args.types.data());
-            if (!plan) elog(ERROR, "SPI_prepare failed for pg_unlearn query: %s", SPI_result_code_string(SPI_result));
-            int rc = SPI_execute_snapshot(plan, args.values.data(), args.nulls.data(), restore.pinned,
-                                          InvalidSnapshot, false, true, 0);
-            SPI_freeplan(plan);
-            if (rc < 0) elog(ERROR, "pg_unlearn query failed: %s", SPI_result_code_string(rc));
-            return SpiResult(SPI_tuptable, SPI_processed);
+        SPIPlanPtr plan = pg_call([&] {
+            SPIPlanPtr p = SPI_prepare(sql.c_str(), static_cast<int>(params.size()), args.types.data());
+            if (!p) elog(ERROR, "SPI_prepare failed for pg_unlearn query: %s", SPI_result_code_string(SPI_result));
+            return p;
         });
+        SpiResult result = execute(plan, args, 0, restore.pinned);
+        pg_call([&] { SPI_freeplan(plan); });
+        return result;
     }
     return pg_call([&] {
         int rc = params.empty() ? SPI_execute(sql.c_str(), false, 0)

@@ -1,7 +1,6 @@
 // unlearn.train: one pass over the source, state per shard, lineage blocks,
 // an audit event, and the triggers that make the table's deletions reach it.
 #include <chrono>
-#include <memory>
 #include <set>
 
 
@@ -134,12 +133,6 @@ void check_fit(const TrainRequest &req, const ModelMeta &m, const Trained &t, co
                     "naive_bayes needs at least two distinct target values.");
 }
 
-// Rounds of changes applied while writers go on, and how few changed row
-// versions end them early: the last round's, applied with writers locked
-// out, is what they wait for.
-constexpr int kUnlockedRounds = 3;
-constexpr int64 kFewChanges = 256;
-
 // Above this many rows a shards > 1 model is not trained a second time, on
 // one shard, to say what sharding cost: that would double a long training.
 constexpr int64 kMaxRowsCompared = 50000;
@@ -261,17 +254,10 @@ UNLEARN_FUNCTION(unlearn_train) {
     // The changes since the scan are applied as the triggers would have
     // applied them: first while writers go on (a long training meets many),
     // in rounds until a round finds few, then with writers locked out.
-    std::unique_ptr<PgRegisteredSnapshot> caught_up;  // applied up to it, beyond the scan
-    auto applied_to = [&] { return caught_up ? caught_up->get() : scanned.get(); };
+    MissedChanges missed(scanned.get());
     if (replacement.old_id == 0) {
         store();
-        for (int round = 0; round < kUnlockedRounds; ++round) {
-            auto now = std::make_unique<PgRegisteredSnapshot>();
-            const AppliedChanges a = apply_changes_between(spi, m, applied_to(), now->get());
-            held += a.held;
-            caught_up = std::move(now);
-            if (a.versions < kFewChanges) break;
-        }
+        held += missed.apply_while_writers_go_on(spi, m);
     }
     // From here to commit writers wait: at commit the model and its
     // triggers appear to them together.
@@ -283,10 +269,7 @@ UNLEARN_FUNCTION(unlearn_train) {
                                    (change.audit.details.empty() ? "" : ", ") + change.audit.details;
         store();
     }
-    {
-        const PgRegisteredSnapshot now;
-        held += apply_changes_between(spi, m, applied_to(), now.get()).held;
-    }
+    held += missed.apply_rest(spi, m);
     // last: installing the first model's triggers is an ALTER TABLE, and the
     // event triggers it fires must find the model whole, its states written
     install_triggers(spi, req.relation);

@@ -84,9 +84,14 @@ namespace {
 Oid owner = InvalidOid;      // the extension's owner, read once per backend
 bool work_left = false;      // this transaction left work for after commit
 
-bool worker_running() {
+LOCKTAG worker_locktag() {
     LOCKTAG tag;
     SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kWorkerLockSpace, 0, kOwnLockKind);
+    return tag;
+}
+
+bool worker_running() {
+    const LOCKTAG tag = worker_locktag();
     return GetLockConflicts(&tag, ExclusiveLock, nullptr)->backendId != InvalidBackendId;
 }
 
@@ -181,8 +186,7 @@ bool run_in_transaction(Body body, int isolation) {
 bool worker_lock(bool take) {
     bool held = true;
     StartTransactionCommand();
-    LOCKTAG tag;
-    SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kWorkerLockSpace, 0, kOwnLockKind);
+    const LOCKTAG tag = worker_locktag();
     if (take)
         held = LockAcquire(&tag, ExclusiveLock, true, true) != LOCKACQUIRE_NOT_AVAIL;
     else
@@ -286,8 +290,7 @@ UNLEARN_FUNCTION(unlearn_wait) {
 // the session, as tests and maintenance need it (waits while a worker works).
 UNLEARN_FUNCTION(unlearn_hold_worker) {
     pg_call([] {
-        LOCKTAG tag;
-        SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kWorkerLockSpace, 0, kOwnLockKind);
+        const LOCKTAG tag = worker_locktag();
         (void)LockAcquire(&tag, ExclusiveLock, true, false);
     });
     PG_RETURN_VOID();
@@ -295,8 +298,7 @@ UNLEARN_FUNCTION(unlearn_hold_worker) {
 
 UNLEARN_FUNCTION(unlearn_release_worker) {
     const bool held = pg_call([] {
-        LOCKTAG tag;
-        SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kWorkerLockSpace, 0, kOwnLockKind);
+        const LOCKTAG tag = worker_locktag();
         return LockHeldByMe(&tag, ExclusiveLock) && LockRelease(&tag, ExclusiveLock, true);
     });
     PG_RETURN_BOOL(held);
