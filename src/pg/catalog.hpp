@@ -58,6 +58,23 @@ void take_turn(const ModelMeta &m);
 // Marks stored metrics stale (with the time) when it updates the row.
 // Returns false when the counts wait for a fold.
 bool touch_model(Spi &spi, const ModelMeta &m, int64 held_change, int64 forgotten);
+// The counts a writer could not add to the model row, left in
+// unlearn.state_delta for the next fold; true when there were none.
+bool count_later(Spi &spi, const ModelMeta &m, int64 held_change, int64 forgotten);
+// touch_model's statement after a CTE `locked` (the model row, if this
+// writer got it): folds the waiting counts, adds held and forgotten (the
+// parameters' names) and marks metrics stale; CTE `touched` has a row when
+// the model row was updated. A macro: the plan cache keys on literals.
+#define UNLEARN_TOUCH_LOCKED(held, forgotten)                                                                      \
+    "folded AS (DELETE FROM unlearn.state_delta d USING locked WHERE d.model_id = locked.model_id "               \
+    "AND d.state IS NULL RETURNING d.rows_held, d.rows_forgotten), "                                              \
+    "touched AS (UPDATE unlearn.models m SET version = version + 1, "                                             \
+    "rows_held = rows_held + " held " + (SELECT coalesce(sum(rows_held), 0) FROM folded), "                       \
+    "rows_forgotten = rows_forgotten + " forgotten " + (SELECT coalesce(sum(rows_forgotten), 0) FROM folded), "   \
+    "updated_at = clock_timestamp(), "                                                                            \
+    "metrics = CASE WHEN metrics IS NULL OR metrics ? 'stale' THEN metrics "                                      \
+    "ELSE metrics || jsonb_build_object('stale', true, 'stale_since', clock_timestamp()) END "                    \
+    "FROM locked WHERE m.model_id = locked.model_id RETURNING 1) "
 // Locks the model row for a change of its layout (FOR UPDATE) if no writer
 // holds it; false when another transaction does.
 bool try_lock_model_layout(Spi &spi, const ModelMeta &m);
@@ -189,9 +206,11 @@ struct BlockWrites {
     std::vector<int32> gone;  // emptied: deleted
     void add(int32 bucket, const LineageBlock &block);
 };
+// Writes back blocks this transaction locked (lock_blocks, lock_blocks_each);
+// an empty block is deleted.
 void write_blocks(Spi &spi, const ModelMeta &m, const BlockWrites &writes);
-// Writes the blocks given; an empty block is deleted.
 void write_blocks(Spi &spi, const ModelMeta &m, const std::map<int32, LineageBlock> &blocks);
+// Inserts new blocks, or replaces them (training, redistribution).
 void write_encoded_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets,
                           const std::vector<std::vector<uint8_t>> &blobs);
 void delete_lineage(Spi &spi, const ModelMeta &m);
@@ -212,5 +231,9 @@ struct AuditEvent {
     int64 rows_requested = -1;
 };
 void write_audit(Spi &spi, const ModelMeta &m, const AuditEvent &e);
+// touch_model then write_audit, in one statement where the schema allows
+// (a change's last two steps; a single-row DELETE makes a handful of
+// statements, so each one counts). Returns what touch_model returns.
+bool touch_model_and_audit(Spi &spi, const ModelMeta &m, int64 held_change, int64 forgotten, const AuditEvent &e);
 
 }  // namespace unlearn::pg

@@ -11,28 +11,57 @@ bool audit_has_details() {
         return OidIsValid(rel) && get_attnum(rel, "details") != InvalidAttrNumber;
     });
 }
+
+// The event's columns as parameters, in the INSERT's order; the details
+// last, as a JSON object's text ("{}" when there are none).
+std::vector<Param> audit_params(const ModelMeta &m, const AuditEvent &event) {
+    std::string details = event.details;
+    if (event.rows_requested >= 0)
+        details = "\"rows_requested\": " + std::to_string(event.rows_requested) + (details.empty() ? "" : ", ") + details;
+    return {text_param(event.event), int4_param(m.id), text_param(m.name), int8_param(event.rows),
+            text_param(event.method), int4_array_param(event.shards), {FLOAT8OID, Float8GetDatum(event.duration_ms)},
+            text_param(event.hash_before), text_param(event.hash_after), text_param("{" + details + "}")};
+}
 }  // namespace
 
 void write_audit(Spi &spi, const ModelMeta &m, const AuditEvent &event) {
-    AuditEvent e = event;
-    if (e.rows_requested >= 0)
-        e.details = "\"rows_requested\": " + std::to_string(e.rows_requested) + (e.details.empty() ? "" : ", ") + e.details;
-    if (!e.details.empty() && !audit_has_details()) e.details.clear();
-    std::vector<Param> params{text_param(e.event), int4_param(m.id), text_param(m.name), int8_param(e.rows),
-                              text_param(e.method), int4_array_param(e.shards), {FLOAT8OID, Float8GetDatum(e.duration_ms)},
-                              text_param(e.hash_before), text_param(e.hash_after)};
-    if (e.details.empty()) {  // the only form a database still before 0.4.0 (no details column) accepts
+    std::vector<Param> params = audit_params(m, event);
+    if (!audit_has_details()) {  // a database still before 0.4.0 has no details column
+        params.pop_back();
         spi.exec(
             "INSERT INTO unlearn.audit (event, model_id, model, rows, method, shards, duration_ms, "
             "state_hash_before, state_hash_after) VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''), $9)",
             params);
         return;
     }
-    params.push_back(text_param("{" + e.details + "}"));
     spi.exec(
         "INSERT INTO unlearn.audit (event, model_id, model, rows, method, shards, duration_ms, "
-        "state_hash_before, state_hash_after, details) VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''), $9, $10::jsonb)",
+        "state_hash_before, state_hash_after, details) VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''), $9, "
+        "NULLIF($10::jsonb, '{}'))",
         params);
+}
+
+bool touch_model_and_audit(Spi &spi, const ModelMeta &m, int64 held_change, int64 forgotten, const AuditEvent &event) {
+    if (!deltas_installed() || !audit_has_details() || snapshot_bound(m)) {
+        const bool touched = touch_model(spi, m, held_change, forgotten);
+        write_audit(spi, m, event);
+        return touched;
+    }
+    std::vector<Param> params{int8_param(held_change), int8_param(forgotten)};
+    for (Param &p : audit_params(m, event)) params.push_back(std::move(p));
+    // touch_model's statement with the audit's INSERT as one more CTE (a
+    // data-modifying CTE runs whether or not it is read): one statement
+    // less per change. $4 is the model id, the audit's second column.
+    SpiResult r = spi.exec(
+        "WITH locked AS (SELECT model_id FROM unlearn.models WHERE model_id = $4 FOR NO KEY UPDATE SKIP LOCKED), "
+        UNLEARN_TOUCH_LOCKED("$1", "$2")
+        ", audited AS (INSERT INTO unlearn.audit (event, model_id, model, rows, method, shards, duration_ms, "
+        "state_hash_before, state_hash_after, details) VALUES ($3, $4, $5, $6, $7, $8, $9, NULLIF($10, ''), $11, "
+        "NULLIF($12::jsonb, '{}'))) "
+        "SELECT count(*) FROM touched",
+        params);
+    if (r.int8(0, 1) == 1) return true;
+    return count_later(spi, m, held_change, forgotten);
 }
 
 }  // namespace unlearn::pg

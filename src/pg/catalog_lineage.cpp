@@ -33,7 +33,17 @@ namespace {
 // order), and a sort of thousands of blocks of a few kB spilled to disk.
 constexpr size_t kBlocksPerLock = 128;
 
+SpiResult lock_one_block(Spi &spi, const ModelMeta &m, int32 bucket) {
+    return spi.exec("SELECT bucket, block FROM unlearn.lineage_blocks WHERE model_id = $1 AND bucket = $2 "
+                    "FOR NO KEY UPDATE",
+                    {int4_param(m.id), int4_param(bucket)});
+}
+
 SpiResult lock_block_rows(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets, bool create) {
+    if (buckets.size() == 1) {  // a single-row change: an index probe, no sort; made only when missing
+        SpiResult r = lock_one_block(spi, m, buckets[0]);
+        if (r.rows() == 1 || !create) return r;
+    }
     if (create) {
         // a writer of a block another transaction is making waits for it here, then finds it made
         const std::vector<uint8_t> empty = LineageBlock().encode();
@@ -42,6 +52,7 @@ SpiResult lock_block_rows(Spi &spi, const ModelMeta &m, const std::vector<int32>
             "ORDER BY b ON CONFLICT (model_id, bucket) DO NOTHING",
             {int4_param(m.id), int4_array_param(buckets), bytea_param(empty)});
     }
+    if (buckets.size() == 1) return lock_one_block(spi, m, buckets[0]);
     return spi.exec_generic(
         "SELECT bucket, block FROM unlearn.lineage_blocks WHERE model_id = $1 AND bucket = ANY($2::int4[]) "
         "ORDER BY bucket FOR NO KEY UPDATE",
@@ -101,8 +112,25 @@ void BlockWrites::add(int32 bucket, const LineageBlock &block) {
     blobs.push_back(block.encode());
 }
 
+namespace {
+// Blocks this transaction locked exist: an UPDATE, which costs less than an
+// INSERT ... ON CONFLICT (no speculative insertion, no conflict arbiter).
+void rewrite_locked_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets,
+                           const std::vector<std::vector<uint8_t>> &blobs) {
+    if (buckets.size() == 1) {
+        spi.exec("UPDATE unlearn.lineage_blocks SET block = $3 WHERE model_id = $1 AND bucket = $2",
+                 {int4_param(m.id), int4_param(buckets[0]), bytea_param(blobs[0])});
+        return;
+    }
+    spi.exec_generic(
+        "UPDATE unlearn.lineage_blocks l SET block = u.k FROM unnest($2::int4[], $3::bytea[]) AS u(b, k) "
+        "WHERE l.model_id = $1 AND l.bucket = u.b",
+        {int4_param(m.id), int4_array_param(buckets), bytea_array_param(blobs)});
+}
+}  // namespace
+
 void write_blocks(Spi &spi, const ModelMeta &m, const BlockWrites &writes) {
-    if (!writes.buckets.empty()) write_encoded_blocks(spi, m, writes.buckets, writes.blobs);
+    if (!writes.buckets.empty()) rewrite_locked_blocks(spi, m, writes.buckets, writes.blobs);
     if (!writes.gone.empty()) delete_blocks(spi, m, writes.gone);
 }
 

@@ -158,18 +158,14 @@ bool touch_model(Spi &spi, const ModelMeta &m, int64 held_change, int64 forgotte
     if (!snapshot_bound(m)) {
         SpiResult r = spi.exec(
             "WITH locked AS (SELECT model_id FROM unlearn.models WHERE model_id = $1 FOR NO KEY UPDATE SKIP LOCKED), "
-            "folded AS (DELETE FROM unlearn.state_delta d USING locked WHERE d.model_id = locked.model_id "
-            "AND d.state IS NULL RETURNING d.rows_held, d.rows_forgotten) "
-            "UPDATE unlearn.models m SET version = version + 1, "
-            "rows_held = rows_held + $2 + (SELECT coalesce(sum(rows_held), 0) FROM folded), "
-            "rows_forgotten = rows_forgotten + $3 + (SELECT coalesce(sum(rows_forgotten), 0) FROM folded), "
-            "updated_at = clock_timestamp(), "
-            "metrics = CASE WHEN metrics IS NULL OR metrics ? 'stale' THEN metrics "
-            "ELSE metrics || jsonb_build_object('stale', true, 'stale_since', clock_timestamp()) END "
-            "FROM locked WHERE m.model_id = locked.model_id RETURNING 1",
+            UNLEARN_TOUCH_LOCKED("$2", "$3") "SELECT count(*) FROM touched",
             {int4_param(m.id), int8_param(held_change), int8_param(forgotten)});
-        if (r.rows() == 1) return true;
+        if (r.int8(0, 1) == 1) return true;
     }
+    return count_later(spi, m, held_change, forgotten);
+}
+
+bool count_later(Spi &spi, const ModelMeta &m, int64 held_change, int64 forgotten) {
     if (held_change == 0 && forgotten == 0) return true;  // nothing to count
     spi.exec("INSERT INTO unlearn.state_delta (model_id, sign, rows_held, rows_forgotten) VALUES ($1, 1, $2, $3)",
              {int4_param(m.id), int8_param(held_change), int8_param(forgotten)});

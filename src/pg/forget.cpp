@@ -125,10 +125,10 @@ void rebucket(Spi &spi, const ModelMeta &m, int64 held) {
     std::map<int32, std::vector<LineageEntry>> split;
     for (const auto &kv : load_all_blocks(spi, m))
         for (const LineageEntry &e : kv.second.entries()) split[lineage.bucket(e)].push_back(e);
-    std::map<int32, LineageBlock> blocks;
-    for (auto &kv : split) blocks.emplace(kv.first, LineageBlock(std::move(kv.second)));
+    BlockWrites blocks;
+    for (auto &kv : split) blocks.add(kv.first, LineageBlock(std::move(kv.second)));
     delete_lineage(spi, m);
-    write_blocks(spi, grown, blocks);
+    write_encoded_blocks(spi, grown, blocks.buckets, blocks.blobs);
     write_bucket_count(spi, grown);
 }
 

@@ -80,8 +80,6 @@ int64 ModelChange::commit(int64 forgotten, const DeletedRows *deleted) {
         left_work |= !change_shard(spi, model, kv.first, kv.second.rows, kv.second.sign,
                                    states.at(static_cast<size_t>(kv.first)), seen_.at(static_cast<size_t>(kv.first)));
     const int64 rows = held();
-    if (!created_) left_work |= !touch_model(spi, model, rows - held_before_, forgotten);
-    if (left_work) request_worker(spi);
     audit.hash_after = state_hash(model, states, stored_);
     if (deleted) {
         // a model of another layout: the deleted rows and the state before
@@ -92,7 +90,11 @@ int64 ModelChange::commit(int64 forgotten, const DeletedRows *deleted) {
         if (!figures.empty()) audit.details += (audit.details.empty() ? "" : ", ") + figures;
     }
     audit.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
-    write_audit(spi, model, audit);
+    if (created_)  // its row was just inserted, counts and all
+        write_audit(spi, model, audit);
+    else
+        left_work |= !touch_model_and_audit(spi, model, rows - held_before_, forgotten, audit);
+    if (left_work) request_worker(spi);
     note_local_change();
     return rows;
 }

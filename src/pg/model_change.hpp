@@ -2,8 +2,8 @@
 // event that records it. Opened with the model and the event, it loads the
 // shard states and hashes them, and notes the time; a strategy then changes
 // states (and, for a categorical model, the vocabulary) and names the shards
-// it changed; commit() writes them, bumps the model row, hashes again,
-// scores the forgetting and writes the audit — once, in this order, for
+// it changed; commit() writes them, hashes again, scores the forgetting,
+// and bumps the model row and writes the audit — once, in this order, for
 // every event (train, unlearn, learn, truncate, forget_feature).
 #pragma once
 
@@ -54,9 +54,9 @@ public:
     // the layout, so no figures are computed.
     void prune_categories();
 
-    // Writes the changed shards, touches the model row (not a new one),
-    // hashes, adds the forgetting's figures when deleted is given, and
-    // writes the audit event. Returns the rows held.
+    // Writes the changed shards, hashes, adds the forgetting's figures
+    // when deleted is given, then touches the model row (not a new one) and
+    // writes the audit event in one statement. Returns the rows held.
     int64 commit(int64 forgotten = 0, const DeletedRows *deleted = nullptr);
 
 private:
