@@ -89,7 +89,8 @@ std::vector<std::vector<uint8_t>> write_states(Spi &spi, const ModelMeta &m, con
                                                const std::vector<int32> &shards) {
     std::vector<std::vector<uint8_t>> blobs;
     for (int32 s : shards) blobs.push_back(encode_state(m.algorithm, states.at(static_cast<size_t>(s))));
-    spi.exec(
+    // generic: a custom plan would copy the states (a forest's are tens of MB) into every planning
+    spi.exec_generic(
         "INSERT INTO unlearn.state (model_id, shard, state) SELECT $1, s, b FROM unnest($2::int4[], $3::bytea[]) AS u(s, b) "
         "ON CONFLICT (model_id, shard) DO UPDATE SET state = excluded.state",
         {int4_param(m.id), int4_array_param(shards), bytea_array_param(blobs)});
