@@ -1,0 +1,35 @@
+// The row versions of one table whose visibility differs between two
+// snapshots: what a training's catch-up round applies (missed_changes.cpp).
+#pragma once
+
+#include "guard.hpp"
+
+namespace unlearn::pg {
+
+class ChangedVersions {
+public:
+    ChangedVersions();
+    ~ChangedVersions();
+    ChangedVersions(const ChangedVersions &) = delete;
+    ChangedVersions &operator=(const ChangedVersions &) = delete;
+
+    // One pass over the heap of relid (a table, not a partitioned parent),
+    // locked SHARE UPDATE EXCLUSIVE or more by the caller since before
+    // `before` was taken: VACUUM cannot run on it meanwhile.
+    void collect(Oid relid, Snapshot before, Snapshot now);
+    int64 count() const;
+    Tuplestorestate *removed() const { return removed_; }  // seen by `before` only
+    Tuplestorestate *added() const { return added_; }      // seen by `now` only
+    // Pages skipped in the passes so far without being read (all-visible).
+    BlockNumber pages_skipped() const { return skipped_; }
+
+private:
+    void collect_heap(Relation rel, Snapshot before, Snapshot now);
+    void collect_any(Relation rel, Snapshot before, Snapshot now);
+
+    Tuplestorestate *removed_ = nullptr;
+    Tuplestorestate *added_ = nullptr;
+    BlockNumber skipped_ = 0;
+};
+
+}  // namespace unlearn::pg
