@@ -191,7 +191,10 @@ void KeyArena::encode_blocks(int32_t per, int32_t shards,
     for (const auto &r : refs) ++start[static_cast<size_t>(bucket(r)) + 1];
     for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
     // every slot is written by the scatter below: no value-initialisation
-    std::unique_ptr<Ref[]> order(new Ref[refs.size()]);
+    BulkAllocator<Ref> alloc;
+    const size_t n = refs.size();
+    const auto release = [&](Ref *p) { alloc.deallocate(p, n); };
+    std::unique_ptr<Ref[], decltype(release)> order(alloc.allocate(n), release);
     std::vector<size_t> fill(start.begin(), start.end() - 1);
     for (const auto &r : refs) order[fill[static_cast<size_t>(bucket(r))]++] = r;
 
