@@ -5,21 +5,24 @@
 // A heap table's pass skips, without reading them, the pages the visibility
 // map marks all-visible: no version on such a page changed between the two
 // snapshots. Why that holds, as for an index-only scan (nodeIndexonlyscan.c):
-//  - the bit is set only by VACUUM (and COPY FREEZE into a relation made in
-//    the same transaction, which needs an ACCESS EXCLUSIVE lock to truncate
-//    or a new table), and only when every version on the page is visible to
-//    every transaction; the caller holds SHARE UPDATE EXCLUSIVE since before
-//    the first snapshot, so neither can run on the table between the two;
+//  - the bit is set only by VACUUM (and COPY FREEZE into a table created or
+//    truncated in the same transaction: not one the training reads, whose
+//    scan holds its locks to commit), and only when every version on the
+//    page was written, and any delete aborted, by transactions older than
+//    the oldest xmin of any backend; this backend's registered snapshots
+//    hold that horizon at or below the first snapshot's xmin. The training's
+//    lock keeps VACUUM off the table it names; a partition's own VACUUM (or
+//    autovacuum's) may run, but meets that horizon;
 //  - every insert, update and delete of a version on the page clears the bit
 //    (heap_insert, heap_update, heap_delete, heap_multi_insert), in the same
 //    critical section as the change, before the writer can commit;
 //  - a version whose visibility differs between the snapshots was written or
-//    deleted by a transaction that had not committed when the first was
-//    taken and had when the second was. If that happened before the bit was
-//    last set, VACUUM saw a version not visible to every transaction and did
-//    not set it; if after, it cleared it. Either way the page is not
-//    all-visible by the time the second snapshot is taken, and this pass
-//    runs after it.
+//    deleted by a transaction T that the first does not see (T is at or
+//    above its xmin, so not older than the horizon) and the second does. If
+//    the change came before the bit was last set, VACUUM met T's version and
+//    did not set it (T not below the horizon); if after, the change cleared
+//    it. Either way the page is not all-visible once T has committed, before
+//    the second snapshot was taken, and this pass runs after that.
 // Row locks (SELECT ... FOR UPDATE) clear only the all-frozen bit, and do not
 // change a version's visibility; pruning removes only versions no snapshot
 // sees and sets no bit. The map is kept for every table, WAL-logged or not

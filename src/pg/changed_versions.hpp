@@ -14,8 +14,8 @@ public:
     ChangedVersions &operator=(const ChangedVersions &) = delete;
 
     // One pass over the heap of relid (a table, not a partitioned parent),
-    // locked SHARE UPDATE EXCLUSIVE or more by the caller since before
-    // `before` was taken: VACUUM cannot run on it meanwhile.
+    // read by the caller's scan (locked until commit); `before` and `now`
+    // stay registered meanwhile (their xmin holds VACUUM's horizon back).
     void collect(Oid relid, Snapshot before, Snapshot now);
     int64 count() const;
     Tuplestorestate *removed() const { return removed_; }  // seen by `before` only
