@@ -86,10 +86,7 @@ void ChangedVersions::collect_heap(Relation rel, Snapshot before, Snapshot now) 
         tuple.t_tableOid = RelationGetRelid(rel);
         for (BlockNumber block = 0; block < pages; ++block) {
             CHECK_FOR_INTERRUPTS();
-            if (VM_ALL_VISIBLE(rel, block, &vm)) {
-                ++skipped_;
-                continue;
-            }
+            if (VM_ALL_VISIBLE(rel, block, &vm)) continue;
             const Buffer buffer = ReadBufferExtended(rel, MAIN_FORKNUM, block, RBM_NORMAL, strategy);
             LockBuffer(buffer, BUFFER_LOCK_SHARE);
             Page page = BufferGetPage(buffer);

@@ -20,8 +20,6 @@ public:
     int64 count() const;
     Tuplestorestate *removed() const { return removed_; }  // seen by `before` only
     Tuplestorestate *added() const { return added_; }      // seen by `now` only
-    // Pages skipped in the passes so far without being read (all-visible).
-    BlockNumber pages_skipped() const { return skipped_; }
 
 private:
     void collect_heap(Relation rel, Snapshot before, Snapshot now);
@@ -29,7 +27,6 @@ private:
 
     Tuplestorestate *removed_ = nullptr;
     Tuplestorestate *added_ = nullptr;
-    BlockNumber skipped_ = 0;
 };
 
 }  // namespace unlearn::pg
