@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "bulk_allocator.hpp"
+
 namespace unlearn {
 
 enum class Role : uint8_t { Train = 0, Holdout = 1 };
@@ -53,8 +55,8 @@ struct KeyArena {
         int32_t slice;
         Role role() const { return holdout ? Role::Holdout : Role::Train; }
     };
-    std::string bytes;
-    std::vector<Ref> refs;
+    std::basic_string<char, std::char_traits<char>, BulkAllocator<char>> bytes;
+    std::vector<Ref, BulkAllocator<Ref>> refs;
 
     // room for about this many keys, so a million-row train does not copy the refs as they grow
     void reserve(size_t rows, size_t key_bytes);

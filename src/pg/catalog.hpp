@@ -213,6 +213,9 @@ void write_blocks(Spi &spi, const ModelMeta &m, const std::map<int32, LineageBlo
 // Inserts new blocks, or replaces them (training, redistribution).
 void write_encoded_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets,
                           const std::vector<std::vector<uint8_t>> &blobs);
+// The first blocks of a model just inserted (train): no block of it exists yet.
+void insert_new_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets,
+                       const std::vector<std::vector<uint8_t>> &blobs);
 void delete_lineage(Spi &spi, const ModelMeta &m);
 
 // ---- audit (catalog_audit.cpp)

@@ -149,6 +149,19 @@ void write_encoded_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32>
         {int4_param(m.id), int4_array_param(buckets), bytea_array_param(blobs)});
 }
 
+// A plain INSERT, not write_encoded_blocks' ON CONFLICT: a speculative
+// insertion costs each block a second WAL record and page lock. The arrays
+// are unnested in the select list (ProjectSet), which hands out their
+// elements in place, where unnest in FROM would copy the whole statement's
+// blocks into a tuplestore first.
+void insert_new_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets,
+                       const std::vector<std::vector<uint8_t>> &blobs) {
+    spi.exec_generic(
+        "INSERT INTO unlearn.lineage_blocks (model_id, bucket, block) "
+        "SELECT $1, unnest($2::int4[]), unnest($3::bytea[])",
+        {int4_param(m.id), int4_array_param(buckets), bytea_array_param(blobs)});
+}
+
 void delete_lineage(Spi &spi, const ModelMeta &m) {
     spi.exec("DELETE FROM unlearn.lineage_blocks WHERE model_id = $1", {int4_param(m.id)});
 }

@@ -1,13 +1,15 @@
 // What a training's scan missed: one pass over every row version of the
-// table (SnapshotAny), each tested against the snapshot applied so far (at
-// first the scan's) and against one taken now. A version visible to the
-// first only left the table meanwhile; one visible to the second only came.
+// table (changed_versions.cpp: all-visible pages skipped), each tested
+// against the snapshot applied so far (at first the scan's) and against one
+// taken now. A version visible to the first only left the table meanwhile;
+// one visible to the second only came.
 // Values are read from the stored tuples, in binary, as a trigger's
 // transition table holds them: no user-defined code runs.
 #include <algorithm>
 #include <chrono>
 #include <thread>
 
+#include "changed_versions.hpp"
 #include "error.hpp"
 #include "forget.hpp"
 #include "interrupt.hpp"
@@ -33,52 +35,6 @@ std::vector<Oid> relation_tree(Oid relation, Snapshot seen_by) {
     });
     return out;
 }
-
-// Both lists of changed row versions of one table.
-class ChangedVersions {
-public:
-    ChangedVersions() {
-        pg_call([&] {
-            removed_ = tuplestore_begin_heap(false, false, work_mem);
-            added_ = tuplestore_begin_heap(false, false, work_mem);
-        });
-    }
-    ~ChangedVersions() {
-        pg_release([&] {
-            tuplestore_end(removed_);
-            tuplestore_end(added_);
-        });
-    }
-    ChangedVersions(const ChangedVersions &) = delete;
-    ChangedVersions &operator=(const ChangedVersions &) = delete;
-
-    // One pass over the heap of relid (a table, not a partitioned parent).
-    void collect(Oid relid, Snapshot before, Snapshot now) {
-        const PgRelation rel(relid, NoLock);  // locked by lock_out_writers
-        pg_call([&] {
-            TupleTableSlot *slot = table_slot_create(rel.get(), nullptr);
-            TableScanDesc scan = table_beginscan(rel.get(), SnapshotAny, 0, nullptr);
-            while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
-                CHECK_FOR_INTERRUPTS();
-                const bool was = table_tuple_satisfies_snapshot(rel.get(), slot, before);
-                const bool is = table_tuple_satisfies_snapshot(rel.get(), slot, now);
-                if (was && !is) tuplestore_puttupleslot(removed_, slot);
-                if (is && !was) tuplestore_puttupleslot(added_, slot);
-            }
-            table_endscan(scan);
-            ExecDropSingleTupleTableSlot(slot);
-        });
-    }
-    int64 count() const {
-        return pg_call([&] { return tuplestore_tuple_count(removed_) + tuplestore_tuple_count(added_); });
-    }
-    Tuplestorestate *removed() const { return removed_; }
-    Tuplestorestate *added() const { return added_; }
-
-private:
-    Tuplestorestate *removed_ = nullptr;
-    Tuplestorestate *added_ = nullptr;
-};
 
 bool try_lock_all(const std::vector<Oid> &rels) {
     return pg_call([&] {

@@ -65,7 +65,7 @@ void write_lineage(Spi &spi, const ModelMeta &m, const KeyArena &keys) {
     const auto flush = [&] {
         const PgMemoryContext params("pg_unlearn lineage write");
         const PgMemoryContextSwitch to(params.get());
-        write_encoded_blocks(spi, m, buckets, blobs);
+        insert_new_blocks(spi, m, buckets, blobs);
         buckets.clear();
         blobs.clear();
     };
