@@ -1,7 +1,7 @@
 // The forest's core costs without PostgreSQL: fit time, state size, and the
 // distribution of single-row forget costs (each followed by the forest a
 // retrain would build, from rows held in memory) against a full fit.
-//   forest_bench [rows] [features] [trees] [max_depth] [forgets] [random_depth]
+//   forest_bench [rows] [features] [trees] [max_depth] [forgets] [random_depth] [cell_bits]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -24,6 +24,7 @@ int main(int argc, char **argv) {
     const int depth = argc > 4 ? std::atoi(argv[4]) : 0;
     const int forgets = argc > 5 ? std::atoi(argv[5]) : 200;
     const int random_depth = argc > 6 ? std::atoi(argv[6]) : 0;
+    const int cell_bits = argc > 7 ? std::atoi(argv[7]) : ForestOptions().cell_bits;
     std::mt19937_64 rng(1);
     std::normal_distribution<double> n01;
     ForestRows all{RowMatrix(n, p), Vector(n)};
@@ -39,6 +40,7 @@ int main(int argc, char **argv) {
     o.n_estimators = trees;
     o.max_depth = depth;
     o.random_depth = random_depth;
+    o.cell_bits = cell_bits;
     o.seed = 7;
     Forest f(o, p, 2);
     auto t0 = Clock::now();
@@ -48,8 +50,8 @@ int main(int argc, char **argv) {
     t0 = Clock::now();
     f.encode(w);
     const double enc_ms = ms_since(t0);
-    std::printf("fit %d x %d, %d trees, max_depth %d, random_depth %d: %.0f ms; %zu nodes, state %.1f MB (encode %.0f ms)\n", n,
-                p, trees, depth, random_depth, fit_ms, f.nodes(), w.bytes().size() / 1e6, enc_ms);
+    std::printf("fit %d x %d, %d trees, max_depth %d, random_depth %d, cell_bits %d: %.0f ms; %zu nodes, state %.1f MB (encode %.0f ms)\n",
+                n, p, trees, depth, random_depth, cell_bits, fit_ms, f.nodes(), w.bytes().size() / 1e6, enc_ms);
     std::vector<double> cost;
     int64_t retrained = 0;
     ForestRows held = all, wanted;
