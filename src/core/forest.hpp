@@ -60,7 +60,7 @@ struct ForestOptions {
     int min_samples_leaf = 1;
     double max_features = 0;   // 0: default ('sqrt' classification, 1.0 regression); <= 1 a fraction, else a count
     int k = 10;                // candidate thresholds per sampled feature
-    int random_depth = 0;      // levels whose split is drawn at random
+    int random_depth = 2;      // levels whose split is drawn at random (they never flip)
     uint64_t seed = 0;
     int cell_bits = 6;         // threshold cells: mantissa bits kept (forest_cell); 52: every value its own cell
 };

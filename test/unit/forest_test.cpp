@@ -148,6 +148,7 @@ TEST_P(BruteForce, EverySplitIsTheBestOverAllCells) {
     o.n_estimators = 3;
     o.max_features = 1.0;  // every feature
     o.k = 1000;            // every occupied cell is a candidate
+    o.random_depth = 0;    // every level the best split
     o.min_samples_leaf = 2;
     o.cell_bits = bits;
     o.seed = 5;
@@ -215,6 +216,7 @@ TEST(Forest, ALastRowLeavingItsCellRetrainsAndOthersDoNot) {
     ForestOptions o;
     o.n_estimators = 1;
     o.max_depth = 1;
+    o.random_depth = 0;
     o.k = 1000;
     o.seed = 9;
     Forest f(o, 1, 2);
