@@ -69,14 +69,15 @@ double forest_cell(double v, int bits) {
 }
 
 // The candidate statistics of one node: per sampled feature (a slot, in
-// draw order) up to k candidate values ascending, how many rows hold each
-// exactly, and the rows with x <= value (per class, or count and exact sum).
+// draw order) up to k candidate cells ascending (their upper boundaries),
+// how many rows fall in each, and the rows with x <= boundary (per class,
+// or count and exact sum).
 struct CandStats {
     int k = 0;                      // stride
     std::vector<int32_t> features;  // per slot
     std::vector<uint16_t> count;    // candidates per slot
     std::vector<double> value;      // slot * k + j
-    std::vector<int32_t> eq;        // slot * k + j
+    std::vector<int32_t> eq;        // slot * k + j: rows in the cell
     std::vector<int32_t> left;      // classification: (slot * k + j) * C + c; regression: slot * k + j
     std::vector<ExactSum> left_sum; // regression: slot * k + j
 };
@@ -850,11 +851,11 @@ double forest_bytes_bound(const ForestOptions &o, int features, int classes, dou
     return 2.0 * o.n_estimators * (nodes * per_node + with_stats * per_stats);
 }
 
-// Stored form: version, options, then per tree its nodes in preorder:
-// kind (u8), n (varint), class counts (C varints) or sum (ExactSum); a split
+// Stored form: version, options (cell_bits last, u8, from encoding 2), then
+// per tree its nodes in preorder: kind (u8), n (varint), class counts (C varints) or sum (ExactSum); a split
 // adds feature (i32), threshold (f64) and a flag for candidate statistics:
 // slot count, then per slot feature (i32), candidates (u16), and per
-// candidate its value (f64), exact count (varint), left counts (C varints)
+// candidate its cell (f64), rows in it (varint), left counts (C varints)
 // or left count (varint) and sum (ExactSum), counts as steps from the
 // candidate before. A classification node is thus ~6 + C bytes, a split
 // 13 more, and its statistics ~10 + C·1-3 bytes per candidate.
