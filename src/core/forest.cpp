@@ -48,26 +48,6 @@ Rank rank_of(uint64_t id, int feature, double v) { return rank_in(feature_stream
 
 }  // namespace
 
-double forest_cell(double v, int bits) {
-    v = canonical(v);
-    if (bits >= kMaxCellBits || !std::isfinite(v)) return v;
-    uint64_t b;
-    std::memcpy(&b, &v, sizeof b);
-    const uint64_t sign = b & (uint64_t{1} << 63), low = (uint64_t{1} << (kMaxCellBits - bits)) - 1;
-    uint64_t mag = b & ~sign;
-    if (sign) {
-        mag &= ~low;  // toward zero is up for a negative value
-        if (mag == 0) return 0.0;
-    } else if (mag & low) {
-        mag = (mag | low) + 1;  // the next grid point; a carry is the next binade's first
-        if (mag >= 0x7ff0000000000000ULL) return std::numeric_limits<double>::max();
-    }
-    b = sign | mag;
-    double out;
-    std::memcpy(&out, &b, sizeof out);
-    return out;
-}
-
 // The candidate statistics of one node: per sampled feature (a slot, in
 // draw order) up to k candidate cells ascending (their upper boundaries),
 // how many rows fall in each, and the rows with x <= boundary (per class,

@@ -41,7 +41,10 @@
 // through lineage); the core filters those that reach the retrained node.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <functional>
 #include <memory>
 #include <string>
@@ -77,7 +80,26 @@ constexpr int kMaxCellBits = 52;
 // is data-independent and cell() is monotone, "x <= c" for a grid point c
 // holds exactly when cell(x) <= c: a split's threshold is a cell's upper
 // boundary and rows route by their raw values. bits >= 52 keeps every value.
-double forest_cell(double v, int bits);
+inline double forest_cell(double v, int bits) {
+    if (v == 0.0) return 0.0;  // -0.0 too
+    if (bits >= kMaxCellBits || !std::isfinite(v)) return v;
+    uint64_t b;
+    std::memcpy(&b, &v, sizeof b);
+    const uint64_t sign = b & (uint64_t{1} << 63), low = (uint64_t{1} << (kMaxCellBits - bits)) - 1;
+    uint64_t mag = b & ~sign;
+    if (sign) {
+        mag &= ~low;  // toward zero is up for a negative value
+        if (mag == 0) return 0.0;
+    } else if (mag & low) {
+        mag = (mag | low) + 1;  // the next grid point; a carry is the next binade's first
+        if (mag >= 0x7ff0000000000000ULL) return std::numeric_limits<double>::max();
+    }
+    b = sign | mag;
+    double out;
+    std::memcpy(&out, &b, sizeof out);
+    return out;
+}
+
 // Nodes with this many rows or fewer keep no candidate statistics.
 constexpr int32_t kStatsMinRows = 128;
 
