@@ -7,11 +7,13 @@
 #   model) vs the retrain of the same run; a 1% DELETE in one statement;
 #   scoring every row vs a plain scan; the state's size.
 #   ROWS=200000 FEATURES=20 TREES=100 DEPTH=10 DELETES=200 bench/forest.sh
-# RANDOM_DEPTH=n draws the top n levels' splits at random (DaRE's d_rmax);
-# SKLEARN=0 skips scikit-learn's fit.
+# RANDOM_DEPTH=n draws the top n levels' splits at random (DaRE's d_rmax;
+# unset: the option's default, 2);
+# CELL_BITS=b sets the threshold cells' mantissa bits (52: every value its
+# own cell, the rule before cells); SKLEARN=0 skips scikit-learn's fit.
 set -euo pipefail
 ROWS=${ROWS:-200000} FEATURES=${FEATURES:-20} TREES=${TREES:-100} DEPTH=${DEPTH:-10} DELETES=${DELETES:-200}
-RANDOM_DEPTH=${RANDOM_DEPTH:-0} SKLEARN=${SKLEARN:-1}
+RANDOM_DEPTH=${RANDOM_DEPTH:-} SKLEARN=${SKLEARN:-1} CELL_BITS=${CELL_BITS:-}
 DB=${DB:-unlearn_forest_bench}
 psql -X -q -d "${PGDATABASE:-postgres}" -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 q() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
@@ -31,8 +33,9 @@ ALTER TABLE plain ADD PRIMARY KEY (id);
 VACUUM ANALYZE data; VACUUM ANALYZE plain;
 SET unlearn.max_memory = '4GB';
 SQL
-opts="{\"n_estimators\": $TREES, \"max_depth\": $DEPTH, \"random_depth\": $RANDOM_DEPTH, \"seed\": 1}"
-[ "$DEPTH" = 0 ] && opts="{\"n_estimators\": $TREES, \"random_depth\": $RANDOM_DEPTH, \"seed\": 1}"
+more=${RANDOM_DEPTH:+, \"random_depth\": $RANDOM_DEPTH}${CELL_BITS:+, \"cell_bits\": $CELL_BITS}
+opts="{\"n_estimators\": $TREES, \"max_depth\": $DEPTH$more, \"seed\": 1}"
+[ "$DEPTH" = 0 ] && opts="{\"n_estimators\": $TREES$more, \"seed\": 1}"
 train_ms=$(q -c "SET unlearn.max_memory = '4GB'" -c "SELECT extract(epoch FROM clock_timestamp()) * 1000" \
              -c "SELECT 1 FROM unlearn.train('rf', 'data', 'y', ARRAY[$feats], 'random_forest', options => '$opts')" \
              -c "SELECT extract(epoch FROM clock_timestamp()) * 1000" | awk 'NR==1{a=$1} NR==3{print $1-a}')
@@ -74,8 +77,8 @@ verify=$(q -c "SET unlearn.max_memory = '4GB'" -c "SELECT string_agg(check_name,
 retrained=$(q -c "SELECT sum((details->>'subtrees_retrained')::int) FROM unlearn.audit WHERE model = 'rf' AND event = 'unlearn'")
 awk -v r="$ROWS" -v f="$FEATURES" -v t="$TREES" -v d="$DEPTH" -v tr="$train_ms" -v sk="$sk_ms" -v st="$state_mb" \
     -v m="$med" -v p="$p99" -v mx="$max" -v bm="$base_med" -v bp="$base_p99" -v b="$bulk" -v bk="$bulk_ms" -v v="${verify:-all passed}" \
-    -v n="$DELETES" -v subtrees="$retrained" -v sc="$scan_ms" -v pr="$predict_ms" -v rd="$RANDOM_DEPTH" 'BEGIN {
-    printf "random_forest %d rows x %d features, %d trees, max_depth %s, random_depth %s; state %s MB\n", r, f, t, d, rd, st
+    -v n="$DELETES" -v subtrees="$retrained" -v sc="$scan_ms" -v pr="$predict_ms" -v rd="${RANDOM_DEPTH:-default}" -v cb="${CELL_BITS:-default}" 'BEGIN {
+    printf "random_forest %d rows x %d features, %d trees, max_depth %s, random_depth %s, cell_bits %s; state %s MB\n", r, f, t, d, rd, cb, st
     printf "train: %.0f ms; scikit-learn RandomForestClassifier(n_jobs=1) fit: %.0f ms (ours / theirs %.2f)\n", tr, sk, tr / sk
     printf "single-row DELETE (%d statements): median %.2f ms (plain table %.2f ms, added %.2f ms), p99 %.2f ms (plain %.2f), max %.2f ms\n", n, m, bm, m - bm, p, bp, mx
     printf "retrain / added median: %.0fx; retrain / added p99: %.0fx\n", tr / (m - bm), tr / (p - bp)

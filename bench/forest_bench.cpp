@@ -1,7 +1,7 @@
 // The forest's core costs without PostgreSQL: fit time, state size, and the
 // distribution of single-row forget costs (each followed by the forest a
 // retrain would build, from rows held in memory) against a full fit.
-//   forest_bench [rows] [features] [trees] [max_depth] [forgets] [random_depth]
+//   forest_bench [rows] [features] [trees] [max_depth] [forgets] [random_depth] [cell_bits]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -23,7 +23,8 @@ int main(int argc, char **argv) {
     const int trees = argc > 3 ? std::atoi(argv[3]) : 100;
     const int depth = argc > 4 ? std::atoi(argv[4]) : 0;
     const int forgets = argc > 5 ? std::atoi(argv[5]) : 200;
-    const int random_depth = argc > 6 ? std::atoi(argv[6]) : 0;
+    const int random_depth = argc > 6 ? std::atoi(argv[6]) : ForestOptions().random_depth;
+    const int cell_bits = argc > 7 ? std::atoi(argv[7]) : ForestOptions().cell_bits;
     std::mt19937_64 rng(1);
     std::normal_distribution<double> n01;
     ForestRows all{RowMatrix(n, p), Vector(n)};
@@ -39,6 +40,7 @@ int main(int argc, char **argv) {
     o.n_estimators = trees;
     o.max_depth = depth;
     o.random_depth = random_depth;
+    o.cell_bits = cell_bits;
     o.seed = 7;
     Forest f(o, p, 2);
     auto t0 = Clock::now();
@@ -48,9 +50,9 @@ int main(int argc, char **argv) {
     t0 = Clock::now();
     f.encode(w);
     const double enc_ms = ms_since(t0);
-    std::printf("fit %d x %d, %d trees, max_depth %d, random_depth %d: %.0f ms; %zu nodes, state %.1f MB (encode %.0f ms)\n", n,
-                p, trees, depth, random_depth, fit_ms, f.nodes(), w.bytes().size() / 1e6, enc_ms);
-    std::vector<double> cost;
+    std::printf("fit %d x %d, %d trees, max_depth %d, random_depth %d, cell_bits %d: %.0f ms; %zu nodes, state %.1f MB (encode %.0f ms)\n",
+                n, p, trees, depth, random_depth, cell_bits, fit_ms, f.nodes(), w.bytes().size() / 1e6, enc_ms);
+    std::vector<double> cost, source;  // source: the row source's share (a table scan in PostgreSQL)
     int64_t retrained = 0;
     ForestRows held = all, wanted;
     for (int k = 0; k < forgets; ++k) {
@@ -64,23 +66,32 @@ int main(int argc, char **argv) {
         held.x.conservativeResize(last, Eigen::NoChange);
         held.y.conservativeResize(last);
         int fetches = 0;
+        source.push_back(0);
         t0 = Clock::now();
         retrained += f.update(cx, cy, -1, [&](const ForestRowFilter &needed) -> const ForestRows & {
             // the rows the filter asks for, as the boundary keeps them from its table scan
             ++fetches;
+            const auto s0 = Clock::now();
             std::vector<Eigen::Index> keep;
             for (Eigen::Index i = 0; i < held.x.rows(); ++i)
                 if (needed(held.x.row(i).data())) keep.push_back(i);
             wanted.x = held.x(keep, Eigen::all);
             wanted.y = held.y(keep);
+            source.back() += ms_since(s0);
             return wanted;
         });
         cost.push_back(ms_since(t0));
     }
     std::sort(cost.begin(), cost.end());
+    std::sort(source.begin(), source.end());
+    int none = 0;
+    for (double s : source) none += s == 0;
     if (!cost.empty())
         std::printf("forget one row: median %.3f ms, p99 %.3f ms, max %.3f ms; %.1f subtrees retrained per row; fit/median %.0fx\n",
                     cost[cost.size() / 2], cost[std::min(cost.size() - 1, cost.size() * 99 / 100)], cost.back(),
                     static_cast<double>(retrained) / forgets, fit_ms / cost[cost.size() / 2]);
+    if (!source.empty())
+        std::printf("of which handing the rows (a table read in PostgreSQL): median %.3f ms; forgets that retrained nothing: %d of %d\n",
+                    source[source.size() / 2], none, forgets);
     return 0;
 }

@@ -24,7 +24,7 @@ SELECT sqrt(avg((unlearn.predict('rfr', ARRAY[x1, x2, x3]) - y) ^ 2)) < 0.5 AS f
 -- feature importances (scikit-learn's feature_importances_) sum to one
 SELECT feature, coefficient > 0 AS used FROM unlearn.coefficients('rf') ORDER BY feature;
 SELECT abs(sum(coefficient) - 1) < 1e-12 AS importances_sum_to_one FROM unlearn.coefficients('rfr');
--- a forest is exported by its importances and class list: its thresholds are values of held rows
+-- a forest is exported by its importances and class list: its thresholds locate held rows
 SELECT unlearn.export('rf')->'parameters' ? 'feature_importances' AS importances, unlearn.export('rf')->'classes' AS classes,
        unlearn.predict_label('rf', ARRAY[0.5, 0.5, 0.5]) IN ('0', '1', '2') AS labelled;
 SELECT check_name, value, passed FROM unlearn.verify('rf') ORDER BY 1;
@@ -106,6 +106,7 @@ SELECT unlearn.train('bad', 'flat', 'label', ARRAY['x'], 'random_forest');
 SELECT unlearn.train('bad', 'flat', 'y', ARRAY['x'], 'random_forest_regressor');
 SELECT unlearn.train('bad', 'flat', 'cont', ARRAY['x'], 'random_forest');
 SELECT unlearn.train('bad', 'trees', 'label', ARRAY['x1'], 'random_forest', options => '{"max_depth": 0}');
+SELECT unlearn.train('bad', 'trees', 'label', ARRAY['x1'], 'random_forest', options => '{"cell_bits": 53}');
 SELECT unlearn.train('bad', 'trees', 'label', ARRAY['x1'], 'random_forest', options => '{"n_estimators": 100000}');
 SELECT unlearn.train('bad', 'trees', 'label', ARRAY['x1'], 'random_forest', options => '{"max_features": "half"}');
 SELECT unlearn.train('bad', 'trees', 'label', ARRAY['x1'], 'random_forest', options => '{"l2": 1}');

@@ -49,14 +49,15 @@ Rank rank_of(uint64_t id, int feature, double v) { return rank_in(feature_stream
 }  // namespace
 
 // The candidate statistics of one node: per sampled feature (a slot, in
-// draw order) up to k candidate values ascending, how many rows hold each
-// exactly, and the rows with x <= value (per class, or count and exact sum).
+// draw order) up to k candidate cells ascending (their upper boundaries),
+// how many rows fall in each, and the rows with x <= boundary (per class,
+// or count and exact sum).
 struct CandStats {
     int k = 0;                      // stride
     std::vector<int32_t> features;  // per slot
     std::vector<uint16_t> count;    // candidates per slot
     std::vector<double> value;      // slot * k + j
-    std::vector<int32_t> eq;        // slot * k + j
+    std::vector<int32_t> eq;        // slot * k + j: rows in the cell
     std::vector<int32_t> left;      // classification: (slot * k + j) * C + c; regression: slot * k + j
     std::vector<ExactSum> left_sum; // regression: slot * k + j
 };
@@ -131,7 +132,7 @@ public:
         return perm;
     }
 
-    // The candidates of the rows idx at node id, and their statistics.
+    // The candidates of the rows idx at node id (occupied cells), and their statistics.
     CandStats candidates(const RowMatrix &x, const Vector &y, const std::vector<int32_t> &idx, uint64_t id) const {
         CandStats cs;
         cs.k = o_.k;
@@ -163,7 +164,7 @@ public:
             const uint64_t stream = feature_stream(id, f);
             // the node's values of f, gathered once: both passes below read them in order
             column.resize(idx.size());
-            for (size_t i = 0; i < idx.size(); ++i) column[i] = canonical(x(idx[i], f));
+            for (size_t i = 0; i < idx.size(); ++i) column[i] = forest_cell(x(idx[i], f), o_.cell_bits);
             for (const double v : column) {
                 const Rank r = rank_in(stream, v);
                 if (heap.size() == k && !(r < heap.front().first)) continue;
@@ -183,7 +184,7 @@ public:
             const size_t m = vals.size();
             cs.count[s] = static_cast<uint16_t>(m);
             std::copy(vals.begin(), vals.end(), cs.value.begin() + static_cast<std::ptrdiff_t>(s * k));
-            // each row falls in the bucket of the first candidate >= its value
+            // each row falls in the bucket of the first candidate >= its cell
             const size_t cc = c_ > 0 ? static_cast<size_t>(c_) : 1;
             bucket_n.assign(m * cc, 0);
             if (c_ == 0) bucket_s.assign(m, ExactSum());
@@ -386,14 +387,14 @@ public:
             if (sign > 0 && m_s == k)
                 for (size_t j = 0; j < m_s; ++j) largest = std::max(largest, rank_of(id, f, vals[j]));
             for (int32_t r : changes) {
-                const double v = cx(r, f);
+                const double v = forest_cell(cx(r, f), o_.cell_bits);
                 const size_t j = static_cast<size_t>(std::lower_bound(vals, vals + m_s, v) - vals);
                 const bool is_candidate = j < m_s && vals[j] == v;
                 if (is_candidate) {
                     cs.eq[s * k + j] += sign;
-                    if (cs.eq[s * k + j] == 0) same_candidates = false;  // the value left the node
+                    if (cs.eq[s * k + j] == 0) same_candidates = false;  // the cell's last row left the node
                 } else if (sign > 0 && (m_s < k || rank_of(id, f, v) < largest)) {
-                    same_candidates = false;  // a new value that would be a candidate
+                    same_candidates = false;  // a new cell that would be a candidate
                 }
                 for (size_t jj = j; jj < m_s; ++jj) {
                     if (c_ > 0)
@@ -527,7 +528,9 @@ private:
     int32_t start_ = kOff;
 };
 
-constexpr uint16_t kForestEncoding = 1;  // the layout below; decode refuses others
+// The layout below. 2 stores cell_bits; 1 (before threshold cells) decodes
+// as cell_bits 52, every value its own cell, which is what it was.
+constexpr uint16_t kForestEncoding = 2, kForestEncodingExactValues = 1;
 
 }  // namespace
 
@@ -545,6 +548,9 @@ Forest::Forest(const ForestOptions &o, int features, int classes) : o_(o), featu
         throw Error(ErrorKind::InvalidParameter,
                     "option \"k\" must be an integer between 1 and " + std::to_string(kMaxCandidates));
     if (o.min_samples_leaf < 1) throw Error(ErrorKind::InvalidParameter, "option \"min_samples_leaf\" must be at least 1");
+    if (o.cell_bits < 1 || o.cell_bits > kMaxCellBits)
+        throw Error(ErrorKind::InvalidParameter,
+                    "option \"cell_bits\" must be an integer between 1 and " + std::to_string(kMaxCellBits));
 }
 
 Forest::Forest(const Forest &o) : o_(o.o_), features_(o.features_), classes_(o.classes_) {
@@ -825,11 +831,11 @@ double forest_bytes_bound(const ForestOptions &o, int features, int classes, dou
     return 2.0 * o.n_estimators * (nodes * per_node + with_stats * per_stats);
 }
 
-// Stored form: version, options, then per tree its nodes in preorder:
-// kind (u8), n (varint), class counts (C varints) or sum (ExactSum); a split
+// Stored form: version, options (cell_bits last, u8, from encoding 2), then
+// per tree its nodes in preorder: kind (u8), n (varint), class counts (C varints) or sum (ExactSum); a split
 // adds feature (i32), threshold (f64) and a flag for candidate statistics:
 // slot count, then per slot feature (i32), candidates (u16), and per
-// candidate its value (f64), exact count (varint), left counts (C varints)
+// candidate its cell (f64), rows in it (varint), left counts (C varints)
 // or left count (varint) and sum (ExactSum), counts as steps from the
 // candidate before. A classification node is thus ~6 + C bytes, a split
 // 13 more, and its statistics ~10 + C·1-3 bytes per candidate.
@@ -843,6 +849,7 @@ void Forest::encode(ByteWriter &w) const {
     w.put<int32_t>(o_.k);
     w.put<int32_t>(o_.random_depth);
     w.put<uint64_t>(o_.seed);
+    w.put<uint8_t>(static_cast<uint8_t>(o_.cell_bits));
     w.put<uint32_t>(static_cast<uint32_t>(trees_.size()));
     const size_t cc = static_cast<size_t>(classes_);
     for (const auto &tp : trees_) {
@@ -914,7 +921,8 @@ int32_t decode_node(ByteReader &r, Tree &t, const ForestOptions &o, int features
     if (kind != kSplit) return me;
     const auto f = r.get<int32_t>();
     const auto thr = r.get<double>();
-    if (f < 0 || f >= features || !std::isfinite(thr)) ByteReader::fail("bad forest split");
+    if (f < 0 || f >= features || !std::isfinite(thr) || forest_cell(thr, o.cell_bits) != thr)
+        ByteReader::fail("bad forest split");
     const auto has = r.get<uint8_t>();
     if (has > 1) ByteReader::fail("bad forest split");
     t.nodes[static_cast<size_t>(me)].feature = f;
@@ -940,7 +948,8 @@ int32_t decode_node(ByteReader &r, Tree &t, const ForestOptions &o, int features
             for (size_t j = 0; j < cs.count[s]; ++j) {
                 const size_t at = s * k + j;
                 cs.value[at] = r.get<double>();
-                if (!std::isfinite(cs.value[at]) || (j > 0 && !(cs.value[at - 1] < cs.value[at])))
+                if (!std::isfinite(cs.value[at]) || forest_cell(cs.value[at], o.cell_bits) != cs.value[at] ||
+                    (j > 0 && !(cs.value[at - 1] < cs.value[at])))
                     ByteReader::fail("bad forest candidate");
                 cs.eq[at] = get_count(r);
                 if (classes > 0)
@@ -963,7 +972,8 @@ int32_t decode_node(ByteReader &r, Tree &t, const ForestOptions &o, int features
 }  // namespace
 
 Forest Forest::decode(ByteReader &r, int features, int classes) {
-    if (r.get<uint16_t>() != kForestEncoding) ByteReader::fail("unknown forest encoding");
+    const auto encoding = r.get<uint16_t>();
+    if (encoding != kForestEncoding && encoding != kForestEncodingExactValues) ByteReader::fail("unknown forest encoding");
     ForestOptions o;
     o.n_estimators = r.get<int32_t>();
     o.max_depth = r.get<int32_t>();
@@ -972,6 +982,7 @@ Forest Forest::decode(ByteReader &r, int features, int classes) {
     o.k = r.get<int32_t>();
     o.random_depth = r.get<int32_t>();
     o.seed = r.get<uint64_t>();
+    o.cell_bits = encoding == kForestEncodingExactValues ? kMaxCellBits : r.get<uint8_t>();
     if (!std::isfinite(o.max_features) || o.max_features < 0 || o.random_depth < 0) ByteReader::fail("bad forest options");
     Forest f = [&] {
         try {

@@ -10,24 +10,29 @@
 // would build, and verify checks exactly that. What makes it so:
 //  - Feature sampling at a node depends only on the node's path (a seeded
 //    stream keyed by seed, tree and the left/right turns from the root).
-//  - Threshold candidates (the threshold rule): for a node and a sampled
-//    feature, every distinct value v of the feature among the rows reaching
-//    the node gets a hash h(path, feature, v); the candidates are the k
-//    distinct values with the smallest hashes, and "x <= v" goes left. The
-//    set is a function of the set of distinct values at the node, never of
-//    row order or keys. Each candidate keeps how many rows hold exactly its
-//    value: forgetting a row changes the set only when that count reaches 0
-//    (the value left the node), learning a row only when its value is new at
-//    the node and hashes below the largest candidate (or fewer than k
-//    distinct values were there). Either way the subtree is retrained.
+//  - Threshold candidates (the threshold rule): every value maps to a cell
+//    of a fixed, data-independent grid (forest_cell: sign, exponent and the
+//    top cell_bits mantissa bits). For a node and a sampled feature, every
+//    cell c occupied by the rows reaching the node gets a hash h(path,
+//    feature, c); the candidates are the k occupied cells with the smallest
+//    hashes, and "x <= c" (c the cell's upper boundary) goes left. The set is
+//    a function of the set of occupied cells at the node, never of row order
+//    or keys. Each candidate keeps how many rows fall in its cell: forgetting
+//    a row changes the set only when that count reaches 0 (the cell's last
+//    row left the node: rare for coarse cells, unlike a continuous value's
+//    one row), learning a row only when its cell is new at the node and
+//    hashes below the largest candidate (or fewer than k cells were
+//    occupied). Either way the subtree is retrained.
 //  - The statistics are exact: class counts are integers, regression sums
 //    are ExactSum (exact_sum.hpp), and a decision rounds them the same way
 //    whichever order the rows came in.
 //  - Why a forest that forgot a row holds no threshold that came from it: a
-//    threshold is a candidate value, a candidate's row count reaches 0 when
-//    its last row is forgotten, and that retrains the subtree from the
-//    remaining rows, which no longer hold the value. More generally the
-//    forest equals a retrain on the remaining rows, which never saw the row.
+//    threshold is a grid point, not a row's value (unless the value is one,
+//    e.g. a small integer); it is a candidate because some row is in its
+//    cell, and a candidate's row count reaches 0 when the cell's last row is
+//    forgotten, which retrains the subtree from the remaining rows, none of
+//    them in that cell. More generally the forest equals a retrain on the
+//    remaining rows, which never saw the row.
 //  - Nodes that hold kStatsMinRows rows or fewer keep no candidate
 //    statistics (a retrain from so few rows is cheap): any change of their
 //    rows retrains them.
@@ -36,7 +41,10 @@
 // through lineage); the core filters those that reach the retrained node.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <functional>
 #include <memory>
 #include <string>
@@ -55,13 +63,43 @@ struct ForestOptions {
     int min_samples_leaf = 1;
     double max_features = 0;   // 0: default ('sqrt' classification, 1.0 regression); <= 1 a fraction, else a count
     int k = 10;                // candidate thresholds per sampled feature
-    int random_depth = 0;      // levels whose split is drawn at random
+    int random_depth = 2;      // levels whose split is drawn at random (they never flip)
     uint64_t seed = 0;
+    int cell_bits = 6;         // threshold cells: mantissa bits kept (forest_cell); 52: every value its own cell
 };
 
 constexpr int kMaxForestDepth = 500;
 constexpr int kMaxTrees = 10000;
 constexpr int kMaxCandidates = 1000;
+constexpr int kMaxCellBits = 52;
+
+// The threshold cell of a value: the smallest point >= v of a fixed grid,
+// the doubles whose mantissa has at most `bits` leading bits (plus 0 and
+// DBL_MAX). Cells are (previous grid point, grid point], of relative width
+// 2^-bits; small integers and 0 are grid points; -0.0 is 0. Because the grid
+// is data-independent and cell() is monotone, "x <= c" for a grid point c
+// holds exactly when cell(x) <= c: a split's threshold is a cell's upper
+// boundary and rows route by their raw values. bits >= 52 keeps every value.
+inline double forest_cell(double v, int bits) {
+    if (v == 0.0) return 0.0;  // -0.0 too
+    if (bits >= kMaxCellBits || !std::isfinite(v)) return v;
+    uint64_t b;
+    std::memcpy(&b, &v, sizeof b);
+    const uint64_t sign = b & (uint64_t{1} << 63), low = (uint64_t{1} << (kMaxCellBits - bits)) - 1;
+    uint64_t mag = b & ~sign;
+    if (sign) {
+        mag &= ~low;  // toward zero is up for a negative value
+        if (mag == 0) return 0.0;
+    } else if (mag & low) {
+        mag = (mag | low) + 1;  // the next grid point; a carry is the next binade's first
+        if (mag >= 0x7ff0000000000000ULL) return std::numeric_limits<double>::max();
+    }
+    b = sign | mag;
+    double out;
+    std::memcpy(&out, &b, sizeof out);
+    return out;
+}
+
 // Nodes with this many rows or fewer keep no candidate statistics.
 constexpr int32_t kStatsMinRows = 128;
 

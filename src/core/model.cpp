@@ -144,6 +144,7 @@ ForestOptions forest_options(const Options &o, int features) {
     f.min_samples_leaf = o.min_samples_leaf;
     f.k = o.k;
     f.random_depth = o.random_depth;
+    if (o.cell_bits > 0) f.cell_bits = o.cell_bits;
     f.seed = static_cast<uint64_t>(o.seed);
     const double p = std::max(1, features);
     f.max_features = o.max_features == -1 ? std::floor(std::sqrt(p))
@@ -168,7 +169,7 @@ Options parse_options(Algorithm a, const std::map<std::string, double> &raw) {
     const bool regularised = a == Algorithm::Ridge || a == Algorithm::LogisticRegression || a == Algorithm::Mlp;
     if (a == Algorithm::Ridge || a == Algorithm::LogisticRegression) o.l2 = 1.0;  // Ridge()'s alpha, LogisticRegression()'s C
     if (a == Algorithm::Mlp) o.l2 = 1e-4;                                         // MLPClassifier()'s alpha
-    const char *valid = is_forest(a) ? "Valid options: n_estimators, max_depth, min_samples_leaf, max_features, k, random_depth, seed, holdout, on_insert."
+    const char *valid = is_forest(a) ? "Valid options: n_estimators, max_depth, min_samples_leaf, max_features, k, random_depth, cell_bits, seed, holdout, on_insert."
                         : a == Algorithm::Mlp ? "Valid options: hidden, layers, epochs, tol, n_iter_no_change, batch_size, learning_rate, l2, seed, holdout, aggregation, on_insert."
                         : a == Algorithm::LogisticRegression ? "Valid options: l2, seed, holdout, aggregation, on_insert; noise, epsilon, delta (certified)."
                         : a == Algorithm::Ridge ? "Valid options: l2, seed, holdout, on_insert."
@@ -210,6 +211,8 @@ Options parse_options(Algorithm a, const std::map<std::string, double> &raw) {
             o.k = int_option(k, v, 1, kMaxCandidates);
         } else if (is_forest(a) && k == "random_depth") {
             o.random_depth = int_option(k, v, 0, kMaxForestDepth);
+        } else if (is_forest(a) && k == "cell_bits") {
+            o.cell_bits = int_option(k, v, 1, kMaxCellBits);
         } else if (is_forest(a) && k == "max_features") {
             // -1 and -2 stand for 'sqrt' and 'log2' (the boundary parses the words)
             if (!(v == -1 || v == -2 || (v > 0 && v <= 1) || (v > 1 && v == std::floor(v) && v <= 1600)))

@@ -54,7 +54,8 @@ struct Options {
     double noise = 1.0, epsilon = 1.0, delta = 1e-4;  // certified removal
     // random forests (scikit-learn's names); max_features 0 is the default,
     // -1 'sqrt', -2 'log2', <= 1 a fraction, else a count
-    int n_estimators = 100, max_depth = 0, min_samples_leaf = 1, k = 10, random_depth = 0;
+    int n_estimators = 100, max_depth = 0, min_samples_leaf = 1, k = 10, random_depth = 2;
+    int cell_bits = 0;  // a forest's threshold cells (forest_cell); 0: ForestOptions' default
     double max_features = 0;
     // Read by the boundary, never by an algorithm (parsed there, as text).
     bool learn_inserts = false;    // on_insert = 'learn'

@@ -140,9 +140,12 @@ int64 update_forest(ModelChange &c, const StatementRows &rows, const std::vector
 
 // A forest of the model's layout trained on rows (none: the forest a train
 // on no rows builds), refused when it would not fit in unlearn.max_memory.
-Forest grow(const ModelMeta &m, const ClassLabels &classes, const ForestRows &rows) {
+// A model's forest keeps the threshold cells it was trained with (`like`):
+// one stored before cells (encoding 1) keeps every value its own cell.
+Forest grow(const ModelMeta &m, const ClassLabels &classes, const ForestRows &rows, const Forest *like = nullptr) {
     const int p = width(m);
-    const ForestOptions o = forest_options(m.options, p);
+    ForestOptions o = forest_options(m.options, p);
+    if (like) o.cell_bits = like->options().cell_bits;
     check_memory(rows_bytes(static_cast<double>(rows.x.rows()), p, 0, 2) +
                      forest_bytes_bound(o, p, class_count(classes), static_cast<double>(rows.x.rows())),
                  "training random forest \"" + m.name + "\"",
@@ -245,7 +248,7 @@ public:
     // the forest a train on no rows builds
     void reset(ModelChange &c) const override {
         ForestShard &fs = forest_of(c.states.at(0));
-        fs.forest = grow(c.model, fs.classes, ForestRows{RowMatrix(0, width(c.model)), Vector(0)});
+        fs.forest = grow(c.model, fs.classes, ForestRows{RowMatrix(0, width(c.model)), Vector(0)}, &fs.forest);
         c.change_all_shards();
     }
 
@@ -257,7 +260,7 @@ public:
         if (h.missing != 0)
             throw Error(ErrorKind::CorruptState, "model \"" + c.model.name + "\" holds rows its table no longer has",
                         "unlearn.resync('" + c.model.name + "') retrains the model.");
-        fs.forest = grow(c.model, fs.classes, h.rows);
+        fs.forest = grow(c.model, fs.classes, h.rows, &fs.forest);
         c.change_all_shards();
     }
 
@@ -273,7 +276,7 @@ std::vector<Check> Dare::verify(Spi &spi, const ModelMeta &m) const {
     columns.push_back(m.target);
     check_source(spi, m.relation, columns);
     const HeldForestRows h = read_held(spi, m, ours.classes);
-    const Forest fresh = grow(m, ours.classes, h.rows);
+    const Forest fresh = grow(m, ours.classes, h.rows, &ours.forest);
     std::vector<Check> checks;
     checks.push_back({"lineage_rows_missing_from_table", static_cast<double>(h.missing), 0});
     checks.push_back({"state_rows_minus_retrain_rows", static_cast<double>(ours.forest.rows() - fresh.rows()), 0});

@@ -66,10 +66,11 @@ std::string parameters_json(const CachedModel &m) {
     const std::vector<std::string> names = column_names(m.meta);
     if (const auto *lin = std::get_if<LinearFit>(&m.fit.fit))
         return "{\"coef\": " + json_vector(lin->coef) + ", \"intercept\": " + json_number(lin->intercept) + "}";
-    // a forest's thresholds are values of rows it holds: its trees stay inside
+    // a forest's thresholds are the cells of rows it holds (1.6% wide by
+    // default, exact for small integers): its trees stay inside
     if (std::get_if<ForestFit>(&m.fit.fit))
         return "{\"feature_importances\": " + json_vector(m.fit.parameters()) +
-               ", \"trees\": \"not exported: their split thresholds are values of held rows\"}";
+               ", \"trees\": \"not exported: their split thresholds locate held rows\"}";
     const ClassView &classes = class_view(m, "export");
     if (const auto *nb = std::get_if<NaiveBayesFit>(&m.fit.fit)) {
         // per class in the class list's order; a forgotten class has prior 0 and no parameters

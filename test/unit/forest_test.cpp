@@ -1,13 +1,17 @@
-// The DaRE-style forest (forest.hpp): every split is the best a brute-force
-// search over the rows reaching the node finds; the forest is a function of
+// The DaRE-style forest (forest.hpp): thresholds are cell boundaries of a
+// fixed grid that routes rows as their cells; every split is the best a
+// brute-force search over the cells of the rows reaching the node finds; the forest is a function of
 // the multiset of rows (order never matters); after many random forgets and
 // learns it is, byte for byte, the forest a fresh fit on the remaining rows
 // builds; its stored form round-trips and refuses damaged bytes.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <numeric>
 #include <random>
+#include <tuple>
 
 #include "bytes.hpp"
 #include "forest.hpp"
@@ -59,15 +63,15 @@ std::vector<uint8_t> bytes_of(const Forest &f) {
     return w.bytes();
 }
 
-// The best score of any split "x_j <= v" over every feature and every
-// distinct value, from the raw rows: Gini's sum of squared counts over the
+// The best score of any split "x_j <= cell(v)" over every feature and every
+// value's threshold cell, from the raw rows: Gini's sum of squared counts over the
 // side sizes, or squared error's (sum)^2 / n (larger is better). -inf when
 // none leaves min_leaf rows on both sides.
-double brute_best(const Rows &r, const std::vector<int> &idx, int classes, int min_leaf) {
+double brute_best(const Rows &r, const std::vector<int> &idx, int classes, int min_leaf, int cell_bits) {
     double best = -INFINITY;
     for (Eigen::Index j = 0; j < r.x.cols(); ++j) {
         for (int a : idx) {
-            const double v = r.x(a, j);
+            const double v = forest_cell(r.x(a, j), cell_bits);
             std::vector<long double> cl(static_cast<size_t>(std::max(classes, 1)), 0), cr = cl;
             long double sl = 0, sr = 0;
             int nl = 0, nr = 0;
@@ -119,29 +123,34 @@ double score_of(const Rows &r, const std::vector<int> &idx, int classes, int f, 
 // Walks a tree's preorder nodes alongside the rows reaching each node and
 // checks each split against the brute-force best.
 void check_tree(const std::vector<Forest::NodeView> &nodes, size_t &at, const Rows &r, const std::vector<int> &idx,
-                int classes, int min_leaf) {
+                int classes, int min_leaf, int cell_bits) {
     const Forest::NodeView nd = nodes.at(at++);
     ASSERT_EQ(nd.n, static_cast<int32_t>(idx.size()));
     if (!nd.split) return;
-    const double best = brute_best(r, idx, classes, min_leaf);
+    ASSERT_EQ(forest_cell(nd.threshold, cell_bits), nd.threshold);  // a cell's upper boundary
+    const double best = brute_best(r, idx, classes, min_leaf, cell_bits);
     const double ours = score_of(r, idx, classes, nd.feature, nd.threshold);
     EXPECT_NEAR(ours, best, 1e-9 * std::max(1.0, std::fabs(best)));
     std::vector<int> left, right;
     for (int i : idx) (r.x(i, nd.feature) <= nd.threshold ? left : right).push_back(i);
-    check_tree(nodes, at, r, left, classes, min_leaf);
-    check_tree(nodes, at, r, right, classes, min_leaf);
+    check_tree(nodes, at, r, left, classes, min_leaf, cell_bits);
+    check_tree(nodes, at, r, right, classes, min_leaf, cell_bits);
 }
 
-class BruteForce : public ::testing::TestWithParam<int> {};
+// (classes, cell_bits): values on a 0.01 step share cells at 4 or 6 bits;
+// at 52 bits every value is its own cell
+class BruteForce : public ::testing::TestWithParam<std::tuple<int, int>> {};
 
-TEST_P(BruteForce, EverySplitIsTheBestOverAllValues) {
-    const int classes = GetParam();
-    const Rows r = make_rows(120, 4, classes, 11 + classes);
+TEST_P(BruteForce, EverySplitIsTheBestOverAllCells) {
+    const auto [classes, bits] = GetParam();
+    const Rows r = make_rows(120, 4, classes, 11 + classes, 0.01);
     ForestOptions o;
     o.n_estimators = 3;
     o.max_features = 1.0;  // every feature
-    o.k = 1000;            // every distinct value is a candidate
+    o.k = 1000;            // every occupied cell is a candidate
+    o.random_depth = 0;    // every level the best split
     o.min_samples_leaf = 2;
+    o.cell_bits = bits;
     o.seed = 5;
     Forest f(o, 4, classes);
     f.fit(r.x, r.y);
@@ -150,12 +159,113 @@ TEST_P(BruteForce, EverySplitIsTheBestOverAllValues) {
     for (int t = 0; t < 3; ++t) {
         size_t at = 0;
         const auto nodes = f.tree_nodes(t);
-        check_tree(nodes, at, r, all, classes, 2);
+        check_tree(nodes, at, r, all, classes, 2, bits);
         EXPECT_EQ(at, nodes.size());
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Forest, BruteForce, ::testing::Values(0, 2, 3));
+INSTANTIATE_TEST_SUITE_P(Forest, BruteForce, ::testing::Combine(::testing::Values(0, 2, 3), ::testing::Values(4, 6, 52)));
+
+// The grid: a cell is the smallest grid point >= v (monotone, idempotent),
+// within a relative 2^-bits of v, and "v <= c" for a grid point c is
+// "cell(v) <= c", which is why rows route by their raw values.
+TEST(Forest, CellsAreAGridThatRoutesLikeTheirValues) {
+    std::mt19937_64 rng(3);
+    std::vector<double> v{0.0, -0.0, 1.0, 2.0, 3.0, 17.0, -5.0, 0.5, std::numeric_limits<double>::max(),
+                          -std::numeric_limits<double>::max(), std::numeric_limits<double>::denorm_min(),
+                          -std::numeric_limits<double>::denorm_min(), std::numeric_limits<double>::min()};
+    std::normal_distribution<double> n01;
+    for (int i = 0; i < 3000; ++i) v.push_back(std::ldexp(n01(rng), static_cast<int>(rng() % 80) - 40));
+    for (int bits : {1, 4, 6, 7, 52}) {
+        const int exact = bits < 11 ? 1 << (bits + 1) : 4096;  // integers up to 2^(bits+1) are their own cells
+        for (int s = 0; s <= exact; ++s) EXPECT_EQ(forest_cell(s, bits), s);
+        if (bits < 11) EXPECT_EQ(forest_cell(exact + 1, bits), exact + 2);
+        EXPECT_EQ(std::signbit(forest_cell(-0.0, bits)), false);
+        std::vector<double> cells;
+        for (double a : v) {
+            const double c = forest_cell(a, bits);
+            ASSERT_GE(c, a);
+            ASSERT_EQ(forest_cell(c, bits), c) << a;
+            if (std::fabs(a) >= std::numeric_limits<double>::min() && std::fabs(a) < 1e300)
+                ASSERT_LE(c - a, std::ldexp(std::fabs(a), 1 - bits)) << a;
+            cells.push_back(c);
+        }
+        for (size_t i = 0; i < v.size(); ++i)
+            for (size_t j = 0; j < v.size(); j += 37) {
+                if (v[i] <= v[j]) ASSERT_LE(cells[i], cells[j]);
+                ASSERT_EQ(v[i] <= cells[j], cells[i] <= cells[j]) << v[i] << " " << cells[j];
+            }
+    }
+    EXPECT_EQ(forest_cell(0.1, 52), 0.1);
+    EXPECT_NE(forest_cell(0.1, 6), 0.1);
+}
+
+// One feature, 50 values four rows each (label: x >= 0.5) and one far row
+// alone in its cell; a single tree of one split over every cell. Forgetting
+// one of four rows of a cell keeps the split and retrains nothing; the far
+// row's cell is a candidate that empties, and the tree retrains; either way
+// the forest is a fresh fit's. The threshold is a cell boundary no row holds.
+TEST(Forest, ALastRowLeavingItsCellRetrainsAndOthersDoNot) {
+    Rows pool{RowMatrix(201, 1), Vector(201)};
+    for (int i = 0; i < 200; ++i) {
+        pool.x(i, 0) = (i % 50) / 50.0;
+        pool.y(i) = pool.x(i, 0) >= 0.5 ? 1 : 0;
+    }
+    pool.x(200, 0) = 1000.0;
+    pool.y(200) = 1;
+    ForestOptions o;
+    o.n_estimators = 1;
+    o.max_depth = 1;
+    o.random_depth = 0;
+    o.k = 1000;
+    o.seed = 9;
+    Forest f(o, 1, 2);
+    f.fit(pool.x, pool.y);
+    const auto nodes = f.tree_nodes(0);
+    ASSERT_TRUE(nodes[0].split);
+    EXPECT_EQ(forest_cell(nodes[0].threshold, o.cell_bits), nodes[0].threshold);
+    for (Eigen::Index i = 0; i < pool.x.rows(); ++i) EXPECT_NE(pool.x(i, 0), nodes[0].threshold);
+    std::vector<int> held(201);
+    std::iota(held.begin(), held.end(), 0);
+    auto forget = [&](int row) {
+        held.erase(std::find(held.begin(), held.end(), row));
+        const Rows now = subset(pool, held), c = subset(pool, {row});
+        const int64_t retrained = f.update(c.x, c.y, -1, [&](const ForestRowFilter &) -> const ForestRows & {
+            static ForestRows rows;
+            rows.x = now.x;
+            rows.y = now.y;
+            return rows;
+        });
+        Forest fresh(o, 1, 2);
+        fresh.fit(now.x, now.y);
+        EXPECT_EQ(bytes_of(f), bytes_of(fresh));
+        return retrained;
+    };
+    EXPECT_EQ(forget(7), 0);     // 0.14: three rows left in its cell
+    EXPECT_EQ(forget(200), 1);   // 1000: its cell's last row
+}
+
+// A forest stored before threshold cells (encoding 1, no cell_bits) decodes
+// as every value its own cell, and re-encodes as the same forest.
+TEST(Forest, AnEncodingOneForestDecodesWithExactValueCells) {
+    const Rows r = make_rows(300, 3, 2, 4);
+    ForestOptions o;
+    o.n_estimators = 2;
+    o.cell_bits = kMaxCellBits;
+    Forest f(o, 3, 2);
+    f.fit(r.x, r.y);
+    auto b = bytes_of(f);
+    const size_t cell_bits_at = 2 + 4 + 4 + 4 + 8 + 4 + 4 + 8;  // version and options before it
+    ASSERT_EQ(b[cell_bits_at], kMaxCellBits);
+    std::vector<uint8_t> old(b.begin(), b.begin() + cell_bits_at);
+    old.insert(old.end(), b.begin() + cell_bits_at + 1, b.end());
+    old[0] = 1;
+    old[1] = 0;
+    ByteReader rd(old.data(), old.size());
+    const Forest g = Forest::decode(rd, 3, 2);
+    EXPECT_EQ(g.options().cell_bits, kMaxCellBits);
+    EXPECT_EQ(bytes_of(g), b);
+}
 
 TEST(Forest, RowOrderDoesNotMatter) {
     for (int classes : {0, 3}) {
@@ -176,9 +286,11 @@ TEST(Forest, RowOrderDoesNotMatter) {
 
 // Random forgets and learns, one row or a batch at a time; after each the
 // forest must be byte-identical to a fresh fit on the rows it holds.
-void forget_and_learn(int classes, int random_depth, int min_leaf, int rounds) {
-    const Rows pool = make_rows(900, 6, classes, 77 + classes);
+void forget_and_learn(int classes, int random_depth, int min_leaf, int rounds, int cell_bits = ForestOptions().cell_bits,
+                      double step = 0.1) {
+    const Rows pool = make_rows(900, 6, classes, 77 + classes, step);
     ForestOptions o;
+    o.cell_bits = cell_bits;
     o.n_estimators = 4;
     o.k = 5;
     o.random_depth = random_depth;
@@ -236,6 +348,9 @@ void forget_and_learn(int classes, int random_depth, int min_leaf, int rounds) {
 TEST(Forest, ForgetAndLearnEqualAFreshFitClassification) { forget_and_learn(3, 0, 1, 300); }
 TEST(Forest, ForgetAndLearnEqualAFreshFitBinaryRandomLevels) { forget_and_learn(2, 2, 3, 300); }
 TEST(Forest, ForgetAndLearnEqualAFreshFitRegression) { forget_and_learn(0, 1, 2, 200); }
+// values that share cells (a fine step, coarse cells), and every value its own cell
+TEST(Forest, ForgetAndLearnEqualAFreshFitSharedCells) { forget_and_learn(3, 1, 1, 300, 4, 0.01); }
+TEST(Forest, ForgetAndLearnEqualAFreshFitExactValues) { forget_and_learn(2, 0, 1, 200, kMaxCellBits, 0.01); }
 
 TEST(Forest, EncodingRoundTripsAndRefusesDamage) {
     for (int classes : {0, 2}) {
@@ -295,6 +410,11 @@ TEST(Forest, RefusesBadOptions) {
     o = ForestOptions{};
     o.k = 0;
     EXPECT_THROW(Forest(o, 3, 2), Error);
+    for (int bits : {0, kMaxCellBits + 1}) {
+        o = ForestOptions{};
+        o.cell_bits = bits;
+        EXPECT_THROW(Forest(o, 3, 2), Error);
+    }
 }
 
 }  // namespace
