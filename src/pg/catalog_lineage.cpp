@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "interrupt.hpp"
+
 namespace unlearn::pg {
 
 namespace {
@@ -76,9 +78,21 @@ void lock_in_chunks(Spi &spi, const ModelMeta &m, std::vector<int32> buckets, bo
 
 std::map<int32, LineageBlock> lock_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets, bool create) {
     std::map<int32, LineageBlock> out;
-    lock_in_chunks(spi, m, buckets, create, [&](const SpiResult &r) {
+    const auto keep = [&](const SpiResult &r) {
         for (uint64 i = 0; i < r.rows(); ++i) out.emplace(r.int4(i, 1), block_at(r, i));
-    });
+    };
+    lock_in_chunks(spi, m, buckets, create, keep);
+    // A block made (or found) here that a writer holding it emptied and
+    // deleted before our lock got it is missing from the rows locked: made
+    // and locked again, since write_blocks updates only blocks that exist.
+    while (create) {
+        std::vector<int32> missing;
+        for (int32 b : buckets)
+            if (!out.count(b)) missing.push_back(b);
+        if (missing.empty()) break;
+        check_interrupts();
+        lock_in_chunks(spi, m, missing, true, keep);
+    }
     return out;
 }
 
