@@ -12,6 +12,12 @@ bool audit_has_details() {
     });
 }
 
+// The audit row, its columns $1..$10 as audit_params gives them. A macro:
+// the plan cache keys on literals, and touch_model_and_audit embeds it.
+#define UNLEARN_AUDIT_INSERT                                                                                       \
+    "INSERT INTO unlearn.audit (event, model_id, model, rows, method, shards, duration_ms, state_hash_before, "     \
+    "state_hash_after, details) VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''), $9, NULLIF($10::jsonb, '{}'))"
+
 // The event's columns as parameters, in the INSERT's order; the details
 // last, as a JSON object's text ("{}" when there are none).
 std::vector<Param> audit_params(const ModelMeta &m, const AuditEvent &event) {
@@ -34,11 +40,7 @@ void write_audit(Spi &spi, const ModelMeta &m, const AuditEvent &event) {
             params);
         return;
     }
-    spi.exec(
-        "INSERT INTO unlearn.audit (event, model_id, model, rows, method, shards, duration_ms, "
-        "state_hash_before, state_hash_after, details) VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''), $9, "
-        "NULLIF($10::jsonb, '{}'))",
-        params);
+    spi.exec(UNLEARN_AUDIT_INSERT, params);
 }
 
 bool touch_model_and_audit(Spi &spi, const ModelMeta &m, int64 held_change, int64 forgotten, const AuditEvent &event) {
@@ -47,18 +49,15 @@ bool touch_model_and_audit(Spi &spi, const ModelMeta &m, int64 held_change, int6
         write_audit(spi, m, event);
         return touched;
     }
-    std::vector<Param> params{int8_param(held_change), int8_param(forgotten)};
-    for (Param &p : audit_params(m, event)) params.push_back(std::move(p));
-    // touch_model's statement with the audit's INSERT as one more CTE (a
+    std::vector<Param> params = audit_params(m, event);
+    params.push_back(int8_param(held_change));
+    params.push_back(int8_param(forgotten));
+    // touch_model's statement with write_audit's INSERT as one more CTE (a
     // data-modifying CTE runs whether or not it is read): one statement
-    // less per change. $4 is the model id, the audit's second column.
+    // less per change. $2 is the model id, the audit's second column.
     SpiResult r = spi.exec(
-        "WITH locked AS (SELECT model_id FROM unlearn.models WHERE model_id = $4 FOR NO KEY UPDATE SKIP LOCKED), "
-        UNLEARN_TOUCH_LOCKED("$1", "$2")
-        ", audited AS (INSERT INTO unlearn.audit (event, model_id, model, rows, method, shards, duration_ms, "
-        "state_hash_before, state_hash_after, details) VALUES ($3, $4, $5, $6, $7, $8, $9, NULLIF($10, ''), $11, "
-        "NULLIF($12::jsonb, '{}'))) "
-        "SELECT count(*) FROM touched",
+        "WITH locked AS (SELECT model_id FROM unlearn.models WHERE model_id = $2 FOR NO KEY UPDATE SKIP LOCKED), "
+        UNLEARN_TOUCH_LOCKED("$11", "$12") ", audited AS (" UNLEARN_AUDIT_INSERT ") SELECT count(*) FROM touched",
         params);
     if (r.int8(0, 1) == 1) return true;
     return count_later(spi, m, held_change, forgotten);
