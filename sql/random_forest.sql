@@ -107,6 +107,18 @@ SELECT unlearn.train('bad', 'flat', 'y', ARRAY['x'], 'random_forest_regressor');
 SELECT unlearn.train('bad', 'flat', 'cont', ARRAY['x'], 'random_forest');
 SELECT unlearn.train('bad', 'trees', 'label', ARRAY['x1'], 'random_forest', options => '{"max_depth": 0}');
 SELECT unlearn.train('bad', 'trees', 'label', ARRAY['x1'], 'random_forest', options => '{"cell_bits": 53}');
+-- a forest trained before 0.7.0 under that version's defaults (every value
+-- its own cell, no random levels), whose options name neither: it keeps the
+-- rules it was trained with, before and after it forgets rows
+SELECT rows_trained FROM unlearn.train('old_rf', 'trees', 'label', ARRAY['x1', 'x2', 'x3'], 'random_forest',
+                                       options => '{"n_estimators": 4, "seed": 3, "random_depth": 0, "cell_bits": 52}');
+UPDATE unlearn.models SET options = '{"n_estimators": 4, "seed": 3}' WHERE name = 'old_rf';
+SELECT check_name, passed FROM unlearn.verify('old_rf') WHERE NOT passed;
+BEGIN;
+DELETE FROM trees WHERE id % 50 = 1;
+SELECT check_name, passed FROM unlearn.verify('old_rf') WHERE NOT passed;
+ROLLBACK;
+SELECT unlearn.drop_model('old_rf');
 SELECT unlearn.train('bad', 'trees', 'label', ARRAY['x1'], 'random_forest', options => '{"n_estimators": 100000}');
 SELECT unlearn.train('bad', 'trees', 'label', ARRAY['x1'], 'random_forest', options => '{"max_features": "half"}');
 SELECT unlearn.train('bad', 'trees', 'label', ARRAY['x1'], 'random_forest', options => '{"l2": 1}');

@@ -140,12 +140,17 @@ int64 update_forest(ModelChange &c, const StatementRows &rows, const std::vector
 
 // A forest of the model's layout trained on rows (none: the forest a train
 // on no rows builds), refused when it would not fit in unlearn.max_memory.
-// A model's forest keeps the threshold cells it was trained with (`like`):
-// one stored before cells (encoding 1) keeps every value its own cell.
+// A model's forest keeps the rules it was trained with (`like`) where a
+// default has changed since: its threshold cells (one stored before cells,
+// encoding 1, keeps every value its own cell) and its random levels (0
+// before 0.7.0); the model's options name them only when the user did.
 Forest grow(const ModelMeta &m, const ClassLabels &classes, const ForestRows &rows, const Forest *like = nullptr) {
     const int p = width(m);
     ForestOptions o = forest_options(m.options, p);
-    if (like) o.cell_bits = like->options().cell_bits;
+    if (like) {
+        o.cell_bits = like->options().cell_bits;
+        o.random_depth = like->options().random_depth;
+    }
     check_memory(rows_bytes(static_cast<double>(rows.x.rows()), p, 0, 2) +
                      forest_bytes_bound(o, p, class_count(classes), static_cast<double>(rows.x.rows())),
                  "training random forest \"" + m.name + "\"",
