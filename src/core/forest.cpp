@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <unordered_map>
+#include <vector>
 
 #include "classifier.hpp"
 #include "error.hpp"
@@ -336,12 +338,18 @@ public:
     }
 
     // A subtree to retrain: the node, who points at it, its depth and name.
+    // A restat node only lost or gained a candidate cell: its candidates
+    // are recomputed from its rows and, when they choose the split it has,
+    // its subtree stays and the changes (rows of the update reaching it,
+    // not yet applied below it) walk on into its children.
     struct Pending {
         int32_t node, parent;
         int side;
         int depth;
         uint64_t id;
         std::vector<int32_t> path;  // the nodes above it, from the root
+        bool restat = false;
+        std::vector<int32_t> changes;  // restat only
     };
 
     // Applies the changes (rows of cx, cy; sign) to the subtree at node and
@@ -363,7 +371,7 @@ public:
             for (int32_t r : changes) sum->add(cy(r), sign);
             sum->normalise();
         }
-        const Pending here{node, parent, side, depth, id, path};
+        const Pending here{node, parent, side, depth, id, path, false, {}};
         if (nd.n < 0) throw Error(ErrorKind::CorruptState, "a forest lost more rows than a node held");
         const Kind now = leaf_kind(depth, nd.n, counts);
         if (nd.kind != kSplit) {
@@ -410,6 +418,8 @@ public:
         }
         if (!same_candidates) {
             pending.push_back(here);
+            pending.back().restat = true;
+            pending.back().changes = changes;
             return;
         }
         const Choice ch = decide(cs, nd.n, counts, sum, depth, id);
@@ -427,7 +437,79 @@ public:
         path.pop_back();
     }
 
+    // Brings pending node p up to date from idx, the rows of x, y reaching
+    // it after the change. A restat node whose recomputed candidates choose
+    // the split it has keeps its subtree: the changes walk on into its
+    // children and what they name settles from the same rows. Any other
+    // node retrains. Counts both in done.
+    void settle(Tree &t, const RowMatrix &x, const Vector &y, const RowMatrix &cx, const Vector &cy, int sign,
+                const Pending &p, std::vector<int32_t> &idx, ForestUpdate &done) const {
+        const auto node = static_cast<size_t>(p.node);
+        if (static_cast<int32_t>(idx.size()) != t.nodes[node].n) throw ForestRowsMissing();
+        if (p.restat && keeps_split(t, x, y, p, idx)) {
+            ++done.recounted;
+            const Node nd = t.nodes[node];  // a copy: retrains below grow the pool
+            std::vector<int32_t> left, right;
+            for (int32_t r : p.changes) (cx(r, nd.feature) <= nd.threshold ? left : right).push_back(r);
+            std::vector<Pending> below;
+            std::vector<int32_t> path = p.path;
+            path.push_back(p.node);
+            if (!left.empty())
+                walk(t, cx, cy, left, sign, nd.left, p.node, 0, p.depth + 1, child_id(p.id, 0), below, path);
+            if (!right.empty())
+                walk(t, cx, cy, right, sign, nd.right, p.node, 1, p.depth + 1, child_id(p.id, 1), below, path);
+            std::vector<std::vector<int32_t>> members = route(t, x, p.node, idx, below);
+            for (size_t b = 0; b < below.size(); ++b) settle(t, x, y, cx, cy, sign, below[b], members[b], done);
+            return;
+        }
+        const int32_t fresh = build(t, x, y, idx, p.depth, p.id);
+        if (p.parent < 0) t.root = fresh;
+        else if (p.side == 0) t.nodes[static_cast<size_t>(p.parent)].left = fresh;
+        else t.nodes[static_cast<size_t>(p.parent)].right = fresh;
+        ++done.retrained;
+    }
+
 private:
+    // Whether the candidates of a restat node's rows choose the split it
+    // has; if so they become its statistics.
+    bool keeps_split(Tree &t, const RowMatrix &x, const Vector &y, const Pending &p, const std::vector<int32_t> &idx) const {
+        const auto node = static_cast<size_t>(p.node);
+        CandStats cs = candidates(x, y, idx, p.id);
+        const int32_t *counts = c_ > 0 ? &t.counts[node * static_cast<size_t>(c_)] : nullptr;
+        const ExactSum *sum = c_ > 0 ? nullptr : &t.sums[node];
+        const Node &nd = t.nodes[node];
+        const Choice ch = decide(cs, nd.n, counts, sum, p.depth, p.id);
+        if (ch.j < 0 || cs.features[static_cast<size_t>(ch.slot)] != nd.feature ||
+            cs.value[static_cast<size_t>(ch.slot) * static_cast<size_t>(cs.k) + static_cast<size_t>(ch.j)] != nd.threshold)
+            return false;
+        t.stats[static_cast<size_t>(nd.stats)] = std::move(cs);
+        return true;
+    }
+
+    // The rows of idx (all reaching node) that reach each of the pending
+    // nodes below it.
+    static std::vector<std::vector<int32_t>> route(const Tree &t, const RowMatrix &x, int32_t node,
+                                                   const std::vector<int32_t> &idx, const std::vector<Pending> &below) {
+        std::vector<std::vector<int32_t>> members(below.size());
+        if (below.empty()) return members;
+        std::unordered_map<int32_t, size_t> pending_at;
+        for (size_t b = 0; b < below.size(); ++b) pending_at.emplace(below[b].node, b);
+        for (int32_t i : idx) {
+            int32_t at = node;
+            for (;;) {
+                const Node &nd = t.nodes[static_cast<size_t>(at)];
+                if (nd.kind != kSplit) break;
+                at = x(i, nd.feature) <= nd.threshold ? nd.left : nd.right;
+                const auto found = pending_at.find(at);
+                if (found != pending_at.end()) {
+                    members[found->second].push_back(i);
+                    break;
+                }
+            }
+        }
+        return members;
+    }
+
     const ForestOptions &o_;
     int p_, c_, sampled_;
 };
@@ -586,11 +668,11 @@ void Forest::fit(const RowMatrix &x, const Vector &y) {
     }
 }
 
-int64_t Forest::update(const RowMatrix &cx, const Vector &cy, int sign, const ForestRowSource &rows) {
+ForestUpdate Forest::update(const RowMatrix &cx, const Vector &cy, int sign, const ForestRowSource &rows) {
     const Grower g(o_, features_, classes_, sampled_features());
     std::vector<int32_t> changes(static_cast<size_t>(cx.rows()));
     for (size_t i = 0; i < changes.size(); ++i) changes[i] = static_cast<int32_t>(i);
-    if (changes.empty()) return 0;
+    if (changes.empty()) return {};
     for (const auto &t : trees_) {  // every tree's counts change: its prediction steps go
         t->steps.clear();
         t->values_at.clear();
@@ -611,14 +693,14 @@ int64_t Forest::update(const RowMatrix &cx, const Vector &cy, int sign, const Fo
         guides.emplace_back(tree, pending[ti]);
         takes_all = takes_all || guides.back().takes_all();
     }
-    if (touched.empty()) return 0;
+    if (touched.empty()) return {};
     const ForestRows &all = rows([&](const double *x) {
         if (takes_all) return true;
         for (const Guide &gd : guides)
             if (gd.find(x) >= 0) return true;
         return false;
     });
-    int64_t retrained = 0;
+    ForestUpdate done;
     for (size_t at = 0; at < touched.size(); ++at) {
         const size_t ti = touched[at];
         std::shared_ptr<Tree> tree = trees_[ti];
@@ -629,24 +711,15 @@ int64_t Forest::update(const RowMatrix &cx, const Vector &cy, int sign, const Fo
             const int32_t p = guides[at].find(all.x.row(i).data());
             if (p >= 0) members[static_cast<size_t>(p)].push_back(static_cast<int32_t>(i));
         }
-        // as many as the node's statistics hold, or rows it holds are gone
-        for (size_t p = 0; p < pd.size(); ++p)
-            if (static_cast<int32_t>(members[p].size()) != tree->nodes[static_cast<size_t>(pd[p].node)].n)
-                throw ForestRowsMissing();
-        for (size_t p = 0; p < pd.size(); ++p) {
-            const int32_t fresh = g.build(*tree, all.x, all.y, members[p], pd[p].depth, pd[p].id);
-            if (pd[p].parent < 0) tree->root = fresh;
-            else if (pd[p].side == 0) tree->nodes[static_cast<size_t>(pd[p].parent)].left = fresh;
-            else tree->nodes[static_cast<size_t>(pd[p].parent)].right = fresh;
-        }
-        retrained += static_cast<int64_t>(pd.size());
+        // each as many as the node's statistics hold, or rows it holds are gone
+        for (size_t p = 0; p < pd.size(); ++p) g.settle(*tree, all.x, all.y, cx, cy, sign, pd[p], members[p], done);
         // retrains leave the replaced subtrees behind in the pools; the
         // stored form is preorder whatever the pools hold, so they are
         // only copied out when they outweigh the tree
         if (tree->nodes.size() > 2 * live_nodes(*tree) + 64) tree = compact(*tree, classes_);
         trees_[ti] = std::move(tree);
     }
-    return retrained;
+    return done;
 }
 
 namespace {

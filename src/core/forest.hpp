@@ -122,6 +122,14 @@ struct ForestRowsMissing : Error {
     ForestRowsMissing() : Error(ErrorKind::CorruptState, "a forest was handed fewer or more rows than it holds") {}
 };
 
+// What an update did: subtrees retrained from their rows, and nodes whose
+// candidate cells changed recounted from their rows (their split stayed,
+// so their subtree did too).
+struct ForestUpdate {
+    int64_t retrained = 0;
+    int64_t recounted = 0;
+};
+
 class Forest {
 public:
     // classes: 0 for regression
@@ -140,8 +148,9 @@ public:
     // the forest's rows after the change. Every tree is walked first, so
     // rows() is asked once per call, with the filter of all trees' retrained
     // subtrees; each subtree retrains once however many changed rows reach
-    // it. Returns the subtrees retrained.
-    int64_t update(const RowMatrix &x, const Vector &y, int sign, const ForestRowSource &rows);
+    // it; a node that only gained or lost a candidate cell is recounted
+    // from its rows and keeps its subtree when its split stays.
+    ForestUpdate update(const RowMatrix &x, const Vector &y, int sign, const ForestRowSource &rows);
 
     // Mean over the trees of their leaf's class frequencies (as scikit-learn).
     Vector predict_proba(const double *x) const;

@@ -122,9 +122,9 @@ int64 update_forest(ModelChange &c, const StatementRows &rows, const std::vector
     Vector y(static_cast<Eigen::Index>(idx.size()));
     for (size_t i = 0; i < idx.size(); ++i) y(static_cast<Eigen::Index>(i)) = forest_target(fs.classes, rows.y(idx[i]));
     ForestRows needed_rows;
-    int64 retrained;
+    ForestUpdate done;
     try {
-        retrained = fs.forest.update(x, y, sign, [&](const ForestRowFilter &needed) -> const ForestRows & {
+        done = fs.forest.update(x, y, sign, [&](const ForestRowFilter &needed) -> const ForestRows & {
             needed_rows = read_needed(c.spi, c.model, fs.classes, needed);
             return needed_rows;
         });
@@ -134,8 +134,9 @@ int64 update_forest(ModelChange &c, const StatementRows &rows, const std::vector
                         "') retrains the model.");
     }
     c.audit.shards.push_back(0);
-    c.audit.details = "\"subtrees_retrained\": " + std::to_string(retrained);
-    return retrained;
+    c.audit.details = "\"subtrees_retrained\": " + std::to_string(done.retrained) +
+                      ", \"nodes_recounted\": " + std::to_string(done.recounted);
+    return done.retrained;
 }
 
 // A forest of the model's layout trained on rows (none: the forest a train

@@ -205,7 +205,11 @@ TEST(Forest, CellsAreAGridThatRoutesLikeTheirValues) {
 // one of four rows of a cell keeps the split and retrains nothing; the far
 // row's cell is a candidate that empties, and the tree retrains; either way
 // the forest is a fresh fit's. The threshold is a cell boundary no row holds.
-TEST(Forest, ALastRowLeavingItsCellRetrainsAndOthersDoNot) {
+// A cell's last row leaving a node changes its candidates: the node is
+// recounted from its rows and keeps its subtree while its split stays; only
+// the split's own cell emptying retrains it. Rows in a cell with others
+// change counts alone.
+TEST(Forest, ALastRowLeavingItsCellRecountsAndOnlyTheSplitsCellRetrains) {
     Rows pool{RowMatrix(201, 1), Vector(201)};
     for (int i = 0; i < 200; ++i) {
         pool.x(i, 0) = (i % 50) / 50.0;
@@ -223,14 +227,15 @@ TEST(Forest, ALastRowLeavingItsCellRetrainsAndOthersDoNot) {
     f.fit(pool.x, pool.y);
     const auto nodes = f.tree_nodes(0);
     ASSERT_TRUE(nodes[0].split);
-    EXPECT_EQ(forest_cell(nodes[0].threshold, o.cell_bits), nodes[0].threshold);
-    for (Eigen::Index i = 0; i < pool.x.rows(); ++i) EXPECT_NE(pool.x(i, 0), nodes[0].threshold);
+    const double threshold = nodes[0].threshold;
+    EXPECT_EQ(forest_cell(threshold, o.cell_bits), threshold);
+    for (Eigen::Index i = 0; i < pool.x.rows(); ++i) EXPECT_NE(pool.x(i, 0), threshold);
     std::vector<int> held(201);
     std::iota(held.begin(), held.end(), 0);
     auto forget = [&](int row) {
         held.erase(std::find(held.begin(), held.end(), row));
         const Rows now = subset(pool, held), c = subset(pool, {row});
-        const int64_t retrained = f.update(c.x, c.y, -1, [&](const ForestRowFilter &) -> const ForestRows & {
+        const ForestUpdate done = f.update(c.x, c.y, -1, [&](const ForestRowFilter &) -> const ForestRows & {
             static ForestRows rows;
             rows.x = now.x;
             rows.y = now.y;
@@ -239,10 +244,19 @@ TEST(Forest, ALastRowLeavingItsCellRetrainsAndOthersDoNot) {
         Forest fresh(o, 1, 2);
         fresh.fit(now.x, now.y);
         EXPECT_EQ(bytes_of(f), bytes_of(fresh));
-        return retrained;
+        return std::make_pair(done.retrained, done.recounted);
     };
-    EXPECT_EQ(forget(7), 0);     // 0.14: three rows left in its cell
-    EXPECT_EQ(forget(200), 1);   // 1000: its cell's last row
+    EXPECT_EQ(forget(7), std::make_pair(int64_t{0}, int64_t{0}));    // 0.14: three rows left in its cell
+    EXPECT_EQ(forget(200), std::make_pair(int64_t{0}, int64_t{1}));  // 1000: its cell's last row, not the split's
+    // the split's cell, its rows one by one: the last one retrains the tree
+    std::vector<int> in_split_cell;
+    for (int i : held)
+        if (forest_cell(pool.x(i, 0), o.cell_bits) == threshold) in_split_cell.push_back(i);
+    ASSERT_GT(in_split_cell.size(), 1u);
+    int64_t retrained = 0;
+    for (int i : in_split_cell) retrained += forget(i).first;
+    EXPECT_GE(retrained, 1);
+    EXPECT_NE(f.tree_nodes(0)[0].threshold, threshold);
 }
 
 // A forest stored before threshold cells (encoding 1, no cell_bits) decodes
@@ -306,7 +320,7 @@ void forget_and_learn(int classes, int random_depth, int min_leaf, int rounds, i
         f.fit(h.x, h.y);
     }
     std::mt19937 rng(classes * 100 + random_depth);
-    int64_t retrained = 0;
+    int64_t retrained = 0, recounted = 0;
     for (int round = 0; round < rounds; ++round) {
         const bool forget = (rng() % 2 == 0 && held.size() > 50) || out.empty();
         const int batch = rng() % 5 == 0 ? 1 + static_cast<int>(rng() % 20) : 1;
@@ -322,7 +336,7 @@ void forget_and_learn(int classes, int random_depth, int min_leaf, int rounds, i
         Rows now = subset(pool, held);
         const Rows c = subset(pool, changed);
         int fetched = 0;
-        retrained += f.update(c.x, c.y, forget ? -1 : 1, [&](const ForestRowFilter &needed) -> const ForestRows & {
+        const ForestUpdate done = f.update(c.x, c.y, forget ? -1 : 1, [&](const ForestRowFilter &needed) -> const ForestRows & {
             // only the rows the filter asks for, as a table read keeps them
             static ForestRows rows;
             std::vector<Eigen::Index> keep;
@@ -333,6 +347,8 @@ void forget_and_learn(int classes, int random_depth, int min_leaf, int rounds, i
             ++fetched;
             return rows;
         });
+        retrained += done.retrained;
+        recounted += done.recounted;
         ASSERT_LE(fetched, 1);  // once per update, for all trees
         if (round % 25 == 24 || round == rounds - 1) {
             Forest fresh(o, 6, classes);
@@ -343,6 +359,7 @@ void forget_and_learn(int classes, int random_depth, int min_leaf, int rounds, i
         }
     }
     EXPECT_GT(retrained, 0);
+    if (cell_bits < kMaxCellBits) EXPECT_GT(recounted, 0);  // the path that keeps a subtree ran, and stayed exact
 }
 
 TEST(Forest, ForgetAndLearnEqualAFreshFitClassification) { forget_and_learn(3, 0, 1, 300); }
