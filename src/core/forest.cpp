@@ -610,9 +610,69 @@ private:
     int32_t start_ = kOff;
 };
 
-// The layout below. 2 stores cell_bits; 1 (before threshold cells) decodes
-// as cell_bits 52, every value its own cell, which is what it was.
-constexpr uint16_t kForestEncoding = 2, kForestEncodingExactValues = 1;
+// The layout below. 3 stores cells as grid ordinals (put_cell) and small
+// integers as varints; 2 stored cells, thresholds, features and slot
+// counts whole; 1 (before threshold cells) decodes as cell_bits 52, every
+// value its own cell, which is what it was.
+constexpr uint16_t kForestEncoding = 3, kForestEncodingWhole = 2, kForestEncodingExactValues = 1;
+
+// A grid point's ordinal among the points of the grid of `bits`: the bits
+// of the double made monotone (negatives flipped), shifted past the
+// mantissa bits every grid point has 0 (negative) or 1 (flipped) in.
+uint64_t monotone_bits(double v) {
+    const uint64_t u = bits_of(v);
+    return u >> 63 ? ~u : u | (uint64_t{1} << 63);
+}
+double grid_point(uint64_t ordinal, int bits) {
+    const int shift = kMaxCellBits - bits;
+    const uint64_t m = ordinal << shift;
+    const uint64_t u = m >> 63 ? m & ~(uint64_t{1} << 63) : ~(m | ((uint64_t{1} << shift) - 1));
+    double v;
+    std::memcpy(&v, &u, sizeof v);
+    return v;
+}
+
+// A cell in the stored form from encoding 3: a varint, even for the step of
+// its ordinal from the cell before (prev, 0 for the first; candidates
+// ascend, so a step takes a byte or two where the double took eight); odd
+// (1) for a value stored whole after it: one off the grid (DBL_MAX, the
+// top cell), or any value when every value is its own cell.
+void put_cell(ByteWriter &w, uint16_t encoding, double v, int bits, uint64_t &prev) {
+    if (encoding < kForestEncoding) return w.put<double>(v);
+    if (bits < kMaxCellBits) {
+        const uint64_t ordinal = monotone_bits(v) >> (kMaxCellBits - bits);
+        if (ordinal > prev && bits_of(grid_point(ordinal, bits)) == bits_of(v)) {
+            w.put_varint((ordinal - prev) << 1);
+            prev = ordinal;
+            return;
+        }
+    }
+    w.put_varint(1);
+    w.put<double>(v);
+}
+double get_cell(ByteReader &r, uint16_t encoding, int bits, uint64_t &prev) {
+    if (encoding < kForestEncoding) return r.get<double>();
+    const uint64_t step = r.get_varint();
+    if (step & 1) {
+        if (step != 1) ByteReader::fail("bad forest cell");
+        return r.get<double>();
+    }
+    const uint64_t top = bits < kMaxCellBits ? (uint64_t{1} << (64 - (kMaxCellBits - bits))) - 1 : 0;
+    if (bits >= kMaxCellBits || step == 0 || (step >> 1) > top - prev) ByteReader::fail("bad forest cell");
+    prev += step >> 1;
+    return grid_point(prev, bits);
+}
+// A small non-negative integer: a varint from encoding 3, else whole.
+template <typename T> void put_small(ByteWriter &w, uint16_t encoding, T v) {
+    if (encoding < kForestEncoding) return w.put<T>(v);
+    w.put_varint(static_cast<uint64_t>(v));
+}
+template <typename T> T get_small(ByteReader &r, uint16_t encoding) {
+    if (encoding < kForestEncoding) return r.get<T>();
+    const uint64_t v = r.get_varint();
+    if (v > static_cast<uint64_t>(std::numeric_limits<T>::max())) ByteReader::fail("bad forest field");
+    return static_cast<T>(v);
+}
 
 }  // namespace
 
@@ -904,17 +964,25 @@ double forest_bytes_bound(const ForestOptions &o, int features, int classes, dou
     return 2.0 * o.n_estimators * (nodes * per_node + with_stats * per_stats);
 }
 
-// Stored form: version, options (cell_bits last, u8, from encoding 2), then
-// per tree its nodes in preorder: kind (u8), n (varint), class counts (C varints) or sum (ExactSum); a split
-// adds feature (i32), threshold (f64) and a flag for candidate statistics:
-// slot count, then per slot feature (i32), candidates (u16), and per
-// candidate its cell (f64), rows in it (varint), left counts (C varints)
-// or left count (varint) and sum (ExactSum), counts as steps from the
-// candidate before. A classification node is thus ~6 + C bytes, a split
-// 13 more, and its statistics ~10 + C·1-3 bytes per candidate.
-void Forest::encode(ByteWriter &w) const {
+// Stored form (encoding 3): version, options (cell_bits last, u8, from
+// encoding 2), then per tree its nodes in preorder: kind (u8), n (varint),
+// class counts (C varints) or sum (ExactSum); a split adds feature
+// (varint), threshold (a cell, put_cell) and a flag for candidate
+// statistics: slot count (varint), then per slot feature and candidates
+// (varints), and per candidate its cell (put_cell, a step from the one
+// before), rows in it (varint), left counts (C varints) or left count
+// (varint) and sum (ExactSum), counts as steps from the candidate before.
+// A classification node is thus ~2 + C bytes, a split ~4 more, and its
+// statistics ~2 + C·1-3 bytes per candidate (a cell's step is mostly one
+// byte; encoding 2 spent eight).
+void Forest::encode(ByteWriter &w) const { encode_as(w, kForestEncoding); }
+
+void Forest::encode_as(ByteWriter &w, int encoding_wanted) const {
+    if (encoding_wanted != kForestEncoding && encoding_wanted != kForestEncodingWhole)
+        throw Error(ErrorKind::Internal, "a forest is written in encoding 2 or 3");
+    const auto encoding = static_cast<uint16_t>(encoding_wanted);
     w.bytes().reserve(w.bytes().size() + bytes() / 2);  // one growth, not one per value
-    w.put<uint16_t>(kForestEncoding);
+    w.put<uint16_t>(encoding);
     w.put<int32_t>(o_.n_estimators);
     w.put<int32_t>(o_.max_depth);
     w.put<int32_t>(o_.min_samples_leaf);
@@ -939,19 +1007,21 @@ void Forest::encode(ByteWriter &w) const {
             else
                 t.sums[static_cast<size_t>(node)].encode(w);
             if (nd.kind != kSplit) continue;
-            w.put<int32_t>(nd.feature);
-            w.put<double>(nd.threshold);
+            put_small<int32_t>(w, encoding, nd.feature);
+            uint64_t prev = 0;
+            put_cell(w, encoding, nd.threshold, o_.cell_bits, prev);
             w.put<uint8_t>(nd.stats >= 0 ? 1 : 0);
             if (nd.stats >= 0) {
                 const CandStats &cs = t.stats[static_cast<size_t>(nd.stats)];
                 const size_t k = static_cast<size_t>(cs.k);
-                w.put<uint32_t>(static_cast<uint32_t>(cs.features.size()));
+                put_small<uint32_t>(w, encoding, static_cast<uint32_t>(cs.features.size()));
                 for (size_t s = 0; s < cs.features.size(); ++s) {
-                    w.put<int32_t>(cs.features[s]);
-                    w.put<uint16_t>(cs.count[s]);
+                    put_small<int32_t>(w, encoding, cs.features[s]);
+                    put_small<uint16_t>(w, encoding, cs.count[s]);
+                    prev = 0;
                     for (size_t j = 0; j < cs.count[s]; ++j) {
                         const size_t at = s * k + j;
-                        w.put<double>(cs.value[at]);
+                        put_cell(w, encoding, cs.value[at], o_.cell_bits, prev);
                         w.put_varint(static_cast<uint64_t>(cs.eq[at]));
                         // left counts grow with the candidate: stored as the step from the one before
                         if (classes_ > 0)
@@ -977,7 +1047,8 @@ int32_t get_count(ByteReader &r, int64_t base = 0) {
     return static_cast<int32_t>(base + static_cast<int64_t>(v));
 }
 
-int32_t decode_node(ByteReader &r, Tree &t, const ForestOptions &o, int features, int classes, int sampled, int depth) {
+int32_t decode_node(ByteReader &r, uint16_t encoding, Tree &t, const ForestOptions &o, int features, int classes,
+                    int sampled, int depth) {
     if (depth > kMaxForestDepth + 1) ByteReader::fail("forest too deep");
     const auto me = static_cast<int32_t>(t.nodes.size());
     t.nodes.emplace_back();
@@ -992,8 +1063,9 @@ int32_t decode_node(ByteReader &r, Tree &t, const ForestOptions &o, int features
     else
         t.sums.push_back(ExactSum::decode(r));
     if (kind != kSplit) return me;
-    const auto f = r.get<int32_t>();
-    const auto thr = r.get<double>();
+    const auto f = get_small<int32_t>(r, encoding);
+    uint64_t prev = 0;
+    const double thr = get_cell(r, encoding, o.cell_bits, prev);
     if (f < 0 || f >= features || !std::isfinite(thr) || forest_cell(thr, o.cell_bits) != thr)
         ByteReader::fail("bad forest split");
     const auto has = r.get<uint8_t>();
@@ -1004,9 +1076,9 @@ int32_t decode_node(ByteReader &r, Tree &t, const ForestOptions &o, int features
         CandStats cs;
         cs.k = o.k;
         const size_t k = static_cast<size_t>(o.k);
-        const auto slots = r.get<uint32_t>();
+        const auto slots = get_small<uint32_t>(r, encoding);
         if (slots != static_cast<uint32_t>(sampled)) ByteReader::fail("bad forest statistics");
-        r.need(static_cast<size_t>(slots) * 6);
+        r.need(static_cast<size_t>(slots) * 2);
         cs.features.resize(slots);
         cs.count.resize(slots);
         cs.value.assign(slots * k, 0.0);
@@ -1014,13 +1086,14 @@ int32_t decode_node(ByteReader &r, Tree &t, const ForestOptions &o, int features
         cs.left.assign(slots * k * (classes > 0 ? cc : 1), 0);
         if (classes == 0) cs.left_sum.assign(slots * k, ExactSum());
         for (size_t s = 0; s < slots; ++s) {
-            cs.features[s] = r.get<int32_t>();
-            cs.count[s] = r.get<uint16_t>();
+            cs.features[s] = get_small<int32_t>(r, encoding);
+            cs.count[s] = get_small<uint16_t>(r, encoding);
+            prev = 0;
             if (cs.features[s] < 0 || cs.features[s] >= features || cs.count[s] > k)
                 ByteReader::fail("bad forest statistics");
             for (size_t j = 0; j < cs.count[s]; ++j) {
                 const size_t at = s * k + j;
-                cs.value[at] = r.get<double>();
+                cs.value[at] = get_cell(r, encoding, o.cell_bits, prev);
                 if (!std::isfinite(cs.value[at]) || forest_cell(cs.value[at], o.cell_bits) != cs.value[at] ||
                     (j > 0 && !(cs.value[at - 1] < cs.value[at])))
                     ByteReader::fail("bad forest candidate");
@@ -1036,8 +1109,8 @@ int32_t decode_node(ByteReader &r, Tree &t, const ForestOptions &o, int features
         t.nodes[static_cast<size_t>(me)].stats = static_cast<int32_t>(t.stats.size());
         t.stats.push_back(std::move(cs));
     }
-    const int32_t l = decode_node(r, t, o, features, classes, sampled, depth + 1);
-    const int32_t rr = decode_node(r, t, o, features, classes, sampled, depth + 1);
+    const int32_t l = decode_node(r, encoding, t, o, features, classes, sampled, depth + 1);
+    const int32_t rr = decode_node(r, encoding, t, o, features, classes, sampled, depth + 1);
     t.nodes[static_cast<size_t>(me)].left = l;
     t.nodes[static_cast<size_t>(me)].right = rr;
     return me;
@@ -1046,7 +1119,8 @@ int32_t decode_node(ByteReader &r, Tree &t, const ForestOptions &o, int features
 
 Forest Forest::decode(ByteReader &r, int features, int classes) {
     const auto encoding = r.get<uint16_t>();
-    if (encoding != kForestEncoding && encoding != kForestEncodingExactValues) ByteReader::fail("unknown forest encoding");
+    if (encoding != kForestEncoding && encoding != kForestEncodingWhole && encoding != kForestEncodingExactValues)
+        ByteReader::fail("unknown forest encoding");
     ForestOptions o;
     o.n_estimators = r.get<int32_t>();
     o.max_depth = r.get<int32_t>();
@@ -1068,7 +1142,7 @@ Forest Forest::decode(ByteReader &r, int features, int classes) {
     if (trees != static_cast<uint32_t>(o.n_estimators)) ByteReader::fail("bad forest tree count");
     for (uint32_t i = 0; i < trees; ++i) {
         auto t = std::make_shared<Tree>();
-        t->root = decode_node(r, *t, o, features, classes, f.sampled_features(), 0);
+        t->root = decode_node(r, encoding, *t, o, features, classes, f.sampled_features(), 0);
         f.trees_.push_back(std::move(t));
     }
     return f;

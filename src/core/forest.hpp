@@ -170,6 +170,9 @@ public:
 
     // Canonical (preorder) encoding: equal forests encode to equal bytes.
     void encode(ByteWriter &w) const;
+    // In a given encoding: 3 (encode's) or 2, the form stored before cells
+    // were ordinals, which decode still reads (tests make such states).
+    void encode_as(ByteWriter &w, int encoding) const;
     static Forest decode(ByteReader &r, int features, int classes);
     // "" when equal, else what differs first (tree, node), for verify
     std::string difference(const Forest &o) const;

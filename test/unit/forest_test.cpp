@@ -268,7 +268,9 @@ TEST(Forest, AnEncodingOneForestDecodesWithExactValueCells) {
     o.cell_bits = kMaxCellBits;
     Forest f(o, 3, 2);
     f.fit(r.x, r.y);
-    auto b = bytes_of(f);
+    ByteWriter whole;
+    f.encode_as(whole, 2);  // encoding 1 was encoding 2 without cell_bits
+    const std::vector<uint8_t> b = whole.bytes();
     const size_t cell_bits_at = 2 + 4 + 4 + 4 + 8 + 4 + 4 + 8;  // version and options before it
     ASSERT_EQ(b[cell_bits_at], kMaxCellBits);
     std::vector<uint8_t> old(b.begin(), b.begin() + cell_bits_at);
@@ -278,7 +280,38 @@ TEST(Forest, AnEncodingOneForestDecodesWithExactValueCells) {
     ByteReader rd(old.data(), old.size());
     const Forest g = Forest::decode(rd, 3, 2);
     EXPECT_EQ(g.options().cell_bits, kMaxCellBits);
-    EXPECT_EQ(bytes_of(g), b);
+    EXPECT_EQ(bytes_of(g), bytes_of(f));
+}
+
+// Encoding 2 (cells, thresholds and small fields whole) still decodes, to
+// the forest that wrote it; encoding 3 holds the same forest in fewer
+// bytes, also when cells are negative, zero, or DBL_MAX (the top cell, off
+// the grid), and for every cell width.
+TEST(Forest, EncodingTwoDecodesAndEncodingThreeIsTheSameForestSmaller) {
+    for (int bits : {1, 6, 23, 51, kMaxCellBits}) {
+        Rows r = make_rows(400, 3, 2, 11);
+        for (Eigen::Index i = 0; i < r.x.rows(); ++i) {
+            if (i % 7 == 0) r.x(i, 0) = -r.x(i, 0) * 1e5;
+            if (i % 11 == 0) r.x(i, 1) = 0.0;
+            if (i % 13 == 0) r.x(i, 2) = i % 2 ? std::numeric_limits<double>::max() : -std::numeric_limits<double>::max();
+        }
+        ForestOptions o;
+        o.n_estimators = 3;
+        o.cell_bits = bits;
+        o.k = 50;
+        Forest f(o, 3, 2);
+        f.fit(r.x, r.y);
+        ByteWriter two;
+        f.encode_as(two, 2);
+        ByteReader rd(two.bytes().data(), two.bytes().size());
+        const Forest g = Forest::decode(rd, 3, 2);
+        EXPECT_EQ(g.difference(f), "") << bits;
+        const std::vector<uint8_t> three = bytes_of(f);
+        EXPECT_EQ(bytes_of(g), three) << bits;
+        ByteReader rd3(three.data(), three.size());
+        EXPECT_EQ(Forest::decode(rd3, 3, 2).difference(f), "") << bits;
+        if (bits <= 23) EXPECT_LT(three.size() * 10, two.bytes().size() * 7) << bits;  // at least 30% smaller
+    }
 }
 
 TEST(Forest, RowOrderDoesNotMatter) {
