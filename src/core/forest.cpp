@@ -103,6 +103,22 @@ struct Choice {
     int slot = -1, j = -1;
 };
 
+// The index of the first of the m ascending values that is >= v (m when
+// none is): std::lower_bound for the few (k) candidates of a node, counted
+// without a branch per value, which the unpredictable comparisons of a
+// binary search would cost.
+inline size_t first_not_below(const double *vals, size_t m, double v) {
+    size_t j = 0;
+    for (size_t t = 0; t < m; ++t) j += vals[t] < v;
+    return j;
+}
+
+// The rows' values as their cells, computed once: every node of every
+// tree reads a row's cells again.
+RowMatrix cells_of(const RowMatrix &x, int bits) {
+    return x.unaryExpr([bits](double v) { return forest_cell(v, bits); });
+}
+
 // Everything one forest's training and updating reads, in one place.
 class Grower {
 public:
@@ -134,7 +150,10 @@ public:
         return perm;
     }
 
-    // The candidates of the rows idx at node id (occupied cells), and their statistics.
+    // The candidates of the rows idx at node id (occupied cells), and their
+    // statistics. Here and in build, settle and route, x holds the rows'
+    // cells (cells_of), not their values: a row routes alike by either,
+    // since thresholds are grid points.
     CandStats candidates(const RowMatrix &x, const Vector &y, const std::vector<int32_t> &idx, uint64_t id) const {
         CandStats cs;
         cs.k = o_.k;
@@ -166,7 +185,7 @@ public:
             const uint64_t stream = feature_stream(id, f);
             // the node's values of f, gathered once: both passes below read them in order
             column.resize(idx.size());
-            for (size_t i = 0; i < idx.size(); ++i) column[i] = forest_cell(x(idx[i], f), o_.cell_bits);
+            for (size_t i = 0; i < idx.size(); ++i) column[i] = x(idx[i], f);
             for (const double v : column) {
                 const Rank r = rank_in(stream, v);
                 if (heap.size() == k && !(r < heap.front().first)) continue;
@@ -192,7 +211,7 @@ public:
             if (c_ == 0) bucket_s.assign(m, ExactSum());
             for (size_t i = 0; i < idx.size(); ++i) {
                 const double v = column[i];
-                const size_t j = static_cast<size_t>(std::lower_bound(vals.begin(), vals.end(), v) - vals.begin());
+                const size_t j = first_not_below(vals.data(), m, v);
                 if (j == m) continue;
                 if (vals[j] == v) ++cs.eq[s * k + j];
                 if (c_ > 0) {
@@ -720,10 +739,11 @@ void Forest::fit(const RowMatrix &x, const Vector &y) {
     trees_.clear();
     std::vector<int32_t> all(static_cast<size_t>(x.rows()));
     for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int32_t>(i);
+    const RowMatrix xc = cells_of(x, o_.cell_bits);
     for (int t = 0; t < o_.n_estimators; ++t) {
         auto tree = std::make_shared<Tree>();
         std::vector<int32_t> idx = all;
-        tree->root = g.build(*tree, x, y, idx, 0, root_id(o_.seed, t));
+        tree->root = g.build(*tree, xc, y, idx, 0, root_id(o_.seed, t));
         trees_.push_back(std::move(tree));
     }
 }
@@ -761,6 +781,7 @@ ForestUpdate Forest::update(const RowMatrix &cx, const Vector &cy, int sign, con
         return false;
     });
     ForestUpdate done;
+    const RowMatrix cells = cells_of(all.x, o_.cell_bits);
     for (size_t at = 0; at < touched.size(); ++at) {
         const size_t ti = touched[at];
         std::shared_ptr<Tree> tree = trees_[ti];
@@ -772,7 +793,7 @@ ForestUpdate Forest::update(const RowMatrix &cx, const Vector &cy, int sign, con
             if (p >= 0) members[static_cast<size_t>(p)].push_back(static_cast<int32_t>(i));
         }
         // each as many as the node's statistics hold, or rows it holds are gone
-        for (size_t p = 0; p < pd.size(); ++p) g.settle(*tree, all.x, all.y, cx, cy, sign, pd[p], members[p], done);
+        for (size_t p = 0; p < pd.size(); ++p) g.settle(*tree, cells, all.y, cx, cy, sign, pd[p], members[p], done);
         // retrains leave the replaced subtrees behind in the pools; the
         // stored form is preorder whatever the pools hold, so they are
         // only copied out when they outweigh the tree

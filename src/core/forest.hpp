@@ -141,7 +141,8 @@ public:
     Forest &operator=(Forest &&) noexcept = default;
     ~Forest();
 
-    // Trains every tree on the rows (x, y as in ForestRows).
+    // Trains every tree on the rows (x, y as in ForestRows); holds a copy of
+    // x, as cells, while it trains.
     void fit(const RowMatrix &x, const Vector &y);
     // Forgets (sign -1) or learns (+1) rows given by their values; subtrees
     // whose decisions change retrain from rows(), which must already hold

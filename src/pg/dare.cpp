@@ -152,7 +152,8 @@ Forest grow(const ModelMeta &m, const ClassLabels &classes, const ForestRows &ro
         o.cell_bits = like->options().cell_bits;
         o.random_depth = like->options().random_depth;
     }
-    check_memory(rows_bytes(static_cast<double>(rows.x.rows()), p, 0, 2) +
+    // the rows twice (as read, and as given), and their cells while the forest trains
+    check_memory(rows_bytes(static_cast<double>(rows.x.rows()), p, 0, 3) +
                      forest_bytes_bound(o, p, class_count(classes), static_cast<double>(rows.x.rows())),
                  "training random forest \"" + m.name + "\"",
                  "limit max_depth, raise min_samples_leaf, or use fewer trees (n_estimators) or candidates (k)");
