@@ -23,10 +23,19 @@ public:
         buf_.resize(at + sizeof(T));
         std::memcpy(buf_.data() + at, &v, sizeof(T));
     }
-    // LEB128: lineage entries are mostly small numbers and short keys
+    // LEB128: lineage entries are mostly small numbers and short keys.
+    // One byte is pushed; longer ones are copied in like put's values (a
+    // range insert costs more than the few bytes it moves: a forest's
+    // encoding is mostly one-byte varints).
     void put_varint(uint64_t v) {
+        if (v < 0x80) {
+            buf_.push_back(static_cast<uint8_t>(v));
+            return;
+        }
         uint8_t b[10];
-        buf_.insert(buf_.end(), b, b + write_varint(b, v));
+        const size_t n = write_varint(b, v), at = buf_.size();
+        buf_.resize(at + n);
+        std::memcpy(buf_.data() + at, b, n);
     }
     // into a buffer the caller sized with varint_size; returns the bytes written
     static size_t write_varint(uint8_t *out, uint64_t v) {
