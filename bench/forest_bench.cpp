@@ -50,8 +50,14 @@ int main(int argc, char **argv) {
     t0 = Clock::now();
     f.encode(w);
     const double enc_ms = ms_since(t0);
-    std::printf("fit %d x %d, %d trees, max_depth %d, random_depth %d, cell_bits %d: %.0f ms; %zu nodes, state %.1f MB (encode %.0f ms)\n",
-                n, p, trees, depth, random_depth, cell_bits, fit_ms, f.nodes(), w.bytes().size() / 1e6, enc_ms);
+    t0 = Clock::now();
+    {
+        ByteReader r(w.bytes().data(), w.bytes().size());
+        const Forest back = Forest::decode(r, p, 2);
+    }
+    const double dec_ms = ms_since(t0);
+    std::printf("fit %d x %d, %d trees, max_depth %d, random_depth %d, cell_bits %d: %.0f ms; %zu nodes, state %.1f MB (encode %.0f ms, decode %.0f ms)\n",
+                n, p, trees, depth, random_depth, cell_bits, fit_ms, f.nodes(), w.bytes().size() / 1e6, enc_ms, dec_ms);
     std::vector<double> cost, source;  // source: the row source's share (a table scan in PostgreSQL)
     int64_t retrained = 0, recounted = 0;
     ForestRows held = all, wanted;
