@@ -79,20 +79,10 @@ struct Forest::Tree {
     std::vector<ExactSum> sums;   // regression: node
     std::vector<CandStats> stats; // a pool, like nodes
     int32_t root = -1;
-    // For prediction, built when first needed and dropped by any change:
-    // the live nodes in preorder (a split's left child follows it), 16
-    // bytes each, and each leaf's class frequencies or mean computed once.
-    // A leaf steps to itself (threshold NaN: no value is <= it), so a walk
-    // of the tree's depth in steps ends on the leaf with no test per step.
-    struct Step {
-        double threshold;
-        int32_t feature;
-        int32_t next;  // a split: its right child; a leaf: itself
-    };
-    std::vector<Step> steps;
-    std::vector<int32_t> values_at;  // per step: into leaf_values, -1 for a split or a leaf of no rows
-    std::vector<double> leaf_values;
-    int32_t depth = 0;  // of the deepest leaf
+    // For prediction, built when first needed and dropped by any change
+    // (defined with the prediction code).
+    struct Walk;
+    std::shared_ptr<const Walk> walk;
 };
 
 namespace {
@@ -753,11 +743,7 @@ ForestUpdate Forest::update(const RowMatrix &cx, const Vector &cy, int sign, con
     std::vector<int32_t> changes(static_cast<size_t>(cx.rows()));
     for (size_t i = 0; i < changes.size(); ++i) changes[i] = static_cast<int32_t>(i);
     if (changes.empty()) return {};
-    for (const auto &t : trees_) {  // every tree's counts change: its prediction steps go
-        t->steps.clear();
-        t->values_at.clear();
-        t->leaf_values.clear();
-    }
+    for (const auto &t : trees_) t->walk.reset();  // every tree's counts change: its prediction steps go
     // every tree first: its statistics change, and it names the subtrees to
     // retrain; a guide leads a row to them
     std::vector<std::vector<Grower::Pending>> pending(trees_.size());
@@ -804,13 +790,86 @@ ForestUpdate Forest::update(const RowMatrix &cx, const Vector &cy, int sign, con
 }
 
 namespace {
-// Tree::steps and leaf_values from the tree's nodes; the values are what
-// predicting from the nodes computes (count / n, sum / n), in the same order.
-void build_steps(Tree &t, int classes) {
-    t.steps.clear();
-    t.values_at.clear();
-    t.leaf_values.clear();
-    t.depth = 0;
+
+// Prediction walks each tree in steps built from its live nodes in preorder:
+// a split's left child follows it, its right child is `skip` steps on. A
+// leaf steps to itself (skip 0, and a NaN threshold, to which no value is
+// <=), so a walk of the tree's depth in steps ends on the leaf with no test
+// per step. The leaf's class frequencies (count / n) or mean (sum / n),
+// computed once as predicting from the nodes computes them, follow its step
+// in the same array: the walk's last load brings them in with it.
+//
+// A threshold is a grid point of forest_cell (sign, exponent, the top
+// cell_bits mantissa bits): with cell_bits <= 23 (the default is 6) and an
+// exponent in float's range it is exactly a float, and x <= double(t)
+// decides as x <= t does. Such a tree takes 8-byte steps, a float and the
+// feature and skip packed in 32 bits: half the memory, so more of the forest
+// stays in cache. Any other tree (a threshold that is no float, as cells of
+// up to 52 bits or huge values give, or a skip too large to pack) takes
+// 16-byte steps. Both walk alike, bit for bit.
+struct NarrowStep {
+    float threshold;
+    uint32_t packed;  // feature | skip << bits
+
+    bool goes_left(const double *x, unsigned bits) const { return x[packed & ((1u << bits) - 1)] <= threshold; }
+    uint32_t skip(unsigned bits) const { return packed >> bits; }
+    static bool split(double threshold, int32_t feature, NarrowStep &out) {
+        if (std::isnan(threshold) ||
+            !(std::isinf(threshold) || (std::fabs(threshold) <= std::numeric_limits<float>::max() &&
+                                        static_cast<double>(static_cast<float>(threshold)) == threshold)))
+            return false;
+        out = {static_cast<float>(threshold), static_cast<uint32_t>(feature)};
+        return true;
+    }
+    bool set_skip(uint32_t skip, unsigned bits) {
+        if ((uint64_t{skip} << bits) >> 32 != 0) return false;
+        packed |= skip << bits;
+        return true;
+    }
+    static NarrowStep leaf() { return {std::numeric_limits<float>::quiet_NaN(), 0}; }
+};
+struct WideStep {
+    double threshold;
+    uint32_t feature, skip_;
+
+    bool goes_left(const double *x, unsigned) const { return x[feature] <= threshold; }
+    uint32_t skip(unsigned) const { return skip_; }
+    static bool split(double threshold, int32_t feature, WideStep &out) {
+        out = {threshold, static_cast<uint32_t>(feature), 0};
+        return true;
+    }
+    bool set_skip(uint32_t skip, unsigned) {
+        skip_ = skip;
+        return true;
+    }
+    static WideStep leaf() { return {std::numeric_limits<double>::quiet_NaN(), 0, 0}; }
+};
+
+}  // namespace
+
+struct Forest::Tree::Walk {
+    std::vector<NarrowStep> narrow;  // the tree's steps when they fit in 8 bytes,
+    std::vector<WideStep> wide;      // else these
+    int32_t depth = 0;               // of the deepest leaf
+};
+
+namespace {
+
+// The bits a feature index takes in a NarrowStep.
+unsigned feature_bits(int features) {
+    unsigned b = 0;
+    while (b < 32 && (uint64_t{1} << b) < static_cast<uint64_t>(features)) ++b;
+    return b;
+}
+
+// The tree's steps in out, each leaf's values in the steps after it; false
+// when a split does not fit in a Step.
+template <class Step>
+bool lay_out(const Tree &t, int classes, unsigned bits, std::vector<Step> &out, int32_t &depth) {
+    const size_t width = static_cast<size_t>(std::max(classes, 1));
+    const size_t slots = (width * sizeof(double) + sizeof(Step) - 1) / sizeof(Step);
+    out.clear();
+    depth = 0;
     struct Todo {
         int32_t node, parent, depth;  // parent: the step whose right child it is
     };
@@ -819,77 +878,115 @@ void build_steps(Tree &t, int classes) {
         const Todo at = stack.back();
         stack.pop_back();
         const Node &nd = t.nodes[static_cast<size_t>(at.node)];
-        const auto me = static_cast<int32_t>(t.steps.size());
-        if (at.parent >= 0) t.steps[static_cast<size_t>(at.parent)].next = me;
+        const size_t me = out.size();
+        if (at.parent >= 0 &&
+            !out[static_cast<size_t>(at.parent)].set_skip(static_cast<uint32_t>(me - static_cast<size_t>(at.parent)), bits))
+            return false;
         if (nd.kind == kSplit) {
-            t.steps.push_back({nd.threshold, nd.feature, -1});
-            t.values_at.push_back(-1);
-            stack.push_back({nd.right, me, at.depth + 1});
+            Step s;
+            if (me >= std::numeric_limits<uint32_t>::max() || !Step::split(nd.threshold, nd.feature, s)) return false;
+            out.push_back(s);
+            stack.push_back({nd.right, static_cast<int32_t>(me), at.depth + 1});
             stack.push_back({nd.left, -1, at.depth + 1});
             continue;
         }
-        t.depth = std::max(t.depth, at.depth);
-        t.steps.push_back({std::numeric_limits<double>::quiet_NaN(), 0, me});
-        t.values_at.push_back(nd.n > 0 ? static_cast<int32_t>(t.leaf_values.size()) : -1);
-        if (nd.n <= 0) continue;
-        if (classes > 0)
-            for (int c = 0; c < classes; ++c)
-                t.leaf_values.push_back(
-                    static_cast<double>(t.counts[static_cast<size_t>(at.node) * static_cast<size_t>(classes) + static_cast<size_t>(c)]) / nd.n);
-        else
-            t.leaf_values.push_back(t.sums[static_cast<size_t>(at.node)].value() / nd.n);
+        depth = std::max(depth, at.depth);
+        out.push_back(Step::leaf());
+        out.resize(out.size() + slots, Step{});
+        auto *values = reinterpret_cast<unsigned char *>(&out[me + 1]);
+        for (size_t c = 0; c < width; ++c) {
+            // a leaf of no rows adds zeros: a sum that starts at +0 never
+            // is -0, and adding +0 to it changes no bit
+            double v = 0;
+            if (nd.n > 0)
+                v = classes > 0 ? static_cast<double>(t.counts[static_cast<size_t>(at.node) * width + c]) / nd.n
+                                : t.sums[static_cast<size_t>(at.node)].value() / nd.n;
+            std::memcpy(values + c * sizeof v, &v, sizeof v);
+        }
     }
+    return true;
 }
 
-// The values of the leaves x reaches in the trees t[0..m) (nullptr: a leaf
-// of no rows). The trees are walked side by side, a step of each in turn:
-// a step waits for the load of the one before it, and the walks of
-// several trees overlap those waits.
-constexpr size_t kLanes = 8;
-void leaf_values_of(const std::shared_ptr<Tree> *t, size_t m, int classes, const double *x, const double **out) {
-    const Tree::Step *s[kLanes];
-    int32_t at[kLanes];
-    int32_t depth = 0;
-    for (size_t i = 0; i < m; ++i) {
-        if (t[i]->steps.empty()) build_steps(*t[i], classes);
-        s[i] = t[i]->steps.data();
-        at[i] = 0;
-        depth = std::max(depth, t[i]->depth);
+std::shared_ptr<const Tree::Walk> build_walk(const Tree &t, int classes, unsigned bits) {
+    auto w = std::make_shared<Tree::Walk>();
+    if (!lay_out(t, classes, bits, w->narrow, w->depth)) {
+        w->narrow = {};
+        lay_out(t, classes, bits, w->wide, w->depth);
     }
+    return w;
+}
+
+// Walks the trees whose steps start at at[0..m) for depth steps, each tree
+// a step in turn: a step waits for the load of the one before it, and the
+// walks of several trees overlap those waits. Branch-free: which way a row
+// goes is a coin toss a branch predictor would miss half the time.
+template <class Step>
+void walk_steps(const Step **at, size_t m, int32_t depth, const double *x, unsigned bits) {
     for (int32_t d = 0; d < depth; ++d)
         for (size_t i = 0; i < m; ++i) {
-            const Tree::Step &st = s[i][at[i]];
-            at[i] = x[st.feature] <= st.threshold ? at[i] + 1 : st.next;
+            const Step *s = at[i];
+            const uint32_t right = 0u - static_cast<uint32_t>(!s->goes_left(x, bits));
+            at[i] = s + ((s->skip(bits) & right) | (1u & ~right));
         }
+}
+
+// The values (bytes of width doubles) of the leaves x reaches in the trees t[0..m).
+constexpr size_t kLanes = 32;
+void leaf_values_of(const std::shared_ptr<Tree> *t, size_t m, int classes, unsigned bits, const double *x,
+                    const unsigned char **out) {
+    const NarrowStep *narrow[kLanes];
+    const WideStep *wide[kLanes];
+    size_t narrow_tree[kLanes], wide_tree[kLanes], nn = 0, nw = 0;
+    int32_t narrow_depth = 0, wide_depth = 0;
     for (size_t i = 0; i < m; ++i) {
-        const int32_t v = t[i]->values_at[static_cast<size_t>(at[i])];
-        out[i] = v < 0 ? nullptr : &t[i]->leaf_values[static_cast<size_t>(v)];
+        if (!t[i]->walk) t[i]->walk = build_walk(*t[i], classes, bits);
+        const Tree::Walk &w = *t[i]->walk;
+        if (!w.narrow.empty()) {
+            narrow_tree[nn] = i;
+            narrow[nn++] = w.narrow.data();
+            narrow_depth = std::max(narrow_depth, w.depth);
+        } else {
+            wide_tree[nw] = i;
+            wide[nw++] = w.wide.data();
+            wide_depth = std::max(wide_depth, w.depth);
+        }
     }
+    walk_steps(narrow, nn, narrow_depth, x, bits);
+    walk_steps(wide, nw, wide_depth, x, bits);
+    for (size_t k = 0; k < nn; ++k) out[narrow_tree[k]] = reinterpret_cast<const unsigned char *>(narrow[k] + 1);
+    for (size_t k = 0; k < nw; ++k) out[wide_tree[k]] = reinterpret_cast<const unsigned char *>(wide[k] + 1);
+}
+
+double value_at(const unsigned char *values, int c) {
+    double v;
+    std::memcpy(&v, values + static_cast<size_t>(c) * sizeof v, sizeof v);
+    return v;
 }
 }  // namespace
 
 Vector Forest::predict_proba(const double *x) const {
-    Vector p = Vector::Zero(std::max(classes_, 1));
     if (classes_ == 0) throw Error(ErrorKind::Internal, "predict_proba of a regression forest");
-    const double *leaf[kLanes];
+    Vector p = Vector::Zero(classes_);
+    double *sum = p.data();
+    const unsigned bits = feature_bits(features_);
+    const unsigned char *leaf[kLanes];
     for (size_t t0 = 0; t0 < trees_.size(); t0 += kLanes) {
         const size_t m = std::min(kLanes, trees_.size() - t0);
-        leaf_values_of(&trees_[t0], m, classes_, x, leaf);
+        leaf_values_of(&trees_[t0], m, classes_, bits, x, leaf);
         for (size_t i = 0; i < m; ++i)  // in tree order: the sum rounds as it always did
-            if (leaf[i])
-                for (int c = 0; c < classes_; ++c) p(c) += leaf[i][c];
+            for (int c = 0; c < classes_; ++c) sum[c] += value_at(leaf[i], c);
     }
     return p / static_cast<double>(trees_.size());
 }
 
 double Forest::predict_value(const double *x) const {
     double s = 0;
-    const double *leaf[kLanes];
+    const unsigned bits = feature_bits(features_);
+    const unsigned char *leaf[kLanes];
     for (size_t t0 = 0; t0 < trees_.size(); t0 += kLanes) {
         const size_t m = std::min(kLanes, trees_.size() - t0);
-        leaf_values_of(&trees_[t0], m, 0, x, leaf);
-        for (size_t i = 0; i < m; ++i)
-            if (leaf[i]) s += *leaf[i];
+        leaf_values_of(&trees_[t0], m, 0, bits, x, leaf);
+        for (size_t i = 0; i < m; ++i) s += value_at(leaf[i], 0);
     }
     return s / static_cast<double>(trees_.size());
 }
@@ -963,7 +1060,7 @@ size_t Forest::bytes() const {
     size_t b = 0;
     for (const auto &t : trees_) {
         b += t->nodes.size() * sizeof(Node) + t->counts.size() * 4 + t->sums.size() * (sizeof(ExactSum) + 48) +
-             t->steps.size() * (sizeof(Tree::Step) + 4) + t->leaf_values.size() * sizeof(double);
+             (t->walk ? t->walk->narrow.size() * sizeof(NarrowStep) + t->walk->wide.size() * sizeof(WideStep) : 0);
         for (const auto &s : t->stats)
             b += sizeof(CandStats) + s.value.size() * 16 + s.left.size() * 4 + s.left_sum.size() * (sizeof(ExactSum) + 48);
     }

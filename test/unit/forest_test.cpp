@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <numeric>
 #include <random>
@@ -503,5 +504,151 @@ TEST(Forest, PredictionsFollowUpdates) {
             if (classes > 0) ASSERT_TRUE((f.predict_proba(x).array() == fresh.predict_proba(x).array()).all()) << i;
             else ASSERT_EQ(f.predict_value(x), fresh.predict_value(x)) << i;
         }
+    }
+}
+
+namespace {
+
+uint64_t bits_of_double(double v) {
+    uint64_t b;
+    std::memcpy(&b, &v, sizeof b);
+    return b;
+}
+
+// The reference prediction: each tree's preorder nodes walked node by node,
+// each leaf's class frequencies (count / n) or mean (exact sum / n) computed
+// from the rows the forest was fitted on that reach it, summed in tree
+// order. The fast walk (8-byte steps where every threshold is a float,
+// 16-byte steps elsewhere) must give the same bits.
+struct ReferenceForest {
+    struct Tree {
+        std::vector<Forest::NodeView> nodes;
+        std::vector<size_t> right;                  // per split: its right child
+        std::vector<std::vector<double>> counts;    // per leaf: class counts
+        std::vector<ExactSum> sums;                 // per leaf
+        bool floats = true;                         // every threshold exactly a float
+    };
+    std::vector<Tree> trees;
+    int classes;
+
+    size_t leaf_of(const Tree &t, const double *x) const {
+        size_t at = 0;
+        while (t.nodes[at].split) at = x[t.nodes[at].feature] <= t.nodes[at].threshold ? at + 1 : t.right[at];
+        return at;
+    }
+
+    ReferenceForest(const Forest &f, const Rows &r, int n_trees) : classes(f.classes()) {
+        for (int ti = 0; ti < n_trees; ++ti) {
+            Tree t;
+            t.nodes = f.tree_nodes(ti);
+            t.right.assign(t.nodes.size(), 0);
+            std::vector<size_t> open;  // splits whose left subtree is being listed
+            for (size_t i = 0; i < t.nodes.size(); ++i) {
+                if (t.nodes[i].split) {
+                    t.floats = t.floats && static_cast<double>(static_cast<float>(t.nodes[i].threshold)) == t.nodes[i].threshold;
+                    open.push_back(i);
+                    continue;
+                }
+                // a leaf ends the left subtrees of the splits it closes:
+                // the next node is the right child of the last open split
+                if (!open.empty() && i + 1 < t.nodes.size()) {
+                    t.right[open.back()] = i + 1;
+                    open.pop_back();
+                }
+            }
+            t.counts.assign(t.nodes.size(), std::vector<double>(static_cast<size_t>(std::max(classes, 1)), 0));
+            t.sums.assign(t.nodes.size(), ExactSum());
+            std::vector<int32_t> n(t.nodes.size(), 0);
+            for (Eigen::Index i = 0; i < r.x.rows(); ++i) {
+                const size_t leaf = leaf_of(t, r.x.row(i).data());
+                ++n[leaf];
+                if (classes > 0) t.counts[leaf][static_cast<size_t>(r.y(i))] += 1;
+                else t.sums[leaf].add(r.y(i));
+            }
+            for (size_t i = 0; i < t.nodes.size(); ++i) {
+                if (!t.nodes[i].split) {
+                    EXPECT_EQ(n[i], t.nodes[i].n) << "tree " << ti << " leaf " << i;
+                }
+            }
+            trees.push_back(std::move(t));
+        }
+    }
+
+    Vector predict(const double *x) const {
+        Vector p = Vector::Zero(std::max(classes, 1));
+        for (const Tree &t : trees) {
+            const size_t leaf = leaf_of(t, x);
+            const int32_t n = t.nodes[leaf].n;
+            if (n == 0) continue;
+            if (classes > 0)
+                for (int c = 0; c < classes; ++c) p(c) += t.counts[leaf][static_cast<size_t>(c)] / n;
+            else
+                p(0) += t.sums[leaf].value() / n;
+        }
+        return p / static_cast<double>(trees.size());
+    }
+};
+
+// Fits, then compares every row's prediction (and rows with NaN, infinite
+// or huge values) with the reference bit for bit; returns how many trees
+// have only float thresholds (the 8-byte steps) and how many not.
+std::pair<int, int> check_walks(const Rows &r, int classes, const ForestOptions &o) {
+    const int p = static_cast<int>(r.x.cols());
+    Forest f(o, p, classes);
+    f.fit(r.x, r.y);
+    const ReferenceForest ref(f, r, o.n_estimators);
+    RowMatrix probes = r.x;
+    probes.conservativeResize(r.x.rows() + 4, Eigen::NoChange);
+    const double odd[] = {std::nan(""), INFINITY, -INFINITY, 1e300};
+    for (int k = 0; k < 4; ++k)
+        for (int j = 0; j < p; ++j) probes(r.x.rows() + k, j) = j % 2 ? odd[k] : r.x(k, j);
+    for (Eigen::Index i = 0; i < probes.rows(); ++i) {
+        const double *x = probes.row(i).data();
+        const Vector want = ref.predict(x);
+        if (classes > 0) {
+            const Vector got = f.predict_proba(x);
+            for (int c = 0; c < classes; ++c) EXPECT_EQ(bits_of_double(got(c)), bits_of_double(want(c))) << "row " << i << " class " << c;
+        } else {
+            EXPECT_EQ(bits_of_double(f.predict_value(x)), bits_of_double(want(0))) << "row " << i;
+        }
+    }
+    int floats = 0;
+    for (const auto &t : ref.trees) floats += t.floats;
+    return {floats, o.n_estimators - floats};
+}
+
+}  // namespace
+
+// 8-byte steps (every threshold of the tree a float) and the 16-byte
+// fallback predict what walking the nodes predicts, bit for bit.
+TEST(Forest, PredictionWalksMatchTheNodesBitForBit) {
+    for (int classes : {0, 2, 3}) {
+        ForestOptions o;
+        o.n_estimators = 12;
+        o.seed = 5;
+        // cells of 6 bits: every threshold a float
+        const Rows r = make_rows(500, 4, classes, 21);
+        EXPECT_EQ(check_walks(r, classes, o), std::make_pair(12, 0));
+        // every value its own cell: values on a 0.1 step are no floats
+        o.cell_bits = kMaxCellBits;
+        EXPECT_EQ(check_walks(r, classes, o), std::make_pair(0, 12));
+        // huge values: their cells are beyond float's range
+        Rows huge = r;
+        huge.x.col(1) *= 1e300;
+        o.cell_bits = 6;
+        const auto [narrow, wide] = check_walks(huge, classes, o);
+        EXPECT_GT(wide, 0);
+        EXPECT_EQ(narrow + wide, 12);
+        // one forest of both: stumps on an integer column (floats at 52
+        // bits) or on a 0.1-step column (not)
+        Rows mixed = r;
+        for (Eigen::Index i = 0; i < mixed.x.rows(); ++i) mixed.x(i, 0) = std::round(mixed.x(i, 0) * 10);
+        o.cell_bits = kMaxCellBits;
+        o.max_depth = 1;
+        o.max_features = 0.25;  // one feature per tree
+        o.n_estimators = 40;
+        const auto [n2, w2] = check_walks(mixed, classes, o);
+        EXPECT_GT(n2, 0);
+        EXPECT_GT(w2, 0);
     }
 }
