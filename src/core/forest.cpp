@@ -742,7 +742,7 @@ int Forest::sampled_features() const {
     int s;
     if (mf == 0) s = classes_ > 0 ? static_cast<int>(std::sqrt(static_cast<double>(features_))) : features_;
     else if (mf <= 1.0) s = static_cast<int>(mf * features_);
-    else s = static_cast<int>(mf);
+    else s = static_cast<int>(std::min(mf, static_cast<double>(features_)));  // a decoded state's may not fit an int
     return std::min(features_, std::max(1, s));
 }
 

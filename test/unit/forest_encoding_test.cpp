@@ -50,13 +50,13 @@ void put(ByteWriter &w, const Cell &c) {
 
 // One tree of classes 2 and one feature: a split at `threshold` with two
 // leaves; with `candidates`, the split keeps statistics of those cells.
-Bytes one_split(int bits, const Cell &threshold, const std::vector<Cell> *candidates = nullptr) {
+Bytes one_split(int bits, const Cell &threshold, const std::vector<Cell> *candidates = nullptr, double max_features = 0) {
     ByteWriter w;
     w.put<uint16_t>(3);
     w.put<int32_t>(1);    // n_estimators
     w.put<int32_t>(0);    // max_depth
     w.put<int32_t>(1);    // min_samples_leaf
-    w.put<double>(0);     // max_features
+    w.put<double>(max_features);
     w.put<int32_t>(10);   // k
     w.put<int32_t>(2);    // random_depth
     w.put<uint64_t>(7);   // seed
@@ -186,6 +186,17 @@ TEST(ForestEncoding, CandidateStepsNeverWrap) {
             const Read got = read(one_split(bits, {false, one, 0}, &lists[l]), bits, &why);
             EXPECT_NE(got, Read::Other) << "bits " << bits << " list " << l << ": " << why;
         }
+    }
+}
+
+// Options out of any range the options parser allows: refused, or a forest
+// (max_features above the features is every feature), never a double cast
+// to an int it does not fit (undefined behaviour).
+TEST(ForestEncoding, HugeMaxFeaturesIsNoOverflow) {
+    for (const double mf : {1e300, 3e9, 2147483648.0, 1.5}) {
+        std::string why;
+        const Read got = read(one_split(6, {false, uint64_t{1} << 17, 0}, nullptr, mf), 6, &why);
+        EXPECT_NE(got, Read::Other) << mf << ": " << why;
     }
 }
 
