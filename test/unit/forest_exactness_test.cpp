@@ -292,4 +292,37 @@ TEST(ForestExactness, MissingRowsAreRefused) {
     }
 }
 
+// Training and recounts route rows by their cells (cells_of), updates and
+// the row filter by their raw values: the two agree for every threshold a
+// forest can hold (a grid point, or DBL_MAX, the top cell) at every width,
+// also for values next to a grid point, subnormals, and values above the
+// largest grid point (whose cell is DBL_MAX).
+TEST(ForestExactness, RoutingByCellsIsRoutingByValuesAtEveryWidth) {
+    std::mt19937_64 rng(17);
+    const double max = std::numeric_limits<double>::max(), tiny = std::numeric_limits<double>::denorm_min();
+    std::vector<double> base{0.0, -0.0, tiny, -tiny, std::numeric_limits<double>::min(), max, -max, 1.0, -1.0, 1e100, -1e100};
+    std::normal_distribution<double> n01;
+    for (int i = 0; i < 150; ++i) base.push_back(std::ldexp(n01(rng), static_cast<int>(rng() % 2100) - 1075));
+    for (int bits = 1; bits <= kMaxCellBits; ++bits) {
+        std::vector<double> values = base, thresholds{max};
+        for (const double v : base) {
+            const double c = forest_cell(v, bits);
+            thresholds.push_back(c);
+            // the values on either side of the grid point
+            values.push_back(std::nextafter(c, INFINITY));
+            values.push_back(std::nextafter(c, -INFINITY));
+        }
+        for (const double v : values) {
+            if (!std::isfinite(v)) continue;
+            const double cv = forest_cell(v, bits);
+            ASSERT_EQ(forest_cell(cv, bits), cv) << bits << " " << v;
+            for (const double t : thresholds) {
+                if (!std::isfinite(t)) continue;
+                ASSERT_EQ(forest_cell(t, bits), t) << bits << " " << t;
+                ASSERT_EQ(v <= t, cv <= t) << "bits " << bits << " value " << v << " cell " << cv << " threshold " << t;
+            }
+        }
+    }
+}
+
 }  // namespace
