@@ -659,17 +659,29 @@ void put_cell(ByteWriter &w, uint16_t encoding, double v, int bits, uint64_t &pr
     w.put_varint(1);
     w.put<double>(v);
 }
+// Reads only what put_cell writes, so that a forest that decodes encodes to
+// the bytes read: a value whole only where put_cell would not step to it,
+// and never -0.0 (the ordinal just below 0.0's is -0.0's, which put_cell
+// writes as 0.0's).
 double get_cell(ByteReader &r, uint16_t encoding, int bits, uint64_t &prev) {
     if (encoding < kForestEncoding) return r.get<double>();
     const uint64_t step = r.get_varint();
+    double v;
     if (step & 1) {
         if (step != 1) ByteReader::fail("bad forest cell");
-        return r.get<double>();
+        v = r.get<double>();
+        if (bits < kMaxCellBits) {
+            const uint64_t ordinal = monotone_bits(v) >> (kMaxCellBits - bits);
+            if (ordinal > prev && bits_of(grid_point(ordinal, bits)) == bits_of(v)) ByteReader::fail("bad forest cell");
+        }
+    } else {
+        const uint64_t top = bits < kMaxCellBits ? (uint64_t{1} << (64 - (kMaxCellBits - bits))) - 1 : 0;
+        if (bits >= kMaxCellBits || step == 0 || (step >> 1) > top - prev) ByteReader::fail("bad forest cell");
+        prev += step >> 1;
+        v = grid_point(prev, bits);
     }
-    const uint64_t top = bits < kMaxCellBits ? (uint64_t{1} << (64 - (kMaxCellBits - bits))) - 1 : 0;
-    if (bits >= kMaxCellBits || step == 0 || (step >> 1) > top - prev) ByteReader::fail("bad forest cell");
-    prev += step >> 1;
-    return grid_point(prev, bits);
+    if (v == 0.0 && std::signbit(v)) ByteReader::fail("bad forest cell");
+    return v;
 }
 // A small non-negative integer: a varint from encoding 3, else whole.
 template <typename T> void put_small(ByteWriter &w, uint16_t encoding, T v) {
@@ -720,7 +732,7 @@ int Forest::sampled_features() const {
     int s;
     if (mf == 0) s = classes_ > 0 ? static_cast<int>(std::sqrt(static_cast<double>(features_))) : features_;
     else if (mf <= 1.0) s = static_cast<int>(mf * features_);
-    else s = static_cast<int>(mf);
+    else s = static_cast<int>(std::min(mf, static_cast<double>(features_)));  // a decoded state's may not fit an int
     return std::min(features_, std::max(1, s));
 }
 
