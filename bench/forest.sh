@@ -80,14 +80,15 @@ bulk_ms=$(q -c "SET unlearn.max_memory = '4GB'" -c "SELECT extract(epoch FROM cl
             -c "SELECT extract(epoch FROM clock_timestamp()) * 1000" | awk 'NR==1{a=$1} NR==2{print $1-a}')
 verify=$(q -c "SET unlearn.max_memory = '4GB'" -c "SELECT string_agg(check_name, ',') FROM unlearn.verify('rf') WHERE NOT passed")
 retrained=$(q -c "SELECT sum((details->>'subtrees_retrained')::int) FROM unlearn.audit WHERE model = 'rf' AND event = 'unlearn'")
+recounted=$(q -c "SELECT coalesce(sum((details->>'nodes_recounted')::int), 0) FROM unlearn.audit WHERE model = 'rf' AND event = 'unlearn'")
 awk -v r="$ROWS" -v f="$FEATURES" -v t="$TREES" -v d="$DEPTH" -v tr="$train_ms" -v sk="$sk_ms" -v st="$state_mb" \
     -v m="$med" -v p="$p99" -v mx="$max" -v bm="$base_med" -v bp="$base_p99" -v b="$bulk" -v bk="$bulk_ms" -v v="${verify:-all passed}" \
-    -v n="$DELETES" -v subtrees="$retrained" -v sc="$scan_ms" -v pr="$predict_ms" -v ld="$load_ms" -v rd="${RANDOM_DEPTH:-default}" -v cb="${CELL_BITS:-default}" 'BEGIN {
+    -v n="$DELETES" -v subtrees="$retrained" -v recounted="$recounted" -v sc="$scan_ms" -v pr="$predict_ms" -v ld="$load_ms" -v rd="${RANDOM_DEPTH:-default}" -v cb="${CELL_BITS:-default}" 'BEGIN {
     printf "random_forest %d rows x %d features, %d trees, max_depth %s, random_depth %s, cell_bits %s; state %s MB\n", r, f, t, d, rd, cb, st
     printf "train: %.0f ms; scikit-learn RandomForestClassifier(n_jobs=1) fit: %.0f ms (ours / theirs %.2f)\n", tr, sk, tr / sk
     printf "single-row DELETE (%d statements): median %.2f ms (plain table %.2f ms, added %.2f ms), p99 %.2f ms (plain %.2f), max %.2f ms\n", n, m, bm, m - bm, p, bp, mx
     printf "retrain / added median: %.0fx; retrain / added p99: %.0fx\n", tr / (m - bm), tr / (p - bp)
     printf "1%% DELETE (%d rows, one statement): %.0f ms, retrain / it: %.1fx\n", b, bk, tr / bk
     printf "predict every row (warm, one process): %.0f ms, plain scan of the same columns %.0f ms (%.1fx); loading the forest %.0f ms\n", pr, sc, pr / sc, ld
-    printf "subtrees retrained over all DELETEs: %s; verify after: %s\n", subtrees, v
+    printf "subtrees retrained over all DELETEs: %s, nodes recounted: %s; verify after: %s\n", subtrees, recounted, v
 }'
