@@ -72,12 +72,19 @@ public:
         p_ += sizeof(T);
         return v;
     }
+    // Only the form put_varint writes: no trailing zero byte after the
+    // first (an overlong 0x80 0x00 for 0) and no bits past the 64th, so a
+    // value has one stored form and a blob that decodes re-encodes alike.
     uint64_t get_varint() {
         uint64_t v = 0;
         for (int shift = 0; shift < 64; shift += 7) {
             auto b = get<uint8_t>();
+            if (shift == 63 && b > 1) fail("varint too long");
             v |= static_cast<uint64_t>(b & 0x7f) << shift;
-            if (!(b & 0x80)) return v;
+            if (!(b & 0x80)) {
+                if (b == 0 && shift > 0) fail("varint not in its shortest form");
+                return v;
+            }
         }
         fail("varint too long");
     }

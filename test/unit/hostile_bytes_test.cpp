@@ -392,3 +392,23 @@ TEST(HostileBytes, ClassCountsWhoseTotalOverflowsAreCorrupt) {
         decode_framed(Algorithm::NaiveBayes, 1, nb_payload(2, {{0.0, big, kThree}, {1.0, big, kThree}}));
     }));
 }
+
+// A varint is read only in the shortest form put_varint writes: an overlong
+// zero, a trailing zero byte, or bits past the 64th are refused, and every
+// value round-trips.
+TEST(HostileBytes, VarintsHaveOneStoredForm) {
+    auto read = [](std::vector<uint8_t> b) {
+        ByteReader r(b.data(), b.size());
+        return r.get_varint();
+    };
+    for (uint64_t v : {uint64_t{0}, uint64_t{1}, uint64_t{127}, uint64_t{128}, uint64_t{300}, uint64_t{1} << 63,
+                       ~uint64_t{0}}) {
+        ByteWriter w;
+        w.put_varint(v);
+        EXPECT_EQ(read(w.bytes()), v);
+    }
+    EXPECT_THROW(read({0x80, 0x00}), Error);            // 0, overlong
+    EXPECT_THROW(read({0xff, 0x80, 0x00}), Error);      // 127, one byte too many
+    EXPECT_THROW(read({0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02}), Error);  // a 65th bit
+    EXPECT_EQ(read({0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}), ~uint64_t{0});
+}
