@@ -180,20 +180,25 @@ TEST(Forest, CellsAreAGridThatRoutesLikeTheirValues) {
     for (int bits : {1, 4, 6, 7, 52}) {
         const int exact = bits < 11 ? 1 << (bits + 1) : 4096;  // integers up to 2^(bits+1) are their own cells
         for (int s = 0; s <= exact; ++s) EXPECT_EQ(forest_cell(s, bits), s);
-        if (bits < 11) EXPECT_EQ(forest_cell(exact + 1, bits), exact + 2);
+        if (bits < 11) {
+            EXPECT_EQ(forest_cell(exact + 1, bits), exact + 2);
+        }
         EXPECT_EQ(std::signbit(forest_cell(-0.0, bits)), false);
         std::vector<double> cells;
         for (double a : v) {
             const double c = forest_cell(a, bits);
             ASSERT_GE(c, a);
             ASSERT_EQ(forest_cell(c, bits), c) << a;
-            if (std::fabs(a) >= std::numeric_limits<double>::min() && std::fabs(a) < 1e300)
+            if (std::fabs(a) >= std::numeric_limits<double>::min() && std::fabs(a) < 1e300) {
                 ASSERT_LE(c - a, std::ldexp(std::fabs(a), 1 - bits)) << a;
+            }
             cells.push_back(c);
         }
         for (size_t i = 0; i < v.size(); ++i)
             for (size_t j = 0; j < v.size(); j += 37) {
-                if (v[i] <= v[j]) ASSERT_LE(cells[i], cells[j]);
+                if (v[i] <= v[j]) {
+                    ASSERT_LE(cells[i], cells[j]);
+                }
                 ASSERT_EQ(v[i] <= cells[j], cells[i] <= cells[j]) << v[i] << " " << cells[j];
             }
     }
@@ -311,7 +316,9 @@ TEST(Forest, EncodingTwoDecodesAndEncodingThreeIsTheSameForestSmaller) {
         EXPECT_EQ(bytes_of(g), three) << bits;
         ByteReader rd3(three.data(), three.size());
         EXPECT_EQ(Forest::decode(rd3, 3, 2).difference(f), "") << bits;
-        if (bits <= 23) EXPECT_LT(three.size() * 10, two.bytes().size() * 7) << bits;  // at least 30% smaller
+        if (bits <= 23) {
+            EXPECT_LT(three.size() * 10, two.bytes().size() * 7) << bits;  // at least 30% smaller
+        }
     }
 }
 
@@ -393,7 +400,9 @@ void forget_and_learn(int classes, int random_depth, int min_leaf, int rounds, i
         }
     }
     EXPECT_GT(retrained, 0);
-    if (cell_bits < kMaxCellBits) EXPECT_GT(recounted, 0);  // the path that keeps a subtree ran, and stayed exact
+    if (cell_bits < kMaxCellBits) {
+        EXPECT_GT(recounted, 0);  // the path that keeps a subtree ran, and stayed exact
+    }
 }
 
 TEST(Forest, ForgetAndLearnEqualAFreshFitClassification) { forget_and_learn(3, 0, 1, 300); }
