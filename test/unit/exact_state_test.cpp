@@ -24,12 +24,6 @@ namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-Bytes bytes_of(const ExactSum &s) {
-    ByteWriter w;
-    s.encode(w);
-    return w.bytes();
-}
-
 // Bitwise equality of doubles: == would call -0 and 0 equal.
 bool same_bits(const Vector &a, const Vector &b) {
     return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(double) * static_cast<size_t>(a.size())) == 0;

@@ -18,18 +18,14 @@
 
 #include "bytes.hpp"
 #include "forest.hpp"
+#include "testing.hpp"
 
 using namespace unlearn;
+using unlearn::testing::bytes_of;
 
 namespace {
 
 using Bytes = std::vector<uint8_t>;
-
-Bytes encoded(const Forest &f) {
-    ByteWriter w;
-    f.encode(w);
-    return w.bytes();
-}
 
 // A cell written as encoding 3 writes it: a step of ordinals (even), or 1
 // and the double.
@@ -106,7 +102,7 @@ Read read(const Bytes &b, int bits, std::string *why) {
                 return Read::Other;
             }
         }
-        if (encoded(f) != b) {
+        if (bytes_of(f) != b) {
             *why = "re-encodes to other bytes";
             return Read::Other;
         }
@@ -224,7 +220,7 @@ TEST(ForestEncoding, DamagedForestsAreRefusedOrUsable) {
             o.max_features = 1.0;
             Forest f(o, 2, classes);
             f.fit(x, y);
-            const Bytes good = encoded(f);
+            const Bytes good = bytes_of(f);
             {
                 ByteReader r(good.data(), good.size());
                 EXPECT_EQ(Forest::decode(r, 2, classes).difference(f), "") << bits;
@@ -247,7 +243,7 @@ TEST(ForestEncoding, DamagedForestsAreRefusedOrUsable) {
                     if (classes) (void)g.predict_proba(row);
                     else (void)g.predict_value(row);
                     (void)g.importances();
-                    const Bytes again = encoded(g);
+                    const Bytes again = bytes_of(g);
                     ByteReader r2(again.data(), again.size());
                     EXPECT_EQ(Forest::decode(r2, 2, classes).difference(g), "");
                     try {

@@ -19,30 +19,15 @@
 
 #include "bytes.hpp"
 #include "forest.hpp"
+#include "testing.hpp"
 
 using namespace unlearn;
+using unlearn::testing::bytes_of;
+using unlearn::testing::subset;
 
 namespace {
 
-struct Pool {
-    RowMatrix x;
-    Vector y;
-};
-
-Pool pick(const Pool &r, const std::vector<int> &idx) {
-    Pool o{RowMatrix(static_cast<Eigen::Index>(idx.size()), r.x.cols()), Vector(static_cast<Eigen::Index>(idx.size()))};
-    for (size_t i = 0; i < idx.size(); ++i) {
-        o.x.row(static_cast<Eigen::Index>(i)) = r.x.row(idx[i]);
-        o.y(static_cast<Eigen::Index>(i)) = r.y(idx[i]);
-    }
-    return o;
-}
-
-std::vector<uint8_t> encoded(const Forest &f) {
-    ByteWriter w;
-    f.encode(w);
-    return w.bytes();
-}
+using Pool = ForestRows;
 
 // Column kinds: few distinct small integers (cells shared by many rows),
 // a fine normal (values that share cells at coarse widths), a normal on a
@@ -125,7 +110,7 @@ void check_config(uint64_t seed, int rounds, Totals &tot) {
     for (int i = c.rows; i < pool.x.rows(); ++i) out.push_back(i);
     Forest f(c.o, c.features, c.classes);
     {
-        const Pool h = pick(pool, held);
+        const Pool h = subset(pool, held);
         f.fit(h.x, h.y);
     }
     std::mt19937_64 rng(seed ^ 0xabcdef);
@@ -154,7 +139,7 @@ void check_config(uint64_t seed, int rounds, Totals &tot) {
             to.push_back(from[at]);
             from.erase(from.begin() + static_cast<std::ptrdiff_t>(at));
         }
-        const Pool now = pick(pool, held), ch = pick(pool, changed);
+        const Pool now = subset(pool, held), ch = subset(pool, changed);
         const int mode = static_cast<int>(rng() % 3);  // filtered rows, every row, every row reversed
         ForestRows given;
         const ForestUpdate done = f.update(ch.x, ch.y, forget ? -1 : 1, [&](const ForestRowFilter &needed) -> const ForestRows & {
@@ -172,7 +157,7 @@ void check_config(uint64_t seed, int rounds, Totals &tot) {
         Forest fresh(c.o, c.features, c.classes);
         fresh.fit(now.x, now.y);
         ASSERT_EQ(f.difference(fresh), "") << where << " round " << round << (forget ? " forget " : " learn ") << changed.size();
-        ASSERT_EQ(encoded(f), encoded(fresh)) << where << " round " << round;
+        ASSERT_EQ(bytes_of(f), bytes_of(fresh)) << where << " round " << round;
         ASSERT_EQ(f.rows(), static_cast<int64_t>(held.size())) << where;
     }
 }
@@ -209,7 +194,7 @@ TEST(ForestExactness, RecountsAtRandomLevelsAndUnderOtherRecounts) {
             std::iota(held.begin(), held.end(), 0);
             for (int i = 1000; i < 1500; ++i) out.push_back(i);
             Forest f(o, 3, classes);
-            f.fit(pick(pool, held).x, pick(pool, held).y);
+            f.fit(subset(pool, held).x, subset(pool, held).y);
             std::mt19937 rng(static_cast<unsigned>(classes * 31 + random_depth));
             int64_t recounted = 0;
             for (int round = 0; round < 40; ++round) {
@@ -223,7 +208,7 @@ TEST(ForestExactness, RecountsAtRandomLevelsAndUnderOtherRecounts) {
                     to.push_back(from[at]);
                     from.erase(from.begin() + static_cast<std::ptrdiff_t>(at));
                 }
-                const Pool now = pick(pool, held), ch = pick(pool, changed);
+                const Pool now = subset(pool, held), ch = subset(pool, changed);
                 const ForestUpdate done = f.update(ch.x, ch.y, forget ? -1 : 1, [&](const ForestRowFilter &) -> const ForestRows & {
                     static ForestRows rows;
                     rows.x = now.x;
@@ -259,13 +244,13 @@ TEST(ForestExactness, MissingRowsAreRefused) {
             f.fit(pool.x, pool.y);
             std::vector<int> rest = held;
             rest.erase(rest.begin() + gone);
-            const Pool now = pick(pool, rest), ch = pick(pool, {gone});
+            const Pool now = subset(pool, rest), ch = subset(pool, {gone});
             // the source also drops the row of another cell than the forgotten one
             const int also = (gone + 301) % 600;
             std::vector<int> handed;
             for (int i : rest)
                 if (i != also) handed.push_back(i);
-            const Pool given = pick(pool, handed);
+            const Pool given = subset(pool, handed);
             ForestUpdate done;
             bool threw = false;
             bool asked_for_also = false;

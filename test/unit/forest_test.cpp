@@ -19,13 +19,12 @@
 #include "testing.hpp"
 
 using namespace unlearn;
+using unlearn::testing::bytes_of;
+using unlearn::testing::subset;
 
 namespace {
 
-struct Rows {
-    RowMatrix x;
-    Vector y;
-};
+using Rows = ForestRows;
 
 // Features rounded to a few decimals (repeated values exercise the exact
 // counts); classes from a noisy rule, or a noisy regression target.
@@ -47,21 +46,6 @@ Rows make_rows(int n, int p, int classes, uint64_t seed, double step = 0.1) {
         }
     }
     return r;
-}
-
-Rows subset(const Rows &r, const std::vector<int> &idx) {
-    Rows o{RowMatrix(static_cast<Eigen::Index>(idx.size()), r.x.cols()), Vector(static_cast<Eigen::Index>(idx.size()))};
-    for (size_t i = 0; i < idx.size(); ++i) {
-        o.x.row(static_cast<Eigen::Index>(i)) = r.x.row(idx[i]);
-        o.y(static_cast<Eigen::Index>(i)) = r.y(idx[i]);
-    }
-    return o;
-}
-
-std::vector<uint8_t> bytes_of(const Forest &f) {
-    ByteWriter w;
-    f.encode(w);
-    return w.bytes();
 }
 
 // The best score of any split "x_j <= cell(v)" over every feature and every

@@ -14,6 +14,7 @@
 
 #include <Eigen/Dense>
 
+#include "bytes.hpp"
 #include "error.hpp"
 #include "linear_stats.hpp"
 
@@ -45,6 +46,25 @@ inline Data make_data(int rows, int features, uint64_t seed, double offset = 1e4
         d.y(i) = y + n01(rng);
     }
     return d;
+}
+
+// The stored form of anything with encode(ByteWriter &): an ExactSum, a Forest.
+template <typename T>
+std::vector<uint8_t> bytes_of(const T &v) {
+    ByteWriter w;
+    v.encode(w);
+    return w.bytes();
+}
+
+// Rows idx of rows (x and y, e.g. a ForestRows), in that order.
+template <typename Rows>
+Rows subset(const Rows &r, const std::vector<int> &idx) {
+    Rows o{RowMatrix(static_cast<Eigen::Index>(idx.size()), r.x.cols()), Vector(static_cast<Eigen::Index>(idx.size()))};
+    for (size_t i = 0; i < idx.size(); ++i) {
+        o.x.row(static_cast<Eigen::Index>(i)) = r.x.row(idx[i]);
+        o.y(static_cast<Eigen::Index>(i)) = r.y(idx[i]);
+    }
+    return o;
 }
 
 inline RowMatrix take_rows(const RowMatrix &x, const std::vector<Eigen::Index> &rows) {
