@@ -431,9 +431,7 @@ public:
             pending.back().changes = changes;
             return;
         }
-        const Choice ch = decide(cs, nd.n, counts, sum, depth, id);
-        if (ch.j < 0 || cs.features[static_cast<size_t>(ch.slot)] != nd.feature ||
-            cs.value[static_cast<size_t>(ch.slot) * k + static_cast<size_t>(ch.j)] != nd.threshold) {
+        if (!chooses_its_split(cs, decide(cs, nd.n, counts, sum, depth, id), nd)) {
             pending.push_back(here);
             return;
         }
@@ -479,6 +477,12 @@ public:
     }
 
 private:
+    // Whether the choice among the candidates is the split the node has.
+    static bool chooses_its_split(const CandStats &cs, const Choice &ch, const Node &nd) {
+        return ch.j >= 0 && cs.features[static_cast<size_t>(ch.slot)] == nd.feature &&
+               cs.value[static_cast<size_t>(ch.slot) * static_cast<size_t>(cs.k) + static_cast<size_t>(ch.j)] == nd.threshold;
+    }
+
     // Whether the candidates of a restat node's rows choose the split it
     // has; if so they become its statistics.
     bool keeps_split(Tree &t, const RowMatrix &x, const Vector &y, const Pending &p, const std::vector<int32_t> &idx) const {
@@ -487,10 +491,7 @@ private:
         const int32_t *counts = c_ > 0 ? &t.counts[node * static_cast<size_t>(c_)] : nullptr;
         const ExactSum *sum = c_ > 0 ? nullptr : &t.sums[node];
         const Node &nd = t.nodes[node];
-        const Choice ch = decide(cs, nd.n, counts, sum, p.depth, p.id);
-        if (ch.j < 0 || cs.features[static_cast<size_t>(ch.slot)] != nd.feature ||
-            cs.value[static_cast<size_t>(ch.slot) * static_cast<size_t>(cs.k) + static_cast<size_t>(ch.j)] != nd.threshold)
-            return false;
+        if (!chooses_its_split(cs, decide(cs, nd.n, counts, sum, p.depth, p.id), nd)) return false;
         t.stats[static_cast<size_t>(nd.stats)] = std::move(cs);
         return true;
     }
@@ -646,15 +647,20 @@ double grid_point(uint64_t ordinal, int bits) {
 // ascend, so a step takes a byte or two where the double took eight); odd
 // (1) for a value stored whole after it: one off the grid (DBL_MAX, the
 // top cell), or any value when every value is its own cell.
+// Whether v is stored as a step from prev: a grid point of bits above it;
+// its ordinal in *ordinal.
+bool steps_to(double v, int bits, uint64_t prev, uint64_t *ordinal) {
+    if (bits >= kMaxCellBits) return false;
+    *ordinal = monotone_bits(v) >> (kMaxCellBits - bits);
+    return *ordinal > prev && bits_of(grid_point(*ordinal, bits)) == bits_of(v);
+}
 void put_cell(ByteWriter &w, uint16_t encoding, double v, int bits, uint64_t &prev) {
     if (encoding < kForestEncoding) return w.put<double>(v);
-    if (bits < kMaxCellBits) {
-        const uint64_t ordinal = monotone_bits(v) >> (kMaxCellBits - bits);
-        if (ordinal > prev && bits_of(grid_point(ordinal, bits)) == bits_of(v)) {
-            w.put_varint((ordinal - prev) << 1);
-            prev = ordinal;
-            return;
-        }
+    uint64_t ordinal;
+    if (steps_to(v, bits, prev, &ordinal)) {
+        w.put_varint((ordinal - prev) << 1);
+        prev = ordinal;
+        return;
     }
     w.put_varint(1);
     w.put<double>(v);
@@ -670,10 +676,8 @@ double get_cell(ByteReader &r, uint16_t encoding, int bits, uint64_t &prev) {
     if (step & 1) {
         if (step != 1) ByteReader::fail("bad forest cell");
         v = r.get<double>();
-        if (bits < kMaxCellBits) {
-            const uint64_t ordinal = monotone_bits(v) >> (kMaxCellBits - bits);
-            if (ordinal > prev && bits_of(grid_point(ordinal, bits)) == bits_of(v)) ByteReader::fail("bad forest cell");
-        }
+        uint64_t ordinal;
+        if (steps_to(v, bits, prev, &ordinal)) ByteReader::fail("bad forest cell");
     } else {
         const uint64_t top = bits < kMaxCellBits ? (uint64_t{1} << (64 - (kMaxCellBits - bits))) - 1 : 0;
         if (bits >= kMaxCellBits || step == 0 || (step >> 1) > top - prev) ByteReader::fail("bad forest cell");
