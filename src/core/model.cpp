@@ -307,11 +307,17 @@ std::vector<uint8_t> encode_checkpoint(Algorithm a, const ClassLabels &classes, 
 
 std::vector<uint8_t> encode_state(Algorithm a, const ShardState &s) {
     if (const auto *forest = std::get_if<ForestShard>(&s)) {
-        // the forest's own encoding carries its version (forest.cpp)
+        // the forest's own encoding carries its version (forest.cpp); it is
+        // megabytes, so it is written after room for the frame's header in a
+        // buffer reserved for its upper bound (memory in its held form),
+        // not copied into a frame or grown by doubling
         ByteWriter w;
+        w.bytes().reserve(kFrameHeader + forest->forest.bytes());
+        w.bytes().resize(kFrameHeader);
         if (a == Algorithm::RandomForest) forest->classes.encode(w);  // a regression has none
         forest->forest.encode(w);
-        return frame(kStateMagic, static_cast<uint16_t>(a), w.bytes());
+        seal_frame(w.bytes(), kStateMagic, static_cast<uint16_t>(a));
+        return std::move(w.bytes());
     }
     if (const auto *sisa = std::get_if<SisaShard>(&s)) return encode_checkpoint(a, sisa->classes, sisa->last);
     if (const auto *cert = std::get_if<CertifiedShard>(&s)) {

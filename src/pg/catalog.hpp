@@ -138,17 +138,22 @@ bool deltas_installed();
 // The shards' base states with every delta this snapshot sees folded in;
 // with seen, which base row versions those were and whether deltas were.
 struct StateSeen {
-    std::string xmin;  // of the base row
+    std::string xmin, ctid;  // of the base row
     bool deltas = false;
 };
-// stored: per shard, the base's bytes when no delta was folded into it (else empty).
+// stored: per shard, the base's bytes when no delta was folded into it (else
+// empty). take_kept: a base this backend kept (state_cache.hpp) as the very
+// row version read is taken instead of decoded again (a change does, and
+// gives its states back when it has written them).
 std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m, std::vector<StateSeen> *seen = nullptr,
-                                    std::vector<std::vector<uint8_t>> *stored = nullptr);
+                                    std::vector<std::vector<uint8_t>> *stored = nullptr, bool take_kept = false);
 // Writes whole shard states, which load_states read with their deltas: the
 // deltas of those shards go (the caller excludes other writers). Returns
 // the bytes written, one blob per shard given.
+// written: when given, the row versions written, one per shard given.
 std::vector<std::vector<uint8_t>> write_states(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &states,
-                                               const std::vector<int32> &shards);
+                                               const std::vector<int32> &shards,
+                                               std::vector<StateSeen> *written = nullptr);
 // Locks the shards' state rows in shard order until commit and returns
 // their states as committed now: a writer of a SISA or certified shard
 // computes from these, after the writers before it have committed.

@@ -1,9 +1,11 @@
 #include "catalog.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <set>
 
 #include "error.hpp"
+#include "state_cache.hpp"
 
 namespace unlearn::pg {
 
@@ -46,36 +48,49 @@ bool catalog_table_exists(const char *table) {
 bool deltas_installed() { return catalog_table_exists("state_delta"); }
 
 std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m, std::vector<StateSeen> *seen,
-                                    std::vector<std::vector<uint8_t>> *stored) {
-    // the base rows in shard order, then the deltas this snapshot sees in the order they were written
+                                    std::vector<std::vector<uint8_t>> *stored, bool take_kept) {
+    // the base rows in shard order, then the deltas this snapshot sees in
+    // the order they were written; a state not read (kept) stays toasted
     SpiResult r = deltas_installed()
-                      ? spi.exec("SELECT k, shard, sign, state, x FROM (SELECT 0 AS k, 0::bigint AS d, shard, 1 AS sign, "
-                                 "state, xmin::text AS x FROM unlearn.state WHERE model_id = $1 UNION ALL SELECT 1, "
-                                 "delta_id, shard, sign, state, NULL FROM unlearn.state_delta WHERE model_id = $1 AND "
-                                 "state IS NOT NULL) u ORDER BY k, d, shard",
+                      ? spi.exec("SELECT k, shard, sign, state, x, c FROM (SELECT 0 AS k, 0::bigint AS d, shard, 1 AS sign, "
+                                 "state, xmin::text AS x, ctid::text AS c FROM unlearn.state WHERE model_id = $1 UNION ALL "
+                                 "SELECT 1, delta_id, shard, sign, state, NULL, NULL FROM unlearn.state_delta WHERE "
+                                 "model_id = $1 AND state IS NOT NULL) u ORDER BY k, d, shard",
                                  {int4_param(m.id)})
-                      : spi.exec("SELECT 0, shard, 1, state, xmin::text FROM unlearn.state WHERE model_id = $1 "
+                      : spi.exec("SELECT 0, shard, 1, state, xmin::text, ctid::text FROM unlearn.state WHERE model_id = $1 "
                                  "ORDER BY shard",
                                  {int4_param(m.id)});
     std::vector<ShardState> out;
+    std::vector<std::vector<uint8_t>> blobs;
     uint64 i = 0;
     for (; i < r.rows() && r.int4(i, 1) == 0; ++i) {
         if (r.int4(i, 2) != static_cast<int32>(i))
             throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" has unexpected shard numbers");
+        KeptState kept;
+        if (take_kept && take_kept_state(m.id, width(m), static_cast<int32>(i), StateVersion{r.str(i, 5), r.str(i, 6)}, kept)) {
+            out.push_back(std::move(kept.state));
+            blobs.push_back(std::move(kept.bytes));
+            continue;
+        }
         std::vector<uint8_t> blob = r.bytes(i, 4);
         out.push_back(decode_state(m.algorithm, width(m), blob.data(), blob.size(), m.options));
-        if (stored) stored->push_back(std::move(blob));
+        blobs.push_back(std::move(blob));
     }
     if (out.size() != static_cast<size_t>(m.shards))
         throw missing_state(m);
-    if (stored)
+    if (stored) {
+        *stored = std::move(blobs);
         for (uint64 d = i; d < r.rows(); ++d) {  // a shard with deltas is not its base's bytes
             const int32 shard = r.int4(d, 2);
             if (shard >= 0 && shard < m.shards) (*stored)[static_cast<size_t>(shard)].clear();
         }
+    }
     if (seen) {
         seen->assign(out.size(), StateSeen{});
-        for (uint64 b = 0; b < i; ++b) (*seen)[b].xmin = r.str(b, 5);
+        for (uint64 b = 0; b < i; ++b) {
+            (*seen)[b].xmin = r.str(b, 5);
+            (*seen)[b].ctid = r.str(b, 6);
+        }
         for (uint64 d = i; d < r.rows(); ++d) {
             const int32 shard = r.int4(d, 2);
             if (shard >= 0 && shard < m.shards) (*seen)[static_cast<size_t>(shard)].deltas = true;
@@ -85,15 +100,52 @@ std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m, std::vector<St
     return out;
 }
 
+namespace {
+
+// A state this large is written alone from a plain parameter: in an array,
+// unnest would copy it three times more (array, tuplestore, minimal tuple).
+constexpr size_t kWrittenAlone = size_t{1} << 20;
+
+void note_written(const SpiResult &r, const std::vector<int32> &shards, std::vector<StateSeen> *written) {
+    if (!written) return;
+    for (uint64 i = 0; i < r.rows(); ++i) {
+        const auto at = std::find(shards.begin(), shards.end(), r.int4(i, 1));
+        if (at == shards.end()) continue;
+        StateSeen &w = (*written)[static_cast<size_t>(at - shards.begin())];
+        w.xmin = r.str(i, 2);
+        w.ctid = r.str(i, 3);
+    }
+}
+
+}  // namespace
+
 std::vector<std::vector<uint8_t>> write_states(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &states,
-                                               const std::vector<int32> &shards) {
+                                               const std::vector<int32> &shards, std::vector<StateSeen> *written) {
     std::vector<std::vector<uint8_t>> blobs;
     for (int32 s : shards) blobs.push_back(encode_state(m.algorithm, states.at(static_cast<size_t>(s))));
-    // generic: a custom plan would copy the states (a forest's are tens of MB) into every planning
-    spi.exec_generic(
-        "INSERT INTO unlearn.state (model_id, shard, state) SELECT $1, s, b FROM unnest($2::int4[], $3::bytea[]) AS u(s, b) "
-        "ON CONFLICT (model_id, shard) DO UPDATE SET state = excluded.state",
-        {int4_param(m.id), int4_array_param(shards), bytea_array_param(blobs)});
+    if (written) written->assign(shards.size(), StateSeen{});
+    std::vector<int32> together;
+    std::vector<std::vector<uint8_t>> together_blobs;
+    // generic plans: a custom plan would copy the states (a forest's are
+    // tens of MB) into every planning
+    for (size_t i = 0; i < shards.size(); ++i) {
+        if (blobs[i].size() < kWrittenAlone) {
+            together.push_back(shards[i]);
+            together_blobs.push_back(blobs[i]);
+            continue;
+        }
+        note_written(spi.exec_generic("INSERT INTO unlearn.state (model_id, shard, state) VALUES ($1, $2, $3) "
+                                      "ON CONFLICT (model_id, shard) DO UPDATE SET state = excluded.state "
+                                      "RETURNING shard, xmin::text, ctid::text",
+                                      {int4_param(m.id), int4_param(shards[i]), bytea_param(blobs[i])}),
+                     shards, written);
+    }
+    if (!together.empty())
+        note_written(spi.exec_generic("INSERT INTO unlearn.state (model_id, shard, state) SELECT $1, s, b FROM "
+                                      "unnest($2::int4[], $3::bytea[]) AS u(s, b) ON CONFLICT (model_id, shard) DO "
+                                      "UPDATE SET state = excluded.state RETURNING shard, xmin::text, ctid::text",
+                                      {int4_param(m.id), int4_array_param(together), bytea_array_param(together_blobs)}),
+                     shards, written);
     if (is_summation_model(m) && deltas_installed())
         spi.exec("DELETE FROM unlearn.state_delta WHERE model_id = $1 AND shard = ANY($2::int4[])",
                  {int4_param(m.id), int4_array_param(shards)});

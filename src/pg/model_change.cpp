@@ -6,6 +6,7 @@
 #include "error.hpp"
 
 #include "model_cache.hpp"
+#include "state_cache.hpp"
 #include "worker.hpp"
 
 namespace unlearn::pg {
@@ -13,7 +14,7 @@ namespace unlearn::pg {
 ModelChange::ModelChange(Spi &spi_, const ModelMeta &m, const char *event, std::string method,
                          Clock::time_point started, bool keep_before)
     : spi(spi_), model(m), started_(started) {
-    states = load_states(spi_, m, &seen_, &stored_);  // in the body: seen_, stored_ are declared after states
+    states = load_states(spi_, m, &seen_, &stored_, true);  // in the body: seen_, stored_ are declared after states
     audit.event = event;
     audit.method = std::move(method);
     audit.hash_before = state_hash(m, states, stored_);
@@ -55,6 +56,7 @@ void ModelChange::lock_shards(const std::vector<int32> &shards) {
         held_before_ += state_rows(kv.second) - state_rows(st);  // what the writers before this one changed
         st = std::move(kv.second);
         if (static_cast<size_t>(kv.first) < stored_.size()) stored_[static_cast<size_t>(kv.first)].clear();
+        if (static_cast<size_t>(kv.first) < seen_.size()) seen_[static_cast<size_t>(kv.first)] = StateSeen{};  // read anew, version not known
     }
 }
 
@@ -71,14 +73,21 @@ int64 ModelChange::commit(int64 forgotten, const DeletedRows *deleted) {
         if (!deltas_.count(s) && std::find(whole.begin(), whole.end(), s) == whole.end()) whole.push_back(s);
     stored_.resize(states.size());
     for (int32 s : audit.shards) stored_.at(static_cast<size_t>(s)).clear();
+    seen_.resize(states.size());
     if (!whole.empty()) {
-        std::vector<std::vector<uint8_t>> written = write_states(spi, model, states, whole);
-        for (size_t i = 0; i < whole.size(); ++i) stored_.at(static_cast<size_t>(whole[i])) = std::move(written[i]);
+        std::vector<StateSeen> versions;
+        std::vector<std::vector<uint8_t>> written = write_states(spi, model, states, whole, &versions);
+        for (size_t i = 0; i < whole.size(); ++i) {
+            stored_.at(static_cast<size_t>(whole[i])) = std::move(written[i]);
+            seen_.at(static_cast<size_t>(whole[i])) = versions[i];
+        }
     }
     bool left_work = false;  // deltas for the background worker to fold
-    for (const auto &kv : deltas_)
+    for (const auto &kv : deltas_) {
         left_work |= !change_shard(spi, model, kv.first, kv.second.rows, kv.second.sign,
                                    states.at(static_cast<size_t>(kv.first)), seen_.at(static_cast<size_t>(kv.first)));
+        seen_.at(static_cast<size_t>(kv.first)) = StateSeen{};  // rewritten or a delta: version not known
+    }
     const int64 rows = held();
     audit.hash_after = state_hash(model, states, stored_);
     if (deleted) {
@@ -96,7 +105,26 @@ int64 ModelChange::commit(int64 forgotten, const DeletedRows *deleted) {
         left_work |= !touch_model_and_audit(spi, model, rows - held_before_, forgotten, audit);
     if (left_work) request_worker(spi);
     note_local_change();
+    keep_for_next_change();
     return rows;
+}
+
+void ModelChange::keep_for_next_change() {
+    std::vector<int32> shards;
+    std::vector<StateVersion> versions;
+    std::vector<KeptState> kept;
+    for (size_t s = 0; s < states.size(); ++s) {
+        const StateSeen &v = seen_.at(s);
+        if (v.deltas) continue;  // deltas folded in: not the base row's state
+        shards.push_back(static_cast<int32>(s));
+        versions.push_back(StateVersion{v.xmin, v.ctid});
+        // the bytes serve only a forest's hash (state_hash)
+        std::vector<uint8_t> bytes;
+        if (s < stored_.size() && std::holds_alternative<ForestShard>(states[s])) bytes = std::move(stored_[s]);
+        kept.push_back(KeptState{std::move(states[s]), std::move(bytes)});
+    }
+    states.clear();
+    keep_states(model.id, width(model), std::move(shards), std::move(versions), std::move(kept));
 }
 
 std::string state_hash(const ModelMeta &m, const std::vector<ShardState> &states,

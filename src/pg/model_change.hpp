@@ -56,16 +56,19 @@ public:
 
     // Writes the changed shards, hashes, adds the forgetting's figures
     // when deleted is given, then touches the model row (not a new one) and
-    // writes the audit event in one statement. Returns the rows held.
+    // writes the audit event in one statement. Returns the rows held. The
+    // states then go to the backend's kept states (state_cache.hpp) for the
+    // next change: states is empty after it.
     int64 commit(int64 forgotten = 0, const DeletedRows *deleted = nullptr);
 
 private:
+    void keep_for_next_change();
     struct Delta {
         ShardState rows;  // the sums of the rows added or taken away
         int sign;
     };
     std::map<int32, Delta> deltas_;
-    std::vector<StateSeen> seen_;  // the base versions states were read from
+    std::vector<StateSeen> seen_;  // the base versions states were read from (or written as, once written)
     // per shard, the bytes states[s] was read from or written as (empty when
     // unknown): the state hashes reuse them instead of encoding again
     std::vector<std::vector<uint8_t>> stored_;

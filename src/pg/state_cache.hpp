@@ -1,0 +1,50 @@
+// Decoded shard states kept per backend from one change of a model to the
+// next, so that a session's run of DELETEs does not read and decode the
+// same state again each time (a forest's is megabytes: reading and decoding
+// it was a quarter of a single-row DELETE).
+//
+// A state is kept under the stored row version it equals: (xmin, ctid) of
+// its unlearn.state row, which no other row version ever has (a transaction
+// writing a row again writes a new ctid while the old version stands, and
+// an aborted version's slot is reused by another transaction's xmin), with
+// the model's layout (id, width). A change takes a kept state when the row
+// it reads is that version, and gives its states back after writing them,
+// under the versions written: a change that fails gives nothing back, so a
+// half-changed state is never kept. A rolled-back change leaves states kept
+// under a version no snapshot sees, never used again.
+//
+// Memory: the states of the kKeptModels models this backend changed last
+// (a DELETE on a table changes each of its models in turn), while what their
+// forests hold, decoded and stored, stays within half of unlearn.max_memory;
+// the least recently changed go first.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "model.hpp"
+#include "pg.hpp"
+
+namespace unlearn::pg {
+
+constexpr size_t kKeptModels = 8;
+
+struct StateVersion {
+    std::string xmin, ctid;  // as text; empty: unknown
+    bool known() const { return !xmin.empty() && !ctid.empty(); }
+    bool operator==(const StateVersion &o) const { return xmin == o.xmin && ctid == o.ctid; }
+};
+
+struct KeptState {
+    ShardState state;
+    std::vector<uint8_t> bytes;  // what it was stored as, for the audit's hash (may be empty)
+};
+
+// The kept state of (model, shard) when it is that version, taken out of
+// the cache; false when none is.
+bool take_kept_state(int32 model_id, int width, int32 shard, const StateVersion &v, KeptState &out);
+// Keeps a model's states (those of a known version), dropping what was kept before.
+void keep_states(int32 model_id, int width, std::vector<int32> shards, std::vector<StateVersion> versions,
+                 std::vector<KeptState> states);
+
+}  // namespace unlearn::pg
