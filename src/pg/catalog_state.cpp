@@ -66,10 +66,10 @@ std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m, std::vector<St
     for (; i < r.rows() && r.int4(i, 1) == 0; ++i) {
         if (r.int4(i, 2) != static_cast<int32>(i))
             throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" has unexpected shard numbers");
-        KeptState kept;
+        ShardState kept;
         if (take_kept && take_kept_state(m.id, width(m), static_cast<int32>(i), StateVersion{r.str(i, 5), r.str(i, 6)}, kept)) {
-            out.push_back(std::move(kept.state));
-            blobs.push_back(std::move(kept.bytes));
+            out.push_back(std::move(kept));
+            blobs.emplace_back();  // not read: the kept hash stands for it (kept_hash)
             continue;
         }
         std::vector<uint8_t> blob = r.bytes(i, 4);

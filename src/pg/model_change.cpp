@@ -17,7 +17,10 @@ ModelChange::ModelChange(Spi &spi_, const ModelMeta &m, const char *event, std::
     states = load_states(spi_, m, &seen_, &stored_, true);  // in the body: seen_, stored_ are declared after states
     audit.event = event;
     audit.method = std::move(method);
-    audit.hash_before = state_hash(m, states, stored_);
+    std::vector<StateVersion> versions;
+    for (const StateSeen &v : seen_) versions.push_back(v.deltas ? StateVersion{} : StateVersion{v.xmin, v.ctid});
+    audit.hash_before = kept_hash(m.id, width(m), versions);  // the hash the change that kept them took
+    if (audit.hash_before.empty()) audit.hash_before = state_hash(m, states, stored_);
     held_before_ = held();
     if (keep_before) before_ = states;
 }
@@ -112,19 +115,19 @@ int64 ModelChange::commit(int64 forgotten, const DeletedRows *deleted) {
 void ModelChange::keep_for_next_change() {
     std::vector<int32> shards;
     std::vector<StateVersion> versions;
-    std::vector<KeptState> kept;
+    std::vector<ShardState> kept;
+    bool all = true;
     for (size_t s = 0; s < states.size(); ++s) {
         const StateSeen &v = seen_.at(s);
+        all = all && !v.deltas && !v.xmin.empty() && !v.ctid.empty();
         if (v.deltas) continue;  // deltas folded in: not the base row's state
         shards.push_back(static_cast<int32>(s));
         versions.push_back(StateVersion{v.xmin, v.ctid});
-        // the bytes serve only a forest's hash (state_hash)
-        std::vector<uint8_t> bytes;
-        if (s < stored_.size() && std::holds_alternative<ForestShard>(states[s])) bytes = std::move(stored_[s]);
-        kept.push_back(KeptState{std::move(states[s]), std::move(bytes)});
+        kept.push_back(std::move(states[s]));
     }
     states.clear();
-    keep_states(model.id, width(model), std::move(shards), std::move(versions), std::move(kept));
+    keep_states(model.id, width(model), std::move(shards), std::move(versions), std::move(kept),
+                all ? audit.hash_after : std::string());
 }
 
 std::string state_hash(const ModelMeta &m, const std::vector<ShardState> &states,

@@ -2,6 +2,7 @@
 
 #include <list>
 #include <map>
+#include <optional>
 
 #include "memory.hpp"
 
@@ -11,7 +12,9 @@ namespace {
 struct Kept {
     int32 model_id = 0;
     int width = 0;
-    std::map<int32, std::pair<StateVersion, KeptState>> shards;
+    // per shard its version, and its state until a change takes it
+    std::map<int32, std::pair<StateVersion, std::optional<ShardState>>> shards;
+    std::string hash;  // of all the shards as kept, "" when not all are
     double bytes = 0;  // what a forest holds (others are small next to it)
 };
 
@@ -21,37 +24,51 @@ std::list<Kept> &kept() {
     return k;
 }
 
-double held_bytes(const KeptState &s) {
-    const auto *forest = std::get_if<ForestShard>(&s.state);
-    return static_cast<double>(s.bytes.size()) + (forest ? static_cast<double>(forest->forest.bytes()) : 0.0);
+Kept *kept_model(int32 model_id, int width) {
+    for (Kept &k : kept())
+        if (k.model_id == model_id) return k.width == width ? &k : nullptr;
+    return nullptr;
+}
+
+double held_bytes(const ShardState &s) {
+    const auto *forest = std::get_if<ForestShard>(&s);
+    return forest ? static_cast<double>(forest->forest.bytes()) : 0.0;
 }
 
 }  // namespace
 
-bool take_kept_state(int32 model_id, int width, int32 shard, const StateVersion &v, KeptState &out) {
-    for (Kept &k : kept()) {
-        if (k.model_id != model_id) continue;
-        if (k.width != width || !v.known()) return false;
-        auto at = k.shards.find(shard);
-        if (at == k.shards.end() || !(at->second.first == v)) return false;
-        out = std::move(at->second.second);
-        k.shards.erase(at);
-        return true;
+bool take_kept_state(int32 model_id, int width, int32 shard, const StateVersion &v, ShardState &out) {
+    Kept *k = kept_model(model_id, width);
+    if (!k || !v.known()) return false;
+    auto at = k->shards.find(shard);
+    if (at == k->shards.end() || !(at->second.first == v) || !at->second.second) return false;
+    out = std::move(*at->second.second);
+    at->second.second.reset();
+    return true;
+}
+
+std::string kept_hash(int32 model_id, int width, const std::vector<StateVersion> &versions) {
+    const Kept *k = kept_model(model_id, width);
+    if (!k || k->hash.empty() || k->shards.size() != versions.size()) return "";
+    for (size_t s = 0; s < versions.size(); ++s) {
+        const auto at = k->shards.find(static_cast<int32>(s));
+        if (at == k->shards.end() || !versions[s].known() || !(at->second.first == versions[s])) return "";
     }
-    return false;
+    return k->hash;
 }
 
 void keep_states(int32 model_id, int width, std::vector<int32> shards, std::vector<StateVersion> versions,
-                 std::vector<KeptState> states) {
+                 std::vector<ShardState> states, std::string hash) {
     auto &all = kept();
     all.remove_if([&](const Kept &k) { return k.model_id == model_id; });  // first: its memory goes before the new counts
     Kept k;
     k.model_id = model_id;
     k.width = width;
+    k.hash = std::move(hash);
     for (size_t i = 0; i < shards.size(); ++i)
         if (versions[i].known()) {
             k.bytes += held_bytes(states[i]);
-            k.shards.emplace(shards[i], std::make_pair(std::move(versions[i]), std::move(states[i])));
+            k.shards.emplace(shards[i], std::make_pair(std::move(versions[i]), std::optional<ShardState>(std::move(states[i]))));
         }
     all.push_front(std::move(k));
     // the bound: kKeptModels models, and half of unlearn.max_memory for

@@ -9,7 +9,8 @@
 // an aborted version's slot is reused by another transaction's xmin), with
 // the model's layout (id, width). A change takes a kept state when the row
 // it reads is that version, and gives its states back after writing them,
-// under the versions written: a change that fails gives nothing back, so a
+// under the versions written, with the audit's hash of them (the next
+// change's hash before): a change that fails gives nothing back, so a
 // half-changed state is never kept. A rolled-back change leaves states kept
 // under a version no snapshot sees, never used again.
 //
@@ -35,16 +36,17 @@ struct StateVersion {
     bool operator==(const StateVersion &o) const { return xmin == o.xmin && ctid == o.ctid; }
 };
 
-struct KeptState {
-    ShardState state;
-    std::vector<uint8_t> bytes;  // what it was stored as, for the audit's hash (may be empty)
-};
-
 // The kept state of (model, shard) when it is that version, taken out of
 // the cache; false when none is.
-bool take_kept_state(int32 model_id, int width, int32 shard, const StateVersion &v, KeptState &out);
-// Keeps a model's states (those of a known version), dropping what was kept before.
+bool take_kept_state(int32 model_id, int width, int32 shard, const StateVersion &v, ShardState &out);
+// The audit's state hash of a model's states kept as these versions (one
+// per shard, in shard order), taken or not; "" when they were not all kept
+// as these.
+std::string kept_hash(int32 model_id, int width, const std::vector<StateVersion> &versions);
+// Keeps a model's states (those of a known version), dropping what was
+// kept before; hash: the audit's hash of them all ("" when not every shard
+// is kept).
 void keep_states(int32 model_id, int width, std::vector<int32> shards, std::vector<StateVersion> versions,
-                 std::vector<KeptState> states);
+                 std::vector<ShardState> states, std::string hash);
 
 }  // namespace unlearn::pg
