@@ -480,6 +480,14 @@ ShardState decode_state(Algorithm expected, int features, const uint8_t *data, s
     return st;
 }
 
+FittedModel fit_model(Algorithm a, const Options &o, std::vector<ShardState> &&shards,
+                      const std::vector<int> &reference) {
+    auto *forest = shards.size() == 1 ? std::get_if<ForestShard>(&shards.front()) : nullptr;
+    if (!forest) return fit_model(a, o, static_cast<const std::vector<ShardState> &>(shards), reference);
+    const int64_t rows = forest->forest.rows();
+    return FittedModel{a, ForestFit{std::move(forest->classes), std::make_shared<const Forest>(std::move(forest->forest)), rows}};
+}
+
 FittedModel fit_model(Algorithm a, const Options &o, const std::vector<ShardState> &shards,
                       const std::vector<int> &reference) {
     if (shards.empty()) throw Error(ErrorKind::CorruptState, "model has no shard state");

@@ -153,5 +153,9 @@ struct FittedModel {
 // reference: columns ordinary least squares leaves out (one-hot reference categories)
 FittedModel fit_model(Algorithm a, const Options &o, const std::vector<ShardState> &shards,
                       const std::vector<int> &reference = {});
+// The same from states no longer needed: a forest (megabytes of nodes) is
+// moved into the fit, not copied.
+FittedModel fit_model(Algorithm a, const Options &o, std::vector<ShardState> &&shards,
+                      const std::vector<int> &reference = {});
 
 }  // namespace unlearn

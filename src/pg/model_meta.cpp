@@ -47,9 +47,10 @@ std::vector<std::string> column_names(const ModelMeta &m) {
     return out;
 }
 
-FittedModel fit_meta(const ModelMeta &m, const std::vector<ShardState> &states) {
-    // least squares with an intercept leaves each categorical feature's first
-    // category out (it is the reference); ridge and naive Bayes keep them all
+namespace {
+// least squares with an intercept leaves each categorical feature's first
+// category out (it is the reference); ridge and naive Bayes keep them all
+std::vector<int> reference_columns(const ModelMeta &m) {
     std::vector<int> reference;
     int at = 0;
     for (const auto &f : m.features) {
@@ -58,7 +59,16 @@ FittedModel fit_meta(const ModelMeta &m, const std::vector<ShardState> &states) 
         if (it != m.categories.end() && k > 0 && m.algorithm == Algorithm::LinearRegression) reference.push_back(at);
         at += k;
     }
-    return fit_model(m.algorithm, m.options, states, reference);
+    return reference;
+}
+}  // namespace
+
+FittedModel fit_meta(const ModelMeta &m, const std::vector<ShardState> &states) {
+    return fit_model(m.algorithm, m.options, states, reference_columns(m));
+}
+
+FittedModel fit_meta(const ModelMeta &m, std::vector<ShardState> &&states) {
+    return fit_model(m.algorithm, m.options, std::move(states), reference_columns(m));
 }
 
 bool prune_categories(ModelMeta &m, std::vector<ShardState> &states) {

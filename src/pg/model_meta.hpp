@@ -51,6 +51,7 @@ LineageLayout lineage_layout(const ModelMeta &m, bool shard_major);
 int width(const ModelMeta &m);
 std::vector<std::string> column_names(const ModelMeta &m);  // x, color=red, ...
 FittedModel fit_meta(const ModelMeta &m, const std::vector<ShardState> &states);
+FittedModel fit_meta(const ModelMeta &m, std::vector<ShardState> &&states);  // a forest moved, not copied
 // A category no held row carries any more leaves the model and its
 // vocabulary: the vocabulary is data too. Returns whether it changed.
 bool prune_categories(ModelMeta &m, std::vector<ShardState> &states);
