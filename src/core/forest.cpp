@@ -720,7 +720,7 @@ Forest::Forest(const ForestOptions &o, int features, int classes) : o_(o), featu
                     "option \"cell_bits\" must be an integer between 1 and " + std::to_string(kMaxCellBits));
 }
 
-Forest::Forest(const Forest &o) : o_(o.o_), features_(o.features_), classes_(o.classes_) {
+Forest::Forest(const Forest &o) : o_(o.o_), features_(o.features_), classes_(o.classes_), statistics_(o.statistics_) {
     for (const auto &t : o.trees_) trees_.push_back(std::make_shared<Tree>(*t));
 }
 
@@ -730,6 +730,11 @@ Forest &Forest::operator=(const Forest &o) {
 }
 
 Forest::~Forest() = default;
+
+void Forest::require_statistics(const char *what) const {
+    if (!statistics_)
+        throw Error(ErrorKind::Internal, std::string("a forest decoded to predict from has no statistics to ") + what);
+}
 
 int Forest::sampled_features() const {
     double mf = o_.max_features;
@@ -743,6 +748,7 @@ int Forest::sampled_features() const {
 void Forest::fit(const RowMatrix &x, const Vector &y) {
     const Grower g(o_, features_, classes_, sampled_features());
     trees_.clear();
+    statistics_ = true;
     std::vector<int32_t> all(static_cast<size_t>(x.rows()));
     for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int32_t>(i);
     const RowMatrix xc = cells_of(x, o_.cell_bits);
@@ -755,6 +761,7 @@ void Forest::fit(const RowMatrix &x, const Vector &y) {
 }
 
 ForestUpdate Forest::update(const RowMatrix &cx, const Vector &cy, int sign, const ForestRowSource &rows) {
+    require_statistics("update");
     const Grower g(o_, features_, classes_, sampled_features());
     std::vector<int32_t> changes(static_cast<size_t>(cx.rows()));
     for (size_t i = 0; i < changes.size(); ++i) changes[i] = static_cast<int32_t>(i);
@@ -1112,6 +1119,7 @@ double forest_bytes_bound(const ForestOptions &o, int features, int classes, dou
 void Forest::encode(ByteWriter &w) const { encode_as(w, kForestEncoding); }
 
 void Forest::encode_as(ByteWriter &w, int encoding_wanted) const {
+    require_statistics("encode");
     if (encoding_wanted != kForestEncoding && encoding_wanted != kForestEncodingWhole)
         throw Error(ErrorKind::Internal, "a forest is written in encoding 2 or 3");
     const auto encoding = static_cast<uint16_t>(encoding_wanted);
@@ -1181,8 +1189,10 @@ int32_t get_count(ByteReader &r, int64_t base = 0) {
     return static_cast<int32_t>(base + static_cast<int64_t>(v));
 }
 
+// scratch: where statistics are read when they are not kept (decode's
+// statistics false), else null.
 int32_t decode_node(ByteReader &r, uint16_t encoding, Tree &t, const ForestOptions &o, int features, int classes,
-                    int sampled, int depth) {
+                    int sampled, int depth, CandStats *scratch) {
     if (depth > kMaxForestDepth + 1) ByteReader::fail("forest too deep");
     const auto me = static_cast<int32_t>(t.nodes.size());
     t.nodes.emplace_back();
@@ -1207,14 +1217,15 @@ int32_t decode_node(ByteReader &r, uint16_t encoding, Tree &t, const ForestOptio
     t.nodes[static_cast<size_t>(me)].feature = f;
     t.nodes[static_cast<size_t>(me)].threshold = thr;
     if (has) {
-        CandStats cs;
+        CandStats kept;
+        CandStats &cs = scratch ? *scratch : kept;
         cs.k = o.k;
         const size_t k = static_cast<size_t>(o.k);
         const auto slots = get_small<uint32_t>(r, encoding);
         if (slots != static_cast<uint32_t>(sampled)) ByteReader::fail("bad forest statistics");
         r.need(static_cast<size_t>(slots) * 2);
-        cs.features.resize(slots);
-        cs.count.resize(slots);
+        cs.features.assign(slots, 0);
+        cs.count.assign(slots, 0);
         cs.value.assign(slots * k, 0.0);
         cs.eq.assign(slots * k, 0);
         cs.left.assign(slots * k * (classes > 0 ? cc : 1), 0);
@@ -1240,18 +1251,20 @@ int32_t decode_node(ByteReader &r, uint16_t encoding, Tree &t, const ForestOptio
                 }
             }
         }
-        t.nodes[static_cast<size_t>(me)].stats = static_cast<int32_t>(t.stats.size());
-        t.stats.push_back(std::move(cs));
+        if (!scratch) {
+            t.nodes[static_cast<size_t>(me)].stats = static_cast<int32_t>(t.stats.size());
+            t.stats.push_back(std::move(cs));
+        }
     }
-    const int32_t l = decode_node(r, encoding, t, o, features, classes, sampled, depth + 1);
-    const int32_t rr = decode_node(r, encoding, t, o, features, classes, sampled, depth + 1);
+    const int32_t l = decode_node(r, encoding, t, o, features, classes, sampled, depth + 1, scratch);
+    const int32_t rr = decode_node(r, encoding, t, o, features, classes, sampled, depth + 1, scratch);
     t.nodes[static_cast<size_t>(me)].left = l;
     t.nodes[static_cast<size_t>(me)].right = rr;
     return me;
 }
 }  // namespace
 
-Forest Forest::decode(ByteReader &r, int features, int classes) {
+Forest Forest::decode(ByteReader &r, int features, int classes, bool statistics) {
     const auto encoding = r.get<uint16_t>();
     if (encoding != kForestEncoding && encoding != kForestEncodingWhole && encoding != kForestEncodingExactValues)
         ByteReader::fail("unknown forest encoding");
@@ -1274,9 +1287,11 @@ Forest Forest::decode(ByteReader &r, int features, int classes) {
     }();
     const auto trees = r.get<uint32_t>();
     if (trees != static_cast<uint32_t>(o.n_estimators)) ByteReader::fail("bad forest tree count");
+    f.statistics_ = statistics;
+    CandStats scratch;  // statistics read and dropped (its vectors reused: no allocation a node)
     for (uint32_t i = 0; i < trees; ++i) {
         auto t = std::make_shared<Tree>();
-        t->root = decode_node(r, encoding, *t, o, features, classes, f.sampled_features(), 0);
+        t->root = decode_node(r, encoding, *t, o, features, classes, f.sampled_features(), 0, statistics ? nullptr : &scratch);
         f.trees_.push_back(std::move(t));
     }
     return f;

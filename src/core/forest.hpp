@@ -174,7 +174,10 @@ public:
     // In a given encoding: 3 (encode's) or 2, the form stored before cells
     // were ordinals, which decode still reads (tests make such states).
     void encode_as(ByteWriter &w, int encoding) const;
-    static Forest decode(ByteReader &r, int features, int classes);
+    // statistics false: the nodes' candidate statistics are read and
+    // checked but not kept, a forest to predict from (a fraction of the
+    // memory, decoded faster), which refuses to update or be encoded.
+    static Forest decode(ByteReader &r, int features, int classes, bool statistics = true);
     // "" when equal, else what differs first (tree, node), for verify
     std::string difference(const Forest &o) const;
 
@@ -196,7 +199,10 @@ private:
     ForestOptions o_;
     int features_;
     int classes_;
+    bool statistics_ = true;  // false: decoded to predict from (decode)
     std::vector<std::shared_ptr<Tree>> trees_;
+
+    void require_statistics(const char *what) const;
 };
 
 // Bytes a forest trained on `rows` rows may take at most (for the memory bound).

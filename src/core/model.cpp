@@ -399,7 +399,8 @@ std::string state_difference(Algorithm a, const ShardState &ours, const ShardSta
     return "layout";
 }
 
-ShardState decode_state(Algorithm expected, int features, const uint8_t *data, size_t len, const Options &o) {
+ShardState decode_state(Algorithm expected, int features, const uint8_t *data, size_t len, const Options &o,
+                        bool forest_statistics) {
     uint16_t kind = 0, format = 0;
     ByteReader r = unframe(data, len, kStateMagic, &kind, &format);
     if (has_summation_form(expected) && kind == static_cast<uint16_t>(expected) && format < kExactStateFormat)
@@ -419,7 +420,7 @@ ShardState decode_state(Algorithm expected, int features, const uint8_t *data, s
     if (is_forest(expected)) {
         if (features < 1 || features > static_cast<int>(kMaxFeatures)) ByteReader::fail("wrong number of features");
         ClassLabels classes = expected == Algorithm::RandomForest ? ClassLabels::decode(r) : ClassLabels();
-        Forest forest = Forest::decode(r, features, classes.size());
+        Forest forest = Forest::decode(r, features, classes.size(), forest_statistics);
         if (r.remaining()) ByteReader::fail("trailing bytes");
         return ForestShard{std::move(classes), std::move(forest)};
     }

@@ -110,7 +110,9 @@ void merge_state(ShardState &base, const ShardState &delta, int sign);
 constexpr uint16_t kExactStateFormat = 2;
 std::vector<uint8_t> encode_state(Algorithm a, const ShardState &s);
 // o: the model's options (an mlp's layout); summation-form states ignore it.
-ShardState decode_state(Algorithm expected, int features, const uint8_t *data, size_t len, const Options &o = {});
+// forest_statistics false: a forest decoded to predict from (Forest::decode)
+ShardState decode_state(Algorithm expected, int features, const uint8_t *data, size_t len, const Options &o = {},
+                        bool forest_statistics = true);
 // For verify: the first statistic in which two summation-form states of one
 // layout differ, named like "sum(x2*y)" or "class #1: sum(x3^2)" (classes
 // by rank in ascending order, not by label); "" when

@@ -141,12 +141,16 @@ struct StateSeen {
     std::string xmin, ctid;  // of the base row
     bool deltas = false;
 };
+// What states are read for: a change takes a base this backend kept
+// (state_cache.hpp) as the very row version read instead of decoding it
+// again (and gives its states back when it has written them); a prediction
+// reads a forest without its statistics (Forest::decode).
+enum class StatesFor { Reading, Changing, Predicting };
 // stored: per shard, the base's bytes when no delta was folded into it (else
-// empty). take_kept: a base this backend kept (state_cache.hpp) as the very
-// row version read is taken instead of decoded again (a change does, and
-// gives its states back when it has written them).
+// empty; a kept state's are not read).
 std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m, std::vector<StateSeen> *seen = nullptr,
-                                    std::vector<std::vector<uint8_t>> *stored = nullptr, bool take_kept = false);
+                                    std::vector<std::vector<uint8_t>> *stored = nullptr,
+                                    StatesFor use = StatesFor::Reading);
 // Writes whole shard states, which load_states read with their deltas: the
 // deltas of those shards go (the caller excludes other writers). Returns
 // the bytes written, one blob per shard given.

@@ -48,7 +48,7 @@ bool catalog_table_exists(const char *table) {
 bool deltas_installed() { return catalog_table_exists("state_delta"); }
 
 std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m, std::vector<StateSeen> *seen,
-                                    std::vector<std::vector<uint8_t>> *stored, bool take_kept) {
+                                    std::vector<std::vector<uint8_t>> *stored, StatesFor use) {
     // the base rows in shard order, then the deltas this snapshot sees in
     // the order they were written; a state not read (kept) stays toasted
     SpiResult r = deltas_installed()
@@ -67,13 +67,13 @@ std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m, std::vector<St
         if (r.int4(i, 2) != static_cast<int32>(i))
             throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" has unexpected shard numbers");
         ShardState kept;
-        if (take_kept && take_kept_state(m.id, width(m), static_cast<int32>(i), StateVersion{r.str(i, 5), r.str(i, 6)}, kept)) {
+        if (use == StatesFor::Changing && take_kept_state(m.id, width(m), static_cast<int32>(i), StateVersion{r.str(i, 5), r.str(i, 6)}, kept)) {
             out.push_back(std::move(kept));
             blobs.emplace_back();  // not read: the kept hash stands for it (kept_hash)
             continue;
         }
         std::vector<uint8_t> blob = r.bytes(i, 4);
-        out.push_back(decode_state(m.algorithm, width(m), blob.data(), blob.size(), m.options));
+        out.push_back(decode_state(m.algorithm, width(m), blob.data(), blob.size(), m.options, use != StatesFor::Predicting));
         blobs.push_back(std::move(blob));
     }
     if (out.size() != static_cast<size_t>(m.shards))

@@ -100,7 +100,7 @@ UNLEARN_FUNCTION(unlearn_evaluate) {
     const Oid relid = PG_GETARG_OID(1);
     Spi spi;
     ModelMeta m = load_model(spi, name);
-    const FittedModel fit = fit_meta(m, load_states(spi, m));
+    const FittedModel fit = fit_meta(m, load_states(spi, m, nullptr, nullptr, StatesFor::Predicting));
     const std::string rel_name = relation_name(relid);
     char kind = pg_call([&] { return get_rel_relkind(relid); });
     if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE)

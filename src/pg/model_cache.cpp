@@ -47,7 +47,7 @@ std::shared_ptr<CachedModel> load_current(const std::string &name) {
         return it->second;
     if (it != c.end()) c.erase(it);
     auto entry = std::make_shared<CachedModel>(CachedModel{load_model(spi, name), FittedModel{}, v.state_fingerprint});
-    entry->fit = fit_meta(entry->meta, load_states(spi, entry->meta));
+    entry->fit = fit_meta(entry->meta, load_states(spi, entry->meta, nullptr, nullptr, StatesFor::Predicting));
     c[name] = entry;
     return entry;
 }

@@ -14,7 +14,7 @@ namespace unlearn::pg {
 ModelChange::ModelChange(Spi &spi_, const ModelMeta &m, const char *event, std::string method,
                          Clock::time_point started, bool keep_before)
     : spi(spi_), model(m), started_(started) {
-    states = load_states(spi_, m, &seen_, &stored_, true);  // in the body: seen_, stored_ are declared after states
+    states = load_states(spi_, m, &seen_, &stored_, StatesFor::Changing);  // in the body: seen_, stored_ are declared after states
     audit.event = event;
     audit.method = std::move(method);
     std::vector<StateVersion> versions;

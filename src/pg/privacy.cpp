@@ -43,7 +43,7 @@ UNLEARN_FUNCTION(unlearn_membership_inference) {
     const std::string name = text_arg(fcinfo, 0, "model name");
     Spi spi;
     ModelMeta m = load_model(spi, name);
-    FittedModel fit = fit_meta(m, load_states(spi, m));
+    FittedModel fit = fit_meta(m, load_states(spi, m, nullptr, nullptr, StatesFor::Predicting));
     auto scores = attack_scores(spi, m, fit);
     if (scores.second.empty())
         throw Error(ErrorKind::InvalidParameter, "model \"" + name + "\" has no holdout rows to compare with",
@@ -66,7 +66,7 @@ UNLEARN_FUNCTION(unlearn_membership_roc) {
     const std::string name = text_arg(fcinfo, 0, "model name");
     Spi spi;
     ModelMeta m = load_model(spi, name);
-    FittedModel fit = fit_meta(m, load_states(spi, m));
+    FittedModel fit = fit_meta(m, load_states(spi, m, nullptr, nullptr, StatesFor::Predicting));
     auto scores = attack_scores(spi, m, fit);
     const std::vector<std::pair<double, double>> roc =
         scores.first.empty() || scores.second.empty() ? std::vector<std::pair<double, double>>{}

@@ -424,6 +424,46 @@ TEST(Forest, EncodingRoundTripsAndRefusesDamage) {
     }
 }
 
+// A forest decoded to predict from (no statistics) predicts and ranks
+// features bit for bit as the forest it was stored from, checks the bytes
+// as strictly, and refuses to change or be stored again.
+TEST(Forest, DecodedToPredictFromPredictsAlikeAndRefusesToChange) {
+    for (int classes : {0, 2, 3}) {
+        const Rows r = make_rows(500, 4, classes, 9);
+        ForestOptions o;
+        o.n_estimators = 4;
+        Forest f(o, 4, classes);
+        f.fit(r.x, r.y);
+        const auto b = bytes_of(f);
+        ByteReader rd(b.data(), b.size());
+        const Forest g = Forest::decode(rd, 4, classes, false);
+        EXPECT_EQ(rd.remaining(), 0u);
+        EXPECT_LT(g.bytes(), f.bytes()) << classes;
+        for (Eigen::Index i = 0; i < r.x.rows(); ++i) {
+            if (classes > 0) {
+                const Vector a = f.predict_proba(r.x.row(i).data()), c = g.predict_proba(r.x.row(i).data());
+                EXPECT_EQ(std::memcmp(a.data(), c.data(), sizeof(double) * static_cast<size_t>(classes)), 0) << i;
+            } else {
+                const double a = f.predict_value(r.x.row(i).data()), c = g.predict_value(r.x.row(i).data());
+                EXPECT_EQ(std::memcmp(&a, &c, sizeof a), 0) << i;
+            }
+        }
+        const Vector fi = f.importances(), gi = g.importances();
+        EXPECT_EQ(std::memcmp(fi.data(), gi.data(), sizeof(double) * 4), 0);
+        Forest h = g;
+        ByteWriter w;
+        EXPECT_THROW(h.encode(w), Error);
+        EXPECT_THROW(h.update(r.x.topRows(1), r.y.head(1), -1, [&](const ForestRowFilter &) -> const ForestRows & {
+            static const ForestRows none;
+            return none;
+        }), Error);
+        for (size_t cut : {size_t{1}, b.size() / 2, b.size() - 1}) {
+            ByteReader part(b.data(), cut);
+            EXPECT_THROW(Forest::decode(part, 4, classes, false), Error);
+        }
+    }
+}
+
 TEST(Forest, PredictsAndRanksFeatures) {
     const Rows r = make_rows(600, 4, 2, 8);
     ForestOptions o;
