@@ -48,6 +48,15 @@ Rows make_rows(int n, int p, int classes, uint64_t seed, double step = 0.1) {
     return r;
 }
 
+// A forest of `trees` trees and default options fitted on r.
+Forest fitted(const Rows &r, int classes, int trees) {
+    ForestOptions o;
+    o.n_estimators = trees;
+    Forest f(o, static_cast<int>(r.x.cols()), classes);
+    f.fit(r.x, r.y);
+    return f;
+}
+
 // The best score of any split "x_j <= cell(v)" over every feature and every
 // value's threshold cell, from the raw rows: Gini's sum of squared counts over the
 // side sizes, or squared error's (sum)^2 / n (larger is better). -inf when
@@ -399,10 +408,7 @@ TEST(Forest, ForgetAndLearnEqualAFreshFitExactValues) { forget_and_learn(2, 0, 1
 TEST(Forest, EncodingRoundTripsAndRefusesDamage) {
     for (int classes : {0, 2}) {
         const Rows r = make_rows(200, 3, classes, 5);
-        ForestOptions o;
-        o.n_estimators = 2;
-        Forest f(o, 3, classes);
-        f.fit(r.x, r.y);
+        const Forest f = fitted(r, classes, 2);
         const auto b = bytes_of(f);
         ByteReader rd(b.data(), b.size());
         Forest g = Forest::decode(rd, 3, classes);
@@ -430,10 +436,7 @@ TEST(Forest, EncodingRoundTripsAndRefusesDamage) {
 TEST(Forest, DecodedToPredictFromPredictsAlikeAndRefusesToChange) {
     for (int classes : {0, 2, 3}) {
         const Rows r = make_rows(500, 4, classes, 9);
-        ForestOptions o;
-        o.n_estimators = 4;
-        Forest f(o, 4, classes);
-        f.fit(r.x, r.y);
+        const Forest f = fitted(r, classes, 4);
         const auto b = bytes_of(f);
         ByteReader rd(b.data(), b.size());
         const Forest g = Forest::decode(rd, 4, classes, false);
