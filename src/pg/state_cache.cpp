@@ -12,7 +12,7 @@ struct Kept {
     int32 model_id = 0;
     int width = 0;
     std::map<int32, std::pair<StateVersion, KeptState>> shards;
-    double bytes = 0;  // what a forest holds (others are small next to it)
+    double bytes = 0;  // what its states hold (state_bytes) and the stored bytes kept beside them
 };
 
 // most recently kept first
@@ -21,10 +21,7 @@ std::list<Kept> &kept() {
     return k;
 }
 
-double held_bytes(const KeptState &s) {
-    const auto *forest = std::get_if<ForestShard>(&s.state);
-    return static_cast<double>(s.bytes.size()) + (forest ? static_cast<double>(forest->forest.bytes()) : 0.0);
-}
+double held_bytes(const KeptState &s) { return static_cast<double>(s.bytes.size() + state_bytes(s.state)); }
 
 }  // namespace
 

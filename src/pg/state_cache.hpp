@@ -14,9 +14,10 @@
 // under a version no snapshot sees, never used again.
 //
 // Memory: the states of the kKeptModels models this backend changed last
-// (a DELETE on a table changes each of its models in turn), while what their
-// forests hold, decoded and stored, stays within half of unlearn.max_memory;
-// the least recently changed go first.
+// (a DELETE on a table changes each of its models in turn), while what they
+// hold, decoded (state_bytes: a forest, and as much the sums of a summation
+// or certified model of a few hundred features) and stored, stays within
+// half of unlearn.max_memory; the least recently changed go first.
 #pragma once
 
 #include <string>
