@@ -1,17 +1,26 @@
 #include "state_cache.hpp"
 
+#include <cstdlib>
+#include <limits>
 #include <list>
 #include <map>
 
+#include "guard.hpp"
 #include "memory.hpp"
 
 namespace unlearn::pg {
 namespace {
 
+struct KeptShard {
+    StateVersion version;
+    uint64 reassigned = 0;  // the full xid at which version's xmin comes round again
+    KeptState state;
+};
+
 struct Kept {
     int32 model_id = 0;
     int width = 0;
-    std::map<int32, std::pair<StateVersion, KeptState>> shards;
+    std::map<int32, KeptShard> shards;
     double bytes = 0;  // what its states hold (state_bytes) and the stored bytes kept beside them
 };
 
@@ -23,6 +32,18 @@ std::list<Kept> &kept() {
 
 double held_bytes(const KeptState &s) { return static_cast<double>(s.bytes.size() + state_bytes(s.state)); }
 
+uint64 next_xid() { return U64FromFullTransactionId(pg_call([] { return ReadNextFullTransactionId(); })); }
+
+// xmin is 32 bits: 2^32 xids on, a transaction has it again and may write
+// the row at the same ctid. The first full xid after next with xmin's 32
+// bits; a frozen row keeps its raw xmin, which may be that old already.
+// Bootstrap and frozen xids (below FirstNormalTransactionId) never come round.
+uint64 reassigned_at(const std::string &xmin, uint64 next) {
+    const auto x = static_cast<TransactionId>(std::strtoul(xmin.c_str(), nullptr, 10));
+    if (!TransactionIdIsNormal(x)) return std::numeric_limits<uint64>::max();
+    return next + static_cast<uint32>(x - static_cast<TransactionId>(next));
+}
+
 }  // namespace
 
 bool take_kept_state(int32 model_id, int width, int32 shard, const StateVersion &v, KeptState &out) {
@@ -30,10 +51,11 @@ bool take_kept_state(int32 model_id, int width, int32 shard, const StateVersion 
         if (k.model_id != model_id) continue;
         if (k.width != width || !v.known()) return false;
         auto at = k.shards.find(shard);
-        if (at == k.shards.end() || !(at->second.first == v)) return false;
-        out = std::move(at->second.second);
+        if (at == k.shards.end() || !(at->second.version == v)) return false;
+        const bool same_row = next_xid() <= at->second.reassigned;  // else xmin may be another transaction's now
+        if (same_row) out = std::move(at->second.state);
         k.shards.erase(at);
-        return true;
+        return same_row;
     }
     return false;
 }
@@ -45,10 +67,12 @@ void keep_states(int32 model_id, int width, std::vector<int32> shards, std::vect
     Kept k;
     k.model_id = model_id;
     k.width = width;
+    const uint64 next = next_xid();
     for (size_t i = 0; i < shards.size(); ++i)
         if (versions[i].known()) {
             k.bytes += held_bytes(states[i]);
-            k.shards.emplace(shards[i], std::make_pair(std::move(versions[i]), std::move(states[i])));
+            const uint64 reassigned = reassigned_at(versions[i].xmin, next);
+            k.shards.emplace(shards[i], KeptShard{std::move(versions[i]), reassigned, std::move(states[i])});
         }
     all.push_front(std::move(k));
     // the bound: kKeptModels models, and half of unlearn.max_memory for

@@ -7,7 +7,9 @@
 // its unlearn.state row, which no other row version ever has (a transaction
 // writing a row again writes a new ctid while the old version stands, and
 // an aborted version's slot is reused by another transaction's xmin), with
-// the model's layout (id, width). A change takes a kept state when the row
+// the model's layout (id, width), until xmin's 32 bits come round again
+// (2^32 xids after it; a frozen row keeps its raw xmin, so that may be
+// soon). A change takes a kept state when the row
 // it reads is that version, and gives its states back after writing them,
 // under the versions written: a change that fails gives nothing back, so a
 // half-changed state is never kept. A rolled-back change leaves states kept
