@@ -82,3 +82,40 @@ GROUP BY model ORDER BY model;
 SELECT count(unlearn.drop_model(name)) AS dropped FROM unlearn.models WHERE name LIKE '%_kept_%';
 DROP TABLE kept_a, kept_b;
 DROP PROCEDURE kept_change;
+
+-- VACUUM FULL (and CLUSTER) keep a row's xmin and move it: a transaction's
+-- later version of a row can then stand at the ctid its earlier, kept
+-- version had. Here a superuser's UPDATE of the state after a DELETE in the
+-- same transaction (a restore, from a forest trained on the same rows with
+-- another seed); in a database of its own, so that the ctids are known: the
+-- forgotten model's rows leave the first line pointers free for the
+-- DELETE's version, and VACUUM FULL moves the restored one there.
+SELECT current_database() AS regress_db \gset
+CREATE DATABASE kept_rewrite;
+\c kept_rewrite
+CREATE EXTENSION pg_unlearn;
+CREATE TABLE t (id int PRIMARY KEY, x float8, y float8);
+INSERT INTO t SELECT i, sin(i), cos(i * 1.3) FROM generate_series(1, 60) i;
+CREATE TABLE twin (LIKE t INCLUDING ALL);
+INSERT INTO twin SELECT * FROM t WHERE id <> 1;
+SELECT count(*) AS trained FROM (VALUES ('gone_a'), ('gone_b')) v(n),
+    LATERAL unlearn.train(n, 'twin', 'y', ARRAY['x'], 'random_forest_regressor', options => '{"n_estimators": 3, "seed": 2}');
+CREATE TABLE restore AS SELECT state FROM unlearn.state JOIN unlearn.models USING (model_id) WHERE name = 'gone_a';
+SELECT count(unlearn.drop_model(n)) AS dropped FROM (VALUES ('gone_a'), ('gone_b')) v(n);
+SELECT rows_trained FROM unlearn.train('rf', 't', 'y', ARRAY['x'], 'random_forest_regressor',
+                                       options => '{"n_estimators": 3, "seed": 1}');
+VACUUM (INDEX_CLEANUP ON) unlearn.state;
+BEGIN;
+DELETE FROM t WHERE id = 1;
+SELECT xmin AS kept_xmin, ctid AS kept_ctid FROM unlearn.state \gset
+UPDATE unlearn.state SET state = (SELECT state FROM restore);
+COMMIT;
+VACUUM FULL unlearn.state;
+SELECT xmin = :'kept_xmin' AND ctid = :'kept_ctid' AS the_kept_version, encode(sha256(state), 'hex') AS stored
+FROM unlearn.state \gset
+SELECT :'the_kept_version' AS the_kept_version;
+DELETE FROM t WHERE id = 2;
+SELECT state_hash_before = :'stored' AS started_from_the_stored_row
+FROM unlearn.audit WHERE model = 'rf' ORDER BY event_id DESC LIMIT 1;
+\c :regress_db
+DROP DATABASE kept_rewrite;

@@ -44,6 +44,27 @@ uint64 reassigned_at(const std::string &xmin, uint64 next) {
     return next + static_cast<uint32>(x - static_cast<TransactionId>(next));
 }
 
+// VACUUM FULL and CLUSTER move rows to other ctids and keep their xmin: a
+// transaction's later version of a row (a superuser's UPDATE after a
+// change) can then stand where its earlier, kept version stood. A rewrite
+// sends a relcache invalidation of unlearn.state, taken in before the next
+// change reads it: every kept state goes (so do they at an (auto)vacuum's or
+// analyze's update of its statistics, a miss once in many changes).
+Oid state_relid = InvalidOid;
+
+void forget_on_invalidation(Datum, Oid relid) {
+    if (relid == InvalidOid || relid == state_relid) kept().clear();
+}
+
+void follow_state_relation() {
+    static bool registered = false;
+    if (!registered) {
+        pg_call([] { CacheRegisterRelcacheCallback(forget_on_invalidation, 0); });
+        registered = true;
+    }
+    state_relid = pg_call([] { return get_relname_relid("state", get_namespace_oid("unlearn", true)); });
+}
+
 }  // namespace
 
 bool take_kept_state(int32 model_id, int width, int32 shard, const StateVersion &v, KeptState &out) {
@@ -62,6 +83,7 @@ bool take_kept_state(int32 model_id, int width, int32 shard, const StateVersion 
 
 void keep_states(int32 model_id, int width, std::vector<int32> shards, std::vector<StateVersion> versions,
                  std::vector<KeptState> states) {
+    follow_state_relation();
     auto &all = kept();
     all.remove_if([&](const Kept &k) { return k.model_id == model_id; });  // first: its memory goes before the new counts
     Kept k;
