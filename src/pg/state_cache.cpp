@@ -20,6 +20,7 @@ struct KeptShard {
 struct Kept {
     int32 model_id = 0;
     int width = 0;
+    Oid relfilenode = InvalidOid;  // of unlearn.state, which the ctids are in
     std::map<int32, KeptShard> shards;
     double bytes = 0;  // what its states hold (state_bytes) and the stored bytes kept beside them
 };
@@ -46,23 +47,19 @@ uint64 reassigned_at(const std::string &xmin, uint64 next) {
 
 // VACUUM FULL and CLUSTER move rows to other ctids and keep their xmin: a
 // transaction's later version of a row (a superuser's UPDATE after a
-// change) can then stand where its earlier, kept version stood. A rewrite
-// sends a relcache invalidation of unlearn.state, taken in before the next
-// change reads it: every kept state goes (so do they at an (auto)vacuum's or
-// analyze's update of its statistics, a miss once in many changes).
-Oid state_relid = InvalidOid;
-
-void forget_on_invalidation(Datum, Oid relid) {
-    if (relid == InvalidOid || relid == state_relid) kept().clear();
-}
-
-void follow_state_relation() {
-    static bool registered = false;
-    if (!registered) {
-        pg_call([] { CacheRegisterRelcacheCallback(forget_on_invalidation, 0); });
-        registered = true;
-    }
-    state_relid = pg_call([] { return get_relname_relid("state", get_namespace_oid("unlearn", true)); });
+// change) can then stand where its earlier, kept version stood. They write
+// unlearn.state into a new relfilenode (so does TRUNCATE): a ctid is a place
+// in one. Read while the relation is locked (the caller has read or written
+// it in this transaction), so no rewrite comes between.
+Oid state_relfilenode() {
+    return pg_call([] {
+        const Oid relid = get_relname_relid("state", get_namespace_oid("unlearn", true));
+        Relation rel = OidIsValid(relid) ? RelationIdGetRelation(relid) : nullptr;
+        if (!RelationIsValid(rel)) return InvalidOid;
+        const Oid node = rel->rd_node.relNode;
+        RelationClose(rel);
+        return node;
+    });
 }
 
 }  // namespace
@@ -70,7 +67,7 @@ void follow_state_relation() {
 bool take_kept_state(int32 model_id, int width, int32 shard, const StateVersion &v, KeptState &out) {
     for (Kept &k : kept()) {
         if (k.model_id != model_id) continue;
-        if (k.width != width || !v.known()) return false;
+        if (k.width != width || !v.known() || k.relfilenode != state_relfilenode()) return false;
         auto at = k.shards.find(shard);
         if (at == k.shards.end() || !(at->second.version == v)) return false;
         const bool same_row = next_xid() <= at->second.reassigned;  // else xmin may be another transaction's now
@@ -83,12 +80,12 @@ bool take_kept_state(int32 model_id, int width, int32 shard, const StateVersion 
 
 void keep_states(int32 model_id, int width, std::vector<int32> shards, std::vector<StateVersion> versions,
                  std::vector<KeptState> states) {
-    follow_state_relation();
     auto &all = kept();
     all.remove_if([&](const Kept &k) { return k.model_id == model_id; });  // first: its memory goes before the new counts
     Kept k;
     k.model_id = model_id;
     k.width = width;
+    k.relfilenode = state_relfilenode();
     const uint64 next = next_xid();
     for (size_t i = 0; i < shards.size(); ++i)
         if (versions[i].known()) {

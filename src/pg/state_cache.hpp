@@ -9,8 +9,8 @@
 // an aborted version's slot is reused by another transaction's xmin), with
 // the model's layout (id, width), until xmin's 32 bits come round again
 // (2^32 xids after it; a frozen row keeps its raw xmin, so that may be
-// soon), and until unlearn.state is rewritten (VACUUM FULL, CLUSTER keep
-// xmin and move rows). A change takes a kept state when the row
+// soon), in the relfilenode unlearn.state had (VACUUM FULL and CLUSTER
+// keep xmin and move rows into a new one). A change takes a kept state when the row
 // it reads is that version, and gives its states back after writing them,
 // under the versions written: a change that fails gives nothing back, so a
 // half-changed state is never kept. A rolled-back change leaves states kept
