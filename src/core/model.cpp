@@ -294,6 +294,28 @@ int64_t state_rows(const ShardState &s) {
     return summation(s).rows();
 }
 
+namespace {
+// a sum's header, its limbs and their allocation's header
+size_t sum_bytes(const ExactSum &e) { return sizeof(ExactSum) + (e.digits() ? 16 + 8 * e.digits() : 0); }
+}  // namespace
+
+size_t state_bytes(const ShardState &s) {
+    if (const auto *forest = std::get_if<ForestShard>(&s)) return sizeof(ForestShard) + forest->forest.bytes();
+    if (const auto *sisa = std::get_if<SisaShard>(&s))
+        return sizeof(SisaShard) + (sisa->last.model ? 8 * static_cast<size_t>(sisa->last.model->parameters().size()) : 0);
+    if (const auto *cert = std::get_if<CertifiedShard>(&s))
+        return sizeof(CertifiedShard) +
+               8 * static_cast<size_t>(cert->state.theta.size() + cert->state.hessian.size() + cert->state.gram.size());
+    size_t b = sizeof(ShardState);
+    if (const auto *lin = std::get_if<LinearStats>(&s))
+        for (const ExactSum *e : lin->sums()) b += sum_bytes(*e);
+    if (const auto *nb = std::get_if<NaiveBayesStats>(&s))
+        for (const auto &kv : nb->classes())
+            for (const auto *sums : {&kv.second.sx, &kv.second.sxx})
+                for (const ExactSum &e : *sums) b += sum_bytes(e);
+    return b;
+}
+
 std::vector<uint8_t> encode_checkpoint(Algorithm a, const ClassLabels &classes, const Checkpoint &c) {
     ByteWriter w;
     classes.encode(w);

@@ -99,6 +99,11 @@ ShardState empty_state(Algorithm a, int features);
 SummationForm &summation(ShardState &s);
 const SummationForm &summation(const ShardState &s);
 int64_t state_rows(const ShardState &s);
+// Memory a decoded state holds, estimated as Forest::bytes does (a sum's
+// header and limbs, a matrix's doubles, a constituent's parameters): a
+// summation or certified state is (p + 2)^2 / 2 sums or 2 (p + 1)^2 doubles,
+// megabytes at a few hundred features, not small next to a forest.
+size_t state_bytes(const ShardState &s);
 // Adds (sign +1) or takes away (-1) a summation-form state's rows: the fold
 // of a delta that a concurrent transaction wrote into the base it changed.
 // Exact: the sums are, so the order of folds does not change a bit.

@@ -26,10 +26,17 @@ std::string select_by_key(const ModelMeta &m, const std::string &columns, KeyCol
     if (m.key_columns.size() != 1) throw Error(ErrorKind::Internal, "rows are read by key only for a one-column key");
     // PostgreSQL's strings are made inside pg_call and joined outside it, so
     // that an error longjmps over no C++ object
+    // a table dropped since the caller's snapshot read the model (the
+    // background worker's catch-up) has no name: an error, not a null
     const char *relation = nullptr;
     pg_call([&] {
-        relation = quote_qualified_identifier(get_namespace_name(get_rel_namespace(m.relation)), get_rel_name(m.relation));
+        const char *schema = get_namespace_name(get_rel_namespace(m.relation));
+        const char *table = get_rel_name(m.relation);
+        if (schema && table) relation = quote_qualified_identifier(schema, table);
     });
+    if (!relation)
+        throw Error(ErrorKind::UndefinedObject, "the table of model \"" + m.name + "\" no longer exists",
+                    "The model was trained on a table dropped since; unlearn.drop_model('" + m.name + "') drops it too.");
     *key = key_columns(m.relation, m.key_columns).at(0);
     return "SELECT " + columns + " FROM " + relation + " WHERE " + quoted(m.key_columns[0]) +
            " OPERATOR(pg_catalog.=) ANY($1)";

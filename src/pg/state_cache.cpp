@@ -1,21 +1,30 @@
 #include "state_cache.hpp"
 
+#include <cstdlib>
+#include <limits>
 #include <list>
 #include <map>
 #include <optional>
 
+#include "guard.hpp"
 #include "memory.hpp"
 
 namespace unlearn::pg {
 namespace {
 
+struct KeptShard {
+    StateVersion version;
+    uint64 reassigned = 0;             // the full xid at which version's xmin comes round again
+    std::optional<ShardState> state;  // until a change takes it
+};
+
 struct Kept {
     int32 model_id = 0;
     int width = 0;
-    // per shard its version, and its state until a change takes it
-    std::map<int32, std::pair<StateVersion, std::optional<ShardState>>> shards;
-    std::string hash;  // of all the shards as kept, "" when not all are
-    double bytes = 0;  // what a forest holds (others are small next to it)
+    Oid relfilenode = InvalidOid;  // of unlearn.state, which the ctids are in
+    std::map<int32, KeptShard> shards;
+    std::string hash;  // the audit's hash of all the shards as kept, "" when not all are
+    double bytes = 0;  // what its states hold (state_bytes)
 };
 
 // most recently kept first
@@ -24,26 +33,57 @@ std::list<Kept> &kept() {
     return k;
 }
 
+uint64 next_xid() { return U64FromFullTransactionId(pg_call([] { return ReadNextFullTransactionId(); })); }
+
+// xmin is 32 bits: 2^32 xids on, a transaction has it again and may write
+// the row at the same ctid. The first full xid after next with xmin's 32
+// bits; a frozen row keeps its raw xmin, which may be that old already.
+// Bootstrap and frozen xids (below FirstNormalTransactionId) never come round.
+uint64 reassigned_at(const std::string &xmin, uint64 next) {
+    const auto x = static_cast<TransactionId>(std::strtoul(xmin.c_str(), nullptr, 10));
+    if (!TransactionIdIsNormal(x)) return std::numeric_limits<uint64>::max();
+    return next + static_cast<uint32>(x - static_cast<TransactionId>(next));
+}
+
+// VACUUM FULL and CLUSTER move rows to other ctids and keep their xmin: a
+// transaction's later version of a row (a superuser's UPDATE after a
+// change) can then stand where its earlier, kept version stood. They write
+// unlearn.state into a new relfilenode (so does TRUNCATE): a ctid is a place
+// in one. Read while the relation is locked (the caller has read or written
+// it in this transaction), so no rewrite comes between.
+Oid state_relfilenode() {
+    return pg_call([] {
+        const Oid relid = get_relname_relid("state", get_namespace_oid("unlearn", true));
+        Relation rel = OidIsValid(relid) ? RelationIdGetRelation(relid) : nullptr;
+        if (!RelationIsValid(rel)) return InvalidOid;
+        const Oid node = rel->rd_node.relNode;
+        RelationClose(rel);
+        return node;
+    });
+}
+
+// The model's kept states while they are of this layout and relfilenode.
 Kept *kept_model(int32 model_id, int width) {
     for (Kept &k : kept())
-        if (k.model_id == model_id) return k.width == width ? &k : nullptr;
+        if (k.model_id == model_id) return k.width == width && k.relfilenode == state_relfilenode() ? &k : nullptr;
     return nullptr;
 }
 
-double held_bytes(const ShardState &s) {
-    const auto *forest = std::get_if<ForestShard>(&s);
-    return forest ? static_cast<double>(forest->forest.bytes()) : 0.0;
+// Whether the kept shard is that row version: the same (xmin, ctid), and
+// xmin not come round since.
+bool same_row(const KeptShard &s, const StateVersion &v) {
+    return v.known() && s.version == v && next_xid() <= s.reassigned;
 }
 
 }  // namespace
 
 bool take_kept_state(int32 model_id, int width, int32 shard, const StateVersion &v, ShardState &out) {
     Kept *k = kept_model(model_id, width);
-    if (!k || !v.known()) return false;
+    if (!k) return false;
     auto at = k->shards.find(shard);
-    if (at == k->shards.end() || !(at->second.first == v) || !at->second.second) return false;
-    out = std::move(*at->second.second);
-    at->second.second.reset();
+    if (at == k->shards.end() || !at->second.state || !same_row(at->second, v)) return false;
+    out = std::move(*at->second.state);
+    at->second.state.reset();
     return true;
 }
 
@@ -52,7 +92,7 @@ std::string kept_hash(int32 model_id, int width, const std::vector<StateVersion>
     if (!k || k->hash.empty() || k->shards.size() != versions.size()) return "";
     for (size_t s = 0; s < versions.size(); ++s) {
         const auto at = k->shards.find(static_cast<int32>(s));
-        if (at == k->shards.end() || !versions[s].known() || !(at->second.first == versions[s])) return "";
+        if (at == k->shards.end() || !same_row(at->second, versions[s])) return "";
     }
     return k->hash;
 }
@@ -64,11 +104,14 @@ void keep_states(int32 model_id, int width, std::vector<int32> shards, std::vect
     Kept k;
     k.model_id = model_id;
     k.width = width;
+    k.relfilenode = state_relfilenode();
     k.hash = std::move(hash);
+    const uint64 next = next_xid();
     for (size_t i = 0; i < shards.size(); ++i)
         if (versions[i].known()) {
-            k.bytes += held_bytes(states[i]);
-            k.shards.emplace(shards[i], std::make_pair(std::move(versions[i]), std::optional<ShardState>(std::move(states[i]))));
+            k.bytes += static_cast<double>(state_bytes(states[i]));
+            const uint64 reassigned = reassigned_at(versions[i].xmin, next);
+            k.shards.emplace(shards[i], KeptShard{std::move(versions[i]), reassigned, std::move(states[i])});
         }
     all.push_front(std::move(k));
     // the bound: kKeptModels models, and half of unlearn.max_memory for

@@ -7,7 +7,10 @@
 // its unlearn.state row, which no other row version ever has (a transaction
 // writing a row again writes a new ctid while the old version stands, and
 // an aborted version's slot is reused by another transaction's xmin), with
-// the model's layout (id, width). A change takes a kept state when the row
+// the model's layout (id, width), until xmin's 32 bits come round again
+// (2^32 xids after it; a frozen row keeps its raw xmin, so that may be
+// soon), in the relfilenode unlearn.state had (VACUUM FULL and CLUSTER
+// keep xmin and move rows into a new one). A change takes a kept state when the row
 // it reads is that version, and gives its states back after writing them,
 // under the versions written, with the audit's hash of them (the next
 // change's hash before): a change that fails gives nothing back, so a
@@ -15,9 +18,10 @@
 // under a version no snapshot sees, never used again.
 //
 // Memory: the states of the kKeptModels models this backend changed last
-// (a DELETE on a table changes each of its models in turn), while what their
-// forests hold, decoded and stored, stays within half of unlearn.max_memory;
-// the least recently changed go first.
+// (a DELETE on a table changes each of its models in turn), while what they
+// hold, decoded (state_bytes: a forest, and as much the sums of a summation
+// or certified model of a few hundred features), stays within
+// half of unlearn.max_memory; the least recently changed go first.
 #pragma once
 
 #include <string>

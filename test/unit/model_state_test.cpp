@@ -220,3 +220,21 @@ TEST(ModelState, ZeroFeatureModelsRoundTrip) {
     // no features: the intercept is the mean target
     EXPECT_NEAR(m.parameters()(0), d.y.mean(), 1e-12 * std::abs(d.y.mean()));
 }
+
+// state_bytes: what a cache of decoded states counts. A summation state's
+// sums and a certified state's matrices grow with the square of the width:
+// at least the (p + 2)(p + 3)/2 - 1 sums' headers (linear_stats.hpp) and the
+// 2 (p + 1)^2 doubles of the Hessian and Gram matrix.
+TEST(StateBytes, CountsTheSumsAndMatricesOfAWideState) {
+    for (int p : {3, 60}) {
+        const Data d = make_data(50, p, 7, 100.0);
+        ShardState lin = empty_state(Algorithm::LinearRegression, p);
+        summation(lin).add_rows(d.x, d.y, +1);
+        const size_t sums = static_cast<size_t>((p + 2) * (p + 3) / 2 - 1);
+        EXPECT_GE(state_bytes(lin), sums * sizeof(ExactSum)) << p;
+        EXPECT_GE(state_bytes(lin), encode_state(Algorithm::LinearRegression, lin).size()) << p;
+
+        ShardState cert = CertifiedShard{ClassLabels{}, certified_empty(p + 1, 0)};
+        EXPECT_GE(state_bytes(cert), 8 * 2 * static_cast<size_t>((p + 1) * (p + 1))) << p;
+    }
+}
