@@ -937,8 +937,10 @@ bool lay_out(const Tree &t, int classes, unsigned bits, std::vector<Step> &out, 
 
 // The tree in blocks (forest_walk.hpp) in out; false when it is deeper than
 // kMaxBlockedDepth, a threshold is no float or a feature too large, or the
-// tree has fewer than a quarter of the leaves a complete tree of its depth
-// has: blocks and values then take at most 4 times the steps' memory.
+// tree has fewer than an eighth of the leaves a complete tree of its depth
+// has (a depth-limited tree is rarely sparser): blocks and values then take
+// at most about 8 times the steps' memory, at most 2^12 * (8 * classes + 5)
+// bytes.
 bool lay_out_blocked(const Tree &t, int classes, int features, BlockedTree &out) {
     if (static_cast<size_t>(features) > kMaxBlockedFeatures) return false;
     struct Todo {
@@ -961,7 +963,7 @@ bool lay_out_blocked(const Tree &t, int classes, int features, BlockedTree &out)
         stack.push_back({nd.left, at.depth + 1, 0});
         stack.push_back({nd.right, at.depth + 1, 0});
     }
-    if ((size_t{1} << depth) > 4 * leaves) return false;
+    if ((size_t{1} << depth) > 8 * leaves) return false;
     const size_t width = static_cast<size_t>(std::max(classes, 1));
     out.shape(depth, width);
     std::vector<double> values(width);
@@ -1082,8 +1084,13 @@ Vector Forest::predict_proba(const double *x) const {
     for (size_t t0 = 0; t0 < trees_.size(); t0 += kLanes) {
         const size_t m = std::min(kLanes, trees_.size() - t0);
         leaf_values_of(&trees_[t0], m, classes_, features_, bits, x, xf, leaf);
-        for (size_t i = 0; i < m; ++i)  // in tree order: the sum rounds as it always did
-            for (int c = 0; c < classes_; ++c) sum[c] += value_at(leaf[i], c);
+        // in tree order: the sum rounds as it always did (in a register,
+        // not stored back after every tree)
+        for (int c = 0; c < classes_; ++c) {
+            double s = sum[c];
+            for (size_t i = 0; i < m; ++i) s += value_at(leaf[i], c);
+            sum[c] = s;
+        }
     }
     p /= static_cast<double>(trees_.size());  // in place: one vector a row
     return p;

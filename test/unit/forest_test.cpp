@@ -526,7 +526,7 @@ struct ReferenceForest {
         // what forest_walk.hpp lays out in blocks
         bool blocked(int features) const {
             return floats && depth <= kMaxBlockedDepth && static_cast<size_t>(features) <= kMaxBlockedFeatures &&
-                   (size_t{1} << depth) <= 4 * static_cast<size_t>(leaves);
+                   (size_t{1} << depth) <= 8 * static_cast<size_t>(leaves);
         }
     };
     std::vector<Tree> trees;
