@@ -1075,9 +1075,14 @@ double value_at(const unsigned char *values, int c) {
 }  // namespace
 
 Vector Forest::predict_proba(const double *x) const {
+    Vector p(classes_);
+    predict_proba(x, p.data());
+    return p;
+}
+
+void Forest::predict_proba(const double *x, double *sum) const {
     if (classes_ == 0) throw Error(ErrorKind::Internal, "predict_proba of a regression forest");
-    Vector p = Vector::Zero(classes_);
-    double *sum = p.data();
+    std::fill_n(sum, classes_, 0.0);
     const unsigned bits = feature_bits(features_);
     const unsigned char *leaf[kLanes];
     RowFloats xf(x, features_);
@@ -1092,8 +1097,7 @@ Vector Forest::predict_proba(const double *x) const {
             sum[c] = s;
         }
     }
-    p /= static_cast<double>(trees_.size());  // in place: one vector a row
-    return p;
+    for (int c = 0; c < classes_; ++c) sum[c] /= static_cast<double>(trees_.size());
 }
 
 double Forest::predict_value(const double *x) const {

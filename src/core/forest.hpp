@@ -155,6 +155,7 @@ public:
 
     // Mean over the trees of their leaf's class frequencies (as scikit-learn).
     Vector predict_proba(const double *x) const;
+    void predict_proba(const double *x, double *p) const;  // into p[0..classes), no allocation
     double predict_value(const double *x) const;  // regression: mean of leaf means
     // scikit-learn's feature_importances_: impurity decrease per feature,
     // normalised per tree, averaged, normalised.

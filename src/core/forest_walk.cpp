@@ -149,6 +149,9 @@ __attribute__((target("avx512f"))) void walk_blocked(const BlockedTree *const *t
                                                          _mm512_load_si512(kBlockPaths.right[height] + 16));
             const auto path = static_cast<uint32_t>(__builtin_ctz(static_cast<uint32_t>(p0) | static_cast<uint32_t>(p1) << 16));
             bottom[i] = (bottom[i] << height) | path;
+            // the leaf's values, loaded once every tree is walked: their
+            // cache miss starts now
+            if (l + 1 == tree.levels) _mm_prefetch(reinterpret_cast<const char *>(tree.values_at(bottom[i])), _MM_HINT_T0);
         }
 }
 

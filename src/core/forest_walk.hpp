@@ -72,14 +72,16 @@ struct BlockedTree {
 
 // The least float >= x (NaN stays NaN): for a float t, x <= t exactly when
 // it is <= t, so the row compares in float as the nodes compare in double.
+// Without a branch: x is rounded down about half the time.
 inline float float_at_least(double x) {
     const float f = static_cast<float>(x);
-    if (!(static_cast<double>(f) < x)) return f;  // x as it is, NaN, or rounded up
-    // the next float up (f is below x, so not +inf)
-    if (f == 0) return std::numeric_limits<float>::denorm_min();
     uint32_t b;
     std::memcpy(&b, &f, sizeof b);
-    b = f > 0 ? b + 1 : b - 1;
+    if (f == 0) b = 0;  // -0 as +0 (the same value), whose next float up is the least subnormal
+    // rounded down (never NaN, nor +inf): the next float up, one step from
+    // zero for a positive one, one towards it for a negative one
+    const uint32_t down = static_cast<double>(f) < x;
+    b += down * (b >> 31 ? ~0u : 1u);
     float up;
     std::memcpy(&up, &b, sizeof up);
     return up;
