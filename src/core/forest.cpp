@@ -742,6 +742,7 @@ int Forest::sampled_features() const {
 }
 
 void Forest::fit(const RowMatrix &x, const Vector &y) {
+    plan_.reset();
     const Grower g(o_, features_, classes_, sampled_features());
     trees_.clear();
     std::vector<int32_t> all(static_cast<size_t>(x.rows()));
@@ -756,6 +757,7 @@ void Forest::fit(const RowMatrix &x, const Vector &y) {
 }
 
 ForestUpdate Forest::update(const RowMatrix &cx, const Vector &cy, int sign, const ForestRowSource &rows) {
+    plan_.reset();
     const Grower g(o_, features_, classes_, sampled_features());
     std::vector<int32_t> changes(static_cast<size_t>(cx.rows()));
     for (size_t i = 0; i < changes.size(); ++i) changes[i] = static_cast<int32_t>(i);
@@ -1031,24 +1033,31 @@ private:
     float f_[kMaxBlockedFeatures];
 };
 
+// A tree as prediction walks it: a blocked tree by its view, else by its steps.
+struct PlanTree {
+    const Tree::Walk *walk;
+    bool is_blocked;
+    BlockedView view;
+};
+
 // The values (bytes of width doubles) of the leaves x reaches in the trees t[0..m).
 constexpr size_t kLanes = 32;
-void leaf_values_of(const std::shared_ptr<Tree> *t, size_t m, int classes, int features, unsigned bits,
-                    const double *x, RowFloats &xf, const unsigned char **out) {
-    const ForestWalk kind = forest_walk();
+void leaf_values_of(const PlanTree *t, size_t m, unsigned bits, const double *x, RowFloats &xf,
+                    const unsigned char **out) {
     const NarrowStep *narrow[kLanes];
     const WideStep *wide[kLanes];
-    const BlockedTree *blocked[kLanes];
+    const BlockedView *blocked[kLanes];
     uint32_t bottom[kLanes];
     size_t blocked_tree[kLanes], narrow_tree[kLanes], wide_tree[kLanes], nb = 0, nn = 0, nw = 0;
     int32_t narrow_depth = 0, wide_depth = 0;
     for (size_t i = 0; i < m; ++i) {
-        if (!t[i]->walk || t[i]->walk->kind != kind) t[i]->walk = build_walk(*t[i], classes, features, bits, kind);
-        const Tree::Walk &w = *t[i]->walk;
-        if (w.is_blocked) {
+        if (t[i].is_blocked) {
             blocked_tree[nb] = i;
-            blocked[nb++] = &w.blocked;
-        } else if (!w.narrow.empty()) {
+            blocked[nb++] = &t[i].view;
+            continue;
+        }
+        const Tree::Walk &w = *t[i].walk;
+        if (!w.narrow.empty()) {
             narrow_tree[nn] = i;
             narrow[nn++] = w.narrow.data();
             narrow_depth = std::max(narrow_depth, w.depth);
@@ -1074,6 +1083,29 @@ double value_at(const unsigned char *values, int c) {
 }
 }  // namespace
 
+// Every tree's walk, laid out for the walk in use, and the trees as
+// prediction reads them, in tree order.
+struct Forest::Plan {
+    ForestWalk kind;
+    std::vector<std::shared_ptr<const Tree::Walk>> walks;  // holding what trees point into
+    std::vector<PlanTree> trees;
+};
+
+const Forest::Plan &Forest::plan() const {
+    const ForestWalk kind = forest_walk();
+    if (plan_ && plan_->kind == kind) return *plan_;
+    auto p = std::make_shared<Plan>();
+    p->kind = kind;
+    const unsigned bits = feature_bits(features_);
+    for (const auto &t : trees_) {
+        if (!t->walk || t->walk->kind != kind) t->walk = build_walk(*t, classes_, features_, bits, kind);
+        p->walks.push_back(t->walk);
+        p->trees.push_back({t->walk.get(), t->walk->is_blocked, t->walk->blocked.view()});
+    }
+    plan_ = std::move(p);
+    return *plan_;
+}
+
 Vector Forest::predict_proba(const double *x) const {
     Vector p(classes_);
     predict_proba(x, p.data());
@@ -1086,9 +1118,10 @@ void Forest::predict_proba(const double *x, double *sum) const {
     const unsigned bits = feature_bits(features_);
     const unsigned char *leaf[kLanes];
     RowFloats xf(x, features_);
-    for (size_t t0 = 0; t0 < trees_.size(); t0 += kLanes) {
-        const size_t m = std::min(kLanes, trees_.size() - t0);
-        leaf_values_of(&trees_[t0], m, classes_, features_, bits, x, xf, leaf);
+    const std::vector<PlanTree> &trees = plan().trees;
+    for (size_t t0 = 0; t0 < trees.size(); t0 += kLanes) {
+        const size_t m = std::min(kLanes, trees.size() - t0);
+        leaf_values_of(&trees[t0], m, bits, x, xf, leaf);
         // in tree order: the sum rounds as it always did (in a register,
         // not stored back after every tree)
         for (int c = 0; c < classes_; ++c) {
@@ -1105,9 +1138,10 @@ double Forest::predict_value(const double *x) const {
     const unsigned bits = feature_bits(features_);
     const unsigned char *leaf[kLanes];
     RowFloats xf(x, features_);
-    for (size_t t0 = 0; t0 < trees_.size(); t0 += kLanes) {
-        const size_t m = std::min(kLanes, trees_.size() - t0);
-        leaf_values_of(&trees_[t0], m, 0, features_, bits, x, xf, leaf);
+    const std::vector<PlanTree> &trees = plan().trees;
+    for (size_t t0 = 0; t0 < trees.size(); t0 += kLanes) {
+        const size_t m = std::min(kLanes, trees.size() - t0);
+        leaf_values_of(&trees[t0], m, bits, x, xf, leaf);
         for (size_t i = 0; i < m; ++i) s += value_at(leaf[i], 0);
     }
     return s / static_cast<double>(trees_.size());

@@ -194,10 +194,16 @@ public:
     struct Tree;  // defined in forest.cpp
 
 private:
+    // How prediction walks each tree, built when first needed (defined with
+    // the prediction code); fit and update drop it, a copy starts without.
+    struct Plan;
+    const Plan &plan() const;
+
     ForestOptions o_;
     int features_;
     int classes_;
     std::vector<std::shared_ptr<Tree>> trees_;
+    mutable std::shared_ptr<const Plan> plan_;
 };
 
 // Bytes a forest trained on `rows` rows may take at most (for the memory bound).

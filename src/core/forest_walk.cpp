@@ -80,6 +80,15 @@ void BlockedTree::put_leaf(int32_t d, uint32_t pos, const double *leaf_values) {
         std::copy_n(leaf_values, width, values.begin() + static_cast<std::ptrdiff_t>(p * width));
 }
 
+BlockedView BlockedTree::view() const {
+    BlockedView v{blocks.data(), values.data(), width, levels, {}, {}};
+    for (int l = 0; l < levels; ++l) {
+        v.height[l] = height[l];
+        v.first[l] = first[l];
+    }
+    return v;
+}
+
 size_t BlockedTree::bytes() const {
     return blocks.size() * sizeof(ForestBlock) + values.size() * sizeof(double);
 }
@@ -125,14 +134,14 @@ const BlockPaths kBlockPaths = block_paths();
 // instructions (not <= : NaN goes right, as x <= t is false). The trees walk
 // a level of blocks each before any walks the next: the blocks' loads, each
 // likely a cache miss, are in flight together.
-__attribute__((target("avx512f"))) void walk_blocked(const BlockedTree *const *t, size_t m, const float *x,
+__attribute__((target("avx512f"))) void walk_blocked(const BlockedView *const *t, size_t m, const float *x,
                                                     uint32_t *bottom) {
     constexpr int kMaxLevels = (kMaxBlockedDepth + kBlockHeight - 1) / kBlockHeight;
     const __m512 x_low = _mm512_loadu_ps(x), x_high = _mm512_loadu_ps(x + 16);
     for (size_t i = 0; i < m; ++i) bottom[i] = 0;
     for (int l = 0; l < kMaxLevels; ++l)
         for (size_t i = 0; i < m; ++i) {
-            const BlockedTree &tree = *t[i];
+            const BlockedView &tree = *t[i];
             if (l >= tree.levels) continue;
             const ForestBlock &b = tree.blocks[tree.first[l] + bottom[i]];
             const __m512i f0 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.feature)));
@@ -157,7 +166,7 @@ __attribute__((target("avx512f"))) void walk_blocked(const BlockedTree *const *t
 
 #else
 
-void walk_blocked(const BlockedTree *const *, size_t, const float *, uint32_t *) {
+void walk_blocked(const BlockedView *const *, size_t, const float *, uint32_t *) {
     throw Error(ErrorKind::Internal, "the blocked forest walk is not built for this cpu");
 }
 

@@ -44,6 +44,19 @@ struct ForestBlock {
     uint8_t feature[32];
 };
 
+// A blocked tree as the walk reads it; a forest keeps its trees' views in
+// one array, so a row reads nothing of a tree but these, its blocks and its
+// values.
+struct BlockedView {
+    const ForestBlock *blocks;
+    const double *values;
+    size_t width;
+    int levels;
+    int height[3];
+    uint32_t first[3];
+    const double *values_at(uint32_t bottom) const { return values + bottom * width; }
+};
+
 struct BlockedTree {
     // Level by level (the top one holds depth % 5 levels, or 5, each one
     // below 5), each level's blocks by their position: the path above them
@@ -66,7 +79,7 @@ struct BlockedTree {
     void put_node(int32_t d, uint32_t pos, float threshold, uint8_t feature);
     // The leaf at depth d, path pos, and its width values.
     void put_leaf(int32_t d, uint32_t pos, const double *leaf_values);
-    const double *values_at(uint32_t bottom) const { return values.data() + bottom * width; }
+    BlockedView view() const;
     size_t bytes() const;
 };
 
@@ -90,6 +103,6 @@ inline float float_at_least(double x) {
 // The bottom position the row reaches in each of the trees t[0..m), with
 // AVX-512 (only when forest_walk() is Avx512). x: float_at_least of each
 // feature's value, 32 of them (zeros past the features).
-void walk_blocked(const BlockedTree *const *t, size_t m, const float *x, uint32_t *bottom);
+void walk_blocked(const BlockedView *const *t, size_t m, const float *x, uint32_t *bottom);
 
 }  // namespace unlearn
