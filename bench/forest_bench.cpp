@@ -11,6 +11,7 @@
 
 #include "bytes.hpp"
 #include "forest.hpp"
+#include "forest_walk.hpp"
 
 using namespace unlearn;
 using Clock = std::chrono::steady_clock;
@@ -58,6 +59,29 @@ int main(int argc, char **argv) {
     const double dec_ms = ms_since(t0);
     std::printf("fit %d x %d, %d trees, max_depth %d, random_depth %d, cell_bits %d: %.0f ms; %zu nodes, state %.1f MB (encode %.0f ms, decode %.0f ms)\n",
                 n, p, trees, depth, random_depth, cell_bits, fit_ms, f.nodes(), w.bytes().size() / 1e6, enc_ms, dec_ms);
+    // scoring every row with each walk this CPU runs (each lays the trees
+    // out afresh), the faster of two passes each; the walks must agree bit
+    // for bit
+    {
+        const ForestWalk was = forest_walk();
+        std::printf("predict every row:");
+        double first = 0;
+        for (ForestWalk w : {ForestWalk::Scalar, ForestWalk::Avx512}) {
+            if (!set_forest_walk(w)) continue;
+            double best = 1e300, sum = 0;
+            for (int pass = 0; pass < 2; ++pass) {
+                sum = 0;
+                t0 = Clock::now();
+                for (int i = 0; i < n; ++i) sum += f.predict_proba(all.x.row(i).data())(1);
+                best = std::min(best, ms_since(t0));
+            }
+            if (w == ForestWalk::Scalar) first = sum;
+            std::printf(" %s walk %.0f ms (%.0f ns a row)%s", w == ForestWalk::Scalar ? "scalar" : "avx-512", best,
+                        best * 1e6 / n, sum == first ? "" : " DIFFERENT");
+        }
+        std::printf("\n");
+        set_forest_walk(was);
+    }
     std::vector<double> cost, source;  // source: the row source's share (a table scan in PostgreSQL)
     int64_t retrained = 0, recounted = 0;
     ForestRows held = all, wanted;

@@ -9,6 +9,7 @@
 
 #include "classifier.hpp"
 #include "error.hpp"
+#include "forest_walk.hpp"
 #include "interrupt.hpp"
 #include "no_postgres.hpp"  // last: the core must not have pulled in PostgreSQL
 
@@ -746,6 +747,7 @@ int Forest::sampled_features() const {
 }
 
 void Forest::fit(const RowMatrix &x, const Vector &y) {
+    plan_.reset();
     const Grower g(o_, features_, classes_, sampled_features());
     trees_.clear();
     statistics_ = true;
@@ -762,6 +764,7 @@ void Forest::fit(const RowMatrix &x, const Vector &y) {
 
 ForestUpdate Forest::update(const RowMatrix &cx, const Vector &cy, int sign, const ForestRowSource &rows) {
     require_statistics("update");
+    plan_.reset();
     const Grower g(o_, features_, classes_, sampled_features());
     std::vector<int32_t> changes(static_cast<size_t>(cx.rows()));
     for (size_t i = 0; i < changes.size(); ++i) changes[i] = static_cast<int32_t>(i);
@@ -830,6 +833,11 @@ namespace {
 // stays in cache. Any other tree (a threshold that is no float, as cells of
 // up to 52 bits or huge values give, or a skip too large to pack) takes
 // 16-byte steps. Both walk alike, bit for bit.
+bool is_float(double t) {
+    return !std::isnan(t) && (std::isinf(t) || (std::fabs(t) <= std::numeric_limits<float>::max() &&
+                                                 static_cast<double>(static_cast<float>(t)) == t));
+}
+
 struct NarrowStep {
     float threshold;
     uint32_t packed;  // feature | skip << bits
@@ -837,10 +845,7 @@ struct NarrowStep {
     bool goes_left(const double *x, unsigned bits) const { return x[packed & ((1u << bits) - 1)] <= threshold; }
     uint32_t skip(unsigned bits) const { return packed >> bits; }
     static bool split(double threshold, int32_t feature, NarrowStep &out) {
-        if (std::isnan(threshold) ||
-            !(std::isinf(threshold) || (std::fabs(threshold) <= std::numeric_limits<float>::max() &&
-                                        static_cast<double>(static_cast<float>(threshold)) == threshold)))
-            return false;
+        if (!is_float(threshold)) return false;
         out = {static_cast<float>(threshold), static_cast<uint32_t>(feature)};
         return true;
     }
@@ -871,6 +876,9 @@ struct WideStep {
 }  // namespace
 
 struct Forest::Tree::Walk {
+    ForestWalk kind;                 // the walk it was laid out for
+    bool is_blocked = false;
+    BlockedTree blocked;             // a shallow tree (forest_walk.hpp); else
     std::vector<NarrowStep> narrow;  // the tree's steps when they fit in 8 bytes,
     std::vector<WideStep> wide;      // else these
     int32_t depth = 0;               // of the deepest leaf
@@ -883,6 +891,17 @@ unsigned feature_bits(int features) {
     unsigned b = 0;
     while (b < 32 && (uint64_t{1} << b) < static_cast<uint64_t>(features)) ++b;
     return b;
+}
+
+// A leaf's value for class c (or its mean, c 0, for regression), computed
+// as predicting from the nodes computes it. A leaf of no rows adds zeros: a
+// sum that starts at +0 never is -0, and adding +0 to it changes no bit.
+double leaf_value(const Tree &t, int32_t node, int classes, size_t c) {
+    const Node &nd = t.nodes[static_cast<size_t>(node)];
+    if (nd.n <= 0) return 0;
+    const size_t width = static_cast<size_t>(std::max(classes, 1));
+    return classes > 0 ? static_cast<double>(t.counts[static_cast<size_t>(node) * width + c]) / nd.n
+                       : t.sums[static_cast<size_t>(node)].value() / nd.n;
 }
 
 // The tree's steps in out, each leaf's values in the steps after it; false
@@ -918,20 +937,67 @@ bool lay_out(const Tree &t, int classes, unsigned bits, std::vector<Step> &out, 
         out.resize(out.size() + slots, Step{});
         auto *values = reinterpret_cast<unsigned char *>(&out[me + 1]);
         for (size_t c = 0; c < width; ++c) {
-            // a leaf of no rows adds zeros: a sum that starts at +0 never
-            // is -0, and adding +0 to it changes no bit
-            double v = 0;
-            if (nd.n > 0)
-                v = classes > 0 ? static_cast<double>(t.counts[static_cast<size_t>(at.node) * width + c]) / nd.n
-                                : t.sums[static_cast<size_t>(at.node)].value() / nd.n;
+            const double v = leaf_value(t, at.node, classes, c);
             std::memcpy(values + c * sizeof v, &v, sizeof v);
         }
     }
     return true;
 }
 
-std::shared_ptr<const Tree::Walk> build_walk(const Tree &t, int classes, unsigned bits) {
+// The tree in blocks (forest_walk.hpp) in out; false when it is deeper than
+// kMaxBlockedDepth, a threshold is no float or a feature too large, or the
+// tree has fewer than an eighth of the leaves a complete tree of its depth
+// has (a depth-limited tree is rarely sparser): blocks and values then take
+// at most about 8 times the steps' memory, at most 2^12 * (8 * classes + 5)
+// bytes.
+bool lay_out_blocked(const Tree &t, int classes, int features, BlockedTree &out) {
+    if (static_cast<size_t>(features) > kMaxBlockedFeatures) return false;
+    struct Todo {
+        int32_t node, depth;
+        uint32_t pos;  // the path from the root, 1 for right
+    };
+    int32_t depth = 0;
+    size_t leaves = 0;
+    std::vector<Todo> stack{{t.root, 0, 0}};
+    while (!stack.empty()) {
+        const Todo at = stack.back();
+        stack.pop_back();
+        const Node &nd = t.nodes[static_cast<size_t>(at.node)];
+        if (nd.kind != kSplit) {
+            ++leaves;
+            depth = std::max(depth, at.depth);
+            continue;
+        }
+        if (at.depth >= kMaxBlockedDepth || !is_float(nd.threshold)) return false;
+        stack.push_back({nd.left, at.depth + 1, 0});
+        stack.push_back({nd.right, at.depth + 1, 0});
+    }
+    if ((size_t{1} << depth) > 8 * leaves) return false;
+    const size_t width = static_cast<size_t>(std::max(classes, 1));
+    out.shape(depth, width);
+    std::vector<double> values(width);
+    stack = {{t.root, 0, 0}};
+    while (!stack.empty()) {
+        const Todo at = stack.back();
+        stack.pop_back();
+        const Node &nd = t.nodes[static_cast<size_t>(at.node)];
+        if (nd.kind == kSplit) {
+            out.put_node(at.depth, at.pos, static_cast<float>(nd.threshold), static_cast<uint8_t>(nd.feature));
+            stack.push_back({nd.right, at.depth + 1, 2 * at.pos + 1});
+            stack.push_back({nd.left, at.depth + 1, 2 * at.pos});
+            continue;
+        }
+        for (size_t c = 0; c < width; ++c) values[c] = leaf_value(t, at.node, classes, c);
+        out.put_leaf(at.depth, at.pos, values.data());
+    }
+    return true;
+}
+
+std::shared_ptr<const Tree::Walk> build_walk(const Tree &t, int classes, int features, unsigned bits, ForestWalk kind) {
     auto w = std::make_shared<Tree::Walk>();
+    w->kind = kind;
+    w->is_blocked = kind == ForestWalk::Avx512 && lay_out_blocked(t, classes, features, w->blocked);
+    if (w->is_blocked) return w;
     if (!lay_out(t, classes, bits, w->narrow, w->depth)) {
         w->narrow = {};
         lay_out(t, classes, bits, w->wide, w->depth);
@@ -953,17 +1019,51 @@ void walk_steps(const Step **at, size_t m, int32_t depth, const double *x, unsig
         }
 }
 
+// A row's values as float_at_least gives them, for the blocked trees;
+// computed when one first needs them.
+class RowFloats {
+public:
+    RowFloats(const double *x, int features) : x_(x), n_(static_cast<size_t>(features)) {}
+    const float *get() {
+        if (!ready_) {
+            // only a forest of at most kMaxBlockedFeatures has blocked trees
+            for (size_t j = 0; j < kMaxBlockedFeatures; ++j) f_[j] = j < n_ ? float_at_least(x_[j]) : 0.0f;
+            ready_ = true;
+        }
+        return f_;
+    }
+
+private:
+    const double *x_;
+    size_t n_;
+    bool ready_ = false;
+    float f_[kMaxBlockedFeatures];
+};
+
+// A tree as prediction walks it: a blocked tree by its view, else by its steps.
+struct PlanTree {
+    const Tree::Walk *walk;
+    bool is_blocked;
+    BlockedView view;
+};
+
 // The values (bytes of width doubles) of the leaves x reaches in the trees t[0..m).
 constexpr size_t kLanes = 32;
-void leaf_values_of(const std::shared_ptr<Tree> *t, size_t m, int classes, unsigned bits, const double *x,
+void leaf_values_of(const PlanTree *t, size_t m, unsigned bits, const double *x, RowFloats &xf,
                     const unsigned char **out) {
     const NarrowStep *narrow[kLanes];
     const WideStep *wide[kLanes];
-    size_t narrow_tree[kLanes], wide_tree[kLanes], nn = 0, nw = 0;
+    const BlockedView *blocked[kLanes];
+    uint32_t bottom[kLanes];
+    size_t blocked_tree[kLanes], narrow_tree[kLanes], wide_tree[kLanes], nb = 0, nn = 0, nw = 0;
     int32_t narrow_depth = 0, wide_depth = 0;
     for (size_t i = 0; i < m; ++i) {
-        if (!t[i]->walk) t[i]->walk = build_walk(*t[i], classes, bits);
-        const Tree::Walk &w = *t[i]->walk;
+        if (t[i].is_blocked) {
+            blocked_tree[nb] = i;
+            blocked[nb++] = &t[i].view;
+            continue;
+        }
+        const Tree::Walk &w = *t[i].walk;
         if (!w.narrow.empty()) {
             narrow_tree[nn] = i;
             narrow[nn++] = w.narrow.data();
@@ -974,8 +1074,11 @@ void leaf_values_of(const std::shared_ptr<Tree> *t, size_t m, int classes, unsig
             wide_depth = std::max(wide_depth, w.depth);
         }
     }
+    if (nb > 0) walk_blocked(blocked, nb, xf.get(), bottom);
     walk_steps(narrow, nn, narrow_depth, x, bits);
     walk_steps(wide, nw, wide_depth, x, bits);
+    for (size_t k = 0; k < nb; ++k)
+        out[blocked_tree[k]] = reinterpret_cast<const unsigned char *>(blocked[k]->values_at(bottom[k]));
     for (size_t k = 0; k < nn; ++k) out[narrow_tree[k]] = reinterpret_cast<const unsigned char *>(narrow[k] + 1);
     for (size_t k = 0; k < nw; ++k) out[wide_tree[k]] = reinterpret_cast<const unsigned char *>(wide[k] + 1);
 }
@@ -987,28 +1090,65 @@ double value_at(const unsigned char *values, int c) {
 }
 }  // namespace
 
+// Every tree's walk, laid out for the walk in use, and the trees as
+// prediction reads them, in tree order.
+struct Forest::Plan {
+    ForestWalk kind;
+    std::vector<std::shared_ptr<const Tree::Walk>> walks;  // holding what trees point into
+    std::vector<PlanTree> trees;
+};
+
+const Forest::Plan &Forest::plan() const {
+    const ForestWalk kind = forest_walk();
+    if (plan_ && plan_->kind == kind) return *plan_;
+    auto p = std::make_shared<Plan>();
+    p->kind = kind;
+    const unsigned bits = feature_bits(features_);
+    for (const auto &t : trees_) {
+        if (!t->walk || t->walk->kind != kind) t->walk = build_walk(*t, classes_, features_, bits, kind);
+        p->walks.push_back(t->walk);
+        p->trees.push_back({t->walk.get(), t->walk->is_blocked, t->walk->blocked.view()});
+    }
+    plan_ = std::move(p);
+    return *plan_;
+}
+
 Vector Forest::predict_proba(const double *x) const {
+    Vector p(classes_);
+    predict_proba(x, p.data());
+    return p;
+}
+
+void Forest::predict_proba(const double *x, double *sum) const {
     if (classes_ == 0) throw Error(ErrorKind::Internal, "predict_proba of a regression forest");
-    Vector p = Vector::Zero(classes_);
-    double *sum = p.data();
+    std::fill_n(sum, classes_, 0.0);
     const unsigned bits = feature_bits(features_);
     const unsigned char *leaf[kLanes];
-    for (size_t t0 = 0; t0 < trees_.size(); t0 += kLanes) {
-        const size_t m = std::min(kLanes, trees_.size() - t0);
-        leaf_values_of(&trees_[t0], m, classes_, bits, x, leaf);
-        for (size_t i = 0; i < m; ++i)  // in tree order: the sum rounds as it always did
-            for (int c = 0; c < classes_; ++c) sum[c] += value_at(leaf[i], c);
+    RowFloats xf(x, features_);
+    const std::vector<PlanTree> &trees = plan().trees;
+    for (size_t t0 = 0; t0 < trees.size(); t0 += kLanes) {
+        const size_t m = std::min(kLanes, trees.size() - t0);
+        leaf_values_of(&trees[t0], m, bits, x, xf, leaf);
+        // in tree order: the sum rounds as it always did (in a register,
+        // not stored back after every tree)
+        for (int c = 0; c < classes_; ++c) {
+            double s = sum[c];
+            for (size_t i = 0; i < m; ++i) s += value_at(leaf[i], c);
+            sum[c] = s;
+        }
     }
-    return p / static_cast<double>(trees_.size());
+    for (int c = 0; c < classes_; ++c) sum[c] /= static_cast<double>(trees_.size());
 }
 
 double Forest::predict_value(const double *x) const {
     double s = 0;
     const unsigned bits = feature_bits(features_);
     const unsigned char *leaf[kLanes];
-    for (size_t t0 = 0; t0 < trees_.size(); t0 += kLanes) {
-        const size_t m = std::min(kLanes, trees_.size() - t0);
-        leaf_values_of(&trees_[t0], m, 0, bits, x, leaf);
+    RowFloats xf(x, features_);
+    const std::vector<PlanTree> &trees = plan().trees;
+    for (size_t t0 = 0; t0 < trees.size(); t0 += kLanes) {
+        const size_t m = std::min(kLanes, trees.size() - t0);
+        leaf_values_of(&trees[t0], m, bits, x, xf, leaf);
         for (size_t i = 0; i < m; ++i) s += value_at(leaf[i], 0);
     }
     return s / static_cast<double>(trees_.size());
@@ -1083,7 +1223,9 @@ size_t Forest::bytes() const {
     size_t b = 0;
     for (const auto &t : trees_) {
         b += t->nodes.size() * sizeof(Node) + t->counts.size() * 4 + t->sums.size() * (sizeof(ExactSum) + 48) +
-             (t->walk ? t->walk->narrow.size() * sizeof(NarrowStep) + t->walk->wide.size() * sizeof(WideStep) : 0);
+             (t->walk ? t->walk->blocked.bytes() + t->walk->narrow.size() * sizeof(NarrowStep) +
+                            t->walk->wide.size() * sizeof(WideStep)
+                      : 0);
         for (const auto &s : t->stats)
             b += sizeof(CandStats) + s.value.size() * 16 + s.left.size() * 4 + s.left_sum.size() * (sizeof(ExactSum) + 48);
     }

@@ -155,6 +155,7 @@ public:
 
     // Mean over the trees of their leaf's class frequencies (as scikit-learn).
     Vector predict_proba(const double *x) const;
+    void predict_proba(const double *x, double *p) const;  // into p[0..classes), no allocation
     double predict_value(const double *x) const;  // regression: mean of leaf means
     // scikit-learn's feature_importances_: impurity decrease per feature,
     // normalised per tree, averaged, normalised.
@@ -196,11 +197,17 @@ public:
     struct Tree;  // defined in forest.cpp
 
 private:
+    // How prediction walks each tree, built when first needed (defined with
+    // the prediction code); fit and update drop it, a copy starts without.
+    struct Plan;
+    const Plan &plan() const;
+
     ForestOptions o_;
     int features_;
     int classes_;
     bool statistics_ = true;  // false: decoded to predict from (decode)
     std::vector<std::shared_ptr<Tree>> trees_;
+    mutable std::shared_ptr<const Plan> plan_;
 
     void require_statistics(const char *what) const;
 };

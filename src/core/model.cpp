@@ -598,11 +598,17 @@ double FittedModel::predict(const Eigen::Ref<const Vector> &x) const {
                           },
                           [&](const ForestFit &f) {
                               check_width(x.size(), f.forest->features());
-                              const Vector row = x;
-                              if (f.classes.size() == 0) return f.forest->predict_value(row.data());
-                              Eigen::Index top;
-                              f.forest->predict_proba(row.data()).maxCoeff(&top);  // first of equals, as numpy's argmax
-                              return f.classes.label(static_cast<int>(top));
+                              // a Ref to a Vector is contiguous: its values in place, no copy per row
+                              if (f.classes.size() == 0) return f.forest->predict_value(x.data());
+                              // the probabilities on the stack for a few classes: no allocation a row
+                              constexpr int kOnStack = 16;
+                              const int n = f.forest->classes();
+                              double few[kOnStack];
+                              std::vector<double> many(static_cast<size_t>(n > kOnStack ? n : 0));
+                              double *p = many.empty() ? few : many.data();
+                              f.forest->predict_proba(x.data(), p);
+                              const auto top = static_cast<int>(std::max_element(p, p + n) - p);  // first of equals, as numpy's argmax
+                              return f.classes.label(top);
                           },
                       },
                       fit);
@@ -612,8 +618,7 @@ Vector FittedModel::predict_proba(const Eigen::Ref<const Vector> &x) const {
     if (const auto *sisa = std::get_if<SisaFit>(&fit)) return sisa->proba(x.transpose()).row(0).transpose();
     if (const auto *forest = std::get_if<ForestFit>(&fit); forest && forest->classes.size() > 0) {
         check_width(x.size(), forest->forest->features());
-        const Vector row = x;
-        return forest->forest->predict_proba(row.data());
+        return forest->forest->predict_proba(x.data());  // a Ref to a Vector is contiguous
     }
     const auto *nb = std::get_if<NaiveBayesFit>(&fit);
     if (!nb)

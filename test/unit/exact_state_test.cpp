@@ -249,16 +249,18 @@ TEST(ExactState, ForgettingAnOutlierRowGivesTheRetrain) {
                 if (auto *nb = std::get_if<NaiveBayesStats>(&want)) nb->keep_empty_classes_of(std::get<NaiveBayesStats>(s));
                 EXPECT_EQ(encode_state(a, s), encode_state(a, want)) << what;
                 expect_same_fit(a, s, want, what);
-                if (a == Algorithm::LinearRegression)
+                if (a == Algorithm::LinearRegression) {
                     EXPECT_LT(max_rel_err(fit_model(a, Options{}, {s}).parameters(),
                                           qr_reference(data.x.topRows(100), data.y.head(100))),
                               1e-9)
                         << what;
-                if (a == Algorithm::Ridge)
+                }
+                if (a == Algorithm::Ridge) {
                     EXPECT_LT(max_rel_err(fit_model(a, options_of(a), {s}).parameters(),
                                           ridge_reference(data.x.topRows(100), data.y.head(100), 2.5)),
                               1e-9)
                         << what;
+                }
             }
         }
     }

@@ -16,6 +16,7 @@
 
 #include "bytes.hpp"
 #include "forest.hpp"
+#include "forest_walk.hpp"
 #include "testing.hpp"
 
 using namespace unlearn;
@@ -554,8 +555,9 @@ uint64_t bits_of_double(double v) {
 // The reference prediction: each tree's preorder nodes walked node by node,
 // each leaf's class frequencies (count / n) or mean (exact sum / n) computed
 // from the rows the forest was fitted on that reach it, summed in tree
-// order. The fast walk (8-byte steps where every threshold is a float,
-// 16-byte steps elsewhere) must give the same bits.
+// order. The fast walk (blocks for a shallow dense tree of float
+// thresholds, 8-byte steps where every threshold is a float, 16-byte steps
+// elsewhere), whichever code walks it, must give the same bits.
 struct ReferenceForest {
     struct Tree {
         std::vector<Forest::NodeView> nodes;
@@ -563,6 +565,12 @@ struct ReferenceForest {
         std::vector<std::vector<double>> counts;    // per leaf: class counts
         std::vector<ExactSum> sums;                 // per leaf
         bool floats = true;                         // every threshold exactly a float
+        int depth = 0, leaves = 0;
+        // what forest_walk.hpp lays out in blocks
+        bool blocked(int features) const {
+            return floats && depth <= kMaxBlockedDepth && static_cast<size_t>(features) <= kMaxBlockedFeatures &&
+                   (size_t{1} << depth) <= 8 * static_cast<size_t>(leaves);
+        }
     };
     std::vector<Tree> trees;
     int classes;
@@ -591,6 +599,18 @@ struct ReferenceForest {
                     t.right[open.back()] = i + 1;
                     open.pop_back();
                 }
+            }
+            std::vector<std::pair<size_t, int>> todo{{0, 0}};  // node, depth
+            while (!todo.empty()) {
+                const auto [i, d] = todo.back();
+                todo.pop_back();
+                if (!t.nodes[i].split) {
+                    ++t.leaves;
+                    t.depth = std::max(t.depth, d);
+                    continue;
+                }
+                todo.push_back({i + 1, d + 1});
+                todo.push_back({t.right[i], d + 1});
             }
             t.counts.assign(t.nodes.size(), std::vector<double>(static_cast<size_t>(std::max(classes, 1)), 0));
             t.sums.assign(t.nodes.size(), ExactSum());
@@ -626,39 +646,84 @@ struct ReferenceForest {
 };
 
 // Fits, then compares every row's prediction (and rows with NaN, infinite
-// or huge values) with the reference bit for bit; returns how many trees
-// have only float thresholds (the 8-byte steps) and how many not.
-std::pair<int, int> check_walks(const Rows &r, int classes, const ForestOptions &o) {
+// or huge values, and rows at, just above and just below each threshold of
+// the first trees, signed zeros and subnormals) with the reference bit for
+// bit, under every walk this CPU runs (each lays the trees out afresh);
+// returns how many trees have only float thresholds (the 8-byte steps, or
+// blocks) and how many not, and in blocked how many blocks would take.
+std::pair<int, int> check_walks(const Rows &r, int classes, const ForestOptions &o, int *blocked = nullptr) {
     const int p = static_cast<int>(r.x.cols());
     Forest f(o, p, classes);
     f.fit(r.x, r.y);
     const ReferenceForest ref(f, r, o.n_estimators);
-    RowMatrix probes = r.x;
-    probes.conservativeResize(r.x.rows() + 4, Eigen::NoChange);
-    const double odd[] = {std::nan(""), INFINITY, -INFINITY, 1e300};
-    for (int k = 0; k < 4; ++k)
-        for (int j = 0; j < p; ++j) probes(r.x.rows() + k, j) = j % 2 ? odd[k] : r.x(k, j);
-    for (Eigen::Index i = 0; i < probes.rows(); ++i) {
-        const double *x = probes.row(i).data();
-        const Vector want = ref.predict(x);
-        if (classes > 0) {
-            const Vector got = f.predict_proba(x);
-            for (int c = 0; c < classes; ++c) EXPECT_EQ(bits_of_double(got(c)), bits_of_double(want(c))) << "row " << i << " class " << c;
-        } else {
-            EXPECT_EQ(bits_of_double(f.predict_value(x)), bits_of_double(want(0))) << "row " << i;
+    std::vector<std::vector<double>> probes;
+    for (Eigen::Index i = 0; i < r.x.rows(); ++i) probes.emplace_back(r.x.row(i).data(), r.x.row(i).data() + p);
+    const double odd[] = {std::nan(""), INFINITY, -INFINITY, 1e300, -1e300, 0.0, -0.0, 1e-310, -1e-310, 1e-45, -1e-45};
+    for (double v : odd)
+        for (int k = 0; k < 2; ++k) {
+            std::vector<double> x(r.x.row(k).data(), r.x.row(k).data() + p);
+            for (int j = k; j < p; j += 2) x[static_cast<size_t>(j)] = v;
+            probes.push_back(x);
+        }
+    for (size_t ti = 0; ti < std::min<size_t>(3, ref.trees.size()); ++ti)
+        for (const Forest::NodeView &nd : ref.trees[ti].nodes) {
+            if (!nd.split) continue;
+            for (double v : {nd.threshold, std::nextafter(nd.threshold, INFINITY), std::nextafter(nd.threshold, -INFINITY)}) {
+                std::vector<double> x(r.x.row(0).data(), r.x.row(0).data() + p);
+                x[static_cast<size_t>(nd.feature)] = v;
+                probes.push_back(x);
+            }
+        }
+    const ForestWalk was = forest_walk();
+    for (ForestWalk w : {ForestWalk::Scalar, ForestWalk::Avx512}) {
+        if (!set_forest_walk(w)) continue;
+        for (size_t i = 0; i < probes.size(); ++i) {
+            const double *x = probes[i].data();
+            const Vector want = ref.predict(x);
+            if (classes > 0) {
+                const Vector got = f.predict_proba(x);
+                for (int c = 0; c < classes; ++c)
+                    EXPECT_EQ(bits_of_double(got(c)), bits_of_double(want(c))) << "walk " << static_cast<int>(w) << " row " << i << " class " << c;
+            } else {
+                EXPECT_EQ(bits_of_double(f.predict_value(x)), bits_of_double(want(0))) << "walk " << static_cast<int>(w) << " row " << i;
+            }
         }
     }
+    set_forest_walk(was);
     int floats = 0;
-    for (const auto &t : ref.trees) floats += t.floats;
+    if (blocked) *blocked = 0;
+    for (const auto &t : ref.trees) {
+        floats += t.floats;
+        if (blocked) *blocked += t.blocked(p);
+    }
     return {floats, o.n_estimators - floats};
 }
 
 }  // namespace
 
-// 8-byte steps (every threshold of the tree a float) and the 16-byte
-// fallback predict what walking the nodes predicts, bit for bit.
+// Blocks (a shallow dense tree of float thresholds), 8-byte steps (every
+// threshold of the tree a float) and the 16-byte fallback predict what
+// walking the nodes predicts, bit for bit, whichever code walks them.
 TEST(Forest, PredictionWalksMatchTheNodesBitForBit) {
     for (int classes : {0, 2, 3}) {
+        // shallow trees, in blocks: one level of blocks (depth 5), two
+        // (depth 8: 3 levels, then 5) and three (depth 12: 2, 5, 5)
+        // (labels at random: trees grow to the depth, dense), of 4
+        // features and of as many as the vector walk keeps in registers
+        for (int depth : {5, 8, 12})
+            for (int features : {4, 32}) {
+                ForestOptions o;
+                o.n_estimators = 4;
+                o.seed = 3;
+                o.max_depth = depth;
+                Rows r = make_rows(depth == 12 ? 16000 : 600, features, classes, 22, 0.001);
+                std::mt19937_64 rng(9);
+                for (Eigen::Index i = 0; i < r.y.size(); ++i)
+                    r.y(i) = classes > 0 ? static_cast<double>(rng() % static_cast<uint64_t>(classes)) : static_cast<double>(rng() % 1000);
+                int blocked = 0;
+                EXPECT_EQ(check_walks(r, classes, o, &blocked), std::make_pair(4, 0)) << depth << " " << features;
+                EXPECT_GT(blocked, 0) << depth << " " << features;
+            }
         ForestOptions o;
         o.n_estimators = 12;
         o.seed = 5;
