@@ -14,6 +14,7 @@
 #include "lineage.hpp"
 #include "model_meta.hpp"
 #include "spi.hpp"
+#include "state_cache.hpp"
 
 namespace unlearn::pg {
 
@@ -140,6 +141,8 @@ bool deltas_installed();
 struct StateSeen {
     std::string xmin, ctid;  // of the base row
     bool deltas = false;
+    // the row version the state is exactly: none when deltas were folded in
+    StateVersion version() const { return deltas ? StateVersion{} : StateVersion{xmin, ctid}; }
 };
 // What states are read for: a change takes a base this backend kept
 // (state_cache.hpp) as the very row version read instead of decoding it

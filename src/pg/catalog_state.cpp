@@ -60,19 +60,24 @@ std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m, std::vector<St
                       : spi.exec("SELECT 0, shard, 1, state, xmin::text, ctid::text FROM unlearn.state WHERE model_id = $1 "
                                  "ORDER BY shard",
                                  {int4_param(m.id)});
-    std::vector<ShardState> out;
-    std::vector<std::vector<uint8_t>> blobs;
-    uint64 i = 0;
+    uint64 i = 0;  // the base rows: 0..i
+    std::vector<StateVersion> versions;
     for (; i < r.rows() && r.int4(i, 1) == 0; ++i) {
         if (r.int4(i, 2) != static_cast<int32>(i))
             throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" has unexpected shard numbers");
-        ShardState kept;
-        if (use == StatesFor::Changing && take_kept_state(m.id, width(m), static_cast<int32>(i), StateVersion{r.str(i, 5), r.str(i, 6)}, kept)) {
-            out.push_back(std::move(kept));
+        versions.push_back(StateVersion{r.str(i, 5), r.str(i, 6)});
+    }
+    std::vector<std::optional<ShardState>> kept(i);
+    if (use == StatesFor::Changing) kept = take_kept_states(m.id, width(m), versions);
+    std::vector<ShardState> out;
+    std::vector<std::vector<uint8_t>> blobs;
+    for (uint64 b = 0; b < i; ++b) {
+        if (kept[b]) {
+            out.push_back(std::move(*kept[b]));
             blobs.emplace_back();  // not read: the kept hash stands for it (kept_hash)
             continue;
         }
-        std::vector<uint8_t> blob = r.bytes(i, 4);
+        std::vector<uint8_t> blob = r.bytes(b, 4);
         out.push_back(decode_state(m.algorithm, width(m), blob.data(), blob.size(), m.options, use != StatesFor::Predicting));
         blobs.push_back(std::move(blob));
     }
@@ -88,8 +93,8 @@ std::vector<ShardState> load_states(Spi &spi, const ModelMeta &m, std::vector<St
     if (seen) {
         seen->assign(out.size(), StateSeen{});
         for (uint64 b = 0; b < i; ++b) {
-            (*seen)[b].xmin = r.str(b, 5);
-            (*seen)[b].ctid = r.str(b, 6);
+            (*seen)[b].xmin = std::move(versions[b].xmin);
+            (*seen)[b].ctid = std::move(versions[b].ctid);
         }
         for (uint64 d = i; d < r.rows(); ++d) {
             const int32 shard = r.int4(d, 2);

@@ -18,7 +18,7 @@ ModelChange::ModelChange(Spi &spi_, const ModelMeta &m, const char *event, std::
     audit.event = event;
     audit.method = std::move(method);
     std::vector<StateVersion> versions;
-    for (const StateSeen &v : seen_) versions.push_back(v.deltas ? StateVersion{} : StateVersion{v.xmin, v.ctid});
+    for (const StateSeen &v : seen_) versions.push_back(v.version());
     audit.hash_before = kept_hash(m.id, width(m), versions);  // the hash the change that kept them took
     if (audit.hash_before.empty()) audit.hash_before = state_hash(m, states, stored_);
     held_before_ = held();
@@ -116,13 +116,12 @@ void ModelChange::keep_for_next_change() {
     std::vector<int32> shards;
     std::vector<StateVersion> versions;
     std::vector<ShardState> kept;
-    bool all = true;
+    bool all = true;  // every shard is a known row version: the hash after stands for them
     for (size_t s = 0; s < states.size(); ++s) {
-        const StateSeen &v = seen_.at(s);
-        all = all && !v.deltas && !v.xmin.empty() && !v.ctid.empty();
-        if (v.deltas) continue;  // deltas folded in: not the base row's state
+        const StateVersion v = seen_.at(s).version();  // unknown ones keep_states drops
+        all = all && v.known();
         shards.push_back(static_cast<int32>(s));
-        versions.push_back(StateVersion{v.xmin, v.ctid});
+        versions.push_back(v);
         kept.push_back(std::move(states[s]));
     }
     states.clear();

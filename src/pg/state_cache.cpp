@@ -70,29 +70,35 @@ Kept *kept_model(int32 model_id, int width) {
 }
 
 // Whether the kept shard is that row version: the same (xmin, ctid), and
-// xmin not come round since.
-bool same_row(const KeptShard &s, const StateVersion &v) {
-    return v.known() && s.version == v && next_xid() <= s.reassigned;
+// xmin not come round by next (the next full xid).
+bool same_row(const KeptShard &s, const StateVersion &v, uint64 next) {
+    return v.known() && s.version == v && next <= s.reassigned;
 }
 
 }  // namespace
 
-bool take_kept_state(int32 model_id, int width, int32 shard, const StateVersion &v, ShardState &out) {
+std::vector<std::optional<ShardState>> take_kept_states(int32 model_id, int width,
+                                                        const std::vector<StateVersion> &versions) {
+    std::vector<std::optional<ShardState>> out(versions.size());
     Kept *k = kept_model(model_id, width);
-    if (!k) return false;
-    auto at = k->shards.find(shard);
-    if (at == k->shards.end() || !at->second.state || !same_row(at->second, v)) return false;
-    out = std::move(*at->second.state);
-    at->second.state.reset();
-    return true;
+    if (!k) return out;
+    const uint64 next = next_xid();
+    for (size_t s = 0; s < versions.size(); ++s) {
+        auto at = k->shards.find(static_cast<int32>(s));
+        if (at == k->shards.end() || !at->second.state || !same_row(at->second, versions[s], next)) continue;
+        out[s] = std::move(at->second.state);
+        at->second.state.reset();
+    }
+    return out;
 }
 
 std::string kept_hash(int32 model_id, int width, const std::vector<StateVersion> &versions) {
     const Kept *k = kept_model(model_id, width);
     if (!k || k->hash.empty() || k->shards.size() != versions.size()) return "";
+    const uint64 next = next_xid();
     for (size_t s = 0; s < versions.size(); ++s) {
         const auto at = k->shards.find(static_cast<int32>(s));
-        if (at == k->shards.end() || !same_row(at->second, versions[s])) return "";
+        if (at == k->shards.end() || !same_row(at->second, versions[s], next)) return "";
     }
     return k->hash;
 }

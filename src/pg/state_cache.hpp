@@ -24,6 +24,7 @@
 // half of unlearn.max_memory; the least recently changed go first.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,9 +41,11 @@ struct StateVersion {
     bool operator==(const StateVersion &o) const { return xmin == o.xmin && ctid == o.ctid; }
 };
 
-// The kept state of (model, shard) when it is that version, taken out of
-// the cache; false when none is.
-bool take_kept_state(int32 model_id, int width, int32 shard, const StateVersion &v, ShardState &out);
+// The kept states of the model's shards (versions: one per shard, in shard
+// order) that are those row versions, taken out of the cache; the others
+// empty.
+std::vector<std::optional<ShardState>> take_kept_states(int32 model_id, int width,
+                                                        const std::vector<StateVersion> &versions);
 // The audit's state hash of a model's states kept as these versions (one
 // per shard, in shard order), taken or not; "" when they were not all kept
 // as these.
