@@ -18,6 +18,53 @@ using Clock = std::chrono::steady_clock;
 
 static double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
+// The least work any exact update must do, whatever it keeps: where a
+// node's split differs between the forest before and after (or a leaf
+// became a split, or a split a leaf), the node's own statistics can have
+// been kept up to date, but its new children hold new sets of rows, so every
+// node below it is built from its rows. Counted in node-rows (a node of n
+// rows counts n), the unit of a fit's work, which is the sum over all nodes.
+namespace {
+using Nodes = std::vector<Forest::NodeView>;
+// one past the subtree at i (preorder), adding its node-rows below i to *rows
+size_t skip(const Nodes &t, size_t i, int64_t *rows) {
+    const size_t root = i;
+    size_t pending = 1;
+    while (pending > 0) {
+        if (i != root) *rows += t[i].n;
+        pending += t[i].split ? 1 : -1;
+        ++i;
+    }
+    return i;
+}
+// compares the subtrees at i (before) and j (after); returns where each
+// ends. shifts: a split that kept its feature and moved its threshold is
+// counted as free (its children could be kept and only the rows between the
+// two thresholds moved; their cost is not counted), a looser bound.
+std::pair<size_t, size_t> changed(const Nodes &a, size_t i, const Nodes &b, size_t j, bool shifts, int64_t *rows) {
+    if (!a[i].split && !b[j].split) return {i + 1, j + 1};  // a leaf's values follow its kept counts
+    if (a[i].split != b[j].split || a[i].feature != b[j].feature || (!shifts && a[i].threshold != b[j].threshold)) {
+        int64_t ignore = 0;
+        return {skip(a, i, &ignore), skip(b, j, rows)};
+    }
+    auto [ia, jb] = changed(a, i + 1, b, j + 1, shifts, rows);
+    return changed(a, ia, b, jb, shifts, rows);
+}
+struct Work {
+    int64_t needed = 0, shifted = 0, fit = 0;  // node-rows an exact update must build (threshold shifts counted, or not); of a fit
+};
+Work least_work(const Forest &before, const Forest &after) {
+    Work w;
+    for (int t = 0; t < after.options().n_estimators; ++t) {
+        const Nodes a = before.tree_nodes(t), b = after.tree_nodes(t);
+        changed(a, 0, b, 0, false, &w.needed);
+        changed(a, 0, b, 0, true, &w.shifted);
+        for (const auto &nd : b) w.fit += nd.n;
+    }
+    return w;
+}
+}  // namespace
+
 int main(int argc, char **argv) {
     const int n = argc > 1 ? std::atoi(argv[1]) : 200000;
     const int p = argc > 2 ? std::atoi(argv[2]) : 20;
@@ -83,6 +130,8 @@ int main(int argc, char **argv) {
         set_forest_walk(was);
     }
     std::vector<double> cost, source;  // source: the row source's share (a table scan in PostgreSQL)
+    std::vector<double> compute, needed_rows;  // the update without its row source; rows the retrains needed
+    std::vector<double> least, loosest;  // least_work's share of a fit, per forget (threshold shifts counted, or free)
     int64_t retrained = 0, recounted = 0;
     ForestRows held = all, wanted;
     for (int k = 0; k < forgets; ++k) {
@@ -97,6 +146,8 @@ int main(int argc, char **argv) {
         held.y.conservativeResize(last);
         int fetches = 0;
         source.push_back(0);
+        needed_rows.push_back(0);
+        const Forest before = f;
         t0 = Clock::now();
         const ForestUpdate done = f.update(cx, cy, -1, [&](const ForestRowFilter &needed) -> const ForestRows & {
             // the rows the filter asks for, as the boundary keeps them from its table scan
@@ -105,6 +156,7 @@ int main(int argc, char **argv) {
             std::vector<Eigen::Index> keep;
             for (Eigen::Index i = 0; i < held.x.rows(); ++i)
                 if (needed(held.x.row(i).data())) keep.push_back(i);
+            needed_rows.back() += static_cast<double>(keep.size());
             wanted.x = held.x(keep, Eigen::all);
             wanted.y = held.y(keep);
             source.back() += ms_since(s0);
@@ -113,9 +165,17 @@ int main(int argc, char **argv) {
         retrained += done.retrained;
         recounted += done.recounted;
         cost.push_back(ms_since(t0));
+        compute.push_back(cost.back() - source.back());
+        const Work w = least_work(before, f);
+        least.push_back(static_cast<double>(w.needed) / static_cast<double>(w.fit));
+        loosest.push_back(static_cast<double>(w.shifted) / static_cast<double>(w.fit));
     }
+    std::sort(least.begin(), least.end());
+    std::sort(loosest.begin(), loosest.end());
     std::sort(cost.begin(), cost.end());
     std::sort(source.begin(), source.end());
+    std::sort(compute.begin(), compute.end());
+    std::sort(needed_rows.begin(), needed_rows.end());
     int none = 0;
     for (double s : source) none += s == 0;
     if (!cost.empty())
@@ -126,6 +186,19 @@ int main(int argc, char **argv) {
     if (!source.empty())
         std::printf("of which handing the rows (a table read in PostgreSQL): median %.3f ms; forgets that retrained nothing: %d of %d\n",
                     source[source.size() / 2], none, forgets);
+    // what no layout of the state or the table removes: the retrains' own
+    // work with their rows at hand, and how many rows they need (each a
+    // fetch by key at best)
+    if (!compute.empty())
+        std::printf("the retrains alone (rows at hand): median %.3f ms, p99 %.3f ms; rows they needed: median %.0f, p99 %.0f\n",
+                    compute[compute.size() / 2], compute[std::min(compute.size() - 1, compute.size() * 99 / 100)],
+                    needed_rows[needed_rows.size() / 2], needed_rows[std::min(needed_rows.size() - 1, needed_rows.size() * 99 / 100)]);
+    if (!least.empty())
+        std::printf("least work of any exact update (node-rows below a changed split, as a share of a fit's): median %.5f (fit / it %.0fx), p99 %.5f\n",
+                    least[least.size() / 2], 1 / least[least.size() / 2], least[std::min(least.size() - 1, least.size() * 99 / 100)]);
+    if (!loosest.empty())
+        std::printf("  the same with a threshold that moved on its feature counted free: median %.5f (fit / it %.0fx), p99 %.5f\n",
+                    loosest[loosest.size() / 2], 1 / loosest[loosest.size() / 2], loosest[std::min(loosest.size() - 1, loosest.size() * 99 / 100)]);
     // 1% of the rows in one update (one DELETE statement), against a fit
     // of the rows left, checked equal to it
     const Eigen::Index bulk = held.x.rows() / 100, left = held.x.rows() - bulk;
@@ -134,6 +207,7 @@ int main(int argc, char **argv) {
         const Vector cy = held.y.tail(bulk);
         held.x.conservativeResize(left, Eigen::NoChange);
         held.y.conservativeResize(left);
+        const Forest before = f;
         t0 = Clock::now();
         const ForestUpdate done = f.update(cx, cy, -1, [&](const ForestRowFilter &) -> const ForestRows & { return held; });
         const double bulk_ms = ms_since(t0);
@@ -144,6 +218,10 @@ int main(int argc, char **argv) {
         std::printf("forget 1%% (%ld rows) in one update: %.0f ms, %ld subtrees retrained, %ld nodes recounted; fit of the rest %.0f ms (%.1fx); %s\n",
                     static_cast<long>(bulk), bulk_ms, static_cast<long>(done.retrained), static_cast<long>(done.recounted),
                     refit_ms, refit_ms / bulk_ms, f.difference(fresh).empty() ? "equal to it" : "DIFFERENT");
+        const Work w = least_work(before, f);
+        std::printf("least work of any exact update of that 1%%: %.3f of a fit's node-rows (fit / it %.1fx); a moved threshold free: %.3f (%.1fx)\n",
+                    static_cast<double>(w.needed) / static_cast<double>(w.fit), static_cast<double>(w.fit) / static_cast<double>(w.needed),
+                    static_cast<double>(w.shifted) / static_cast<double>(w.fit), static_cast<double>(w.fit) / static_cast<double>(w.shifted));
     }
     return 0;
 }
