@@ -100,6 +100,25 @@ int main(int argc, char **argv) {
     auto t0 = Clock::now();
     f.fit(all.x, all.y);
     const double fit_ms = ms_since(t0);
+    // held-out accuracy, on rows of the same distribution from a stream of
+    // their own (the forgets below draw from rng as before)
+    double accuracy = 0;
+    {
+        std::mt19937_64 test_rng(2);
+        const int m = 20000;
+        std::vector<double> row(static_cast<size_t>(p));
+        int right = 0;
+        for (int i = 0; i < m; ++i) {
+            double s = 0;
+            for (int j = 0; j < p; ++j) {
+                row[static_cast<size_t>(j)] = n01(test_rng);
+                s += (j < 5 ? 1.0 : 0.1) * row[static_cast<size_t>(j)];
+            }
+            const int label = s + 0.5 * n01(test_rng) > 0 ? 1 : 0;
+            right += (f.predict_proba(row.data())(1) > 0.5 ? 1 : 0) == label;
+        }
+        accuracy = static_cast<double>(right) / m;
+    }
     ByteWriter w;
     t0 = Clock::now();
     f.encode(w);
@@ -110,8 +129,8 @@ int main(int argc, char **argv) {
         const Forest back = Forest::decode(r, p, 2);
     }
     const double dec_ms = ms_since(t0);
-    std::printf("fit %d x %d, %d trees, max_depth %d, random_depth %d, cell_bits %d: %.0f ms; %zu nodes, state %.1f MB (encode %.0f ms, decode %.0f ms)\n",
-                n, p, trees, depth, random_depth, cell_bits, fit_ms, f.nodes(), w.bytes().size() / 1e6, enc_ms, dec_ms);
+    std::printf("fit %d x %d, %d trees, max_depth %d, random_depth %d, cell_bits %d: %.0f ms; %zu nodes, state %.1f MB (encode %.0f ms, decode %.0f ms); held-out accuracy %.4f\n",
+                n, p, trees, depth, random_depth, cell_bits, fit_ms, f.nodes(), w.bytes().size() / 1e6, enc_ms, dec_ms, accuracy);
     // scoring every row with each walk this CPU runs (each lays the trees
     // out afresh), the faster of two passes each; the walks must agree bit
     // for bit
