@@ -44,7 +44,8 @@ DROP TABLE wide;
 -- 320 000 exact sums a shard, about 12 MB decoded (0.6 MB stored). The
 -- backend's anonymous memory (RssAnon, kB) grown by one DELETE, in a session
 -- at the default and in one at 8 MB: the second holds the states no longer
--- (what the allocator keeps of a freed state is the same in both).
+-- (and keeps no more freed memory than glibc would: src/pg/freed_memory.hpp;
+-- the first keeps more, which only widens the gap).
 CREATE FUNCTION public.rss_kb() RETURNS bigint LANGUAGE sql
 AS $$SELECT regexp_replace(pg_read_file('/proc/' || pg_backend_pid() || '/status'), '.*RssAnon:\s+(\d+) kB.*', '\1')::bigint$$;
 CREATE TABLE onehot (id int PRIMARY KEY, c text, x float8, y float8);

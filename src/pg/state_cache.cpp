@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 
+#include "freed_memory.hpp"
 #include "guard.hpp"
 #include "memory.hpp"
 
@@ -134,6 +135,7 @@ void keep_states(int32 model_id, int width, std::vector<int32> shards, std::vect
             ++it;
         }
     }
+    retain_freed_memory(total);
 }
 
 }  // namespace unlearn::pg
