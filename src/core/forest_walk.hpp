@@ -105,4 +105,29 @@ inline float float_at_least(double x) {
 // feature's value, 32 of them (zeros past the features).
 void walk_blocked(const BlockedView *const *t, size_t m, const float *x, uint32_t *bottom);
 
+// The levels of a blocked tree: trees of one depth have the same.
+struct BlockedShape {
+    int levels = 0;
+    int height[3] = {};
+    uint32_t first[3] = {};
+    bool operator==(const BlockedShape &o) const {
+        for (int l = 0; l < levels; ++l)
+            if (height[l] != o.height[l] || first[l] != o.first[l]) return false;
+        return levels == o.levels;
+    }
+    static BlockedShape of(const BlockedView &v) {
+        BlockedShape s;
+        s.levels = v.levels;
+        for (int l = 0; l < v.levels; ++l) {
+            s.height[l] = v.height[l];
+            s.first[l] = v.first[l];
+        }
+        return s;
+    }
+};
+// walk_blocked for trees t[0..m) all of this shape: the same bottoms, in
+// fewer instructions.
+void walk_blocked_alike(const BlockedShape &shape, const BlockedView *const *t, size_t m, const float *x,
+                        uint32_t *bottom);
+
 }  // namespace unlearn
