@@ -949,7 +949,7 @@ bool lay_out(const Tree &t, int classes, unsigned bits, std::vector<Step> &out, 
 // tree has fewer than an eighth of the leaves a complete tree of its depth
 // has (a depth-limited tree is rarely sparser): blocks and values then take
 // at most about 8 times the steps' memory, at most 2^12 * (8 * classes + 5)
-// bytes.
+// bytes. Coded blocks when every threshold has a cell code, float ones when not.
 bool lay_out_blocked(const Tree &t, int classes, int features, BlockedTree &out) {
     if (static_cast<size_t>(features) > kMaxBlockedFeatures) return false;
     struct Todo {
@@ -958,6 +958,7 @@ bool lay_out_blocked(const Tree &t, int classes, int features, BlockedTree &out)
     };
     int32_t depth = 0;
     size_t leaves = 0;
+    bool coded = true;  // every threshold has a cell code
     std::vector<Todo> stack{{t.root, 0, 0}};
     while (!stack.empty()) {
         const Todo at = stack.back();
@@ -969,12 +970,14 @@ bool lay_out_blocked(const Tree &t, int classes, int features, BlockedTree &out)
             continue;
         }
         if (at.depth >= kMaxBlockedDepth || !is_float(nd.threshold)) return false;
+        int16_t code;
+        coded = coded && threshold_code(static_cast<float>(nd.threshold), &code);
         stack.push_back({nd.left, at.depth + 1, 0});
         stack.push_back({nd.right, at.depth + 1, 0});
     }
     if ((size_t{1} << depth) > 8 * leaves) return false;
     const size_t width = static_cast<size_t>(std::max(classes, 1));
-    out.shape(depth, width);
+    out.shape(depth, width, coded);
     std::vector<double> values(width);
     stack = {{t.root, 0, 0}};
     while (!stack.empty()) {
@@ -1019,25 +1022,28 @@ void walk_steps(const Step **at, size_t m, int32_t depth, const double *x, unsig
         }
 }
 
-// A row's values as float_at_least gives them, for the blocked trees;
-// computed when one first needs them.
+// A row as the blocked trees read it (float_at_least of its values and their
+// cell codes); computed when one first needs it.
 class RowFloats {
 public:
     RowFloats(const double *x, int features) : x_(x), n_(static_cast<size_t>(features)) {}
-    const float *get() {
+    const BlockedRow &get() {
         if (!ready_) {
             // only a forest of at most kMaxBlockedFeatures has blocked trees
-            for (size_t j = 0; j < kMaxBlockedFeatures; ++j) f_[j] = j < n_ ? float_at_least(x_[j]) : 0.0f;
+            for (size_t j = 0; j < kMaxBlockedFeatures; ++j) {
+                row_.x[j] = j < n_ ? float_at_least(x_[j]) : 0.0f;
+                row_.code[j] = cell_code(row_.x[j]);
+            }
             ready_ = true;
         }
-        return f_;
+        return row_;
     }
 
 private:
     const double *x_;
     size_t n_;
     bool ready_ = false;
-    float f_[kMaxBlockedFeatures];
+    BlockedRow row_;
 };
 
 // Up to kLanes trees that prediction walks side by side, sorted once (when
