@@ -1029,11 +1029,15 @@ public:
     RowFloats(const double *x, int features) : x_(x), n_(static_cast<size_t>(features)) {}
     const BlockedRow &get() {
         if (!ready_) {
-            // only a forest of at most kMaxBlockedFeatures has blocked trees
-            for (size_t j = 0; j < kMaxBlockedFeatures; ++j) {
-                row_.x[j] = j < n_ ? float_at_least(x_[j]) : 0.0f;
+            // only a forest of at most kMaxBlockedFeatures has blocked trees;
+            // past its features, zeros (no block reads them)
+            const size_t n = std::min(n_, kMaxBlockedFeatures);
+            for (size_t j = 0; j < n; ++j) {
+                row_.x[j] = float_at_least(x_[j]);
                 row_.code[j] = cell_code(row_.x[j]);
             }
+            std::fill(row_.x + n, row_.x + kMaxBlockedFeatures, 0.0f);
+            std::fill(row_.code + n, row_.code + kMaxBlockedFeatures, int16_t{0});
             ready_ = true;
         }
         return row_;

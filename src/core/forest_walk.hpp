@@ -136,10 +136,12 @@ inline bool threshold_code(float t, int16_t *code) {
     *code = static_cast<int16_t>(key >> kCodeShift);  // arithmetic: rounds down
     return true;
 }
+// Without a branch: a row's signs are a coin toss a branch would miss.
 inline int16_t cell_code(float x) {
-    if (x != x) return std::numeric_limits<int16_t>::max();
     const int64_t key = float_key(x);
-    return static_cast<int16_t>(key >= 0 ? (key + (1 << kCodeShift) - 1) >> kCodeShift : key >> kCodeShift);
+    const int64_t round_up = ((int64_t{1} << kCodeShift) - 1) & ~(key >> 63);  // 0 for a negative key
+    const auto code = static_cast<int16_t>((key + round_up) >> kCodeShift);   // arithmetic: rounds down
+    return x != x ? std::numeric_limits<int16_t>::max() : code;
 }
 
 // A row as the blocked walks read it: float_at_least of each feature's
