@@ -1,5 +1,5 @@
 // Which code walks a forest's trees to predict, chosen at run time (the
-// library is built for any CPU): on a CPU with AVX-512, a forest's shallow
+// library is built for any CPU): on a CPU with AVX-512 (F and BW), a forest's shallow
 // trees are laid out in blocks of up to five levels, a block's nodes are
 // compared with the row all at once and the path through them found at
 // once, so a row makes one memory round trip per five levels, not one per
@@ -19,7 +19,7 @@ namespace unlearn {
 // nodes do, so predictions are the same bit for bit whichever runs.
 enum class ForestWalk {
     Scalar,  // steps, one tree and one level at a time (forest.cpp)
-    Avx512   // blocks where a tree fits them, else steps
+    Avx512   // blocks where a tree fits them (AVX-512F and BW), else steps
 };
 
 // Whether this CPU (and build) runs the walk.
