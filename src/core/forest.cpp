@@ -949,7 +949,7 @@ bool lay_out(const Tree &t, int classes, unsigned bits, std::vector<Step> &out, 
 // tree has fewer than an eighth of the leaves a complete tree of its depth
 // has (a depth-limited tree is rarely sparser): blocks and values then take
 // at most about 8 times the steps' memory, at most 2^12 * (8 * classes + 5)
-// bytes.
+// bytes. Coded blocks when every threshold has a cell code, float ones when not.
 bool lay_out_blocked(const Tree &t, int classes, int features, BlockedTree &out) {
     if (static_cast<size_t>(features) > kMaxBlockedFeatures) return false;
     struct Todo {
@@ -958,6 +958,7 @@ bool lay_out_blocked(const Tree &t, int classes, int features, BlockedTree &out)
     };
     int32_t depth = 0;
     size_t leaves = 0;
+    bool coded = true;  // every threshold has a cell code
     std::vector<Todo> stack{{t.root, 0, 0}};
     while (!stack.empty()) {
         const Todo at = stack.back();
@@ -969,12 +970,14 @@ bool lay_out_blocked(const Tree &t, int classes, int features, BlockedTree &out)
             continue;
         }
         if (at.depth >= kMaxBlockedDepth || !is_float(nd.threshold)) return false;
+        int16_t code;
+        coded = coded && threshold_code(static_cast<float>(nd.threshold), &code);
         stack.push_back({nd.left, at.depth + 1, 0});
         stack.push_back({nd.right, at.depth + 1, 0});
     }
     if ((size_t{1} << depth) > 8 * leaves) return false;
     const size_t width = static_cast<size_t>(std::max(classes, 1));
-    out.shape(depth, width);
+    out.shape(depth, width, coded);
     std::vector<double> values(width);
     stack = {{t.root, 0, 0}};
     while (!stack.empty()) {
@@ -1019,68 +1022,68 @@ void walk_steps(const Step **at, size_t m, int32_t depth, const double *x, unsig
         }
 }
 
-// A row's values as float_at_least gives them, for the blocked trees;
-// computed when one first needs them.
+// A row as the blocked trees read it (float_at_least of its values and their
+// cell codes); computed when one first needs it.
 class RowFloats {
 public:
     RowFloats(const double *x, int features) : x_(x), n_(static_cast<size_t>(features)) {}
-    const float *get() {
+    const BlockedRow &get() {
         if (!ready_) {
-            // only a forest of at most kMaxBlockedFeatures has blocked trees
-            for (size_t j = 0; j < kMaxBlockedFeatures; ++j) f_[j] = j < n_ ? float_at_least(x_[j]) : 0.0f;
+            // only a forest of at most kMaxBlockedFeatures has blocked trees;
+            // past its features, zeros (no block reads them)
+            const size_t n = std::min(n_, kMaxBlockedFeatures);
+            for (size_t j = 0; j < n; ++j) {
+                row_.x[j] = float_at_least(x_[j]);
+                row_.code[j] = cell_code(row_.x[j]);
+            }
+            std::fill(row_.x + n, row_.x + kMaxBlockedFeatures, 0.0f);
+            std::fill(row_.code + n, row_.code + kMaxBlockedFeatures, int16_t{0});
             ready_ = true;
         }
-        return f_;
+        return row_;
     }
 
 private:
     const double *x_;
     size_t n_;
     bool ready_ = false;
-    float f_[kMaxBlockedFeatures];
+    BlockedRow row_;
 };
 
-// A tree as prediction walks it: a blocked tree by its view, else by its steps.
-struct PlanTree {
-    const Tree::Walk *walk;
-    bool is_blocked;
-    BlockedView view;
+// Up to kLanes trees that prediction walks side by side, sorted once (when
+// the plan is made, not for every row) into the kinds of walk they take;
+// each kind's trees keep their tree's place in the group.
+constexpr size_t kLanes = 128;
+struct WalkGroup {
+    size_t first = 0, count = 0;  // trees [first, first + count)
+    std::vector<const BlockedView *> blocked;
+    std::vector<const NarrowStep *> narrow;
+    std::vector<const WideStep *> wide;
+    std::vector<uint32_t> blocked_at, narrow_at, wide_at;  // their places in the group
+    int32_t narrow_depth = 0, wide_depth = 0;
+    bool alike = false;  // every blocked tree of one shape
+    BlockedShape shape;
 };
 
-// The values (bytes of width doubles) of the leaves x reaches in the trees t[0..m).
-constexpr size_t kLanes = 32;
-void leaf_values_of(const PlanTree *t, size_t m, unsigned bits, const double *x, RowFloats &xf,
-                    const unsigned char **out) {
+// The values (bytes of width doubles) of the leaves x reaches in the group's
+// trees, in tree order.
+void leaf_values_of(const WalkGroup &g, unsigned bits, const double *x, RowFloats &xf, const unsigned char **out) {
     const NarrowStep *narrow[kLanes];
     const WideStep *wide[kLanes];
-    const BlockedView *blocked[kLanes];
     uint32_t bottom[kLanes];
-    size_t blocked_tree[kLanes], narrow_tree[kLanes], wide_tree[kLanes], nb = 0, nn = 0, nw = 0;
-    int32_t narrow_depth = 0, wide_depth = 0;
-    for (size_t i = 0; i < m; ++i) {
-        if (t[i].is_blocked) {
-            blocked_tree[nb] = i;
-            blocked[nb++] = &t[i].view;
-            continue;
-        }
-        const Tree::Walk &w = *t[i].walk;
-        if (!w.narrow.empty()) {
-            narrow_tree[nn] = i;
-            narrow[nn++] = w.narrow.data();
-            narrow_depth = std::max(narrow_depth, w.depth);
-        } else {
-            wide_tree[nw] = i;
-            wide[nw++] = w.wide.data();
-            wide_depth = std::max(wide_depth, w.depth);
-        }
-    }
-    if (nb > 0) walk_blocked(blocked, nb, xf.get(), bottom);
-    walk_steps(narrow, nn, narrow_depth, x, bits);
-    walk_steps(wide, nw, wide_depth, x, bits);
+    const size_t nb = g.blocked.size(), nn = g.narrow.size(), nw = g.wide.size();
+    std::copy_n(g.narrow.data(), nn, narrow);
+    std::copy_n(g.wide.data(), nw, wide);
+    if (nb > 0 && g.alike)
+        walk_blocked_alike(g.shape, g.blocked.data(), nb, xf.get(), bottom);
+    else if (nb > 0)
+        walk_blocked(g.blocked.data(), nb, xf.get(), bottom);
+    walk_steps(narrow, nn, g.narrow_depth, x, bits);
+    walk_steps(wide, nw, g.wide_depth, x, bits);
     for (size_t k = 0; k < nb; ++k)
-        out[blocked_tree[k]] = reinterpret_cast<const unsigned char *>(blocked[k]->values_at(bottom[k]));
-    for (size_t k = 0; k < nn; ++k) out[narrow_tree[k]] = reinterpret_cast<const unsigned char *>(narrow[k] + 1);
-    for (size_t k = 0; k < nw; ++k) out[wide_tree[k]] = reinterpret_cast<const unsigned char *>(wide[k] + 1);
+        out[g.blocked_at[k]] = reinterpret_cast<const unsigned char *>(g.blocked[k]->values_at(bottom[k]));
+    for (size_t k = 0; k < nn; ++k) out[g.narrow_at[k]] = reinterpret_cast<const unsigned char *>(narrow[k] + 1);
+    for (size_t k = 0; k < nw; ++k) out[g.wide_at[k]] = reinterpret_cast<const unsigned char *>(wide[k] + 1);
 }
 
 double value_at(const unsigned char *values, int c) {
@@ -1090,12 +1093,13 @@ double value_at(const unsigned char *values, int c) {
 }
 }  // namespace
 
-// Every tree's walk, laid out for the walk in use, and the trees as
-// prediction reads them, in tree order.
+// Every tree's walk, laid out for the walk in use, the blocked trees' views,
+// and the trees in groups as prediction walks them, in tree order.
 struct Forest::Plan {
     ForestWalk kind;
-    std::vector<std::shared_ptr<const Tree::Walk>> walks;  // holding what trees point into
-    std::vector<PlanTree> trees;
+    std::vector<std::shared_ptr<const Tree::Walk>> walks;  // holding what the groups point into
+    std::vector<BlockedView> views;                        // per tree (unused for a tree of steps)
+    std::vector<WalkGroup> groups;
 };
 
 const Forest::Plan &Forest::plan() const {
@@ -1107,7 +1111,34 @@ const Forest::Plan &Forest::plan() const {
     for (const auto &t : trees_) {
         if (!t->walk || t->walk->kind != kind) t->walk = build_walk(*t, classes_, features_, bits, kind);
         p->walks.push_back(t->walk);
-        p->trees.push_back({t->walk.get(), t->walk->is_blocked, t->walk->blocked.view()});
+        p->views.push_back(t->walk->blocked.view());
+    }
+    for (size_t t0 = 0; t0 < trees_.size(); t0 += kLanes) {
+        WalkGroup g;
+        g.first = t0;
+        g.count = std::min(kLanes, trees_.size() - t0);
+        for (size_t i = 0; i < g.count; ++i) {
+            const Tree::Walk &w = *p->walks[t0 + i];
+            const auto at = static_cast<uint32_t>(i);
+            if (w.is_blocked) {
+                g.blocked.push_back(&p->views[t0 + i]);
+                g.blocked_at.push_back(at);
+            } else if (!w.narrow.empty()) {
+                g.narrow.push_back(w.narrow.data());
+                g.narrow_at.push_back(at);
+                g.narrow_depth = std::max(g.narrow_depth, w.depth);
+            } else {
+                g.wide.push_back(w.wide.data());
+                g.wide_at.push_back(at);
+                g.wide_depth = std::max(g.wide_depth, w.depth);
+            }
+        }
+        if (!g.blocked.empty()) {
+            g.shape = BlockedShape::of(*g.blocked[0]);
+            g.alike = std::all_of(g.blocked.begin(), g.blocked.end(),
+                                  [&](const BlockedView *v) { return BlockedShape::of(*v) == g.shape; });
+        }
+        p->groups.push_back(std::move(g));
     }
     plan_ = std::move(p);
     return *plan_;
@@ -1125,15 +1156,13 @@ void Forest::predict_proba(const double *x, double *sum) const {
     const unsigned bits = feature_bits(features_);
     const unsigned char *leaf[kLanes];
     RowFloats xf(x, features_);
-    const std::vector<PlanTree> &trees = plan().trees;
-    for (size_t t0 = 0; t0 < trees.size(); t0 += kLanes) {
-        const size_t m = std::min(kLanes, trees.size() - t0);
-        leaf_values_of(&trees[t0], m, bits, x, xf, leaf);
+    for (const WalkGroup &g : plan().groups) {
+        leaf_values_of(g, bits, x, xf, leaf);
         // in tree order: the sum rounds as it always did (in a register,
         // not stored back after every tree)
         for (int c = 0; c < classes_; ++c) {
             double s = sum[c];
-            for (size_t i = 0; i < m; ++i) s += value_at(leaf[i], c);
+            for (size_t i = 0; i < g.count; ++i) s += value_at(leaf[i], c);
             sum[c] = s;
         }
     }
@@ -1145,11 +1174,9 @@ double Forest::predict_value(const double *x) const {
     const unsigned bits = feature_bits(features_);
     const unsigned char *leaf[kLanes];
     RowFloats xf(x, features_);
-    const std::vector<PlanTree> &trees = plan().trees;
-    for (size_t t0 = 0; t0 < trees.size(); t0 += kLanes) {
-        const size_t m = std::min(kLanes, trees.size() - t0);
-        leaf_values_of(&trees[t0], m, bits, x, xf, leaf);
-        for (size_t i = 0; i < m; ++i) s += value_at(leaf[i], 0);
+    for (const WalkGroup &g : plan().groups) {
+        leaf_values_of(g, bits, x, xf, leaf);
+        for (size_t i = 0; i < g.count; ++i) s += value_at(leaf[i], 0);
     }
     return s / static_cast<double>(trees_.size());
 }

@@ -35,7 +35,7 @@ bool forest_walk_runs(ForestWalk w) {
 #ifdef UNLEARN_AVX512_WALK
     // the CPU's features, and whether the OS saves the vector registers
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f");
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
 #else
     return false;
 #endif
@@ -49,9 +49,10 @@ bool set_forest_walk(ForestWalk w) {
     return true;
 }
 
-void BlockedTree::shape(int32_t d, size_t w) {
+void BlockedTree::shape(int32_t d, size_t w, bool by_code) {
     depth = d;
     width = w;
+    coded = by_code;
     levels = (d + kBlockHeight - 1) / kBlockHeight;
     size_t count = 1, total = 0;
     for (int l = 0; l < levels; ++l) {
@@ -60,7 +61,8 @@ void BlockedTree::shape(int32_t d, size_t w) {
         total += count;
         count <<= height[l];
     }
-    blocks.assign(total, ForestBlock{});
+    blocks.assign(coded ? 0 : total, ForestBlock{});
+    codes.assign(coded ? total : 0, CodedBlock{});
     values.assign((size_t{1} << d) * w, 0.0);
 }
 
@@ -68,10 +70,15 @@ void BlockedTree::put_node(int32_t d, uint32_t pos, float threshold, uint8_t fea
     int l = 0, top = 0;  // top: the depth of level l's first row
     while (d >= top + height[l]) top += height[l++];
     const int e = d - top;
-    ForestBlock &b = blocks[first[l] + (pos >> e)];
-    const uint32_t slot = (1u << e) | (pos & ((1u << e) - 1));
-    b.threshold[slot] = threshold;
-    b.feature[slot] = feature;
+    const uint32_t block = first[l] + (pos >> e), slot = (1u << e) | (pos & ((1u << e) - 1));
+    if (coded) {
+        // a threshold that has no code is not put in a coded tree (lay_out_blocked)
+        threshold_code(threshold, &codes[block].code[slot]);
+        codes[block].feature[slot] = feature;
+        return;
+    }
+    blocks[block].threshold[slot] = threshold;
+    blocks[block].feature[slot] = feature;
 }
 
 void BlockedTree::put_leaf(int32_t d, uint32_t pos, const double *leaf_values) {
@@ -81,7 +88,7 @@ void BlockedTree::put_leaf(int32_t d, uint32_t pos, const double *leaf_values) {
 }
 
 BlockedView BlockedTree::view() const {
-    BlockedView v{blocks.data(), values.data(), width, levels, {}, {}};
+    BlockedView v{coded ? nullptr : blocks.data(), coded ? codes.data() : nullptr, values.data(), width, levels, {}, {}};
     for (int l = 0; l < levels; ++l) {
         v.height[l] = height[l];
         v.first[l] = first[l];
@@ -90,7 +97,7 @@ BlockedView BlockedTree::view() const {
 }
 
 size_t BlockedTree::bytes() const {
-    return blocks.size() * sizeof(ForestBlock) + values.size() * sizeof(double);
+    return blocks.size() * sizeof(ForestBlock) + codes.size() * sizeof(CodedBlock) + values.size() * sizeof(double);
 }
 
 #ifdef UNLEARN_AVX512_WALK
@@ -127,46 +134,118 @@ BlockPaths block_paths() {
 
 const BlockPaths kBlockPaths = block_paths();
 
+// Which way the row turns at each of a block's slots, bit j for slot j (1
+// for right). A float block: the row's 32 values stay in two registers, the
+// block's slots take their features' values by two permutes, not by loads,
+// and compare in two instructions (not <= : NaN goes right, as x <= t is
+// false).
+struct FloatTurns {
+    __m512 low, high;
+    __attribute__((target("avx512f,avx512bw"))) explicit FloatTurns(const BlockedRow &row)
+        : low(_mm512_loadu_ps(row.x)), high(_mm512_loadu_ps(row.x + 16)) {}
+    __attribute__((target("avx512f,avx512bw"), always_inline)) uint32_t operator()(const BlockedView &t,
+                                                                                 uint32_t block) const {
+        const ForestBlock &b = t.blocks[block];
+        const __m512i f0 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.feature)));
+        const __m512i f1 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.feature + 16)));
+        const __mmask16 r0 =
+            _mm512_cmp_ps_mask(_mm512_permutex2var_ps(low, f0, high), _mm512_loadu_ps(b.threshold), _CMP_NLE_UQ);
+        const __mmask16 r1 =
+            _mm512_cmp_ps_mask(_mm512_permutex2var_ps(low, f1, high), _mm512_loadu_ps(b.threshold + 16), _CMP_NLE_UQ);
+        return static_cast<uint32_t>(r0) | static_cast<uint32_t>(r1) << 16;
+    }
+};
+// A coded block: the row's 32 codes fill one register, the slots take
+// theirs by one permute and compare in one instruction (code > threshold's
+// code exactly when the value is not <= the threshold; cell_code).
+struct CodeTurns {
+    __m512i codes;
+    __attribute__((target("avx512f,avx512bw"))) explicit CodeTurns(const BlockedRow &row)
+        : codes(_mm512_loadu_si512(row.code)) {}
+    __attribute__((target("avx512f,avx512bw"), always_inline)) uint32_t operator()(const BlockedView &t,
+                                                                                 uint32_t block) const {
+        const CodedBlock &b = t.coded[block];
+        const __m512i f = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(b.feature)));
+        return _mm512_cmpgt_epi16_mask(_mm512_permutexvar_epi16(f, codes), _mm512_loadu_si512(b.code));
+    }
+};
+
+// The bottom position (of 2^height) a row that turns right at the slots
+// set in right reaches, on[]/right_of[] the tables of that height.
+__attribute__((target("avx512f,avx512bw"), always_inline)) inline uint32_t path_of(uint32_t right, const uint32_t *on,
+                                                                                  const uint32_t *right_of) {
+    const __m512i r = _mm512_set1_epi32(static_cast<int>(right));
+    const __mmask16 p0 = _mm512_cmpeq_epi32_mask(_mm512_and_si512(r, _mm512_load_si512(on)), _mm512_load_si512(right_of));
+    const __mmask16 p1 =
+        _mm512_cmpeq_epi32_mask(_mm512_and_si512(r, _mm512_load_si512(on + 16)), _mm512_load_si512(right_of + 16));
+    return static_cast<uint32_t>(__builtin_ctz(static_cast<uint32_t>(p0) | static_cast<uint32_t>(p1) << 16));
+}
+
+// walk_blocked_alike's loops, for trees of one kind of block.
+template <class Turns>
+__attribute__((target("avx512f,avx512bw"), always_inline)) inline void walk_alike(const BlockedShape &shape,
+                                                                                 const BlockedView *const *t, size_t m,
+                                                                                 const Turns &turns, uint32_t *bottom) {
+    for (size_t i = 0; i < m; ++i) bottom[i] = 0;
+    for (int l = 0; l < shape.levels; ++l) {
+        const int height = shape.height[l];
+        const uint32_t first = shape.first[l];
+        const uint32_t *on = kBlockPaths.on[height], *right_of = kBlockPaths.right[height];
+        if (l + 1 < shape.levels) {
+            for (size_t i = 0; i < m; ++i)
+                bottom[i] = (bottom[i] << height) | path_of(turns(*t[i], first + bottom[i]), on, right_of);
+            continue;
+        }
+        for (size_t i = 0; i < m; ++i) {
+            const BlockedView &tree = *t[i];
+            bottom[i] = (bottom[i] << height) | path_of(turns(tree, first + bottom[i]), on, right_of);
+            // the leaf's values, loaded once every tree is walked: their
+            // cache miss starts now
+            _mm_prefetch(reinterpret_cast<const char *>(tree.values_at(bottom[i])), _MM_HINT_T0);
+        }
+    }
+}
+
 }  // namespace
 
-// The row's 32 values stay in two registers: a block's 32 slots take their
-// features' values by two permutes, not by loads, and compare in two
-// instructions (not <= : NaN goes right, as x <= t is false). The trees walk
-// a level of blocks each before any walks the next: the blocks' loads, each
-// likely a cache miss, are in flight together.
-__attribute__((target("avx512f"))) void walk_blocked(const BlockedView *const *t, size_t m, const float *x,
-                                                    uint32_t *bottom) {
+// The trees walk a level of blocks each before any walks the next: the
+// blocks' loads, each likely a cache miss, are in flight together.
+__attribute__((target("avx512f,avx512bw"))) void walk_blocked(const BlockedView *const *t, size_t m,
+                                                             const BlockedRow &row, uint32_t *bottom) {
     constexpr int kMaxLevels = (kMaxBlockedDepth + kBlockHeight - 1) / kBlockHeight;
-    const __m512 x_low = _mm512_loadu_ps(x), x_high = _mm512_loadu_ps(x + 16);
+    const FloatTurns float_turns(row);
+    const CodeTurns code_turns(row);
     for (size_t i = 0; i < m; ++i) bottom[i] = 0;
     for (int l = 0; l < kMaxLevels; ++l)
         for (size_t i = 0; i < m; ++i) {
             const BlockedView &tree = *t[i];
             if (l >= tree.levels) continue;
-            const ForestBlock &b = tree.blocks[tree.first[l] + bottom[i]];
-            const __m512i f0 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.feature)));
-            const __m512i f1 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b.feature + 16)));
-            const __mmask16 r0 = _mm512_cmp_ps_mask(_mm512_permutex2var_ps(x_low, f0, x_high),
-                                                    _mm512_loadu_ps(b.threshold), _CMP_NLE_UQ);
-            const __mmask16 r1 = _mm512_cmp_ps_mask(_mm512_permutex2var_ps(x_low, f1, x_high),
-                                                    _mm512_loadu_ps(b.threshold + 16), _CMP_NLE_UQ);
             const int height = tree.height[l];
-            const __m512i right = _mm512_set1_epi32(static_cast<int>(static_cast<uint32_t>(r0) | static_cast<uint32_t>(r1) << 16));
-            const __mmask16 p0 = _mm512_cmpeq_epi32_mask(_mm512_and_si512(right, _mm512_load_si512(kBlockPaths.on[height])),
-                                                         _mm512_load_si512(kBlockPaths.right[height]));
-            const __mmask16 p1 = _mm512_cmpeq_epi32_mask(_mm512_and_si512(right, _mm512_load_si512(kBlockPaths.on[height] + 16)),
-                                                         _mm512_load_si512(kBlockPaths.right[height] + 16));
-            const auto path = static_cast<uint32_t>(__builtin_ctz(static_cast<uint32_t>(p0) | static_cast<uint32_t>(p1) << 16));
-            bottom[i] = (bottom[i] << height) | path;
-            // the leaf's values, loaded once every tree is walked: their
-            // cache miss starts now
+            const uint32_t block = tree.first[l] + bottom[i];
+            const uint32_t right = tree.coded ? code_turns(tree, block) : float_turns(tree, block);
+            bottom[i] = (bottom[i] << height) | path_of(right, kBlockPaths.on[height], kBlockPaths.right[height]);
             if (l + 1 == tree.levels) _mm_prefetch(reinterpret_cast<const char *>(tree.values_at(bottom[i])), _MM_HINT_T0);
         }
 }
 
+// As walk_blocked, for trees of one shape and kind of block: a level's
+// height and tables are read once for every tree, not once per tree.
+__attribute__((target("avx512f,avx512bw"))) void walk_blocked_alike(const BlockedShape &shape,
+                                                                   const BlockedView *const *t, size_t m,
+                                                                   const BlockedRow &row, uint32_t *bottom) {
+    if (shape.coded)
+        walk_alike(shape, t, m, CodeTurns(row), bottom);
+    else
+        walk_alike(shape, t, m, FloatTurns(row), bottom);
+}
+
 #else
 
-void walk_blocked(const BlockedView *const *, size_t, const float *, uint32_t *) {
+void walk_blocked(const BlockedView *const *, size_t, const BlockedRow &, uint32_t *) {
+    throw Error(ErrorKind::Internal, "the blocked forest walk is not built for this cpu");
+}
+
+void walk_blocked_alike(const BlockedShape &, const BlockedView *const *, size_t, const BlockedRow &, uint32_t *) {
     throw Error(ErrorKind::Internal, "the blocked forest walk is not built for this cpu");
 }
 

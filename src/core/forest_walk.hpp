@@ -1,5 +1,5 @@
 // Which code walks a forest's trees to predict, chosen at run time (the
-// library is built for any CPU): on a CPU with AVX-512, a forest's shallow
+// library is built for any CPU): on a CPU with AVX-512 (F and BW), a forest's shallow
 // trees are laid out in blocks of up to five levels, a block's nodes are
 // compared with the row all at once and the path through them found at
 // once, so a row makes one memory round trip per five levels, not one per
@@ -19,7 +19,7 @@ namespace unlearn {
 // nodes do, so predictions are the same bit for bit whichever runs.
 enum class ForestWalk {
     Scalar,  // steps, one tree and one level at a time (forest.cpp)
-    Avx512   // blocks where a tree fits them, else steps
+    Avx512   // blocks where a tree fits them (AVX-512F and BW), else steps
 };
 
 // Whether this CPU (and build) runs the walk.
@@ -43,12 +43,20 @@ struct ForestBlock {
     float threshold[32];
     uint8_t feature[32];
 };
+// The same, each threshold as its cell code (threshold_code): a tree whose
+// thresholds all have one is laid out so, 96 bytes a block instead of 160,
+// compared in one instruction instead of two.
+struct CodedBlock {
+    int16_t code[32];
+    uint8_t feature[32];
+};
 
 // A blocked tree as the walk reads it; a forest keeps its trees' views in
 // one array, so a row reads nothing of a tree but these, its blocks and its
 // values.
 struct BlockedView {
-    const ForestBlock *blocks;
+    const ForestBlock *blocks;  // the float blocks, or
+    const CodedBlock *coded;    // the coded ones
     const double *values;
     size_t width;
     int levels;
@@ -63,7 +71,9 @@ struct BlockedTree {
     // as bits, 1 for right. A leaf above the bottom owns every node under
     // it (which way they send a row makes no difference) and every bottom
     // position under it.
-    std::vector<ForestBlock> blocks;
+    std::vector<ForestBlock> blocks;  // float blocks, or
+    std::vector<CodedBlock> codes;    // coded ones
+    bool coded = false;
     // per bottom position, its leaf's values (class frequencies, or the
     // mean): one load from the walk's end, not two
     std::vector<double> values;
@@ -73,8 +83,9 @@ struct BlockedTree {
     int height[3] = {};
     uint32_t first[3] = {};  // the index of each level's first block
 
-    // Sized for a tree of depth levels and width values a leaf, every node a dummy.
-    void shape(int32_t depth, size_t width);
+    // Sized for a tree of depth levels and width values a leaf, every node a
+    // dummy; coded: every threshold put will have a code.
+    void shape(int32_t depth, size_t width, bool coded);
     // The node at depth d whose path from the root is pos (d bits).
     void put_node(int32_t d, uint32_t pos, float threshold, uint8_t feature);
     // The leaf at depth d, path pos, and its width values.
@@ -100,9 +111,75 @@ inline float float_at_least(double x) {
     return up;
 }
 
+// Cell codes: a float's place in float order, 16 bits kept. A threshold
+// has one when its mantissa's low 17 bits are zero (a grid point of
+// forest_cell at cell_bits <= 6 in float's range: the default cells); a row's
+// float gets the least code whose threshold it is <= (NaN: above every
+// threshold's code, as NaN goes right). For a threshold t with a code and
+// any float x, x <= t exactly when cell_code(x) <= threshold_code(t).
+// Why: key(f) (the float's bits, the magnitude's bits flipped for a negative
+// one) orders floats as their values (-0 below +0, never a threshold: zero is
+// put as +0). t's key is code * 2^17 when t >= 0, code * 2^17 + 2^17 - 1 when
+// t < 0; x's code is its key / 2^17 rounded up when key(x) >= 0, down when
+// not; x <= t exactly when key(x) <= key(t), which for either sign of x and
+// t is exactly cell_code(x) <= code(t).
+inline int32_t float_key(float f) {
+    int32_t b;
+    std::memcpy(&b, &f, sizeof b);
+    return b ^ ((b >> 31) & 0x7fffffff);
+}
+constexpr int kCodeShift = 17;
+inline bool threshold_code(float t, int16_t *code) {
+    if (t == 0) t = 0;  // -0 as +0
+    const int32_t key = float_key(t), low = key & ((1 << kCodeShift) - 1);
+    if (t != t || low != (key < 0 ? (1 << kCodeShift) - 1 : 0)) return false;
+    *code = static_cast<int16_t>(key >> kCodeShift);  // arithmetic: rounds down
+    return true;
+}
+// Without a branch: a row's signs are a coin toss a branch would miss.
+inline int16_t cell_code(float x) {
+    const int64_t key = float_key(x);
+    const int64_t round_up = ((int64_t{1} << kCodeShift) - 1) & ~(key >> 63);  // 0 for a negative key
+    const auto code = static_cast<int16_t>((key + round_up) >> kCodeShift);   // arithmetic: rounds down
+    return x != x ? std::numeric_limits<int16_t>::max() : code;
+}
+
+// A row as the blocked walks read it: float_at_least of each feature's
+// value and its cell code, 32 of them (zeros past the features).
+struct BlockedRow {
+    float x[kMaxBlockedFeatures];
+    int16_t code[kMaxBlockedFeatures];
+};
+
 // The bottom position the row reaches in each of the trees t[0..m), with
-// AVX-512 (only when forest_walk() is Avx512). x: float_at_least of each
-// feature's value, 32 of them (zeros past the features).
-void walk_blocked(const BlockedView *const *t, size_t m, const float *x, uint32_t *bottom);
+// AVX-512 (only when forest_walk() is Avx512).
+void walk_blocked(const BlockedView *const *t, size_t m, const BlockedRow &row, uint32_t *bottom);
+
+// The levels of a blocked tree: trees of one depth have the same.
+struct BlockedShape {
+    bool coded = false;
+    int levels = 0;
+    int height[3] = {};
+    uint32_t first[3] = {};
+    bool operator==(const BlockedShape &o) const {
+        for (int l = 0; l < levels; ++l)
+            if (height[l] != o.height[l] || first[l] != o.first[l]) return false;
+        return levels == o.levels && coded == o.coded;
+    }
+    static BlockedShape of(const BlockedView &v) {
+        BlockedShape s;
+        s.coded = v.coded != nullptr;
+        s.levels = v.levels;
+        for (int l = 0; l < v.levels; ++l) {
+            s.height[l] = v.height[l];
+            s.first[l] = v.first[l];
+        }
+        return s;
+    }
+};
+// walk_blocked for trees t[0..m) all of this shape: the same bottoms, in
+// fewer instructions.
+void walk_blocked_alike(const BlockedShape &shape, const BlockedView *const *t, size_t m, const BlockedRow &row,
+                        uint32_t *bottom);
 
 }  // namespace unlearn

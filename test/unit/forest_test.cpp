@@ -565,6 +565,7 @@ struct ReferenceForest {
         std::vector<std::vector<double>> counts;    // per leaf: class counts
         std::vector<ExactSum> sums;                 // per leaf
         bool floats = true;                         // every threshold exactly a float
+        bool coded = true;                          // every threshold has a cell code
         int depth = 0, leaves = 0;
         // what forest_walk.hpp lays out in blocks
         bool blocked(int features) const {
@@ -590,6 +591,8 @@ struct ReferenceForest {
             for (size_t i = 0; i < t.nodes.size(); ++i) {
                 if (t.nodes[i].split) {
                     t.floats = t.floats && static_cast<double>(static_cast<float>(t.nodes[i].threshold)) == t.nodes[i].threshold;
+                    int16_t code;
+                    t.coded = t.coded && threshold_code(static_cast<float>(t.nodes[i].threshold), &code);
                     open.push_back(i);
                     continue;
                 }
@@ -650,15 +653,17 @@ struct ReferenceForest {
 // the first trees, signed zeros and subnormals) with the reference bit for
 // bit, under every walk this CPU runs (each lays the trees out afresh);
 // returns how many trees have only float thresholds (the 8-byte steps, or
-// blocks) and how many not, and in blocked how many blocks would take.
-std::pair<int, int> check_walks(const Rows &r, int classes, const ForestOptions &o, int *blocked = nullptr) {
+// blocks) and how many not, in blocked how many blocks would take and in
+// coded how many of those coded blocks.
+std::pair<int, int> check_walks(const Rows &r, int classes, const ForestOptions &o, int *blocked = nullptr,
+                                int *coded = nullptr) {
     const int p = static_cast<int>(r.x.cols());
     Forest f(o, p, classes);
     f.fit(r.x, r.y);
     const ReferenceForest ref(f, r, o.n_estimators);
     std::vector<std::vector<double>> probes;
     for (Eigen::Index i = 0; i < r.x.rows(); ++i) probes.emplace_back(r.x.row(i).data(), r.x.row(i).data() + p);
-    const double odd[] = {std::nan(""), INFINITY, -INFINITY, 1e300, -1e300, 0.0, -0.0, 1e-310, -1e-310, 1e-45, -1e-45};
+    const double odd[] = {std::nan(""), -std::nan(""), INFINITY, -INFINITY, 1e300, -1e300, 0.0, -0.0, 1e-310, -1e-310, 1e-45, -1e-45};
     for (double v : odd)
         for (int k = 0; k < 2; ++k) {
             std::vector<double> x(r.x.row(k).data(), r.x.row(k).data() + p);
@@ -692,9 +697,11 @@ std::pair<int, int> check_walks(const Rows &r, int classes, const ForestOptions 
     set_forest_walk(was);
     int floats = 0;
     if (blocked) *blocked = 0;
+    if (coded) *coded = 0;
     for (const auto &t : ref.trees) {
         floats += t.floats;
         if (blocked) *blocked += t.blocked(p);
+        if (coded) *coded += t.blocked(p) && t.coded;
     }
     return {floats, o.n_estimators - floats};
 }
@@ -704,26 +711,72 @@ std::pair<int, int> check_walks(const Rows &r, int classes, const ForestOptions 
 // Blocks (a shallow dense tree of float thresholds), 8-byte steps (every
 // threshold of the tree a float) and the 16-byte fallback predict what
 // walking the nodes predicts, bit for bit, whichever code walks them.
+// A cell code compares as the value does: for every threshold with a code
+// (grid points of 6 bits, signed zeros, subnormal floats, the extremes) and
+// any float x (the threshold, its neighbours, NaN of either sign, infinities),
+// x <= t exactly when cell_code(x) <= threshold_code(t).
+TEST(Forest, CellCodesCompareAsTheirValues) {
+    std::vector<float> thresholds = {0.0f, -0.0f, std::numeric_limits<float>::infinity(),
+                                     -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::min(),
+                                     -std::numeric_limits<float>::min()};
+    std::mt19937_64 rng(4);
+    for (int k = 0; k < 4000; ++k) {
+        // any sign and exponent, the top 6 mantissa bits
+        const uint32_t b = static_cast<uint32_t>(rng()) & 0xfffe0000u;
+        float t;
+        std::memcpy(&t, &b, sizeof t);
+        if (!std::isnan(t)) thresholds.push_back(t);
+    }
+    int coded = 0;
+    for (float t : thresholds) {
+        int16_t code;
+        if (!threshold_code(t, &code)) continue;
+        ++coded;
+        std::vector<float> xs = {t, std::nextafter(t, INFINITY), std::nextafter(t, -INFINITY), 0.0f, -0.0f,
+                                 std::nanf(""), -std::nanf(""), INFINITY, -INFINITY, -t};
+        for (int k = 0; k < 20; ++k) {
+            const auto b = static_cast<uint32_t>(rng());
+            float x;
+            std::memcpy(&x, &b, sizeof x);
+            xs.push_back(x);
+        }
+        for (float x : xs) EXPECT_EQ(x <= t, cell_code(x) <= code) << x << " " << t;
+    }
+    EXPECT_EQ(coded, static_cast<int>(thresholds.size()));
+    // a threshold of more mantissa bits has none (its tree takes float blocks)
+    int16_t code;
+    EXPECT_FALSE(threshold_code(1.0f + 1.0f / 1024, &code));
+    EXPECT_FALSE(threshold_code(-1.0f - 1.0f / 1024, &code));
+    EXPECT_FALSE(threshold_code(std::nanf(""), &code));
+}
+
 TEST(Forest, PredictionWalksMatchTheNodesBitForBit) {
     for (int classes : {0, 2, 3}) {
         // shallow trees, in blocks: one level of blocks (depth 5), two
         // (depth 8: 3 levels, then 5) and three (depth 12: 2, 5, 5)
         // (labels at random: trees grow to the depth, dense), of 4
-        // features and of as many as the vector walk keeps in registers
+        // features and of as many as the vector walk keeps in registers;
+        // cells of 6 bits (coded blocks) and of 10 (float blocks)
         for (int depth : {5, 8, 12})
-            for (int features : {4, 32}) {
-                ForestOptions o;
-                o.n_estimators = 4;
-                o.seed = 3;
-                o.max_depth = depth;
-                Rows r = make_rows(depth == 12 ? 16000 : 600, features, classes, 22, 0.001);
-                std::mt19937_64 rng(9);
-                for (Eigen::Index i = 0; i < r.y.size(); ++i)
-                    r.y(i) = classes > 0 ? static_cast<double>(rng() % static_cast<uint64_t>(classes)) : static_cast<double>(rng() % 1000);
-                int blocked = 0;
-                EXPECT_EQ(check_walks(r, classes, o, &blocked), std::make_pair(4, 0)) << depth << " " << features;
-                EXPECT_GT(blocked, 0) << depth << " " << features;
-            }
+            for (int features : {4, 32})
+                for (int cell_bits : {6, 10}) {
+                    ForestOptions o;
+                    o.n_estimators = 4;
+                    o.seed = 3;
+                    o.max_depth = depth;
+                    o.cell_bits = cell_bits;
+                    Rows r = make_rows(depth == 12 ? 16000 : 600, features, classes, 22, 0.001);
+                    std::mt19937_64 rng(9);
+                    for (Eigen::Index i = 0; i < r.y.size(); ++i)
+                        r.y(i) = classes > 0 ? static_cast<double>(rng() % static_cast<uint64_t>(classes)) : static_cast<double>(rng() % 1000);
+                    int blocked = 0, coded = 0;
+                    EXPECT_EQ(check_walks(r, classes, o, &blocked, &coded), std::make_pair(4, 0)) << depth << " " << features;
+                    EXPECT_GT(blocked, 0) << depth << " " << features;
+                    if (cell_bits == 6)
+                        EXPECT_EQ(coded, blocked) << depth << " " << features;
+                    else
+                        EXPECT_LT(coded, blocked) << depth << " " << features;
+                }
         ForestOptions o;
         o.n_estimators = 12;
         o.seed = 5;
