@@ -174,9 +174,18 @@ std::map<int32, ShardState> lock_shard_states(Spi &spi, const ModelMeta &m, cons
 // one folded in (true); else the change is appended as a delta (false).
 // whole: the shard as this writer sees it after its change; seen: what it
 // was read as. When that base had no deltas and is unchanged and free, it
-// is rewritten as whole in one statement (the common, uncontended case).
+// is rewritten as whole in one statement (the common, uncontended case);
+// written then says which row version holds whole (else it is unknown).
 bool change_shard(Spi &spi, const ModelMeta &m, int32 shard, const ShardState &delta, int sign, const ShardState &whole,
-                  const StateSeen &seen);
+                  const StateSeen &seen, StateSeen *written = nullptr);
+// change_shard's way when the shard cannot be rewritten as whole: the base
+// locked (if free) and rewritten with the deltas folded (true), else delta
+// appended (false).
+bool fold_or_append_delta(Spi &spi, const ModelMeta &m, int32 shard, const ShardState &delta, int sign);
+// Whether change_shard tries to rewrite a shard read as seen as whole: it
+// had no deltas, its version is known, and the transaction may lock a row
+// changed since its snapshot.
+bool rewrites_whole(const ModelMeta &m, const StateSeen &seen);
 // The deltas of the shards no other transaction holds, folded (never waits);
 // returns how many shards were.
 int64 fold_free_deltas(Spi &spi, const ModelMeta &m);
@@ -250,5 +259,21 @@ void write_audit(Spi &spi, const ModelMeta &m, const AuditEvent &e);
 // (a change's last two steps; a single-row DELETE makes a handful of
 // statements, so each one counts). Returns what touch_model returns.
 bool touch_model_and_audit(Spi &spi, const ModelMeta &m, int64 held_change, int64 forgotten, const AuditEvent &e);
+// A change of one summation-form shard that is all a statement changed (a
+// single-row DELETE's): change_shard's rewrite of the shard as whole and
+// touch_model_and_audit, in one statement, when rewrites_in_one(m, seen)
+// (else the caller takes the way of two). Says whether the shard was
+// rewritten (written: its row version) and the model row touched. A shard
+// not rewritten is the caller's to fold or append (fold_or_append_delta);
+// a model row not touched has its counts counted later (count_later).
+bool rewrites_in_one(const ModelMeta &m, const StateSeen &seen);
+struct ShardTouched {
+    bool rewritten = false;
+    StateSeen written;
+    bool touched = false;
+};
+ShardTouched rewrite_shard_touch_and_audit(Spi &spi, const ModelMeta &m, int32 shard, const ShardState &whole,
+                                           const StateSeen &seen, int64 held_change, int64 forgotten,
+                                           const AuditEvent &e);
 
 }  // namespace unlearn::pg

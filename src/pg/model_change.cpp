@@ -77,6 +77,12 @@ int64 ModelChange::commit(int64 forgotten, const DeletedRows *deleted) {
     stored_.resize(states.size());
     for (int32 s : audit.shards) stored_.at(static_cast<size_t>(s)).clear();
     seen_.resize(states.size());
+    const int64 rows = held();
+    bool left_work = false;  // deltas for the background worker to fold
+    if (!created_ && whole.empty() && deltas_.size() == 1 && commit_in_one_statement(rows, forgotten, deleted, left_work)) {
+        keep_for_next_change();
+        return rows;
+    }
     if (!whole.empty()) {
         std::vector<StateSeen> versions;
         std::vector<std::vector<uint8_t>> written = write_states(spi, model, states, whole, &versions);
@@ -85,13 +91,25 @@ int64 ModelChange::commit(int64 forgotten, const DeletedRows *deleted) {
             seen_.at(static_cast<size_t>(whole[i])) = versions[i];
         }
     }
-    bool left_work = false;  // deltas for the background worker to fold
     for (const auto &kv : deltas_) {
+        StateSeen &seen = seen_.at(static_cast<size_t>(kv.first));
+        StateSeen written;  // rewritten whole: that version; folded or a delta: not known
         left_work |= !change_shard(spi, model, kv.first, kv.second.rows, kv.second.sign,
-                                   states.at(static_cast<size_t>(kv.first)), seen_.at(static_cast<size_t>(kv.first)));
-        seen_.at(static_cast<size_t>(kv.first)) = StateSeen{};  // rewritten or a delta: version not known
+                                   states.at(static_cast<size_t>(kv.first)), seen, &written);
+        seen = std::move(written);
     }
-    const int64 rows = held();
+    finish_audit(deleted);
+    if (created_)  // its row was just inserted, counts and all
+        write_audit(spi, model, audit);
+    else
+        left_work |= !touch_model_and_audit(spi, model, rows - held_before_, forgotten, audit);
+    if (left_work) request_worker(spi);
+    note_local_change();
+    keep_for_next_change();
+    return rows;
+}
+
+void ModelChange::finish_audit(const DeletedRows *deleted) {
     audit.hash_after = state_hash(model, states, stored_);
     if (deleted) {
         // a model of another layout: the deleted rows and the state before
@@ -102,14 +120,28 @@ int64 ModelChange::commit(int64 forgotten, const DeletedRows *deleted) {
         if (!figures.empty()) audit.details += (audit.details.empty() ? "" : ", ") + figures;
     }
     audit.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
-    if (created_)  // its row was just inserted, counts and all
-        write_audit(spi, model, audit);
-    else
-        left_work |= !touch_model_and_audit(spi, model, rows - held_before_, forgotten, audit);
+}
+
+// One shard changed by its rows (a single-row DELETE's change): its rewrite,
+// the model row and the audit in one statement, the event's figures first
+// (its duration then leaves out that statement's time, as it always left
+// out the audit's). False, having written nothing, when the schema or the
+// isolation level does not allow it.
+bool ModelChange::commit_in_one_statement(int64 rows, int64 forgotten, const DeletedRows *deleted, bool &left_work) {
+    const int32 shard = deltas_.begin()->first;
+    const Delta &delta = deltas_.begin()->second;
+    StateSeen &seen = seen_.at(static_cast<size_t>(shard));
+    const ShardState &whole = states.at(static_cast<size_t>(shard));
+    if (!rewrites_in_one(model, seen)) return false;
+    finish_audit(deleted);
+    const ShardTouched done =
+        rewrite_shard_touch_and_audit(spi, model, shard, whole, seen, rows - held_before_, forgotten, audit);
+    seen = done.written;  // not rewritten: folded or a delta, version not known
+    if (!done.rewritten) left_work |= !fold_or_append_delta(spi, model, shard, delta.rows, delta.sign);
+    if (!done.touched) left_work |= !count_later(spi, model, rows - held_before_, forgotten);
     if (left_work) request_worker(spi);
     note_local_change();
-    keep_for_next_change();
-    return rows;
+    return true;
 }
 
 void ModelChange::keep_for_next_change() {
