@@ -262,7 +262,8 @@ bool touch_model_and_audit(Spi &spi, const ModelMeta &m, int64 held_change, int6
 // A change of one summation-form shard that is all a statement changed (a
 // single-row DELETE's): change_shard's rewrite of the shard as whole and
 // touch_model_and_audit, in one statement, when rewrites_in_one(m, seen)
-// (else the caller takes the way of two). Says whether the shard was
+// (else the caller takes the way of two); with block, the rewrite of one
+// lineage block this transaction locked (write_blocks) too. Says whether the shard was
 // rewritten (written: its row version) and the model row touched. A shard
 // not rewritten is the caller's to fold or append (fold_or_append_delta);
 // a model row not touched has its counts counted later (count_later).
@@ -274,6 +275,6 @@ struct ShardTouched {
 };
 ShardTouched rewrite_shard_touch_and_audit(Spi &spi, const ModelMeta &m, int32 shard, const ShardState &whole,
                                            const StateSeen &seen, int64 held_change, int64 forgotten,
-                                           const AuditEvent &e);
+                                           const AuditEvent &e, const BlockWrites *block = nullptr);
 
 }  // namespace unlearn::pg

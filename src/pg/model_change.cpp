@@ -83,6 +83,7 @@ int64 ModelChange::commit(int64 forgotten, const DeletedRows *deleted) {
         keep_for_next_change();
         return rows;
     }
+    write_blocks(spi, model, blocks_);
     if (!whole.empty()) {
         std::vector<StateSeen> versions;
         std::vector<std::vector<uint8_t>> written = write_states(spi, model, states, whole, &versions);
@@ -133,9 +134,12 @@ bool ModelChange::commit_in_one_statement(int64 rows, int64 forgotten, const Del
     StateSeen &seen = seen_.at(static_cast<size_t>(shard));
     const ShardState &whole = states.at(static_cast<size_t>(shard));
     if (!rewrites_in_one(model, seen)) return false;
+    // one block rewritten (a single-row change's) goes with the statement
+    const bool one_block = blocks_.buckets.size() == 1 && blocks_.gone.empty();
+    if (!one_block) write_blocks(spi, model, blocks_);
     finish_audit(deleted);
-    const ShardTouched done =
-        rewrite_shard_touch_and_audit(spi, model, shard, whole, seen, rows - held_before_, forgotten, audit);
+    const ShardTouched done = rewrite_shard_touch_and_audit(spi, model, shard, whole, seen, rows - held_before_,
+                                                            forgotten, audit, one_block ? &blocks_ : nullptr);
     seen = done.written;  // not rewritten: folded or a delta, version not known
     if (!done.rewritten) left_work |= !fold_or_append_delta(spi, model, shard, delta.rows, delta.sign);
     if (!done.touched) left_work |= !count_later(spi, model, rows - held_before_, forgotten);

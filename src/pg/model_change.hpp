@@ -54,6 +54,10 @@ public:
     // the layout, so no figures are computed.
     void prune_categories();
 
+    // Lineage blocks (locked by this transaction) that commit() writes, with
+    // the change's own statement when it can.
+    void write_blocks_with(BlockWrites blocks) { blocks_ = std::move(blocks); }
+
     // Writes the changed shards, hashes, adds the forgetting's figures
     // when deleted is given, then touches the model row (not a new one) and
     // writes the audit event in one statement. Returns the rows held. The
@@ -71,6 +75,7 @@ private:
         int sign;
     };
     std::map<int32, Delta> deltas_;
+    BlockWrites blocks_;  // lineage to write with the change
     std::vector<StateSeen> seen_;  // the base versions states were read from (or written as, once written)
     // per shard, the bytes states[s] was read from or written as (empty when
     // unknown): the state hashes reuse them instead of encoding again
