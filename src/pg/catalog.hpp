@@ -70,12 +70,12 @@ bool count_later(Spi &spi, const ModelMeta &m, int64 held_change, int64 forgotte
     "folded AS (DELETE FROM unlearn.state_delta d USING locked WHERE d.model_id = locked.model_id "               \
     "AND d.state IS NULL RETURNING d.rows_held, d.rows_forgotten), "                                              \
     "touched AS (UPDATE unlearn.models m SET version = version + 1, "                                             \
-    "rows_held = rows_held + " held " + (SELECT coalesce(sum(rows_held), 0) FROM folded), "                       \
-    "rows_forgotten = rows_forgotten + " forgotten " + (SELECT coalesce(sum(rows_forgotten), 0) FROM folded), "   \
+    "rows_held = rows_held + " held " + f.held, rows_forgotten = rows_forgotten + " forgotten " + f.forgotten, "    \
     "updated_at = clock_timestamp(), "                                                                            \
     "metrics = CASE WHEN metrics IS NULL OR metrics ? 'stale' THEN metrics "                                      \
     "ELSE metrics || jsonb_build_object('stale', true, 'stale_since', clock_timestamp()) END "                    \
-    "FROM locked WHERE m.model_id = locked.model_id RETURNING 1) "
+    "FROM locked, (SELECT coalesce(sum(rows_held), 0) AS held, coalesce(sum(rows_forgotten), 0) AS forgotten "    \
+    "FROM folded) f WHERE m.model_id = locked.model_id RETURNING 1) "
 // Locks the model row for a change of its layout (FOR UPDATE) if no writer
 // holds it; false when another transaction does.
 bool try_lock_model_layout(Spi &spi, const ModelMeta &m);
