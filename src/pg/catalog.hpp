@@ -70,12 +70,12 @@ bool count_later(Spi &spi, const ModelMeta &m, int64 held_change, int64 forgotte
     "folded AS (DELETE FROM unlearn.state_delta d USING locked WHERE d.model_id = locked.model_id "               \
     "AND d.state IS NULL RETURNING d.rows_held, d.rows_forgotten), "                                              \
     "touched AS (UPDATE unlearn.models m SET version = version + 1, "                                             \
-    "rows_held = rows_held + " held " + (SELECT coalesce(sum(rows_held), 0) FROM folded), "                       \
-    "rows_forgotten = rows_forgotten + " forgotten " + (SELECT coalesce(sum(rows_forgotten), 0) FROM folded), "   \
+    "rows_held = rows_held + " held " + f.held, rows_forgotten = rows_forgotten + " forgotten " + f.forgotten, "    \
     "updated_at = clock_timestamp(), "                                                                            \
     "metrics = CASE WHEN metrics IS NULL OR metrics ? 'stale' THEN metrics "                                      \
     "ELSE metrics || jsonb_build_object('stale', true, 'stale_since', clock_timestamp()) END "                    \
-    "FROM locked WHERE m.model_id = locked.model_id RETURNING 1) "
+    "FROM locked, (SELECT coalesce(sum(rows_held), 0) AS held, coalesce(sum(rows_forgotten), 0) AS forgotten "    \
+    "FROM folded) f WHERE m.model_id = locked.model_id RETURNING 1) "
 // Locks the model row for a change of its layout (FOR UPDATE) if no writer
 // holds it; false when another transaction does.
 bool try_lock_model_layout(Spi &spi, const ModelMeta &m);
@@ -174,9 +174,18 @@ std::map<int32, ShardState> lock_shard_states(Spi &spi, const ModelMeta &m, cons
 // one folded in (true); else the change is appended as a delta (false).
 // whole: the shard as this writer sees it after its change; seen: what it
 // was read as. When that base had no deltas and is unchanged and free, it
-// is rewritten as whole in one statement (the common, uncontended case).
+// is rewritten as whole in one statement (the common, uncontended case);
+// written then says which row version holds whole (else it is unknown).
 bool change_shard(Spi &spi, const ModelMeta &m, int32 shard, const ShardState &delta, int sign, const ShardState &whole,
-                  const StateSeen &seen);
+                  const StateSeen &seen, StateSeen *written = nullptr);
+// change_shard's way when the shard cannot be rewritten as whole: the base
+// locked (if free) and rewritten with the deltas folded (true), else delta
+// appended (false).
+bool fold_or_append_delta(Spi &spi, const ModelMeta &m, int32 shard, const ShardState &delta, int sign);
+// Whether change_shard tries to rewrite a shard read as seen as whole: it
+// had no deltas, its version is known, and the transaction may lock a row
+// changed since its snapshot.
+bool rewrites_whole(const ModelMeta &m, const StateSeen &seen);
 // The deltas of the shards no other transaction holds, folded (never waits);
 // returns how many shards were.
 int64 fold_free_deltas(Spi &spi, const ModelMeta &m);
@@ -250,5 +259,22 @@ void write_audit(Spi &spi, const ModelMeta &m, const AuditEvent &e);
 // (a change's last two steps; a single-row DELETE makes a handful of
 // statements, so each one counts). Returns what touch_model returns.
 bool touch_model_and_audit(Spi &spi, const ModelMeta &m, int64 held_change, int64 forgotten, const AuditEvent &e);
+// A change of one summation-form shard that is all a statement changed (a
+// single-row DELETE's): change_shard's rewrite of the shard as whole and
+// touch_model_and_audit, in one statement, when rewrites_in_one(m, seen)
+// (else the caller takes the way of two); with block, the rewrite of one
+// lineage block this transaction locked (write_blocks) too. Says whether the shard was
+// rewritten (written: its row version) and the model row touched. A shard
+// not rewritten is the caller's to fold or append (fold_or_append_delta);
+// a model row not touched has its counts counted later (count_later).
+bool rewrites_in_one(const ModelMeta &m, const StateSeen &seen);
+struct ShardTouched {
+    bool rewritten = false;
+    StateSeen written;
+    bool touched = false;
+};
+ShardTouched rewrite_shard_touch_and_audit(Spi &spi, const ModelMeta &m, int32 shard, const ShardState &whole,
+                                           const StateSeen &seen, int64 held_change, int64 forgotten,
+                                           const AuditEvent &e, const BlockWrites *block = nullptr);
 
 }  // namespace unlearn::pg

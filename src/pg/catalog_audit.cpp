@@ -63,4 +63,42 @@ bool touch_model_and_audit(Spi &spi, const ModelMeta &m, int64 held_change, int6
     return count_later(spi, m, held_change, forgotten);
 }
 
+bool rewrites_in_one(const ModelMeta &m, const StateSeen &seen) { return rewrites_whole(m, seen) && audit_has_details(); }
+
+ShardTouched rewrite_shard_touch_and_audit(Spi &spi, const ModelMeta &m, int32 shard, const ShardState &whole,
+                                           const StateSeen &seen, int64 held_change, int64 forgotten,
+                                           const AuditEvent &event, const BlockWrites *block) {
+    std::vector<Param> params = audit_params(m, event);
+    params.push_back(int8_param(held_change));
+    params.push_back(int8_param(forgotten));
+    params.push_back(int4_param(shard));
+    params.push_back(text_param(seen.xmin));
+    params.push_back(bytea_param(encode_state(m.algorithm, whole)));
+    if (block) {
+        params.push_back(int4_param(block->buckets.at(0)));
+        params.push_back(bytea_param(block->blobs.at(0)));
+    } else {  // bucket NULL: no block
+        params.push_back(Param{INT4OID, Datum(0), true});
+        params.push_back(Param{BYTEAOID, Datum(0), true});
+    }
+    // change_shard's UPDATE as a CTE before touch_model_and_audit's: each
+    // takes its row only if no other transaction holds it (SKIP LOCKED), so
+    // one statement waits no more than the three did (the block is this
+    // transaction's already); $2 is the model id.
+    SpiResult r = spi.exec(
+        "WITH block AS (UPDATE unlearn.lineage_blocks SET block = $17 WHERE model_id = $2 AND bucket = $16), "
+        "rewritten AS (UPDATE unlearn.state SET state = $15 WHERE model_id = $2 AND shard = $13 "
+        "AND xmin = $14::text::xid AND ctid = (SELECT ctid FROM unlearn.state WHERE model_id = $2 AND shard = $13 "
+        "FOR NO KEY UPDATE SKIP LOCKED) RETURNING xmin::text AS x, ctid::text AS c), "
+        "locked AS (SELECT model_id FROM unlearn.models WHERE model_id = $2 FOR NO KEY UPDATE SKIP LOCKED), "
+        UNLEARN_TOUCH_LOCKED("$11", "$12") ", audited AS (" UNLEARN_AUDIT_INSERT ") "
+        "SELECT (SELECT count(*) FROM touched), x, c FROM (SELECT) one LEFT JOIN rewritten ON true",
+        params);
+    ShardTouched done;
+    done.touched = r.int8(0, 1) == 1;
+    done.rewritten = !r.is_null(0, 2);
+    if (done.rewritten) done.written = StateSeen{r.str(0, 2), r.str(0, 3)};
+    return done;
+}
+
 }  // namespace unlearn::pg

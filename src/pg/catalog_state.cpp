@@ -216,20 +216,32 @@ std::map<int32, ShardState> lock_shard_states(Spi &spi, const ModelMeta &m, cons
 }
 
 bool change_shard(Spi &spi, const ModelMeta &m, int32 shard, const ShardState &delta, int sign, const ShardState &whole,
-                  const StateSeen &seen) {
-    if (!seen.deltas && !seen.xmin.empty() && deltas_installed() && !snapshot_bound(m)) {
+                  const StateSeen &seen, StateSeen *written) {
+    if (written) *written = StateSeen{};
+    if (rewrites_whole(m, seen)) {
         // deltas committed since stay deltas: only the base is replaced
         SpiResult done = spi.exec(
             "UPDATE unlearn.state SET state = $3 WHERE model_id = $1 AND shard = $2 AND xmin = $4::text::xid "
             "AND ctid = (SELECT ctid FROM unlearn.state WHERE model_id = $1 AND shard = $2 FOR NO KEY UPDATE SKIP LOCKED) "
-            "RETURNING 1",
+            "RETURNING xmin::text, ctid::text",
             {int4_param(m.id), int4_param(shard), bytea_param(encode_state(m.algorithm, whole)), text_param(seen.xmin)});
-        if (done.rows() == 1) return true;
+        if (done.rows() == 1) {
+            if (written) *written = StateSeen{done.str(0, 1), done.str(0, 2)};  // whole, exactly
+            return true;
+        }
     }
+    return fold_or_append_delta(spi, m, shard, delta, sign);
+}
+
+bool fold_or_append_delta(Spi &spi, const ModelMeta &m, int32 shard, const ShardState &delta, int sign) {
     if (fold_into_base(spi, m, shard, &delta, sign)) return true;
     spi.exec("INSERT INTO unlearn.state_delta (model_id, shard, sign, state) VALUES ($1, $2, $3, $4)",
              {int4_param(m.id), int4_param(shard), int4_param(sign), bytea_param(encode_state(m.algorithm, delta))});
     return false;
+}
+
+bool rewrites_whole(const ModelMeta &m, const StateSeen &seen) {
+    return !seen.deltas && !seen.xmin.empty() && deltas_installed() && !snapshot_bound(m);
 }
 
 int64 fold_free_deltas(Spi &spi, const ModelMeta &m) {

@@ -178,7 +178,10 @@ int64 forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std
                        figures && m.options.holdout > 0);
     change.audit.rows = static_cast<int64>(removed.size());
     change.audit.rows_requested = std::count(selected.begin(), selected.end(), 1);
-    write_blocks(spi, m, changed);  // first: a retrain reads the rows lineage holds now
+    if (strategy.forget_reads_lineage())
+        write_blocks(spi, m, changed);  // first: a retrain reads the rows lineage holds now
+    else
+        change.write_blocks_with(std::move(changed));
     strategy.forget(change, rows, removed);
     change.commit(change.audit.rows, figures);
     return change.audit.rows;

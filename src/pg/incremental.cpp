@@ -133,6 +133,7 @@ public:
     }
     std::string train_method() const override { return "full scan"; }
 
+    bool forget_reads_lineage() const override { return false; }  // the rows' own values are the change
     const char *forget_method() const override { return "decrement"; }
     void forget(ModelChange &c, const StatementRows &rows, const std::vector<RowEntry> &removed) const override {
         add_by_shard(c, rows, rows_by_shard(c.model, rows, removed), -1);

@@ -54,6 +54,10 @@ public:
     // the layout, so no figures are computed.
     void prune_categories();
 
+    // Lineage blocks (locked by this transaction) that commit() writes, with
+    // the change's own statement when it can.
+    void write_blocks_with(BlockWrites blocks) { blocks_ = std::move(blocks); }
+
     // Writes the changed shards, hashes, adds the forgetting's figures
     // when deleted is given, then touches the model row (not a new one) and
     // writes the audit event in one statement. Returns the rows held. The
@@ -63,11 +67,15 @@ public:
 
 private:
     void keep_for_next_change();
+    // The audit's hash after, the forgetting's figures and the duration.
+    void finish_audit(const DeletedRows *deleted);
+    bool commit_in_one_statement(int64 rows, int64 forgotten, const DeletedRows *deleted, bool &left_work);
     struct Delta {
         ShardState rows;  // the sums of the rows added or taken away
         int sign;
     };
     std::map<int32, Delta> deltas_;
+    BlockWrites blocks_;  // lineage to write with the change
     std::vector<StateSeen> seen_;  // the base versions states were read from (or written as, once written)
     // per shard, the bytes states[s] was read from or written as (empty when
     // unknown): the state hashes reuse them instead of encoding again

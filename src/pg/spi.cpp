@@ -96,12 +96,30 @@ Param text_array_param(const std::vector<std::string> &values) {
     return array_param(TEXTARRAYOID, TEXTOID, elems);
 }
 
+namespace {
+// The extension's tables are small and reached by key: their scans are
+// planned as index scans, whatever their size. A sequential, bitmap or TID
+// scan of a one-page table asks the kernel for the table's size (an lseek)
+// at every execution, eight times per single-row DELETE of an OLS model,
+// where an index scan reads the pages it needs from shared buffers. Planning
+// happens once per backend (the plans are kept), but a kept plan is planned
+// again when its table's statistics change, inside a Spi scope too: so the
+// setting holds for the scope, at the scope's GUC level (undone with it).
+void plan_by_index(bool on) {
+    const char *value = on ? "off" : "on";
+    (void)set_config_option("enable_seqscan", value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+    (void)set_config_option("enable_bitmapscan", value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+    (void)set_config_option("enable_tidscan", value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+}
+}  // namespace
+
 Spi::Spi() : outer_(CurrentMemoryContext) {
     guc_level_ = pg_call([] {
         if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
         int level = NewGUCNestLevel();
         (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
                                 GUC_ACTION_SAVE, true, 0, false);
+        plan_by_index(true);
         return level;
     });
 }
@@ -206,6 +224,7 @@ public:
             level_ = NewGUCNestLevel();
             (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
                                     GUC_ACTION_SAVE, true, 0, false);
+            plan_by_index(false);  // a user's table: every scan may be planned
         });
     }
     ~AsOwner() {

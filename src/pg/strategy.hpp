@@ -59,7 +59,10 @@ public:
     virtual std::string train_method() const = 0;
 
     // DELETE or UPDATE: removed holds the training rows lineage gave up (row
-    // numbers into rows); their lineage blocks are already written.
+    // numbers into rows); their lineage blocks are already written, unless
+    // the strategy's forgetting does not read lineage: then they are written
+    // with the change (ModelChange::write_blocks_with).
+    virtual bool forget_reads_lineage() const { return true; }
     virtual const char *forget_method() const = 0;
     virtual void forget(ModelChange &c, const StatementRows &rows, const std::vector<RowEntry> &removed) const = 0;
 
