@@ -21,7 +21,7 @@ PG_CONFIG ?= pg_config
 EIGEN_INCLUDE ?= /usr/include/eigen3
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-missing-field-initializers -Wno-register \
 	-isystem $(EIGEN_INCLUDE) -Isrc/core -Isrc/pg -MMD -MP
-SHLIB_LINK = -lstdc++
+SHLIB_LINK = -lstdc++ -lcrypto
 
 # No LLVM bitcode: PostgreSQL's JIT never inlines C++ and Debian lacks clang by default.
 override with_llvm = no

@@ -166,14 +166,6 @@ void ModelChange::keep_for_next_change() {
                 all ? audit.hash_after : std::string());
 }
 
-namespace {
-// States up to this size are hashed here (Sha256): the server's hash
-// (pg_cryptohash through OpenSSL) costs a provider fetch and a resource per
-// use, more than hashing a summation-form state, but runs on the CPU's SHA
-// instructions, several times faster over a forest's megabytes.
-constexpr size_t kHashedHere = size_t{64} << 10;
-}  // namespace
-
 std::string state_hash(const ModelMeta &m, const std::vector<ShardState> &states,
                        const std::vector<std::vector<uint8_t>> &stored) {
     // A forest's encoding is canonical (preorder, forest.cpp): the bytes it
@@ -187,25 +179,9 @@ std::string state_hash(const ModelMeta &m, const std::vector<ShardState> &states
         if (!reuse) encoded[i] = encode_state(m.algorithm, states[i]);
         blobs.push_back(reuse ? &stored[i] : &encoded[i]);
     }
-    size_t total = 0;
-    for (const auto *b : blobs) total += b->size();
-    if (total <= kHashedHere) {
-        Sha256 sha;
-        for (const auto *b : blobs) sha.update(b->data(), b->size());
-        return sha.hex();
-    }
-    uint8 digest[PG_SHA256_DIGEST_LENGTH];
-    pg_call([&] {
-        pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
-        bool ok = pg_cryptohash_init(ctx) == 0;
-        for (const auto *b : blobs) ok = ok && pg_cryptohash_update(ctx, b->data(), b->size()) == 0;
-        ok = ok && pg_cryptohash_final(ctx, digest, sizeof(digest)) == 0;
-        pg_cryptohash_free(ctx);
-        if (!ok) elog(ERROR, "could not compute the state hash");
-    });
-    char hex[2 * PG_SHA256_DIGEST_LENGTH + 1];
-    for (int i = 0; i < PG_SHA256_DIGEST_LENGTH; ++i) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-    return hex;
+    Sha256 sha;
+    for (const auto *b : blobs) sha.update(b->data(), b->size());
+    return sha.hex();
 }
 
 }  // namespace unlearn::pg
