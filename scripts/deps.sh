@@ -2,7 +2,7 @@
 # Installs the Debian packages pg_unlearn needs, only those that are missing.
 set -euo pipefail
 
-packages=(postgresql-15 postgresql-server-dev-15 postgresql-contrib libeigen3-dev libpqxx-dev
+packages=(postgresql-15 postgresql-server-dev-15 postgresql-contrib libeigen3-dev libpqxx-dev libssl-dev
           libgtest-dev cmake g++ make pkg-config clang libclang-rt-14-dev python3-numpy python3-sklearn libipc-run-perl
           chromium)
 missing=()
