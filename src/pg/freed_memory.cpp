@@ -21,9 +21,11 @@ constexpr double kFloor = 64.0 * 1024 * 1024;  // a raised threshold is never be
 void retain_freed_memory(double kept_bytes) {
 #if defined(__GLIBC__)
     if (retained == 0 && kept_bytes < kRetainFrom) return;
-    const double want = std::clamp(2 * kept_bytes, kFloor, std::max(kFloor, max_memory_bytes() / 2));
+    // mallopt takes an int: at most 1 GB
+    const double want = std::min(std::clamp(2 * kept_bytes, kFloor, std::max(kFloor, max_memory_bytes() / 2)),
+                                 1024.0 * 1024 * 1024);
     if (std::abs(want - retained) < retained / 4) return;  // not worth a change of policy
-    const int bytes = static_cast<int>(std::min(want, 1024.0 * 1024 * 1024));  // mallopt takes an int
+    const int bytes = static_cast<int>(want);
     // mmap threshold first: a block up to the retained size comes from the
     // heap, and the heap keeps up to that much freed at its top
     if (mallopt(M_MMAP_THRESHOLD, bytes) == 1 && mallopt(M_TRIM_THRESHOLD, bytes) == 1) retained = bytes;

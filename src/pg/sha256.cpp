@@ -11,10 +11,12 @@ namespace unlearn::pg {
 namespace {
 [[noreturn]] void failed() { throw Error(ErrorKind::Internal, "could not compute the state hash (OpenSSL SHA-256)"); }
 
-// fetched once: an implicit fetch (EVP_sha256()) looks the provider up at every init
+// fetched once: an implicit fetch (EVP_sha256()) looks the provider up at
+// every init; a failed fetch is tried again next time
 const EVP_MD *sha256_md() {
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
-    static EVP_MD *md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    static EVP_MD *md = nullptr;
+    if (!md) md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
     return md;
 #else
     return EVP_sha256();

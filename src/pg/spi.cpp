@@ -105,11 +105,29 @@ namespace {
 // happens once per backend (the plans are kept), but a kept plan is planned
 // again when its table's statistics change, inside a Spi scope too: so the
 // setting holds for the scope, at the scope's GUC level (undone with it).
-void plan_by_index(bool on) {
-    const char *value = on ? "off" : "on";
-    (void)set_config_option("enable_seqscan", value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-    (void)set_config_option("enable_bitmapscan", value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-    (void)set_config_option("enable_tidscan", value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+constexpr const char *kScanSettings[] = {"enable_seqscan", "enable_bitmapscan", "enable_tidscan"};
+// The session's own values of kScanSettings, saved by the outermost Spi
+// scope (an inner one sees the outer's "off"): a query on a user's table
+// (AsOwner) is planned with them, as it was before the extension's scopes
+// set them.
+std::string session_scans[3];
+int spi_depth = 0;  // Spi scopes open in this backend
+
+void set_scans(const std::string values[3]) {
+    for (int i = 0; i < 3; ++i)
+        (void)set_config_option(kScanSettings[i], values[i].c_str(), PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+                                true, 0, false);
+}
+
+// Called inside pg_call.
+void plan_by_index() {
+    if (spi_depth == 0)
+        for (int i = 0; i < 3; ++i) session_scans[i] = GetConfigOption(kScanSettings[i], false, false);
+    const std::string off[3] = {"off", "off", "off"};
+    set_scans(off);
+}
+void plan_as_the_session() {
+    if (spi_depth > 0) set_scans(session_scans);
 }
 }  // namespace
 
@@ -119,12 +137,14 @@ Spi::Spi() : outer_(CurrentMemoryContext) {
         int level = NewGUCNestLevel();
         (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
                                 GUC_ACTION_SAVE, true, 0, false);
-        plan_by_index(true);
+        plan_by_index();
         return level;
     });
+    ++spi_depth;
 }
 
 Spi::~Spi() {
+    --spi_depth;
     // On the error path the transaction abort cleans SPI and GUC state; here
     // we only undo what the normal path set up, and never throw.
     if (std::uncaught_exceptions()) return;
@@ -224,7 +244,7 @@ public:
             level_ = NewGUCNestLevel();
             (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
                                     GUC_ACTION_SAVE, true, 0, false);
-            plan_by_index(false);  // a user's table: every scan may be planned
+            plan_as_the_session();  // a user's table: planned as the session plans it
         });
     }
     ~AsOwner() {
