@@ -76,6 +76,18 @@ bool count_later(Spi &spi, const ModelMeta &m, int64 held_change, int64 forgotte
     "ELSE metrics || jsonb_build_object('stale', true, 'stale_since', clock_timestamp()) END "                    \
     "FROM locked, (SELECT coalesce(sum(rows_held), 0) AS held, coalesce(sum(rows_forgotten), 0) AS forgotten "    \
     "FROM folded) f WHERE m.model_id = locked.model_id RETURNING 1) "
+// A shard's base rewritten whole (state) when its row is still the version
+// read (xmin, as text) and no other transaction holds it (SKIP LOCKED: it
+// never waits); returns the version written as x, c. Parameters by name, a
+// macro for the same reason as UNLEARN_TOUCH_LOCKED: change_shard runs it
+// alone, rewrite_shard_touch_and_audit as a CTE.
+#define UNLEARN_REWRITE_SHARD(model, shard, state, xmin)                                                           \
+    "UPDATE unlearn.state SET state = " state " WHERE model_id = " model " AND shard = " shard                      \
+    " AND xmin = " xmin "::text::xid AND ctid = (SELECT ctid FROM unlearn.state WHERE model_id = " model            \
+    " AND shard = " shard " FOR NO KEY UPDATE SKIP LOCKED) RETURNING xmin::text AS x, ctid::text AS c"
+// The rewrite of one lineage block this transaction has locked.
+#define UNLEARN_REWRITE_BLOCK(model, bucket, block)                                                                \
+    "UPDATE unlearn.lineage_blocks SET block = " block " WHERE model_id = " model " AND bucket = " bucket
 // Locks the model row for a change of its layout (FOR UPDATE) if no writer
 // holds it; false when another transaction does.
 bool try_lock_model_layout(Spi &spi, const ModelMeta &m);

@@ -86,10 +86,8 @@ ShardTouched rewrite_shard_touch_and_audit(Spi &spi, const ModelMeta &m, int32 s
     // one statement waits no more than the three did (the block is this
     // transaction's already); $2 is the model id.
     SpiResult r = spi.exec(
-        "WITH block AS (UPDATE unlearn.lineage_blocks SET block = $17 WHERE model_id = $2 AND bucket = $16), "
-        "rewritten AS (UPDATE unlearn.state SET state = $15 WHERE model_id = $2 AND shard = $13 "
-        "AND xmin = $14::text::xid AND ctid = (SELECT ctid FROM unlearn.state WHERE model_id = $2 AND shard = $13 "
-        "FOR NO KEY UPDATE SKIP LOCKED) RETURNING xmin::text AS x, ctid::text AS c), "
+        "WITH block AS (" UNLEARN_REWRITE_BLOCK("$2", "$16", "$17") "), "
+        "rewritten AS (" UNLEARN_REWRITE_SHARD("$2", "$13", "$15", "$14") "), "
         "locked AS (SELECT model_id FROM unlearn.models WHERE model_id = $2 FOR NO KEY UPDATE SKIP LOCKED), "
         UNLEARN_TOUCH_LOCKED("$11", "$12") ", audited AS (" UNLEARN_AUDIT_INSERT ") "
         "SELECT (SELECT count(*) FROM touched), x, c FROM (SELECT) one LEFT JOIN rewritten ON true",

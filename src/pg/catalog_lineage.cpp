@@ -132,7 +132,7 @@ namespace {
 void rewrite_locked_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets,
                            const std::vector<std::vector<uint8_t>> &blobs) {
     if (buckets.size() == 1) {
-        spi.exec("UPDATE unlearn.lineage_blocks SET block = $3 WHERE model_id = $1 AND bucket = $2",
+        spi.exec(UNLEARN_REWRITE_BLOCK("$1", "$2", "$3"),
                  {int4_param(m.id), int4_param(buckets[0]), bytea_param(blobs[0])});
         return;
     }

@@ -221,9 +221,7 @@ bool change_shard(Spi &spi, const ModelMeta &m, int32 shard, const ShardState &d
     if (rewrites_whole(m, seen)) {
         // deltas committed since stay deltas: only the base is replaced
         SpiResult done = spi.exec(
-            "UPDATE unlearn.state SET state = $3 WHERE model_id = $1 AND shard = $2 AND xmin = $4::text::xid "
-            "AND ctid = (SELECT ctid FROM unlearn.state WHERE model_id = $1 AND shard = $2 FOR NO KEY UPDATE SKIP LOCKED) "
-            "RETURNING xmin::text, ctid::text",
+            UNLEARN_REWRITE_SHARD("$1", "$2", "$3", "$4"),
             {int4_param(m.id), int4_param(shard), bytea_param(encode_state(m.algorithm, whole)), text_param(seen.xmin)});
         if (done.rows() == 1) {
             if (written) *written = StateSeen{done.str(0, 1), done.str(0, 2)};  // whole, exactly

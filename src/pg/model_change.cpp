@@ -80,10 +80,17 @@ int64 ModelChange::commit(int64 forgotten, const DeletedRows *deleted) {
     seen_.resize(states.size());
     const int64 rows = held();
     bool left_work = false;  // deltas for the background worker to fold
-    if (!created_ && whole.empty() && deltas_.size() == 1 && commit_in_one_statement(rows, forgotten, deleted, left_work)) {
-        keep_for_next_change();
-        return rows;
-    }
+    if (created_ || !whole.empty() || deltas_.size() != 1 || !written_in_one_statement(rows, forgotten, deleted, left_work))
+        write_step_by_step(whole, rows, forgotten, deleted, left_work);
+    if (left_work) request_worker(spi);
+    note_local_change();
+    keep_for_next_change();
+    return rows;
+}
+
+// The changed shards written (whole: those written whole) or as deltas, the audit's figures, then
+// the model row touched (not a new one's) with the audit event.
+void ModelChange::write_step_by_step(const std::vector<int32> &whole, int64 rows, int64 forgotten, const DeletedRows *deleted, bool &left_work) {
     write_blocks(spi, model, blocks_);
     if (!whole.empty()) {
         std::vector<StateSeen> versions;
@@ -105,10 +112,6 @@ int64 ModelChange::commit(int64 forgotten, const DeletedRows *deleted) {
         write_audit(spi, model, audit);
     else
         left_work |= !touch_model_and_audit(spi, model, rows - held_before_, forgotten, audit);
-    if (left_work) request_worker(spi);
-    note_local_change();
-    keep_for_next_change();
-    return rows;
 }
 
 void ModelChange::finish_audit(const DeletedRows *deleted) {
@@ -129,7 +132,7 @@ void ModelChange::finish_audit(const DeletedRows *deleted) {
 // (its duration then leaves out that statement's time, as it always left
 // out the audit's). False, having written nothing, when the schema or the
 // isolation level does not allow it.
-bool ModelChange::commit_in_one_statement(int64 rows, int64 forgotten, const DeletedRows *deleted, bool &left_work) {
+bool ModelChange::written_in_one_statement(int64 rows, int64 forgotten, const DeletedRows *deleted, bool &left_work) {
     const int32 shard = deltas_.begin()->first;
     const Delta &delta = deltas_.begin()->second;
     StateSeen &seen = seen_.at(static_cast<size_t>(shard));
@@ -144,8 +147,6 @@ bool ModelChange::commit_in_one_statement(int64 rows, int64 forgotten, const Del
     seen = done.written;  // not rewritten: folded or a delta, version not known
     if (!done.rewritten) left_work |= !fold_or_append_delta(spi, model, shard, delta.rows, delta.sign);
     if (!done.touched) left_work |= !count_later(spi, model, rows - held_before_, forgotten);
-    if (left_work) request_worker(spi);
-    note_local_change();
     return true;
 }
 
