@@ -81,15 +81,18 @@ int main(int argc, char **argv) {
     const int cell_bits = argc > 7 ? std::atoi(argv[7]) : ForestOptions().cell_bits;
     std::mt19937_64 rng(1);
     std::normal_distribution<double> n01;
-    ForestRows all{RowMatrix(n, p), Vector(n)};
-    for (int i = 0; i < n; ++i) {
+    // a row of p N(0, 1) features into x; returns its label, from the first
+    // five with noise
+    const auto draw = [&](std::mt19937_64 &stream, double *x) {
         double s = 0;
         for (int j = 0; j < p; ++j) {
-            all.x(i, j) = n01(rng);
-            s += (j < 5 ? 1.0 : 0.1) * all.x(i, j);
+            x[j] = n01(stream);
+            s += (j < 5 ? 1.0 : 0.1) * x[j];
         }
-        all.y(i) = s + 0.5 * n01(rng) > 0 ? 1 : 0;
-    }
+        return s + 0.5 * n01(stream) > 0 ? 1 : 0;
+    };
+    ForestRows all{RowMatrix(n, p), Vector(n)};
+    for (int i = 0; i < n; ++i) all.y(i) = draw(rng, all.x.row(i).data());
     ForestOptions o;
     o.n_estimators = trees;
     o.max_depth = depth;
@@ -109,12 +112,7 @@ int main(int argc, char **argv) {
         std::vector<double> row(static_cast<size_t>(p));
         int right = 0;
         for (int i = 0; i < m; ++i) {
-            double s = 0;
-            for (int j = 0; j < p; ++j) {
-                row[static_cast<size_t>(j)] = n01(test_rng);
-                s += (j < 5 ? 1.0 : 0.1) * row[static_cast<size_t>(j)];
-            }
-            const int label = s + 0.5 * n01(test_rng) > 0 ? 1 : 0;
+            const int label = draw(test_rng, row.data());
             right += (f.predict_proba(row.data())(1) > 0.5 ? 1 : 0) == label;
         }
         accuracy = static_cast<double>(right) / m;

@@ -1055,7 +1055,7 @@ private:
 // each kind's trees keep their tree's place in the group.
 constexpr size_t kLanes = 128;
 struct WalkGroup {
-    size_t first = 0, count = 0;  // trees [first, first + count)
+    size_t count = 0;  // trees in the group (kLanes, fewer in the last)
     std::vector<const BlockedView *> blocked;
     std::vector<const NarrowStep *> narrow;
     std::vector<const WideStep *> wide;
@@ -1115,7 +1115,6 @@ const Forest::Plan &Forest::plan() const {
     }
     for (size_t t0 = 0; t0 < trees_.size(); t0 += kLanes) {
         WalkGroup g;
-        g.first = t0;
         g.count = std::min(kLanes, trees_.size() - t0);
         for (size_t i = 0; i < g.count; ++i) {
             const Tree::Walk &w = *p->walks[t0 + i];
