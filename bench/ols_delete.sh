@@ -37,22 +37,7 @@ VACUUM ANALYZE;
 SQL
 done
 
-# CPU microseconds per DELETE of `table` in round r, in the build at conn.
-cpu_per_delete() {
-    local conn=$1 table=$2 round=$3 tag="ols_delete $$ $RANDOM" pid=""
-    awk -v t="$table" -v r="$round" -v n="$deletes" \
-        'BEGIN { print "SELECT pg_sleep(0.5) /* '"$tag"' */;"; for (i = 0; i < n; i++) printf "DELETE FROM %s WHERE id = %d;\n", t, 1 + (r * n + i) * 7 % 199999 }' \
-        >"$work/$table.sql"
-    psql "$conn dbname=$db" -X -q -f "$work/$table.sql" >/dev/null &
-    local client=$!
-    for _ in $(seq 50); do
-        pid=$(psql "$conn dbname=$db" -X -qAt -c "SELECT pid FROM pg_stat_activity WHERE query LIKE '%/* $tag */%' AND pid <> pg_backend_pid()")
-        [ -n "$pid" ] && break
-        sleep 0.01
-    done
-    perf stat -e task-clock -p "$pid" 2>&1 >/dev/null | awk -v n="$deletes" '/task-clock/ {gsub(",", "", $1); printf "%.1f\n", $1 * 1000 / n}'
-    wait "$client"
-}
+source "$(dirname "$0")/cpu_per_delete.sh"
 
 # Average latency in ms of pgbench's one client deleting random ids of `table`.
 latency() {
@@ -64,7 +49,7 @@ latency() {
 for r in $(seq "$rounds"); do
     for i in $(seq $#); do
         conn=${!i}
-        for t in plain ols; do cpu_per_delete "$conn" "$t" "$r" >>"$work/cpu.$t.$i"; done
+        for t in plain ols; do cpu_per_delete "$conn dbname=$db" "$t" "$r" "$deletes" "$work" | awk '{printf "%.1f\n", $1}' >>"$work/cpu.$t.$i"; done
         for t in plain ols; do latency "$conn" "${t}_l" >>"$work/lat.$t.$i"; done
     done
 done

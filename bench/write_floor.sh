@@ -51,27 +51,11 @@ SQL
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# CPU microseconds per DELETE: DELETES single-row DELETEs of distinct ids
-# (round r takes its own ids), each its own transaction, in one backend.
-cpu_per_delete() {
-    local table=$1 round=$2 tag="write_floor $$ $RANDOM" pid=""
-    awk -v t="$table" -v r="$round" -v n="$deletes" \
-        'BEGIN { print "SELECT pg_sleep(0.5) /* '"$tag"' */;"; for (i = 0; i < n; i++) printf "DELETE FROM %s WHERE id = %d;\n", t, 1 + (r * n + i) * 7 % 199999 }' \
-        >"$work/$table.sql"
-    psql -X -q -d $db -f "$work/$table.sql" >/dev/null &
-    local client=$!
-    for _ in $(seq 50); do
-        pid=$(psql -X -qAt -d $db -c "SELECT pid FROM pg_stat_activity WHERE query LIKE '%/* $tag */%' AND pid <> pg_backend_pid()")
-        [ -n "$pid" ] && break
-        sleep 0.01
-    done
-    perf stat -e task-clock -p "$pid" 2>&1 >/dev/null | awk -v n="$deletes" '/task-clock/ {gsub(",", "", $1); printf "%.0f\n", $1 * 1000 / n}'
-    wait "$client"
-}
+source "$(dirname "$0")/cpu_per_delete.sh"
 
 tables=(plain floor one four)
 for r in $(seq "$rounds"); do
-    for t in "${tables[@]}"; do cpu_per_delete "$t" "$r" >>"$work/$t.cpu"; done
+    for t in "${tables[@]}"; do cpu_per_delete "dbname=$db" "$t" "$r" "$deletes" "$work" | awk '{printf "%.0f\n", $1}' >>"$work/$t.cpu"; done
 done
 median() { sort -g "$1" | sed -n "$(((rounds + 1) / 2))p"; }
 base=$(median "$work/plain.cpu")
