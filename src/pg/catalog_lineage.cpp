@@ -19,7 +19,7 @@ std::map<int32, LineageBlock> blocks_from(const SpiResult &r) {
 }
 
 void delete_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets) {
-    spi.exec_generic("DELETE FROM unlearn.lineage_blocks WHERE model_id = $1 AND bucket = ANY($2::int4[])",
+    spi.exec("DELETE FROM unlearn.lineage_blocks WHERE model_id = $1 AND bucket = ANY($2::int4[])",
              {int4_param(m.id), int4_array_param(buckets)});
 }
 }  // namespace
@@ -49,13 +49,13 @@ SpiResult lock_block_rows(Spi &spi, const ModelMeta &m, const std::vector<int32>
     if (create) {
         // a writer of a block another transaction is making waits for it here, then finds it made
         const std::vector<uint8_t> empty = LineageBlock().encode();
-        spi.exec_generic(
+        spi.exec(
             "INSERT INTO unlearn.lineage_blocks (model_id, bucket, block) SELECT $1, b, $3 FROM unnest($2::int4[]) AS u(b) "
             "ORDER BY b ON CONFLICT (model_id, bucket) DO NOTHING",
             {int4_param(m.id), int4_array_param(buckets), bytea_param(empty)});
     }
     if (buckets.size() == 1) return lock_one_block(spi, m, buckets[0]);
-    return spi.exec_generic(
+    return spi.exec(
         "SELECT bucket, block FROM unlearn.lineage_blocks WHERE model_id = $1 AND bucket = ANY($2::int4[]) "
         "ORDER BY bucket FOR NO KEY UPDATE",
         {int4_param(m.id), int4_array_param(buckets)});
@@ -136,7 +136,7 @@ void rewrite_locked_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32
                  {int4_param(m.id), int4_param(buckets[0]), bytea_param(blobs[0])});
         return;
     }
-    spi.exec_generic(
+    spi.exec(
         "UPDATE unlearn.lineage_blocks l SET block = u.k FROM unnest($2::int4[], $3::bytea[]) AS u(b, k) "
         "WHERE l.model_id = $1 AND l.bucket = u.b",
         {int4_param(m.id), int4_array_param(buckets), bytea_array_param(blobs)});
@@ -156,7 +156,7 @@ void write_blocks(Spi &spi, const ModelMeta &m, const std::map<int32, LineageBlo
 
 void write_encoded_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets,
                           const std::vector<std::vector<uint8_t>> &blobs) {
-    spi.exec_generic(
+    spi.exec(
         "INSERT INTO unlearn.lineage_blocks (model_id, bucket, block) "
         "SELECT $1, b, k FROM unnest($2::int4[], $3::bytea[]) AS u(b, k) "
         "ON CONFLICT (model_id, bucket) DO UPDATE SET block = excluded.block",
@@ -170,7 +170,7 @@ void write_encoded_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32>
 // blocks into a tuplestore first.
 void insert_new_blocks(Spi &spi, const ModelMeta &m, const std::vector<int32> &buckets,
                        const std::vector<std::vector<uint8_t>> &blobs) {
-    spi.exec_generic(
+    spi.exec(
         "INSERT INTO unlearn.lineage_blocks (model_id, bucket, block) "
         "SELECT $1, unnest($2::int4[]), unnest($3::bytea[])",
         {int4_param(m.id), int4_array_param(buckets), bytea_array_param(blobs)});

@@ -139,14 +139,14 @@ std::vector<std::vector<uint8_t>> write_states(Spi &spi, const ModelMeta &m, con
             together_blobs.push_back(blobs[i]);
             continue;
         }
-        note_written(spi.exec_generic("INSERT INTO unlearn.state (model_id, shard, state) VALUES ($1, $2, $3) "
+        note_written(spi.exec("INSERT INTO unlearn.state (model_id, shard, state) VALUES ($1, $2, $3) "
                                       "ON CONFLICT (model_id, shard) DO UPDATE SET state = excluded.state "
                                       "RETURNING shard, xmin::text, ctid::text",
                                       {int4_param(m.id), int4_param(shards[i]), bytea_param(blobs[i])}),
                      shards, written);
     }
     if (!together.empty())
-        note_written(spi.exec_generic("INSERT INTO unlearn.state (model_id, shard, state) SELECT $1, s, b FROM "
+        note_written(spi.exec("INSERT INTO unlearn.state (model_id, shard, state) SELECT $1, s, b FROM "
                                       "unnest($2::int4[], $3::bytea[]) AS u(s, b) ON CONFLICT (model_id, shard) DO "
                                       "UPDATE SET state = excluded.state RETURNING shard, xmin::text, ctid::text",
                                       {int4_param(m.id), int4_array_param(together), bytea_array_param(together_blobs)}),

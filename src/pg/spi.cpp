@@ -174,16 +174,23 @@ struct SpiArgs {
 }  // namespace
 
 namespace {
-// The backend's plan for a statement literal, prepared on first use; with
-// generic, never replanned for the parameters' values.
-SPIPlanPtr cached_plan(SqlText statement, std::vector<Oid> &types, bool generic = false) {
+// The backend's plan for a statement literal, prepared on first use and
+// generic: never planned again for the parameters' values. The statements
+// reach the extension's tables by key, through their indexes whatever the
+// values (plan_by_index), so a custom plan would choose the same; yet
+// PostgreSQL plans a statement afresh at every execution while a custom
+// plan's estimate stays below the generic one's, and it did so for the
+// states' read and the shard locks of every change (about a tenth of a
+// single-row DELETE's CPU). Statements given arrays of thousands of values
+// (lineage blocks, keys) would also copy them into every planning.
+SPIPlanPtr cached_plan(SqlText statement, std::vector<Oid> &types) {
     const char *sql = statement.c_str();
     auto &cache = plan_cache();
     auto it = cache.find(sql);
     if (it != cache.end()) return it->second;
     SPIPlanPtr plan = pg_call([&] {
         SPIPlanPtr p = SPI_prepare_cursor(sql, static_cast<int>(types.size()), types.data(),
-                                          generic ? CURSOR_OPT_GENERIC_PLAN : 0);
+                                          CURSOR_OPT_GENERIC_PLAN);
         if (!p) elog(ERROR, "SPI_prepare failed for pg_unlearn query: %s", SPI_result_code_string(SPI_result));
         SPI_keepplan(p);
         return p;
@@ -219,11 +226,6 @@ SpiResult execute(SPIPlanPtr plan, SpiArgs &args, long limit, Snapshot snapshot)
 SpiResult Spi::exec(SqlText sql, const std::vector<Param> &params, long limit) {
     SpiArgs args(params);
     return execute(cached_plan(sql, args.types), args, limit, one_snapshot);
-}
-
-SpiResult Spi::exec_generic(SqlText sql, const std::vector<Param> &params) {
-    SpiArgs args(params);
-    return execute(cached_plan(sql, args.types, true), args, 0, one_snapshot);
 }
 
 namespace {

@@ -91,12 +91,9 @@ public:
     Spi(const Spi &) = delete;
     Spi &operator=(const Spi &) = delete;
 
-    // sql is a string literal (SqlText): its address keys the backend's plan cache.
+    // sql is a string literal (SqlText): its address keys the backend's plan
+    // cache, which plans it once, generically (spi.cpp says why).
     SpiResult exec(SqlText sql, const std::vector<Param> &params = {}, long limit = 0);
-    // exec() for a statement given arrays of thousands of values (lineage
-    // blocks, keys): planned once for any values, as a custom plan would copy
-    // the arrays into every planning, and its choice does not depend on them.
-    SpiResult exec_generic(SqlText sql, const std::vector<Param> &params);
     // For statements built at run time (DDL, quoted identifiers): not cached.
     void exec_once(const std::string &sql);
     // A query over a user's table (built at run time, not cached), run as the
