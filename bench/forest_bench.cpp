@@ -177,9 +177,11 @@ int main(int argc, char **argv) {
             // the rows the filter asks for, as the boundary keeps them from its table scan
             ++fetches;
             const auto s0 = Clock::now();
+            std::vector<char> marked(static_cast<size_t>(held.x.rows()), 0);
+            needed.mark(held.x.data(), marked.size(), static_cast<size_t>(held.x.cols()), marked.data());
             std::vector<Eigen::Index> keep;
             for (Eigen::Index i = 0; i < held.x.rows(); ++i)
-                if (needed(held.x.row(i).data())) keep.push_back(i);
+                if (marked[static_cast<size_t>(i)]) keep.push_back(i);
             needed_rows.back() += static_cast<double>(keep.size());
             wanted.x = held.x(keep, Eigen::all);
             wanted.y = held.y(keep);

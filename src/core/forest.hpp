@@ -110,8 +110,23 @@ struct ForestRows {
     Vector y;
 };
 // Whether the forest needs a row (given its values) for the subtrees it
-// retrains: true for exactly the rows that reach one of them.
-using ForestRowFilter = std::function<bool(const double *x)>;
+// retrains: true for exactly the rows that reach one of them. A source that
+// reads a table asks about its rows a block at a time (mark): the paths are
+// walked for many rows side by side, not one row after another.
+class ForestRowFilter {
+public:
+    using One = std::function<bool(const double *x)>;
+    // n rows, row i at rows + i * stride; sets keep[i] to 1 for the rows
+    // needed, leaves the others as they were
+    using Many = std::function<void(const double *rows, size_t n, size_t stride, char *keep)>;
+    ForestRowFilter(One one, Many many) : one_(std::move(one)), many_(std::move(many)) {}
+    bool operator()(const double *x) const { return one_(x); }
+    void mark(const double *rows, size_t n, size_t stride, char *keep) const { many_(rows, n, stride, keep); }
+
+private:
+    One one_;
+    Many many_;
+};
 // Hands the rows the forest holds after the change being applied, at least
 // those the filter accepts (others are ignored): a source that reads a table
 // keeps only the few rows that reach a retrained subtree.

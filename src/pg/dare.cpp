@@ -85,11 +85,14 @@ ForestRows read_needed(Spi &spi, const ModelMeta &m, const ClassLabels &classes,
     const std::string operation = "reading the rows of model \"" + m.name + "\"";
     {
         const PgActiveSnapshot now = PgActiveSnapshot::latest(true);
+        std::vector<char> keep;
         scan_source(m.relation, m.key_columns, m.target, m.features, &m.categories, &m.classes, [&](const RowBatch &b) {
             check_memory(rows_bytes(static_cast<double>(ys.size()) + b.rows, p, key_bytes, 2), operation,
                          "train with fewer rows or features", true);
+            keep.assign(static_cast<size_t>(b.rows), 0);
+            needed.mark(b.x.data(), static_cast<size_t>(b.rows), static_cast<size_t>(b.x.cols()), keep.data());
             for (int i = 0; i < b.rows; ++i) {
-                if (!b.trainable[i] || !needed(b.x.row(i).data())) continue;
+                if (!b.trainable[i] || !keep[static_cast<size_t>(i)]) continue;
                 if (classes.size() > 0 && classes.index(b.y(i)) < 0) continue;  // not a row the forest holds
                 xs.insert(xs.end(), b.x.row(i).data(), b.x.row(i).data() + p);
                 ys.push_back(forest_target(classes, b.y(i)));

@@ -143,9 +143,15 @@ void check_config(uint64_t seed, int rounds, Totals &tot) {
         const int mode = static_cast<int>(rng() % 3);  // filtered rows, every row, every row reversed
         ForestRows given;
         const ForestUpdate done = f.update(ch.x, ch.y, forget ? -1 : 1, [&](const ForestRowFilter &needed) -> const ForestRows & {
+            // the filter a table read uses (a block of rows side by side)
+            // asks for exactly the rows the one-row filter does
+            std::vector<char> marked(static_cast<size_t>(now.x.rows()), 0);
+            needed.mark(now.x.data(), marked.size(), static_cast<size_t>(now.x.cols()), marked.data());
             std::vector<Eigen::Index> keep;
-            for (Eigen::Index i = 0; i < now.x.rows(); ++i)
-                if (mode != 0 || needed(now.x.row(i).data())) keep.push_back(i);
+            for (Eigen::Index i = 0; i < now.x.rows(); ++i) {
+                EXPECT_EQ(marked[static_cast<size_t>(i)] != 0, needed(now.x.row(i).data())) << where << " row " << i;
+                if (mode != 0 || marked[static_cast<size_t>(i)]) keep.push_back(i);
+            }
             if (mode == 2) std::reverse(keep.begin(), keep.end());
             given.x = now.x(keep, Eigen::all);
             given.y = now.y(keep);
