@@ -3,6 +3,7 @@
 // before it is used, and a short or inconsistent blob is CorruptState.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -14,28 +15,27 @@ namespace unlearn {
 
 uint64_t hash64(const void *data, size_t len);  // FNV-1a folded through a finaliser
 
+// Writes go through a cursor into a buffer grown ahead of them (doubling):
+// a put is a bounds test and a copy. Growing the vector by each value
+// instead (resize, a call that zero-fills the bytes it adds) cost more than
+// the bytes moved, and a forest's state is megabytes of one-byte varints
+// written at every change.
 class ByteWriter {
 public:
     template <typename T>
     void put(T v) {
         static_assert(std::is_trivially_copyable<T>::value, "plain values only");
-        size_t at = buf_.size();
-        buf_.resize(at + sizeof(T));
-        std::memcpy(buf_.data() + at, &v, sizeof(T));
+        std::memcpy(grab(sizeof(T)), &v, sizeof(T));
     }
     // LEB128: lineage entries are mostly small numbers and short keys.
-    // One byte is pushed; longer ones are copied in like put's values (a
-    // range insert costs more than the few bytes it moves: a forest's
-    // encoding is mostly one-byte varints).
     void put_varint(uint64_t v) {
         if (v < 0x80) {
-            buf_.push_back(static_cast<uint8_t>(v));
+            *grab(1) = static_cast<uint8_t>(v);
             return;
         }
         uint8_t b[10];
-        const size_t n = write_varint(b, v), at = buf_.size();
-        buf_.resize(at + n);
-        std::memcpy(buf_.data() + at, b, n);
+        const size_t n = write_varint(b, v);
+        std::memcpy(grab(n), b, n);
     }
     // into a buffer the caller sized with varint_size; returns the bytes written
     static size_t write_varint(uint8_t *out, uint64_t v) {
@@ -55,10 +55,30 @@ public:
         }
         return n;
     }
-    std::vector<uint8_t> &bytes() { return buf_; }
+    // Room for `more` bytes past those written, in one allocation.
+    void reserve(size_t more) { buf_.reserve(used_ + more); }
+    // n zero bytes, for a header sealed over them once the rest is written.
+    void skip(size_t n) { std::memset(grab(n), 0, n); }
+    // The bytes written, exactly: to read, or to move out when done (write
+    // no more through the writer after changing its size; skip makes room).
+    std::vector<uint8_t> &bytes() {
+        buf_.resize(used_);
+        return buf_;
+    }
 
 private:
-    std::vector<uint8_t> buf_;
+    uint8_t *grab(size_t n) {
+        if (buf_.size() - used_ < n) grow(n);
+        uint8_t *at = buf_.data() + used_;
+        used_ += n;
+        return at;
+    }
+    // Doubling, not to the capacity reserved: that is often an upper bound,
+    // and zeros there would fault in memory never written.
+    void grow(size_t n) { buf_.resize(std::max(used_ + n, 2 * buf_.size() + 64)); }
+
+    std::vector<uint8_t> buf_;  // the bytes written (used_ of them), then room
+    size_t used_ = 0;
 };
 
 class ByteReader {

@@ -1386,7 +1386,7 @@ void Forest::encode_as(ByteWriter &w, int encoding_wanted) const {
     if (encoding_wanted != kForestEncoding && encoding_wanted != kForestEncodingWhole)
         throw Error(ErrorKind::Internal, "a forest is written in encoding 2 or 3");
     const auto encoding = static_cast<uint16_t>(encoding_wanted);
-    w.bytes().reserve(w.bytes().size() + bytes() / 2);  // one growth, not one per value
+    w.reserve(bytes() / 2);  // one growth, not one per value
     w.put<uint16_t>(encoding);
     w.put<int32_t>(o_.n_estimators);
     w.put<int32_t>(o_.max_depth);

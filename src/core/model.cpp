@@ -334,8 +334,8 @@ std::vector<uint8_t> encode_state(Algorithm a, const ShardState &s) {
         // buffer reserved for its upper bound (memory in its held form),
         // not copied into a frame or grown by doubling
         ByteWriter w;
-        w.bytes().reserve(kFrameHeader + forest->forest.bytes());
-        w.bytes().resize(kFrameHeader);
+        w.reserve(kFrameHeader + forest->forest.bytes());
+        w.skip(kFrameHeader);
         if (a == Algorithm::RandomForest) forest->classes.encode(w);  // a regression has none
         forest->forest.encode(w);
         seal_frame(w.bytes(), kStateMagic, static_cast<uint16_t>(a));
