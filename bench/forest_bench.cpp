@@ -117,18 +117,29 @@ int main(int argc, char **argv) {
         }
         accuracy = static_cast<double>(right) / m;
     }
+    // encoding, the best of three (the first also faults its buffer in),
+    // and the frame's checksum over the result, as a change's write does
     ByteWriter w;
+    double enc_ms = 1e300;
+    for (int pass = 0; pass < 3; ++pass) {
+        ByteWriter again;
+        t0 = Clock::now();
+        f.encode(again);
+        enc_ms = std::min(enc_ms, ms_since(t0));
+        if (pass == 2) w = std::move(again);
+    }
     t0 = Clock::now();
-    f.encode(w);
-    const double enc_ms = ms_since(t0);
+    volatile uint64_t checksum = hash64(w.bytes().data(), w.bytes().size());
+    (void)checksum;
+    const double sum_ms = ms_since(t0);
     t0 = Clock::now();
     {
         ByteReader r(w.bytes().data(), w.bytes().size());
         const Forest back = Forest::decode(r, p, 2);
     }
     const double dec_ms = ms_since(t0);
-    std::printf("fit %d x %d, %d trees, max_depth %d, random_depth %d, cell_bits %d: %.0f ms; %zu nodes, state %.1f MB (encode %.0f ms, decode %.0f ms); held-out accuracy %.4f\n",
-                n, p, trees, depth, random_depth, cell_bits, fit_ms, f.nodes(), w.bytes().size() / 1e6, enc_ms, dec_ms, accuracy);
+    std::printf("fit %d x %d, %d trees, max_depth %d, random_depth %d, cell_bits %d: %.0f ms; %zu nodes, state %.1f MB (encode %.1f ms, its checksum %.1f ms, decode %.0f ms); held-out accuracy %.4f\n",
+                n, p, trees, depth, random_depth, cell_bits, fit_ms, f.nodes(), w.bytes().size() / 1e6, enc_ms, sum_ms, dec_ms, accuracy);
     // scoring every row with each walk this CPU runs (each lays the trees
     // out afresh), the faster of two passes each; the walks must agree bit
     // for bit

@@ -15,8 +15,8 @@ namespace unlearn {
 
 uint64_t hash64(const void *data, size_t len);  // FNV-1a folded through a finaliser
 
-// Writes go through a cursor into a buffer grown ahead of them (doubling):
-// a put is a bounds test and a copy. Growing the vector by each value
+// Writes go through a cursor into a buffer grown ahead of them: a put is a
+// bounds test and a copy. Growing the vector by each value
 // instead (resize, a call that zero-fills the bytes it adds) cost more than
 // the bytes moved, and a forest's state is megabytes of one-byte varints
 // written at every change.
@@ -59,23 +59,32 @@ public:
     void reserve(size_t more) { buf_.reserve(used_ + more); }
     // n zero bytes, for a header sealed over them once the rest is written.
     void skip(size_t n) { std::memset(grab(n), 0, n); }
-    // The bytes written, exactly: to read, or to move out when done (write
-    // no more through the writer after changing its size; skip makes room).
+    // The bytes written, exactly, to read (write no more through the writer
+    // after changing their size; skip makes room).
     std::vector<uint8_t> &bytes() {
         buf_.resize(used_);
         return buf_;
     }
+    // The bytes written, moved out; the writer starts again empty.
+    std::vector<uint8_t> take() {
+        buf_.resize(used_);
+        used_ = 0;
+        return std::move(buf_);
+    }
 
 private:
     uint8_t *grab(size_t n) {
-        if (buf_.size() - used_ < n) grow(n);
+        if (used_ + n > buf_.size()) grow(n);
         uint8_t *at = buf_.data() + used_;
         used_ += n;
         return at;
     }
-    // Doubling, not to the capacity reserved: that is often an upper bound,
-    // and zeros there would fault in memory never written.
-    void grow(size_t n) { buf_.resize(std::max(used_ + n, 2 * buf_.size() + 64)); }
+    // Ahead of the cursor by as much as was written, at most kAhead: the
+    // room is zero-filled when made, and a reserve is often an upper bound,
+    // so room far past the bytes would fault in memory never written (the
+    // vector reallocates by doubling when its capacity is passed).
+    static constexpr size_t kAhead = size_t{1} << 20;
+    void grow(size_t n) { buf_.resize(used_ + n + std::min(buf_.size() + 64, kAhead)); }
 
     std::vector<uint8_t> buf_;  // the bytes written (used_ of them), then room
     size_t used_ = 0;

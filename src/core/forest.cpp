@@ -882,6 +882,10 @@ ForestUpdate Forest::update(const RowMatrix &cx, const Vector &cy, int sign, con
             return false;
         },
         [&](const double *x, size_t n, size_t stride, char *keep) {
+            if (takes_all) {
+                std::fill_n(keep, n, char{1});
+                return;
+            }
             // a few rows at a time through every guide, while they are in cache
             constexpr size_t kRows = 64;
             for (size_t b = 0; b < n; b += kRows)

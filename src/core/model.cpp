@@ -339,7 +339,7 @@ std::vector<uint8_t> encode_state(Algorithm a, const ShardState &s) {
         if (a == Algorithm::RandomForest) forest->classes.encode(w);  // a regression has none
         forest->forest.encode(w);
         seal_frame(w.bytes(), kStateMagic, static_cast<uint16_t>(a));
-        return std::move(w.bytes());
+        return w.take();
     }
     if (const auto *sisa = std::get_if<SisaShard>(&s)) return encode_checkpoint(a, sisa->classes, sisa->last);
     if (const auto *cert = std::get_if<CertifiedShard>(&s)) {

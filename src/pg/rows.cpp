@@ -313,7 +313,10 @@ ColumnPlan plan_columns(TupleDesc desc, const std::string &rel_name, const std::
 }
 
 RowBatch::RowBatch(int features, int capacity)
-    : x(capacity, features), y(capacity), keys(static_cast<size_t>(capacity)), trainable(static_cast<size_t>(capacity)) {}
+    // x zeroed: a row that cannot be trained on may leave values unset, and
+    // a forest's row filter reads every row of a batch
+    : x(RowMatrix::Zero(capacity, features)), y(capacity), keys(static_cast<size_t>(capacity)),
+      trainable(static_cast<size_t>(capacity)) {}
 
 RowMatrix RowBatch::trainable_x() const {
     RowMatrix out(x.rows(), x.cols());

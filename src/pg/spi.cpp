@@ -176,8 +176,9 @@ struct SpiArgs {
 namespace {
 // The backend's plan for a statement literal, prepared on first use and
 // generic: never planned again for the parameters' values. The statements
-// reach the extension's tables by key, through their indexes whatever the
-// values (plan_by_index), so a custom plan would choose the same; yet
+// reach the extension's tables by key, through their indexes
+// (plan_by_index; a few read a catalog or expand an array), and a custom
+// plan would choose the same; yet
 // PostgreSQL plans a statement afresh at every execution while a custom
 // plan's estimate stays below the generic one's, and it did so for the
 // states' read and the shard locks of every change (about a tenth of a
