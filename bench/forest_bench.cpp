@@ -54,6 +54,9 @@ std::pair<size_t, size_t> changed(const Nodes &a, size_t i, const Nodes &b, size
     auto [ia, jb] = changed(a, i + 1, b, j + 1, shifts, rows, reached);
     return changed(a, ia, b, jb, shifts, rows, reached);
 }
+// of a sorted, non-empty vector
+double median(const std::vector<double> &v) { return v[v.size() / 2]; }
+double p99(const std::vector<double> &v) { return v[std::min(v.size() - 1, v.size() * 99 / 100)]; }
 struct Work {
     int64_t needed = 0, shifted = 0, fit = 0;  // node-rows an exact update must build (threshold shifts counted, or not); of a fit
     int64_t reached = 0;  // rows the strict count needs back, summed over trees
@@ -219,27 +222,27 @@ int main(int argc, char **argv) {
     for (double s : source) none += s == 0;
     if (!cost.empty())
         std::printf("forget one row: median %.3f ms, p99 %.3f ms, max %.3f ms; %.1f subtrees retrained and %.1f nodes recounted per row; fit/median %.0fx\n",
-                    cost[cost.size() / 2], cost[std::min(cost.size() - 1, cost.size() * 99 / 100)], cost.back(),
+                    median(cost), p99(cost), cost.back(),
                     static_cast<double>(retrained) / forgets, static_cast<double>(recounted) / forgets,
-                    fit_ms / cost[cost.size() / 2]);
+                    fit_ms / median(cost));
     if (!source.empty())
         std::printf("of which handing the rows (a table read in PostgreSQL): median %.3f ms; forgets that retrained nothing: %d of %d\n",
-                    source[source.size() / 2], none, forgets);
+                    median(source), none, forgets);
     // what no layout of the state or the table removes: the retrains' own
     // work with their rows at hand, and how many rows they need (each a
     // fetch by key at best)
     if (!compute.empty())
         std::printf("the retrains alone (rows at hand): median %.3f ms, p99 %.3f ms; rows they needed: median %.0f, p99 %.0f\n",
-                    compute[compute.size() / 2], compute[std::min(compute.size() - 1, compute.size() * 99 / 100)],
-                    needed_rows[needed_rows.size() / 2], needed_rows[std::min(needed_rows.size() - 1, needed_rows.size() * 99 / 100)]);
+                    median(compute), p99(compute),
+                    median(needed_rows), p99(needed_rows));
     if (!least.empty())
         std::printf("least work of any exact update (node-rows below a changed split, as a share of a fit's): median %.5f (fit / it %.0fx), p99 %.5f; "
                     "rows of the changed nodes, summed over trees: median %.0f\n",
-                    least[least.size() / 2], 1 / least[least.size() / 2], least[std::min(least.size() - 1, least.size() * 99 / 100)],
-                    reached[reached.size() / 2]);
+                    median(least), 1 / median(least), p99(least),
+                    median(reached));
     if (!loosest.empty())
         std::printf("  the same with a threshold that moved on its feature counted free: median %.5f (fit / it %.0fx), p99 %.5f\n",
-                    loosest[loosest.size() / 2], 1 / loosest[loosest.size() / 2], loosest[std::min(loosest.size() - 1, loosest.size() * 99 / 100)]);
+                    median(loosest), 1 / median(loosest), p99(loosest));
     // 1% of the rows in one update (one DELETE statement), against a fit
     // of the rows left, checked equal to it
     const Eigen::Index bulk = held.x.rows() / 100, left = held.x.rows() - bulk;

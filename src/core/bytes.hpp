@@ -16,10 +16,10 @@ namespace unlearn {
 uint64_t hash64(const void *data, size_t len);  // FNV-1a folded through a finaliser
 
 // Writes go through a cursor into a buffer grown ahead of them: a put is a
-// bounds test and a copy. Growing the vector by each value
-// instead (resize, a call that zero-fills the bytes it adds) cost more than
-// the bytes moved, and a forest's state is megabytes of one-byte varints
-// written at every change.
+// bounds test and a copy. Growing the vector by each value instead (resize,
+// a call that zero-fills the bytes it adds) cost more than the bytes moved,
+// and a forest's state is megabytes of one-byte varints written at every
+// change.
 class ByteWriter {
 public:
     template <typename T>

@@ -583,41 +583,37 @@ public:
             at_node[static_cast<size_t>(pending[p].node)] = pending_code(static_cast<int32_t>(p));
         }
         start_ = add(t, at_node, t.root);
-        lay_out_lockstep();
+        lay_out_ends();
     }
     // The pending node (its index) a row of values x reaches, -1 for none.
     int32_t find(const double *x) const {
+        if (start_ < 0) return pending_of(start_);
         int32_t at = start_;
-        while (at >= 0) {
+        while (at < ends_) {
             const Step &s = steps_[static_cast<size_t>(at)];
             at = s.next[x[s.feature] <= s.threshold ? 0 : 1];
         }
-        return at == kOff ? -1 : -(at + 2);
+        return at - ends_ - 1;
     }
     // Whether every row reaches a pending node: the root retrains.
     bool takes_all() const { return start_ < kOff; }
     // find for n rows (row i at rows + i * stride) into found[i]. The rows
-    // are walked kBlock at a time in lockstep, a row that has ended standing
-    // on its end (a step that leads to itself): the walks are independent
-    // chains the CPU overlaps, with no branch on where a row goes. find, one
-    // row at a time, waited on each step and mispredicted where each walk
-    // ended: with the rows read for it, half the cost of forgetting a row
-    // from a forest of a 200,000-row table.
+    // are walked kLockstep at a time in lockstep, a row that has ended
+    // standing on its end (a step that leads to itself): the walks are
+    // independent chains the CPU overlaps, with no branch on where a row
+    // goes. find, one row at a time, waited on each step and mispredicted
+    // where each walk ended: with the rows read for it, half the cost of
+    // forgetting a row from a forest of a 200,000-row table.
     void route(const double *rows, size_t n, size_t stride, int32_t *found) const {
-        if (start_ < kOff) {  // the root retrains: every row, to it
-            std::fill_n(found, n, -(start_ + 2));
+        if (start_ < 0) {  // no path, or the root retrains: every row alike
+            std::fill_n(found, n, pending_of(start_));
             return;
         }
-        if (start_ == kOff) {
-            std::fill_n(found, n, int32_t{-1});
-            return;
-        }
-        constexpr size_t kBlock = 16;
-        const auto ends = static_cast<int32_t>(steps_.size());  // the first end, kOff's
-        for (size_t b = 0; b < n; b += kBlock) {
-            const size_t m = std::min(kBlock, n - b);
-            const double *x[kBlock];
-            int32_t at[kBlock];
+        constexpr size_t kLockstep = 16;
+        for (size_t b = 0; b < n; b += kLockstep) {
+            const size_t m = std::min(kLockstep, n - b);
+            const double *x[kLockstep];
+            int32_t at[kLockstep];
             for (size_t r = 0; r < m; ++r) {
                 x[r] = rows + (b + r) * stride;
                 at[r] = start_;
@@ -627,20 +623,23 @@ public:
             for (int32_t d = 0; d < depth_; ++d) {
                 bool walking = false;
                 for (size_t r = 0; r < m; ++r) {
-                    const Lockstep &s = lockstep_[static_cast<size_t>(at[r])];
+                    const Step &s = steps_[static_cast<size_t>(at[r])];
                     at[r] = s.next[static_cast<int>(!(x[r][s.feature] <= s.threshold))];  // no branch
-                    walking |= at[r] < ends;
+                    walking |= at[r] < ends_;
                 }
                 if (!walking) break;
             }
-            for (size_t r = 0; r < m; ++r) found[b + r] = at[r] - ends - 1;  // kOff's end: -1
+            for (size_t r = 0; r < m; ++r) found[b + r] = at[r] - ends_ - 1;  // kOff's end: -1
         }
     }
+    // Rows mark takes at once (a caller that runs several guides over the
+    // same rows hands them over in blocks of this many, still in cache).
+    static constexpr size_t kMarkRows = 64;
     // keep[i] set to 1 for the rows (as route's) that reach a pending node
     void mark(const double *rows, size_t n, size_t stride, char *keep) const {
-        int32_t found[64];
-        for (size_t b = 0; b < n; b += 64) {
-            const size_t m = std::min(size_t{64}, n - b);
+        int32_t found[kMarkRows];
+        for (size_t b = 0; b < n; b += kMarkRows) {
+            const size_t m = std::min(kMarkRows, n - b);
             route(rows + b * stride, m, stride, found);
             for (size_t r = 0; r < m; ++r) keep[b + r] |= static_cast<char>(found[r] >= 0);
         }
@@ -650,62 +649,53 @@ private:
     // kOnPath: only while building; pending codes are -2, -3, ...
     static constexpr int32_t kOff = -1, kOnPath = std::numeric_limits<int32_t>::min();
     static int32_t pending_code(int32_t p) { return -(p + 2); }
+    static int32_t pending_of(int32_t code) { return code == kOff ? -1 : -(code + 2); }
     struct Step {
-        int feature;
+        int32_t feature;
+        int32_t next[2];  // a step, or an end (ends_ and on); kOff or a pending code while building
         double threshold;
-        int32_t next[2];  // a step, kOff, or a pending node's code
     };
     int32_t add(const Tree &t, const std::vector<int32_t> &at_node, int32_t node) {
         const int32_t mark = at_node[static_cast<size_t>(node)];
         if (mark != kOnPath) return mark;
         const Node &nd = t.nodes[static_cast<size_t>(node)];
         const auto me = static_cast<int32_t>(steps_.size());
-        steps_.push_back({nd.feature, nd.threshold, {kOff, kOff}});
+        steps_.push_back({nd.feature, {kOff, kOff}, nd.threshold});
         const int32_t l = add(t, at_node, nd.left);
         const int32_t r = add(t, at_node, nd.right);
         steps_[static_cast<size_t>(me)].next[0] = l;
         steps_[static_cast<size_t>(me)].next[1] = r;
         return me;
     }
-    // mark's form of the steps: then one end per code, kOff's first, then
-    // the pending nodes' in order, each leading to itself; depth_ steps
-    // take every row to its end.
-    struct Lockstep {
-        int32_t feature;
-        int32_t next[2];
-        double threshold;
-    };
-    static int32_t end_of(int32_t code, int32_t ends) { return ends + (code == kOff ? 0 : -code - 1); }
-    void lay_out_lockstep() {
-        const auto ends = static_cast<int32_t>(steps_.size());
+    // The codes add left in the steps become ends, steps after the paths'
+    // that lead to themselves: kOff's first (ends_), then the pending
+    // nodes' in order; depth_ steps take every row to its end.
+    void lay_out_ends() {
+        ends_ = static_cast<int32_t>(steps_.size());
         int32_t pending = 0;
-        for (const Step &s : steps_) {
-            auto to = [&](int32_t next) {
-                if (next >= 0) return next;
-                if (next != kOff) pending = std::max(pending, -next - 1);
-                return end_of(next, ends);
-            };
-            lockstep_.push_back({s.feature, {to(s.next[0]), to(s.next[1])}, s.threshold});
-        }
-        for (int32_t e = 0; e <= pending; ++e) {
-            const int32_t me = ends + e;
-            lockstep_.push_back({0, {me, me}, 0.0});
-        }
+        for (Step &s : steps_)
+            for (int32_t &next : s.next) {
+                if (next >= 0) continue;
+                const int32_t p = pending_of(next);
+                pending = std::max(pending, p + 1);
+                next = ends_ + p + 1;
+            }
+        for (int32_t e = 0; e <= pending; ++e) steps_.push_back({0, {ends_ + e, ends_ + e}, 0.0});
         // the longest path from the start: the steps are in preorder, a
         // step's children after it, so one pass from the back sees them first
-        std::vector<int32_t> below(steps_.size(), 0);
-        for (size_t i = steps_.size(); i-- > 0;) {
+        std::vector<int32_t> below(static_cast<size_t>(ends_), 0);
+        for (size_t i = static_cast<size_t>(ends_); i-- > 0;) {
             int32_t d = 0;
             for (int32_t next : steps_[i].next)
-                if (next >= 0) d = std::max(d, below[static_cast<size_t>(next)]);
+                if (next < ends_) d = std::max(d, below[static_cast<size_t>(next)]);
             below[i] = d + 1;
         }
         depth_ = start_ >= 0 ? below[static_cast<size_t>(start_)] : 0;
     }
 
-    std::vector<Step> steps_;
-    int32_t start_ = kOff;
-    std::vector<Lockstep> lockstep_;
+    std::vector<Step> steps_;  // the paths' steps, then their ends
+    int32_t start_ = kOff;     // a step, or (no path) kOff or the root's pending code
+    int32_t ends_ = 0;         // the first end
     int32_t depth_ = 0;
 };
 
@@ -887,9 +877,8 @@ ForestUpdate Forest::update(const RowMatrix &cx, const Vector &cy, int sign, con
                 return;
             }
             // a few rows at a time through every guide, while they are in cache
-            constexpr size_t kRows = 64;
-            for (size_t b = 0; b < n; b += kRows)
-                for (const Guide &gd : guides) gd.mark(x + b * stride, std::min(kRows, n - b), stride, keep + b);
+            for (size_t b = 0; b < n; b += Guide::kMarkRows)
+                for (const Guide &gd : guides) gd.mark(x + b * stride, std::min(Guide::kMarkRows, n - b), stride, keep + b);
         }));
     ForestUpdate done;
     const RowMatrix cells = cells_of(all.x, o_.cell_bits);

@@ -140,16 +140,16 @@ std::vector<std::vector<uint8_t>> write_states(Spi &spi, const ModelMeta &m, con
             continue;
         }
         note_written(spi.exec("INSERT INTO unlearn.state (model_id, shard, state) VALUES ($1, $2, $3) "
-                                      "ON CONFLICT (model_id, shard) DO UPDATE SET state = excluded.state "
-                                      "RETURNING shard, xmin::text, ctid::text",
-                                      {int4_param(m.id), int4_param(shards[i]), bytea_param(blobs[i])}),
+                              "ON CONFLICT (model_id, shard) DO UPDATE SET state = excluded.state "
+                              "RETURNING shard, xmin::text, ctid::text",
+                              {int4_param(m.id), int4_param(shards[i]), bytea_param(blobs[i])}),
                      shards, written);
     }
     if (!together.empty())
         note_written(spi.exec("INSERT INTO unlearn.state (model_id, shard, state) SELECT $1, s, b FROM "
-                                      "unnest($2::int4[], $3::bytea[]) AS u(s, b) ON CONFLICT (model_id, shard) DO "
-                                      "UPDATE SET state = excluded.state RETURNING shard, xmin::text, ctid::text",
-                                      {int4_param(m.id), int4_array_param(together), bytea_array_param(together_blobs)}),
+                              "unnest($2::int4[], $3::bytea[]) AS u(s, b) ON CONFLICT (model_id, shard) DO "
+                              "UPDATE SET state = excluded.state RETURNING shard, xmin::text, ctid::text",
+                              {int4_param(m.id), int4_array_param(together), bytea_array_param(together_blobs)}),
                      shards, written);
     if (is_summation_model(m) && deltas_installed())
         spi.exec("DELETE FROM unlearn.state_delta WHERE model_id = $1 AND shard = ANY($2::int4[])",

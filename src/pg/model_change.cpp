@@ -88,9 +88,11 @@ int64 ModelChange::commit(int64 forgotten, const DeletedRows *deleted) {
     return rows;
 }
 
-// The changed shards written (whole: those written whole) or as deltas, the audit's figures, then
-// the model row touched (not a new one's) with the audit event.
-void ModelChange::write_step_by_step(const std::vector<int32> &whole, int64 rows, int64 forgotten, const DeletedRows *deleted, bool &left_work) {
+// The changed shards written (whole: those written whole) or as deltas, the
+// audit's figures, then the model row touched (not a new one's) with the
+// audit event.
+void ModelChange::write_step_by_step(const std::vector<int32> &whole, int64 rows, int64 forgotten,
+                                     const DeletedRows *deleted, bool &left_work) {
     write_blocks(spi, model, blocks_);
     if (!whole.empty()) {
         std::vector<StateSeen> versions;

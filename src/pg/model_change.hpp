@@ -70,7 +70,8 @@ private:
     // The audit's hash after, the forgetting's figures and the duration.
     void finish_audit(const DeletedRows *deleted);
     // commit()'s writes, two ways; left_work: deltas or counts for the worker to fold
-    void write_step_by_step(const std::vector<int32> &whole, int64 rows, int64 forgotten, const DeletedRows *deleted, bool &left_work);
+    void write_step_by_step(const std::vector<int32> &whole, int64 rows, int64 forgotten, const DeletedRows *deleted,
+                            bool &left_work);
     bool written_in_one_statement(int64 rows, int64 forgotten, const DeletedRows *deleted, bool &left_work);
     struct Delta {
         ShardState rows;  // the sums of the rows added or taken away

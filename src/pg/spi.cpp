@@ -176,12 +176,11 @@ struct SpiArgs {
 namespace {
 // The backend's plan for a statement literal, prepared on first use and
 // generic: never planned again for the parameters' values. The statements
-// reach the extension's tables by key, through their indexes
-// (plan_by_index; a few read a catalog or expand an array), and a custom
-// plan would choose the same; yet
-// PostgreSQL plans a statement afresh at every execution while a custom
-// plan's estimate stays below the generic one's, and it did so for the
-// states' read and the shard locks of every change (about a tenth of a
+// reach the extension's tables by key, through their indexes (plan_by_index;
+// a few read a catalog or expand an array), and a custom plan would choose
+// the same; yet PostgreSQL plans a statement afresh at every execution while
+// a custom plan's estimate stays below the generic one's, and it did so for
+// the states' read and the shard locks of every change (about a tenth of a
 // single-row DELETE's CPU). Statements given arrays of thousands of values
 // (lineage blocks, keys) would also copy them into every planning.
 SPIPlanPtr cached_plan(SqlText statement, std::vector<Oid> &types) {
