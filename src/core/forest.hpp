@@ -171,6 +171,14 @@ public:
     // Mean over the trees of their leaf's class frequencies (as scikit-learn).
     Vector predict_proba(const double *x) const;
     void predict_proba(const double *x, double *p) const;  // into p[0..classes), no allocation
+    // predict_proba's argmax (the first of equals, as numpy's), found from
+    // the leaves' shares (forest_walk.hpp) when the class they put ahead
+    // leads by more than their rounding could overturn, from predict_proba
+    // when not.
+    int predict_class(const double *x) const;
+    // Whether predict_class reads the shares under the walk in use (every
+    // tree blocked, of one shape): for tests.
+    bool predicts_from_shares() const;
     double predict_value(const double *x) const;  // regression: mean of leaf means
     // scikit-learn's feature_importances_: impurity decrease per feature,
     // normalised per tree, averaged, normalised.
@@ -212,6 +220,7 @@ public:
     struct Tree;  // defined in forest.cpp
 
 private:
+    int predict_class_exactly(const double *x) const;  // predict_proba's argmax
     // How prediction walks each tree, built when first needed (defined with
     // the prediction code); fit and update drop it, a copy starts without.
     struct Plan;

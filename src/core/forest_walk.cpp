@@ -49,7 +49,7 @@ bool set_forest_walk(ForestWalk w) {
     return true;
 }
 
-void BlockedTree::shape(int32_t d, size_t w, bool by_code) {
+void BlockedTree::shape(int32_t d, size_t w, bool by_code, bool shared) {
     depth = d;
     width = w;
     coded = by_code;
@@ -64,6 +64,7 @@ void BlockedTree::shape(int32_t d, size_t w, bool by_code) {
     blocks.assign(coded ? 0 : total, ForestBlock{});
     codes.assign(coded ? total : 0, CodedBlock{});
     values.assign((size_t{1} << d) * w, 0.0);
+    shares.assign(shared ? values.size() : 0, 0);
 }
 
 void BlockedTree::put_node(int32_t d, uint32_t pos, float threshold, uint8_t feature) {
@@ -85,10 +86,20 @@ void BlockedTree::put_leaf(int32_t d, uint32_t pos, const double *leaf_values) {
     const int below = depth - d;
     for (size_t p = size_t{pos} << below; p < (size_t{pos} + 1) << below; ++p)
         std::copy_n(leaf_values, width, values.begin() + static_cast<std::ptrdiff_t>(p * width));
+    if (shares.empty()) return;
+    std::vector<uint16_t> leaf_shares(width);
+    for (size_t c = 0; c < width; ++c)
+        if (!share_of(leaf_values[c], &leaf_shares[c])) {
+            shares = {};  // a value that is no frequency: the tree keeps no shares
+            return;
+        }
+    for (size_t p = size_t{pos} << below; p < (size_t{pos} + 1) << below; ++p)
+        std::copy_n(leaf_shares.begin(), width, shares.begin() + static_cast<std::ptrdiff_t>(p * width));
 }
 
 BlockedView BlockedTree::view() const {
-    BlockedView v{coded ? nullptr : blocks.data(), coded ? codes.data() : nullptr, values.data(), width, levels, {}, {}};
+    BlockedView v{coded ? nullptr : blocks.data(), coded ? codes.data() : nullptr, values.data(),
+                  shares.empty() ? nullptr : shares.data(), width, levels, {}, {}};
     for (int l = 0; l < levels; ++l) {
         v.height[l] = height[l];
         v.first[l] = first[l];
@@ -97,7 +108,8 @@ BlockedView BlockedTree::view() const {
 }
 
 size_t BlockedTree::bytes() const {
-    return blocks.size() * sizeof(ForestBlock) + codes.size() * sizeof(CodedBlock) + values.size() * sizeof(double);
+    return blocks.size() * sizeof(ForestBlock) + codes.size() * sizeof(CodedBlock) + values.size() * sizeof(double) +
+           shares.size() * sizeof(uint16_t);
 }
 
 #ifdef UNLEARN_AVX512_WALK
@@ -171,37 +183,47 @@ struct CodeTurns {
 };
 
 // The bottom position (of 2^height) a row that turns right at the slots
-// set in right reaches, on[]/right_of[] the tables of that height.
-__attribute__((target("avx512f,avx512bw"), always_inline)) inline uint32_t path_of(uint32_t right, const uint32_t *on,
+// set in right reaches, on[]/right_of[] the tables of that height. Of a
+// five-level block's 32 positions only the 16 on the side the row takes at
+// the block's first node (slot 1) can match: one compare of 16, not two.
+__attribute__((target("avx512f,avx512bw"), always_inline)) inline uint32_t path_of(uint32_t right, int height,
+                                                                                  const uint32_t *on,
                                                                                   const uint32_t *right_of) {
+    const uint32_t half = height == kBlockHeight ? (right >> 1 & 1u) * 16 : 0;
     const __m512i r = _mm512_set1_epi32(static_cast<int>(right));
-    const __mmask16 p0 = _mm512_cmpeq_epi32_mask(_mm512_and_si512(r, _mm512_load_si512(on)), _mm512_load_si512(right_of));
-    const __mmask16 p1 =
-        _mm512_cmpeq_epi32_mask(_mm512_and_si512(r, _mm512_load_si512(on + 16)), _mm512_load_si512(right_of + 16));
-    return static_cast<uint32_t>(__builtin_ctz(static_cast<uint32_t>(p0) | static_cast<uint32_t>(p1) << 16));
+    const __mmask16 p =
+        _mm512_cmpeq_epi32_mask(_mm512_and_si512(r, _mm512_load_si512(on + half)), _mm512_load_si512(right_of + half));
+    return half + static_cast<uint32_t>(__builtin_ctz(static_cast<uint32_t>(p)));
 }
 
 // walk_blocked_alike's loops, for trees of one kind of block.
 template <class Turns>
 __attribute__((target("avx512f,avx512bw"), always_inline)) inline void walk_alike(const BlockedShape &shape,
                                                                                  const BlockedView *const *t, size_t m,
-                                                                                 const Turns &turns, uint32_t *bottom) {
+                                                                                 const Turns &turns, uint32_t *bottom,
+                                                                                 LeafForm form) {
     for (size_t i = 0; i < m; ++i) bottom[i] = 0;
     for (int l = 0; l < shape.levels; ++l) {
         const int height = shape.height[l];
         const uint32_t first = shape.first[l];
         const uint32_t *on = kBlockPaths.on[height], *right_of = kBlockPaths.right[height];
+        // every tree's turns at this level, then their paths: two short
+        // chains a tree, which the CPU overlaps across more trees than one
+        // long one (5% of a forest's prediction)
+        uint32_t turn[kMaxAlike];
+        for (size_t i = 0; i < m; ++i) turn[i] = turns(*t[i], first + bottom[i]);
         if (l + 1 < shape.levels) {
             for (size_t i = 0; i < m; ++i)
-                bottom[i] = (bottom[i] << height) | path_of(turns(*t[i], first + bottom[i]), on, right_of);
+                bottom[i] = (bottom[i] << height) | path_of(turn[i], height, on, right_of);
             continue;
         }
         for (size_t i = 0; i < m; ++i) {
             const BlockedView &tree = *t[i];
-            bottom[i] = (bottom[i] << height) | path_of(turns(tree, first + bottom[i]), on, right_of);
-            // the leaf's values, loaded once every tree is walked: their
-            // cache miss starts now
-            _mm_prefetch(reinterpret_cast<const char *>(tree.values_at(bottom[i])), _MM_HINT_T0);
+            bottom[i] = (bottom[i] << height) | path_of(turn[i], height, on, right_of);
+            // the leaf, read once every tree is walked: its cache miss starts now
+            const void *leaf = form == LeafForm::Shares ? static_cast<const void *>(tree.shares_at(bottom[i]))
+                                                        : static_cast<const void *>(tree.values_at(bottom[i]));
+            _mm_prefetch(static_cast<const char *>(leaf), _MM_HINT_T0);
         }
     }
 }
@@ -223,7 +245,7 @@ __attribute__((target("avx512f,avx512bw"))) void walk_blocked(const BlockedView 
             const int height = tree.height[l];
             const uint32_t block = tree.first[l] + bottom[i];
             const uint32_t right = tree.coded ? code_turns(tree, block) : float_turns(tree, block);
-            bottom[i] = (bottom[i] << height) | path_of(right, kBlockPaths.on[height], kBlockPaths.right[height]);
+            bottom[i] = (bottom[i] << height) | path_of(right, height, kBlockPaths.on[height], kBlockPaths.right[height]);
             if (l + 1 == tree.levels) _mm_prefetch(reinterpret_cast<const char *>(tree.values_at(bottom[i])), _MM_HINT_T0);
         }
 }
@@ -232,11 +254,12 @@ __attribute__((target("avx512f,avx512bw"))) void walk_blocked(const BlockedView 
 // height and tables are read once for every tree, not once per tree.
 __attribute__((target("avx512f,avx512bw"))) void walk_blocked_alike(const BlockedShape &shape,
                                                                    const BlockedView *const *t, size_t m,
-                                                                   const BlockedRow &row, uint32_t *bottom) {
+                                                                   const BlockedRow &row, uint32_t *bottom,
+                                                                   LeafForm form) {
     if (shape.coded)
-        walk_alike(shape, t, m, CodeTurns(row), bottom);
+        walk_alike(shape, t, m, CodeTurns(row), bottom, form);
     else
-        walk_alike(shape, t, m, FloatTurns(row), bottom);
+        walk_alike(shape, t, m, FloatTurns(row), bottom, form);
 }
 
 #else
@@ -245,7 +268,8 @@ void walk_blocked(const BlockedView *const *, size_t, const BlockedRow &, uint32
     throw Error(ErrorKind::Internal, "the blocked forest walk is not built for this cpu");
 }
 
-void walk_blocked_alike(const BlockedShape &, const BlockedView *const *, size_t, const BlockedRow &, uint32_t *) {
+void walk_blocked_alike(const BlockedShape &, const BlockedView *const *, size_t, const BlockedRow &, uint32_t *,
+                        LeafForm) {
     throw Error(ErrorKind::Internal, "the blocked forest walk is not built for this cpu");
 }
 

@@ -58,12 +58,26 @@ struct BlockedView {
     const ForestBlock *blocks;  // the float blocks, or
     const CodedBlock *coded;    // the coded ones
     const double *values;
+    const uint16_t *shares;  // or nullptr (BlockedTree::shares)
     size_t width;
     int levels;
     int height[3];
     uint32_t first[3];
     const double *values_at(uint32_t bottom) const { return values + bottom * width; }
+    const uint16_t *shares_at(uint32_t bottom) const { return shares + bottom * width; }
 };
+
+// A class's share of a leaf in whole 1/kShareOne: its frequency times 2^15,
+// rounded (within half a unit). Summed over the trees they are exact
+// integers; Forest::predict_class takes the class they put ahead when no
+// rounding could overturn its lead.
+constexpr int32_t kShareOne = 1 << 15;
+// false for a value that is no frequency (outside [0, 1], NaN)
+inline bool share_of(double frequency, uint16_t *share) {
+    if (!(frequency >= 0 && frequency <= 1)) return false;
+    *share = static_cast<uint16_t>(frequency * kShareOne + 0.5);  // the product is exact; rounds half up
+    return true;
+}
 
 struct BlockedTree {
     // Level by level (the top one holds depth % 5 levels, or 5, each one
@@ -77,6 +91,10 @@ struct BlockedTree {
     // per bottom position, its leaf's values (class frequencies, or the
     // mean): one load from the walk's end, not two
     std::vector<double> values;
+    // the same as shares (share_of) when every leaf value is a frequency
+    // (a classifier's): a quarter of the bytes, so that a forest's walk to
+    // its predicted class stays in the CPU's cache where its values do not
+    std::vector<uint16_t> shares;
     size_t width = 1;  // values per position
     int32_t depth = 0;
     int levels = 0;
@@ -84,8 +102,9 @@ struct BlockedTree {
     uint32_t first[3] = {};  // the index of each level's first block
 
     // Sized for a tree of depth levels and width values a leaf, every node a
-    // dummy; coded: every threshold put will have a code.
-    void shape(int32_t depth, size_t width, bool coded);
+    // dummy; coded: every threshold put will have a code; shared: shares are
+    // kept (dropped if a leaf value put is no frequency).
+    void shape(int32_t depth, size_t width, bool coded, bool shared);
     // The node at depth d whose path from the root is pos (d bits).
     void put_node(int32_t d, uint32_t pos, float threshold, uint8_t feature);
     // The leaf at depth d, path pos, and its width values.
@@ -151,11 +170,16 @@ struct BlockedRow {
     int16_t code[kMaxBlockedFeatures];
 };
 
+// Which of a leaf's forms the caller reads once the walk ends: the walk
+// starts loading it while the other trees are still walked.
+enum class LeafForm : uint8_t { Values, Shares };
+
 // The bottom position the row reaches in each of the trees t[0..m), with
 // AVX-512 (only when forest_walk() is Avx512).
 void walk_blocked(const BlockedView *const *t, size_t m, const BlockedRow &row, uint32_t *bottom);
 
 // The levels of a blocked tree: trees of one depth have the same.
+constexpr size_t kMaxAlike = 128;
 struct BlockedShape {
     bool coded = false;
     int levels = 0;
@@ -177,9 +201,9 @@ struct BlockedShape {
         return s;
     }
 };
-// walk_blocked for trees t[0..m) all of this shape: the same bottoms, in
-// fewer instructions.
+// walk_blocked for trees t[0..m) all of this shape, m <= kMaxAlike: the
+// same bottoms, in fewer instructions (Shares: every tree keeps shares).
 void walk_blocked_alike(const BlockedShape &shape, const BlockedView *const *t, size_t m, const BlockedRow &row,
-                        uint32_t *bottom);
+                        uint32_t *bottom, LeafForm form = LeafForm::Values);
 
 }  // namespace unlearn

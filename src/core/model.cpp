@@ -600,15 +600,7 @@ double FittedModel::predict(const Eigen::Ref<const Vector> &x) const {
                               check_width(x.size(), f.forest->features());
                               // a Ref to a Vector is contiguous: its values in place, no copy per row
                               if (f.classes.size() == 0) return f.forest->predict_value(x.data());
-                              // the probabilities on the stack for a few classes: no allocation a row
-                              constexpr int kOnStack = 16;
-                              const int n = f.forest->classes();
-                              double few[kOnStack];
-                              std::vector<double> many(static_cast<size_t>(n > kOnStack ? n : 0));
-                              double *p = many.empty() ? few : many.data();
-                              f.forest->predict_proba(x.data(), p);
-                              const auto top = static_cast<int>(std::max_element(p, p + n) - p);  // first of equals, as numpy's argmax
-                              return f.classes.label(top);
+                              return f.classes.label(f.forest->predict_class(x.data()));
                           },
                       },
                       fit);

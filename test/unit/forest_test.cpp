@@ -689,6 +689,9 @@ std::pair<int, int> check_walks(const Rows &r, int classes, const ForestOptions 
                 const Vector got = f.predict_proba(x);
                 for (int c = 0; c < classes; ++c)
                     EXPECT_EQ(bits_of_double(got(c)), bits_of_double(want(c))) << "walk " << static_cast<int>(w) << " row " << i << " class " << c;
+                // the class from the leaves' shares is the probabilities' argmax, the first of equals
+                EXPECT_EQ(f.predict_class(x), static_cast<int>(std::max_element(want.data(), want.data() + classes) - want.data()))
+                    << "walk " << static_cast<int>(w) << " row " << i;
             } else {
                 EXPECT_EQ(bits_of_double(f.predict_value(x)), bits_of_double(want(0))) << "walk " << static_cast<int>(w) << " row " << i;
             }
@@ -804,5 +807,38 @@ TEST(Forest, PredictionWalksMatchTheNodesBitForBit) {
         const auto [n2, w2] = check_walks(mixed, classes, o);
         EXPECT_GT(n2, 0);
         EXPECT_GT(w2, 0);
+    }
+}
+
+// predict's class comes from the leaves' shares only when it leads by more
+// than their rounding could overturn: at a tie (every row twice, once of
+// each of two classes: every leaf half and half) it is the probabilities'
+// argmax, the first of equals, under every walk.
+TEST(Forest, PredictedClassAtTiesIsTheFirstOfEquals) {
+    for (int classes : {2, 3}) {
+        const Rows half = make_rows(300, 4, classes, 31);
+        Rows r{RowMatrix(2 * half.x.rows(), 4), Vector(2 * half.x.rows())};
+        for (Eigen::Index i = 0; i < half.x.rows(); ++i)
+            for (int k = 0; k < 2; ++k) {
+                r.x.row(2 * i + k) = half.x.row(i);
+                r.y(2 * i + k) = static_cast<double>((k + i) % 2);
+            }
+        ForestOptions o;
+        o.n_estimators = 7;
+        o.seed = 2;
+        o.max_depth = 6;
+        Forest f(o, 4, classes);
+        f.fit(r.x, r.y);
+        const ForestWalk was = forest_walk();
+        for (ForestWalk w : {ForestWalk::Scalar, ForestWalk::Avx512}) {
+            if (!set_forest_walk(w)) continue;
+            EXPECT_EQ(f.predicts_from_shares(), w == ForestWalk::Avx512);
+            for (Eigen::Index i = 0; i < half.x.rows(); ++i) {
+                const Vector p = f.predict_proba(half.x.row(i).data());
+                ASSERT_EQ(p(0), p(1)) << "row " << i;
+                EXPECT_EQ(f.predict_class(half.x.row(i).data()), 0) << "walk " << static_cast<int>(w) << " row " << i;
+            }
+        }
+        set_forest_walk(was);
     }
 }
