@@ -1036,8 +1036,8 @@ bool lay_out(const Tree &t, int classes, unsigned bits, std::vector<Step> &out, 
 // kMaxBlockedDepth, a threshold is no float or a feature too large, or the
 // tree has fewer than an eighth of the leaves a complete tree of its depth
 // has (a depth-limited tree is rarely sparser): blocks and values then take
-// at most about 8 times the steps' memory, at most 2^12 * (10 * classes + 5)
-// bytes (a classifier's shares included). Coded blocks when every threshold
+// at most about 8 times the steps' memory, about 2^12 * (10 * classes + 5)
+// bytes at most (a classifier's shares included). Coded blocks when every threshold
 // has a cell code, float ones when not.
 bool lay_out_blocked(const Tree &t, int classes, int features, BlockedTree &out) {
     if (static_cast<size_t>(features) > kMaxBlockedFeatures) return false;
@@ -1232,7 +1232,7 @@ const Forest::Plan &Forest::plan() const {
         }
         p->groups.push_back(std::move(g));
     }
-    p->shared = classes_ > 0 && std::all_of(p->groups.begin(), p->groups.end(), [](const WalkGroup &g) {
+    p->shared = classes_ > 0 && !trees_.empty() && std::all_of(p->groups.begin(), p->groups.end(), [](const WalkGroup &g) {
         return g.alike && g.narrow.empty() && g.wide.empty() &&
                std::all_of(g.blocked.begin(), g.blocked.end(), [](const BlockedView *v) { return v->shares != nullptr; });
     });

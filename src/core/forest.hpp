@@ -177,7 +177,8 @@ public:
     // when not.
     int predict_class(const double *x) const;
     // Whether predict_class reads the shares under the walk in use (every
-    // tree blocked, of one shape): for tests.
+    // tree blocked and keeping shares, the trees of each group of 128 of
+    // one shape): for tests.
     bool predicts_from_shares() const;
     double predict_value(const double *x) const;  // regression: mean of leaf means
     // scikit-learn's feature_importances_: impurity decrease per feature,

@@ -90,7 +90,7 @@ void BlockedTree::put_leaf(int32_t d, uint32_t pos, const double *leaf_values) {
     std::vector<uint16_t> leaf_shares(width);
     for (size_t c = 0; c < width; ++c)
         if (!share_of(leaf_values[c], &leaf_shares[c])) {
-            shares = {};  // a value that is no frequency: the tree keeps no shares
+            std::vector<uint16_t>().swap(shares);  // a value that is no frequency: the tree keeps none
             return;
         }
     for (size_t p = size_t{pos} << below; p < (size_t{pos} + 1) << below; ++p)

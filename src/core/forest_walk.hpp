@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -75,7 +76,7 @@ constexpr int32_t kShareOne = 1 << 15;
 // false for a value that is no frequency (outside [0, 1], NaN)
 inline bool share_of(double frequency, uint16_t *share) {
     if (!(frequency >= 0 && frequency <= 1)) return false;
-    *share = static_cast<uint16_t>(frequency * kShareOne + 0.5);  // the product is exact; rounds half up
+    *share = static_cast<uint16_t>(std::lround(frequency * kShareOne));  // the product is exact, so is the rounding
     return true;
 }
 

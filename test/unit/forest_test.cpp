@@ -813,7 +813,8 @@ TEST(Forest, PredictionWalksMatchTheNodesBitForBit) {
 // predict's class comes from the leaves' shares only when it leads by more
 // than their rounding could overturn: at a tie (every row twice, once of
 // each of two classes: every leaf half and half) it is the probabilities'
-// argmax, the first of equals, under every walk.
+// argmax, the first of equals, under every walk; when the shares tie but
+// the probabilities do not, the probabilities decide.
 TEST(Forest, PredictedClassAtTiesIsTheFirstOfEquals) {
     for (int classes : {2, 3}) {
         const Rows half = make_rows(300, 4, classes, 31);
@@ -841,4 +842,32 @@ TEST(Forest, PredictedClassAtTiesIsTheFirstOfEquals) {
         }
         set_forest_walk(was);
     }
+}
+
+// Shares that tie over probabilities that do not: 70,000 rows of one value,
+// 34,999 of class 0 and 35,001 of class 1, so each tree is one leaf whose
+// frequencies (0.49999, 0.50001) both round to 16,384 units. The class must
+// be 1, from predict_proba: taking the shares' first of equals would say 0.
+TEST(Forest, PredictedClassWhenSharesTieIsTheProbabilities) {
+    Rows r{RowMatrix(70000, 2), Vector(70000)};
+    for (Eigen::Index i = 0; i < r.x.rows(); ++i) {
+        r.x(i, 0) = 1;
+        r.x(i, 1) = 2;
+        r.y(i) = i < 34999 ? 0 : 1;
+    }
+    ForestOptions o;
+    o.n_estimators = 3;
+    o.seed = 4;
+    Forest f(o, 2, 2);
+    f.fit(r.x, r.y);
+    const double x[2] = {1, 2};
+    const Vector p = f.predict_proba(x);
+    ASSERT_GT(p(1), p(0));
+    const ForestWalk was = forest_walk();
+    for (ForestWalk w : {ForestWalk::Scalar, ForestWalk::Avx512}) {
+        if (!set_forest_walk(w)) continue;
+        EXPECT_EQ(f.predicts_from_shares(), w == ForestWalk::Avx512);
+        EXPECT_EQ(f.predict_class(x), 1) << "walk " << static_cast<int>(w);
+    }
+    set_forest_walk(was);
 }
