@@ -145,6 +145,15 @@ private:
 // says so with a later format (summation-form states with exact sums: 2).
 constexpr uint16_t kFirstFormat = 1;
 constexpr uint16_t kLastFormat = 2;
+// Set in the stored format field of a blob whose checksum is word_sum64;
+// blobs written before 0.7.0's stop 28 hold hash64 and do not have it. The
+// format a reader sees is without it.
+constexpr uint16_t kWordSumFlag = 0x8000;
+// A frame's checksum, eight bytes a step in four lanes (xxHash64's round):
+// a forest's state is megabytes, and hash64 takes a step a byte (19 ms for
+// 16 MB, at every change). Any one byte changed changes it: each step is a
+// bijection of its lane given the others, and so is the lanes' merge.
+uint64_t word_sum64(const void *data, size_t len);
 std::vector<uint8_t> frame(const char magic[4], uint16_t kind, const std::vector<uint8_t> &payload,
                            uint16_t format = kFirstFormat);
 // The same frame built in place, for a payload written straight into the blob

@@ -412,3 +412,62 @@ TEST(HostileBytes, VarintsHaveOneStoredForm) {
     EXPECT_THROW(read({0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02}), Error);  // a 65th bit
     EXPECT_EQ(read({0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}), ~uint64_t{0});
 }
+
+namespace {
+// A blob as builds before the word checksum sealed it: the format without
+// kWordSumFlag, hash64 of the payload.
+Bytes with_byte_sum(const Bytes &blob) {
+    Bytes old = blob;
+    old[5] = static_cast<uint8_t>(old[5] & ~(kWordSumFlag >> 8));
+    const uint64_t sum = hash64(old.data() + kHeader, old.size() - kHeader);
+    std::memcpy(old.data() + 12, &sum, sizeof sum);
+    return old;
+}
+}  // namespace
+
+// Blobs stored before the word checksum (hash64, no flag) still decode, and
+// their checksum still guards every payload byte; new blobs carry the flag.
+TEST(HostileBytes, BlobsSealedBeforeTheWordSumStillDecode) {
+    for (const Decoder &d : all_decoders()) {
+        ASSERT_NE(d.valid[5] & (kWordSumFlag >> 8), 0) << d.name;
+        const Bytes old = with_byte_sum(d.valid);
+        std::string why;
+        EXPECT_EQ(outcome(d, old, &why), Outcome::Accepted) << d.name << " " << why;
+        for (size_t i = kHeader; i < old.size(); ++i) {
+            Bytes bad = old;
+            bad[i] ^= 0x01;
+            ASSERT_EQ(outcome(d, bad, &why), Outcome::Rejected) << d.name << ", byte " << i;
+        }
+        // the flag says which sum the header holds: cleared over a word sum, or
+        // set over a byte sum, the blob is refused
+        Bytes flipped = d.valid;
+        flipped[5] = static_cast<uint8_t>(flipped[5] ^ (kWordSumFlag >> 8));
+        EXPECT_EQ(outcome(d, flipped, &why), Outcome::Rejected) << d.name;
+        flipped = old;
+        flipped[5] = static_cast<uint8_t>(flipped[5] ^ (kWordSumFlag >> 8));
+        EXPECT_EQ(outcome(d, flipped, &why), Outcome::Rejected) << d.name;
+    }
+}
+
+// Every length around the four lanes' 32-byte steps and the byte tail, every
+// byte, every bit: the word sum changes (each step is a bijection of its
+// lane, the lanes' merge and the tail of the result).
+TEST(HostileBytes, WordSumChangesWithAnyOneByte) {
+    std::mt19937_64 rng(7);
+    for (size_t len : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{31}, size_t{32}, size_t{33}, size_t{63},
+                       size_t{64}, size_t{100}, size_t{257}}) {
+        Bytes b(len);
+        for (auto &x : b) x = static_cast<uint8_t>(rng());
+        const uint64_t sum = word_sum64(b.data(), b.size());
+        for (size_t i = 0; i < len; ++i)
+            for (int bit = 0; bit < 8; ++bit) {
+                Bytes c = b;
+                c[i] ^= static_cast<uint8_t>(1 << bit);
+                ASSERT_NE(word_sum64(c.data(), c.size()), sum) << "length " << len << ", byte " << i << ", bit " << bit;
+            }
+        // and with the length: a zero byte more is another sum
+        Bytes longer = b;
+        longer.push_back(0);
+        EXPECT_NE(word_sum64(longer.data(), longer.size()), sum) << "length " << len;
+    }
+}
