@@ -147,6 +147,12 @@ int64 forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std
     std::vector<RowEntry> removed;      // the forgotten rows the model was trained on
     std::vector<Eigen::Index> trained;  // those of them whose values are at hand
     std::vector<Eigen::Index> unseen;   // deleted holdout rows: the evidence's reference when there are enough
+    // most of a statement's rows were trained on: room for them all, not a
+    // doubling per power of two (a 10% DELETE of a million rows moved
+    // its entries 17 times)
+    const auto requested = static_cast<size_t>(std::count(selected.begin(), selected.end(), 1));
+    removed.reserve(requested);
+    trained.reserve(requested);
     lock_blocks_each(spi, m, bucket_numbers(wanted), [&](int32 bucket, LineageBlock &block) {
         check_interrupts();  // a block of lineage per turn: a million-row DELETE visits thousands
         const Wanted &w = wanted[bucket];
