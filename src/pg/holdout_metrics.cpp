@@ -72,7 +72,8 @@ UNLEARN_FUNCTION(unlearn_refresh_metrics) {
     std::vector<std::string> columns = m.features;
     columns.push_back(m.target);
     check_source(spi, m.relation, columns);
-    const std::vector<ShardState> states = load_states(spi, m);
+    std::vector<std::vector<uint8_t>> stored;  // the rows' bytes: the audit's hash is of them
+    const std::vector<ShardState> states = load_states(spi, m, nullptr, &stored);
     const FittedModel fit = fit_meta(m, states);
     const std::string json = holdout_metrics(spi, m, fit);
     if (json.empty())
@@ -83,7 +84,7 @@ UNLEARN_FUNCTION(unlearn_refresh_metrics) {
     e.event = "metrics";
     e.method = "holdout rows";
     e.rows = 0;
-    e.hash_before = e.hash_after = state_hash(m, states);
+    e.hash_before = e.hash_after = state_hash(m, states, stored);
     e.details = "\"metrics\": " + json;
     e.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
     write_audit(spi, m, e);

@@ -171,14 +171,17 @@ void ModelChange::keep_for_next_change() {
 
 std::string state_hash(const ModelMeta &m, const std::vector<ShardState> &states,
                        const std::vector<std::vector<uint8_t>> &stored) {
-    // A forest's encoding is canonical (preorder, forest.cpp): the bytes it
-    // was read from or written as are what encoding it again gives, and a
-    // forest is megabytes. Other states are encoded again (a blob of an
-    // older format re-encodes in the current one).
+    // The hash is of the rows as stored (sha256 of the shards' state bytes,
+    // in shard order: what SQL can check): a shard's bytes as they were read
+    // or written, and encoded only when not at hand (a shard with deltas, a
+    // kept one). Hashing what was read, not an encoding of it, keeps the
+    // chain of before/after hashes across a change of the stored form: a
+    // blob sealed by an older build (another checksum, stop 28; another
+    // payload format) is not what this build would encode.
     std::vector<std::vector<uint8_t>> encoded(states.size());
     std::vector<const std::vector<uint8_t> *> blobs;
     for (size_t i = 0; i < states.size(); ++i) {
-        const bool reuse = i < stored.size() && !stored[i].empty() && std::holds_alternative<ForestShard>(states[i]);
+        const bool reuse = i < stored.size() && !stored[i].empty();
         if (!reuse) encoded[i] = encode_state(m.algorithm, states[i]);
         blobs.push_back(reuse ? &stored[i] : &encoded[i]);
     }

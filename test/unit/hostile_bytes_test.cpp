@@ -113,8 +113,8 @@ TEST(HostileBytes, EveryTruncationIsCorruptState) {
 }
 
 // Every position, every other value. The header fields are all checked, and
-// the checksum (FNV-1a, then a bijective finaliser) changes with any single
-// byte of the payload, so not one of these may decode.
+// the checksum (word_sum64; hash64 for blobs sealed before stop 28) changes
+// with any single byte of the payload, so not one of these may decode.
 TEST(HostileBytes, EverySingleByteChangeIsCorruptState) {
     for (const Decoder &d : all_decoders())
         for (size_t i = 0; i < d.valid.size(); ++i)
@@ -470,4 +470,13 @@ TEST(HostileBytes, WordSumChangesWithAnyOneByte) {
         longer.push_back(0);
         EXPECT_NE(word_sum64(longer.data(), longer.size()), sum) << "length " << len;
     }
+}
+
+// The checksums' values are part of the stored format: hash64's (blobs sealed
+// before stop 28, and lineage's key hashes, which place keys in buckets and
+// shards) as the builds before computed them, word_sum64's as stop 28 did.
+TEST(HostileBytes, ChecksumsKeepTheirValues) {
+    EXPECT_EQ(hash64("pg_unlearn", 10), 9533381133607563201ULL);
+    EXPECT_EQ(hash64("", 0), 15503018906515740718ULL);
+    EXPECT_EQ(word_sum64("pg_unlearn: a frame's payload, 40 bytes.", 40), 5627817263185891902ULL);
 }
