@@ -4,6 +4,7 @@
 namespace unlearn {
 
 namespace {
+constexpr uint64_t kFnvPrime = 1099511628211ULL;
 // murmur3's finaliser: a bijection that spreads every bit over all 64
 uint64_t fmix64(uint64_t h) {
     h ^= h >> 33;
@@ -20,7 +21,7 @@ uint64_t hash64(const void *data, size_t len) {
     uint64_t h = 1469598103934665603ULL;
     for (size_t i = 0; i < len; ++i) {
         h ^= p[i];
-        h *= 1099511628211ULL;
+        h *= kFnvPrime;
     }
     return fmix64(h);  // FNV alone mixes the last bytes poorly
 }
@@ -44,7 +45,7 @@ uint64_t word_sum64(const void *data, size_t len) {
         }
     uint64_t h = lane[0];
     for (int k = 1; k < 4; ++k) h = sum_round(h, lane[k]);
-    for (; i < len; ++i) h = (h ^ p[i]) * 1099511628211ULL;  // the tail a byte at a time (FNV's prime)
+    for (; i < len; ++i) h = (h ^ p[i]) * kFnvPrime;  // the tail a byte at a time, as hash64
     return fmix64(h);
 }
 

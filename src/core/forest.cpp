@@ -1037,8 +1037,8 @@ bool lay_out(const Tree &t, int classes, unsigned bits, std::vector<Step> &out, 
 // tree has fewer than an eighth of the leaves a complete tree of its depth
 // has (a depth-limited tree is rarely sparser): blocks and values then take
 // at most about 8 times the steps' memory, about 2^12 * (10 * classes + 5)
-// bytes at most (a classifier's shares included). Coded blocks when every threshold
-// has a cell code, float ones when not.
+// bytes at most (a classifier's shares included). Coded blocks when every
+// threshold has a cell code, float ones when not.
 bool lay_out_blocked(const Tree &t, int classes, int features, BlockedTree &out) {
     if (static_cast<size_t>(features) > kMaxBlockedFeatures) return false;
     struct Todo {
@@ -1265,6 +1265,25 @@ void Forest::predict_proba(const double *x, double *sum) const {
     for (int c = 0; c < classes_; ++c) sum[c] /= static_cast<double>(trees_.size());
 }
 
+namespace {
+// A value per class, on the stack for a few classes: no allocation a row.
+template <typename T>
+class PerClass {
+public:
+    explicit PerClass(int classes) : many_(static_cast<size_t>(classes > kFew ? classes : 0)) {
+        std::fill_n(data(), classes, T{});
+    }
+    PerClass(const PerClass &) = delete;
+    PerClass &operator=(const PerClass &) = delete;
+    T *data() { return many_.empty() ? few_ : many_.data(); }
+
+private:
+    static constexpr int kFew = 16;
+    T few_[kFew];
+    std::vector<T> many_;
+};
+}  // namespace
+
 int Forest::predict_class(const double *x) const {
     if (classes_ == 0) throw Error(ErrorKind::Internal, "predict_class of a regression forest");
     const Plan &plan = this->plan();
@@ -1274,11 +1293,8 @@ int Forest::predict_class(const double *x) const {
     // of every other by trees + 2 or more is ahead in the summed frequencies
     // by at least 2^-14, far beyond what rounding moves predict_proba's sums
     // and their division (less than 2^-26 for 10,000 trees): its argmax.
-    constexpr int kOnStack = 16;
-    int64_t few[kOnStack];
-    std::vector<int64_t> many(static_cast<size_t>(classes_ > kOnStack ? classes_ : 0));
-    int64_t *q = many.empty() ? few : many.data();
-    std::fill_n(q, classes_, int64_t{0});
+    PerClass<int64_t> sums(classes_);
+    int64_t *q = sums.data();
     const size_t width = static_cast<size_t>(classes_);
     RowFloats xf(x, features_);
     uint32_t bottom[kLanes];
@@ -1286,7 +1302,7 @@ int Forest::predict_class(const double *x) const {
         const size_t m = g.blocked.size();
         walk_blocked_alike(g.shape, g.blocked.data(), m, xf.get(), bottom, LeafForm::Shares);
         const uint16_t *leaf[kLanes];
-        for (size_t k = 0; k < m; ++k) leaf[k] = g.blocked[k]->shares + bottom[k] * width;
+        for (size_t k = 0; k < m; ++k) leaf[k] = g.blocked[k]->shares_at(bottom[k]);
         // a class at a time, summed in a register: adding to q[c] tree by
         // tree would wait on its store every time
         for (size_t c = 0; c < width; ++c) {
@@ -1302,14 +1318,11 @@ int Forest::predict_class(const double *x) const {
     return top;
 }
 
-bool Forest::predicts_from_shares() const { return classes_ > 0 && plan().shared; }
+bool Forest::predicts_from_shares() const { return plan().shared; }
 
 int Forest::predict_class_exactly(const double *x) const {
-    // the probabilities on the stack for a few classes: no allocation a row
-    constexpr int kOnStack = 16;
-    double few[kOnStack];
-    std::vector<double> many(static_cast<size_t>(classes_ > kOnStack ? classes_ : 0));
-    double *p = many.empty() ? few : many.data();
+    PerClass<double> proba(classes_);
+    double *p = proba.data();
     predict_proba(x, p);
     return static_cast<int>(std::max_element(p, p + classes_) - p);  // first of equals, as numpy's argmax
 }

@@ -180,7 +180,6 @@ enum class LeafForm : uint8_t { Values, Shares };
 void walk_blocked(const BlockedView *const *t, size_t m, const BlockedRow &row, uint32_t *bottom);
 
 // The levels of a blocked tree: trees of one depth have the same.
-constexpr size_t kMaxAlike = 128;
 struct BlockedShape {
     bool coded = false;
     int levels = 0;
@@ -202,6 +201,8 @@ struct BlockedShape {
         return s;
     }
 };
+// The most trees walk_blocked_alike walks at once (it keeps a turn for each).
+constexpr size_t kMaxAlike = 128;
 // walk_blocked for trees t[0..m) all of this shape, m <= kMaxAlike: the
 // same bottoms, in fewer instructions (Shares: every tree keeps shares).
 void walk_blocked_alike(const BlockedShape &shape, const BlockedView *const *t, size_t m, const BlockedRow &row,

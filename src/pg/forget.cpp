@@ -150,9 +150,9 @@ int64 forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std
     // most of a statement's rows were trained on: room for them all, not a
     // doubling per power of two (a 10% DELETE of a million rows moved
     // its entries 17 times)
-    const auto requested = static_cast<size_t>(std::count(selected.begin(), selected.end(), 1));
-    removed.reserve(requested);
-    trained.reserve(requested);
+    const int64 requested = std::count(selected.begin(), selected.end(), 1);
+    removed.reserve(static_cast<size_t>(requested));
+    trained.reserve(static_cast<size_t>(requested));
     lock_blocks_each(spi, m, bucket_numbers(wanted), [&](int32 bucket, LineageBlock &block) {
         check_interrupts();  // a block of lineage per turn: a million-row DELETE visits thousands
         const Wanted &w = wanted[bucket];
@@ -183,7 +183,7 @@ int64 forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std
     ModelChange change(spi, m, "unlearn", removed.empty() ? "holdout rows only" : strategy.forget_method(), started,
                        figures && m.options.holdout > 0);
     change.audit.rows = static_cast<int64>(removed.size());
-    change.audit.rows_requested = std::count(selected.begin(), selected.end(), 1);
+    change.audit.rows_requested = requested;
     if (strategy.forget_reads_lineage())
         write_blocks(spi, m, changed);  // first: a retrain reads the rows lineage holds now
     else
