@@ -125,6 +125,11 @@ void NaiveBayesStats::add_rows(const RowMatrix &x, const Vector &y, int sign) {
 
 void NaiveBayesStats::merge(const NaiveBayesStats &o, int sign) {
     if (o.p_ != p_) throw Error(ErrorKind::CorruptState, "shard states of one model disagree on their layout");
+    if (sign > 0) {  // the classes added here count against the limit, as add_rows counts them
+        size_t added = 0;
+        for (const auto &kv : o.classes_) added += classes_.count(kv.first) ? 0 : 1;
+        check_class_count(classes_.size() + added);
+    }
     for (const auto &kv : o.classes_) {
         ClassStats &cs = class_stats(kv.first);
         cs.n += sign * kv.second.n;

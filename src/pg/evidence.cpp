@@ -238,11 +238,13 @@ std::string json_number(double v) {
     return buf;
 }
 
+bool has_event_figures(const ModelMeta &m) { return m.options.holdout > 0 && m.key_columns.size() == 1; }
+
 namespace {
 
 std::string figures(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &before,
                     const std::vector<ShardState> &after, const DeletedRows &deleted) {
-    if (!(m.options.holdout > 0) || m.key_columns.size() != 1) return "";
+    if (!has_event_figures(m)) return "";
     const bool own_reference = deleted.holdout_x.rows() >= kMinDeletedHoldout;
     const bool groups = !m.options.monitor_group.empty() && !before.empty();
     const HoldoutSample h = own_reference && !groups ? HoldoutSample{} : holdout_sample(spi, m);

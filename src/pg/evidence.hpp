@@ -37,8 +37,12 @@ std::string json_number(double v);
 // A JSON string literal, quotes and escapes included.
 std::string json_string(const std::string &s);
 
-// The figures as members of a JSON object ("" when the model has no holdout
-// rows or its rows cannot be fetched by a one-column key). A figure never
+// Whether a change of this model has figures: it has holdout rows, and its
+// rows can be fetched by a one-column key. Without them the deleted rows
+// need not be gathered.
+bool has_event_figures(const ModelMeta &m);
+
+// The figures as members of a JSON object ("" when !has_event_figures(m)). A figure never
 // fails the DELETE: when the updated model cannot be fitted (no row left, a
 // singular system) the figures say so instead.
 std::string event_figures(Spi &spi, const ModelMeta &m, const std::vector<ShardState> &before,

@@ -177,11 +177,14 @@ int64 forget_rows(Spi &spi, const ModelMeta &m, const Collected &rows, const std
     });
     if (!any_changed) return 0;
     const ForgettingStrategy &strategy = strategy_of(m.strategy);
-    const DeletedRows forgotten{rows.x(trained, Eigen::all), rows.y(trained), rows.x(unseen, Eigen::all), rows.y(unseen)};
     // holdout rows only: no state changed, so no figures (a no-op group impact would hide the last real one)
-    const DeletedRows *figures = removed.empty() ? nullptr : &forgotten;
+    const bool scored = !removed.empty() && has_event_figures(m);
+    const DeletedRows forgotten = scored ? DeletedRows{rows.x(trained, Eigen::all), rows.y(trained),
+                                                       rows.x(unseen, Eigen::all), rows.y(unseen)}
+                                         : DeletedRows{};
+    const DeletedRows *figures = scored ? &forgotten : nullptr;
     ModelChange change(spi, m, "unlearn", removed.empty() ? "holdout rows only" : strategy.forget_method(), started,
-                       figures && m.options.holdout > 0);
+                       scored);
     change.audit.rows = static_cast<int64>(removed.size());
     change.audit.rows_requested = requested;
     if (strategy.forget_reads_lineage())

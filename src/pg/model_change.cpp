@@ -45,13 +45,23 @@ void ModelChange::change_all_shards() {
 }
 
 void ModelChange::add_rows(int32 shard, const RowMatrix &x, const Vector &y, int sign) {
-    summation(states.at(static_cast<size_t>(shard))).add_rows(x, y, sign);
+    ShardState &state = states.at(static_cast<size_t>(shard));
     audit.shards.push_back(shard);
-    if (created_ || takes_turns(model)) return;
+    if (created_ || takes_turns(model)) {
+        summation(state).add_rows(x, y, sign);
+        return;
+    }
     auto at = deltas_.find(shard);
     if (at == deltas_.end()) at = deltas_.emplace(shard, Delta{empty_state(model.algorithm, width(model)), sign}).first;
     if (at->second.sign != sign) throw Error(ErrorKind::Internal, "a change both adds and takes away rows of a shard");
-    summation(at->second.rows).add_rows(x, y, +1);
+    // The rows are summed once, into a delta of their own, which the state
+    // then takes: the sums are exact, so the state is bit for bit what
+    // adding the rows to it would make (a 10% DELETE of a million rows
+    // summed them twice)
+    ShardState rows = empty_state(model.algorithm, width(model));
+    summation(rows).add_rows(x, y, +1);
+    merge_state(state, rows, sign);
+    merge_state(at->second.rows, rows, +1);
 }
 
 void ModelChange::lock_shards(const std::vector<int32> &shards) {

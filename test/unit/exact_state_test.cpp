@@ -297,6 +297,53 @@ TEST(ExactState, RandomLearnAndForgetSequencesGiveTheRetrain) {
     }
 }
 
+// A change sums a statement's rows once, into a delta of their own, and
+// the state takes the delta (merge_state): that must be bit for bit the
+// state the rows added to it directly would make, learning and forgetting.
+TEST(ExactState, RowsTakenAsADeltaGiveTheRetrain) {
+    for (Algorithm a : {Algorithm::LinearRegression, Algorithm::NaiveBayes}) {
+        for (uint64_t seed = 0; seed < 3; ++seed) {
+            Data d = mixed_rows(2000, 3, 7, 500 + seed);
+            if (a == Algorithm::NaiveBayes)
+                for (Eigen::Index i = 0; i < d.y.size(); ++i) d.y(i) = static_cast<double>((i * 5 + seed) % 4);
+            std::mt19937_64 rng(600 + seed);
+            ShardState s = empty_state(a, 3);
+            auto apply = [&](const std::vector<Eigen::Index> &rows, int sign) {
+                in_random_blocks(rows, rng, [&](const std::vector<Eigen::Index> &b) {
+                    ShardState delta = empty_state(a, 3);
+                    summation(delta).add_rows(take_rows(d.x, b), take_rows(d.y, b), +1);
+                    merge_state(s, delta, sign);
+                });
+            };
+            std::vector<Eigen::Index> all, gone, held;
+            for (Eigen::Index i = 0; i < d.x.rows(); ++i) {
+                all.push_back(i);
+                (rng() % 3 == 0 ? gone : held).push_back(i);
+            }
+            apply(all, +1);
+            apply(gone, -1);
+            ShardState want = retrained(a, d, held);
+            if (auto *nb = std::get_if<NaiveBayesStats>(&want)) nb->keep_empty_classes_of(std::get<NaiveBayesStats>(s));
+            const std::string what = std::string(algorithm_name(a)) + ", seed " + std::to_string(seed);
+            EXPECT_EQ(encode_state(a, s), encode_state(a, want)) << what;
+            // rows forgotten twice (more than the state holds): refused
+            ShardState again = empty_state(a, 3);
+            summation(again).add_rows(d.x, d.y, +1);
+            EXPECT_TRUE(throws_kind(ErrorKind::CorruptState, [&] { merge_state(s, again, -1); })) << what;
+        }
+    }
+    // a delta that brings the classes past the limit is refused as rows that do
+    NaiveBayesStats s(1), delta(1);
+    RowMatrix x = RowMatrix::Zero(60, 1);
+    Vector y(60);
+    for (int i = 0; i < 60; ++i) y(i) = i;
+    s.add_rows(x, y, +1);
+    for (int i = 0; i < 60; ++i) y(i) = 100 + i;
+    delta.add_rows(x, y, +1);
+    EXPECT_TRUE(throws_kind(ErrorKind::DataException, [&] { s.merge(delta, +1); }));
+    EXPECT_TRUE(throws_kind(ErrorKind::DataException, [&] { s.add_rows(x, y, +1); }));
+}
+
 TEST(ExactState, StateRoundTripsThroughItsBlob) {
     Data d = mixed_rows(500, 3, 5, 400);
     for (Algorithm a : {Algorithm::LinearRegression, Algorithm::NaiveBayes}) {
