@@ -23,6 +23,9 @@ int64_t NaiveBayesStats::rows() const {
 }
 
 ClassStats &NaiveBayesStats::class_stats(double label) {
+    // -0.0 and 0.0 are one class (== and the map's order say so): its key is
+    // +0.0 whichever came first, so the bytes do not depend on row order
+    if (label == 0) label = 0.0;
     auto it = classes_.find(label);
     if (it != classes_.end()) return it->second;
     if (classes_.size() >= kMaxClasses)

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "classifier.hpp"
+#include "model.hpp"
 #include "naive_bayes.hpp"
 #include "testing.hpp"
 
@@ -196,6 +197,22 @@ TEST(NaiveBayes, ForgettingAnUnknownRowIsCorruptState) {
     NaiveBayesStats t = nb_stats_of(d.x, d.y);
     t.add_rows(d.x.bottomRows(1), d.y.tail(1), -1);
     EXPECT_TRUE(throws_kind(ErrorKind::CorruptState, [&] { t.add_rows(d.x.bottomRows(1), d.y.tail(1), -1); }));
+}
+
+// A float target's -0.0 and 0.0 are one class, keyed +0.0 whichever row
+// comes first: the state's bytes do not depend on the rows' order.
+TEST(NaiveBayes, NegativeZeroLabelIsClassZeroInAnyOrder) {
+    RowMatrix x(4, 1);
+    x << 1.0, 2.0, 3.0, 4.0;
+    Vector zero_first(4), negative_first(4);
+    zero_first << 0.0, -0.0, 1.0, -0.0;
+    negative_first << -0.0, 0.0, 1.0, -0.0;
+    NaiveBayesStats a(1), b(1);
+    a.add_rows(x, zero_first, +1);
+    b.add_rows(x, negative_first, +1);
+    EXPECT_EQ(encode_state(Algorithm::NaiveBayes, ShardState{a}), encode_state(Algorithm::NaiveBayes, ShardState{b}));
+    ASSERT_EQ(b.classes().size(), 2u);
+    EXPECT_FALSE(std::signbit(b.classes().begin()->first));
 }
 
 TEST(NaiveBayes, ShardsMergeToOneState) {
