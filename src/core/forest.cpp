@@ -1284,38 +1284,75 @@ private:
 };
 }  // namespace
 
-int Forest::predict_class(const double *x) const {
+namespace {
+// Trees walked between two looks at whether the class is decided: enough
+// for the walk to overlap their paths, few enough to stop soon after.
+constexpr size_t kDecideEvery = 16;
+
+// The fewest trees after which the leader could be decided: each tree
+// walked can add kShareOne to its lead and takes one tree's kShareOne off
+// what the trees left could take away (the first half of the forest, at
+// the start).
+size_t trees_to_decide(const int64_t *q, int classes, int64_t margin, size_t left) {
+    int64_t lead = std::numeric_limits<int64_t>::max();
+    const auto top = std::max_element(q, q + classes) - q;
+    for (int c = 0; c < classes; ++c)
+        if (c != top) lead = std::min(lead, q[top] - q[c]);
+    const int64_t short_of = margin + static_cast<int64_t>(left) * kShareOne - lead;
+    return short_of <= 0 ? 0 : static_cast<size_t>((short_of + 2 * kShareOne - 1) / (2 * kShareOne));
+}
+
+}  // namespace
+
+int Forest::predict_class(const double *x, size_t *walked) const {
     if (classes_ == 0) throw Error(ErrorKind::Internal, "predict_class of a regression forest");
     const Plan &plan = this->plan();
+    if (walked) *walked = trees_.size();
     if (!plan.shared) return predict_class_exactly(x);
     // Each class's shares summed over the trees: exact integers, each within
     // trees / 2 of 2^15 times the class's summed frequencies. A class ahead
     // of every other by trees + 2 or more is ahead in the summed frequencies
     // by at least 2^-14, far beyond what rounding moves predict_proba's sums
     // and their division (less than 2^-26 for 10,000 trees): its argmax.
+    //
+    // The trees are walked kDecideEvery at a time, and once they are past
+    // half the forest the class may be decided early: a tree's share of a
+    // class is at most kShareOne, so the trees left can take at most
+    // kShareOne each off a class's lead. A lead that still clears the
+    // margin after losing that much is the lead every tree would have
+    // given: the same class, without walking the rest.
     PerClass<int64_t> sums(classes_);
     int64_t *q = sums.data();
     const size_t width = static_cast<size_t>(classes_);
+    const auto trees = static_cast<int64_t>(trees_.size());
     RowFloats xf(x, features_);
     uint32_t bottom[kLanes];
+    size_t left = trees_.size();
     for (const WalkGroup &g : plan.groups) {
-        const size_t m = g.blocked.size();
-        walk_blocked_alike(g.shape, g.blocked.data(), m, xf.get(), bottom, LeafForm::Shares);
-        const uint16_t *leaf[kLanes];
-        for (size_t k = 0; k < m; ++k) leaf[k] = g.blocked[k]->shares_at(bottom[k]);
-        // a class at a time, summed in a register: adding to q[c] tree by
-        // tree would wait on its store every time
-        for (size_t c = 0; c < width; ++c) {
-            int64_t sum = 0;
-            for (size_t k = 0; k < m; ++k) sum += leaf[k][c];
-            q[c] += sum;
+        for (size_t at = 0, m = 0; at < g.blocked.size(); at += m) {
+            m = std::min(std::max(trees_to_decide(q, classes_, trees + 2, left), kDecideEvery), g.blocked.size() - at);
+            walk_blocked_alike(g.shape, g.blocked.data() + at, m, xf.get(), bottom, LeafForm::Shares);
+            const uint16_t *leaf[kLanes];
+            for (size_t k = 0; k < m; ++k) leaf[k] = g.blocked[at + k]->shares_at(bottom[k]);
+            // a class at a time, summed in a register: adding to q[c] tree by
+            // tree would wait on its store every time
+            for (size_t c = 0; c < width; ++c) {
+                int64_t sum = 0;
+                for (size_t k = 0; k < m; ++k) sum += leaf[k][c];
+                q[c] += sum;
+            }
+            left -= m;
+            if (left > 0 && left < trees_.size() - left) {
+                const int top = decided_class(q, classes_, trees, static_cast<int64_t>(left));
+                if (top >= 0) {
+                    if (walked) *walked = trees_.size() - left;
+                    return top;
+                }
+            }
         }
     }
-    const auto top = static_cast<int>(std::max_element(q, q + classes_) - q);
-    const auto margin = static_cast<int64_t>(trees_.size()) + 2;
-    for (int c = 0; c < classes_; ++c)
-        if (c != top && q[top] - q[c] < margin) return predict_class_exactly(x);
-    return top;
+    const int top = decided_class(q, classes_, trees, 0);
+    return top >= 0 ? top : predict_class_exactly(x);
 }
 
 bool Forest::predicts_from_shares() const { return plan().shared; }

@@ -174,8 +174,9 @@ public:
     // predict_proba's argmax (the first of equals, as numpy's), found from
     // the leaves' shares (forest_walk.hpp) when the class they put ahead
     // leads by more than their rounding could overturn, from predict_proba
-    // when not.
-    int predict_class(const double *x) const;
+    // when not. Past half the trees it stops walking once the trees left
+    // could not overturn the leader (walked: how many it walked, for tests).
+    int predict_class(const double *x, size_t *walked = nullptr) const;
     // Whether predict_class reads the shares under the walk in use (every
     // tree blocked and keeping shares, the trees of each group of 128 of
     // one shape): for tests.

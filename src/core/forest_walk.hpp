@@ -80,6 +80,20 @@ inline bool share_of(double frequency, uint16_t *share) {
     return true;
 }
 
+// The class whose summed shares q (over the trees walked) lead every
+// other's by so much that the `left` trees not walked, each adding at most
+// kShareOne to a class, cannot bring the lead under trees + 2 (see
+// Forest::predict_class): the class every tree would give. -1 when not.
+inline int decided_class(const int64_t *q, int classes, int64_t trees, int64_t left) {
+    int top = 0;
+    for (int c = 1; c < classes; ++c)
+        if (q[c] > q[top]) top = c;
+    const int64_t need = trees + 2 + left * kShareOne;
+    for (int c = 0; c < classes; ++c)
+        if (c != top && q[top] - q[c] < need) return -1;
+    return top;
+}
+
 struct BlockedTree {
     // Level by level (the top one holds depth % 5 levels, or 5, each one
     // below 5), each level's blocks by their position: the path above them

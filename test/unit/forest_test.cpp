@@ -49,10 +49,15 @@ Rows make_rows(int n, int p, int classes, uint64_t seed, double step = 0.1) {
     return r;
 }
 
-// A forest of `trees` trees and default options fitted on r.
-Forest fitted(const Rows &r, int classes, int trees) {
+// A forest of `trees` trees fitted on r: default options, or shallow
+// enough to be blocked (max_depth) with a seed of its own.
+Forest fitted(const Rows &r, int classes, int trees, int max_depth = 0, uint64_t seed = 0) {
     ForestOptions o;
     o.n_estimators = trees;
+    if (max_depth > 0) {
+        o.max_depth = max_depth;
+        o.seed = seed;
+    }
     Forest f(o, static_cast<int>(r.x.cols()), classes);
     f.fit(r.x, r.y);
     return f;
@@ -824,12 +829,7 @@ TEST(Forest, PredictedClassAtTiesIsTheFirstOfEquals) {
                 r.x.row(2 * i + k) = half.x.row(i);
                 r.y(2 * i + k) = static_cast<double>((k + i) % 2);
             }
-        ForestOptions o;
-        o.n_estimators = 7;
-        o.seed = 2;
-        o.max_depth = 6;
-        Forest f(o, 4, classes);
-        f.fit(r.x, r.y);
+        const Forest f = fitted(r, classes, 7, 6, 2);
         const ForestWalk was = forest_walk();
         for (ForestWalk w : {ForestWalk::Scalar, ForestWalk::Avx512}) {
             if (!set_forest_walk(w)) continue;
@@ -870,4 +870,60 @@ TEST(Forest, PredictedClassWhenSharesTieIsTheProbabilities) {
         EXPECT_EQ(f.predict_class(x), 1) << "walk " << static_cast<int>(w);
     }
     set_forest_walk(was);
+}
+
+// The rule that stops the walk early: a lead decides only when the trees
+// left, each giving its whole share (kShareOne) to the runner-up, still
+// leave it trees + 2 or more, the lead predict_class takes from every tree.
+TEST(Forest, ADecidedClassSurvivesTheWorstTreesLeft) {
+    for (int64_t trees : {3, 41, 100}) {
+        for (int64_t left : {int64_t{0}, int64_t{1}, trees / 2}) {
+            const int64_t need = trees + 2 + left * kShareOne;
+            int64_t q[3] = {5 * kShareOne, 5 * kShareOne - need, 5 * kShareOne - need - 7};
+            EXPECT_EQ(decided_class(q, 3, trees, left), 0) << trees << " trees, " << left << " left";
+            q[1] += 1;  // one unit short
+            EXPECT_EQ(decided_class(q, 3, trees, left), -1) << trees << " trees, " << left << " left";
+            q[1] -= 1;
+            // the worst the trees left can do: all their shares to class 1, the closest
+            q[1] += left * kShareOne;
+            EXPECT_EQ(decided_class(q, 3, trees, 0), 0) << trees << " trees, " << left << " left";
+        }
+    }
+    const int64_t tie[2] = {7 * kShareOne, 7 * kShareOne};
+    EXPECT_EQ(decided_class(tie, 2, 10, 0), -1);  // equal sums: predict_proba decides
+}
+
+// Past half the trees predict_class stops once the trees left could not
+// overturn the leader. Every row's class must still be predict_proba's
+// argmax: rows decided early, rows walked to the end and rows near a tie
+// (the labels are noisy, so many leaves are mixed), with 2 and 3 classes.
+TEST(Forest, PredictedClassDecidedEarlyIsTheProbabilities) {
+    for (int classes : {2, 3}) {
+        const Rows r = make_rows(3000, 6, classes, static_cast<uint64_t>(40 + classes));
+        const Forest f = fitted(r, classes, 41, 8, 9);
+        const ForestWalk was = forest_walk();
+        for (ForestWalk w : {ForestWalk::Scalar, ForestWalk::Avx512}) {
+            if (!set_forest_walk(w)) continue;
+            size_t early = 0, whole = 0;
+            for (Eigen::Index i = 0; i < r.x.rows(); ++i) {
+                const double *x = r.x.row(i).data();
+                const Vector p = f.predict_proba(x);
+                size_t walked = 0;
+                Eigen::Index best = 0;
+                p.maxCoeff(&best);  // the first of equals
+                ASSERT_EQ(f.predict_class(x, &walked), best) << classes << " classes, row " << i << ", walk "
+                                                             << static_cast<int>(w);
+                ASSERT_GT(walked, 0u);
+                ASSERT_LE(walked, 41u);
+                (walked < 41 ? early : whole) += 1;
+            }
+            if (f.predicts_from_shares()) {
+                EXPECT_GT(early, 1000u) << classes << " classes";  // decided early
+                EXPECT_GT(whole, 0u) << classes << " classes";      // and walked to the end
+            } else {
+                EXPECT_EQ(early, 0u);
+            }
+        }
+        set_forest_walk(was);
+    }
 }
