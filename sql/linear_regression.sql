@@ -67,3 +67,17 @@ UPDATE grown SET w = id % 3 WHERE id > 10;
 SELECT rows_trained FROM unlearn.train('grown_ols', 'grown', 'y', ARRAY['x', 'w']);
 SELECT w, unlearn.predict('grown_ols', g) = unlearn.predict('grown_ols', ARRAY[4, 2]) AS uses_default
 FROM grown g WHERE id = 4;
+
+-- one call naming its model per row: each row is predicted by its own model
+-- (the call remembers the last model it looked up, by name); MATERIALIZED
+-- keeps the planner from copying the call into each branch of the CASE
+CREATE TABLE twice (id int PRIMARY KEY, x float8, y float8);
+INSERT INTO twice SELECT g, g, 2 * g FROM generate_series(1, 10) g;
+SELECT rows_trained FROM unlearn.train('twice_ols', 'twice', 'y', ARRAY['x']);
+WITH s AS MATERIALIZED (
+    SELECT g, g + 0.5 AS v, unlearn.predict(CASE WHEN g % 2 = 0 THEN 'one_ols' ELSE 'twice_ols' END, ARRAY[g + 0.5]) AS p
+    FROM generate_series(1, 40) g)
+SELECT count(*) AS rows,
+       bool_and(CASE WHEN g % 2 = 0 THEN rel_diff(p, r.intercept + r.slope * v) < 1e-9
+                     ELSE rel_diff(p, 2 * v) < 1e-9 END) AS each_its_own
+FROM (SELECT regr_slope(y, x) AS slope, regr_intercept(y, x) AS intercept FROM one) r, s;

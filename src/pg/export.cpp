@@ -97,7 +97,7 @@ std::string parameters_json(const CachedModel &m) {
 }  // namespace
 
 UNLEARN_FUNCTION(unlearn_export) {
-    const CachedModel &m = model_for_call(fcinfo, text_arg(fcinfo, 0, "model name"));
+    const CachedModel &m = model_for_call(fcinfo);
     const ModelMeta &meta = m.meta;
     std::string json = "{\"format\": \"pg_unlearn model export\", \"format_version\": 1";
     json += ", \"model\": " + json_string(meta.name) + ", \"algorithm\": " + json_string(algorithm_name(meta.algorithm)) +

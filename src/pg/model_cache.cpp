@@ -3,6 +3,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "args.hpp"
 #include "error.hpp"
 
 namespace unlearn::pg {
@@ -14,23 +15,32 @@ std::unordered_map<std::string, std::shared_ptr<CachedModel>> &cache() {
 }
 
 uint64 local_changes = 0;
+// Bumped whenever an entry leaves or joins the cache: a pointer into it
+// taken at one generation is valid while the generation stays.
+uint64 cache_generation = 0;
 
 // Plain data in fn_extra (palloc'd in fn_mcxt): no destructor ever runs.
 struct CallMemo {
     char name[256];
+    size_t name_len;
     uint64 local_changes;
     TransactionId xmin, xmax;
     CommandId curcid;
     int32 id;
     int64 version;
+    const CachedModel *model;  // the entry found, while cache_generation is generation
+    uint64 generation;
 };
+
+bool same_snapshot(const CallMemo *memo, Snapshot snap) {
+    return memo->local_changes == local_changes && memo->xmin == snap->xmin && memo->xmax == snap->xmax &&
+           memo->curcid == snap->curcid;
+}
 
 // The memo names the model version this statement already validated; the
 // backend cache is then consulted by name without a query.
 const CachedModel *memo_model(const CallMemo *memo, const std::string &name, Snapshot snap) {
-    if (!memo || !snap || name != memo->name || memo->local_changes != local_changes || memo->xmin != snap->xmin ||
-        memo->xmax != snap->xmax || memo->curcid != snap->curcid)
-        return nullptr;
+    if (!memo || !snap || name != memo->name || !same_snapshot(memo, snap)) return nullptr;
     auto it = cache().find(name);
     if (it == cache().end() || it->second->meta.id != memo->id || it->second->meta.version != memo->version)
         return nullptr;
@@ -46,6 +56,7 @@ std::shared_ptr<CachedModel> load_current(const std::string &name) {
         it->second->state_fingerprint == v.state_fingerprint)
         return it->second;
     if (it != c.end()) c.erase(it);
+    ++cache_generation;
     auto entry = std::make_shared<CachedModel>(CachedModel{load_model(spi, name), FittedModel{}, v.state_fingerprint});
     entry->fit = fit_meta(entry->meta, load_states(spi, entry->meta, nullptr, nullptr, StatesFor::Predicting));
     c[name] = entry;
@@ -67,6 +78,9 @@ const CachedModel &model_for_call(FunctionCallInfo fcinfo, const std::string &na
             pg_call([&] { return MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(CallMemo)); }));
     fcinfo->flinfo->fn_extra = memo;
     std::memcpy(memo->name, name.c_str(), name.size() + 1);
+    memo->name_len = name.size();
+    memo->model = model.get();
+    memo->generation = cache_generation;
     memo->local_changes = local_changes;
     memo->xmin = snap ? snap->xmin : InvalidTransactionId;
     memo->xmax = snap ? snap->xmax : InvalidTransactionId;
@@ -74,6 +88,26 @@ const CachedModel &model_for_call(FunctionCallInfo fcinfo, const std::string &na
     memo->id = model->meta.id;
     memo->version = model->meta.version;
     return *model;
+}
+
+const CachedModel &model_for_call(FunctionCallInfo fcinfo) {
+    require_arg(fcinfo, 0, "model name");
+    // The statement's later rows: the name's bytes and the snapshot read in
+    // one step, compared with the memo without building a string or
+    // looking the name up (a forest's scoring calls this 200,000 times)
+    const auto *memo = static_cast<const CallMemo *>(fcinfo->flinfo->fn_extra);
+    const char *bytes = nullptr;
+    size_t len = 0;
+    Snapshot snap = pg_call([&] {
+        const text *t = PG_GETARG_TEXT_PP(0);
+        bytes = VARDATA_ANY(t);
+        len = VARSIZE_ANY_EXHDR(t);
+        return ActiveSnapshotSet() ? GetActiveSnapshot() : nullptr;
+    });
+    if (memo && snap && memo->model && memo->generation == cache_generation && memo->name_len == len &&
+        std::memcmp(memo->name, bytes, len) == 0 && same_snapshot(memo, snap))
+        return *memo->model;
+    return model_for_call(fcinfo, std::string(bytes, len));
 }
 
 }  // namespace unlearn::pg

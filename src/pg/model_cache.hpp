@@ -27,6 +27,8 @@ struct CachedModel {
 // Looks the model up for this call; fn_extra remembers the answer for the
 // rest of the statement (same snapshot, no local change since).
 const CachedModel &model_for_call(FunctionCallInfo fcinfo, const std::string &name);
+// The same for the model named by the call's first argument (not NULL).
+const CachedModel &model_for_call(FunctionCallInfo fcinfo);
 
 // Called by every function that changes a model in this backend.
 void note_local_change();

@@ -143,6 +143,7 @@ bool features_from_record(FunctionCallInfo fcinfo, const CachedModel &m, const V
 // message: a caller's features may be personal data.
 void check_predictable(const CachedModel &m, const Eigen::Ref<const Vector> &x) {
     constexpr double kMaxMagnitude = 1e100;  // rows.cpp's bound for trainable values
+    if ((x.array().abs() <= kMaxMagnitude).all()) return;  // one pass; NaN compares false
     for (Eigen::Index i = 0; i < x.size(); ++i) {
         if (std::isfinite(x(i)) && std::fabs(x(i)) <= kMaxMagnitude) continue;
         const std::vector<std::string> names = column_names(m.meta);
@@ -200,7 +201,7 @@ Datum text_array(const std::vector<std::string> &names) {
 
 // The predicted class's label; false when a feature is NULL.
 bool predicted_label(FunctionCallInfo fcinfo, bool row, std::string *label) {
-    const CachedModel &m = model_for_call(fcinfo, text_arg(fcinfo, 0, "model name"));
+    const CachedModel &m = model_for_call(fcinfo);
     Eigen::Map<const Vector> x(nullptr, 0);
     if (!features_of(fcinfo, m, row, &x)) return false;
     check_predictable(m, x);
@@ -234,7 +235,7 @@ Datum predict_label_as(FunctionCallInfo fcinfo, bool row) {
 }
 
 Datum predict_proba(FunctionCallInfo fcinfo, bool row) {
-    const CachedModel &m = model_for_call(fcinfo, text_arg(fcinfo, 0, "model name"));
+    const CachedModel &m = model_for_call(fcinfo);
     Eigen::Map<const Vector> x(nullptr, 0);
     if (!features_of(fcinfo, m, row, &x)) PG_RETURN_NULL();
     check_predictable(m, x);
@@ -242,7 +243,7 @@ Datum predict_proba(FunctionCallInfo fcinfo, bool row) {
 }
 
 Datum predict_proba_by_class(FunctionCallInfo fcinfo, bool row) {
-    const CachedModel &m = model_for_call(fcinfo, text_arg(fcinfo, 0, "model name"));
+    const CachedModel &m = model_for_call(fcinfo);
     Eigen::Map<const Vector> x(nullptr, 0);
     const bool known = features_of(fcinfo, m, row, &x);
     if (known) check_predictable(m, x);
@@ -264,7 +265,7 @@ Datum predict_proba_by_class(FunctionCallInfo fcinfo, bool row) {
 }  // namespace
 
 UNLEARN_FUNCTION(unlearn_predict) {
-    const CachedModel &m = model_for_call(fcinfo, text_arg(fcinfo, 0, "model name"));
+    const CachedModel &m = model_for_call(fcinfo);
     refuse_text_labels(m);
     Eigen::Map<const Vector> x(nullptr, 0);
     if (!features_from_array(fcinfo, m, &x)) PG_RETURN_NULL();
@@ -273,7 +274,7 @@ UNLEARN_FUNCTION(unlearn_predict) {
 }
 
 UNLEARN_FUNCTION(unlearn_predict_row) {
-    const CachedModel &m = model_for_call(fcinfo, text_arg(fcinfo, 0, "model name"));
+    const CachedModel &m = model_for_call(fcinfo);
     refuse_text_labels(m);
     const Vector *x = nullptr;
     if (!features_from_record(fcinfo, m, &x)) PG_RETURN_NULL();
@@ -291,7 +292,7 @@ UNLEARN_FUNCTION(unlearn_predict_proba_by_class) { return predict_proba_by_class
 UNLEARN_FUNCTION(unlearn_predict_proba_by_class_row) { return predict_proba_by_class(fcinfo, true); }
 
 UNLEARN_FUNCTION(unlearn_classes) {
-    const CachedModel &m = model_for_call(fcinfo, text_arg(fcinfo, 0, "model name"));
+    const CachedModel &m = model_for_call(fcinfo);
     return text_array(class_view(m, "classes").names);
 }
 
