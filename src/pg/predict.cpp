@@ -23,14 +23,15 @@ namespace {
 // row: no copy). False when an element is NULL: the prediction is then NULL.
 bool features_from_array(FunctionCallInfo fcinfo, const CachedModel &m, Eigen::Map<const Vector> *out) {
     require_arg(fcinfo, 1, "features");
-    ArrayType *a = nullptr;
-    int n = 0;
-    pg_call([&] {
-        a = PG_GETARG_ARRAYTYPE_P(1);
-        n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
-    });
+    // An array built in the query (ARRAY[...]) is plain: nothing to detoast
+    // or expand, so nothing that could fail and no pg_call (a row's call
+    // costs a few of them)
+    const Datum d = PG_GETARG_DATUM(1);
+    ArrayType *a = VARATT_IS_EXTENDED(DatumGetPointer(d)) ? pg_call([&] { return PG_GETARG_ARRAYTYPE_P(1); })
+                                                          : reinterpret_cast<ArrayType *>(DatumGetPointer(d));
     if (ARR_NDIM(a) > 1 || ARR_ELEMTYPE(a) != FLOAT8OID)
         throw Error(ErrorKind::InvalidParameter, "features must be a one-dimensional float8 array");
+    const int n = ARR_NDIM(a) == 1 ? ARR_DIMS(a)[0] : 0;  // a valid array's length: ArrayGetNItems' checks hold
     if (!m.meta.categories.empty())
         throw Error(ErrorKind::InvalidParameter, "model \"" + m.meta.name + "\" has categorical features",
                     "Predict from a row: unlearn.predict(model, t) FROM t.");
