@@ -1,5 +1,6 @@
 #include "model_cache.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <unordered_map>
 
@@ -19,22 +20,53 @@ uint64 local_changes = 0;
 // taken at one generation is valid while the generation stays.
 uint64 cache_generation = 0;
 
+// Transactions in progress a memo's snapshot may list (and as many
+// subtransactions); a snapshot with more is not memoised.
+constexpr int kMemoXids = 32;
+
 // Plain data in fn_extra (palloc'd in fn_mcxt): no destructor ever runs.
 struct CallMemo {
     char name[256];
     size_t name_len;
     uint64 local_changes;
+    // the snapshot, all of what decides what it sees (exact: it fitted)
+    bool exact;
     TransactionId xmin, xmax;
     CommandId curcid;
+    uint32 xcnt;
+    int32 subxcnt;
+    bool suboverflowed;
+    TransactionId xip[kMemoXids], subxip[kMemoXids];
     int32 id;
     int64 version;
     const CachedModel *model;  // the entry found, while cache_generation is generation
     uint64 generation;
 };
 
+void remember_snapshot(CallMemo *memo, Snapshot snap) {
+    memo->exact = snap && snap->xcnt <= static_cast<uint32>(kMemoXids) && snap->subxcnt >= 0 &&
+                  snap->subxcnt <= kMemoXids;
+    if (!memo->exact) return;
+    memo->xmin = snap->xmin;
+    memo->xmax = snap->xmax;
+    memo->curcid = snap->curcid;
+    memo->xcnt = snap->xcnt;
+    memo->subxcnt = snap->subxcnt;
+    memo->suboverflowed = snap->suboverflowed;
+    std::copy_n(snap->xip, snap->xcnt, memo->xip);
+    std::copy_n(snap->subxip, snap->subxcnt, memo->subxip);
+}
+
+// The memo's snapshot, or one that sees the same. xmin, xmax and curcid
+// alone can be equal across another transaction's commit (a PL/pgSQL
+// loop's expression keeps its memo while each evaluation takes a new
+// snapshot: memo_snapshot.spec); the transactions in progress cannot.
 bool same_snapshot(const CallMemo *memo, Snapshot snap) {
-    return memo->local_changes == local_changes && memo->xmin == snap->xmin && memo->xmax == snap->xmax &&
-           memo->curcid == snap->curcid;
+    return memo->exact && memo->local_changes == local_changes && memo->xmin == snap->xmin &&
+           memo->xmax == snap->xmax && memo->curcid == snap->curcid && memo->xcnt == snap->xcnt &&
+           memo->subxcnt == snap->subxcnt && memo->suboverflowed == snap->suboverflowed &&
+           std::equal(snap->xip, snap->xip + snap->xcnt, memo->xip) &&
+           std::equal(snap->subxip, snap->subxip + snap->subxcnt, memo->subxip);
 }
 
 // The memo names the model version this statement already validated; the
@@ -60,6 +92,9 @@ std::shared_ptr<CachedModel> load_current(const std::string &name) {
     auto entry = std::make_shared<CachedModel>(CachedModel{load_model(spi, name), FittedModel{}, v.state_fingerprint});
     entry->fit = fit_meta(entry->meta, load_states(spi, entry->meta, nullptr, nullptr, StatesFor::Predicting));
     c[name] = entry;
+    // again: the load's queries may have run a load of this name (user code
+    // on the catalog), whose entry this one just replaced
+    ++cache_generation;
     return entry;
 }
 
@@ -70,7 +105,11 @@ void note_local_change() { ++local_changes; }
 const CachedModel &model_for_call(FunctionCallInfo fcinfo, const std::string &name) {
     Snapshot snap = pg_call([] { return ActiveSnapshotSet() ? GetActiveSnapshot() : nullptr; });
     auto *memo = static_cast<CallMemo *>(fcinfo->flinfo->fn_extra);
-    if (const CachedModel *hit = memo_model(memo, name, snap)) return *hit;
+    if (const CachedModel *hit = memo_model(memo, name, snap)) {
+        memo->model = hit;  // the fast path's again, whatever other loads did since
+        memo->generation = cache_generation;
+        return *hit;
+    }
     std::shared_ptr<CachedModel> model = load_current(name);
     if (name.size() >= sizeof(memo->name)) return *model;  // too long to memoise: the cache still holds it
     if (!memo)
@@ -82,9 +121,7 @@ const CachedModel &model_for_call(FunctionCallInfo fcinfo, const std::string &na
     memo->model = model.get();
     memo->generation = cache_generation;
     memo->local_changes = local_changes;
-    memo->xmin = snap ? snap->xmin : InvalidTransactionId;
-    memo->xmax = snap ? snap->xmax : InvalidTransactionId;
-    memo->curcid = snap ? snap->curcid : InvalidCommandId;
+    remember_snapshot(memo, snap);
     memo->id = model->meta.id;
     memo->version = model->meta.version;
     return *model;
