@@ -20,41 +20,40 @@ uint64 local_changes = 0;
 // taken at one generation is valid while the generation stays.
 uint64 cache_generation = 0;
 
-// Transactions in progress a memo's snapshot may list (and as many
-// subtransactions); a snapshot with more is not memoised.
-constexpr int kMemoXids = 32;
-
 // Plain data in fn_extra (palloc'd in fn_mcxt): no destructor ever runs.
 struct CallMemo {
     char name[256];
     size_t name_len;
     uint64 local_changes;
-    // the snapshot, all of what decides what it sees (exact: it fitted)
-    bool exact;
+    // the snapshot, all of what decides what it sees
     TransactionId xmin, xmax;
     CommandId curcid;
     uint32 xcnt;
     int32 subxcnt;
     bool suboverflowed;
-    TransactionId xip[kMemoXids], subxip[kMemoXids];
+    TransactionId *xids;  // xip then subxip, in fn_mcxt
+    size_t room;          // of xids
     int32 id;
     int64 version;
     const CachedModel *model;  // the entry found, while cache_generation is generation
     uint64 generation;
 };
 
-void remember_snapshot(CallMemo *memo, Snapshot snap) {
-    memo->exact = snap && snap->xcnt <= static_cast<uint32>(kMemoXids) && snap->subxcnt >= 0 &&
-                  snap->subxcnt <= kMemoXids;
-    if (!memo->exact) return;
+void remember_snapshot(CallMemo *memo, Snapshot snap, MemoryContext where) {
+    const size_t count = snap->xcnt + static_cast<size_t>(std::max(snap->subxcnt, 0));
+    if (count > memo->room) {  // a busier snapshot than any before: room in the memo's context
+        memo->xids = static_cast<TransactionId *>(
+            pg_call([&] { return MemoryContextAlloc(where, count * sizeof(TransactionId)); }));
+        memo->room = count;
+    }
     memo->xmin = snap->xmin;
     memo->xmax = snap->xmax;
     memo->curcid = snap->curcid;
     memo->xcnt = snap->xcnt;
-    memo->subxcnt = snap->subxcnt;
+    memo->subxcnt = std::max(snap->subxcnt, 0);
     memo->suboverflowed = snap->suboverflowed;
-    std::copy_n(snap->xip, snap->xcnt, memo->xip);
-    std::copy_n(snap->subxip, snap->subxcnt, memo->subxip);
+    std::copy_n(snap->xip, snap->xcnt, memo->xids);
+    std::copy_n(snap->subxip, memo->subxcnt, memo->xids + snap->xcnt);
 }
 
 // The memo's snapshot, or one that sees the same. xmin, xmax and curcid
@@ -62,17 +61,16 @@ void remember_snapshot(CallMemo *memo, Snapshot snap) {
 // loop's expression keeps its memo while each evaluation takes a new
 // snapshot: memo_snapshot.spec); the transactions in progress cannot.
 bool same_snapshot(const CallMemo *memo, Snapshot snap) {
-    return memo->exact && memo->local_changes == local_changes && memo->xmin == snap->xmin &&
-           memo->xmax == snap->xmax && memo->curcid == snap->curcid && memo->xcnt == snap->xcnt &&
-           memo->subxcnt == snap->subxcnt && memo->suboverflowed == snap->suboverflowed &&
-           std::equal(snap->xip, snap->xip + snap->xcnt, memo->xip) &&
-           std::equal(snap->subxip, snap->subxip + snap->subxcnt, memo->subxip);
+    return memo->local_changes == local_changes && memo->xmin == snap->xmin && memo->xmax == snap->xmax &&
+           memo->curcid == snap->curcid && memo->xcnt == snap->xcnt && memo->subxcnt == snap->subxcnt &&
+           memo->suboverflowed == snap->suboverflowed && std::equal(snap->xip, snap->xip + snap->xcnt, memo->xids) &&
+           std::equal(snap->subxip, snap->subxip + memo->subxcnt, memo->xids + snap->xcnt);
 }
 
 // The memo names the model version this statement already validated; the
 // backend cache is then consulted by name without a query.
 const CachedModel *memo_model(const CallMemo *memo, const std::string &name, Snapshot snap) {
-    if (!memo || !snap || name != memo->name || !same_snapshot(memo, snap)) return nullptr;
+    if (!memo || !memo->model || !snap || name != memo->name || !same_snapshot(memo, snap)) return nullptr;
     auto it = cache().find(name);
     if (it == cache().end() || it->second->meta.id != memo->id || it->second->meta.version != memo->version)
         return nullptr;
@@ -116,14 +114,16 @@ const CachedModel &model_for_call(FunctionCallInfo fcinfo, const std::string &na
         memo = static_cast<CallMemo *>(
             pg_call([&] { return MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(CallMemo)); }));
     fcinfo->flinfo->fn_extra = memo;
+    memo->model = nullptr;  // no hit until every field below is written
+    if (!snap) return *model;
+    remember_snapshot(memo, snap, fcinfo->flinfo->fn_mcxt);
     std::memcpy(memo->name, name.c_str(), name.size() + 1);
     memo->name_len = name.size();
-    memo->model = model.get();
     memo->generation = cache_generation;
     memo->local_changes = local_changes;
-    remember_snapshot(memo, snap);
     memo->id = model->meta.id;
     memo->version = model->meta.version;
+    memo->model = model.get();
     return *model;
 }
 
