@@ -77,6 +77,8 @@ void LinearStats::add_rows(const RowMatrix &x, const Vector &y, int sign) {
         }
         n_ += sign * len;
     }
+    // as merge refuses it: forgetting rows the state does not hold must not pass silently
+    if (n_ < 0) throw Error(ErrorKind::CorruptState, "a row count went negative: a row was forgotten twice");
 }
 
 void LinearStats::merge(const LinearStats &o, int sign) {

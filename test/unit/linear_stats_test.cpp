@@ -358,3 +358,20 @@ TEST(LinearStats, ForgettingStaysExactFarFromWhereTrainingStarted) {
     for (Eigen::Index i = 0; i < 1980; ++i) s.add_rows(x.row(i), y.segment(i, 1), -1);
     EXPECT_LT(max_rel_err(params(s.solve(0.0)), qr_reference(x.bottomRows(20), y.tail(20))), 1e-9);
 }
+
+// Forgetting rows the state does not hold is refused, whether they come as
+// rows (a categorical model's change adds them directly) or as a delta.
+TEST(LinearStats, ForgettingMoreThanIsHeldIsRefused) {
+    Data d = make_data(10, 2, 13);
+    LinearStats s(2);
+    s.add_rows(d.x.topRows(5), d.y.head(5), +1);
+    EXPECT_TRUE(throws_kind(ErrorKind::CorruptState, [&] { s.add_rows(d.x, d.y, -1); }));
+    LinearStats t(2), all(2);
+    t.add_rows(d.x.topRows(5), d.y.head(5), +1);
+    all.add_rows(d.x, d.y, +1);
+    EXPECT_TRUE(throws_kind(ErrorKind::CorruptState, [&] { t.merge(all, -1); }));
+    LinearStats u(2);  // (a refused change leaves its copy of the state unusable: the statement fails)
+    u.add_rows(d.x.topRows(5), d.y.head(5), +1);
+    u.add_rows(d.x.topRows(5), d.y.head(5), -1);  // exactly what it holds: fine
+    EXPECT_EQ(u.rows(), 0);
+}
