@@ -1282,26 +1282,10 @@ private:
     T few_[kFew];
     std::vector<T> many_;
 };
-}  // namespace
 
-namespace {
 // Trees walked between two looks at whether the class is decided: enough
 // for the walk to overlap their paths, few enough to stop soon after.
 constexpr size_t kDecideEvery = 16;
-
-// The fewest trees after which the leader could be decided: each tree
-// walked can add kShareOne to its lead and takes one tree's kShareOne off
-// what the trees left could take away (the first half of the forest, at
-// the start).
-size_t trees_to_decide(const int64_t *q, int classes, int64_t margin, size_t left) {
-    int64_t lead = std::numeric_limits<int64_t>::max();
-    const auto top = std::max_element(q, q + classes) - q;
-    for (int c = 0; c < classes; ++c)
-        if (c != top) lead = std::min(lead, q[top] - q[c]);
-    const int64_t short_of = margin + static_cast<int64_t>(left) * kShareOne - lead;
-    return short_of <= 0 ? 0 : static_cast<size_t>((short_of + 2 * kShareOne - 1) / (2 * kShareOne));
-}
-
 }  // namespace
 
 int Forest::predict_class(const double *x, size_t *walked) const {
@@ -1315,8 +1299,8 @@ int Forest::predict_class(const double *x, size_t *walked) const {
     // by at least 2^-14, far beyond what rounding moves predict_proba's sums
     // and their division (less than 2^-26 for 10,000 trees): its argmax.
     //
-    // The trees are walked kDecideEvery at a time, and once they are past
-    // half the forest the class may be decided early: a tree's share of a
+    // The trees are walked a few at a time, and once they are past half
+    // the forest the class may be decided early: a tree's share of a
     // class is at most kShareOne, so the trees left can take at most
     // kShareOne each off a class's lead. A lead that still clears the
     // margin after losing that much is the lead every tree would have
@@ -1328,9 +1312,20 @@ int Forest::predict_class(const double *x, size_t *walked) const {
     RowFloats xf(x, features_);
     uint32_t bottom[kLanes];
     size_t left = trees_.size();
+    int top = 0;
     for (const WalkGroup &g : plan.groups) {
         for (size_t at = 0, m = 0; at < g.blocked.size(); at += m) {
-            m = std::min(std::max(trees_to_decide(q, classes_, trees + 2, left), kDecideEvery), g.blocked.size() - at);
+            const int64_t short_of = short_of_decision(q, classes_, trees, static_cast<int64_t>(left), &top);
+            if (short_of <= 0) {
+                if (walked) *walked = trees_.size() - left;
+                return top;
+            }
+            // at least the trees that could decide it (each walked adds
+            // kShareOne to the lead at most and takes one off what the
+            // trees left could take away: the first half of the forest, at
+            // the start), and enough to overlap their paths
+            const auto could = static_cast<size_t>((short_of + 2 * kShareOne - 1) / (2 * kShareOne));
+            m = std::min(std::max(could, kDecideEvery), g.blocked.size() - at);
             walk_blocked_alike(g.shape, g.blocked.data() + at, m, xf.get(), bottom, LeafForm::Shares);
             const uint16_t *leaf[kLanes];
             for (size_t k = 0; k < m; ++k) leaf[k] = g.blocked[at + k]->shares_at(bottom[k]);
@@ -1342,17 +1337,9 @@ int Forest::predict_class(const double *x, size_t *walked) const {
                 q[c] += sum;
             }
             left -= m;
-            if (left > 0 && left < trees_.size() - left) {
-                const int top = decided_class(q, classes_, trees, static_cast<int64_t>(left));
-                if (top >= 0) {
-                    if (walked) *walked = trees_.size() - left;
-                    return top;
-                }
-            }
         }
     }
-    const int top = decided_class(q, classes_, trees, 0);
-    return top >= 0 ? top : predict_class_exactly(x);
+    return short_of_decision(q, classes_, trees, 0, &top) <= 0 ? top : predict_class_exactly(x);
 }
 
 bool Forest::predicts_from_shares() const { return plan().shared; }

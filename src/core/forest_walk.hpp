@@ -7,6 +7,7 @@
 // other tree (and every tree elsewhere) step by step.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cmath>
@@ -80,18 +81,24 @@ inline bool share_of(double frequency, uint16_t *share) {
     return true;
 }
 
-// The class whose summed shares q (over the trees walked) lead every
-// other's by so much that the `left` trees not walked, each adding at most
-// kShareOne to a class, cannot bring the lead under trees + 2 (see
-// Forest::predict_class): the class every tree would give. -1 when not.
+// How far the class whose summed shares q (over the trees walked) lead
+// (top, the first of equals) is from a decided lead: one that the `left`
+// trees not walked, each adding at most kShareOne to a class, cannot bring
+// under trees + 2 (see Forest::predict_class). 0 or less: decided.
+inline int64_t short_of_decision(const int64_t *q, int classes, int64_t trees, int64_t left, int *top) {
+    *top = 0;
+    for (int c = 1; c < classes; ++c)
+        if (q[c] > q[*top]) *top = c;
+    int64_t lead = std::numeric_limits<int64_t>::max();  // over the closest other class
+    for (int c = 0; c < classes; ++c)
+        if (c != *top) lead = std::min(lead, q[*top] - q[c]);
+    return trees + 2 + left * kShareOne - lead;
+}
+
+// The class every tree would give, once decided; -1 when not.
 inline int decided_class(const int64_t *q, int classes, int64_t trees, int64_t left) {
     int top = 0;
-    for (int c = 1; c < classes; ++c)
-        if (q[c] > q[top]) top = c;
-    const int64_t need = trees + 2 + left * kShareOne;
-    for (int c = 0; c < classes; ++c)
-        if (c != top && q[top] - q[c] < need) return -1;
-    return top;
+    return short_of_decision(q, classes, trees, left, &top) <= 0 ? top : -1;
 }
 
 struct BlockedTree {
