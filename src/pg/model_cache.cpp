@@ -67,10 +67,16 @@ bool same_snapshot(const CallMemo *memo, Snapshot snap) {
            std::equal(snap->subxip, snap->subxip + memo->subxcnt, memo->xids + snap->xcnt);
 }
 
+// Whether the memo, fully written, is of this name and snapshot.
+bool memo_matches(const CallMemo *memo, const char *name, size_t len, Snapshot snap) {
+    return memo && memo->model && snap && memo->name_len == len && std::memcmp(memo->name, name, len) == 0 &&
+           same_snapshot(memo, snap);
+}
+
 // The memo names the model version this statement already validated; the
 // backend cache is then consulted by name without a query.
 const CachedModel *memo_model(const CallMemo *memo, const std::string &name, Snapshot snap) {
-    if (!memo || !memo->model || !snap || name != memo->name || !same_snapshot(memo, snap)) return nullptr;
+    if (!memo_matches(memo, name.data(), name.size(), snap)) return nullptr;
     auto it = cache().find(name);
     if (it == cache().end() || it->second->meta.id != memo->id || it->second->meta.version != memo->version)
         return nullptr;
@@ -141,9 +147,7 @@ const CachedModel &model_for_call(FunctionCallInfo fcinfo) {
         len = VARSIZE_ANY_EXHDR(t);
         return ActiveSnapshotSet() ? GetActiveSnapshot() : nullptr;
     });
-    if (memo && snap && memo->model && memo->generation == cache_generation && memo->name_len == len &&
-        std::memcmp(memo->name, bytes, len) == 0 && same_snapshot(memo, snap))
-        return *memo->model;
+    if (memo_matches(memo, bytes, len, snap) && memo->generation == cache_generation) return *memo->model;
     return model_for_call(fcinfo, std::string(bytes, len));
 }
 
