@@ -336,6 +336,12 @@ UNLEARN_FUNCTION(unlearn_forget_rows) {
     const TriggerEvent ev = td->tg_event;
     if (!TRIGGER_FIRED_AFTER(ev))
         throw Error(ErrorKind::FeatureNotSupported, "unlearn.forget_rows() must run AFTER the change");
+    if (running_owner_code())
+        throw Error(ErrorKind::FeatureNotSupported,
+                    "rows of " + relation_name(RelationGetRelid(td->tg_relation)) +
+                        " cannot change while pg_unlearn reads a table as its owner",
+                    "A policy, trigger, index expression or function of the table's owner changed rows while "
+                    "pg_unlearn read them for a model's change; change data outside such code.");
     // Logical replication's apply worker fires row triggers only: the replica
     // row triggers hand their row over as a one-row transition table.
     TriggerData one_row;

@@ -1,5 +1,7 @@
 // What lineage tells about rows: unlearn.trained_on (is a row in the model?)
 // and the rows behind the unlearn.lineage view.
+#include <algorithm>
+
 #include "args.hpp"
 #include "error.hpp"
 #include "key_codec.hpp"
@@ -40,13 +42,24 @@ UNLEARN_FUNCTION(unlearn_lineage_entries) {
     Oid relation = InvalidOid;
     std::vector<std::string> key_names;
     std::vector<KeyColumn> cols;
-    if (model_source(spi, m.id, &relation, &key_names)) {
+    // Keys are the table's: none for a reader who may not SELECT the key
+    // (no error, so that the unlearn.lineage view over every model still
+    // lists the models the reader may see), nor for a model gone.
+    bool shown = model_source(spi, m.id, &relation, &key_names);
+    try {
+        shown = shown && std::all_of(key_names.begin(), key_names.end(), [&](const std::string &c) {
+                    return may_select_column(relation, c, GetUserId());
+                });
+    } catch (const Error &) {  // the table gone under a model row left behind
+        shown = false;
+    }
+    if (shown) {
         try {
             cols = key_columns(relation, key_names);
         } catch (const Error &) {  // a key column dropped or retyped since: keys show as bytes
         }
     }
-    auto blocks = load_all_blocks(spi, m);
+    auto blocks = shown ? load_all_blocks(spi, m) : decltype(load_all_blocks(spi, m)){};
     const PgMemoryContextSwitch to_caller(spi.outer());
     pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
     auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);

@@ -229,6 +229,8 @@ SpiResult Spi::exec(SqlText sql, const std::vector<Param> &params, long limit) {
 }
 
 namespace {
+int owner_code_depth = 0;  // AsOwner scopes open
+
 // Runs its scope as a relation's owner with SECURITY_RESTRICTED_OPERATION and
 // a GUC nest level of its own (so a SET LOCAL by the owner's code ends with
 // the scope); the error path is undone by the transaction abort, which
@@ -248,8 +250,10 @@ public:
                                     GUC_ACTION_SAVE, true, 0, false);
             plan_as_the_session();  // a user's table: planned as the session plans it
         });
+        ++owner_code_depth;
     }
     ~AsOwner() {
+        --owner_code_depth;  // on the error path too: the flag is the backend's, not the transaction's
         if (std::uncaught_exceptions()) return;
         try {
             pg_call([this] {
@@ -268,6 +272,8 @@ private:
     int level_ = 0;
 };
 }  // namespace
+
+bool running_owner_code() { return owner_code_depth > 0; }
 
 SpiResult Spi::exec_as_owner(Oid relation, const std::string &sql, const std::vector<Param> &params) {
     SpiArgs args(params);

@@ -52,6 +52,12 @@ private:
     uint64 rows_ = 0;
 };
 
+// Whether an exec_as_owner query is running in this backend: the owner's
+// code it meets (a policy, an index expression, a function) must not change
+// a modelled table then, because the change in progress holds lineage and
+// states read before it and would write them back over the nested one.
+bool running_owner_code();
+
 // The text of a statement whose plan the backend keeps: constructible only
 // from a string literal (a const char array of static storage in practice),
 // because the literal's address keys the plan cache. A pointer, a std::string

@@ -1,0 +1,80 @@
+-- What one role can do to, or learn from, a model over another role's table.
+--
+-- 1. Code pg_unlearn runs as a table's owner (a policy, an index expression, a
+-- function met while it reads rows by key) must not change a modelled table
+-- in the middle of a model's change: the change holds lineage and states it
+-- read before, and writing them back would undo the nested change (a
+-- deleted row's key would stay in lineage). The nested change is refused,
+-- and the statement with it: nothing is half forgotten.
+CREATE ROLE unlearn_oc;
+CREATE SCHEMA oc AUTHORIZATION unlearn_oc;
+SET ROLE unlearn_oc;
+CREATE TABLE oc.s (id int PRIMARY KEY, x float8, y float8);
+INSERT INTO oc.s SELECT i, (i % 17)::float8, (i % 17) * 0.5 + (i % 5) FROM generate_series(1, 400) i;
+CREATE TABLE oc.victim (id int);
+-- deletes the victim row, only inside pg_unlearn's read (its search_path is pinned)
+CREATE FUNCTION oc.sneak(int) RETURNS bool LANGUAGE plpgsql AS $$
+DECLARE v int;
+BEGIN
+    IF current_setting('search_path') = 'pg_catalog, pg_temp' THEN
+        DELETE FROM oc.victim RETURNING id INTO v;
+        IF v IS NOT NULL THEN DELETE FROM oc.s WHERE id = v; END IF;
+    END IF;
+    RETURN true;
+END $$;
+RESET ROLE;
+-- holdout rows are read by key for the DELETE's audit figures, as the owner
+SELECT rows_trained FROM unlearn.train('oc_ridge', 'oc.s', 'y', ARRAY['x'], 'ridge', 'incremental', 1,
+                                       options => '{"holdout": 0.3}');
+CREATE TEMP TABLE pick AS
+SELECT min(key::int) AS k, max(key::int) AS v FROM unlearn.lineage WHERE model = 'oc_ridge' AND role = 'train';
+GRANT SELECT ON pick TO unlearn_oc;
+SET ROLE unlearn_oc;
+INSERT INTO oc.victim SELECT v FROM pick;
+ALTER TABLE oc.s ENABLE ROW LEVEL SECURITY;
+ALTER TABLE oc.s FORCE ROW LEVEL SECURITY;
+CREATE POLICY p ON oc.s USING (oc.sneak(id));
+\set VERBOSITY default
+DELETE FROM oc.s WHERE id = (SELECT k FROM pick);
+\set VERBOSITY terse
+RESET ROLE;
+-- both rows are still in the table and in the model, which a retrain matches
+SELECT (SELECT count(*) FROM oc.s WHERE id IN (k, v)) AS rows_in_table,
+       unlearn.trained_on('oc_ridge', k::text) AS holds_k, unlearn.trained_on('oc_ridge', v::text) AS holds_v
+FROM pick;
+SELECT count(*) AS failed_checks FROM unlearn.verify('oc_ridge') WHERE NOT passed;
+-- outside pg_unlearn's read the same DELETE goes through, and both leave
+SET ROLE unlearn_oc;
+DROP POLICY p ON oc.s;
+ALTER TABLE oc.s NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE oc.s DISABLE ROW LEVEL SECURITY;
+DELETE FROM oc.s WHERE id IN (SELECT k FROM pick UNION ALL SELECT v FROM pick);
+RESET ROLE;
+SELECT unlearn.trained_on('oc_ridge', k::text) AS holds_k, unlearn.trained_on('oc_ridge', v::text) AS holds_v
+FROM pick;
+SELECT count(*) AS failed_checks FROM unlearn.verify('oc_ridge') WHERE NOT passed;
+-- 2. unlearn.lineage_entries, under the unlearn.lineage view, shows a
+-- model's keys only to a reader who may SELECT the table's key, as the view
+-- does: called directly it is no way around the view's filter.
+CREATE ROLE unlearn_oc_reader;
+GRANT USAGE ON SCHEMA unlearn TO unlearn_oc_reader;
+GRANT SELECT ON unlearn.models, unlearn.lineage, unlearn.lineage_blocks TO unlearn_oc_reader;
+SET ROLE unlearn_oc_reader;
+SELECT count(*) AS keys_listed FROM unlearn.lineage_entries((SELECT model_id FROM unlearn.models WHERE name = 'oc_ridge'));
+SELECT count(*) AS keys_in_view FROM unlearn.lineage WHERE model = 'oc_ridge';
+RESET ROLE;
+GRANT USAGE ON SCHEMA oc TO unlearn_oc_reader;
+GRANT SELECT (id) ON oc.s TO unlearn_oc_reader;
+SET ROLE unlearn_oc_reader;
+SELECT count(*) AS keys_listed FROM unlearn.lineage_entries((SELECT model_id FROM unlearn.models WHERE name = 'oc_ridge'));
+SELECT count(*) AS keys_in_view FROM unlearn.lineage WHERE model = 'oc_ridge';
+RESET ROLE;
+REVOKE ALL ON unlearn.models, unlearn.lineage, unlearn.lineage_blocks FROM unlearn_oc_reader;
+REVOKE ALL ON SCHEMA unlearn FROM unlearn_oc_reader;
+REVOKE ALL ON oc.s FROM unlearn_oc_reader;
+REVOKE ALL ON SCHEMA oc FROM unlearn_oc_reader;
+DROP ROLE unlearn_oc_reader;
+SELECT unlearn.drop_model('oc_ridge');
+DROP TABLE pick;
+DROP SCHEMA oc CASCADE;
+DROP ROLE unlearn_oc;
