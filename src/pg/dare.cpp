@@ -132,9 +132,7 @@ int64 update_forest(ModelChange &c, const StatementRows &rows, const std::vector
             return needed_rows;
         });
     } catch (const ForestRowsMissing &) {
-        throw Error(ErrorKind::CorruptState, "model \"" + c.model.name + "\" holds rows its table no longer has",
-                    "The table was changed with triggers disabled; unlearn.resync('" + c.model.name +
-                        "') retrains the model.");
+        throw rows_missing(c.model.name);
     }
     c.audit.shards.push_back(0);
     c.audit.details = "\"subtrees_retrained\": " + std::to_string(done.retrained) +

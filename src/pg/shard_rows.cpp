@@ -92,9 +92,15 @@ ShardSet reread_all_shards(Spi &spi, const ModelMeta &m, const ClassLabels &clas
 ShardSet read_retrained_shards(Spi &spi, const ModelMeta &m, const ClassLabels &classes, const std::set<int32> &wanted) {
     ShardSet rows = read_shards(spi, m, classes, wanted);
     if (rows.missing != 0)
-        throw Error(ErrorKind::CorruptState, "model \"" + m.name + "\" holds rows its table no longer has",
-                    "The table was changed with triggers disabled; unlearn.resync('" + m.name + "') retrains the model.");
+        throw rows_missing(m.name);
     return rows;
+}
+
+Error rows_missing(const std::string &model) {
+    return Error(ErrorKind::CorruptState, "model \"" + model + "\" holds rows its table no longer has",
+                 "A statement that both deletes rows and changes others (MERGE, a data-modifying WITH) cannot change "
+                 "this model: run its parts as separate statements. Otherwise the table was changed with triggers "
+                 "disabled, and unlearn.resync('" + model + "') retrains the model.");
 }
 
 ShardedScan::ShardedScan(const TrainRequest &req, const std::vector<std::string> &keys, Trained &t)

@@ -20,6 +20,12 @@ namespace unlearn::pg {
 using HeldRows = std::unordered_map<std::string, Placement>;
 HeldRows held_rows(Spi &spi, const ModelMeta &m, const std::set<int32> &shards);
 
+// The error for a model holding rows its table no longer has, when the rows
+// a retrain needs are read: triggers disabled, or one statement that both
+// deleted rows and changed others (MERGE, a data-modifying WITH), whose
+// first action's change finds the other's rows gone.
+Error rows_missing(const std::string &model);
+
 // Rows of the wanted shards, read from the source, with their labels as
 // class indices, each shard sorted canonically. missing counts held rows the
 // source no longer has (or has with values the model cannot use).
