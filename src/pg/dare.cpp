@@ -54,7 +54,7 @@ HeldForestRows read_held(Spi &spi, const ModelMeta &m, const ClassLabels &classe
     std::vector<double> xs, ys;
     int64 found = 0;
     {
-        const PgActiveSnapshot now = PgActiveSnapshot::latest(true);
+        const PgActiveSnapshot now = PgActiveSnapshot::of_table();
         scan_source(m.relation, m.key_columns, m.target, m.features, &m.categories, &m.classes, [&](const RowBatch &b) {
             for (int i = 0; i < b.rows; ++i) {
                 if (!b.trainable[i] || !held.count(b.keys[i])) continue;
@@ -84,7 +84,7 @@ ForestRows read_needed(Spi &spi, const ModelMeta &m, const ClassLabels &classes,
     double key_bytes = 0;
     const std::string operation = "reading the rows of model \"" + m.name + "\"";
     {
-        const PgActiveSnapshot now = PgActiveSnapshot::latest(true);
+        const PgActiveSnapshot now = PgActiveSnapshot::of_table();
         std::vector<char> keep;
         scan_source(m.relation, m.key_columns, m.target, m.features, &m.categories, &m.classes, [&](const RowBatch &b) {
             check_memory(rows_bytes(static_cast<double>(ys.size()) + b.rows, p, key_bytes, 2), operation,

@@ -1,8 +1,11 @@
 #include "fetch.hpp"
 
+#include <optional>
+
 #include "error.hpp"
 #include "pg_memory.hpp"
 #include "pg_relation.hpp"
+#include "pg_snapshot.hpp"
 #include "source.hpp"
 
 namespace unlearn::pg {
@@ -48,7 +51,10 @@ void fetch_by_key(Spi &spi, const ModelMeta &m, const std::vector<std::string> &
     for (const auto &f : m.features) columns += ", " + quoted(f);
     KeyColumn key;
     const std::string sql = select_by_key(m, columns, &key);
+    std::optional<SpiOneSnapshot> as_of;  // the table as a model's change reads it (TableAsOf)
+    if (table_as_of) as_of.emplace(table_as_of);
     SpiResult r = spi.exec_as_owner(m.relation, sql, {key_array_param(key, wanted)});
+    as_of.reset();
     SpiTuples src{r.table(), r.rows(), 0};
     const PgMemoryContext scratch("pg_unlearn shard rows");
     const PgTupleSlot slot(src.table->tupdesc, &TTSOpsHeapTuple);

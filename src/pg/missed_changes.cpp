@@ -100,6 +100,9 @@ MissedChanges::Round MissedChanges::apply_round(Spi &spi, const ModelMeta &m) {
         versions.collect(relid, from, to);
         const int64 changed = versions.count();
         applied.versions += changed;
+        // what a retrain of a subtree or shard reads is the table as of
+        // `to`: changes after it are the next round's
+        const TableAsOf as_of(to);
         if (changed > 0) applied.held += apply_missed_changes(spi, m, relid, versions.removed(), versions.added());
     }
     caught_up_ = std::move(now);

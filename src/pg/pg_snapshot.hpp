@@ -7,12 +7,37 @@
 
 namespace unlearn::pg {
 
+// The snapshot a model's change reads its table with, when not the latest
+// (TableAsOf sets it): nullptr, the latest.
+inline Snapshot table_as_of = nullptr;
+
+// While one lives, a model's change reads its table (PgActiveSnapshot::
+// of_table, and the rows fetched by key) as of the given snapshot, which the
+// caller keeps registered: training's catch-up rounds apply the changes made
+// up to a snapshot, and a subtree or shard they retrain must see the table
+// as it was then, not changes a later round will apply.
+class TableAsOf {
+public:
+    explicit TableAsOf(Snapshot snapshot) : outer_(table_as_of) { table_as_of = snapshot; }
+    ~TableAsOf() { table_as_of = outer_; }
+    TableAsOf(const TableAsOf &) = delete;
+    TableAsOf &operator=(const TableAsOf &) = delete;
+
+private:
+    Snapshot outer_;
+};
+
 class PgActiveSnapshot {
 public:
     // What has committed by now: a fresh snapshot, not the transaction's.
     // see_own_changes: first make the command's own changes visible (inside
     // a trigger the statement's snapshot still shows the rows it deleted).
     static PgActiveSnapshot latest(bool see_own_changes = false) { return PgActiveSnapshot(see_own_changes); }
+    // The table as a model's change reads it: latest(true), or as of
+    // TableAsOf's snapshot (with the transaction's own changes since).
+    static PgActiveSnapshot of_table() {
+        return table_as_of ? PgActiveSnapshot(table_as_of, Copied{}) : PgActiveSnapshot(true);
+    }
     // A snapshot the caller keeps registered (PgRegisteredSnapshot).
     static PgActiveSnapshot of(Snapshot snapshot) { return PgActiveSnapshot(snapshot); }
     ~PgActiveSnapshot() {
@@ -27,6 +52,15 @@ public:
 private:
     explicit PgActiveSnapshot(Snapshot snapshot) {
         pg_call([&] { PushActiveSnapshot(snapshot); });
+        pushed_ = true;
+    }
+    struct Copied {};
+    PgActiveSnapshot(Snapshot snapshot, Copied) {
+        pg_call([&] {
+            CommandCounterIncrement();
+            PushCopiedSnapshot(snapshot);
+            UpdateActiveSnapshotCommandId();
+        });
         pushed_ = true;
     }
     explicit PgActiveSnapshot(bool see_own_changes) {

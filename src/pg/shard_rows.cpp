@@ -66,7 +66,7 @@ ShardSet read_shards(Spi &spi, const ModelMeta &m, const ClassLabels &classes, c
         // Inside a trigger the active snapshot is the statement's, which
         // still shows the rows it deleted and not those it inserted; read
         // what the transaction sees now (lineage decides which rows count).
-        const PgActiveSnapshot now = PgActiveSnapshot::latest(true);
+        const PgActiveSnapshot now = PgActiveSnapshot::of_table();
         scan_source(m.relation, m.key_columns, m.target, m.features, &m.categories, &m.classes, take);
     }
     for (int32 s : wanted) {
