@@ -25,3 +25,183 @@ COMMENT ON FUNCTION unlearn.release_worker() IS 'let go of the database''s backg
 -- Lineage blocks stay in their heap rows (see pg_unlearn--0.7.0.sql); blocks
 -- already moved to TOAST come back the next time they are written.
 ALTER TABLE unlearn.lineage_blocks SET (toast_tuple_target = 8160);
+
+-- Fixes of the adversarial review (triggers known by definition, keys, sources,
+-- erasure); each object as pg_unlearn--0.7.0.sql defines it.
+
+CREATE OR REPLACE FUNCTION unlearn.is_own_trigger(tg oid) RETURNS bool
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM pg_trigger t
+        JOIN (VALUES ('unlearn_forget_delete', 8, 'unlearn_old', NULL),
+                     ('unlearn_forget_update', 16, 'unlearn_old', 'unlearn_new'),
+                     ('unlearn_forget_truncate', 32, NULL, NULL),
+                     ('unlearn_learn_insert', 4, NULL, 'unlearn_new'),
+                     ('unlearn_replica_forget', 25, NULL, NULL),
+                     ('unlearn_replica_learn', 5, NULL, NULL)) AS own(name, type, old_table, new_table)
+          ON own.name = t.tgname::text
+        WHERE t.oid = tg
+          AND t.tgfoid = 'unlearn.forget_rows()'::regprocedure AND t.tgtype = own.type
+          AND t.tgoldtable::text IS NOT DISTINCT FROM own.old_table
+          AND t.tgnewtable::text IS NOT DISTINCT FROM own.new_table
+          AND t.tgnargs = 0 AND t.tgqual IS NULL AND cardinality(t.tgattr::int2[]) = 0
+          AND t.tgconstraint = 0)
+$$;
+COMMENT ON FUNCTION unlearn.is_own_trigger(oid) IS 'internal: whether a trigger is one of pg_unlearn''s, by function, events, level and transition tables';
+
+CREATE OR REPLACE FUNCTION unlearn.check_triggers_enabled(rels oid[]) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT tg.tgrelid::regclass AS rel, tg.tgname, tg.tgenabled
+             FROM pg_trigger tg
+             WHERE tg.tgrelid = ANY (rels) AND unlearn.is_own_trigger(tg.oid)
+               AND tg.tgenabled <> CASE WHEN tg.tgname LIKE 'unlearn\_replica\_%' THEN 'R' ELSE 'O' END
+               AND EXISTS (SELECT 1 FROM unlearn.models m
+                           WHERE m.relation = tg.tgrelid
+                              OR m.relation IN (SELECT relid FROM pg_partition_ancestors(tg.tgrelid)))
+             ORDER BY tg.tgrelid, tg.tgname  -- the first in name order is named, whatever the plan
+    LOOP
+        RAISE EXCEPTION 'trigger % on % must stay enabled as pg_unlearn installed it', t.tgname, t.rel
+            USING ERRCODE = 'object_in_use',
+                  DETAIL = 'Rows changed while it does not fire would stay in the models trained on the table.',
+                  HINT = 'Drop the models first (unlearn.drop_model), or leave the trigger as it is.';
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION unlearn.drop_model(model text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m unlearn.models;
+    trigger_name name;
+    trigger_rel regclass;
+BEGIN
+    DELETE FROM unlearn.models WHERE name = model RETURNING * INTO m;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" does not exist', model
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'SELECT name FROM unlearn.models lists the trained models.';
+    END IF;
+    -- the forget triggers go with the table's last model, the learn triggers
+    -- with its last learning model
+    FOR trigger_name, trigger_rel IN
+        SELECT t.tgname, t.tgrelid::regclass FROM pg_trigger t
+        WHERE (t.tgrelid = m.relation OR t.tgrelid IN (SELECT relid FROM pg_partition_tree(m.relation)))
+          AND t.tgparentid = 0 AND unlearn.is_own_trigger(t.oid)
+          AND ((t.tgname IN ('unlearn_forget_delete', 'unlearn_forget_update', 'unlearn_forget_truncate',
+                             'unlearn_replica_forget')
+                AND NOT EXISTS (SELECT 1 FROM unlearn.models o WHERE o.relation = m.relation))
+            OR (t.tgname IN ('unlearn_learn_insert', 'unlearn_replica_learn')
+                AND NOT EXISTS (SELECT 1 FROM unlearn.models o
+                                WHERE o.relation = m.relation AND o.options->>'on_insert' = 'learn')))
+        ORDER BY t.tgrelid::oid, t.tgname
+    LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', trigger_name, trigger_rel);
+    END LOOP;
+    INSERT INTO unlearn.audit (event, model_id, model, rows, method, shards, duration_ms)
+    VALUES ('drop', m.model_id, m.name, m.rows_held, 'drop', '{}', 0);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION unlearn.on_sql_drop() RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER  -- fires for every role's DDL; reads and maintains the extension's tables
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d record;
+    m unlearn.models;
+    col text;
+    rel regclass;
+BEGIN
+    FOR d IN SELECT * FROM pg_event_trigger_dropped_objects()
+             WHERE object_type = 'trigger' AND original
+               AND address_names[3] IN ('unlearn_forget_delete', 'unlearn_forget_update', 'unlearn_forget_truncate',
+                                        'unlearn_learn_insert', 'unlearn_replica_forget', 'unlearn_replica_learn') LOOP
+        rel := to_regclass(format('%I.%I', d.address_names[1], d.address_names[2]));
+        -- the learn triggers serve only models that learn inserted rows
+        IF rel IS NOT NULL AND EXISTS (SELECT 1 FROM unlearn.models mo
+                                       WHERE (mo.relation = rel
+                                              OR mo.relation IN (SELECT relid FROM pg_partition_ancestors(rel)))
+                                         AND (d.address_names[3] NOT LIKE 'unlearn\_%learn%'
+                                              OR mo.options->>'on_insert' = 'learn')) THEN
+            RAISE EXCEPTION 'cannot drop trigger % on %: models trained on the table depend on it', d.address_names[3], rel
+                USING ERRCODE = 'dependent_objects_still_exist',
+                      DETAIL = 'Rows deleted without it would stay in the models.',
+                      HINT = 'Drop the models first (unlearn.drop_model), which drops the triggers with the last one.';
+        END IF;
+    END LOOP;
+    FOR d IN SELECT * FROM pg_event_trigger_dropped_objects() WHERE object_type IN ('table', 'table column') LOOP
+        -- a dropped partition took rows without a DELETE: retrain from what remains
+        FOR m IN SELECT * FROM unlearn.models
+                 WHERE d.object_type = 'table' AND d.objid = ANY (partitions::oid[])
+                   AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = relation) ORDER BY model_id LOOP
+            PERFORM unlearn.resync_or_drop(m.name);
+        END LOOP;
+        FOR m IN SELECT * FROM unlearn.models WHERE relation = d.objid ORDER BY model_id LOOP
+            IF d.object_type = 'table' THEN
+                PERFORM unlearn.drop_model_because(m, 'source table dropped');
+                CONTINUE;
+            END IF;
+            col := d.address_names[3];
+            IF col = m.target OR col = ANY (m.key_columns) THEN
+                PERFORM unlearn.drop_model_because(m, format('column %s dropped', col));
+            ELSIF col = ANY (m.features) THEN
+                IF cardinality(m.features) = 1 THEN
+                    PERFORM unlearn.drop_model_because(m, format('last feature %s dropped', col));
+                ELSE
+                    PERFORM unlearn.forget_feature(m.name, col);
+                END IF;
+            END IF;
+        END LOOP;
+        IF d.object_type = 'table column' THEN
+            PERFORM unlearn.record_attnums(d.objid::regclass);
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION unlearn.on_alter_trigger() RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER  -- fires for every role's DDL; reads the catalog only
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT c.command_tag, tg.oid, tg.tgname, tg.tgrelid::regclass AS rel,
+                    tg.tgfoid = 'unlearn.forget_rows()'::regprocedure AS runs_forget
+             FROM pg_event_trigger_ddl_commands() c
+             JOIN pg_trigger tg ON tg.oid = c.objid
+             WHERE c.classid = 'pg_trigger'::regclass LOOP
+        IF t.command_tag = 'ALTER TRIGGER' AND t.runs_forget THEN
+            RAISE EXCEPTION 'cannot rename pg_unlearn''s triggers on %', t.rel
+                USING ERRCODE = 'object_in_use',
+                      HINT = 'Drop the models on the table first (unlearn.drop_model): the last one drops the triggers.';
+        END IF;
+        IF t.tgname IN ('unlearn_forget_delete', 'unlearn_forget_update', 'unlearn_forget_truncate',
+                        'unlearn_learn_insert', 'unlearn_replica_forget', 'unlearn_replica_learn')
+           AND NOT unlearn.is_own_trigger(t.oid)
+           AND EXISTS (SELECT 1 FROM unlearn.models m
+                       WHERE m.relation = t.rel
+                          OR m.relation IN (SELECT relid FROM pg_partition_ancestors(t.rel))) THEN
+            RAISE EXCEPTION 'trigger name % on % is pg_unlearn''s while models are on the table', t.tgname, t.rel
+                USING ERRCODE = 'object_in_use',
+                      DETAIL = 'A trigger of that name that is not pg_unlearn''s would let rows leave without being forgotten.',
+                      HINT = 'Give your trigger another name; pg_unlearn''s triggers go with the table''s last model (unlearn.drop_model).';
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION unlearn.on_alter_trigger() IS 'internal: event trigger that refuses renaming the forget triggers of a table with models, or replacing or imitating them';
+DROP EVENT TRIGGER unlearn_alter_trigger;
+CREATE EVENT TRIGGER unlearn_alter_trigger ON ddl_command_end WHEN TAG IN ('ALTER TRIGGER', 'CREATE TRIGGER')
+    EXECUTE FUNCTION unlearn.on_alter_trigger();

@@ -207,6 +207,32 @@ AS $$
     WHERE m.relation = rel
 $$;
 
+-- The extension's triggers by what they are, not by their names: the
+-- function they run, the events and level they fire on, their transition
+-- tables, and no arguments, WHEN condition, column list or constraint. A
+-- trigger bearing one of their names that is anything else is not theirs,
+-- whoever made it. Reads the catalog only (the event triggers call it).
+CREATE FUNCTION unlearn.is_own_trigger(tg oid) RETURNS bool
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM pg_trigger t
+        JOIN (VALUES ('unlearn_forget_delete', 8, 'unlearn_old', NULL),
+                     ('unlearn_forget_update', 16, 'unlearn_old', 'unlearn_new'),
+                     ('unlearn_forget_truncate', 32, NULL, NULL),
+                     ('unlearn_learn_insert', 4, NULL, 'unlearn_new'),
+                     ('unlearn_replica_forget', 25, NULL, NULL),
+                     ('unlearn_replica_learn', 5, NULL, NULL)) AS own(name, type, old_table, new_table)
+          ON own.name = t.tgname::text
+        WHERE t.oid = tg
+          AND t.tgfoid = 'unlearn.forget_rows()'::regprocedure AND t.tgtype = own.type
+          AND t.tgoldtable::text IS NOT DISTINCT FROM own.old_table
+          AND t.tgnewtable::text IS NOT DISTINCT FROM own.new_table
+          AND t.tgnargs = 0 AND t.tgqual IS NULL AND cardinality(t.tgattr::int2[]) = 0
+          AND t.tgconstraint = 0)
+$$;
+
 -- train() calls install_triggers(): it records the attribute numbers and the
 -- partitions, and adds the INSERT triggers only while a model on the table
 -- learns new rows, so tables whose models ignore inserts pay nothing on COPY
@@ -289,7 +315,7 @@ BEGIN
     FOR trigger_name, trigger_rel IN
         SELECT t.tgname, t.tgrelid::regclass FROM pg_trigger t
         WHERE (t.tgrelid = m.relation OR t.tgrelid IN (SELECT relid FROM pg_partition_tree(m.relation)))
-          AND t.tgparentid = 0
+          AND t.tgparentid = 0 AND unlearn.is_own_trigger(t.oid)
           AND ((t.tgname IN ('unlearn_forget_delete', 'unlearn_forget_update', 'unlearn_forget_truncate',
                              'unlearn_replica_forget')
                 AND NOT EXISTS (SELECT 1 FROM unlearn.models o WHERE o.relation = m.relation))
@@ -604,8 +630,7 @@ DECLARE
 BEGIN
     FOR t IN SELECT tg.tgrelid::regclass AS rel, tg.tgname, tg.tgenabled
              FROM pg_trigger tg
-             WHERE tg.tgrelid = ANY (rels) AND tg.tgname IN ('unlearn_forget_delete', 'unlearn_forget_update', 'unlearn_forget_truncate',
-                                 'unlearn_learn_insert', 'unlearn_replica_forget', 'unlearn_replica_learn')
+             WHERE tg.tgrelid = ANY (rels) AND unlearn.is_own_trigger(tg.oid)
                AND tg.tgenabled <> CASE WHEN tg.tgname LIKE 'unlearn\_replica\_%' THEN 'R' ELSE 'O' END
                AND EXISTS (SELECT 1 FROM unlearn.models m
                            WHERE m.relation = tg.tgrelid
@@ -831,7 +856,9 @@ DECLARE
     rel regclass;
 BEGIN
     FOR d IN SELECT * FROM pg_event_trigger_dropped_objects()
-             WHERE object_type = 'trigger' AND original AND address_names[3] LIKE 'unlearn\_%' LOOP
+             WHERE object_type = 'trigger' AND original
+               AND address_names[3] IN ('unlearn_forget_delete', 'unlearn_forget_update', 'unlearn_forget_truncate',
+                                        'unlearn_learn_insert', 'unlearn_replica_forget', 'unlearn_replica_learn') LOOP
         rel := to_regclass(format('%I.%I', d.address_names[1], d.address_names[2]));
         -- the learn triggers serve only models that learn inserted rows
         IF rel IS NOT NULL AND EXISTS (SELECT 1 FROM unlearn.models mo
@@ -878,9 +905,14 @@ REVOKE ALL ON FUNCTION unlearn.on_sql_drop() FROM PUBLIC;
 CREATE EVENT TRIGGER unlearn_sql_drop ON sql_drop EXECUTE FUNCTION unlearn.on_sql_drop();
 
 -- ALTER TRIGGER on one of the extension's triggers (they all run
--- unlearn.forget_rows): every guard knows them by name, so a renamed one
--- could then be dropped or disabled and the table's rows would leave its
--- models silently. Refused while a model needs it.
+-- unlearn.forget_rows): a renamed one could then be dropped or disabled and
+-- the table's rows would leave its models silently. CREATE OR REPLACE
+-- TRIGGER under one of their names would make it run another function or
+-- fire on other events, with nothing dropped or disabled for a guard to see;
+-- a trigger created or renamed to one of their names would be taken for
+-- theirs. All refused while a model is on the table, unless the trigger is
+-- the extension's own definition (install_triggers' CREATE TRIGGER comes
+-- through here too).
 CREATE FUNCTION unlearn.on_alter_trigger() RETURNS event_trigger
 LANGUAGE plpgsql
 SECURITY DEFINER  -- fires for every role's DDL; reads the catalog only
@@ -889,19 +921,32 @@ AS $$
 DECLARE
     t record;
 BEGIN
-    FOR t IN SELECT tg.tgname, tg.tgrelid::regclass AS rel
+    FOR t IN SELECT c.command_tag, tg.oid, tg.tgname, tg.tgrelid::regclass AS rel,
+                    tg.tgfoid = 'unlearn.forget_rows()'::regprocedure AS runs_forget
              FROM pg_event_trigger_ddl_commands() c
              JOIN pg_trigger tg ON tg.oid = c.objid
-             WHERE c.classid = 'pg_trigger'::regclass
-               AND tg.tgfoid = 'unlearn.forget_rows()'::regprocedure LOOP
-        RAISE EXCEPTION 'cannot rename pg_unlearn''s triggers on %', t.rel
-            USING ERRCODE = 'object_in_use',
-                  HINT = 'Drop the models on the table first (unlearn.drop_model): the last one drops the triggers.';
+             WHERE c.classid = 'pg_trigger'::regclass LOOP
+        IF t.command_tag = 'ALTER TRIGGER' AND t.runs_forget THEN
+            RAISE EXCEPTION 'cannot rename pg_unlearn''s triggers on %', t.rel
+                USING ERRCODE = 'object_in_use',
+                      HINT = 'Drop the models on the table first (unlearn.drop_model): the last one drops the triggers.';
+        END IF;
+        IF t.tgname IN ('unlearn_forget_delete', 'unlearn_forget_update', 'unlearn_forget_truncate',
+                        'unlearn_learn_insert', 'unlearn_replica_forget', 'unlearn_replica_learn')
+           AND NOT unlearn.is_own_trigger(t.oid)
+           AND EXISTS (SELECT 1 FROM unlearn.models m
+                       WHERE m.relation = t.rel
+                          OR m.relation IN (SELECT relid FROM pg_partition_ancestors(t.rel))) THEN
+            RAISE EXCEPTION 'trigger name % on % is pg_unlearn''s while models are on the table', t.tgname, t.rel
+                USING ERRCODE = 'object_in_use',
+                      DETAIL = 'A trigger of that name that is not pg_unlearn''s would let rows leave without being forgotten.',
+                      HINT = 'Give your trigger another name; pg_unlearn''s triggers go with the table''s last model (unlearn.drop_model).';
+        END IF;
     END LOOP;
 END
 $$;
 REVOKE ALL ON FUNCTION unlearn.on_alter_trigger() FROM PUBLIC;
-CREATE EVENT TRIGGER unlearn_alter_trigger ON ddl_command_end WHEN TAG IN ('ALTER TRIGGER')
+CREATE EVENT TRIGGER unlearn_alter_trigger ON ddl_command_end WHEN TAG IN ('ALTER TRIGGER', 'CREATE TRIGGER')
     EXECUTE FUNCTION unlearn.on_alter_trigger();
 
 -- Complete erasure ---------------------------------------------------------
@@ -1174,9 +1219,10 @@ COMMENT ON FUNCTION unlearn.check_primary_keys(oid[]) IS 'internal: refuses DDL 
 COMMENT ON FUNCTION unlearn.check_triggers_enabled(oid[]) IS 'internal: refuses disabling the forget triggers of a table with models';
 COMMENT ON FUNCTION unlearn.drop_model_because(unlearn.models, text) IS 'internal: drops a model that can no longer follow its table, and audits why';
 COMMENT ON FUNCTION unlearn.install_triggers(regclass) IS 'internal: installs the forget (and learn) triggers on a table and its partitions; called by train';
+COMMENT ON FUNCTION unlearn.is_own_trigger(oid) IS 'internal: whether a trigger is one of pg_unlearn''s, by function, events, level and transition tables';
 COMMENT ON FUNCTION unlearn.lineage_entries(int) IS 'internal: the rows of one model''s lineage blocks; read through the view unlearn.lineage';
 COMMENT ON FUNCTION unlearn.on_alter_table() IS 'internal: event trigger that keeps models in step with ALTER TABLE (renames, retypes, rewrites, partitions)';
-COMMENT ON FUNCTION unlearn.on_alter_trigger() IS 'internal: event trigger that refuses dropping or altering the forget triggers of a table with models';
+COMMENT ON FUNCTION unlearn.on_alter_trigger() IS 'internal: event trigger that refuses renaming the forget triggers of a table with models, or replacing or imitating them';
 COMMENT ON FUNCTION unlearn.on_sql_drop() IS 'internal: event trigger that drops models whose table or column is dropped, and audits why';
 COMMENT ON FUNCTION unlearn.on_table_rewrite() IS 'internal: event trigger that notes tables a rewrite will retrain the models of';
 COMMENT ON FUNCTION unlearn.record_attnums(regclass) IS 'internal: records the attribute numbers of each model''s columns, so that models follow renames';

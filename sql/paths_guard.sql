@@ -30,7 +30,19 @@ SELECT expect_error($$ALTER TABLE pg_src ENABLE ALWAYS TRIGGER unlearn_forget_up
 -- renamed, a trigger would escape every guard that knows it by name
 SELECT expect_error($$ALTER TRIGGER unlearn_forget_delete ON pg_src RENAME TO renamed$$);
 SELECT expect_error($$ALTER TRIGGER unlearn_replica_forget ON pg_src RENAME TO unlearn_other$$);
-SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'pg_src'::regclass ORDER BY 1;
+-- replaced in place (CREATE OR REPLACE TRIGGER) or imitated under their
+-- names, they would run another function or fire on other events: refused;
+-- their own definition and other names are the owner's business
+CREATE FUNCTION pg_noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+SELECT expect_error($$CREATE OR REPLACE TRIGGER unlearn_forget_delete AFTER DELETE ON pg_src
+    REFERENCING OLD TABLE AS unlearn_old FOR EACH STATEMENT EXECUTE FUNCTION pg_noop()$$);
+SELECT expect_error($$CREATE OR REPLACE TRIGGER unlearn_forget_update AFTER DELETE ON pg_src
+    REFERENCING OLD TABLE AS unlearn_old FOR EACH STATEMENT EXECUTE FUNCTION unlearn.forget_rows()$$);
+SELECT expect_error($$CREATE TRIGGER unlearn_learn_insert AFTER INSERT ON pg_src FOR EACH STATEMENT EXECUTE FUNCTION pg_noop()$$);
+CREATE OR REPLACE TRIGGER unlearn_forget_truncate AFTER TRUNCATE ON pg_src FOR EACH STATEMENT EXECUTE FUNCTION unlearn.forget_rows();
+CREATE TRIGGER unlearn_mine AFTER DELETE ON pg_src FOR EACH STATEMENT EXECUTE FUNCTION pg_noop();
+DROP TRIGGER unlearn_mine ON pg_src;
+SELECT tgname, tgenabled, unlearn.is_own_trigger(oid) AS own FROM pg_trigger WHERE tgrelid = 'pg_src'::regclass ORDER BY 1;
 
 -- the primary key cannot go while a model records rows by it
 SELECT expect_error($$ALTER TABLE pg_src DROP CONSTRAINT pg_src_pkey$$);
