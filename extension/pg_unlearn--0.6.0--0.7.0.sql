@@ -49,6 +49,57 @@ AS $$
           AND t.tgnargs = 0 AND t.tgqual IS NULL AND cardinality(t.tgattr::int2[]) = 0
           AND t.tgconstraint = 0)
 $$;
+
+CREATE OR REPLACE FUNCTION unlearn.install_triggers(rel regclass) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r regclass;
+    k record;
+    existing oid;
+    learns bool := EXISTS (SELECT 1 FROM unlearn.models WHERE relation = rel AND options->>'on_insert' = 'learn');
+BEGIN
+    PERFORM unlearn.record_attnums(rel);
+    UPDATE unlearn.models
+    SET partitions = ARRAY(SELECT relid FROM pg_partition_tree(rel) WHERE relid <> rel ORDER BY relid::oid)
+    WHERE relation = rel;
+    -- a statement trigger on a partitioned table sees rows deleted through it,
+    -- not rows deleted from a partition directly: every level gets the set;
+    -- row triggers on a partitioned table are cloned to its partitions, so the
+    -- top level comes first
+    FOR r IN SELECT t.relid FROM (SELECT rel AS relid, 0 AS level UNION SELECT p.relid, p.level FROM pg_partition_tree(rel) p) t
+             ORDER BY t.level, t.relid::oid LOOP
+        -- each trigger on its own: a trigger of that name is taken for the
+        -- extension's only if it is its definition (is_own_trigger), and a
+        -- name the table's models need is never left to another trigger,
+        -- wanted now or not (the learn triggers come with a learning model)
+        FOR k IN SELECT * FROM (VALUES
+                     ('unlearn_forget_delete', true, 'AFTER DELETE ON %s REFERENCING OLD TABLE AS unlearn_old FOR EACH STATEMENT', false, 1),
+                     ('unlearn_forget_update', true, 'AFTER UPDATE ON %s REFERENCING OLD TABLE AS unlearn_old NEW TABLE AS unlearn_new FOR EACH STATEMENT', false, 2),
+                     ('unlearn_forget_truncate', true, 'AFTER TRUNCATE ON %s FOR EACH STATEMENT', false, 3),
+                     ('unlearn_learn_insert', learns, 'AFTER INSERT ON %s REFERENCING NEW TABLE AS unlearn_new FOR EACH STATEMENT', false, 4),
+                     ('unlearn_replica_forget', true, 'AFTER DELETE OR UPDATE ON %s FOR EACH ROW', true, 5),
+                     ('unlearn_replica_learn', learns, 'AFTER INSERT ON %s FOR EACH ROW', true, 6))
+                 AS own(name, wanted, fires, replica, ord) ORDER BY own.ord LOOP
+            SELECT tg.oid INTO existing FROM pg_trigger tg WHERE tg.tgrelid = r AND tg.tgname = k.name;
+            IF FOUND THEN
+                IF NOT unlearn.is_own_trigger(existing) THEN
+                    RAISE EXCEPTION 'trigger % on % is not pg_unlearn''s but bears the name of one of its triggers', k.name, r
+                        USING ERRCODE = 'duplicate_object',
+                              DETAIL = 'Taken for pg_unlearn''s, it would let rows leave the table without being forgotten.',
+                              HINT = format('Drop or rename your trigger (ALTER TRIGGER %I ON %s RENAME TO ...), then try again.', k.name, r);
+                END IF;
+            ELSIF k.wanted THEN
+                EXECUTE format('CREATE TRIGGER %I ' || k.fires || ' EXECUTE FUNCTION unlearn.forget_rows()', k.name, r);
+                IF k.replica THEN
+                    EXECUTE format('ALTER TABLE %s ENABLE REPLICA TRIGGER %I', r, k.name);
+                END IF;
+            END IF;
+        END LOOP;
+    END LOOP;
+END
+$$;
 COMMENT ON FUNCTION unlearn.is_own_trigger(oid) IS 'internal: whether a trigger is one of pg_unlearn''s, by function, events, level and transition tables';
 
 CREATE OR REPLACE FUNCTION unlearn.check_triggers_enabled(rels oid[]) RETURNS void

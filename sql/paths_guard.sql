@@ -44,6 +44,21 @@ CREATE TRIGGER unlearn_mine AFTER DELETE ON pg_src FOR EACH STATEMENT EXECUTE FU
 DROP TRIGGER unlearn_mine ON pg_src;
 SELECT tgname, tgenabled, unlearn.is_own_trigger(oid) AS own FROM pg_trigger WHERE tgrelid = 'pg_src'::regclass ORDER BY 1;
 
+-- a trigger made beforehand under one of their names is not taken for
+-- theirs (nor does one name stand for the others): training refuses it, and
+-- so does attaching such a table as a partition of a modeled table
+CREATE TABLE pg_decoy (id int PRIMARY KEY, x float8, y float8);
+INSERT INTO pg_decoy VALUES (101, 1, 2), (102, 2, 4), (103, 3, 7);
+CREATE TRIGGER unlearn_forget_delete AFTER DELETE ON pg_decoy FOR EACH STATEMENT EXECUTE FUNCTION pg_noop();
+SELECT expect_error($$SELECT unlearn.train('decoy_ols', 'pg_decoy', 'y', ARRAY['x'])$$);
+CREATE TABLE pg_parts (id int PRIMARY KEY, x float8, y float8) PARTITION BY RANGE (id);
+CREATE TABLE pg_parts1 PARTITION OF pg_parts FOR VALUES FROM (1) TO (100);
+INSERT INTO pg_parts SELECT i, i, 2 * i + sin(i) FROM generate_series(1, 20) i;
+SELECT rows_trained FROM unlearn.train('parts_ols', 'pg_parts', 'y', ARRAY['x']);
+SELECT expect_error($$ALTER TABLE pg_parts ATTACH PARTITION pg_decoy FOR VALUES FROM (100) TO (200)$$);
+SELECT unlearn.drop_model('parts_ols');
+DROP TABLE pg_parts, pg_decoy;
+
 -- the primary key cannot go while a model records rows by it
 SELECT expect_error($$ALTER TABLE pg_src DROP CONSTRAINT pg_src_pkey$$);
 -- moved to another column, the model is retrained on the new key at once:
