@@ -692,6 +692,18 @@ BEGIN
                   DETAIL = 'Models record the rows they hold by primary key; a duplicate key would make a DELETE forget the wrong row.',
                   HINT = 'Drop the models first (unlearn.drop_model), or replace the key in the same ALTER TABLE.';
     END IF;
+    -- a deferrable key lets a transaction hold two rows of one key until
+    -- commit: deleting the newcomer would forget the trained row
+    SELECT m.relation INTO rel FROM unlearn.models m
+    WHERE m.relation = ANY (rels)
+      AND EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = m.relation AND i.indisprimary AND NOT i.indimmediate)
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'table % has models and its primary key cannot be deferrable', rel
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Models record the rows they hold by primary key, which must be unique at every moment.',
+                  HINT = 'Make the key NOT DEFERRABLE, or drop the models first (unlearn.drop_model).';
+    END IF;
 END
 $$;
 

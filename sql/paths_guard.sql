@@ -61,6 +61,13 @@ DROP TABLE pg_parts, pg_decoy;
 
 -- the primary key cannot go while a model records rows by it
 SELECT expect_error($$ALTER TABLE pg_src DROP CONSTRAINT pg_src_pkey$$);
+-- nor become deferrable: a transaction could hold two rows of one key, and
+-- deleting the newcomer would forget the trained row; training refuses it too
+SELECT expect_error($$ALTER TABLE pg_src DROP CONSTRAINT pg_src_pkey, ADD CONSTRAINT pg_src_pkey PRIMARY KEY (id) DEFERRABLE$$);
+CREATE TABLE pg_defer (id int PRIMARY KEY DEFERRABLE INITIALLY DEFERRED, x float8, y float8);
+INSERT INTO pg_defer VALUES (1, 1, 2), (2, 2, 4), (3, 3, 7);
+SELECT expect_error($$SELECT unlearn.train('defer_ols', 'pg_defer', 'y', ARRAY['x'])$$);
+DROP TABLE pg_defer;
 -- moved to another column, the model is retrained on the new key at once:
 -- a second row could carry an old key, and deleting it must not forget the first
 SELECT trained_on AS by_id FROM unlearn.trained_on('pg_ols', 30);

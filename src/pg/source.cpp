@@ -61,6 +61,15 @@ std::vector<std::string> check_source(Spi &spi, Oid relid, const std::vector<std
     return keys;
 }
 
+void refuse_deferrable_key(Spi &spi, Oid relid) {
+    SpiResult deferrable =
+        spi.exec("SELECT 1 FROM pg_index WHERE indrelid = $1 AND indisprimary AND NOT indimmediate", {oid_param(relid)});
+    if (deferrable.rows() > 0)
+        throw Error(ErrorKind::FeatureNotSupported, "the primary key of " + relation_name(relid) + " is deferrable",
+                    "Lineage knows a row by its key, which must be unique at every moment: make the key NOT "
+                    "DEFERRABLE (drop the constraint and add it again without DEFERRABLE).");
+}
+
 bool may_select_column(Oid relid, const std::string &column, Oid role) {
     return pg_call([&] {
         if (pg_class_aclcheck(relid, role, ACL_SELECT) == ACLCHECK_OK) return true;
