@@ -131,6 +131,146 @@ BEGIN
     END IF;
 END
 $$;
+ALTER TABLE unlearn.models ADD COLUMN key_types regtype[];
+COMMENT ON COLUMN unlearn.models.key_types IS 'declared types of the key columns when the lineage was last written: a retyped key (even without a rewrite) retrains the model';
+
+CREATE OR REPLACE FUNCTION unlearn.key_types_now(m unlearn.models) RETURNS regtype[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT array_agg(a.atttypid::regtype ORDER BY k.ord)
+    FROM unnest(m.key_columns) WITH ORDINALITY AS k(name, ord)
+    JOIN pg_attribute a ON a.attrelid = m.relation AND a.attname = k.name AND NOT a.attisdropped
+$$;
+COMMENT ON FUNCTION unlearn.key_types_now(unlearn.models) IS 'internal: the declared types of a model''s key columns, recorded to notice a retyped key';
+
+CREATE OR REPLACE FUNCTION unlearn.record_attnums(rel regclass) RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE unlearn.models m
+    SET column_attnums = (SELECT array_agg(a.attnum ORDER BY c.ord)
+                          FROM unnest(m.key_columns || m.target || m.features) WITH ORDINALITY AS c(name, ord)
+                          JOIN pg_attribute a ON a.attrelid = m.relation AND a.attname = c.name AND NOT a.attisdropped),
+        key_types = unlearn.key_types_now(m)
+    WHERE m.relation = rel
+$$;
+SELECT unlearn.record_attnums(relation) FROM (SELECT DISTINCT relation FROM unlearn.models) r;
+
+CREATE OR REPLACE FUNCTION unlearn.on_alter_table() RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER  -- fires for every role's DDL; reads and maintains the extension's tables
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    m unlearn.models;
+    names text[];
+    numeric_types regtype[] := ARRAY['int2', 'int4', 'int8', 'float4', 'float8', 'numeric', 'bool']::regtype[];
+    target_type regtype;
+    f text;
+    n int;
+    rewritten oid[] := string_to_array(nullif(current_setting('unlearn.rewritten', true), ''), ',')::oid[];
+BEGIN
+    PERFORM set_config('unlearn.rewritten', '', true);
+    PERFORM unlearn.check_no_inheritance(ARRAY(SELECT objid FROM pg_event_trigger_ddl_commands()));
+    PERFORM unlearn.check_primary_keys(ARRAY(SELECT objid FROM pg_event_trigger_ddl_commands()));
+    FOR c IN SELECT DISTINCT objid FROM pg_event_trigger_ddl_commands()
+             WHERE command_tag = 'ALTER TABLE' AND objid IN (SELECT relation FROM unlearn.models) LOOP
+        FOR m IN SELECT * FROM unlearn.models WHERE relation = c.objid AND column_attnums IS NOT NULL ORDER BY model_id LOOP
+            SELECT array_agg(a.attname::text ORDER BY u.ord) INTO names
+            FROM unnest(m.column_attnums) WITH ORDINALITY AS u(attnum, ord)
+            JOIN pg_attribute a ON a.attrelid = m.relation AND a.attnum = u.attnum AND NOT a.attisdropped;
+            n := cardinality(m.key_columns);
+            -- attribute numbers recorded before a forget_feature no longer line
+            -- up with the features: they are re-recorded below, not followed
+            IF cardinality(m.column_attnums) = n + 1 + cardinality(m.features)
+               AND cardinality(names) = cardinality(m.column_attnums) THEN
+                UPDATE unlearn.models
+                SET key_columns = names[1:n], target = names[n + 1], features = names[n + 2:]
+                WHERE model_id = m.model_id
+                  AND (key_columns, target, features) IS DISTINCT FROM (names[1:n], names[n + 1], names[n + 2:]);
+                -- a categorical feature's vocabulary follows its column's name,
+                -- and so do a text target's classes
+                UPDATE unlearn.vocabulary v
+                SET feature = names[n + 1 + u.i]
+                FROM generate_subscripts(m.features, 1) AS u(i)
+                WHERE v.model_id = m.model_id AND v.feature = m.features[u.i] AND m.features[u.i] <> names[n + 1 + u.i];
+                UPDATE unlearn.vocabulary v SET feature = names[n + 1]
+                WHERE v.model_id = m.model_id AND v.feature = m.target AND m.target <> names[n + 1];
+            END IF;
+            SELECT * INTO m FROM unlearn.models WHERE model_id = m.model_id;
+            target_type := (SELECT unlearn.base_type(atttypid) FROM pg_attribute WHERE attrelid = m.relation AND attname = m.target);
+            -- a text or enum target's classes are by value: another type has other values
+            IF EXISTS (SELECT 1 FROM unlearn.vocabulary v WHERE v.model_id = m.model_id AND v.feature = m.target) THEN
+                IF target_type NOT IN ('text', 'varchar', 'bpchar')
+                   AND NOT EXISTS (SELECT 1 FROM pg_type WHERE oid = target_type AND typtype = 'e') THEN
+                    PERFORM unlearn.drop_model_because(m, format('target %s is no longer text', m.target));
+                    CONTINUE;
+                END IF;
+            ELSIF target_type <> ALL (numeric_types) THEN
+                PERFORM unlearn.drop_model_because(m, format('target %s is no longer numeric', m.target));
+                CONTINUE;
+            END IF;
+            FOREACH f IN ARRAY m.features LOOP
+                CONTINUE WHEN EXISTS (SELECT 1 FROM unlearn.vocabulary v WHERE v.model_id = m.model_id AND v.feature = f);
+                IF (SELECT unlearn.base_type(atttypid) FROM pg_attribute WHERE attrelid = m.relation AND attname = f) <> ALL (numeric_types) THEN
+                    IF cardinality(m.features) = 1 THEN
+                        PERFORM unlearn.drop_model_because(m, format('last feature %s is no longer numeric', f));
+                        EXIT;
+                    END IF;
+                    PERFORM unlearn.forget_feature(m.name, f);
+                    SELECT * INTO m FROM unlearn.models WHERE model_id = m.model_id;
+                END IF;
+            END LOOP;
+        END LOOP;
+        -- a key column retyped: lineage holds its keys in the old type's
+        -- encoding, which the triggers no longer produce; retrained as a
+        -- rewrite is, even when the new type needed none (int4 -> oid)
+        FOR m IN SELECT * FROM unlearn.models
+                 WHERE relation = c.objid AND key_types IS NOT NULL AND relation <> ALL (coalesce(rewritten, '{}'))
+                 ORDER BY model_id LOOP
+            IF unlearn.key_types_now(m) IS DISTINCT FROM m.key_types THEN
+                PERFORM unlearn.resync_or_drop(m.name);
+            END IF;
+        END LOOP;
+        PERFORM unlearn.record_attnums(c.objid::regclass);
+        -- a primary key moved to other columns: the models hold rows by the
+        -- old ones, which the table may now repeat, so a DELETE of a row
+        -- carrying a model's key could forget another. Retrained on the new key.
+        FOR m IN SELECT mo.* FROM unlearn.models mo
+                 WHERE mo.relation = c.objid AND mo.column_attnums IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = mo.relation AND i.indisprimary
+                                   AND ARRAY(SELECT k::int FROM unnest(i.indkey::int2[]) AS k)
+                                       = mo.column_attnums[1:cardinality(mo.key_columns)]::int[])
+                 ORDER BY mo.model_id LOOP
+            PERFORM unlearn.resync_or_drop(m.name);
+        END LOOP;
+    END LOOP;
+    -- a rewrite may have changed stored values of the key, target or
+    -- features: retrain from the rows as they are now
+    IF rewritten IS NOT NULL THEN
+        -- (only tables this command altered: the setting is the session's)
+        FOR m IN SELECT * FROM unlearn.models
+                 WHERE (relation = ANY (rewritten) OR partitions::oid[] && rewritten)
+                   AND relation IN (SELECT objid FROM pg_event_trigger_ddl_commands())
+                 ORDER BY model_id LOOP
+            PERFORM unlearn.resync_or_drop(m.name);
+        END LOOP;
+    END IF;
+    -- partitioned sources: a detached partition took rows without a DELETE
+    -- (retrain from what remains); new partitions get the triggers
+    FOR m IN SELECT mo.* FROM unlearn.models mo JOIN pg_class pc ON pc.oid = mo.relation
+             WHERE pc.relkind = 'p' ORDER BY mo.model_id LOOP
+        IF EXISTS (SELECT 1 FROM unnest(coalesce(m.partitions, '{}')) AS p(rel)
+                   WHERE p.rel NOT IN (SELECT relid FROM pg_partition_tree(m.relation))) THEN
+            PERFORM unlearn.resync_or_drop(m.name);
+        END IF;
+        PERFORM unlearn.install_triggers(m.relation);
+    END LOOP;
+    PERFORM unlearn.check_triggers_enabled(ARRAY(SELECT objid FROM pg_event_trigger_ddl_commands()));
+END
+$$;
 COMMENT ON FUNCTION unlearn.is_own_trigger(oid) IS 'internal: whether a trigger is one of pg_unlearn''s, by function, events, level and transition tables';
 
 CREATE OR REPLACE FUNCTION unlearn.check_triggers_enabled(rels oid[]) RETURNS void

@@ -33,12 +33,14 @@ CREATE TABLE unlearn.models (
     updated_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
     column_attnums  int2[],
     partitions      regclass[],
-    metrics         jsonb
+    metrics         jsonb,
+    key_types       regtype[]
 );
 CREATE INDEX models_relation_idx ON unlearn.models (relation);
 COMMENT ON TABLE unlearn.models IS 'one row per model trained with unlearn.train';
 COMMENT ON COLUMN unlearn.models.column_attnums IS 'attribute numbers of key columns, target and features, in that order';
 COMMENT ON COLUMN unlearn.models.partitions IS 'for a partitioned source, its partitions when the triggers were last installed';
+COMMENT ON COLUMN unlearn.models.key_types IS 'declared types of the key columns when the lineage was last written: a retyped key (even without a rewrite) retrains the model';
 
 CREATE TABLE unlearn.state (
     model_id int NOT NULL REFERENCES unlearn.models ON DELETE CASCADE,
@@ -196,6 +198,18 @@ SET search_path = pg_catalog, pg_temp;
 REVOKE ALL ON FUNCTION unlearn.forget_rows() FROM PUBLIC;
 COMMENT ON FUNCTION unlearn.forget_rows() IS 'statement trigger: removes deleted or changed rows from every model on the table';
 
+-- The declared types of a model's key columns as they are now: lineage
+-- encodes keys by type (key_codec.hpp), so a key retyped without a rewrite
+-- (int4 -> oid, text -> bpchar) would leave every recorded key unmatched.
+CREATE FUNCTION unlearn.key_types_now(m unlearn.models) RETURNS regtype[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT array_agg(a.atttypid::regtype ORDER BY k.ord)
+    FROM unnest(m.key_columns) WITH ORDINALITY AS k(name, ord)
+    JOIN pg_attribute a ON a.attrelid = m.relation AND a.attname = k.name AND NOT a.attisdropped
+$$;
+
 CREATE FUNCTION unlearn.record_attnums(rel regclass) RETURNS void
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
@@ -203,7 +217,8 @@ AS $$
     UPDATE unlearn.models m
     SET column_attnums = (SELECT array_agg(a.attnum ORDER BY c.ord)
                           FROM unnest(m.key_columns || m.target || m.features) WITH ORDINALITY AS c(name, ord)
-                          JOIN pg_attribute a ON a.attrelid = m.relation AND a.attname = c.name AND NOT a.attisdropped)
+                          JOIN pg_attribute a ON a.attrelid = m.relation AND a.attname = c.name AND NOT a.attisdropped),
+        key_types = unlearn.key_types_now(m)
     WHERE m.relation = rel
 $$;
 
@@ -814,6 +829,16 @@ BEGIN
                 END IF;
             END LOOP;
         END LOOP;
+        -- a key column retyped: lineage holds its keys in the old type's
+        -- encoding, which the triggers no longer produce; retrained as a
+        -- rewrite is, even when the new type needed none (int4 -> oid)
+        FOR m IN SELECT * FROM unlearn.models
+                 WHERE relation = c.objid AND key_types IS NOT NULL AND relation <> ALL (coalesce(rewritten, '{}'))
+                 ORDER BY model_id LOOP
+            IF unlearn.key_types_now(m) IS DISTINCT FROM m.key_types THEN
+                PERFORM unlearn.resync_or_drop(m.name);
+            END IF;
+        END LOOP;
         PERFORM unlearn.record_attnums(c.objid::regclass);
         -- a primary key moved to other columns: the models hold rows by the
         -- old ones, which the table may now repeat, so a DELETE of a row
@@ -1236,6 +1261,7 @@ COMMENT ON FUNCTION unlearn.check_triggers_enabled(oid[]) IS 'internal: refuses 
 COMMENT ON FUNCTION unlearn.drop_model_because(unlearn.models, text) IS 'internal: drops a model that can no longer follow its table, and audits why';
 COMMENT ON FUNCTION unlearn.install_triggers(regclass) IS 'internal: installs the forget (and learn) triggers on a table and its partitions; called by train';
 COMMENT ON FUNCTION unlearn.is_own_trigger(oid) IS 'internal: whether a trigger is one of pg_unlearn''s, by function, events, level and transition tables';
+COMMENT ON FUNCTION unlearn.key_types_now(unlearn.models) IS 'internal: the declared types of a model''s key columns, recorded to notice a retyped key';
 COMMENT ON FUNCTION unlearn.lineage_entries(int) IS 'internal: the rows of one model''s lineage blocks; read through the view unlearn.lineage';
 COMMENT ON FUNCTION unlearn.on_alter_table() IS 'internal: event trigger that keeps models in step with ALTER TABLE (renames, retypes, rewrites, partitions)';
 COMMENT ON FUNCTION unlearn.on_alter_trigger() IS 'internal: event trigger that refuses renaming the forget triggers of a table with models, or replacing or imitating them';
