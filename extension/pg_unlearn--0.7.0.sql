@@ -1240,7 +1240,8 @@ BEGIN
     EXECUTE format('DELETE FROM pg_temp.%I WHERE unlearn_injected = 1', scratch);
     EXECUTE influence INTO weight_after USING scratch;
     PERFORM unlearn.train(scratch || '_retrained', format('pg_temp.%I', scratch)::regclass, target,
-                          features || 'unlearn_injected'::text, algorithm, strategy, shards, slices, options);
+                          features || 'unlearn_injected'::text, algorithm, strategy, shards, slices,
+                          options || '{"retrain": "inline"}');  -- the scratch table is temporary: no worker reads it
     EXECUTE influence INTO weight_retrained USING scratch || '_retrained';
     PERFORM unlearn.drop_model(scratch);
     PERFORM unlearn.drop_model(scratch || '_retrained');

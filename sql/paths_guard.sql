@@ -33,6 +33,16 @@ SELECT check_name, passed FROM unlearn.verify('kt_ols') ORDER BY 1;
 SELECT unlearn.drop_model('kt_ols');
 DROP TABLE pg_kt;
 
+-- a temporary table is its session's alone: a SISA model whose shards the
+-- background worker retrains is refused on it; retrained inline, it is not
+CREATE TEMP TABLE pg_tmp (id int PRIMARY KEY, x float8, y int);
+INSERT INTO pg_tmp SELECT i, i % 17, (i % 17 > 8)::int # (i % 5 = 0)::int FROM generate_series(1, 80) i;
+SELECT expect_error($$SELECT unlearn.train('tmp_lr', 'pg_tmp', 'y', ARRAY['x'], 'logistic_regression', 'sisa', 2)$$);
+SELECT rows_trained FROM unlearn.train('tmp_lr', 'pg_tmp', 'y', ARRAY['x'], 'logistic_regression', 'sisa', 2,
+                                       options => '{"retrain": "inline"}');
+SELECT unlearn.drop_model('tmp_lr');
+DROP TABLE pg_tmp;
+
 -- the extension's triggers cannot be dropped or disabled under a model
 SELECT expect_error($$DROP TRIGGER unlearn_forget_delete ON pg_src$$);
 SELECT expect_error($$ALTER TABLE pg_src DISABLE TRIGGER unlearn_forget_delete$$);

@@ -70,6 +70,13 @@ void refuse_deferrable_key(Spi &spi, Oid relid) {
                     "DEFERRABLE (drop the constraint and add it again without DEFERRABLE).");
 }
 
+void refuse_temporary(Oid relid) {
+    if (pg_call([&] { return get_rel_persistence(relid); }) != RELPERSISTENCE_TEMP) return;
+    throw Error(ErrorKind::FeatureNotSupported, "table " + relation_name(relid) + " is temporary",
+                "The background worker that retrains SISA shards after a DELETE cannot read another session's "
+                "temporary table: train on a regular or unlogged table, or pass options => '{\"retrain\": \"inline\"}'.");
+}
+
 bool may_select_column(Oid relid, const std::string &column, Oid role) {
     return pg_call([&] {
         if (pg_class_aclcheck(relid, role, ACL_SELECT) == ACLCHECK_OK) return true;

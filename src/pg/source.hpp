@@ -18,6 +18,9 @@ std::vector<std::string> check_source(Spi &spi, Oid relid, const std::vector<std
 // until commit, and deleting the newcomer would forget the trained row:
 // refused at train (0A000); the event triggers refuse making it deferrable.
 void refuse_deferrable_key(Spi &spi, Oid relid);
+// A temporary table is its session's alone: a model that the background
+// worker must read it for (SISA, retrain in the background) is refused (0A000).
+void refuse_temporary(Oid relid);
 // Refuses (42501) unless the current user may SELECT the table or each of
 // the columns: what a model shows of a row (its key in lineage, its group)
 // must not tell a role more than the table would.
