@@ -542,3 +542,29 @@ BEGIN
     RETURN NEXT;
 END
 $$;
+
+CREATE OR REPLACE FUNCTION unlearn.erasure_commands(relation regclass) RETURNS SETOF text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- format() turns NULL into '', and 'VACUUM (FULL) ' rewrites every table
+    IF relation IS NULL THEN
+        RAISE EXCEPTION 'relation must not be NULL'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Name the table whose deleted rows must leave its files.';
+    END IF;
+    -- every table of the extension's that holds bytes derived from rows
+    -- (figures, states, keys, categories and classes, concurrent writers'
+    -- deltas), each analyzed again so that its statistics (most common
+    -- values, histogram bounds) keep no forgotten value; then the old
+    -- statistics leave pg_statistic's files too
+    RETURN QUERY
+        SELECT format('VACUUM (FULL, ANALYZE) %s', r)
+        FROM unnest(ARRAY[relation, 'unlearn.models'::regclass, 'unlearn.state'::regclass,
+                          'unlearn.lineage_blocks'::regclass, 'unlearn.checkpoints'::regclass,
+                          'unlearn.vocabulary'::regclass, 'unlearn.state_delta'::regclass]) AS r
+        UNION ALL SELECT 'VACUUM (FULL) pg_catalog.pg_statistic'
+        UNION ALL SELECT 'CHECKPOINT';
+END
+$$;

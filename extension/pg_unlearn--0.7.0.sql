@@ -993,8 +993,9 @@ CREATE EVENT TRIGGER unlearn_alter_trigger ON ddl_command_end WHEN TAG IN ('ALTE
 -- Complete erasure ---------------------------------------------------------
 
 -- A DELETE leaves the row's old version in the table's heap until it is
--- rewritten, and the models' old states and lineage blocks likewise (two
--- states differ by exactly the forgotten rows' terms). VACUUM cannot run
+-- rewritten, and the models' old states, lineage blocks and vocabularies
+-- likewise (two states differ by exactly the forgotten rows' terms), and
+-- the table's statistics may hold its values. VACUUM cannot run
 -- inside a function, so this returns the commands to run, e.g. in psql:
 --     SELECT * FROM unlearn.erasure_commands('t') \gexec
 -- WAL, archives, replicas and backups keep the data until they expire.
@@ -1009,10 +1010,17 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Name the table whose deleted rows must leave its files.';
     END IF;
+    -- every table of the extension's that holds bytes derived from rows
+    -- (figures, states, keys, categories and classes, concurrent writers'
+    -- deltas), each analyzed again so that its statistics (most common
+    -- values, histogram bounds) keep no forgotten value; then the old
+    -- statistics leave pg_statistic's files too
     RETURN QUERY
-        SELECT format('VACUUM (FULL) %s', r)
+        SELECT format('VACUUM (FULL, ANALYZE) %s', r)
         FROM unnest(ARRAY[relation, 'unlearn.models'::regclass, 'unlearn.state'::regclass,
-                          'unlearn.lineage_blocks'::regclass, 'unlearn.checkpoints'::regclass]) AS r
+                          'unlearn.lineage_blocks'::regclass, 'unlearn.checkpoints'::regclass,
+                          'unlearn.vocabulary'::regclass, 'unlearn.state_delta'::regclass]) AS r
+        UNION ALL SELECT 'VACUUM (FULL) pg_catalog.pg_statistic'
         UNION ALL SELECT 'CHECKPOINT';
 END
 $$;
