@@ -25,3 +25,546 @@ COMMENT ON FUNCTION unlearn.release_worker() IS 'let go of the database''s backg
 -- Lineage blocks stay in their heap rows (see pg_unlearn--0.7.0.sql); blocks
 -- already moved to TOAST come back the next time they are written.
 ALTER TABLE unlearn.lineage_blocks SET (toast_tuple_target = 8160);
+
+-- Fixes of the adversarial review (triggers known by definition, keys, sources,
+-- erasure); each object as pg_unlearn--0.7.0.sql defines it.
+
+CREATE OR REPLACE FUNCTION unlearn.is_own_trigger(tg oid) RETURNS bool
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM pg_trigger t
+        JOIN (VALUES ('unlearn_forget_delete', 8, 'unlearn_old', NULL),
+                     ('unlearn_forget_update', 16, 'unlearn_old', 'unlearn_new'),
+                     ('unlearn_forget_truncate', 32, NULL, NULL),
+                     ('unlearn_learn_insert', 4, NULL, 'unlearn_new'),
+                     ('unlearn_replica_forget', 25, NULL, NULL),
+                     ('unlearn_replica_learn', 5, NULL, NULL)) AS own(name, type, old_table, new_table)
+          ON own.name = t.tgname::text
+        WHERE t.oid = tg
+          AND t.tgfoid = 'unlearn.forget_rows()'::regprocedure AND t.tgtype = own.type
+          AND t.tgoldtable::text IS NOT DISTINCT FROM own.old_table
+          AND t.tgnewtable::text IS NOT DISTINCT FROM own.new_table
+          AND t.tgnargs = 0 AND t.tgqual IS NULL AND cardinality(t.tgattr::int2[]) = 0
+          AND t.tgconstraint = 0)
+$$;
+
+CREATE OR REPLACE FUNCTION unlearn.install_triggers(rel regclass) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r regclass;
+    k record;
+    existing oid;
+    learns bool := EXISTS (SELECT 1 FROM unlearn.models WHERE relation = rel AND options->>'on_insert' = 'learn');
+BEGIN
+    PERFORM unlearn.record_attnums(rel);
+    UPDATE unlearn.models
+    SET partitions = ARRAY(SELECT relid FROM pg_partition_tree(rel) WHERE relid <> rel ORDER BY relid::oid)
+    WHERE relation = rel;
+    -- a statement trigger on a partitioned table sees rows deleted through it,
+    -- not rows deleted from a partition directly: every level gets the set;
+    -- row triggers on a partitioned table are cloned to its partitions, so the
+    -- top level comes first
+    FOR r IN SELECT t.relid FROM (SELECT rel AS relid, 0 AS level UNION SELECT p.relid, p.level FROM pg_partition_tree(rel) p) t
+             ORDER BY t.level, t.relid::oid LOOP
+        -- each trigger on its own: a trigger of that name is taken for the
+        -- extension's only if it is its definition (is_own_trigger), and a
+        -- name the table's models need is never left to another trigger,
+        -- wanted now or not (the learn triggers come with a learning model)
+        FOR k IN SELECT * FROM (VALUES
+                     ('unlearn_forget_delete', true, 'AFTER DELETE ON %s REFERENCING OLD TABLE AS unlearn_old FOR EACH STATEMENT', false, 1),
+                     ('unlearn_forget_update', true, 'AFTER UPDATE ON %s REFERENCING OLD TABLE AS unlearn_old NEW TABLE AS unlearn_new FOR EACH STATEMENT', false, 2),
+                     ('unlearn_forget_truncate', true, 'AFTER TRUNCATE ON %s FOR EACH STATEMENT', false, 3),
+                     ('unlearn_learn_insert', learns, 'AFTER INSERT ON %s REFERENCING NEW TABLE AS unlearn_new FOR EACH STATEMENT', false, 4),
+                     ('unlearn_replica_forget', true, 'AFTER DELETE OR UPDATE ON %s FOR EACH ROW', true, 5),
+                     ('unlearn_replica_learn', learns, 'AFTER INSERT ON %s FOR EACH ROW', true, 6))
+                 AS own(name, wanted, fires, replica, ord) ORDER BY own.ord LOOP
+            SELECT tg.oid INTO existing FROM pg_trigger tg WHERE tg.tgrelid = r AND tg.tgname = k.name;
+            IF FOUND THEN
+                IF NOT unlearn.is_own_trigger(existing) THEN
+                    RAISE EXCEPTION 'trigger % on % is not pg_unlearn''s but bears the name of one of its triggers', k.name, r
+                        USING ERRCODE = 'duplicate_object',
+                              DETAIL = 'Taken for pg_unlearn''s, it would let rows leave the table without being forgotten.',
+                              HINT = format('Drop or rename your trigger (ALTER TRIGGER %I ON %s RENAME TO ...), then try again.', k.name, r);
+                END IF;
+            ELSIF k.wanted THEN
+                EXECUTE format('CREATE TRIGGER %I ' || k.fires || ' EXECUTE FUNCTION unlearn.forget_rows()', k.name, r);
+                IF k.replica THEN
+                    EXECUTE format('ALTER TABLE %s ENABLE REPLICA TRIGGER %I', r, k.name);
+                END IF;
+            END IF;
+        END LOOP;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION unlearn.check_primary_keys(rels oid[]) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rel regclass;
+BEGIN
+    SELECT m.relation INTO rel FROM unlearn.models m
+    WHERE m.relation = ANY (rels) AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = m.relation AND i.indisprimary)
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'table % has models and must keep its primary key', rel
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'Models record the rows they hold by primary key; a duplicate key would make a DELETE forget the wrong row.',
+                  HINT = 'Drop the models first (unlearn.drop_model), or replace the key in the same ALTER TABLE.';
+    END IF;
+    -- a deferrable key lets a transaction hold two rows of one key until
+    -- commit: deleting the newcomer would forget the trained row
+    SELECT m.relation INTO rel FROM unlearn.models m
+    WHERE m.relation = ANY (rels)
+      AND EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = m.relation AND i.indisprimary AND NOT i.indimmediate)
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'table % has models and its primary key cannot be deferrable', rel
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Models record the rows they hold by primary key, which must be unique at every moment.',
+                  HINT = 'Make the key NOT DEFERRABLE, or drop the models first (unlearn.drop_model).';
+    END IF;
+END
+$$;
+ALTER TABLE unlearn.models ADD COLUMN key_types regtype[];
+COMMENT ON COLUMN unlearn.models.key_types IS 'declared types of the key columns when the lineage was last written: a retyped key (even without a rewrite) retrains the model';
+
+CREATE OR REPLACE FUNCTION unlearn.key_types_now(m unlearn.models) RETURNS regtype[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT array_agg(a.atttypid::regtype ORDER BY k.ord)
+    FROM unnest(m.key_columns) WITH ORDINALITY AS k(name, ord)
+    JOIN pg_attribute a ON a.attrelid = m.relation AND a.attname = k.name AND NOT a.attisdropped
+$$;
+COMMENT ON FUNCTION unlearn.key_types_now(unlearn.models) IS 'internal: the declared types of a model''s key columns, recorded to notice a retyped key';
+
+CREATE OR REPLACE FUNCTION unlearn.record_attnums(rel regclass) RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE unlearn.models m
+    SET column_attnums = (SELECT array_agg(a.attnum ORDER BY c.ord)
+                          FROM unnest(m.key_columns || m.target || m.features) WITH ORDINALITY AS c(name, ord)
+                          JOIN pg_attribute a ON a.attrelid = m.relation AND a.attname = c.name AND NOT a.attisdropped),
+        key_types = unlearn.key_types_now(m)
+    WHERE m.relation = rel
+$$;
+SELECT unlearn.record_attnums(relation) FROM (SELECT DISTINCT relation FROM unlearn.models) r;
+
+CREATE OR REPLACE FUNCTION unlearn.on_alter_table() RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER  -- fires for every role's DDL; reads and maintains the extension's tables
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    m unlearn.models;
+    names text[];
+    numeric_types regtype[] := ARRAY['int2', 'int4', 'int8', 'float4', 'float8', 'numeric', 'bool']::regtype[];
+    target_type regtype;
+    f text;
+    n int;
+    rewritten oid[] := string_to_array(nullif(current_setting('unlearn.rewritten', true), ''), ',')::oid[];
+BEGIN
+    PERFORM set_config('unlearn.rewritten', '', true);
+    PERFORM unlearn.check_no_inheritance(ARRAY(SELECT objid FROM pg_event_trigger_ddl_commands()));
+    PERFORM unlearn.check_primary_keys(ARRAY(SELECT objid FROM pg_event_trigger_ddl_commands()));
+    FOR c IN SELECT DISTINCT objid FROM pg_event_trigger_ddl_commands()
+             WHERE command_tag = 'ALTER TABLE' AND objid IN (SELECT relation FROM unlearn.models) LOOP
+        FOR m IN SELECT * FROM unlearn.models WHERE relation = c.objid AND column_attnums IS NOT NULL ORDER BY model_id LOOP
+            SELECT array_agg(a.attname::text ORDER BY u.ord) INTO names
+            FROM unnest(m.column_attnums) WITH ORDINALITY AS u(attnum, ord)
+            JOIN pg_attribute a ON a.attrelid = m.relation AND a.attnum = u.attnum AND NOT a.attisdropped;
+            n := cardinality(m.key_columns);
+            -- attribute numbers recorded before a forget_feature no longer line
+            -- up with the features: they are re-recorded below, not followed
+            IF cardinality(m.column_attnums) = n + 1 + cardinality(m.features)
+               AND cardinality(names) = cardinality(m.column_attnums) THEN
+                UPDATE unlearn.models
+                SET key_columns = names[1:n], target = names[n + 1], features = names[n + 2:]
+                WHERE model_id = m.model_id
+                  AND (key_columns, target, features) IS DISTINCT FROM (names[1:n], names[n + 1], names[n + 2:]);
+                -- a categorical feature's vocabulary follows its column's name,
+                -- and so do a text target's classes
+                UPDATE unlearn.vocabulary v
+                SET feature = names[n + 1 + u.i]
+                FROM generate_subscripts(m.features, 1) AS u(i)
+                WHERE v.model_id = m.model_id AND v.feature = m.features[u.i] AND m.features[u.i] <> names[n + 1 + u.i];
+                UPDATE unlearn.vocabulary v SET feature = names[n + 1]
+                WHERE v.model_id = m.model_id AND v.feature = m.target AND m.target <> names[n + 1];
+            END IF;
+            SELECT * INTO m FROM unlearn.models WHERE model_id = m.model_id;
+            target_type := (SELECT unlearn.base_type(atttypid) FROM pg_attribute WHERE attrelid = m.relation AND attname = m.target);
+            -- a text or enum target's classes are by value: another type has other values
+            IF EXISTS (SELECT 1 FROM unlearn.vocabulary v WHERE v.model_id = m.model_id AND v.feature = m.target) THEN
+                IF target_type NOT IN ('text', 'varchar', 'bpchar')
+                   AND NOT EXISTS (SELECT 1 FROM pg_type WHERE oid = target_type AND typtype = 'e') THEN
+                    PERFORM unlearn.drop_model_because(m, format('target %s is no longer text', m.target));
+                    CONTINUE;
+                END IF;
+            ELSIF target_type <> ALL (numeric_types) THEN
+                PERFORM unlearn.drop_model_because(m, format('target %s is no longer numeric', m.target));
+                CONTINUE;
+            END IF;
+            FOREACH f IN ARRAY m.features LOOP
+                CONTINUE WHEN EXISTS (SELECT 1 FROM unlearn.vocabulary v WHERE v.model_id = m.model_id AND v.feature = f);
+                IF (SELECT unlearn.base_type(atttypid) FROM pg_attribute WHERE attrelid = m.relation AND attname = f) <> ALL (numeric_types) THEN
+                    IF cardinality(m.features) = 1 THEN
+                        PERFORM unlearn.drop_model_because(m, format('last feature %s is no longer numeric', f));
+                        EXIT;
+                    END IF;
+                    PERFORM unlearn.forget_feature(m.name, f);
+                    SELECT * INTO m FROM unlearn.models WHERE model_id = m.model_id;
+                END IF;
+            END LOOP;
+        END LOOP;
+        -- a key column retyped: lineage holds its keys in the old type's
+        -- encoding, which the triggers no longer produce; retrained as a
+        -- rewrite is, even when the new type needed none (int4 -> oid)
+        FOR m IN SELECT * FROM unlearn.models
+                 WHERE relation = c.objid AND key_types IS NOT NULL AND relation <> ALL (coalesce(rewritten, '{}'))
+                 ORDER BY model_id LOOP
+            IF unlearn.key_types_now(m) IS DISTINCT FROM m.key_types THEN
+                PERFORM unlearn.resync_or_drop(m.name);
+            END IF;
+        END LOOP;
+        PERFORM unlearn.record_attnums(c.objid::regclass);
+        -- a primary key moved to other columns: the models hold rows by the
+        -- old ones, which the table may now repeat, so a DELETE of a row
+        -- carrying a model's key could forget another. Retrained on the new key.
+        FOR m IN SELECT mo.* FROM unlearn.models mo
+                 WHERE mo.relation = c.objid AND mo.column_attnums IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = mo.relation AND i.indisprimary
+                                   AND ARRAY(SELECT k::int FROM unnest(i.indkey::int2[]) AS k)
+                                       = mo.column_attnums[1:cardinality(mo.key_columns)]::int[])
+                 ORDER BY mo.model_id LOOP
+            PERFORM unlearn.resync_or_drop(m.name);
+        END LOOP;
+    END LOOP;
+    -- a rewrite may have changed stored values of the key, target or
+    -- features: retrain from the rows as they are now
+    IF rewritten IS NOT NULL THEN
+        -- (only tables this command altered: the setting is the session's)
+        FOR m IN SELECT * FROM unlearn.models
+                 WHERE (relation = ANY (rewritten) OR partitions::oid[] && rewritten)
+                   AND relation IN (SELECT objid FROM pg_event_trigger_ddl_commands())
+                 ORDER BY model_id LOOP
+            PERFORM unlearn.resync_or_drop(m.name);
+        END LOOP;
+    END IF;
+    -- partitioned sources: a detached partition took rows without a DELETE
+    -- (retrain from what remains); new partitions get the triggers
+    FOR m IN SELECT mo.* FROM unlearn.models mo JOIN pg_class pc ON pc.oid = mo.relation
+             WHERE pc.relkind = 'p' ORDER BY mo.model_id LOOP
+        IF EXISTS (SELECT 1 FROM unnest(coalesce(m.partitions, '{}')) AS p(rel)
+                   WHERE p.rel NOT IN (SELECT relid FROM pg_partition_tree(m.relation))) THEN
+            PERFORM unlearn.resync_or_drop(m.name);
+        END IF;
+        PERFORM unlearn.install_triggers(m.relation);
+    END LOOP;
+    PERFORM unlearn.check_triggers_enabled(ARRAY(SELECT objid FROM pg_event_trigger_ddl_commands()));
+END
+$$;
+COMMENT ON FUNCTION unlearn.is_own_trigger(oid) IS 'internal: whether a trigger is one of pg_unlearn''s, by function, events, level and transition tables';
+
+CREATE OR REPLACE FUNCTION unlearn.check_triggers_enabled(rels oid[]) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT tg.tgrelid::regclass AS rel, tg.tgname, tg.tgenabled
+             FROM pg_trigger tg
+             WHERE tg.tgrelid = ANY (rels) AND unlearn.is_own_trigger(tg.oid)
+               AND tg.tgenabled <> CASE WHEN tg.tgname LIKE 'unlearn\_replica\_%' THEN 'R' ELSE 'O' END
+               AND EXISTS (SELECT 1 FROM unlearn.models m
+                           WHERE m.relation = tg.tgrelid
+                              OR m.relation IN (SELECT relid FROM pg_partition_ancestors(tg.tgrelid)))
+             ORDER BY tg.tgrelid, tg.tgname  -- the first in name order is named, whatever the plan
+    LOOP
+        RAISE EXCEPTION 'trigger % on % must stay enabled as pg_unlearn installed it', t.tgname, t.rel
+            USING ERRCODE = 'object_in_use',
+                  DETAIL = 'Rows changed while it does not fire would stay in the models trained on the table.',
+                  HINT = 'Drop the models first (unlearn.drop_model), or leave the trigger as it is.';
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION unlearn.drop_model(model text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m unlearn.models;
+    trigger_name name;
+    trigger_rel regclass;
+BEGIN
+    DELETE FROM unlearn.models WHERE name = model RETURNING * INTO m;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" does not exist', model
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'SELECT name FROM unlearn.models lists the trained models.';
+    END IF;
+    -- the forget triggers go with the table's last model, the learn triggers
+    -- with its last learning model
+    FOR trigger_name, trigger_rel IN
+        SELECT t.tgname, t.tgrelid::regclass FROM pg_trigger t
+        WHERE (t.tgrelid = m.relation OR t.tgrelid IN (SELECT relid FROM pg_partition_tree(m.relation)))
+          AND t.tgparentid = 0 AND unlearn.is_own_trigger(t.oid)
+          AND ((t.tgname IN ('unlearn_forget_delete', 'unlearn_forget_update', 'unlearn_forget_truncate',
+                             'unlearn_replica_forget')
+                AND NOT EXISTS (SELECT 1 FROM unlearn.models o WHERE o.relation = m.relation))
+            OR (t.tgname IN ('unlearn_learn_insert', 'unlearn_replica_learn')
+                AND NOT EXISTS (SELECT 1 FROM unlearn.models o
+                                WHERE o.relation = m.relation AND o.options->>'on_insert' = 'learn')))
+        ORDER BY t.tgrelid::oid, t.tgname
+    LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', trigger_name, trigger_rel);
+    END LOOP;
+    INSERT INTO unlearn.audit (event, model_id, model, rows, method, shards, duration_ms)
+    VALUES ('drop', m.model_id, m.name, m.rows_held, 'drop', '{}', 0);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION unlearn.on_sql_drop() RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER  -- fires for every role's DDL; reads and maintains the extension's tables
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d record;
+    m unlearn.models;
+    col text;
+    rel regclass;
+BEGIN
+    FOR d IN SELECT * FROM pg_event_trigger_dropped_objects()
+             WHERE object_type = 'trigger' AND original
+               AND address_names[3] IN ('unlearn_forget_delete', 'unlearn_forget_update', 'unlearn_forget_truncate',
+                                        'unlearn_learn_insert', 'unlearn_replica_forget', 'unlearn_replica_learn') LOOP
+        rel := to_regclass(format('%I.%I', d.address_names[1], d.address_names[2]));
+        -- the learn triggers serve only models that learn inserted rows
+        IF rel IS NOT NULL AND EXISTS (SELECT 1 FROM unlearn.models mo
+                                       WHERE (mo.relation = rel
+                                              OR mo.relation IN (SELECT relid FROM pg_partition_ancestors(rel)))
+                                         AND (d.address_names[3] NOT LIKE 'unlearn\_%learn%'
+                                              OR mo.options->>'on_insert' = 'learn')) THEN
+            RAISE EXCEPTION 'cannot drop trigger % on %: models trained on the table depend on it', d.address_names[3], rel
+                USING ERRCODE = 'dependent_objects_still_exist',
+                      DETAIL = 'Rows deleted without it would stay in the models.',
+                      HINT = 'Drop the models first (unlearn.drop_model), which drops the triggers with the last one.';
+        END IF;
+    END LOOP;
+    FOR d IN SELECT * FROM pg_event_trigger_dropped_objects() WHERE object_type IN ('table', 'table column') LOOP
+        -- a dropped partition took rows without a DELETE: retrain from what remains
+        FOR m IN SELECT * FROM unlearn.models
+                 WHERE d.object_type = 'table' AND d.objid = ANY (partitions::oid[])
+                   AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = relation) ORDER BY model_id LOOP
+            PERFORM unlearn.resync_or_drop(m.name);
+        END LOOP;
+        FOR m IN SELECT * FROM unlearn.models WHERE relation = d.objid ORDER BY model_id LOOP
+            IF d.object_type = 'table' THEN
+                PERFORM unlearn.drop_model_because(m, 'source table dropped');
+                CONTINUE;
+            END IF;
+            col := d.address_names[3];
+            IF col = m.target OR col = ANY (m.key_columns) THEN
+                PERFORM unlearn.drop_model_because(m, format('column %s dropped', col));
+            ELSIF col = ANY (m.features) THEN
+                IF cardinality(m.features) = 1 THEN
+                    PERFORM unlearn.drop_model_because(m, format('last feature %s dropped', col));
+                ELSE
+                    PERFORM unlearn.forget_feature(m.name, col);
+                END IF;
+            END IF;
+        END LOOP;
+        IF d.object_type = 'table column' THEN
+            PERFORM unlearn.record_attnums(d.objid::regclass);
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION unlearn.on_alter_trigger() RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER  -- fires for every role's DDL; reads the catalog only
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT c.command_tag, tg.oid, tg.tgname, tg.tgrelid::regclass AS rel,
+                    tg.tgfoid = 'unlearn.forget_rows()'::regprocedure AS runs_forget
+             FROM pg_event_trigger_ddl_commands() c
+             JOIN pg_trigger tg ON tg.oid = c.objid
+             WHERE c.classid = 'pg_trigger'::regclass LOOP
+        IF t.command_tag = 'ALTER TRIGGER' AND t.runs_forget THEN
+            RAISE EXCEPTION 'cannot rename pg_unlearn''s triggers on %', t.rel
+                USING ERRCODE = 'object_in_use',
+                      HINT = 'Drop the models on the table first (unlearn.drop_model): the last one drops the triggers.';
+        END IF;
+        IF t.tgname IN ('unlearn_forget_delete', 'unlearn_forget_update', 'unlearn_forget_truncate',
+                        'unlearn_learn_insert', 'unlearn_replica_forget', 'unlearn_replica_learn')
+           AND NOT unlearn.is_own_trigger(t.oid)
+           AND EXISTS (SELECT 1 FROM unlearn.models m
+                       WHERE m.relation = t.rel
+                          OR m.relation IN (SELECT relid FROM pg_partition_ancestors(t.rel))) THEN
+            RAISE EXCEPTION 'trigger name % on % is pg_unlearn''s while models are on the table', t.tgname, t.rel
+                USING ERRCODE = 'object_in_use',
+                      DETAIL = 'A trigger of that name that is not pg_unlearn''s would let rows leave without being forgotten.',
+                      HINT = 'Give your trigger another name; pg_unlearn''s triggers go with the table''s last model (unlearn.drop_model).';
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION unlearn.on_alter_trigger() IS 'internal: event trigger that refuses renaming the forget triggers of a table with models, or replacing or imitating them';
+DROP EVENT TRIGGER unlearn_alter_trigger;
+CREATE EVENT TRIGGER unlearn_alter_trigger ON ddl_command_end WHEN TAG IN ('ALTER TRIGGER', 'CREATE TRIGGER')
+    EXECUTE FUNCTION unlearn.on_alter_trigger();
+
+CREATE OR REPLACE FUNCTION unlearn.feature_injection_test(relation regclass, target text, features text[], keys text[],
+    algorithm text DEFAULT 'ridge', strategy text DEFAULT 'auto', shards int DEFAULT 1, slices int DEFAULT 1,
+    options jsonb DEFAULT '{}')
+RETURNS TABLE (rows_injected bigint, weight_before float8, weight_after float8, ratio float8, weight_retrained float8)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    scratch text := 'unlearn_injection_' || pg_backend_pid();
+    attempt int := 0;
+    key_col text;
+    as_floats text;
+    influence text;
+BEGIN
+    -- every argument is spliced into SQL: NULL would become a syntax error
+    IF relation IS NULL OR target IS NULL OR features IS NULL OR keys IS NULL OR algorithm IS NULL
+       OR strategy IS NULL OR shards IS NULL OR slices IS NULL OR options IS NULL THEN
+        RAISE EXCEPTION '% must not be NULL',
+            CASE WHEN relation IS NULL THEN 'relation' WHEN target IS NULL THEN 'target'
+                 WHEN features IS NULL THEN 'features' WHEN keys IS NULL THEN 'keys'
+                 WHEN algorithm IS NULL THEN 'algorithm' WHEN strategy IS NULL THEN 'strategy'
+                 WHEN shards IS NULL THEN 'shards' WHEN slices IS NULL THEN 'slices' ELSE 'options' END
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- the copy below carries the table's defaults, indexes and domain types,
+    -- whose functions run as the caller: only the table's owner may run it
+    IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner
+                   WHERE c.oid = relation AND r.rolname = current_user) THEN
+        RAISE EXCEPTION 'feature_injection_test runs only as the owner of table %', relation
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'It copies the table with its defaults, indexes and domain types, whose functions would run with your rights: SET ROLE to the table''s owner first.';
+    END IF;
+    IF cardinality(features) = 0 OR array_position(features, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'features must name at least one column, and no NULL'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The injected indicator is added to these features.';
+    END IF;
+    -- the scratch models and table must not be anyone's: a model of that
+    -- name would be trained over, or dropped, by this test
+    WHILE EXISTS (SELECT 1 FROM unlearn.models WHERE name IN (scratch, scratch || '_retrained'))
+          OR to_regclass(format('pg_temp.%I', scratch)) IS NOT NULL LOOP
+        attempt := attempt + 1;
+        scratch := format('unlearn_injection_%s_%s', pg_backend_pid(), attempt);
+    END LOOP;
+    IF algorithm = 'linear_regression' THEN
+        RAISE EXCEPTION 'feature_injection_test needs a regularised model'
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Once the injected rows leave, the feature is zero everywhere and least squares has no unique weight for it; use ridge.';
+    END IF;
+    SELECT a.attname INTO key_col FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+    WHERE i.indrelid = relation AND i.indisprimary AND i.indnkeyatts = 1;
+    IF key_col IS NULL THEN
+        RAISE EXCEPTION 'feature_injection_test needs a table with a one-column primary key'
+            USING ERRCODE = 'feature_not_supported', HINT = 'The rows to inject are chosen by their key.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(features) u(f) JOIN pg_attribute a ON a.attrelid = relation AND a.attname = u.f
+               JOIN pg_type t ON t.oid = a.atttypid
+               WHERE NOT a.attisdropped AND CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype,
+                     'float4'::regtype, 'float8'::regtype, 'numeric'::regtype, 'bool'::regtype)) THEN
+        RAISE EXCEPTION 'feature_injection_test takes numeric and boolean features only'
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'The injected weight is measured by predicting from feature arrays; leave categorical features out.';
+    END IF;
+    EXECUTE format('CREATE TEMP TABLE %I (LIKE %s INCLUDING DEFAULTS INCLUDING INDEXES)', scratch, relation);
+    EXECUTE format('INSERT INTO pg_temp.%I SELECT * FROM %s', scratch, relation);
+    EXECUTE format('ALTER TABLE pg_temp.%I ADD COLUMN unlearn_injected float8 NOT NULL DEFAULT 0', scratch);
+    EXECUTE format('UPDATE pg_temp.%I SET unlearn_injected = 1 WHERE %I::text = ANY ($1)', scratch, key_col) USING keys;
+    GET DIAGNOSTICS rows_injected = ROW_COUNT;
+    IF rows_injected = 0 THEN
+        RAISE EXCEPTION 'none of the keys is a row of %', relation
+            USING ERRCODE = 'no_data_found', HINT = 'Pass primary-key values in their text form.';
+    END IF;
+    IF algorithm IN ('naive_bayes', 'logistic_regression', 'mlp', 'random_forest') THEN
+        EXECUTE format('UPDATE pg_temp.%1$I SET %2$I = (SELECT max(%2$I) FROM pg_temp.%1$I) WHERE unlearn_injected = 1',
+                       scratch, target);
+    ELSE
+        EXECUTE format('UPDATE pg_temp.%1$I SET %2$I = %2$I + 10 * (SELECT coalesce(nullif(stddev(%2$I), 0), 1) FROM pg_temp.%1$I) '
+                       'WHERE unlearn_injected = 1', scratch, target);
+    END IF;
+    -- (a SISA shard retrains inside the DELETE: the influence is measured right after it)
+    PERFORM unlearn.train(scratch, format('pg_temp.%I', scratch)::regclass, target, features || 'unlearn_injected'::text,
+                          algorithm, strategy, shards, slices, options || '{"retrain": "inline"}');
+    SELECT string_agg(format('%I::%s::float8', f, CASE WHEN a.atttypid = 'bool'::regtype THEN 'int' ELSE 'float8' END),
+                      ', ' ORDER BY o)
+      INTO as_floats
+      FROM unnest(features) WITH ORDINALITY AS u(f, o)
+      JOIN pg_attribute a ON a.attrelid = relation AND a.attname = u.f;
+    -- classifiers: the largest change of a class probability, regressions: of the prediction;
+    -- $1 is the model; the sample, the same for every measure, is the first
+    -- 1000 rows by key that do not carry the indicator (they stay in the table)
+    influence := CASE WHEN algorithm IN ('naive_bayes', 'logistic_regression', 'mlp', 'random_forest') THEN
+        format('SELECT avg((SELECT max(abs(p1 - p0)) FROM unnest(unlearn.predict_proba($1, ARRAY[%1$s, 1.0]), '
+               'unlearn.predict_proba($1, ARRAY[%1$s, 0.0])) AS u(p1, p0))) '
+               'FROM (SELECT * FROM pg_temp.%2$I WHERE unlearn_injected = 0 ORDER BY %3$I LIMIT 1000) s',
+               as_floats, scratch, key_col)
+    ELSE
+        format('SELECT avg(abs(unlearn.predict($1, ARRAY[%1$s, 1.0]) - unlearn.predict($1, ARRAY[%1$s, 0.0]))) '
+               'FROM (SELECT * FROM pg_temp.%2$I WHERE unlearn_injected = 0 ORDER BY %3$I LIMIT 1000) s',
+               as_floats, scratch, key_col)
+    END;
+    EXECUTE influence INTO weight_before USING scratch;
+    EXECUTE format('DELETE FROM pg_temp.%I WHERE unlearn_injected = 1', scratch);
+    EXECUTE influence INTO weight_after USING scratch;
+    PERFORM unlearn.train(scratch || '_retrained', format('pg_temp.%I', scratch)::regclass, target,
+                          features || 'unlearn_injected'::text, algorithm, strategy, shards, slices,
+                          options || '{"retrain": "inline"}');  -- the scratch table is temporary: no worker reads it
+    EXECUTE influence INTO weight_retrained USING scratch || '_retrained';
+    PERFORM unlearn.drop_model(scratch);
+    PERFORM unlearn.drop_model(scratch || '_retrained');
+    EXECUTE format('DROP TABLE pg_temp.%I', scratch);
+    ratio := weight_after / nullif(weight_before, 0);
+    RETURN NEXT;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION unlearn.erasure_commands(relation regclass) RETURNS SETOF text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- format() turns NULL into '', and 'VACUUM (FULL) ' rewrites every table
+    IF relation IS NULL THEN
+        RAISE EXCEPTION 'relation must not be NULL'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Name the table whose deleted rows must leave its files.';
+    END IF;
+    -- every table of the extension's that holds bytes derived from rows
+    -- (figures, states, keys, categories and classes, concurrent writers'
+    -- deltas), each analyzed again so that its statistics (most common
+    -- values, histogram bounds) keep no forgotten value; then the old
+    -- statistics leave pg_statistic's files too
+    RETURN QUERY
+        SELECT format('VACUUM (FULL, ANALYZE) %s', r)
+        FROM unnest(ARRAY[relation, 'unlearn.models'::regclass, 'unlearn.state'::regclass,
+                          'unlearn.lineage_blocks'::regclass, 'unlearn.checkpoints'::regclass,
+                          'unlearn.vocabulary'::regclass, 'unlearn.state_delta'::regclass]) AS r
+        UNION ALL SELECT 'VACUUM (FULL) pg_catalog.pg_statistic'
+        UNION ALL SELECT 'CHECKPOINT';
+END
+$$;

@@ -33,12 +33,14 @@ CREATE TABLE unlearn.models (
     updated_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
     column_attnums  int2[],
     partitions      regclass[],
-    metrics         jsonb
+    metrics         jsonb,
+    key_types       regtype[]
 );
 CREATE INDEX models_relation_idx ON unlearn.models (relation);
 COMMENT ON TABLE unlearn.models IS 'one row per model trained with unlearn.train';
 COMMENT ON COLUMN unlearn.models.column_attnums IS 'attribute numbers of key columns, target and features, in that order';
 COMMENT ON COLUMN unlearn.models.partitions IS 'for a partitioned source, its partitions when the triggers were last installed';
+COMMENT ON COLUMN unlearn.models.key_types IS 'declared types of the key columns when the lineage was last written: a retyped key (even without a rewrite) retrains the model';
 
 CREATE TABLE unlearn.state (
     model_id int NOT NULL REFERENCES unlearn.models ON DELETE CASCADE,
@@ -196,6 +198,18 @@ SET search_path = pg_catalog, pg_temp;
 REVOKE ALL ON FUNCTION unlearn.forget_rows() FROM PUBLIC;
 COMMENT ON FUNCTION unlearn.forget_rows() IS 'statement trigger: removes deleted or changed rows from every model on the table';
 
+-- The declared types of a model's key columns as they are now: lineage
+-- encodes keys by type (key_codec.hpp), so a key retyped without a rewrite
+-- (int4 -> oid, text -> bpchar) would leave every recorded key unmatched.
+CREATE FUNCTION unlearn.key_types_now(m unlearn.models) RETURNS regtype[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT array_agg(a.atttypid::regtype ORDER BY k.ord)
+    FROM unnest(m.key_columns) WITH ORDINALITY AS k(name, ord)
+    JOIN pg_attribute a ON a.attrelid = m.relation AND a.attname = k.name AND NOT a.attisdropped
+$$;
+
 CREATE FUNCTION unlearn.record_attnums(rel regclass) RETURNS void
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
@@ -203,8 +217,35 @@ AS $$
     UPDATE unlearn.models m
     SET column_attnums = (SELECT array_agg(a.attnum ORDER BY c.ord)
                           FROM unnest(m.key_columns || m.target || m.features) WITH ORDINALITY AS c(name, ord)
-                          JOIN pg_attribute a ON a.attrelid = m.relation AND a.attname = c.name AND NOT a.attisdropped)
+                          JOIN pg_attribute a ON a.attrelid = m.relation AND a.attname = c.name AND NOT a.attisdropped),
+        key_types = unlearn.key_types_now(m)
     WHERE m.relation = rel
+$$;
+
+-- The extension's triggers by what they are, not by their names: the
+-- function they run, the events and level they fire on, their transition
+-- tables, and no arguments, WHEN condition, column list or constraint. A
+-- trigger bearing one of their names that is anything else is not theirs,
+-- whoever made it. Reads the catalog only (the event triggers call it).
+CREATE FUNCTION unlearn.is_own_trigger(tg oid) RETURNS bool
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM pg_trigger t
+        JOIN (VALUES ('unlearn_forget_delete', 8, 'unlearn_old', NULL),
+                     ('unlearn_forget_update', 16, 'unlearn_old', 'unlearn_new'),
+                     ('unlearn_forget_truncate', 32, NULL, NULL),
+                     ('unlearn_learn_insert', 4, NULL, 'unlearn_new'),
+                     ('unlearn_replica_forget', 25, NULL, NULL),
+                     ('unlearn_replica_learn', 5, NULL, NULL)) AS own(name, type, old_table, new_table)
+          ON own.name = t.tgname::text
+        WHERE t.oid = tg
+          AND t.tgfoid = 'unlearn.forget_rows()'::regprocedure AND t.tgtype = own.type
+          AND t.tgoldtable::text IS NOT DISTINCT FROM own.old_table
+          AND t.tgnewtable::text IS NOT DISTINCT FROM own.new_table
+          AND t.tgnargs = 0 AND t.tgqual IS NULL AND cardinality(t.tgattr::int2[]) = 0
+          AND t.tgconstraint = 0)
 $$;
 
 -- train() calls install_triggers(): it records the attribute numbers and the
@@ -224,6 +265,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     r regclass;
+    k record;
+    existing oid;
     learns bool := EXISTS (SELECT 1 FROM unlearn.models WHERE relation = rel AND options->>'on_insert' = 'learn');
 BEGIN
     PERFORM unlearn.record_attnums(rel);
@@ -236,31 +279,33 @@ BEGIN
     -- top level comes first
     FOR r IN SELECT t.relid FROM (SELECT rel AS relid, 0 AS level UNION SELECT p.relid, p.level FROM pg_partition_tree(rel) p) t
              ORDER BY t.level, t.relid::oid LOOP
-        IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = r AND tgname = 'unlearn_forget_delete') THEN
-            EXECUTE format('CREATE TRIGGER unlearn_forget_delete AFTER DELETE ON %s '
-                           'REFERENCING OLD TABLE AS unlearn_old FOR EACH STATEMENT '
-                           'EXECUTE FUNCTION unlearn.forget_rows()', r);
-            EXECUTE format('CREATE TRIGGER unlearn_forget_update AFTER UPDATE ON %s '
-                           'REFERENCING OLD TABLE AS unlearn_old NEW TABLE AS unlearn_new FOR EACH STATEMENT '
-                           'EXECUTE FUNCTION unlearn.forget_rows()', r);
-            EXECUTE format('CREATE TRIGGER unlearn_forget_truncate AFTER TRUNCATE ON %s '
-                           'FOR EACH STATEMENT EXECUTE FUNCTION unlearn.forget_rows()', r);
-        END IF;
-        IF learns AND NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = r AND tgname = 'unlearn_learn_insert') THEN
-            EXECUTE format('CREATE TRIGGER unlearn_learn_insert AFTER INSERT ON %s '
-                           'REFERENCING NEW TABLE AS unlearn_new FOR EACH STATEMENT '
-                           'EXECUTE FUNCTION unlearn.forget_rows()', r);
-        END IF;
-        IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = r AND tgname = 'unlearn_replica_forget') THEN
-            EXECUTE format('CREATE TRIGGER unlearn_replica_forget AFTER DELETE OR UPDATE ON %s '
-                           'FOR EACH ROW EXECUTE FUNCTION unlearn.forget_rows()', r);
-            EXECUTE format('ALTER TABLE %s ENABLE REPLICA TRIGGER unlearn_replica_forget', r);
-        END IF;
-        IF learns AND NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = r AND tgname = 'unlearn_replica_learn') THEN
-            EXECUTE format('CREATE TRIGGER unlearn_replica_learn AFTER INSERT ON %s '
-                           'FOR EACH ROW EXECUTE FUNCTION unlearn.forget_rows()', r);
-            EXECUTE format('ALTER TABLE %s ENABLE REPLICA TRIGGER unlearn_replica_learn', r);
-        END IF;
+        -- each trigger on its own: a trigger of that name is taken for the
+        -- extension's only if it is its definition (is_own_trigger), and a
+        -- name the table's models need is never left to another trigger,
+        -- wanted now or not (the learn triggers come with a learning model)
+        FOR k IN SELECT * FROM (VALUES
+                     ('unlearn_forget_delete', true, 'AFTER DELETE ON %s REFERENCING OLD TABLE AS unlearn_old FOR EACH STATEMENT', false, 1),
+                     ('unlearn_forget_update', true, 'AFTER UPDATE ON %s REFERENCING OLD TABLE AS unlearn_old NEW TABLE AS unlearn_new FOR EACH STATEMENT', false, 2),
+                     ('unlearn_forget_truncate', true, 'AFTER TRUNCATE ON %s FOR EACH STATEMENT', false, 3),
+                     ('unlearn_learn_insert', learns, 'AFTER INSERT ON %s REFERENCING NEW TABLE AS unlearn_new FOR EACH STATEMENT', false, 4),
+                     ('unlearn_replica_forget', true, 'AFTER DELETE OR UPDATE ON %s FOR EACH ROW', true, 5),
+                     ('unlearn_replica_learn', learns, 'AFTER INSERT ON %s FOR EACH ROW', true, 6))
+                 AS own(name, wanted, fires, replica, ord) ORDER BY own.ord LOOP
+            SELECT tg.oid INTO existing FROM pg_trigger tg WHERE tg.tgrelid = r AND tg.tgname = k.name;
+            IF FOUND THEN
+                IF NOT unlearn.is_own_trigger(existing) THEN
+                    RAISE EXCEPTION 'trigger % on % is not pg_unlearn''s but bears the name of one of its triggers', k.name, r
+                        USING ERRCODE = 'duplicate_object',
+                              DETAIL = 'Taken for pg_unlearn''s, it would let rows leave the table without being forgotten.',
+                              HINT = format('Drop or rename your trigger (ALTER TRIGGER %I ON %s RENAME TO ...), then try again.', k.name, r);
+                END IF;
+            ELSIF k.wanted THEN
+                EXECUTE format('CREATE TRIGGER %I ' || k.fires || ' EXECUTE FUNCTION unlearn.forget_rows()', k.name, r);
+                IF k.replica THEN
+                    EXECUTE format('ALTER TABLE %s ENABLE REPLICA TRIGGER %I', r, k.name);
+                END IF;
+            END IF;
+        END LOOP;
     END LOOP;
 END
 $$;
@@ -289,7 +334,7 @@ BEGIN
     FOR trigger_name, trigger_rel IN
         SELECT t.tgname, t.tgrelid::regclass FROM pg_trigger t
         WHERE (t.tgrelid = m.relation OR t.tgrelid IN (SELECT relid FROM pg_partition_tree(m.relation)))
-          AND t.tgparentid = 0
+          AND t.tgparentid = 0 AND unlearn.is_own_trigger(t.oid)
           AND ((t.tgname IN ('unlearn_forget_delete', 'unlearn_forget_update', 'unlearn_forget_truncate',
                              'unlearn_replica_forget')
                 AND NOT EXISTS (SELECT 1 FROM unlearn.models o WHERE o.relation = m.relation))
@@ -604,8 +649,7 @@ DECLARE
 BEGIN
     FOR t IN SELECT tg.tgrelid::regclass AS rel, tg.tgname, tg.tgenabled
              FROM pg_trigger tg
-             WHERE tg.tgrelid = ANY (rels) AND tg.tgname IN ('unlearn_forget_delete', 'unlearn_forget_update', 'unlearn_forget_truncate',
-                                 'unlearn_learn_insert', 'unlearn_replica_forget', 'unlearn_replica_learn')
+             WHERE tg.tgrelid = ANY (rels) AND unlearn.is_own_trigger(tg.oid)
                AND tg.tgenabled <> CASE WHEN tg.tgname LIKE 'unlearn\_replica\_%' THEN 'R' ELSE 'O' END
                AND EXISTS (SELECT 1 FROM unlearn.models m
                            WHERE m.relation = tg.tgrelid
@@ -662,6 +706,18 @@ BEGIN
             USING ERRCODE = 'dependent_objects_still_exist',
                   DETAIL = 'Models record the rows they hold by primary key; a duplicate key would make a DELETE forget the wrong row.',
                   HINT = 'Drop the models first (unlearn.drop_model), or replace the key in the same ALTER TABLE.';
+    END IF;
+    -- a deferrable key lets a transaction hold two rows of one key until
+    -- commit: deleting the newcomer would forget the trained row
+    SELECT m.relation INTO rel FROM unlearn.models m
+    WHERE m.relation = ANY (rels)
+      AND EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = m.relation AND i.indisprimary AND NOT i.indimmediate)
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'table % has models and its primary key cannot be deferrable', rel
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Models record the rows they hold by primary key, which must be unique at every moment.',
+                  HINT = 'Make the key NOT DEFERRABLE, or drop the models first (unlearn.drop_model).';
     END IF;
 END
 $$;
@@ -773,6 +829,16 @@ BEGIN
                 END IF;
             END LOOP;
         END LOOP;
+        -- a key column retyped: lineage holds its keys in the old type's
+        -- encoding, which the triggers no longer produce; retrained as a
+        -- rewrite is, even when the new type needed none (int4 -> oid)
+        FOR m IN SELECT * FROM unlearn.models
+                 WHERE relation = c.objid AND key_types IS NOT NULL AND relation <> ALL (coalesce(rewritten, '{}'))
+                 ORDER BY model_id LOOP
+            IF unlearn.key_types_now(m) IS DISTINCT FROM m.key_types THEN
+                PERFORM unlearn.resync_or_drop(m.name);
+            END IF;
+        END LOOP;
         PERFORM unlearn.record_attnums(c.objid::regclass);
         -- a primary key moved to other columns: the models hold rows by the
         -- old ones, which the table may now repeat, so a DELETE of a row
@@ -831,7 +897,9 @@ DECLARE
     rel regclass;
 BEGIN
     FOR d IN SELECT * FROM pg_event_trigger_dropped_objects()
-             WHERE object_type = 'trigger' AND original AND address_names[3] LIKE 'unlearn\_%' LOOP
+             WHERE object_type = 'trigger' AND original
+               AND address_names[3] IN ('unlearn_forget_delete', 'unlearn_forget_update', 'unlearn_forget_truncate',
+                                        'unlearn_learn_insert', 'unlearn_replica_forget', 'unlearn_replica_learn') LOOP
         rel := to_regclass(format('%I.%I', d.address_names[1], d.address_names[2]));
         -- the learn triggers serve only models that learn inserted rows
         IF rel IS NOT NULL AND EXISTS (SELECT 1 FROM unlearn.models mo
@@ -878,9 +946,14 @@ REVOKE ALL ON FUNCTION unlearn.on_sql_drop() FROM PUBLIC;
 CREATE EVENT TRIGGER unlearn_sql_drop ON sql_drop EXECUTE FUNCTION unlearn.on_sql_drop();
 
 -- ALTER TRIGGER on one of the extension's triggers (they all run
--- unlearn.forget_rows): every guard knows them by name, so a renamed one
--- could then be dropped or disabled and the table's rows would leave its
--- models silently. Refused while a model needs it.
+-- unlearn.forget_rows): a renamed one could then be dropped or disabled and
+-- the table's rows would leave its models silently. CREATE OR REPLACE
+-- TRIGGER under one of their names would make it run another function or
+-- fire on other events, with nothing dropped or disabled for a guard to see;
+-- a trigger created or renamed to one of their names would be taken for
+-- theirs. All refused while a model is on the table, unless the trigger is
+-- the extension's own definition (install_triggers' CREATE TRIGGER comes
+-- through here too).
 CREATE FUNCTION unlearn.on_alter_trigger() RETURNS event_trigger
 LANGUAGE plpgsql
 SECURITY DEFINER  -- fires for every role's DDL; reads the catalog only
@@ -889,26 +962,40 @@ AS $$
 DECLARE
     t record;
 BEGIN
-    FOR t IN SELECT tg.tgname, tg.tgrelid::regclass AS rel
+    FOR t IN SELECT c.command_tag, tg.oid, tg.tgname, tg.tgrelid::regclass AS rel,
+                    tg.tgfoid = 'unlearn.forget_rows()'::regprocedure AS runs_forget
              FROM pg_event_trigger_ddl_commands() c
              JOIN pg_trigger tg ON tg.oid = c.objid
-             WHERE c.classid = 'pg_trigger'::regclass
-               AND tg.tgfoid = 'unlearn.forget_rows()'::regprocedure LOOP
-        RAISE EXCEPTION 'cannot rename pg_unlearn''s triggers on %', t.rel
-            USING ERRCODE = 'object_in_use',
-                  HINT = 'Drop the models on the table first (unlearn.drop_model): the last one drops the triggers.';
+             WHERE c.classid = 'pg_trigger'::regclass LOOP
+        IF t.command_tag = 'ALTER TRIGGER' AND t.runs_forget THEN
+            RAISE EXCEPTION 'cannot rename pg_unlearn''s triggers on %', t.rel
+                USING ERRCODE = 'object_in_use',
+                      HINT = 'Drop the models on the table first (unlearn.drop_model): the last one drops the triggers.';
+        END IF;
+        IF t.tgname IN ('unlearn_forget_delete', 'unlearn_forget_update', 'unlearn_forget_truncate',
+                        'unlearn_learn_insert', 'unlearn_replica_forget', 'unlearn_replica_learn')
+           AND NOT unlearn.is_own_trigger(t.oid)
+           AND EXISTS (SELECT 1 FROM unlearn.models m
+                       WHERE m.relation = t.rel
+                          OR m.relation IN (SELECT relid FROM pg_partition_ancestors(t.rel))) THEN
+            RAISE EXCEPTION 'trigger name % on % is pg_unlearn''s while models are on the table', t.tgname, t.rel
+                USING ERRCODE = 'object_in_use',
+                      DETAIL = 'A trigger of that name that is not pg_unlearn''s would let rows leave without being forgotten.',
+                      HINT = 'Give your trigger another name; pg_unlearn''s triggers go with the table''s last model (unlearn.drop_model).';
+        END IF;
     END LOOP;
 END
 $$;
 REVOKE ALL ON FUNCTION unlearn.on_alter_trigger() FROM PUBLIC;
-CREATE EVENT TRIGGER unlearn_alter_trigger ON ddl_command_end WHEN TAG IN ('ALTER TRIGGER')
+CREATE EVENT TRIGGER unlearn_alter_trigger ON ddl_command_end WHEN TAG IN ('ALTER TRIGGER', 'CREATE TRIGGER')
     EXECUTE FUNCTION unlearn.on_alter_trigger();
 
 -- Complete erasure ---------------------------------------------------------
 
 -- A DELETE leaves the row's old version in the table's heap until it is
--- rewritten, and the models' old states and lineage blocks likewise (two
--- states differ by exactly the forgotten rows' terms). VACUUM cannot run
+-- rewritten, and the models' old states, lineage blocks and vocabularies
+-- likewise (two states differ by exactly the forgotten rows' terms), and
+-- the table's statistics may hold its values. VACUUM cannot run
 -- inside a function, so this returns the commands to run, e.g. in psql:
 --     SELECT * FROM unlearn.erasure_commands('t') \gexec
 -- WAL, archives, replicas and backups keep the data until they expire.
@@ -923,10 +1010,17 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Name the table whose deleted rows must leave its files.';
     END IF;
+    -- every table of the extension's that holds bytes derived from rows
+    -- (figures, states, keys, categories and classes, concurrent writers'
+    -- deltas), each analyzed again so that its statistics (most common
+    -- values, histogram bounds) keep no forgotten value; then the old
+    -- statistics leave pg_statistic's files too
     RETURN QUERY
-        SELECT format('VACUUM (FULL) %s', r)
+        SELECT format('VACUUM (FULL, ANALYZE) %s', r)
         FROM unnest(ARRAY[relation, 'unlearn.models'::regclass, 'unlearn.state'::regclass,
-                          'unlearn.lineage_blocks'::regclass, 'unlearn.checkpoints'::regclass]) AS r
+                          'unlearn.lineage_blocks'::regclass, 'unlearn.checkpoints'::regclass,
+                          'unlearn.vocabulary'::regclass, 'unlearn.state_delta'::regclass]) AS r
+        UNION ALL SELECT 'VACUUM (FULL) pg_catalog.pg_statistic'
         UNION ALL SELECT 'CHECKPOINT';
 END
 $$;
@@ -1154,7 +1248,8 @@ BEGIN
     EXECUTE format('DELETE FROM pg_temp.%I WHERE unlearn_injected = 1', scratch);
     EXECUTE influence INTO weight_after USING scratch;
     PERFORM unlearn.train(scratch || '_retrained', format('pg_temp.%I', scratch)::regclass, target,
-                          features || 'unlearn_injected'::text, algorithm, strategy, shards, slices, options);
+                          features || 'unlearn_injected'::text, algorithm, strategy, shards, slices,
+                          options || '{"retrain": "inline"}');  -- the scratch table is temporary: no worker reads it
     EXECUTE influence INTO weight_retrained USING scratch || '_retrained';
     PERFORM unlearn.drop_model(scratch);
     PERFORM unlearn.drop_model(scratch || '_retrained');
@@ -1174,9 +1269,11 @@ COMMENT ON FUNCTION unlearn.check_primary_keys(oid[]) IS 'internal: refuses DDL 
 COMMENT ON FUNCTION unlearn.check_triggers_enabled(oid[]) IS 'internal: refuses disabling the forget triggers of a table with models';
 COMMENT ON FUNCTION unlearn.drop_model_because(unlearn.models, text) IS 'internal: drops a model that can no longer follow its table, and audits why';
 COMMENT ON FUNCTION unlearn.install_triggers(regclass) IS 'internal: installs the forget (and learn) triggers on a table and its partitions; called by train';
+COMMENT ON FUNCTION unlearn.is_own_trigger(oid) IS 'internal: whether a trigger is one of pg_unlearn''s, by function, events, level and transition tables';
+COMMENT ON FUNCTION unlearn.key_types_now(unlearn.models) IS 'internal: the declared types of a model''s key columns, recorded to notice a retyped key';
 COMMENT ON FUNCTION unlearn.lineage_entries(int) IS 'internal: the rows of one model''s lineage blocks; read through the view unlearn.lineage';
 COMMENT ON FUNCTION unlearn.on_alter_table() IS 'internal: event trigger that keeps models in step with ALTER TABLE (renames, retypes, rewrites, partitions)';
-COMMENT ON FUNCTION unlearn.on_alter_trigger() IS 'internal: event trigger that refuses dropping or altering the forget triggers of a table with models';
+COMMENT ON FUNCTION unlearn.on_alter_trigger() IS 'internal: event trigger that refuses renaming the forget triggers of a table with models, or replacing or imitating them';
 COMMENT ON FUNCTION unlearn.on_sql_drop() IS 'internal: event trigger that drops models whose table or column is dropped, and audits why';
 COMMENT ON FUNCTION unlearn.on_table_rewrite() IS 'internal: event trigger that notes tables a rewrite will retrain the models of';
 COMMENT ON FUNCTION unlearn.record_attnums(regclass) IS 'internal: records the attribute numbers of each model''s columns, so that models follow renames';

@@ -61,6 +61,22 @@ std::vector<std::string> check_source(Spi &spi, Oid relid, const std::vector<std
     return keys;
 }
 
+void refuse_deferrable_key(Spi &spi, Oid relid) {
+    SpiResult deferrable =
+        spi.exec("SELECT 1 FROM pg_index WHERE indrelid = $1 AND indisprimary AND NOT indimmediate", {oid_param(relid)});
+    if (deferrable.rows() > 0)
+        throw Error(ErrorKind::FeatureNotSupported, "the primary key of " + relation_name(relid) + " is deferrable",
+                    "Lineage knows a row by its key, which must be unique at every moment: make the key NOT "
+                    "DEFERRABLE (drop the constraint and add it again without DEFERRABLE).");
+}
+
+void refuse_temporary(Oid relid) {
+    if (pg_call([&] { return get_rel_persistence(relid); }) != RELPERSISTENCE_TEMP) return;
+    throw Error(ErrorKind::FeatureNotSupported, "table " + relation_name(relid) + " is temporary",
+                "The background worker that retrains SISA shards after a DELETE cannot read another session's "
+                "temporary table: train on a regular or unlogged table, or pass options => '{\"retrain\": \"inline\"}'.");
+}
+
 bool may_select_column(Oid relid, const std::string &column, Oid role) {
     return pg_call([&] {
         if (pg_class_aclcheck(relid, role, ACL_SELECT) == ACLCHECK_OK) return true;

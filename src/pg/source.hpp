@@ -14,6 +14,13 @@ std::string quoted(const std::string &identifier);  // quote_identifier, as a C+
 // An ordinary table with a primary key, readable by the current user on the
 // given columns, without row-level security in force. Returns the key columns.
 std::vector<std::string> check_source(Spi &spi, Oid relid, const std::vector<std::string> &columns);
+// A deferrable primary key lets a transaction hold two rows of one key
+// until commit, and deleting the newcomer would forget the trained row:
+// refused at train (0A000); the event triggers refuse making it deferrable.
+void refuse_deferrable_key(Spi &spi, Oid relid);
+// A temporary table is its session's alone: a model that the background
+// worker must read it for (SISA, retrain in the background) is refused (0A000).
+void refuse_temporary(Oid relid);
 // Refuses (42501) unless the current user may SELECT the table or each of
 // the columns: what a model shows of a row (its key in lineage, its group)
 // must not tell a role more than the table would.

@@ -194,6 +194,8 @@ UNLEARN_FUNCTION(unlearn_train) {
     // go on (missed_changes.hpp)
     pg_call([&] { LockRelationOid(req.relation, ShareUpdateExclusiveLock); });
     std::vector<std::string> keys = check_source(spi, req.relation, columns);
+    refuse_deferrable_key(spi, req.relation);
+    if (req.strategy == Strategy::Sisa && !req.options.retrain_inline) refuse_temporary(req.relation);
     if (!req.options.monitor_group.empty() &&
         pg_call([&] { return get_attnum(req.relation, req.options.monitor_group.c_str()); }) == InvalidAttrNumber)
         throw Error(ErrorKind::UndefinedColumn,
