@@ -50,6 +50,35 @@ AS $$
           AND t.tgconstraint = 0)
 $$;
 
+-- The mode each of the extension's triggers fires in (pg_trigger.tgenabled):
+-- the statement triggers in origin and local mode, the row triggers in
+-- replica mode only (logical replication's apply worker fires row triggers,
+-- never statement triggers), and the TRUNCATE trigger always: no row trigger
+-- can stand for it, and a publication replicates TRUNCATE.
+CREATE OR REPLACE FUNCTION unlearn.own_trigger_mode(trigger_name name) RETURNS "char"
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT (CASE WHEN trigger_name LIKE 'unlearn\_replica\_%' THEN 'R'
+                 WHEN trigger_name = 'unlearn_forget_truncate' THEN 'A' ELSE 'O' END)::"char"
+$$;
+
+-- Sets one of the extension's triggers, just created (in origin mode, as
+-- CREATE TRIGGER makes every trigger), to fire in its own mode.
+CREATE OR REPLACE FUNCTION unlearn.enable_own_trigger(rel regclass, trigger_name name) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mode "char" := unlearn.own_trigger_mode(trigger_name);
+BEGIN
+    IF (SELECT tgenabled FROM pg_trigger WHERE tgrelid = rel AND tgname = trigger_name) IS DISTINCT FROM mode THEN
+        EXECUTE format('ALTER TABLE %s ENABLE %s TRIGGER %I', rel,
+                       CASE mode WHEN 'R' THEN 'REPLICA' WHEN 'A' THEN 'ALWAYS' ELSE '' END, trigger_name);
+    END IF;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION unlearn.install_triggers(rel regclass) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -75,13 +104,13 @@ BEGIN
         -- name the table's models need is never left to another trigger,
         -- wanted now or not (the learn triggers come with a learning model)
         FOR k IN SELECT * FROM (VALUES
-                     ('unlearn_forget_delete', true, 'AFTER DELETE ON %s REFERENCING OLD TABLE AS unlearn_old FOR EACH STATEMENT', false, 1),
-                     ('unlearn_forget_update', true, 'AFTER UPDATE ON %s REFERENCING OLD TABLE AS unlearn_old NEW TABLE AS unlearn_new FOR EACH STATEMENT', false, 2),
-                     ('unlearn_forget_truncate', true, 'AFTER TRUNCATE ON %s FOR EACH STATEMENT', false, 3),
-                     ('unlearn_learn_insert', learns, 'AFTER INSERT ON %s REFERENCING NEW TABLE AS unlearn_new FOR EACH STATEMENT', false, 4),
-                     ('unlearn_replica_forget', true, 'AFTER DELETE OR UPDATE ON %s FOR EACH ROW', true, 5),
-                     ('unlearn_replica_learn', learns, 'AFTER INSERT ON %s FOR EACH ROW', true, 6))
-                 AS own(name, wanted, fires, replica, ord) ORDER BY own.ord LOOP
+                     ('unlearn_forget_delete', true, 'AFTER DELETE ON %s REFERENCING OLD TABLE AS unlearn_old FOR EACH STATEMENT', 1),
+                     ('unlearn_forget_update', true, 'AFTER UPDATE ON %s REFERENCING OLD TABLE AS unlearn_old NEW TABLE AS unlearn_new FOR EACH STATEMENT', 2),
+                     ('unlearn_forget_truncate', true, 'AFTER TRUNCATE ON %s FOR EACH STATEMENT', 3),
+                     ('unlearn_learn_insert', learns, 'AFTER INSERT ON %s REFERENCING NEW TABLE AS unlearn_new FOR EACH STATEMENT', 4),
+                     ('unlearn_replica_forget', true, 'AFTER DELETE OR UPDATE ON %s FOR EACH ROW', 5),
+                     ('unlearn_replica_learn', learns, 'AFTER INSERT ON %s FOR EACH ROW', 6))
+                 AS own(name, wanted, fires, ord) ORDER BY own.ord LOOP
             SELECT tg.oid INTO existing FROM pg_trigger tg WHERE tg.tgrelid = r AND tg.tgname = k.name;
             IF FOUND THEN
                 IF NOT unlearn.is_own_trigger(existing) THEN
@@ -92,9 +121,7 @@ BEGIN
                 END IF;
             ELSIF k.wanted THEN
                 EXECUTE format('CREATE TRIGGER %I ' || k.fires || ' EXECUTE FUNCTION unlearn.forget_rows()', k.name, r);
-                IF k.replica THEN
-                    EXECUTE format('ALTER TABLE %s ENABLE REPLICA TRIGGER %I', r, k.name);
-                END IF;
+                PERFORM unlearn.enable_own_trigger(r, k.name);
             END IF;
         END LOOP;
     END LOOP;
@@ -272,6 +299,8 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION unlearn.is_own_trigger(oid) IS 'internal: whether a trigger is one of pg_unlearn''s, by function, events, level and transition tables';
+COMMENT ON FUNCTION unlearn.own_trigger_mode(name) IS 'internal: the mode (pg_trigger.tgenabled) one of pg_unlearn''s triggers fires in';
+COMMENT ON FUNCTION unlearn.enable_own_trigger(regclass, name) IS 'internal: sets one of pg_unlearn''s triggers on a table to fire in its own mode';
 
 CREATE OR REPLACE FUNCTION unlearn.check_triggers_enabled(rels oid[]) RETURNS void
 LANGUAGE plpgsql
@@ -283,7 +312,7 @@ BEGIN
     FOR t IN SELECT tg.tgrelid::regclass AS rel, tg.tgname, tg.tgenabled
              FROM pg_trigger tg
              WHERE tg.tgrelid = ANY (rels) AND unlearn.is_own_trigger(tg.oid)
-               AND tg.tgenabled <> CASE WHEN tg.tgname LIKE 'unlearn\_replica\_%' THEN 'R' ELSE 'O' END
+               AND tg.tgenabled <> unlearn.own_trigger_mode(tg.tgname)
                AND EXISTS (SELECT 1 FROM unlearn.models m
                            WHERE m.relation = tg.tgrelid
                               OR m.relation IN (SELECT relid FROM pg_partition_ancestors(tg.tgrelid)))
@@ -419,6 +448,11 @@ BEGIN
                 USING ERRCODE = 'object_in_use',
                       DETAIL = 'A trigger of that name that is not pg_unlearn''s would let rows leave without being forgotten.',
                       HINT = 'Give your trigger another name; pg_unlearn''s triggers go with the table''s last model (unlearn.drop_model).';
+        END IF;
+        -- CREATE (OR REPLACE) TRIGGER makes a trigger fire in origin mode: one
+        -- of the extension's goes back to the mode it fires in
+        IF t.command_tag = 'CREATE TRIGGER' AND unlearn.is_own_trigger(t.oid) THEN
+            PERFORM unlearn.enable_own_trigger(t.rel, t.tgname);
         END IF;
     END LOOP;
 END
@@ -566,5 +600,18 @@ BEGIN
                           'unlearn.vocabulary'::regclass, 'unlearn.state_delta'::regclass]) AS r
         UNION ALL SELECT 'VACUUM (FULL) pg_catalog.pg_statistic'
         UNION ALL SELECT 'CHECKPOINT';
+END
+$$;
+
+-- A TRUNCATE trigger installed before 0.7.0 fired in origin mode only: a
+-- TRUNCATE replicated to a subscriber was not forgotten. It fires always now.
+DO $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT tgrelid::regclass AS rel, tgname FROM pg_trigger
+             WHERE tgname = 'unlearn_forget_truncate' AND unlearn.is_own_trigger(oid) LOOP
+        PERFORM unlearn.enable_own_trigger(t.rel, t.tgname);
+    END LOOP;
 END
 $$;

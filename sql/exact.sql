@@ -56,7 +56,7 @@ SELECT rows_trained FROM unlearn.train('tampered', 'outlier', 'y', ARRAY['x']);
 UPDATE pg_trigger SET tgenabled = 'D' WHERE tgrelid = 'outlier'::regclass AND tgname LIKE 'unlearn\_%';
 UPDATE pg_class SET relhastriggers = relhastriggers WHERE oid = 'outlier'::regclass;  -- drops the cached trigger list
 UPDATE outlier SET y = y + 1 WHERE id = 5;
-UPDATE pg_trigger SET tgenabled = CASE WHEN tgname LIKE 'unlearn\_replica\_%' THEN 'R' ELSE 'O' END
+UPDATE pg_trigger SET tgenabled = unlearn.own_trigger_mode(tgname)
 WHERE tgrelid = 'outlier'::regclass AND tgname LIKE 'unlearn\_%';
 UPDATE pg_class SET relhastriggers = relhastriggers WHERE oid = 'outlier'::regclass;
 SELECT check_name, passed FROM unlearn.verify('tampered') WHERE check_name LIKE 'state%' ORDER BY 1;

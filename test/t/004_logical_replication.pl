@@ -54,6 +54,14 @@ is($sub->safe_psql('postgres',
 is($sub->safe_psql('postgres', "SELECT count(*) FROM unlearn.audit WHERE event = 'unlearn' AND model = 'ols'"),
     '25', 'one audit event per replicated row change');
 
+# A replicated TRUNCATE: the TRUNCATE trigger fires always (no row trigger
+# can stand for it), so the models forget every row, once.
+$pub->safe_psql('postgres', 'TRUNCATE t');
+$pub->wait_for_catchup('s');
+is($sub->safe_psql('postgres', 'SELECT count(*) FROM t'), '0', 'the TRUNCATE replicated');
+is($sub->safe_psql('postgres', "SELECT string_agg(rows_held::text, ',' ORDER BY name) FROM unlearn.models"),
+    '0,0', 'a replicated TRUNCATE is forgotten by both models');
+
 $sub->safe_psql('postgres', 'DROP SUBSCRIPTION s');
 $sub->stop;
 $pub->stop;
