@@ -102,7 +102,8 @@ void write_categories(Spi &spi, const ModelMeta &m);
 void write_classes(Spi &spi, const ModelMeta &m);
 void delete_categories(Spi &spi, const ModelMeta &m, const std::string &feature);
 // What the backend's model cache checks once per statement: the row's id
-// and version, and the xmin of every state row (found false: no such model).
+// and version, and the version (xmin, ctid, relfilenode) of every state row
+// (found false: no such model).
 struct ModelVersion {
     bool found = false;
     int32 id = 0;
