@@ -102,7 +102,8 @@ void write_categories(Spi &spi, const ModelMeta &m);
 void write_classes(Spi &spi, const ModelMeta &m);
 void delete_categories(Spi &spi, const ModelMeta &m, const std::string &feature);
 // What the backend's model cache checks once per statement: the row's id
-// and version, and the xmin of every state row (found false: no such model).
+// and version, and the version (xmin, ctid, relfilenode) of every state row
+// (found false: no such model).
 struct ModelVersion {
     bool found = false;
     int32 id = 0;
@@ -123,17 +124,22 @@ void resync_or_drop(Spi &spi, const ModelMeta &m);
 // checkpoints before it; a background worker trains the rest after commit.
 // Its row in unlearn.catchup says from which slice; each change of the
 // shard's rows bumps the generation, so that a retrain of rows that changed
-// meanwhile is not kept.
+// meanwhile is not kept. The generation starts again at 1 when the row is
+// deleted (TRUNCATE, an inline retrain) and a later change in the same
+// transaction notes the shard again, so the work is the row version read:
+// its xmin too, which every later write of the row has another of (a
+// catch-up reads only committed versions; catchup_generation_reset.spec).
 struct CatchUp {
     int32 from_slice;  // the model's slices when the shard is caught up
     int64 generation;
+    std::string xmin;  // of the row read, as text; empty: no row
 };
 CatchUp load_catchup(Spi &spi, const ModelMeta &m, int32 shard);
 // shard -> the slices it serves, for the shards catching up
 std::map<int32, int32> served_slices(Spi &spi, const ModelMeta &m);
 void note_catchup(Spi &spi, const ModelMeta &m, int32 shard, int32 from_slice);
-// Removes the row if its generation is still this one (false: it changed).
-bool finish_catchup(Spi &spi, const ModelMeta &m, int32 shard, int64 generation);
+// Removes the row if it is still the one read (false: it changed).
+bool finish_catchup(Spi &spi, const ModelMeta &m, int32 shard, const CatchUp &read);
 void drop_catchup(Spi &spi, const ModelMeta &m, int32 shard);  // an inline retrain caught it up
 void delete_catchups(Spi &spi, const ModelMeta &m);
 // Whether unlearn.catchup exists (0.6.0 on): before, shards retrain inline.

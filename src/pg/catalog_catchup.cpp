@@ -3,10 +3,11 @@
 namespace unlearn::pg {
 
 CatchUp load_catchup(Spi &spi, const ModelMeta &m, int32 shard) {
-    SpiResult r = spi.exec("SELECT from_slice, generation FROM unlearn.catchup WHERE model_id = $1 AND shard = $2",
-                           {int4_param(m.id), int4_param(shard)});
-    if (r.rows() == 0) return CatchUp{m.slices, 0};
-    return CatchUp{r.int4(0, 1), r.int8(0, 2)};
+    SpiResult r = spi.exec(
+        "SELECT from_slice, generation, xmin::text FROM unlearn.catchup WHERE model_id = $1 AND shard = $2",
+        {int4_param(m.id), int4_param(shard)});
+    if (r.rows() == 0) return CatchUp{m.slices, 0, ""};
+    return CatchUp{r.int4(0, 1), r.int8(0, 2), r.str(0, 3)};
 }
 
 std::map<int32, int32> served_slices(Spi &spi, const ModelMeta &m) {
@@ -25,9 +26,10 @@ void note_catchup(Spi &spi, const ModelMeta &m, int32 shard, int32 from_slice) {
         {int4_param(m.id), int4_param(shard), int4_param(from_slice)});
 }
 
-bool finish_catchup(Spi &spi, const ModelMeta &m, int32 shard, int64 generation) {
-    return spi.exec("DELETE FROM unlearn.catchup WHERE model_id = $1 AND shard = $2 AND generation = $3 RETURNING 1",
-                    {int4_param(m.id), int4_param(shard), int8_param(generation)})
+bool finish_catchup(Spi &spi, const ModelMeta &m, int32 shard, const CatchUp &read) {
+    return spi.exec("DELETE FROM unlearn.catchup WHERE model_id = $1 AND shard = $2 AND generation = $3 "
+                    "AND xmin = $4::text::xid RETURNING 1",
+                    {int4_param(m.id), int4_param(shard), int8_param(read.generation), text_param(read.xmin)})
                .rows() == 1;
 }
 

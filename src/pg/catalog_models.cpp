@@ -218,13 +218,20 @@ void delete_categories(Spi &spi, const ModelMeta &m, const std::string &feature)
              {int4_param(m.id), text_param(feature)});
 }
 
+// Every state row's version as the state cache knows it (state_cache.hpp):
+// (xmin, ctid) in unlearn.state's relfilenode. xmin alone is one for every
+// version a transaction writes, and a model row another writer holds keeps
+// the version from moving (cache_same_xmin.spec).
+#define UNLEARN_STATE_VERSIONS                                                                                \
+    "pg_relation_filenode('unlearn.state'::regclass)::text || '/' || (SELECT string_agg(s.xmin::text || "   \
+    "'@' || s.ctid::text, ',' ORDER BY s.shard) FROM unlearn.state s WHERE s.model_id = m.model_id)"
+
 ModelVersion model_version(Spi &spi, const std::string &name) {
     SpiResult r = !deltas_installed() ? spi.exec(
-        "SELECT m.model_id, m.version, (SELECT string_agg(s.xmin::text, ',' ORDER BY s.shard) FROM unlearn.state s "
-        "WHERE s.model_id = m.model_id) FROM unlearn.models m WHERE m.name = $1",
+        "SELECT m.model_id, m.version, " UNLEARN_STATE_VERSIONS " FROM unlearn.models m WHERE m.name = $1",
         {text_param(name)}) : spi.exec(
-        "SELECT m.model_id, m.version, (SELECT string_agg(s.xmin::text, ',' ORDER BY s.shard) FROM unlearn.state s "
-        "WHERE s.model_id = m.model_id) || ';' || coalesce((SELECT string_agg(d.delta_id::text, ',' ORDER BY d.delta_id) "
+        "SELECT m.model_id, m.version, " UNLEARN_STATE_VERSIONS " || ';' || "
+        "coalesce((SELECT string_agg(d.delta_id::text, ',' ORDER BY d.delta_id) "
         "FROM unlearn.state_delta d WHERE d.model_id = m.model_id AND d.state IS NOT NULL), '') "
         "FROM unlearn.models m WHERE m.name = $1",
         {text_param(name)});
@@ -236,6 +243,7 @@ ModelVersion model_version(Spi &spi, const std::string &name) {
     if (!r.is_null(0, 3)) v.state_fingerprint = r.str(0, 3);
     return v;
 }
+#undef UNLEARN_STATE_VERSIONS
 
 bool model_source(Spi &spi, int32 id, Oid *relation, std::vector<std::string> *key_columns) {
     SpiResult meta = spi.exec("SELECT relation::oid, key_columns FROM unlearn.models WHERE model_id = $1", {int4_param(id)});

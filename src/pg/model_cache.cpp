@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <unordered_map>
 
 #include "args.hpp"
@@ -105,6 +106,13 @@ std::shared_ptr<CachedModel> load_current(const std::string &name) {
 }  // namespace
 
 void note_local_change() { ++local_changes; }
+
+void note_model_written(int32 model_id) {
+    note_local_change();
+    auto &c = cache();
+    for (auto it = c.begin(); it != c.end();) it = it->second->meta.id == model_id ? c.erase(it) : std::next(it);
+    ++cache_generation;
+}
 
 const CachedModel &model_for_call(FunctionCallInfo fcinfo, const std::string &name) {
     Snapshot snap = pg_call([] { return ActiveSnapshotSet() ? GetActiveSnapshot() : nullptr; });

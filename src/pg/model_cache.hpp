@@ -16,7 +16,8 @@ struct ClassView;      // class_list.hpp
 struct CachedModel {
     ModelMeta meta;
     FittedModel fit;
-    // xmin of every state row: catches a state changed without a version bump
+    // (xmin, ctid) of every state row: catches a state changed without a
+    // version bump, also twice in one transaction
     std::string state_fingerprint;
     // predict's record form: where each row type seen holds the features
     mutable std::shared_ptr<RecordLayouts> record_layouts;
@@ -32,5 +33,9 @@ const CachedModel &model_for_call(FunctionCallInfo fcinfo);
 
 // Called by every function that changes a model in this backend.
 void note_local_change();
+// Called when this backend writes a model's states: its cached fit goes.
+// The only backend that can see two versions of a state row with one xmin
+// is the one writing them.
+void note_model_written(int32 model_id);
 
 }  // namespace unlearn::pg

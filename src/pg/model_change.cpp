@@ -100,7 +100,7 @@ int64 ModelChange::commit(int64 forgotten, const DeletedRows *deleted) {
     if (created_ || !whole.empty() || deltas_.size() != 1 || !written_in_one_statement(rows, forgotten, deleted, left_work))
         write_step_by_step(whole, rows, forgotten, deleted, left_work);
     if (left_work) request_worker(spi);
-    note_local_change();
+    note_model_written(model.id);
     keep_for_next_change();
     return rows;
 }

@@ -263,10 +263,10 @@ std::vector<Check> Sisa::verify(Spi &spi, const ModelMeta &m) const {
 std::optional<ShardRetrain> prepare_catch_up(Spi &spi, int32 model_id, int32 shard) {
     std::optional<ModelMeta> model = load_model_by_id(spi, model_id);
     if (!model) return std::nullopt;  // dropped since: its rows went with it
-    ShardRetrain r{std::move(*model), shard, 0, {}, {}};
+    ShardRetrain r{std::move(*model), shard, {}, {}, {}};
     const CatchUp todo = load_catchup(spi, r.model, shard);
     if (todo.from_slice >= r.model.slices || shard >= r.model.shards) return std::nullopt;
-    r.generation = todo.generation;
+    r.catchup = todo;
     std::vector<ShardState> states = load_states(spi, r.model);
     r.classes = std::get<SisaShard>(states.at(0)).classes;
     // the worker's progress: an entry in unlearn.progress (its NOTICEs reach no client)
@@ -284,7 +284,7 @@ bool keep_catch_up(Spi &spi, const ShardRetrain &r) {
         return true;
     ModelChange c(spi, r.model, "catch-up", "shard retrain after commit", started);
     c.lock_shards({r.shard});
-    if (!finish_catchup(spi, r.model, r.shard, r.generation)) return false;  // rows changed meanwhile
+    if (!finish_catchup(spi, r.model, r.shard, r.catchup)) return false;  // rows changed meanwhile
     write_checkpoints(spi, r.model, r.shard, r.classes, r.checkpoints);
     c.states.at(static_cast<size_t>(r.shard)) = SisaShard{r.classes, r.checkpoints.back()};
     c.audit.shards.push_back(r.shard);

@@ -32,7 +32,7 @@ void start_worker_now(Spi &spi);
 struct ShardRetrain {
     ModelMeta model;
     int32 shard;
-    int64 generation;
+    CatchUp catchup;  // its row as read: kept only if still that row
     ClassLabels classes;
     std::vector<Checkpoint> checkpoints;
 };
