@@ -461,6 +461,13 @@ COMMENT ON FUNCTION unlearn.on_alter_trigger() IS 'internal: event trigger that 
 DROP EVENT TRIGGER unlearn_alter_trigger;
 CREATE EVENT TRIGGER unlearn_alter_trigger ON ddl_command_end WHEN TAG IN ('ALTER TRIGGER', 'CREATE TRIGGER')
     EXECUTE FUNCTION unlearn.on_alter_trigger();
+-- every event trigger of the extension fires in replica mode too: a session
+-- there (session_replication_role = replica, a superuser's) would otherwise
+-- drop or change what forgetting depends on unseen
+ALTER EVENT TRIGGER unlearn_alter_trigger ENABLE ALWAYS;
+ALTER EVENT TRIGGER unlearn_table_rewrite ENABLE ALWAYS;
+ALTER EVENT TRIGGER unlearn_alter_table ENABLE ALWAYS;
+ALTER EVENT TRIGGER unlearn_sql_drop ENABLE ALWAYS;
 
 CREATE OR REPLACE FUNCTION unlearn.feature_injection_test(relation regclass, target text, features text[], keys text[],
     algorithm text DEFAULT 'ridge', strategy text DEFAULT 'auto', shards int DEFAULT 1, slices int DEFAULT 1,

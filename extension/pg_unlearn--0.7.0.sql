@@ -767,6 +767,10 @@ END
 $$;
 REVOKE ALL ON FUNCTION unlearn.on_table_rewrite() FROM PUBLIC;
 CREATE EVENT TRIGGER unlearn_table_rewrite ON table_rewrite EXECUTE FUNCTION unlearn.on_table_rewrite();
+-- every event trigger of the extension fires in replica mode too: a session
+-- there (session_replication_role = replica, a superuser's) would otherwise
+-- drop or change what forgetting depends on unseen
+ALTER EVENT TRIGGER unlearn_table_rewrite ENABLE ALWAYS;
 
 -- The type beneath a column's domains, by the catalog alone (no function a
 -- table owner defines runs): what the library reads, trains on and checks.
@@ -906,6 +910,7 @@ $$;
 REVOKE ALL ON FUNCTION unlearn.on_alter_table() FROM PUBLIC;
 CREATE EVENT TRIGGER unlearn_alter_table ON ddl_command_end WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE')
     EXECUTE FUNCTION unlearn.on_alter_table();
+ALTER EVENT TRIGGER unlearn_alter_table ENABLE ALWAYS;
 
 -- DROP TABLE drops the table's models; DROP COLUMN of a feature forgets the
 -- feature exactly (forget_feature), of the target or a key drops the model.
@@ -971,6 +976,7 @@ END
 $$;
 REVOKE ALL ON FUNCTION unlearn.on_sql_drop() FROM PUBLIC;
 CREATE EVENT TRIGGER unlearn_sql_drop ON sql_drop EXECUTE FUNCTION unlearn.on_sql_drop();
+ALTER EVENT TRIGGER unlearn_sql_drop ENABLE ALWAYS;
 
 -- ALTER TRIGGER on one of the extension's triggers (they all run
 -- unlearn.forget_rows): a renamed one could then be dropped or disabled and
@@ -1021,6 +1027,7 @@ $$;
 REVOKE ALL ON FUNCTION unlearn.on_alter_trigger() FROM PUBLIC;
 CREATE EVENT TRIGGER unlearn_alter_trigger ON ddl_command_end WHEN TAG IN ('ALTER TRIGGER', 'CREATE TRIGGER')
     EXECUTE FUNCTION unlearn.on_alter_trigger();
+ALTER EVENT TRIGGER unlearn_alter_trigger ENABLE ALWAYS;
 
 -- Complete erasure ---------------------------------------------------------
 
