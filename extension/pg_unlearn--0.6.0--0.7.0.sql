@@ -90,9 +90,13 @@ DECLARE
     learns bool := EXISTS (SELECT 1 FROM unlearn.models WHERE relation = rel AND options->>'on_insert' = 'learn');
 BEGIN
     PERFORM unlearn.record_attnums(rel);
+    -- a model that recorded a partition the tree no longer shows (a DETACH
+    -- ... CONCURRENTLY interrupted before its second transaction: no event
+    -- trigger ran) keeps its record, so that FINALIZE retrains it from what
+    -- is left; training another model on the table must not erase it
     UPDATE unlearn.models
     SET partitions = ARRAY(SELECT relid FROM pg_partition_tree(rel) WHERE relid <> rel ORDER BY relid::oid)
-    WHERE relation = rel;
+    WHERE relation = rel AND coalesce(partitions, '{}') <@ ARRAY(SELECT relid FROM pg_partition_tree(rel));
     -- a statement trigger on a partitioned table sees rows deleted through it,
     -- not rows deleted from a partition directly: every level gets the set;
     -- row triggers on a partitioned table are cloned to its partitions, so the
