@@ -626,3 +626,35 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- A model row names a table and the columns that the background worker and
+-- the event triggers, running as the extension's owner, read for it: whoever
+-- writes one must be able to read them, as train checks of its caller.
+-- Without this a role given training's grants on the unlearn tables could
+-- point a model at a table it may not read (or add a column it may not read)
+-- and have the worker retrain from it. The counters' updates (every change)
+-- do not fire it.
+CREATE FUNCTION unlearn.check_model_source() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c text;
+BEGIN
+    FOREACH c IN ARRAY NEW.key_columns || NEW.target || NEW.features LOOP
+        IF NOT coalesce(has_table_privilege(NEW.relation, 'SELECT')
+                        OR has_column_privilege(NEW.relation,
+                                                (SELECT a.attnum FROM pg_attribute a
+                                                 WHERE a.attrelid = NEW.relation AND a.attname = c AND NOT a.attisdropped),
+                                                'SELECT'), false) THEN
+            RAISE EXCEPTION 'permission denied for column % of table %', c, NEW.relation
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = 'A model names the columns pg_unlearn reads for it: only a role that may SELECT them can write it.';
+        END IF;
+    END LOOP;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER check_model_source BEFORE INSERT OR UPDATE OF relation, key_columns, target, features ON unlearn.models
+    FOR EACH ROW EXECUTE FUNCTION unlearn.check_model_source();
+COMMENT ON FUNCTION unlearn.check_model_source() IS 'internal: a model row may name only columns its writer may select';

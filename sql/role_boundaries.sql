@@ -74,6 +74,28 @@ REVOKE ALL ON SCHEMA unlearn FROM unlearn_oc_reader;
 REVOKE ALL ON oc.s FROM unlearn_oc_reader;
 REVOKE ALL ON SCHEMA oc FROM unlearn_oc_reader;
 DROP ROLE unlearn_oc_reader;
+-- 3. A model row names the table and columns pg_unlearn reads for it (the
+-- background worker and the event triggers, as the extension's owner): a
+-- role given training's grants on the unlearn tables cannot point a model
+-- at columns it may not read, by UPDATE or by a forged row.
+CREATE TABLE oc_secret (id int PRIMARY KEY, salary float8, y float8);
+INSERT INTO oc_secret VALUES (1, 123456.78, 1), (2, 98765.43, 2);
+GRANT USAGE ON SCHEMA unlearn TO unlearn_oc;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA unlearn TO unlearn_oc;
+SET ROLE unlearn_oc;
+UPDATE unlearn.models SET relation = 'oc_secret'::regclass, features = ARRAY['salary'] WHERE name = 'oc_ridge';
+INSERT INTO unlearn.models
+SELECT (jsonb_populate_record(NULL::unlearn.models,
+                              to_jsonb(m) || jsonb_build_object('model_id', 9999, 'name', 'forged', 'relation', 'oc_secret',
+                                                                'features', ARRAY['salary']))).*
+FROM unlearn.models m WHERE name = 'oc_ridge';
+-- a column of its own table it may still name
+UPDATE unlearn.models SET features = ARRAY['x'] WHERE name = 'oc_ridge';
+RESET ROLE;
+SELECT relation, features FROM unlearn.models WHERE name IN ('oc_ridge', 'forged');
+REVOKE ALL ON ALL TABLES IN SCHEMA unlearn FROM unlearn_oc;
+REVOKE ALL ON SCHEMA unlearn FROM unlearn_oc;
+DROP TABLE oc_secret;
 SELECT unlearn.drop_model('oc_ridge');
 DROP TABLE pick;
 DROP SCHEMA oc CASCADE;
