@@ -118,19 +118,32 @@ COMMENT ON TABLE unlearn.checkpoints IS 'SISA checkpoints: per shard and slice, 
 
 -- A model row names a table and the columns that the background worker and
 -- the event triggers, running as the extension's owner, read for it: whoever
--- writes one must be able to read them, as train checks of its caller.
--- Without this a role given training's grants on the unlearn tables could
--- point a model at a table it may not read (or add a column it may not read)
--- and have the worker retrain from it. The counters' updates (every change)
--- do not fire it.
+-- writes one must be able to read them, as train checks of its caller (the
+-- key, target, features and monitor_group, also as column_attnums numbers
+-- them, which the event triggers rename columns by; and no row-level
+-- security in force for the writer, which train refuses too). Without this a
+-- role given training's grants on the unlearn tables could point a model at
+-- data it may not read and have the worker or a resync read it for the
+-- model. The counters' updates (every change) do not fire it.
 CREATE FUNCTION unlearn.check_model_source() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     c text;
+    named text[] := NEW.key_columns || NEW.target || NEW.features;
 BEGIN
-    FOREACH c IN ARRAY NEW.key_columns || NEW.target || NEW.features LOOP
+    IF NEW.options ? 'monitor_group' THEN
+        named := named || (NEW.options->>'monitor_group');
+    END IF;
+    named := named || ARRAY(SELECT a.attname::text FROM pg_attribute a
+                            WHERE a.attrelid = NEW.relation AND a.attnum = ANY (NEW.column_attnums) AND NOT a.attisdropped);
+    IF coalesce(row_security_active(NEW.relation), false) THEN
+        RAISE EXCEPTION 'table % has row-level security for %', NEW.relation, current_user
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'A model reads every row of its table: only a role that sees them all can write it.';
+    END IF;
+    FOREACH c IN ARRAY named LOOP
         IF NOT coalesce(has_table_privilege(NEW.relation, 'SELECT')
                         OR has_column_privilege(NEW.relation,
                                                 (SELECT a.attnum FROM pg_attribute a
@@ -144,7 +157,8 @@ BEGIN
     RETURN NEW;
 END
 $$;
-CREATE TRIGGER check_model_source BEFORE INSERT OR UPDATE OF relation, key_columns, target, features ON unlearn.models
+CREATE TRIGGER check_model_source
+    BEFORE INSERT OR UPDATE OF relation, key_columns, target, features, options, column_attnums ON unlearn.models
     FOR EACH ROW EXECUTE FUNCTION unlearn.check_model_source();
 COMMENT ON FUNCTION unlearn.check_model_source() IS 'internal: a model row may name only columns its writer may select';
 
@@ -618,6 +632,7 @@ CREATE FUNCTION unlearn.lineage_entries(model_id int)
 RETURNS TABLE (key text, shard int, slice int, role text)
 AS 'MODULE_PATHNAME', 'unlearn_lineage_entries'
 LANGUAGE C STABLE
+SECURITY DEFINER  -- reads lineage_blocks for a reader who may select the table's key, and for no other
 SET search_path = pg_catalog, pg_temp;
 
 -- Lineage shows keys: a role sees the rows of the models whose table's key
@@ -901,6 +916,7 @@ BEGIN
         -- rewrite is, even when the new type needed none (int4 -> oid)
         FOR m IN SELECT * FROM unlearn.models
                  WHERE relation = c.objid AND key_types IS NOT NULL AND relation <> ALL (coalesce(rewritten, '{}'))
+                   AND NOT coalesce(partitions::oid[] && rewritten, false)  -- retrained below, with its rewritten partitions
                  ORDER BY model_id LOOP
             IF unlearn.key_types_now(m) IS DISTINCT FROM m.key_types THEN
                 PERFORM unlearn.resync_or_drop(m.name);
@@ -932,8 +948,16 @@ BEGIN
     END IF;
     -- partitioned sources: a detached partition took rows without a DELETE
     -- (retrain from what remains); new partitions get the triggers
+    -- (only the models over tables this command altered or created a
+    -- partition of: during a restore, another table's statements must not
+    -- reach them before their keys are back)
     FOR m IN SELECT mo.* FROM unlearn.models mo JOIN pg_class pc ON pc.oid = mo.relation
-             WHERE pc.relkind = 'p' ORDER BY mo.model_id LOOP
+             WHERE pc.relkind = 'p'
+               AND EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() cmd
+                           WHERE cmd.classid = 'pg_class'::regclass
+                             AND (cmd.objid = mo.relation
+                                  OR mo.relation IN (SELECT relid FROM pg_partition_ancestors(cmd.objid))))
+             ORDER BY mo.model_id LOOP
         IF EXISTS (SELECT 1 FROM unnest(coalesce(m.partitions, '{}')) AS p(rel)
                    WHERE p.rel NOT IN (SELECT relid FROM pg_partition_tree(m.relation))) THEN
             PERFORM unlearn.resync_or_drop(m.name);
@@ -1052,11 +1076,6 @@ BEGIN
                       DETAIL = 'A trigger of that name that is not pg_unlearn''s would let rows leave without being forgotten.',
                       HINT = 'Give your trigger another name; pg_unlearn''s triggers go with the table''s last model (unlearn.drop_model).';
         END IF;
-        -- CREATE (OR REPLACE) TRIGGER makes a trigger fire in origin mode: one
-        -- of the extension's goes back to the mode it fires in
-        IF t.command_tag = 'CREATE TRIGGER' AND unlearn.is_own_trigger(t.oid) THEN
-            PERFORM unlearn.enable_own_trigger(t.rel, t.tgname);
-        END IF;
     END LOOP;
 END
 $$;
@@ -1096,6 +1115,7 @@ BEGIN
                           'unlearn.lineage_blocks'::regclass, 'unlearn.checkpoints'::regclass,
                           'unlearn.vocabulary'::regclass, 'unlearn.state_delta'::regclass]) AS r
         UNION ALL SELECT 'VACUUM (FULL) pg_catalog.pg_statistic'
+        UNION ALL SELECT 'VACUUM (FULL) pg_catalog.pg_statistic_ext_data'  -- CREATE STATISTICS' most common values
         UNION ALL SELECT 'CHECKPOINT';
 END
 $$;

@@ -61,6 +61,11 @@ SELECT expect_error($$CREATE OR REPLACE TRIGGER unlearn_forget_update AFTER DELE
     REFERENCING OLD TABLE AS unlearn_old FOR EACH STATEMENT EXECUTE FUNCTION unlearn.forget_rows()$$);
 SELECT expect_error($$CREATE TRIGGER unlearn_learn_insert AFTER INSERT ON pg_src FOR EACH STATEMENT EXECUTE FUNCTION pg_noop()$$);
 CREATE OR REPLACE TRIGGER unlearn_forget_truncate AFTER TRUNCATE ON pg_src FOR EACH STATEMENT EXECUTE FUNCTION unlearn.forget_rows();
+-- replaced, it fires in origin mode only (CREATE TRIGGER's): the next ALTER
+-- TABLE is refused until the owner enables it always again (an event
+-- trigger that did so itself would break pg_restore, which enables it after)
+SELECT expect_error($$ALTER TABLE pg_src ADD COLUMN unused int$$);
+ALTER TABLE pg_src ENABLE ALWAYS TRIGGER unlearn_forget_truncate;
 CREATE TRIGGER unlearn_mine AFTER DELETE ON pg_src FOR EACH STATEMENT EXECUTE FUNCTION pg_noop();
 DROP TRIGGER unlearn_mine ON pg_src;
 SELECT tgname, tgenabled, unlearn.is_own_trigger(oid) AS own FROM pg_trigger WHERE tgrelid = 'pg_src'::regclass ORDER BY 1;

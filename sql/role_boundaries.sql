@@ -58,7 +58,7 @@ SELECT count(*) AS failed_checks FROM unlearn.verify('oc_ridge') WHERE NOT passe
 -- does: called directly it is no way around the view's filter.
 CREATE ROLE unlearn_oc_reader;
 GRANT USAGE ON SCHEMA unlearn TO unlearn_oc_reader;
-GRANT SELECT ON unlearn.models, unlearn.lineage, unlearn.lineage_blocks TO unlearn_oc_reader;
+GRANT SELECT ON unlearn.models, unlearn.lineage TO unlearn_oc_reader;  -- not lineage_blocks: every model's keys
 SET ROLE unlearn_oc_reader;
 SELECT count(*) AS keys_listed FROM unlearn.lineage_entries((SELECT model_id FROM unlearn.models WHERE name = 'oc_ridge'));
 SELECT count(*) AS keys_in_view FROM unlearn.lineage WHERE model = 'oc_ridge';
@@ -69,7 +69,7 @@ SET ROLE unlearn_oc_reader;
 SELECT count(*) AS keys_listed FROM unlearn.lineage_entries((SELECT model_id FROM unlearn.models WHERE name = 'oc_ridge'));
 SELECT count(*) AS keys_in_view FROM unlearn.lineage WHERE model = 'oc_ridge';
 RESET ROLE;
-REVOKE ALL ON unlearn.models, unlearn.lineage, unlearn.lineage_blocks FROM unlearn_oc_reader;
+REVOKE ALL ON unlearn.models, unlearn.lineage FROM unlearn_oc_reader;
 REVOKE ALL ON SCHEMA unlearn FROM unlearn_oc_reader;
 REVOKE ALL ON oc.s FROM unlearn_oc_reader;
 REVOKE ALL ON SCHEMA oc FROM unlearn_oc_reader;
@@ -92,6 +92,26 @@ FROM unlearn.models m WHERE name = 'oc_ridge';
 -- a column of its own table it may still name
 UPDATE unlearn.models SET features = ARRAY['x'] WHERE name = 'oc_ridge';
 RESET ROLE;
+-- nor by the other columns pg_unlearn reads a model's table by: its
+-- monitor_group (the audit's group figures), the attribute numbers the event
+-- triggers rename columns by; nor on a table whose rows a policy hides
+CREATE TABLE oc_part (id int PRIMARY KEY, x float8, y float8, secret float8);
+INSERT INTO oc_part SELECT i, i % 7, 2 * (i % 7) + (i % 3), i * 1000 FROM generate_series(1, 50) i;
+GRANT SELECT (id, x, y) ON oc_part TO unlearn_oc;
+SELECT rows_trained FROM unlearn.train('oc_part_m', 'oc_part', 'y', ARRAY['x']);
+SET ROLE unlearn_oc;
+UPDATE unlearn.models SET options = options || '{"monitor_group": "secret"}' WHERE name = 'oc_part_m';
+UPDATE unlearn.models SET column_attnums = ARRAY[1, 3, 4]::int2[] WHERE name = 'oc_part_m';
+RESET ROLE;
+ALTER TABLE oc_part ENABLE ROW LEVEL SECURITY;
+CREATE POLICY few ON oc_part FOR SELECT USING (id <= 5);
+SET ROLE unlearn_oc;
+UPDATE unlearn.models SET relation = 'oc_part'::regclass WHERE name = 'oc_ridge';
+RESET ROLE;
+SELECT name, relation, features, options ? 'monitor_group' AS grouped, column_attnums
+FROM unlearn.models WHERE name IN ('oc_ridge', 'oc_part_m') ORDER BY name;
+SELECT unlearn.drop_model('oc_part_m');
+DROP TABLE oc_part;
 SELECT relation, features FROM unlearn.models WHERE name IN ('oc_ridge', 'forged');
 REVOKE ALL ON ALL TABLES IN SCHEMA unlearn FROM unlearn_oc;
 REVOKE ALL ON SCHEMA unlearn FROM unlearn_oc;

@@ -44,11 +44,14 @@ UNLEARN_FUNCTION(unlearn_lineage_entries) {
     std::vector<KeyColumn> cols;
     // Keys are the table's: none for a reader who may not SELECT the key
     // (no error, so that the unlearn.lineage view over every model still
-    // lists the models the reader may see), nor for a model gone.
+    // lists the models the reader may see), nor for a model gone. The
+    // function is SECURITY DEFINER, so that the reader needs no SELECT on
+    // unlearn.lineage_blocks (which holds every model's keys): the reader is
+    // the outer user.
     bool shown = model_source(spi, m.id, &relation, &key_names);
     try {
         shown = shown && std::all_of(key_names.begin(), key_names.end(), [&](const std::string &c) {
-                    return may_select_column(relation, c, GetUserId());
+                    return may_select_column(relation, c, GetOuterUserId());
                 });
     } catch (const Error &) {  // the table gone under a model row left behind
         shown = false;
