@@ -205,6 +205,17 @@ SELECT keys_check('k_pair');
 CREATE TABLE k_array (k int[] PRIMARY KEY, x float8, y float8);
 INSERT INTO k_array SELECT ARRAY[i], i, i FROM generate_series(1, 5) i;
 SELECT expect_error($$SELECT unlearn.train('k_array', 'k_array', 'y', ARRAY['x'])$$);
+-- nor keys equal with other bytes: lineage knows a key by its bytes, so
+-- trained_on would answer for '1 day' and not for '24 hours', the same row
+CREATE TABLE k_interval (k interval PRIMARY KEY, x float8, y float8);
+INSERT INTO k_interval SELECT make_interval(days => i), i, i FROM generate_series(1, 5) i;
+SELECT expect_error($$SELECT unlearn.train('k_interval', 'k_interval', 'y', ARRAY['x'])$$);
+CREATE COLLATION k_nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE k_nocase (k text COLLATE k_nocase PRIMARY KEY, x float8, y float8);
+INSERT INTO k_nocase SELECT 'K' || i, i, i FROM generate_series(1, 5) i;
+SELECT expect_error($$SELECT unlearn.train('k_nocase', 'k_nocase', 'y', ARRAY['x'])$$);
+DROP TABLE k_interval, k_nocase;
+DROP COLLATION k_nocase;
 
 -- the same key in an INHERITS parent and its child: two rows, one key
 CREATE TABLE k_parent (id int PRIMARY KEY, x float8, y float8);

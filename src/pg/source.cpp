@@ -77,6 +77,27 @@ void refuse_temporary(Oid relid) {
                 "temporary table: train on a regular or unlogged table, or pass options => '{\"retrain\": \"inline\"}'.");
 }
 
+void refuse_keys_equal_in_other_bytes(Oid relid, const std::vector<std::string> &key_columns) {
+    for (const auto &c : key_columns) {
+        const bool unequal_bytes = pg_call([&] {
+            const AttrNumber att = get_attnum(relid, c.c_str());
+            if (att == InvalidAttrNumber) return false;
+            Oid type = InvalidOid, collation = InvalidOid;
+            int32 typmod = -1;
+            get_atttypetypmodcoll(relid, att, &type, &typmod, &collation);
+            return getBaseType(type) == INTERVALOID || (OidIsValid(collation) && !get_collation_isdeterministic(collation));
+        });
+        if (unequal_bytes)
+            throw Error(ErrorKind::FeatureNotSupported,
+                        "key column " + quoted(c) + " of " + relation_name(relid) +
+                            " has values that are equal with other bytes",
+                        "Lineage knows a row by its key's stored bytes: '1 day' and '24 hours' (interval), or 'K1' and "
+                        "'k1' under a nondeterministic collation, are one key to the table and two to lineage, so "
+                        "trained_on would answer for one and not the other. Key the table by another type or a "
+                        "deterministic collation.");
+    }
+}
+
 bool may_select_column(Oid relid, const std::string &column, Oid role) {
     return pg_call([&] {
         if (pg_class_aclcheck(relid, role, ACL_SELECT) == ACLCHECK_OK) return true;

@@ -21,6 +21,10 @@ void refuse_deferrable_key(Spi &spi, Oid relid);
 // A temporary table is its session's alone: a model that the background
 // worker must read it for (SISA, retrain in the background) is refused (0A000).
 void refuse_temporary(Oid relid);
+// Refuses (0A000) key columns whose equal values can be stored with other
+// bytes (interval, a nondeterministic collation): lineage knows a row by its
+// key's bytes, so trained_on would miss an equal key spelled otherwise.
+void refuse_keys_equal_in_other_bytes(Oid relid, const std::vector<std::string> &key_columns);
 // Refuses (42501) unless the current user may SELECT the table or each of
 // the columns: what a model shows of a row (its key in lineage, its group)
 // must not tell a role more than the table would.

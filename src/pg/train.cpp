@@ -195,6 +195,7 @@ UNLEARN_FUNCTION(unlearn_train) {
     pg_call([&] { LockRelationOid(req.relation, ShareUpdateExclusiveLock); });
     std::vector<std::string> keys = check_source(spi, req.relation, columns);
     refuse_deferrable_key(spi, req.relation);
+    refuse_keys_equal_in_other_bytes(req.relation, keys);
     if (req.strategy == Strategy::Sisa && !req.options.retrain_inline) refuse_temporary(req.relation);
     if (!req.options.monitor_group.empty() &&
         pg_call([&] { return get_attnum(req.relation, req.options.monitor_group.c_str()); }) == InvalidAttrNumber)
