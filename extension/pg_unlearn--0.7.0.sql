@@ -268,6 +268,35 @@ AS $$
     WHERE m.relation = rel
 $$;
 
+-- The extension's triggers, the one list every function that makes, knows or
+-- guards them reads: the name, what fires it (for CREATE TRIGGER), its
+-- pg_trigger.tgtype and transition tables, the mode it fires in (tgenabled:
+-- the statement triggers in origin and local mode, the row triggers in
+-- replica mode only, as logical replication's apply worker fires row
+-- triggers, never statement triggers; the TRUNCATE trigger always, since no
+-- row trigger can stand for it and a publication replicates TRUNCATE),
+-- whether it serves only models that learn inserted rows, and the order they
+-- are made in (row triggers on a partitioned table are cloned to its
+-- partitions).
+CREATE FUNCTION unlearn.own_triggers()
+RETURNS TABLE (name text, fires text, type int2, old_table text, new_table text, mode "char", learns bool, ord int)
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    VALUES ('unlearn_forget_delete', 'AFTER DELETE ON %s REFERENCING OLD TABLE AS unlearn_old FOR EACH STATEMENT',
+            8::int2, 'unlearn_old', NULL, 'O'::"char", false, 1),
+           ('unlearn_forget_update', 'AFTER UPDATE ON %s REFERENCING OLD TABLE AS unlearn_old NEW TABLE AS unlearn_new FOR EACH STATEMENT',
+            16::int2, 'unlearn_old', 'unlearn_new', 'O'::"char", false, 2),
+           ('unlearn_forget_truncate', 'AFTER TRUNCATE ON %s FOR EACH STATEMENT',
+            32::int2, NULL, NULL, 'A'::"char", false, 3),
+           ('unlearn_learn_insert', 'AFTER INSERT ON %s REFERENCING NEW TABLE AS unlearn_new FOR EACH STATEMENT',
+            4::int2, NULL, 'unlearn_new', 'O'::"char", true, 4),
+           ('unlearn_replica_forget', 'AFTER DELETE OR UPDATE ON %s FOR EACH ROW',
+            25::int2, NULL, NULL, 'R'::"char", false, 5),
+           ('unlearn_replica_learn', 'AFTER INSERT ON %s FOR EACH ROW',
+            5::int2, NULL, NULL, 'R'::"char", true, 6)
+$$;
+
 -- The extension's triggers by what they are, not by their names: the
 -- function they run, the events and level they fire on, their transition
 -- tables, and no arguments, WHEN condition, column list or constraint. A
@@ -279,13 +308,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT EXISTS (
         SELECT 1 FROM pg_trigger t
-        JOIN (VALUES ('unlearn_forget_delete', 8, 'unlearn_old', NULL),
-                     ('unlearn_forget_update', 16, 'unlearn_old', 'unlearn_new'),
-                     ('unlearn_forget_truncate', 32, NULL, NULL),
-                     ('unlearn_learn_insert', 4, NULL, 'unlearn_new'),
-                     ('unlearn_replica_forget', 25, NULL, NULL),
-                     ('unlearn_replica_learn', 5, NULL, NULL)) AS own(name, type, old_table, new_table)
-          ON own.name = t.tgname::text
+        JOIN unlearn.own_triggers() own ON own.name = t.tgname::text
         WHERE t.oid = tg
           AND t.tgfoid = 'unlearn.forget_rows()'::regprocedure AND t.tgtype = own.type
           AND t.tgoldtable::text IS NOT DISTINCT FROM own.old_table
@@ -303,8 +326,7 @@ CREATE FUNCTION unlearn.own_trigger_mode(trigger_name name) RETURNS "char"
 LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT (CASE WHEN trigger_name LIKE 'unlearn\_replica\_%' THEN 'R'
-                 WHEN trigger_name = 'unlearn_forget_truncate' THEN 'A' ELSE 'O' END)::"char"
+    SELECT coalesce((SELECT own.mode FROM unlearn.own_triggers() own WHERE own.name = trigger_name::text), 'O')
 $$;
 
 -- Sets one of the extension's triggers, just created (in origin mode, as
@@ -342,7 +364,7 @@ DECLARE
     r regclass;
     k record;
     existing oid;
-    learns bool := EXISTS (SELECT 1 FROM unlearn.models WHERE relation = rel AND options->>'on_insert' = 'learn');
+    a_model_learns bool := EXISTS (SELECT 1 FROM unlearn.models WHERE relation = rel AND options->>'on_insert' = 'learn');
 BEGIN
     PERFORM unlearn.record_attnums(rel);
     -- a model that recorded a partition the tree no longer shows (a DETACH
@@ -362,14 +384,8 @@ BEGIN
         -- extension's only if it is its definition (is_own_trigger), and a
         -- name the table's models need is never left to another trigger,
         -- wanted now or not (the learn triggers come with a learning model)
-        FOR k IN SELECT * FROM (VALUES
-                     ('unlearn_forget_delete', true, 'AFTER DELETE ON %s REFERENCING OLD TABLE AS unlearn_old FOR EACH STATEMENT', 1),
-                     ('unlearn_forget_update', true, 'AFTER UPDATE ON %s REFERENCING OLD TABLE AS unlearn_old NEW TABLE AS unlearn_new FOR EACH STATEMENT', 2),
-                     ('unlearn_forget_truncate', true, 'AFTER TRUNCATE ON %s FOR EACH STATEMENT', 3),
-                     ('unlearn_learn_insert', learns, 'AFTER INSERT ON %s REFERENCING NEW TABLE AS unlearn_new FOR EACH STATEMENT', 4),
-                     ('unlearn_replica_forget', true, 'AFTER DELETE OR UPDATE ON %s FOR EACH ROW', 5),
-                     ('unlearn_replica_learn', learns, 'AFTER INSERT ON %s FOR EACH ROW', 6))
-                 AS own(name, wanted, fires, ord) ORDER BY own.ord LOOP
+        FOR k IN SELECT own.name, own.fires, NOT own.learns OR a_model_learns AS wanted
+                 FROM unlearn.own_triggers() own ORDER BY own.ord LOOP
             SELECT tg.oid INTO existing FROM pg_trigger tg WHERE tg.tgrelid = r AND tg.tgname = k.name;
             IF FOUND THEN
                 IF NOT unlearn.is_own_trigger(existing) THEN
@@ -412,10 +428,9 @@ BEGIN
         SELECT t.tgname, t.tgrelid::regclass FROM pg_trigger t
         WHERE (t.tgrelid = m.relation OR t.tgrelid IN (SELECT relid FROM pg_partition_tree(m.relation)))
           AND t.tgparentid = 0 AND unlearn.is_own_trigger(t.oid)
-          AND ((t.tgname IN ('unlearn_forget_delete', 'unlearn_forget_update', 'unlearn_forget_truncate',
-                             'unlearn_replica_forget')
+          AND ((t.tgname IN (SELECT own.name FROM unlearn.own_triggers() own WHERE NOT own.learns)
                 AND NOT EXISTS (SELECT 1 FROM unlearn.models o WHERE o.relation = m.relation))
-            OR (t.tgname IN ('unlearn_learn_insert', 'unlearn_replica_learn')
+            OR (t.tgname IN (SELECT own.name FROM unlearn.own_triggers() own WHERE own.learns)
                 AND NOT EXISTS (SELECT 1 FROM unlearn.models o
                                 WHERE o.relation = m.relation AND o.options->>'on_insert' = 'learn')))
         ORDER BY t.tgrelid::oid, t.tgname
@@ -990,14 +1005,13 @@ DECLARE
 BEGIN
     FOR d IN SELECT * FROM pg_event_trigger_dropped_objects()
              WHERE object_type = 'trigger' AND original
-               AND address_names[3] IN ('unlearn_forget_delete', 'unlearn_forget_update', 'unlearn_forget_truncate',
-                                        'unlearn_learn_insert', 'unlearn_replica_forget', 'unlearn_replica_learn') LOOP
+               AND address_names[3] IN (SELECT own.name FROM unlearn.own_triggers() own) LOOP
         rel := to_regclass(format('%I.%I', d.address_names[1], d.address_names[2]));
         -- the learn triggers serve only models that learn inserted rows
         IF rel IS NOT NULL AND EXISTS (SELECT 1 FROM unlearn.models mo
                                        WHERE (mo.relation = rel
                                               OR mo.relation IN (SELECT relid FROM pg_partition_ancestors(rel)))
-                                         AND (d.address_names[3] NOT LIKE 'unlearn\_%learn%'
+                                         AND (NOT (SELECT own.learns FROM unlearn.own_triggers() own WHERE own.name = d.address_names[3])
                                               OR mo.options->>'on_insert' = 'learn')) THEN
             RAISE EXCEPTION 'cannot drop trigger % on %: models trained on the table depend on it', d.address_names[3], rel
                 USING ERRCODE = 'dependent_objects_still_exist',
@@ -1065,8 +1079,7 @@ BEGIN
                 USING ERRCODE = 'object_in_use',
                       HINT = 'Drop the models on the table first (unlearn.drop_model): the last one drops the triggers.';
         END IF;
-        IF t.tgname IN ('unlearn_forget_delete', 'unlearn_forget_update', 'unlearn_forget_truncate',
-                        'unlearn_learn_insert', 'unlearn_replica_forget', 'unlearn_replica_learn')
+        IF t.tgname IN (SELECT own.name FROM unlearn.own_triggers() own)
            AND NOT unlearn.is_own_trigger(t.oid)
            AND EXISTS (SELECT 1 FROM unlearn.models m
                        WHERE m.relation = t.rel
@@ -1364,6 +1377,7 @@ COMMENT ON FUNCTION unlearn.check_primary_keys(oid[]) IS 'internal: refuses DDL 
 COMMENT ON FUNCTION unlearn.check_triggers_enabled(oid[]) IS 'internal: refuses disabling the forget triggers of a table with models';
 COMMENT ON FUNCTION unlearn.drop_model_because(unlearn.models, text) IS 'internal: drops a model that can no longer follow its table, and audits why';
 COMMENT ON FUNCTION unlearn.install_triggers(regclass) IS 'internal: installs the forget (and learn) triggers on a table and its partitions; called by train';
+COMMENT ON FUNCTION unlearn.own_triggers() IS 'internal: pg_unlearn''s triggers: name, definition, type, transition tables, mode, whether they serve learning models';
 COMMENT ON FUNCTION unlearn.is_own_trigger(oid) IS 'internal: whether a trigger is one of pg_unlearn''s, by function, events, level and transition tables';
 COMMENT ON FUNCTION unlearn.own_trigger_mode(name) IS 'internal: the mode (pg_trigger.tgenabled) one of pg_unlearn''s triggers fires in';
 COMMENT ON FUNCTION unlearn.enable_own_trigger(regclass, name) IS 'internal: sets one of pg_unlearn''s triggers on a table to fire in its own mode';
