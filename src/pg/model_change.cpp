@@ -51,24 +51,21 @@ void ModelChange::add_rows(int32 shard, const RowMatrix &x, const Vector &y, int
         summation(state).add_rows(x, y, sign);
         return;
     }
-    // The rows are summed once, into the shard's delta, which the state
-    // then takes: the sums are exact, so the state is bit for bit what
-    // adding the rows to it would make (a 10% DELETE of a million rows
-    // summed them twice). A shard's rows come in one call (add_by_shard),
-    // so its delta is fresh; should a second call come, its rows are summed
-    // apart first.
     auto at = deltas_.find(shard);
-    if (at == deltas_.end()) {
-        at = deltas_.emplace(shard, Delta{empty_state(model.algorithm, width(model)), sign}).first;
-        summation(at->second.rows).add_rows(x, y, +1);
-        merge_state(state, at->second.rows, sign);
-        return;
-    }
-    if (at->second.sign != sign) throw Error(ErrorKind::Internal, "a change both adds and takes away rows of a shard");
+    if (at != deltas_.end() && at->second.sign != sign)
+        throw Error(ErrorKind::Internal, "a change both adds and takes away rows of a shard");
+    // The rows are summed once, and the state takes their sums: the sums are
+    // exact, so the state is bit for bit what adding the rows to it would
+    // make (a 10% DELETE of a million rows summed them twice). A shard's
+    // rows come in one call (add_by_shard), so their sums become its delta;
+    // should a second call come, the delta takes them too.
     ShardState rows = empty_state(model.algorithm, width(model));
     summation(rows).add_rows(x, y, +1);
     merge_state(state, rows, sign);
-    merge_state(at->second.rows, rows, +1);
+    if (at == deltas_.end())
+        deltas_.emplace(shard, Delta{std::move(rows), sign});
+    else
+        merge_state(at->second.rows, rows, +1);
 }
 
 void ModelChange::lock_shards(const std::vector<int32> &shards) {
