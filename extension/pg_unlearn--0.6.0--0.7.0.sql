@@ -356,7 +356,7 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION unlearn.drop_model(model text) RETURNS void
+CREATE FUNCTION unlearn.drop_model_rows(model text) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -696,3 +696,69 @@ COMMENT ON FUNCTION unlearn.check_model_source() IS 'internal: a model row may n
 -- table's key; it reads lineage_blocks itself, so that no reader needs
 -- SELECT on that table, which holds every model's keys
 ALTER FUNCTION unlearn.lineage_entries(int) SECURITY DEFINER;
+
+-- Models have owners, and the extension's tables are written by the
+-- extension only: statements that change or lock their rows run as the
+-- extension's owner (Spi::exec), so a role given training needs no grant to
+-- write them, and changes another role's model only through drop_model,
+-- resync or train(replace => true), which check that it may
+-- (model_owner.cpp). A model trained before 0.7.0 belongs to its table's owner.
+ALTER TABLE unlearn.models ADD COLUMN owner regrole;
+UPDATE unlearn.models m SET owner = c.relowner::regrole FROM pg_class c WHERE c.oid = m.relation;
+ALTER TABLE unlearn.models ALTER COLUMN owner SET NOT NULL;
+COMMENT ON COLUMN unlearn.models.owner IS 'the role that trained the model: it, the owner of the table or a superuser may drop, retrain or replace it (the extension''s tables are written by the extension only, as its owner)';
+
+REVOKE ALL ON FUNCTION unlearn.drop_model_rows(text) FROM PUBLIC;
+COMMENT ON FUNCTION unlearn.drop_model_rows(text) IS 'internal: drop_model''s body, run as the extension''s owner once the caller may drop the model';
+CREATE OR REPLACE FUNCTION unlearn.drop_model(model text) RETURNS void
+AS 'MODULE_PATHNAME', 'unlearn_drop_model'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION unlearn.resync_rows(model text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m unlearn.models;
+BEGIN
+    SELECT * INTO m FROM unlearn.models WHERE name = model FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" does not exist', model
+            USING ERRCODE = 'undefined_object', HINT = 'SELECT name FROM unlearn.models lists the trained models.';
+    END IF;
+    DELETE FROM unlearn.models WHERE model_id = m.model_id;
+    PERFORM unlearn.train(m.name, m.relation, m.target, m.features, m.algorithm, m.strategy, m.shards, m.slices, m.options);
+    -- trained as the extension's owner: the model keeps its owner
+    UPDATE unlearn.models SET owner = m.owner WHERE name = model;
+    INSERT INTO unlearn.audit (event, model_id, model, rows, method, shards, duration_ms)
+    SELECT 'resync', model_id, name, rows_held, 'retrain from table', '{}', 0 FROM unlearn.models WHERE name = model;
+END
+$$;
+REVOKE ALL ON FUNCTION unlearn.resync_rows(text) FROM PUBLIC;
+COMMENT ON FUNCTION unlearn.resync_rows(text) IS 'internal: resync''s body, run as the extension''s owner once the caller may retrain the model';
+
+CREATE OR REPLACE FUNCTION unlearn.resync(model text) RETURNS void
+AS 'MODULE_PATHNAME', 'unlearn_resync'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION unlearn.resync_or_drop(model text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m unlearn.models;
+BEGIN
+    SELECT * INTO m FROM unlearn.models WHERE name = model;
+    BEGIN
+        PERFORM unlearn.resync_rows(model);
+    EXCEPTION WHEN OTHERS THEN
+        PERFORM unlearn.drop_model_because(m, 'retrain failed: ' || SQLERRM);
+    END;
+END
+$$;
+
+REVOKE ALL ON FUNCTION unlearn.resync_or_drop(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION unlearn.drop_model_because(unlearn.models, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION unlearn.record_attnums(regclass) FROM PUBLIC;

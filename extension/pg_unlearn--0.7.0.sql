@@ -34,13 +34,15 @@ CREATE TABLE unlearn.models (
     column_attnums  int2[],
     partitions      regclass[],
     metrics         jsonb,
-    key_types       regtype[]
+    key_types       regtype[],
+    owner           regrole NOT NULL
 );
 CREATE INDEX models_relation_idx ON unlearn.models (relation);
 COMMENT ON TABLE unlearn.models IS 'one row per model trained with unlearn.train';
 COMMENT ON COLUMN unlearn.models.column_attnums IS 'attribute numbers of key columns, target and features, in that order';
 COMMENT ON COLUMN unlearn.models.partitions IS 'for a partitioned source, its partitions when the triggers were last installed';
 COMMENT ON COLUMN unlearn.models.key_types IS 'declared types of the key columns when the lineage was last written: a retyped key (even without a rewrite) retrains the model';
+COMMENT ON COLUMN unlearn.models.owner IS 'the role that trained the model: it, the owner of the table or a superuser may drop, retrain or replace it (the extension''s tables are written by the extension only, as its owner)';
 
 CREATE TABLE unlearn.state (
     model_id int NOT NULL REFERENCES unlearn.models ON DELETE CASCADE,
@@ -407,7 +409,7 @@ REVOKE ALL ON FUNCTION unlearn.install_triggers(regclass) FROM PUBLIC;
 -- The forget triggers (statement and replica) go with the table's last
 -- model, the learn triggers with its last learning model (a trigger cloned
 -- onto a partition goes with its parent's).
-CREATE FUNCTION unlearn.drop_model(model text) RETURNS void
+CREATE FUNCTION unlearn.drop_model_rows(model text) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -441,6 +443,16 @@ BEGIN
     VALUES ('drop', m.model_id, m.name, m.rows_held, 'drop', '{}', 0);
 END
 $$;
+REVOKE ALL ON FUNCTION unlearn.drop_model_rows(text) FROM PUBLIC;
+COMMENT ON FUNCTION unlearn.drop_model_rows(text) IS 'internal: drop_model''s body, run as the extension''s owner once the caller may drop the model';
+
+-- The caller's right to the model is checked in C (model_owner.cpp), then
+-- the body runs as the extension's owner: roles that train need no grant
+-- to write the extension's tables.
+CREATE FUNCTION unlearn.drop_model(model text) RETURNS void
+AS 'MODULE_PATHNAME', 'unlearn_drop_model'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION unlearn.drop_model(text) IS 'drop a model: its state and lineage go, the audit stays';
 
 -- A model whose source, target or key is gone cannot be kept in step with
@@ -460,7 +472,7 @@ $$;
 -- ALTER TABLE ... DISABLE TRIGGER) shows in verify as lineage rows missing
 -- from the table or parameters that differ; resync retrains the model from
 -- the table as it is, under the same name and settings.
-CREATE FUNCTION unlearn.resync(model text) RETURNS void
+CREATE FUNCTION unlearn.resync_rows(model text) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -474,10 +486,19 @@ BEGIN
     END IF;
     DELETE FROM unlearn.models WHERE model_id = m.model_id;
     PERFORM unlearn.train(m.name, m.relation, m.target, m.features, m.algorithm, m.strategy, m.shards, m.slices, m.options);
+    -- trained as the extension's owner: the model keeps its owner
+    UPDATE unlearn.models SET owner = m.owner WHERE name = model;
     INSERT INTO unlearn.audit (event, model_id, model, rows, method, shards, duration_ms)
     SELECT 'resync', model_id, name, rows_held, 'retrain from table', '{}', 0 FROM unlearn.models WHERE name = model;
 END
 $$;
+REVOKE ALL ON FUNCTION unlearn.resync_rows(text) FROM PUBLIC;
+COMMENT ON FUNCTION unlearn.resync_rows(text) IS 'internal: resync''s body, run as the extension''s owner once the caller may retrain the model';
+
+CREATE FUNCTION unlearn.resync(model text) RETURNS void
+AS 'MODULE_PATHNAME', 'unlearn_resync'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION unlearn.resync(text) IS 'retrain a model from its table as it is now (after changes that bypassed its triggers)';
 
 -- When rows leave without a DELETE (a partition truncated, detached or
@@ -493,7 +514,7 @@ DECLARE
 BEGIN
     SELECT * INTO m FROM unlearn.models WHERE name = model;
     BEGIN
-        PERFORM unlearn.resync(model);
+        PERFORM unlearn.resync_rows(model);
     EXCEPTION WHEN OTHERS THEN
         PERFORM unlearn.drop_model_because(m, 'retrain failed: ' || SQLERRM);
     END;
@@ -1388,6 +1409,9 @@ COMMENT ON FUNCTION unlearn.on_alter_trigger() IS 'internal: event trigger that 
 COMMENT ON FUNCTION unlearn.on_sql_drop() IS 'internal: event trigger that drops models whose table or column is dropped, and audits why';
 COMMENT ON FUNCTION unlearn.on_table_rewrite() IS 'internal: event trigger that notes tables a rewrite will retrain the models of';
 COMMENT ON FUNCTION unlearn.record_attnums(regclass) IS 'internal: records the attribute numbers of each model''s columns, so that models follow renames';
+REVOKE ALL ON FUNCTION unlearn.resync_or_drop(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION unlearn.drop_model_because(unlearn.models, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION unlearn.record_attnums(regclass) FROM PUBLIC;
 COMMENT ON FUNCTION unlearn.resync_or_drop(text) IS 'internal: retrains a model after rows left without a DELETE, or drops it (audited) when what remains cannot be fitted';
 
 -- The data scientist's workflow --------------------------------------------

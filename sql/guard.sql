@@ -29,9 +29,7 @@ ROLLBACK;
 -- role cannot put triggers on; the error keeps its SQLSTATE (42501)
 CREATE ROLE unlearn_guard_reader;
 GRANT USAGE ON SCHEMA unlearn TO unlearn_guard_reader;
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA unlearn TO unlearn_guard_reader;
-GRANT USAGE ON ALL SEQUENCES IN SCHEMA unlearn TO unlearn_guard_reader;
-GRANT EXECUTE ON FUNCTION unlearn.install_triggers(regclass) TO unlearn_guard_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA unlearn TO unlearn_guard_reader;
 CREATE TABLE g_other (id int PRIMARY KEY, x float8, y float8);
 INSERT INTO g_other SELECT i, i, i * 3 + cos(i) FROM generate_series(1, 20) i;
 GRANT SELECT ON g_other TO unlearn_guard_reader;
@@ -59,7 +57,5 @@ DROP TABLE g_other;
 SELECT count(*) AS models_left FROM unlearn.models WHERE name = 'g_other_ols';
 SELECT event, method FROM unlearn.audit WHERE model = 'g_other_ols' ORDER BY event_id;
 REVOKE ALL ON ALL TABLES IN SCHEMA unlearn FROM unlearn_guard_reader;
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA unlearn FROM unlearn_guard_reader;
-REVOKE ALL ON FUNCTION unlearn.install_triggers(regclass) FROM unlearn_guard_reader;
 REVOKE ALL ON SCHEMA unlearn FROM unlearn_guard_reader;
 DROP ROLE unlearn_guard_reader;

@@ -120,3 +120,67 @@ SELECT unlearn.drop_model('oc_ridge');
 DROP TABLE pick;
 DROP SCHEMA oc CASCADE;
 DROP ROLE unlearn_oc;
+
+-- 4. Models have owners, and the extension's tables are written by the
+-- extension only (as its owner). A role given only what reading takes
+-- (USAGE on the schema, SELECT on its tables) trains on its own table,
+-- forgets, retrains and drops its model; another such role, which may read
+-- that table, can neither write the extension's tables (deleting a model's
+-- lineage would make its DELETEs forget nothing) nor drop, retrain, replace
+-- or change the model through the extension's functions. The table's owner
+-- can; a model trained by a role keeps that role as owner across resync.
+CREATE ROLE unlearn_alice;
+CREATE ROLE unlearn_bob;
+GRANT USAGE ON SCHEMA unlearn TO unlearn_alice, unlearn_bob;
+GRANT SELECT ON ALL TABLES IN SCHEMA unlearn TO unlearn_alice, unlearn_bob;
+CREATE SCHEMA own AUTHORIZATION unlearn_alice;
+GRANT USAGE ON SCHEMA own TO unlearn_bob;
+SET ROLE unlearn_alice;
+CREATE TABLE own.t (id int PRIMARY KEY, x float8, z float8, y float8);
+INSERT INTO own.t SELECT i, i % 13, i % 7, (i % 13) * 2 + (i % 7) + (i % 3) FROM generate_series(1, 300) i;
+GRANT SELECT ON own.t TO unlearn_bob;
+SELECT rows_trained FROM unlearn.train('alice_m', 'own.t', 'y', ARRAY['x', 'z']);
+DELETE FROM own.t WHERE id <= 10;
+SELECT unlearn.trained_on('alice_m', 5) AS forgotten_row_held;
+RESET ROLE;
+SELECT name, owner, rows_held FROM unlearn.models WHERE name = 'alice_m';
+SET ROLE unlearn_bob;
+SELECT expect_error($$DELETE FROM unlearn.lineage_blocks$$);
+SELECT expect_error($$UPDATE unlearn.state SET state = '\x'$$);
+SELECT expect_error($$SELECT unlearn.drop_model('alice_m')$$);
+SELECT expect_error($$SELECT unlearn.resync('alice_m')$$);
+SELECT expect_error($$SELECT unlearn.forget_feature('alice_m', 'z')$$);
+SELECT expect_error($$SELECT unlearn.train('alice_m', 'own.t', 'y', ARRAY['x'], replace => true)$$);
+-- training attaches triggers to the table: SELECT alone does not allow it
+SELECT expect_error($$SELECT unlearn.train('bob_m', 'own.t', 'y', ARRAY['x'])$$);
+-- the internal bodies are not the caller's to run
+SELECT expect_error($$SELECT unlearn.drop_model_rows('alice_m')$$);
+SELECT expect_error($$SELECT unlearn.resync_or_drop('alice_m')$$);
+RESET ROLE;
+SELECT name, owner, features, rows_held FROM unlearn.models WHERE name = 'alice_m';
+SELECT check_name, passed FROM unlearn.verify('alice_m') ORDER BY 1;
+-- the owner retrains (the model keeps its owner), changes and drops it
+SET ROLE unlearn_alice;
+SELECT unlearn.resync('alice_m');
+SELECT unlearn.forget_feature('alice_m', 'z');
+RESET ROLE;
+SELECT name, owner, features, rows_held FROM unlearn.models WHERE name = 'alice_m';
+-- bob, given TRIGGER on the table, trains a model of his own on it, which
+-- alice, the table's owner, may drop
+SET ROLE unlearn_alice;
+GRANT TRIGGER ON own.t TO unlearn_bob;
+SET ROLE unlearn_bob;
+SELECT rows_trained FROM unlearn.train('bob_m', 'own.t', 'y', ARRAY['x']);
+SELECT expect_error($$SELECT unlearn.drop_model('alice_m')$$);
+SELECT expect_error($$SELECT unlearn.train('alice_m', 'own.t', 'y', ARRAY['x'], replace => true)$$);
+SET ROLE unlearn_alice;
+SELECT unlearn.drop_model('bob_m');
+SELECT unlearn.drop_model('alice_m');
+RESET ROLE;
+SELECT count(*) AS models_left FROM unlearn.models WHERE name IN ('alice_m', 'bob_m');
+SELECT event, model, method FROM unlearn.audit WHERE model IN ('alice_m', 'bob_m') ORDER BY event_id;
+DROP SCHEMA own CASCADE;
+REVOKE ALL ON ALL TABLES IN SCHEMA unlearn FROM unlearn_alice, unlearn_bob;
+REVOKE ALL ON SCHEMA unlearn FROM unlearn_alice, unlearn_bob;
+DROP ROLE unlearn_alice;
+DROP ROLE unlearn_bob;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "error.hpp"
+#include "model_owner.hpp"
 #include "source.hpp"
 
 namespace unlearn::pg {
@@ -94,6 +95,12 @@ std::vector<ModelMeta> models_of(Spi &spi, Oid relation, bool lock) {
     return out;
 }
 
+std::optional<std::pair<Oid, Oid>> owner_and_relation(Spi &spi, const std::string &name) {
+    SpiResult r = spi.exec("SELECT owner::oid, relation::oid FROM unlearn.models WHERE name = $1", {text_param(name)});
+    if (r.rows() == 0) return std::nullopt;
+    return std::make_pair(DatumGetObjectId(r.datum(0, 1)), DatumGetObjectId(r.datum(0, 2)));
+}
+
 void take_turn(const ModelMeta &m) {
     pg_call([&] {
         LOCKTAG tag;
@@ -134,15 +141,24 @@ void lock_model(Spi &spi, const std::string &name) {
 }
 
 int32 insert_model(Spi &spi, const ModelMeta &m, const std::string &options_json, int64 rows_held, int64 rows_skipped) {
-    SpiResult ins = spi.exec(
-        "INSERT INTO unlearn.models (name, relation, key_columns, target, features, algorithm, strategy, shards, "
-        "slices, options, lineage_buckets, rows_trained, rows_skipped, rows_held) "
-        "VALUES ($1, $2::oid::regclass, $3, $4, $5, $6, $7, $8, $13, $9::text::jsonb, $10, $11, $12, $11) "
-        "RETURNING model_id",
-        {text_param(m.name), oid_param(m.relation), text_array_param(m.key_columns), text_param(m.target),
-         text_array_param(m.features), text_param(algorithm_name(m.algorithm)),
-         text_param(strategy_name(m.strategy)), int4_param(m.shards), text_param(options_json),
-         int4_param(m.buckets), int8_param(rows_held), int8_param(rows_skipped), int4_param(m.slices)});
+    // the caller owns the model it trains (the statement runs as the extension's owner)
+    const Oid owner = pg_call([] { return GetUserId(); });
+    const std::vector<Param> params{
+        text_param(m.name), oid_param(m.relation), text_array_param(m.key_columns), text_param(m.target),
+        text_array_param(m.features), text_param(algorithm_name(m.algorithm)), text_param(strategy_name(m.strategy)),
+        int4_param(m.shards), text_param(options_json), int4_param(m.buckets), int8_param(rows_held),
+        int8_param(rows_skipped), int4_param(m.slices), oid_param(owner)};
+    SpiResult ins = models_have_owner()
+                        ? spi.exec("INSERT INTO unlearn.models (name, relation, key_columns, target, features, algorithm, "
+                                   "strategy, shards, slices, options, lineage_buckets, rows_trained, rows_skipped, "
+                                   "rows_held, owner) VALUES ($1, $2::oid::regclass, $3, $4, $5, $6, $7, $8, $13, "
+                                   "$9::text::jsonb, $10, $11, $12, $11, $14::oid::regrole) RETURNING model_id",
+                                   params)
+                        : spi.exec("INSERT INTO unlearn.models (name, relation, key_columns, target, features, algorithm, "
+                                   "strategy, shards, slices, options, lineage_buckets, rows_trained, rows_skipped, "
+                                   "rows_held) VALUES ($1, $2::oid::regclass, $3, $4, $5, $6, $7, $8, $13, "
+                                   "$9::text::jsonb, $10, $11, $12, $11) RETURNING model_id",
+                                   {params.begin(), params.end() - 1});
     return ins.int4(0, 1);
 }
 
@@ -254,9 +270,11 @@ bool model_source(Spi &spi, int32 id, Oid *relation, std::vector<std::string> *k
 }
 
 void install_triggers(Spi &spi, Oid relation) {
-    spi.exec("SELECT unlearn.install_triggers($1::oid::regclass)", {oid_param(relation)});
+    spi.exec_as_extension("SELECT unlearn.install_triggers($1::oid::regclass)", {oid_param(relation)});
 }
 
-void resync_or_drop(Spi &spi, const ModelMeta &m) { spi.exec("SELECT unlearn.resync_or_drop($1)", {text_param(m.name)}); }
+void resync_or_drop(Spi &spi, const ModelMeta &m) {
+    spi.exec_as_extension("SELECT unlearn.resync_or_drop($1)", {text_param(m.name)});
+}
 
 }  // namespace unlearn::pg

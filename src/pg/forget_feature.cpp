@@ -6,6 +6,7 @@
 
 #include "args.hpp"
 #include "error.hpp"
+#include "model_owner.hpp"
 #include "strategy.hpp"
 
 using namespace unlearn;
@@ -16,6 +17,7 @@ UNLEARN_FUNCTION(unlearn_forget_feature) {
     const std::string name = text_arg(fcinfo, 0, "model name");
     const std::string feature = text_arg(fcinfo, 1, "feature");
     Spi spi;
+    check_may_change_model(spi, name, "change its features");
     lock_model(spi, name);  // a concurrent DELETE must not write a state with the old layout
     const ModelMeta m = load_model(spi, name);
     auto it = std::find(m.features.begin(), m.features.end(), feature);

@@ -3,6 +3,7 @@
 #include "error.hpp"
 
 #include <cstring>
+#include <optional>
 #include <type_traits>
 #include <unordered_map>
 
@@ -17,8 +18,15 @@ static_assert(!std::is_constructible_v<SqlText, char (&)[9]>);
 
 namespace {
 
-std::unordered_map<const char *, SPIPlanPtr> &plan_cache() {
-    static std::unordered_map<const char *, SPIPlanPtr> plans;
+// A kept plan, and whether it writes or locks rows of the extension's tables
+// (run as the extension's owner: see Spi::exec).
+struct KeptPlan {
+    SPIPlanPtr plan = nullptr;
+    bool writes = false;
+};
+
+std::unordered_map<const char *, KeptPlan> &plan_cache() {
+    static std::unordered_map<const char *, KeptPlan> plans;
     return plans;
 }
 
@@ -183,21 +191,61 @@ namespace {
 // the states' read and the shard locks of every change (about a tenth of a
 // single-row DELETE's CPU). Statements given arrays of thousands of values
 // (lineage blocks, keys) would also copy them into every planning.
-SPIPlanPtr cached_plan(SqlText statement, std::vector<Oid> &types) {
+// Whether a prepared statement changes or locks rows: any command but a
+// plain SELECT, a SELECT with a data-changing WITH, or FOR UPDATE/SHARE.
+bool plan_writes(SPIPlanPtr plan) {
+    ListCell *lc;
+    foreach (lc, SPI_plan_get_plan_sources(plan)) {
+        auto *source = static_cast<CachedPlanSource *>(lfirst(lc));
+        if (source->commandTag != CMDTAG_SELECT) return true;
+        ListCell *qc;
+        foreach (qc, source->query_list) {
+            const Query *q = lfirst_node(Query, qc);
+            if (q->commandType != CMD_SELECT || q->hasModifyingCTE || q->rowMarks != NIL) return true;
+        }
+    }
+    return false;
+}
+
+const KeptPlan &cached_plan(SqlText statement, std::vector<Oid> &types) {
     const char *sql = statement.c_str();
     auto &cache = plan_cache();
     auto it = cache.find(sql);
     if (it != cache.end()) return it->second;
-    SPIPlanPtr plan = pg_call([&] {
+    KeptPlan kept = pg_call([&] {
         SPIPlanPtr p = SPI_prepare_cursor(sql, static_cast<int>(types.size()), types.data(),
                                           CURSOR_OPT_GENERIC_PLAN);
         if (!p) elog(ERROR, "SPI_prepare failed for pg_unlearn query: %s", SPI_result_code_string(SPI_result));
         SPI_keepplan(p);
-        return p;
+        return KeptPlan{p, plan_writes(p)};
     });
-    cache[sql] = plan;
-    return plan;
+    return cache[sql] = kept;
 }
+
+// Runs its scope as the extension's owner: the role whose rights the
+// triggers run with (SECURITY DEFINER). Restored on every exit, the error
+// path included (a plain assignment): a caller that caught an error must not
+// go on as the extension's owner.
+class AsExtensionOwner {
+public:
+    AsExtensionOwner() {
+        const Oid owner = extension_owner();
+        GetUserIdAndSecContext(&user_, &context_);
+        if (owner == user_) return;
+        SetUserIdAndSecContext(owner, context_ | SECURITY_LOCAL_USERID_CHANGE);
+        switched_ = true;
+    }
+    ~AsExtensionOwner() {
+        if (switched_) SetUserIdAndSecContext(user_, context_);
+    }
+    AsExtensionOwner(const AsExtensionOwner &) = delete;
+    AsExtensionOwner &operator=(const AsExtensionOwner &) = delete;
+
+private:
+    Oid user_ = InvalidOid;
+    int context_ = 0;
+    bool switched_ = false;
+};
 
 }  // namespace
 
@@ -225,7 +273,17 @@ SpiResult execute(SPIPlanPtr plan, SpiArgs &args, long limit, Snapshot snapshot)
 
 SpiResult Spi::exec(SqlText sql, const std::vector<Param> &params, long limit) {
     SpiArgs args(params);
-    return execute(cached_plan(sql, args.types), args, limit, one_snapshot);
+    const KeptPlan &kept = cached_plan(sql, args.types);
+    if (!kept.writes) return execute(kept.plan, args, limit, one_snapshot);
+    AsExtensionOwner owner;
+    return execute(kept.plan, args, limit, one_snapshot);
+}
+
+SpiResult Spi::exec_as_extension(SqlText sql, const std::vector<Param> &params) {
+    SpiArgs args(params);
+    const KeptPlan &kept = cached_plan(sql, args.types);
+    AsExtensionOwner owner;
+    return execute(kept.plan, args, 0, one_snapshot);
 }
 
 namespace {
@@ -275,6 +333,33 @@ private:
 
 bool running_owner_code() { return owner_code_depth > 0; }
 
+namespace {
+// extension_owner's answer, kept until pg_proc changes (an invalidation of
+// any function forgets it: DROP EXTENSION, ALTER FUNCTION ... OWNER TO)
+Oid kept_extension_owner = InvalidOid;
+bool owner_callback_registered = false;
+void forget_extension_owner(Datum, int, uint32) { kept_extension_owner = InvalidOid; }
+}  // namespace
+
+Oid extension_owner() {
+    if (OidIsValid(kept_extension_owner)) return kept_extension_owner;
+    return pg_call([] {
+        if (!owner_callback_registered) {
+            CacheRegisterSyscacheCallback(PROCOID, forget_extension_owner, 0);
+            owner_callback_registered = true;
+        }
+        // the owner of the triggers' function: the role they run as
+        const Oid function = LookupFuncName(list_make2(makeString(pstrdup("unlearn")), makeString(pstrdup("forget_rows"))),
+                                            0, nullptr, false);
+        HeapTuple tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(function));
+        if (!HeapTupleIsValid(tuple)) elog(ERROR, "cache lookup failed for function %u", function);
+        const Oid owner = reinterpret_cast<Form_pg_proc>(GETSTRUCT(tuple))->proowner;
+        ReleaseSysCache(tuple);
+        kept_extension_owner = owner;
+        return owner;
+    });
+}
+
 SpiResult Spi::exec_as_owner(Oid relation, const std::string &sql, const std::vector<Param> &params) {
     SpiArgs args(params);
     AsOwner owner(relation);
@@ -306,7 +391,10 @@ SpiResult Spi::exec_as_owner(Oid relation, const std::string &sql, const std::ve
 
 SpiResult Spi::exec_latest(SqlText sql, const std::vector<Param> &params) {
     SpiArgs args(params);
-    SPIPlanPtr plan = cached_plan(sql, args.types);
+    const KeptPlan &kept = cached_plan(sql, args.types);
+    std::optional<AsExtensionOwner> owner;
+    if (kept.writes) owner.emplace();
+    SPIPlanPtr plan = kept.plan;
     return pg_call([&] {
         int rc = SPI_execute_snapshot(plan, args.values.data(), args.nulls.data(), GetLatestSnapshot(),
                                       InvalidSnapshot, true, false, 0);

@@ -58,6 +58,12 @@ private:
 // states read before it and would write them back over the nested one.
 bool running_owner_code();
 
+// The extension's owner: the role its triggers and event triggers run as
+// (SECURITY DEFINER), and the only role that writes its tables. Statements
+// of Spi::exec that change or lock rows run as it, whoever called; those
+// that only read run as the caller, with the caller's grants.
+Oid extension_owner();
+
 // The text of a statement whose plan the backend keeps: constructible only
 // from a string literal (a const char array of static storage in practice),
 // because the literal's address keys the plan cache. A pointer, a std::string
@@ -100,6 +106,11 @@ public:
     // sql is a string literal (SqlText): its address keys the backend's plan
     // cache, which plans it once, generically (spi.cpp says why).
     SpiResult exec(SqlText sql, const std::vector<Param> &params = {}, long limit = 0);
+    // exec() run as the extension's owner even when it only reads: a call of
+    // one of the extension's own functions that writes its tables
+    // (install_triggers, drop_model's and resync's bodies), not executable by
+    // PUBLIC. The caller's right to it is checked before (model_owner.hpp).
+    SpiResult exec_as_extension(SqlText sql, const std::vector<Param> &params = {});
     // For statements built at run time (DDL, quoted identifiers): not cached.
     void exec_once(const std::string &sql);
     // A query over a user's table (built at run time, not cached), run as the

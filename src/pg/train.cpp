@@ -5,6 +5,7 @@
 
 
 #include "args.hpp"
+#include "model_owner.hpp"
 #include "error.hpp"
 #include "pg_memory.hpp"
 #include "pg_snapshot.hpp"
@@ -93,6 +94,7 @@ Replacement plan_replacement(Spi &spi, const TrainRequest &req) {
     if (!req.replace) return r;
     SpiResult found = spi.exec("SELECT model_id FROM unlearn.models WHERE name = $1", {text_param(req.name)});
     if (found.rows() == 0) return r;
+    check_may_change_model(spi, req.name, "replace it");
     r.old_id = found.int4(0, 1);
     r.stored_name = "pg_unlearn replacement of model " + std::to_string(r.old_id);
     r.stored_name.resize(201, '.');
@@ -105,7 +107,7 @@ int32 drop_replaced(Spi &spi, const std::string &name, int32 new_id) {
     SpiResult r = spi.exec("SELECT model_id FROM unlearn.models WHERE name = $1 FOR UPDATE", {text_param(name)});
     const int32 id = r.rows() == 0 ? 0 : r.int4(0, 1);
     if (id != 0) {
-        spi.exec("SELECT unlearn.drop_model($1)", {text_param(name)});
+        spi.exec_as_extension("SELECT unlearn.drop_model($1)", {text_param(name)});
         spi.exec("UPDATE unlearn.audit SET method = 'replace' WHERE event_id = currval('unlearn.audit_event_id_seq')");
     }
     spi.exec("UPDATE unlearn.models SET name = $2 WHERE model_id = $1", {int4_param(new_id), text_param(name)});
@@ -194,6 +196,7 @@ UNLEARN_FUNCTION(unlearn_train) {
     // go on (missed_changes.hpp)
     pg_call([&] { LockRelationOid(req.relation, ShareUpdateExclusiveLock); });
     std::vector<std::string> keys = check_source(spi, req.relation, columns);
+    check_may_train_on(req.relation);
     refuse_deferrable_key(spi, req.relation);
     refuse_keys_equal_in_other_bytes(req.relation, keys);
     if (req.strategy == Strategy::Sisa && !req.options.retrain_inline) refuse_temporary(req.relation);

@@ -1,0 +1,83 @@
+// unlearn.drop_model and unlearn.resync: the caller's right to the model
+// checked, then the model's rows changed as the extension's owner (the SQL
+// bodies, unlearn.drop_model_rows and unlearn.resync_rows, are not
+// executable by PUBLIC).
+#include "model_owner.hpp"
+
+#include "args.hpp"
+#include "catalog.hpp"
+#include "error.hpp"
+#include "source.hpp"
+
+using namespace unlearn;
+using namespace unlearn::pg;
+
+namespace unlearn::pg {
+
+bool models_have_owner() {
+    return pg_call([] {
+        const Oid ns = get_namespace_oid("unlearn", true);
+        const Oid models = OidIsValid(ns) ? get_relname_relid("models", ns) : InvalidOid;
+        return OidIsValid(models) && get_attnum(models, "owner") != InvalidAttrNumber;
+    });
+}
+
+void check_may_change_model(Spi &spi, const std::string &name, const char *action) {
+    if (!models_have_owner()) return;  // before 0.7.0 a model had no owner
+    const auto found = owner_and_relation(spi, name);
+    if (!found) return;
+    const Oid owner = found->first, relation = found->second;
+    const bool may = pg_call([&] {
+        const Oid user = GetUserId();
+        if (user == extension_owner() || superuser() || has_privs_of_role(user, owner)) return true;
+        HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relation));
+        if (!HeapTupleIsValid(tuple)) return false;
+        const Oid table_owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
+        ReleaseSysCache(tuple);
+        return has_privs_of_role(user, table_owner);
+    });
+    if (!may)
+        throw Error(ErrorKind::InsufficientPrivilege, "must be the owner of model \"" + name + "\" to " + action,
+                    "A model is changed by the role that trained it (unlearn.models.owner), by the owner of its "
+                    "table, or by a superuser.");
+}
+
+void check_may_train_on(Oid relation) {
+    pg_call([&] {
+        // every table of a partition tree gets the triggers, as the caller
+        // would have needed to create them before the extension's owner did
+        List *tables = find_all_inheritors(relation, NoLock, nullptr);
+        ListCell *lc;
+        foreach (lc, tables) {
+            const Oid table = lfirst_oid(lc);
+            const AclResult acl = pg_class_aclcheck(table, GetUserId(), ACL_TRIGGER);
+            if (acl != ACLCHECK_OK) aclcheck_error(acl, get_relkind_objtype(get_rel_relkind(table)), get_rel_name(table));
+        }
+    });
+}
+
+}  // namespace unlearn::pg
+
+UNLEARN_FUNCTION(unlearn_drop_model) {
+    const std::string name = text_arg(fcinfo, 0, "model name");
+    Spi spi;
+    check_may_change_model(spi, name, "drop it");
+    spi.exec_as_extension("SELECT unlearn.drop_model_rows($1)", {text_param(name)});
+    PG_RETURN_VOID();
+}
+
+UNLEARN_FUNCTION(unlearn_resync) {
+    const std::string name = text_arg(fcinfo, 0, "model name");
+    Spi spi;
+    check_may_change_model(spi, name, "retrain it");
+    // retrained as the extension's owner: the caller must still read what
+    // the model is made of, or resync would read it for them
+    const ModelMeta m = load_model(spi, name);
+    std::vector<std::string> columns = m.key_columns;
+    columns.push_back(m.target);
+    columns.insert(columns.end(), m.features.begin(), m.features.end());
+    if (!m.options.monitor_group.empty()) columns.push_back(m.options.monitor_group);
+    require_select(m.relation, columns, "Retraining reads the model's columns; only a role that may read them can ask for it.");
+    spi.exec_as_extension("SELECT unlearn.resync_rows($1)", {text_param(name)});
+    PG_RETURN_VOID();
+}
