@@ -150,6 +150,9 @@ SELECT expect_error($$UPDATE unlearn.state SET state = '\x'$$);
 SELECT expect_error($$SELECT unlearn.drop_model('alice_m')$$);
 SELECT expect_error($$SELECT unlearn.resync('alice_m')$$);
 SELECT expect_error($$SELECT unlearn.forget_feature('alice_m', 'z')$$);
+-- both would lock the model row, and every writer of the table, until bob's transaction ends
+SELECT expect_error($$SELECT unlearn.compact('alice_m')$$);
+SELECT expect_error($$SELECT unlearn.refresh_metrics('alice_m')$$);
 SELECT expect_error($$SELECT unlearn.train('alice_m', 'own.t', 'y', ARRAY['x'], replace => true)$$);
 -- training attaches triggers to the table: SELECT alone does not allow it
 SELECT expect_error($$SELECT unlearn.train('bob_m', 'own.t', 'y', ARRAY['x'])$$);
@@ -162,6 +165,7 @@ SELECT check_name, passed FROM unlearn.verify('alice_m') ORDER BY 1;
 -- the owner retrains (the model keeps its owner), changes and drops it
 SET ROLE unlearn_alice;
 SELECT unlearn.resync('alice_m');
+SELECT unlearn.compact('alice_m');
 SELECT unlearn.forget_feature('alice_m', 'z');
 RESET ROLE;
 SELECT name, owner, features, rows_held FROM unlearn.models WHERE name = 'alice_m';

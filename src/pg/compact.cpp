@@ -5,6 +5,7 @@
 #include "args.hpp"
 #include "catalog.hpp"
 #include "model_cache.hpp"
+#include "model_owner.hpp"
 
 using namespace unlearn;
 using namespace unlearn::pg;
@@ -12,6 +13,9 @@ using namespace unlearn::pg;
 UNLEARN_FUNCTION(unlearn_compact) {
     const std::string name = text_arg(fcinfo, 0, "model name");
     Spi spi;
+    // folding locks the model row (FOR UPDATE) until the caller's
+    // transaction ends, which holds every writer of the table back
+    check_may_change_model(spi, name, "compact it");
     const ModelMeta m = load_model(spi, name);
     const int64 folded = fold_all_deltas(spi, m);
     if (folded > 0) note_local_change();

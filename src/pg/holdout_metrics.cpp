@@ -7,6 +7,7 @@
 #include "error.hpp"
 #include "evidence.hpp"
 #include "model_change.hpp"
+#include "model_owner.hpp"
 #include "pg_memory.hpp"
 #include "rows.hpp"
 #include "source.hpp"
@@ -67,6 +68,9 @@ UNLEARN_FUNCTION(unlearn_refresh_metrics) {
     const auto started = Clock::now();
     const std::string name = text_arg(fcinfo, 0, "model name");
     Spi spi;
+    // it locks the model row until the caller's transaction ends, and
+    // writes the model's metrics and an audit event
+    check_may_change_model(spi, name, "refresh its metrics");
     lock_model(spi, name);  // a DELETE must not change the state between reading and recording
     ModelMeta m = load_model(spi, name);
     std::vector<std::string> columns = m.features;
