@@ -43,6 +43,25 @@ SELECT (SELECT count(*) FROM oc.s WHERE id IN (k, v)) AS rows_in_table,
        unlearn.trained_on('oc_ridge', k::text) AS holds_k, unlearn.trained_on('oc_ridge', v::text) AS holds_v
 FROM pick;
 SELECT count(*) AS failed_checks FROM unlearn.verify('oc_ridge') WHERE NOT passed;
+-- nor may that code change a model (the table's owner may resync one, but
+-- not under a change that holds the model's state and lineage)
+GRANT USAGE ON SCHEMA unlearn TO unlearn_oc;
+GRANT SELECT ON ALL TABLES IN SCHEMA unlearn TO unlearn_oc;
+SET ROLE unlearn_oc;
+CREATE FUNCTION oc.sneak_resync(int) RETURNS bool LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('search_path') = 'pg_catalog, pg_temp' THEN PERFORM unlearn.resync('oc_ridge'); END IF;
+    RETURN true;
+END $$;
+DROP POLICY p ON oc.s;
+CREATE POLICY p ON oc.s USING (oc.sneak_resync(id));
+\set VERBOSITY default
+DELETE FROM oc.s WHERE id = (SELECT k FROM pick);
+\set VERBOSITY terse
+RESET ROLE;
+SELECT count(*) AS failed_checks FROM unlearn.verify('oc_ridge') WHERE NOT passed;
+REVOKE ALL ON ALL TABLES IN SCHEMA unlearn FROM unlearn_oc;
+REVOKE ALL ON SCHEMA unlearn FROM unlearn_oc;
 -- outside pg_unlearn's read the same DELETE goes through, and both leave
 SET ROLE unlearn_oc;
 DROP POLICY p ON oc.s;

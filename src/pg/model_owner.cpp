@@ -22,7 +22,16 @@ bool models_have_owner() {
     });
 }
 
+void refuse_inside_owner_code(const std::string &what) {
+    if (running_owner_code())
+        throw Error(ErrorKind::FeatureNotSupported, what + " cannot change while pg_unlearn reads a table as its owner",
+                    "A policy, trigger, index expression or function of the table's owner called pg_unlearn while it "
+                    "read rows for a model's change, which holds that model's state and lineage; call it outside "
+                    "such code.");
+}
+
 void check_may_change_model(Spi &spi, const std::string &name, const char *action) {
+    refuse_inside_owner_code("model \"" + name + "\"");
     if (!models_have_owner()) return;  // before 0.7.0 a model had no owner
     const auto found = owner_and_relation(spi, name);
     if (!found) return;

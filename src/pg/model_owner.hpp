@@ -16,6 +16,11 @@ namespace unlearn::pg {
 // it), nor a superuser, nor the extension's owner (its event triggers). A
 // model that does not exist passes: the caller's own look-up says so.
 void check_may_change_model(Spi &spi, const std::string &name, const char *action);
+// Refuses (0A000) any change of a model while pg_unlearn runs a table
+// owner's code (Spi::exec_as_owner): the change in progress holds states
+// and lineage it read before, which a nested drop, resync or training
+// would change under it. check_may_change_model and train ask first.
+void refuse_inside_owner_code(const std::string &what);
 // Training attaches the extension's triggers to the table, as CREATE
 // TRIGGER would: the caller needs TRIGGER on it (its owner has it).
 void check_may_train_on(Oid relation);

@@ -185,6 +185,7 @@ UNLEARN_FUNCTION(unlearn_train) {
     const auto started = Clock::now();
     Spi spi;
     TrainRequest req = read_request(spi, fcinfo);
+    refuse_inside_owner_code("models");
     std::vector<std::string> columns = req.features;
     columns.push_back(req.target);
     // the group column is recorded in the audit and group figures: the caller
