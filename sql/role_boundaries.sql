@@ -196,7 +196,17 @@ SET ROLE unlearn_bob;
 SELECT rows_trained FROM unlearn.train('bob_m', 'own.t', 'y', ARRAY['x']);
 SELECT expect_error($$SELECT unlearn.drop_model('alice_m')$$);
 SELECT expect_error($$SELECT unlearn.train('alice_m', 'own.t', 'y', ARRAY['x'], replace => true)$$);
+-- once a policy of alice's hides rows from bob, his resync is refused as his
+-- train would be: it retrains as the extension's owner, which would read
+-- every row into bob's model (trained_on, lineage, coefficients)
 SET ROLE unlearn_alice;
+ALTER TABLE own.t ENABLE ROW LEVEL SECURITY;
+CREATE POLICY bob_sees_some ON own.t TO unlearn_bob USING (id > 100);
+SET ROLE unlearn_bob;
+SELECT expect_error($$SELECT unlearn.resync('bob_m')$$);
+SET ROLE unlearn_alice;
+DROP POLICY bob_sees_some ON own.t;
+ALTER TABLE own.t DISABLE ROW LEVEL SECURITY;
 SELECT unlearn.drop_model('bob_m');
 SELECT unlearn.drop_model('alice_m');
 RESET ROLE;

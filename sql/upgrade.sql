@@ -139,6 +139,34 @@ ALTER EXTENSION pg_unlearn UPDATE;
 SELECT * FROM differences ORDER BY 1, 2, 3;
 DROP EXTENSION pg_unlearn;
 CREATE EXTENSION pg_unlearn VERSION '0.6.0';
+-- before the update (no owner column), this library already writes the
+-- extension's tables as their owner for every caller: a 0.6.0 reader (USAGE
+-- and SELECT on unlearn.*) may not change a model through it; a model then
+-- belongs to its table's owner
+CREATE TABLE reader_t (id int PRIMARY KEY, x float8, z float8, y float8);
+INSERT INTO reader_t SELECT i, i % 13, i % 7, (i % 13) * 2 + (i % 7) + (i % 3) FROM generate_series(1, 100) i;
+SELECT rows_trained FROM unlearn.train('dba_m', 'reader_t', 'y', ARRAY['x', 'z']);
+CREATE ROLE unlearn_reader06;
+GRANT USAGE ON SCHEMA unlearn TO unlearn_reader06;
+GRANT SELECT ON ALL TABLES IN SCHEMA unlearn TO unlearn_reader06;
+CREATE SCHEMA reader06 AUTHORIZATION unlearn_reader06;
+SET ROLE unlearn_reader06;
+CREATE TABLE reader06.junk (id int PRIMARY KEY, x float8, y float8);
+INSERT INTO reader06.junk SELECT i, i % 5, 42 + (i % 5) + (i % 2) FROM generate_series(1, 50) i;
+SELECT unlearn.forget_feature('dba_m', 'z');
+SELECT unlearn.train('dba_m', 'reader06.junk', 'y', ARRAY['x'], replace => true);
+SELECT unlearn.compact('dba_m');
+RESET ROLE;
+SELECT name, relation, features FROM unlearn.models WHERE name = 'dba_m';
+SELECT unlearn.drop_model('dba_m');
+DROP TABLE reader_t;
+DROP SCHEMA reader06 CASCADE;
+REVOKE ALL ON ALL TABLES IN SCHEMA unlearn FROM unlearn_reader06;
+REVOKE ALL ON SCHEMA unlearn FROM unlearn_reader06;
+DROP ROLE unlearn_reader06;
+-- (the grants left acl entries behind: the update is compared from a fresh install)
+DROP EXTENSION pg_unlearn;
+CREATE EXTENSION pg_unlearn VERSION '0.6.0';
 ALTER EXTENSION pg_unlearn UPDATE;
 SELECT * FROM differences ORDER BY 1, 2, 3;
 \c contrib_regression

@@ -41,8 +41,8 @@ std::optional<ModelMeta> load_model_by_id(Spi &spi, int32 id);
 std::vector<ModelMeta> models_of(Spi &spi, Oid relation, bool lock);
 void refuse_models_after_snapshot(Spi &spi, Oid relation, const std::vector<ModelMeta> &seen);
 bool model_exists(Spi &spi, const std::string &name);
-// The model's owner and table, for the check of who may change it; none
-// when there is no such model.
+// The model's owner (InvalidOid before 0.7.0: its table's owner then) and
+// table, for the check of who may change it; none when there is no such model.
 std::optional<std::pair<Oid, Oid>> owner_and_relation(Spi &spi, const std::string &name);
 // Locks the model row: a concurrent DELETE must not write a state with the old layout.
 void lock_model(Spi &spi, const std::string &name);

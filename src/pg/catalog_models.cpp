@@ -96,7 +96,13 @@ std::vector<ModelMeta> models_of(Spi &spi, Oid relation, bool lock) {
 }
 
 std::optional<std::pair<Oid, Oid>> owner_and_relation(Spi &spi, const std::string &name) {
-    SpiResult r = spi.exec("SELECT owner::oid, relation::oid FROM unlearn.models WHERE name = $1", {text_param(name)});
+    // Before ALTER EXTENSION UPDATE to 0.7.0 a model has no owner column: it
+    // belongs to its table's owner (as the upgrade records it), since this
+    // library already writes the extension's tables as their owner for any
+    // caller, a reader of a 0.6.0 catalog must not change models through it.
+    SpiResult r = models_have_owner()
+                      ? spi.exec("SELECT owner::oid, relation::oid FROM unlearn.models WHERE name = $1", {text_param(name)})
+                      : spi.exec("SELECT 0::oid, relation::oid FROM unlearn.models WHERE name = $1", {text_param(name)});
     if (r.rows() == 0) return std::nullopt;
     return std::make_pair(DatumGetObjectId(r.datum(0, 1)), DatumGetObjectId(r.datum(0, 2)));
 }

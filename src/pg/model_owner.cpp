@@ -32,13 +32,13 @@ void refuse_inside_owner_code(const std::string &what) {
 
 void check_may_change_model(Spi &spi, const std::string &name, const char *action) {
     refuse_inside_owner_code("model \"" + name + "\"");
-    if (!models_have_owner()) return;  // before 0.7.0 a model had no owner
     const auto found = owner_and_relation(spi, name);
     if (!found) return;
     const Oid owner = found->first, relation = found->second;
     const bool may = pg_call([&] {
         const Oid user = GetUserId();
-        if (user == extension_owner() || superuser() || has_privs_of_role(user, owner)) return true;
+        if (user == extension_owner() || superuser() || (OidIsValid(owner) && has_privs_of_role(user, owner)))
+            return true;
         HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relation));
         if (!HeapTupleIsValid(tuple)) return false;
         const Oid table_owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
@@ -87,6 +87,12 @@ UNLEARN_FUNCTION(unlearn_resync) {
     columns.insert(columns.end(), m.features.begin(), m.features.end());
     if (!m.options.monitor_group.empty()) columns.push_back(m.options.monitor_group);
     require_select(m.relation, columns, "Retraining reads the model's columns; only a role that may read them can ask for it.");
+    // and every row of the table, which the extension's owner reads whatever
+    // a policy hides from the caller: refused as train refuses it
+    if (pg_call([&] { return check_enable_rls(m.relation, InvalidOid, true) == RLS_ENABLED; }))
+        throw Error(ErrorKind::FeatureNotSupported,
+                    "row-level security is enabled on \"" + relation_name(m.relation) + "\" for the current user",
+                    "Retraining reads every row of the table; resync as a role the policy does not apply to.");
     spi.exec_as_extension("SELECT unlearn.resync_rows($1)", {text_param(name)});
     PG_RETURN_VOID();
 }

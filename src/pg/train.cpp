@@ -107,6 +107,10 @@ int32 drop_replaced(Spi &spi, const std::string &name, int32 new_id) {
     SpiResult r = spi.exec("SELECT model_id FROM unlearn.models WHERE name = $1 FOR UPDATE", {text_param(name)});
     const int32 id = r.rows() == 0 ? 0 : r.int4(0, 1);
     if (id != 0) {
+        // the model of that name now, locked: not necessarily the one checked
+        // at the start (dropped meanwhile, and another role's trained under
+        // its name), and it is dropped as the extension's owner
+        check_may_change_model(spi, name, "replace it");
         spi.exec_as_extension("SELECT unlearn.drop_model($1)", {text_param(name)});
         spi.exec("UPDATE unlearn.audit SET method = 'replace' WHERE event_id = currval('unlearn.audit_event_id_seq')");
     }
