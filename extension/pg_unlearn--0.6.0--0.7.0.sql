@@ -762,3 +762,33 @@ $$;
 REVOKE ALL ON FUNCTION unlearn.resync_or_drop(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION unlearn.drop_model_because(unlearn.models, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION unlearn.record_attnums(regclass) FROM PUBLIC;
+
+-- evaluate_query keeps the caller's search_path (the query names the
+-- caller's tables): its own calls name their schema, so that a function of
+-- another schema on that path is never chosen over pg_catalog's
+CREATE OR REPLACE FUNCTION unlearn.evaluate_query(model text, query text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    scratch text := 'query_rows';  -- what an error about a missing column names
+    attempt int := 0;
+    result jsonb;
+BEGIN
+    IF model IS NULL OR query IS NULL THEN
+        RAISE EXCEPTION '% must not be NULL', CASE WHEN model IS NULL THEN 'model' ELSE 'query' END
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- the caller's search_path stays (the query names the caller's tables),
+    -- so every function and operator here is named with its schema: a
+    -- format(text, text) in a schema on that path would otherwise be chosen
+    -- over pg_catalog's variadic one
+    WHILE pg_catalog.to_regclass(pg_catalog.format('pg_temp.%I', scratch)) IS NOT NULL LOOP
+        attempt := attempt OPERATOR(pg_catalog.+) 1;
+        scratch := pg_catalog.format('query_rows_%s', attempt);
+    END LOOP;
+    EXECUTE pg_catalog.format('CREATE TEMP TABLE %I AS %s', scratch, query);
+    result := unlearn.evaluate(model, pg_catalog.format('pg_temp.%I', scratch)::regclass);
+    EXECUTE pg_catalog.format('DROP TABLE pg_temp.%I', scratch);
+    RETURN pg_catalog.jsonb_set(result, '{computed_on}', pg_catalog.to_jsonb('query'::text));
+END
+$$;

@@ -1455,14 +1455,18 @@ BEGIN
         RAISE EXCEPTION '% must not be NULL', CASE WHEN model IS NULL THEN 'model' ELSE 'query' END
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    WHILE to_regclass(format('pg_temp.%I', scratch)) IS NOT NULL LOOP
-        attempt := attempt + 1;
-        scratch := format('query_rows_%s', attempt);
+    -- the caller's search_path stays (the query names the caller's tables),
+    -- so every function and operator here is named with its schema: a
+    -- format(text, text) in a schema on that path would otherwise be chosen
+    -- over pg_catalog's variadic one
+    WHILE pg_catalog.to_regclass(pg_catalog.format('pg_temp.%I', scratch)) IS NOT NULL LOOP
+        attempt := attempt OPERATOR(pg_catalog.+) 1;
+        scratch := pg_catalog.format('query_rows_%s', attempt);
     END LOOP;
-    EXECUTE format('CREATE TEMP TABLE %I AS %s', scratch, query);
-    result := unlearn.evaluate(model, format('pg_temp.%I', scratch)::regclass);
-    EXECUTE format('DROP TABLE pg_temp.%I', scratch);
-    RETURN jsonb_set(result, '{computed_on}', to_jsonb('query'::text));
+    EXECUTE pg_catalog.format('CREATE TEMP TABLE %I AS %s', scratch, query);
+    result := unlearn.evaluate(model, pg_catalog.format('pg_temp.%I', scratch)::regclass);
+    EXECUTE pg_catalog.format('DROP TABLE pg_temp.%I', scratch);
+    RETURN pg_catalog.jsonb_set(result, '{computed_on}', pg_catalog.to_jsonb('query'::text));
 END
 $$;
 COMMENT ON FUNCTION unlearn.evaluate_query(text, text)

@@ -60,6 +60,18 @@ FROM unlearn.evaluate_query('q_plain', 'SELECT * FROM q_test WHERE note = ''late
 SELECT (unlearn.evaluate_query('q_plain', 'SELECT x1, x2, y FROM q_test WHERE x1 > 0')->>'rows')::int AS rows_x1_positive,
        (SELECT count(*) FROM q_test WHERE x1 > 0 AND y <> 'NaN') AS expected;
 SELECT expect_error($$SELECT unlearn.evaluate_query('q_plain', 'SELECT x1, y FROM q_test')$$);
+-- it keeps the caller's search_path for the query, and calls nothing of a
+-- schema on that path: a format(text, text) there is not chosen over
+-- pg_catalog's (variadic) one
+CREATE SCHEMA q_trap;
+CREATE TABLE q_trap.called (who name);
+CREATE FUNCTION q_trap.format(f text, a text) RETURNS text LANGUAGE plpgsql AS $f$
+BEGIN INSERT INTO q_trap.called VALUES (current_user); RETURN pg_catalog.format(f, a); END $f$;
+SET search_path = q_trap, public;
+SELECT (unlearn.evaluate_query('q_plain', 'SELECT * FROM q_test')->>'rows')::int > 0 AS evaluated;
+RESET search_path;
+SELECT count(*) AS trap_calls FROM q_trap.called;
+DROP SCHEMA q_trap CASCADE;
 SELECT count(*) AS scratch_tables_left FROM pg_class WHERE relname LIKE 'query\_rows%';
 SELECT expect_error($$SELECT unlearn.evaluate('q_plain', 'pg_class')$$);
 CREATE TABLE q_wrong (x1 float8, y float8);

@@ -16,6 +16,7 @@ extern "C" {
 #include "catalog/pg_class.h"
 #include "catalog/pg_enum.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/partition.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
 #include "parser/parse_func.h"

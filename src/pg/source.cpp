@@ -77,6 +77,15 @@ void refuse_temporary(Oid relid) {
                 "temporary table: train on a regular or unlogged table, or pass options => '{\"retrain\": \"inline\"}'.");
 }
 
+void refuse_partition(Oid relid) {
+    if (!pg_call([&] { return get_rel_relispartition(relid); })) return;
+    const Oid root = pg_call([&] { return llast_oid(get_partition_ancestors(relid)); });
+    throw Error(ErrorKind::FeatureNotSupported, "table " + relation_name(relid) + " is a partition",
+                "A DELETE or UPDATE through " + relation_name(root) +
+                    " fires its own triggers, not the partition's, so a model of the partition alone would not forget "
+                    "those rows. Train on " + relation_name(root) + ", or on a table that is not a partition.");
+}
+
 void refuse_keys_equal_in_other_bytes(Oid relid, const std::vector<std::string> &key_columns) {
     for (const auto &c : key_columns) {
         const bool unequal_bytes = pg_call([&] {

@@ -9,6 +9,9 @@
 
 namespace unlearn::pg {
 
+// A partition alone (its root's triggers, not its own, see DELETEs made
+// through the root): refused at train (0A000).
+void refuse_partition(Oid relid);
 std::string relation_name(Oid relid);  // schema-qualified if needed, for messages
 std::string quoted(const std::string &identifier);  // quote_identifier, as a C++ string
 // An ordinary table with a primary key, readable by the current user on the

@@ -202,6 +202,7 @@ UNLEARN_FUNCTION(unlearn_train) {
     pg_call([&] { LockRelationOid(req.relation, ShareUpdateExclusiveLock); });
     std::vector<std::string> keys = check_source(spi, req.relation, columns);
     check_may_train_on(req.relation);
+    refuse_partition(req.relation);
     refuse_deferrable_key(spi, req.relation);
     refuse_keys_equal_in_other_bytes(req.relation, keys);
     if (req.strategy == Strategy::Sisa && !req.options.retrain_inline) refuse_temporary(req.relation);
