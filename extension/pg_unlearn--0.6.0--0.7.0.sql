@@ -792,3 +792,42 @@ BEGIN
     RETURN pg_catalog.jsonb_set(result, '{computed_on}', pg_catalog.to_jsonb('query'::text));
 END
 $$;
+
+-- a table with models of its own cannot become a partition (as train
+-- refuses a partition): a DELETE through the root fires the root's triggers
+CREATE OR REPLACE FUNCTION unlearn.check_no_inheritance(rels oid[]) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rel regclass;
+BEGIN
+    SELECT m.relation INTO rel
+    FROM unlearn.models m JOIN pg_class c ON c.oid = m.relation
+    WHERE c.relkind = 'r' AND NOT c.relispartition
+      AND (m.relation = ANY (rels) OR m.relation IN (SELECT inhparent FROM pg_inherits WHERE inhrelid = ANY (rels)))
+      AND EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhparent = m.relation OR i.inhrelid = m.relation)
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'table % has models and cannot take part in table inheritance', rel
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'A DELETE on a child table fires no trigger of its parent''s: its rows would never be forgotten.',
+                  HINT = 'Use a partitioned table, or drop the models first (unlearn.drop_model).';
+    END IF;
+    -- a table with models of its own attached as a partition: a DELETE
+    -- through the root fires the root's triggers, not its (train refuses a
+    -- partition for the same reason)
+    SELECT m.relation INTO rel
+    FROM unlearn.models m JOIN pg_class c ON c.oid = m.relation
+    WHERE c.relispartition
+      AND (m.relation = ANY (rels) OR m.relation IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = ANY (rels)))
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'table % has models and cannot be a partition', rel
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'A DELETE or UPDATE through the partitioned table fires its triggers, not the partition''s: the rows would never be forgotten.',
+                  HINT = 'Drop the models first (unlearn.drop_model), then train on the partitioned table.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION unlearn.check_no_inheritance(oid[]) IS 'internal: refuses DDL that makes a model''s table an inheritance child or parent, or a partition';

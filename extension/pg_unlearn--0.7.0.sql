@@ -800,6 +800,20 @@ BEGIN
                   DETAIL = 'A DELETE on a child table fires no trigger of its parent''s: its rows would never be forgotten.',
                   HINT = 'Use a partitioned table, or drop the models first (unlearn.drop_model).';
     END IF;
+    -- a table with models of its own attached as a partition: a DELETE
+    -- through the root fires the root's triggers, not its (train refuses a
+    -- partition for the same reason)
+    SELECT m.relation INTO rel
+    FROM unlearn.models m JOIN pg_class c ON c.oid = m.relation
+    WHERE c.relispartition
+      AND (m.relation = ANY (rels) OR m.relation IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = ANY (rels)))
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'table % has models and cannot be a partition', rel
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'A DELETE or UPDATE through the partitioned table fires its triggers, not the partition''s: the rows would never be forgotten.',
+                  HINT = 'Drop the models first (unlearn.drop_model), then train on the partitioned table.';
+    END IF;
 END
 $$;
 
@@ -1393,7 +1407,7 @@ COMMENT ON FUNCTION unlearn.feature_injection_test(regclass, text, text[], text[
 -- Internal functions: callable only by the extension's own code and event
 -- triggers; \dx+ lists them, so each says so.
 COMMENT ON FUNCTION unlearn.base_type(oid) IS 'internal: the base type under a domain, for the event triggers';
-COMMENT ON FUNCTION unlearn.check_no_inheritance(oid[]) IS 'internal: refuses DDL that makes a model''s table an inheritance child or parent';
+COMMENT ON FUNCTION unlearn.check_no_inheritance(oid[]) IS 'internal: refuses DDL that makes a model''s table an inheritance child or parent, or a partition';
 COMMENT ON FUNCTION unlearn.check_primary_keys(oid[]) IS 'internal: refuses DDL that removes or changes the primary key a model''s lineage is keyed by';
 COMMENT ON FUNCTION unlearn.check_triggers_enabled(oid[]) IS 'internal: refuses disabling the forget triggers of a table with models';
 COMMENT ON FUNCTION unlearn.drop_model_because(unlearn.models, text) IS 'internal: drops a model that can no longer follow its table, and audits why';

@@ -10,6 +10,13 @@ INSERT INTO part SELECT i, sin(i), 2 * sin(i) + cos(i), 'n' FROM generate_series
 -- a partition alone is refused: a DELETE or UPDATE through the root fires
 -- the root's statement triggers, not the partition's, and would not reach it
 SELECT expect_error($$SELECT unlearn.train('part_a_only', 'part_a', 'y', ARRAY['x'])$$);
+-- nor may a table with models of its own become one
+CREATE TABLE part_x (id int PRIMARY KEY, x float8, y float8, note text);
+INSERT INTO part_x SELECT i, sin(i), cos(i), 'x' FROM generate_series(3001, 3100) i;
+SELECT rows_trained FROM unlearn.train('part_x_m', 'part_x', 'y', ARRAY['x']);
+SELECT expect_error($$ALTER TABLE part ATTACH PARTITION part_x FOR VALUES FROM (3001) TO (3101)$$);
+SELECT unlearn.drop_model('part_x_m');
+DROP TABLE part_x;
 SELECT rows_trained FROM unlearn.train('part_ols', 'part', 'y', ARRAY['x']);
 SELECT tgrelid::regclass AS relation, count(*) AS triggers FROM pg_trigger
 WHERE tgname LIKE 'unlearn%' AND tgrelid IN (SELECT relid FROM pg_partition_tree('part')) GROUP BY 1 ORDER BY 1;
