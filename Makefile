@@ -14,7 +14,7 @@ MODULEDIR = extension
 
 REGRESS = extension linear_regression ridge naive_bayes forget forget_feature learn categorical shards drift paths partitions privileges sisa privacy certified bad_input guard exact keys security paths_guard interrupts memory errors sisa_slices verify_fails privacy_strategies sqlstates domains workflow random_forest quality progress certified_scale report worker_lock kept_states old_checksum role_boundaries upgrade
 REGRESS_OPTS = --inputdir=. --load-extension=pg_unlearn
-ISOLATION = concurrent_forget concurrent_writers concurrent_sisa snapshot_races concurrent_train hostile_train train_visibility_map emptied_block kept_states worker_dropped_table memo_snapshot cache_same_xmin cache_same_xmin_sisa cache_same_xmin_rr catchup_generation_reset detach_interrupted replace_race
+ISOLATION = concurrent_forget concurrent_writers concurrent_sisa snapshot_races concurrent_train hostile_train train_visibility_map emptied_block kept_states worker_dropped_table memo_snapshot cache_same_xmin cache_same_xmin_sisa cache_same_xmin_rr catchup_generation_reset detach_interrupted replace_race ddl_after_snapshot
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=output_iso --load-extension=pg_unlearn
 
 PG_CONFIG ?= pg_config

@@ -850,6 +850,16 @@ BEGIN
 END
 $$;
 
+-- The event triggers read unlearn.models with the DDL's snapshot: under
+-- REPEATABLE READ a model committed after it would be missed by their
+-- guards, and the DDL refused with 40001 instead (ddl_snapshot.cpp).
+CREATE FUNCTION unlearn.refuse_models_after_snapshot(rels oid[]) RETURNS void
+AS 'MODULE_PATHNAME', 'unlearn_refuse_models_after_snapshot'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION unlearn.refuse_models_after_snapshot(oid[]) FROM PUBLIC;
+COMMENT ON FUNCTION unlearn.refuse_models_after_snapshot(oid[]) IS 'internal: an event trigger''s DDL under REPEATABLE READ fails (40001) when a model on its tables committed after the snapshot';
+
 -- ALTER TABLE ... ALTER COLUMN ... TYPE ... USING rewrites the table and can
 -- change every stored value (x * 2, -y, float8 -> int) with no DELETE or
 -- UPDATE: a later DELETE would subtract values that were never added. The
@@ -909,6 +919,7 @@ DECLARE
     n int;
     rewritten oid[] := string_to_array(nullif(current_setting('unlearn.rewritten', true), ''), ',')::oid[];
 BEGIN
+    PERFORM unlearn.refuse_models_after_snapshot(ARRAY(SELECT objid FROM pg_event_trigger_ddl_commands()));
     PERFORM set_config('unlearn.rewritten', '', true);
     PERFORM unlearn.check_no_inheritance(ARRAY(SELECT objid FROM pg_event_trigger_ddl_commands()));
     PERFORM unlearn.check_primary_keys(ARRAY(SELECT objid FROM pg_event_trigger_ddl_commands()));
@@ -1038,6 +1049,10 @@ DECLARE
     col text;
     rel regclass;
 BEGIN
+    PERFORM unlearn.refuse_models_after_snapshot(ARRAY(
+        SELECT CASE WHEN object_type = 'trigger'
+                    THEN to_regclass(format('%I.%I', address_names[1], address_names[2]))::oid ELSE objid END
+        FROM pg_event_trigger_dropped_objects() WHERE object_type IN ('trigger', 'table', 'table column')));
     FOR d IN SELECT * FROM pg_event_trigger_dropped_objects()
              WHERE object_type = 'trigger' AND original
                AND address_names[3] IN (SELECT own.name FROM unlearn.own_triggers() own) LOOP
@@ -1104,6 +1119,9 @@ AS $$
 DECLARE
     t record;
 BEGIN
+    PERFORM unlearn.refuse_models_after_snapshot(ARRAY(
+        SELECT tg.tgrelid FROM pg_event_trigger_ddl_commands() c JOIN pg_trigger tg ON tg.oid = c.objid
+        WHERE c.classid = 'pg_trigger'::regclass));
     FOR t IN SELECT c.command_tag, tg.oid, tg.tgname, tg.tgrelid::regclass AS rel,
                     tg.tgfoid = 'unlearn.forget_rows()'::regprocedure AS runs_forget
              FROM pg_event_trigger_ddl_commands() c

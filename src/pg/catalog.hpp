@@ -40,6 +40,10 @@ std::optional<ModelMeta> load_model_by_id(Spi &spi, int32 id);
 // transaction's snapshot fails the statement with 40001 instead of being missed.
 std::vector<ModelMeta> models_of(Spi &spi, Oid relation, bool lock);
 void refuse_models_after_snapshot(Spi &spi, Oid relation, const std::vector<ModelMeta> &seen);
+// The ids of the models on these tables (an oid[] datum), on their
+// partitions and on the tables they are partitions of, as this
+// transaction's snapshot sees them or (latest) as committed now.
+std::vector<int32> models_on_trees(Spi &spi, Datum relations, bool latest);
 bool model_exists(Spi &spi, const std::string &name);
 // The model's owner (InvalidOid before 0.7.0: its table's owner then) and
 // table, for the check of who may change it; none when there is no such model.

@@ -138,6 +138,22 @@ void refuse_models_after_snapshot(Spi &spi, Oid relation, const std::vector<Mode
     }
 }
 
+std::vector<int32> models_on_trees(Spi &spi, Datum relations, bool latest) {
+    // the models of these tables, of their partitions, and of the tables
+    // they are partitions of (a relation dropped since has neither)
+#define UNLEARN_MODELS_ON_TREES                                                                                    \
+    "SELECT m.model_id FROM unlearn.models m WHERE m.relation::oid = ANY ($1) "                                   \
+    "OR m.relation IN (SELECT a.relid FROM unnest($1) r(oid), pg_partition_ancestors(r.oid::regclass) a) "        \
+    "OR m.relation IN (SELECT t.relid FROM unnest($1) r(oid), pg_partition_tree(r.oid::regclass) t) "             \
+    "ORDER BY m.model_id"
+    const std::vector<Param> params{Param{OIDARRAYOID, relations}};
+    SpiResult r = latest ? spi.exec_latest(UNLEARN_MODELS_ON_TREES, params) : spi.exec(UNLEARN_MODELS_ON_TREES, params);
+#undef UNLEARN_MODELS_ON_TREES
+    std::vector<int32> ids;
+    for (uint64 i = 0; i < r.rows(); ++i) ids.push_back(r.int4(i, 1));
+    return ids;
+}
+
 bool model_exists(Spi &spi, const std::string &name) {
     return spi.exec("SELECT 1 FROM unlearn.models WHERE name = $1", {text_param(name)}).rows() > 0;
 }
