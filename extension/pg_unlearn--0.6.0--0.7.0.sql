@@ -139,6 +139,9 @@ BEGIN
                               DETAIL = 'Taken for pg_unlearn''s, it would let rows leave the table without being forgotten.',
                               HINT = format('Drop or rename your trigger (ALTER TRIGGER %I ON %s RENAME TO ...), then try again.', k.name, r);
                 END IF;
+                -- made by the table's owner before any model (its definition
+                -- is pg_unlearn's): it fires as pg_unlearn's must
+                PERFORM unlearn.enable_own_trigger(r, k.name);
             ELSIF k.wanted THEN
                 EXECUTE format('CREATE TRIGGER %I ' || k.fires || ' EXECUTE FUNCTION unlearn.forget_rows()', k.name, r);
                 PERFORM unlearn.enable_own_trigger(r, k.name);
@@ -479,6 +482,14 @@ BEGIN
              FROM pg_event_trigger_ddl_commands() c
              JOIN pg_trigger tg ON tg.oid = c.objid
              WHERE c.classid = 'pg_trigger'::regclass LOOP
+        -- a trigger of the table's owner running pg_unlearn's function (its
+        -- EXECUTE is PUBLIC's) would forget the same rows twice, or with
+        -- transition tables it does not read
+        IF t.command_tag = 'CREATE TRIGGER' AND t.runs_forget AND NOT unlearn.is_own_trigger(t.oid) THEN
+            RAISE EXCEPTION 'trigger % on % runs unlearn.forget_rows() but is not one of pg_unlearn''s triggers', t.tgname, t.rel
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = 'pg_unlearn installs its triggers when a model is trained on the table (unlearn.train).';
+        END IF;
         IF t.command_tag = 'ALTER TRIGGER' AND t.runs_forget THEN
             RAISE EXCEPTION 'cannot rename pg_unlearn''s triggers on %', t.rel
                 USING ERRCODE = 'object_in_use',
@@ -849,3 +860,11 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION unlearn.check_no_inheritance(oid[]) IS 'internal: refuses DDL that makes a model''s table an inheritance child or parent, or a partition';
+
+-- EXECUTE for every role: PostgreSQL asks a table's owner for it when it
+-- clones the extension's row triggers onto a new partition (CREATE TABLE
+-- ... PARTITION OF, ATTACH PARTITION), which a non-superuser owner of a
+-- modelled table could not otherwise do. The function runs only as a
+-- trigger, and on_alter_trigger refuses any trigger running it that is not
+-- one of the extension's, under its name and definition.
+GRANT EXECUTE ON FUNCTION unlearn.forget_rows() TO PUBLIC;

@@ -217,3 +217,36 @@ REVOKE ALL ON ALL TABLES IN SCHEMA unlearn FROM unlearn_alice, unlearn_bob;
 REVOKE ALL ON SCHEMA unlearn FROM unlearn_alice, unlearn_bob;
 DROP ROLE unlearn_alice;
 DROP ROLE unlearn_bob;
+
+-- 5. A non-superuser who owns a modelled partitioned table adds partitions
+-- (PostgreSQL clones the extension's row triggers onto them, asking the
+-- owner for EXECUTE on unlearn.forget_rows()), and the model forgets rows
+-- deleted from them. A trigger of the owner's running that function under
+-- another name or definition is refused: it would forget rows twice.
+CREATE ROLE unlearn_carol;
+GRANT USAGE ON SCHEMA unlearn TO unlearn_carol;
+GRANT SELECT ON ALL TABLES IN SCHEMA unlearn TO unlearn_carol;
+CREATE SCHEMA carol AUTHORIZATION unlearn_carol;
+SET ROLE unlearn_carol;
+CREATE TABLE carol.q (id int PRIMARY KEY, x float8, y float8) PARTITION BY RANGE (id);
+CREATE TABLE carol.q1 PARTITION OF carol.q FOR VALUES FROM (0) TO (1000);
+INSERT INTO carol.q SELECT i, i % 13, (i % 13) * 2 + (i % 3) FROM generate_series(1, 999, 3) i;
+SELECT rows_trained FROM unlearn.train('carol_q', 'carol.q', 'y', ARRAY['x']);
+CREATE TABLE carol.q2 PARTITION OF carol.q FOR VALUES FROM (1000) TO (2000);
+CREATE TABLE carol.q3 (id int PRIMARY KEY, x float8, y float8);
+ALTER TABLE carol.q ATTACH PARTITION carol.q3 FOR VALUES FROM (2000) TO (3000);
+INSERT INTO carol.q SELECT i, i % 13, (i % 13) * 2 + (i % 3) FROM generate_series(1000, 2999, 7) i;
+SELECT unlearn.resync('carol_q');
+DELETE FROM carol.q2 WHERE id < 1100;
+DELETE FROM carol.q WHERE id BETWEEN 2000 AND 2100;
+SELECT unlearn.trained_on('carol_q', 1001) AS deleted_from_q2_held, unlearn.trained_on('carol_q', 2003) AS deleted_from_q3_held,
+       (SELECT rows_held FROM unlearn.models WHERE name = 'carol_q') = (SELECT count(*) FROM carol.q) AS holds_the_table;
+SELECT expect_error($$CREATE TRIGGER twice AFTER DELETE ON carol.q1 REFERENCING OLD TABLE AS unlearn_old
+                      FOR EACH STATEMENT EXECUTE FUNCTION unlearn.forget_rows()$$);
+RESET ROLE;
+SELECT check_name, passed FROM unlearn.verify('carol_q') ORDER BY 1;
+SELECT unlearn.drop_model('carol_q');
+DROP SCHEMA carol CASCADE;
+REVOKE ALL ON ALL TABLES IN SCHEMA unlearn FROM unlearn_carol;
+REVOKE ALL ON SCHEMA unlearn FROM unlearn_carol;
+DROP ROLE unlearn_carol;
