@@ -1145,6 +1145,16 @@ BEGIN
                 USING ERRCODE = 'insufficient_privilege',
                       HINT = 'pg_unlearn installs its triggers when a model is trained on the table (unlearn.train).';
         END IF;
+        -- CREATE [OR REPLACE] TRIGGER writes origin mode, and one of
+        -- pg_unlearn's must fire in its own: a replica row trigger in origin
+        -- mode forgot an UPDATE's rows twice, a TRUNCATE trigger not ALWAYS
+        -- misses a replicated TRUNCATE (helper h3); at every level of the
+        -- tree it was made on (a partitioned table's row triggers are cloned)
+        IF t.command_tag = 'CREATE TRIGGER' AND t.runs_forget THEN
+            PERFORM unlearn.enable_own_trigger(p.relid, t.tgname)
+            FROM (SELECT t.rel AS relid UNION SELECT relid FROM pg_partition_tree(t.rel)) p
+            WHERE EXISTS (SELECT 1 FROM pg_trigger x WHERE x.tgrelid = p.relid AND x.tgname = t.tgname);
+        END IF;
         IF t.command_tag = 'ALTER TRIGGER' AND t.runs_forget THEN
             RAISE EXCEPTION 'cannot rename pg_unlearn''s triggers on %', t.rel
                 USING ERRCODE = 'object_in_use',

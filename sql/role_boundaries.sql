@@ -241,6 +241,20 @@ DELETE FROM carol.q2 WHERE id < 1100;
 DELETE FROM carol.q WHERE id BETWEEN 2000 AND 2100;
 SELECT unlearn.trained_on('carol_q', 1001) AS deleted_from_q2_held, unlearn.trained_on('carol_q', 2003) AS deleted_from_q3_held,
        (SELECT rows_held FROM unlearn.models WHERE name = 'carol_q') = (SELECT count(*) FROM carol.q) AS holds_the_table;
+-- one of the extension's own re-created by the owner (CREATE OR REPLACE
+-- writes origin mode) fires as the extension's must, at every level: a
+-- replica row trigger in origin mode fired beside the statement trigger
+-- (a learning model's INSERTs failed), a TRUNCATE trigger not ALWAYS missed
+-- a replicated TRUNCATE
+CREATE OR REPLACE TRIGGER unlearn_replica_forget AFTER DELETE OR UPDATE ON carol.q
+    FOR EACH ROW EXECUTE FUNCTION unlearn.forget_rows();
+CREATE OR REPLACE TRIGGER unlearn_forget_truncate AFTER TRUNCATE ON carol.q
+    FOR EACH STATEMENT EXECUTE FUNCTION unlearn.forget_rows();
+SELECT tgrelid::regclass AS relation, tgname, tgenabled FROM pg_trigger
+WHERE tgname IN ('unlearn_replica_forget', 'unlearn_forget_truncate') AND tgrelid IN (SELECT relid FROM pg_partition_tree('carol.q'))
+ORDER BY 1, 2;
+DELETE FROM carol.q WHERE id BETWEEN 1100 AND 1200;
+SELECT (SELECT rows_held FROM unlearn.models WHERE name = 'carol_q') = (SELECT count(*) FROM carol.q) AS holds_the_table;
 SELECT expect_error($$CREATE TRIGGER twice AFTER DELETE ON carol.q1 REFERENCING OLD TABLE AS unlearn_old
                       FOR EACH STATEMENT EXECUTE FUNCTION unlearn.forget_rows()$$);
 RESET ROLE;

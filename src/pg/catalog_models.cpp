@@ -140,11 +140,13 @@ void refuse_models_after_snapshot(Spi &spi, Oid relation, const std::vector<Mode
 
 std::vector<int32> models_on_trees(Spi &spi, Datum relations, bool latest) {
     // the models of these tables, of their partitions, and of the tables
-    // they are partitions of (a relation dropped since has neither)
+    // they are partitions of; a partition dropped since has no ancestors
+    // any more, but its models recorded it (helper h3)
 #define UNLEARN_MODELS_ON_TREES                                                                                    \
     "SELECT m.model_id FROM unlearn.models m WHERE m.relation::oid = ANY ($1) "                                   \
     "OR m.relation IN (SELECT a.relid FROM unnest($1) r(oid), pg_partition_ancestors(r.oid::regclass) a) "        \
     "OR m.relation IN (SELECT t.relid FROM unnest($1) r(oid), pg_partition_tree(r.oid::regclass) t) "             \
+    "OR m.partitions::oid[] && $1 "                                                                              \
     "ORDER BY m.model_id"
     const std::vector<Param> params{Param{OIDARRAYOID, relations}};
     SpiResult r = latest ? spi.exec_latest(UNLEARN_MODELS_ON_TREES, params) : spi.exec(UNLEARN_MODELS_ON_TREES, params);
