@@ -6,6 +6,8 @@
 // to them, and the DDL went through as if the table had none: the model
 // then kept rows deleted later (helper h2). Such a DDL fails with 40001, as
 // a DELETE that meets such a model does (refuse_models_after_snapshot).
+#include <algorithm>
+
 #include "args.hpp"
 #include "catalog.hpp"
 #include "error.hpp"

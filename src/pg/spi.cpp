@@ -182,15 +182,6 @@ struct SpiArgs {
 }  // namespace
 
 namespace {
-// The backend's plan for a statement literal, prepared on first use and
-// generic: never planned again for the parameters' values. The statements
-// reach the extension's tables by key, through their indexes (plan_by_index;
-// a few read a catalog or expand an array), and a custom plan would choose
-// the same; yet PostgreSQL plans a statement afresh at every execution while
-// a custom plan's estimate stays below the generic one's, and it did so for
-// the states' read and the shard locks of every change (about a tenth of a
-// single-row DELETE's CPU). Statements given arrays of thousands of values
-// (lineage blocks, keys) would also copy them into every planning.
 // Whether a prepared statement changes or locks rows: any command but a
 // plain SELECT, a SELECT with a data-changing WITH, or FOR UPDATE/SHARE.
 bool plan_writes(SPIPlanPtr plan) {
@@ -207,6 +198,15 @@ bool plan_writes(SPIPlanPtr plan) {
     return false;
 }
 
+// The backend's plan for a statement literal, prepared on first use and
+// generic: never planned again for the parameters' values. The statements
+// reach the extension's tables by key, through their indexes (plan_by_index;
+// a few read a catalog or expand an array), and a custom plan would choose
+// the same; yet PostgreSQL plans a statement afresh at every execution while
+// a custom plan's estimate stays below the generic one's, and it did so for
+// the states' read and the shard locks of every change (about a tenth of a
+// single-row DELETE's CPU). Statements given arrays of thousands of values
+// (lineage blocks, keys) would also copy them into every planning.
 const KeptPlan &cached_plan(SqlText statement, std::vector<Oid> &types) {
     const char *sql = statement.c_str();
     auto &cache = plan_cache();
