@@ -79,20 +79,15 @@ UNLEARN_FUNCTION(unlearn_resync) {
     const std::string name = text_arg(fcinfo, 0, "model name");
     Spi spi;
     check_may_change_model(spi, name, "retrain it");
-    // retrained as the extension's owner: the caller must still read what
-    // the model is made of, or resync would read it for them
+    // retrained as the extension's owner, which reads every column and row:
+    // the caller must still pass train's own checks of its source (SELECT on
+    // the key, target, features and monitor_group; no row-level security for
+    // it), or resync would read for it what it may not
     const ModelMeta m = load_model(spi, name);
-    std::vector<std::string> columns = m.key_columns;
+    std::vector<std::string> columns = m.features;
     columns.push_back(m.target);
-    columns.insert(columns.end(), m.features.begin(), m.features.end());
     if (!m.options.monitor_group.empty()) columns.push_back(m.options.monitor_group);
-    require_select(m.relation, columns, "Retraining reads the model's columns; only a role that may read them can ask for it.");
-    // and every row of the table, which the extension's owner reads whatever
-    // a policy hides from the caller: refused as train refuses it
-    if (pg_call([&] { return check_enable_rls(m.relation, InvalidOid, true) == RLS_ENABLED; }))
-        throw Error(ErrorKind::FeatureNotSupported,
-                    "row-level security is enabled on \"" + relation_name(m.relation) + "\" for the current user",
-                    "Retraining reads every row of the table; resync as a role the policy does not apply to.");
+    check_source(spi, m.relation, columns);
     spi.exec_as_extension("SELECT unlearn.resync_rows($1)", {text_param(name)});
     PG_RETURN_VOID();
 }
