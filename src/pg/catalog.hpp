@@ -155,6 +155,8 @@ bool catchup_installed();
 // added): the library runs against every catalog version until ALTER
 // EXTENSION UPDATE.
 bool catalog_table_exists(const char *table);
+// That table's OID (InvalidOid when the schema has no such table).
+Oid catalog_relid(const char *table);
 
 // ---- shard state and checkpoints (catalog_state.cpp)
 

@@ -38,12 +38,14 @@ Error missing_state(const ModelMeta &m) {
 
 }  // namespace
 
-bool catalog_table_exists(const char *table) {
+Oid catalog_relid(const char *table) {
     return pg_call([&] {
         const Oid ns = get_namespace_oid("unlearn", true);
-        return OidIsValid(ns) && OidIsValid(get_relname_relid(table, ns));
+        return OidIsValid(ns) ? get_relname_relid(table, ns) : InvalidOid;
     });
 }
+
+bool catalog_table_exists(const char *table) { return OidIsValid(catalog_relid(table)); }
 
 bool deltas_installed() { return catalog_table_exists("state_delta"); }
 

@@ -15,11 +15,8 @@ using namespace unlearn::pg;
 namespace unlearn::pg {
 
 bool models_have_owner() {
-    return pg_call([] {
-        const Oid ns = get_namespace_oid("unlearn", true);
-        const Oid models = OidIsValid(ns) ? get_relname_relid("models", ns) : InvalidOid;
-        return OidIsValid(models) && get_attnum(models, "owner") != InvalidAttrNumber;
-    });
+    const Oid models = catalog_relid("models");
+    return OidIsValid(models) && pg_call([&] { return get_attnum(models, "owner") != InvalidAttrNumber; });
 }
 
 void refuse_inside_owner_code(const std::string &what) {
