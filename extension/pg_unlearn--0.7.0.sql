@@ -1875,3 +1875,68 @@ END
 $$;
 COMMENT ON FUNCTION unlearn.report(text)
     IS 'a self-contained HTML page (inline SVG): metrics over time, membership-inference ROC, group impact, shard state or certified budget, audit events; no key or value of any row';
+
+-- Readers ------------------------------------------------------------------
+
+-- A model's rows in the extension's tables (its state, lineage, vocabulary,
+-- checkpoints, pending deltas, catch-up and audit figures) are data about
+-- its table's rows. A role sees them only for the models it may read, as
+-- pg_stats shows statistics only of the columns a role may read: the
+-- model's owner, its table's owner, a superuser, or a role that may SELECT
+-- its key, target and feature columns and whom no row-level security of
+-- the table applies to. The extension's own reads and writes run as the extension's
+-- owner (the tables' owner), which the policies do not apply to.
+CREATE FUNCTION unlearn.may_read_model(owner oid, relation oid, column_attnums int2[], columns text[])
+RETURNS bool
+AS 'MODULE_PATHNAME', 'unlearn_may_read_model'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION unlearn.may_read_model(oid, oid, int2[], text[])
+    IS 'internal: may the current user read the model (member of its owner or of its table''s owner, superuser, or SELECT on every column it reads with no row-level security applying)';
+
+-- Whether a model id is still taken, whoever may read it: the audit of a
+-- dropped model stays readable (its group figures excepted).
+CREATE FUNCTION unlearn.model_id_taken(model_id int) RETURNS bool
+LANGUAGE sql STABLE PARALLEL SAFE
+SECURITY DEFINER  -- reads unlearn.models whatever the caller may read of it; answers only yes or no
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT EXISTS (SELECT 1 FROM unlearn.models m WHERE m.model_id = $1) $$;
+COMMENT ON FUNCTION unlearn.model_id_taken(int) IS 'internal: does a model of this id exist, for the audit''s policy';
+
+ALTER TABLE unlearn.models ENABLE ROW LEVEL SECURITY;
+CREATE POLICY readers ON unlearn.models FOR SELECT
+    USING (unlearn.may_read_model(owner::oid, relation::oid, column_attnums, key_columns || target || features));
+ALTER TABLE unlearn.state ENABLE ROW LEVEL SECURITY;
+CREATE POLICY readers ON unlearn.state FOR SELECT
+    USING (EXISTS (SELECT 1 FROM unlearn.models m WHERE m.model_id = state.model_id));
+ALTER TABLE unlearn.state_delta ENABLE ROW LEVEL SECURITY;
+CREATE POLICY readers ON unlearn.state_delta FOR SELECT
+    USING (EXISTS (SELECT 1 FROM unlearn.models m WHERE m.model_id = state_delta.model_id));
+ALTER TABLE unlearn.lineage_blocks ENABLE ROW LEVEL SECURITY;
+CREATE POLICY readers ON unlearn.lineage_blocks FOR SELECT
+    USING (EXISTS (SELECT 1 FROM unlearn.models m WHERE m.model_id = lineage_blocks.model_id));
+ALTER TABLE unlearn.vocabulary ENABLE ROW LEVEL SECURITY;
+CREATE POLICY readers ON unlearn.vocabulary FOR SELECT
+    USING (EXISTS (SELECT 1 FROM unlearn.models m WHERE m.model_id = vocabulary.model_id));
+ALTER TABLE unlearn.checkpoints ENABLE ROW LEVEL SECURITY;
+CREATE POLICY readers ON unlearn.checkpoints FOR SELECT
+    USING (EXISTS (SELECT 1 FROM unlearn.models m WHERE m.model_id = checkpoints.model_id));
+ALTER TABLE unlearn.catchup ENABLE ROW LEVEL SECURITY;
+CREATE POLICY readers ON unlearn.catchup FOR SELECT
+    USING (EXISTS (SELECT 1 FROM unlearn.models m WHERE m.model_id = catchup.model_id));
+-- An event of a model dropped since stays readable, and group figures
+-- (which name values of the monitor_group column) need SELECT on that
+-- column too.
+ALTER TABLE unlearn.audit ENABLE ROW LEVEL SECURITY;
+CREATE POLICY readers ON unlearn.audit FOR SELECT
+    USING (CASE WHEN coalesce(audit.details ? 'groups', false)
+                THEN EXISTS (SELECT 1 FROM unlearn.models m WHERE m.model_id = audit.model_id
+                             AND unlearn.may_read_model(m.owner::oid, m.relation::oid, NULL,
+                                                        ARRAY[coalesce(m.options->>'monitor_group', '')]))
+                ELSE EXISTS (SELECT 1 FROM unlearn.models m WHERE m.model_id = audit.model_id)
+                     OR NOT unlearn.model_id_taken(audit.model_id)
+           END);
+
+-- The views read as their reader, so that the policies apply to it.
+ALTER VIEW unlearn.catching_up SET (security_invoker = true);
+ALTER VIEW unlearn.model_summary SET (security_invoker = true);
+ALTER VIEW unlearn.lineage SET (security_invoker = true);

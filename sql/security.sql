@@ -111,8 +111,21 @@ DELETE FROM patients WHERE x > 90;
 REVOKE SELECT (ssn) ON patients FROM unlearn_analyst;
 GRANT SELECT ON unlearn.lineage, unlearn.lineage_blocks, unlearn.audit TO unlearn_analyst;
 SET ROLE unlearn_analyst;
+-- without the key the model is not the analyst's to read at all (0.7.0):
+-- nor its row, lineage, audit or state
 SELECT count(*) AS keys_seen FROM unlearn.lineage WHERE model = 'ssn_model';
+SELECT count(*) AS models_seen FROM unlearn.models WHERE name = 'ssn_model';
+SELECT count(*) AS events_seen FROM unlearn.audit WHERE model = 'ssn_model';
+SELECT count(*) AS blocks_seen FROM unlearn.lineage_blocks;
 SELECT expect_error($$SELECT unlearn.trained_on('ssn_model', 'ssn-5')$$);
+SELECT expect_error($$SELECT * FROM unlearn.group_impact('ssn_model')$$);
+RESET ROLE;
+-- with it the model is readable, but not its group figures
+GRANT SELECT (ssn) ON patients TO unlearn_analyst;
+SET ROLE unlearn_analyst;
+SELECT count(*) > 0 AS keys_seen FROM unlearn.lineage WHERE model = 'ssn_model';
+SELECT count(*) > 0 AS events_seen, count(*) FILTER (WHERE details ? 'groups') AS group_events_seen
+FROM unlearn.audit WHERE model = 'ssn_model';
 SELECT expect_error($$SELECT * FROM unlearn.group_impact('ssn_model')$$);
 RESET ROLE;
 GRANT SELECT (ssn, diagnosis) ON patients TO unlearn_analyst;
@@ -120,6 +133,7 @@ SET ROLE unlearn_analyst;
 SELECT count(*) AS keys_seen FROM unlearn.lineage WHERE model = 'ssn_model';
 SELECT unlearn.trained_on('ssn_model', 'ssn-5') IS NOT NULL AS answers;
 SELECT count(*) > 0 AS groups_seen FROM unlearn.group_impact('ssn_model');
+SELECT count(*) FILTER (WHERE details ? 'groups') > 0 AS group_events_seen FROM unlearn.audit WHERE model = 'ssn_model';
 RESET ROLE;
 SELECT unlearn.drop_model('ssn_model');
 REVOKE ALL ON unlearn.lineage, unlearn.lineage_blocks, unlearn.audit FROM unlearn_analyst;

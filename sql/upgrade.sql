@@ -58,7 +58,8 @@ DROP DATABASE unlearn_upgrade3;
 -- Every upgrade path ends at the definitions a fresh install of the default
 -- version makes (pg_unlearn--0.7.0.sql, which replays no history): the same
 -- functions, views, tables, columns, constraints, indexes, sequences, event
--- triggers, grants, comments and dumped configuration tables. Each path lists
+-- triggers, grants, comments, row-level security policies and dumped
+-- configuration tables. Each path lists
 -- its differences from the fresh install: none.
 CREATE DATABASE unlearn_paths;
 \c unlearn_paths
@@ -72,9 +73,15 @@ UNION ALL
 SELECT 'function', format('%s acl %s comment %s', pg_get_functiondef(p.oid), p.proacl, obj_description(p.oid, 'pg_proc'))
 FROM pg_proc p JOIN ns ON p.pronamespace = ns.oid
 UNION ALL
-SELECT 'relation', format('%s %s acl %s comment %s %s', c.relname, c.relkind, c.relacl, obj_description(c.oid, 'pg_class'),
-                          CASE c.relkind WHEN 'v' THEN pg_get_viewdef(c.oid) WHEN 'i' THEN pg_get_indexdef(c.oid) END)
+SELECT 'relation', format('%s %s acl %s comment %s %s row security %s options %s', c.relname, c.relkind, c.relacl,
+                          obj_description(c.oid, 'pg_class'),
+                          CASE c.relkind WHEN 'v' THEN pg_get_viewdef(c.oid) WHEN 'i' THEN pg_get_indexdef(c.oid) END,
+                          c.relrowsecurity, c.reloptions)
 FROM pg_class c JOIN ns ON c.relnamespace = ns.oid
+UNION ALL
+SELECT 'policy', format('%s on %s for %s to %s using %s check %s', pol.polname, c.relname, pol.polcmd, pol.polroles,
+                        pg_get_expr(pol.polqual, pol.polrelid), pg_get_expr(pol.polwithcheck, pol.polrelid))
+FROM pg_policy pol JOIN pg_class c ON c.oid = pol.polrelid JOIN ns ON c.relnamespace = ns.oid
 UNION ALL
 SELECT 'column', format('%s.%s %s %s not null %s default %s storage %s acl %s comment %s', c.relname, a.attnum, a.attname,
                         format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(ad.adbin, ad.adrelid),

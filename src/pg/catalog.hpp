@@ -13,6 +13,7 @@
 
 #include "lineage.hpp"
 #include "model_meta.hpp"
+#include "model_owner.hpp"
 #include "spi.hpp"
 #include "state_cache.hpp"
 
@@ -120,6 +121,8 @@ struct ModelVersion {
 ModelVersion model_version(Spi &spi, const std::string &name);
 // The source and key columns of a model by id (false: no such model).
 bool model_source(Spi &spi, int32 id, Oid *relation, std::vector<std::string> *key_columns);
+// What decides who may read a model by id (none: no such model).
+std::optional<ModelReaders> model_readers(Spi &spi, int32 id);
 void install_triggers(Spi &spi, Oid relation);
 // TRUNCATE of a partition: the model is retrained from what remains.
 void resync_or_drop(Spi &spi, const ModelMeta &m);

@@ -55,9 +55,17 @@ ModelMeta load_model(Spi &spi, const std::string &name) {
         "SELECT model_id, name, relation::oid, key_columns, target, features, algorithm, options::text, shards, "
         "lineage_buckets, version, strategy, slices FROM unlearn.models WHERE name = $1",
         {text_param(name)});
-    if (r.rows() == 0)
+    if (r.rows() == 0) {
+        // the row-level security of unlearn.models hides the models a caller
+        // may not read: say so rather than that it does not exist
+        if (model_exists(spi, name))
+            throw Error(ErrorKind::InsufficientPrivilege, "permission denied for model \"" + name + "\"",
+                        "A model is data about its table's rows: it is read by its owner, its table's owner, and roles "
+                        "that may SELECT its key, target and feature columns and whom no row-level security of the "
+                        "table applies to.");
         throw Error(ErrorKind::UndefinedObject, "model \"" + name + "\" does not exist",
-                    "SELECT name FROM unlearn.models lists the trained models.");
+                    "SELECT name FROM unlearn.models lists the models you may read.");
+    }
     return meta_from(spi, r, 0);
 }
 
@@ -96,13 +104,17 @@ std::vector<ModelMeta> models_of(Spi &spi, Oid relation, bool lock) {
 }
 
 std::optional<std::pair<Oid, Oid>> owner_and_relation(Spi &spi, const std::string &name) {
+    // Read as the extension's owner: a caller who may not read the model
+    // is told it may not change it, as for any other caller.
     // Before ALTER EXTENSION UPDATE to 0.7.0 a model has no owner column: it
     // belongs to its table's owner (as the upgrade records it), since this
     // library already writes the extension's tables as their owner for any
     // caller, a reader of a 0.6.0 catalog must not change models through it.
     SpiResult r = models_have_owner()
-                      ? spi.exec("SELECT owner::oid, relation::oid FROM unlearn.models WHERE name = $1", {text_param(name)})
-                      : spi.exec("SELECT 0::oid, relation::oid FROM unlearn.models WHERE name = $1", {text_param(name)});
+                      ? spi.exec_as_extension("SELECT owner::oid, relation::oid FROM unlearn.models WHERE name = $1",
+                                              {text_param(name)})
+                      : spi.exec_as_extension("SELECT 0::oid, relation::oid FROM unlearn.models WHERE name = $1",
+                                              {text_param(name)});
     if (r.rows() == 0) return std::nullopt;
     return std::make_pair(DatumGetObjectId(r.datum(0, 1)), DatumGetObjectId(r.datum(0, 2)));
 }
@@ -157,7 +169,8 @@ std::vector<int32> models_on_trees(Spi &spi, Datum relations, bool latest) {
 }
 
 bool model_exists(Spi &spi, const std::string &name) {
-    return spi.exec("SELECT 1 FROM unlearn.models WHERE name = $1", {text_param(name)}).rows() > 0;
+    // every model's name, not only those the caller may read: names are unique
+    return spi.exec_as_extension("SELECT 1 FROM unlearn.models WHERE name = $1", {text_param(name)}).rows() > 0;
 }
 
 void lock_model(Spi &spi, const std::string &name) {
@@ -291,6 +304,25 @@ bool model_source(Spi &spi, int32 id, Oid *relation, std::vector<std::string> *k
     *relation = DatumGetObjectId(meta.datum(0, 1));
     *key_columns = meta.text_array(0, 2);
     return true;
+}
+
+std::optional<ModelReaders> model_readers(Spi &spi, int32 id) {
+    SpiResult r = models_have_owner()
+                      ? spi.exec("SELECT owner::oid, relation::oid, column_attnums::text[], key_columns || target || "
+                                 "features FROM unlearn.models WHERE model_id = $1",
+                                 {int4_param(id)})
+                      : spi.exec("SELECT 0::oid, relation::oid, column_attnums::text[], key_columns || target || "
+                                 "features FROM unlearn.models WHERE model_id = $1",
+                                 {int4_param(id)});
+    if (r.rows() != 1) return std::nullopt;
+    ModelReaders m;
+    m.owner = DatumGetObjectId(r.datum(0, 1));
+    m.relation = DatumGetObjectId(r.datum(0, 2));
+    if (!r.is_null(0, 3)) {
+        for (const std::string &a : r.text_array(0, 3)) m.attnums.push_back(static_cast<AttrNumber>(std::stoi(a)));
+    }
+    m.columns = r.text_array(0, 4);
+    return m;
 }
 
 void install_triggers(Spi &spi, Oid relation) {

@@ -42,20 +42,16 @@ UNLEARN_FUNCTION(unlearn_lineage_entries) {
     Oid relation = InvalidOid;
     std::vector<std::string> key_names;
     std::vector<KeyColumn> cols;
-    // Keys are the table's: none for a reader who may not SELECT the key
+    // Keys are the table's: none for a reader who may not read the model
     // (no error, so that the unlearn.lineage view over every model still
     // lists the models the reader may see), nor for a model gone. The
     // function is SECURITY DEFINER, so that the reader needs no SELECT on
-    // unlearn.lineage_blocks (which holds every model's keys): the reader is
-    // the outer user.
-    bool shown = model_source(spi, m.id, &relation, &key_names);
-    try {
-        shown = shown && std::all_of(key_names.begin(), key_names.end(), [&](const std::string &c) {
-                    return may_select_column(relation, c, GetOuterUserId());
-                });
-    } catch (const Error &) {  // the table gone under a model row left behind
-        shown = false;
-    }
+    // unlearn.lineage_blocks: the reader is the outer user, and the rule is
+    // the one the policies of the extension's tables apply (may_read_model:
+    // SELECT on the columns the model reads, no row-level security hiding
+    // rows of the table from the reader).
+    const std::optional<ModelReaders> readers = model_readers(spi, m.id);
+    bool shown = readers && may_read_model(GetOuterUserId(), *readers) && model_source(spi, m.id, &relation, &key_names);
     if (shown) {
         try {
             cols = key_columns(relation, key_names);

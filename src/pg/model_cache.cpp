@@ -34,6 +34,9 @@ struct CallMemo {
     bool suboverflowed;
     TransactionId *xids;  // xip then subxip, in fn_mcxt
     size_t room;          // of xids
+    // the role it was read for: the extension's tables show a role only
+    // the models it may read (their row-level security)
+    Oid user;
     int32 id;
     int64 version;
     const CachedModel *model;  // the entry found, while cache_generation is generation
@@ -68,10 +71,10 @@ bool same_snapshot(const CallMemo *memo, Snapshot snap) {
            std::equal(snap->subxip, snap->subxip + memo->subxcnt, memo->xids + snap->xcnt);
 }
 
-// Whether the memo, fully written, is of this name and snapshot.
+// Whether the memo, fully written, is of this name, role and snapshot.
 bool memo_matches(const CallMemo *memo, const char *name, size_t len, Snapshot snap) {
     return memo && memo->model && snap && memo->name_len == len && std::memcmp(memo->name, name, len) == 0 &&
-           same_snapshot(memo, snap);
+           memo->user == GetUserId() && same_snapshot(memo, snap);
 }
 
 // The memo names the model version this statement already validated; the
@@ -135,6 +138,7 @@ const CachedModel &model_for_call(FunctionCallInfo fcinfo, const std::string &na
     memo->name_len = name.size();
     memo->generation = cache_generation;
     memo->local_changes = local_changes;
+    memo->user = GetUserId();
     memo->id = model->meta.id;
     memo->version = model->meta.version;
     memo->model = model.get();

@@ -48,6 +48,28 @@ void check_may_change_model(Spi &spi, const std::string &name, const char *actio
                     "table, or by a superuser.");
 }
 
+bool may_read_model(Oid role, const ModelReaders &m) {
+    return pg_call([&] {
+        if (role == extension_owner() || superuser_arg(role) || (OidIsValid(m.owner) && has_privs_of_role(role, m.owner)))
+            return true;
+        HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(m.relation));
+        if (!HeapTupleIsValid(tuple)) return false;
+        const Oid table_owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
+        ReleaseSysCache(tuple);
+        if (has_privs_of_role(role, table_owner)) return true;
+        if (check_enable_rls(m.relation, role, true) == RLS_ENABLED) return false;
+        if (pg_class_aclcheck(m.relation, role, ACL_SELECT) == ACLCHECK_OK) return true;
+        for (const AttrNumber att : m.attnums)
+            if (pg_attribute_aclcheck(m.relation, att, role, ACL_SELECT) != ACLCHECK_OK) return false;
+        for (const std::string &c : m.columns) {
+            const AttrNumber att = get_attnum(m.relation, c.c_str());
+            if (att == InvalidAttrNumber || pg_attribute_aclcheck(m.relation, att, role, ACL_SELECT) != ACLCHECK_OK)
+                return false;
+        }
+        return true;
+    });
+}
+
 void check_may_train_on(Oid relation) {
     pg_call([&] {
         // every table of a partition tree gets the triggers, as the caller
@@ -63,6 +85,34 @@ void check_may_train_on(Oid relation) {
 }
 
 }  // namespace unlearn::pg
+
+namespace {
+std::vector<AttrNumber> int2_array(Datum d) {
+    std::vector<AttrNumber> out;
+    pg_call([&] {
+        Datum *elems = nullptr;
+        bool *nulls = nullptr;
+        int count = 0;
+        deconstruct_array(DatumGetArrayTypeP(d), INT2OID, sizeof(int16), true, TYPALIGN_SHORT, &elems, &nulls, &count);
+        for (int i = 0; i < count; ++i)
+            if (!nulls[i]) out.push_back(DatumGetInt16(elems[i]));
+    });
+    return out;
+}
+}  // namespace
+
+// unlearn.may_read_model(owner, relation, column_attnums, columns): the
+// row-level security policies' question, for the current user (column_attnums
+// is NULL in a model row written before 0.6.0's attribute numbers).
+UNLEARN_FUNCTION(unlearn_may_read_model) {
+    ModelReaders m;
+    m.owner = PG_ARGISNULL(0) ? InvalidOid : PG_GETARG_OID(0);
+    require_arg(fcinfo, 1, "relation");
+    m.relation = PG_GETARG_OID(1);
+    if (!PG_ARGISNULL(2)) m.attnums = int2_array(PG_GETARG_DATUM(2));
+    m.columns = text_array_arg(fcinfo, 3, "columns");
+    return BoolGetDatum(may_read_model(GetUserId(), m));
+}
 
 UNLEARN_FUNCTION(unlearn_drop_model) {
     const std::string name = text_arg(fcinfo, 0, "model name");

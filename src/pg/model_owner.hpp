@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "spi.hpp"
 
@@ -24,6 +25,25 @@ void refuse_inside_owner_code(const std::string &what);
 // Training attaches the extension's triggers to the table, as CREATE
 // TRIGGER would: the caller needs TRIGGER on it (its owner has it).
 void check_may_train_on(Oid relation);
+// What decides who may read a model: its owner, its table, and the columns
+// it reads (attribute numbers, and names: the key, target and features).
+struct ModelReaders {
+    Oid owner = InvalidOid;
+    Oid relation = InvalidOid;
+    std::vector<AttrNumber> attnums;
+    std::vector<std::string> columns;
+};
+// Whether a role may read a model: its state, lineage, vocabulary,
+// checkpoints and audit figures are data about its table's rows. A member
+// of the model's owner or of its table's owner, a superuser or the
+// extension's owner may; another role only if it may SELECT every column
+// the model reads and no row-level security of the table applies to it
+// (the model holds rows a policy hides from it), as train asks of its
+// caller. Group figures (values of the monitor_group column) ask the same
+// of that column (unlearn.audit's policy). The row-level security policies of the extension's tables ask
+// this of every reader (unlearn.may_read_model); a model whose table is
+// gone is read by its owner alone.
+bool may_read_model(Oid role, const ModelReaders &m);
 // Whether unlearn.models has its owner column (0.7.0 on): the library runs
 // against every catalog version until ALTER EXTENSION UPDATE.
 bool models_have_owner();

@@ -145,6 +145,10 @@ Spi::Spi() : outer_(CurrentMemoryContext) {
         int level = NewGUCNestLevel();
         (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
                                 GUC_ACTION_SAVE, true, 0, false);
+        // the extension's tables show a reader the models it may read (their
+        // row-level security policies): a session's row_security = off would
+        // make each read fail instead
+        (void)set_config_option("row_security", "on", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
         plan_by_index();
         return level;
     });

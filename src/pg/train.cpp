@@ -92,7 +92,9 @@ struct Replacement {
 Replacement plan_replacement(Spi &spi, const TrainRequest &req) {
     Replacement r{0, req.name};
     if (!req.replace) return r;
-    SpiResult found = spi.exec("SELECT model_id FROM unlearn.models WHERE name = $1", {text_param(req.name)});
+    // every model of that name, not only one the caller may read: the check
+    // below tells a caller who may not replace it so
+    SpiResult found = spi.exec_as_extension("SELECT model_id FROM unlearn.models WHERE name = $1", {text_param(req.name)});
     if (found.rows() == 0) return r;
     check_may_change_model(spi, req.name, "replace it");
     r.old_id = found.int4(0, 1);
