@@ -731,11 +731,6 @@ CREATE TRIGGER check_model_source
     FOR EACH ROW EXECUTE FUNCTION unlearn.check_model_source();
 COMMENT ON FUNCTION unlearn.check_model_source() IS 'internal: a model row may name only columns its writer may select';
 
--- lineage_entries lists a model's keys only to a reader who may select the
--- table's key; it reads lineage_blocks itself, so that no reader needs
--- SELECT on that table, which holds every model's keys
-ALTER FUNCTION unlearn.lineage_entries(int) SECURITY DEFINER;
-
 -- Models have owners, and the extension's tables are written by the
 -- extension only: statements that change or lock their rows run as the
 -- extension's owner (Spi::exec), so a role given training needs no grant to
@@ -896,14 +891,17 @@ LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION unlearn.may_read_model(oid, oid, int2[], text[])
     IS 'internal: may the current user read the model (member of its owner or of its table''s owner, superuser, or SELECT on every column it reads with no row-level security applying)';
 
--- Whether a model id is still taken, whoever may read it: the audit of a
--- dropped model stays readable (its group figures excepted).
-CREATE FUNCTION unlearn.model_id_taken(model_id int) RETURNS bool
+-- Whether an audit event's model is still there, under its id or its name
+-- (resync, replace and the event triggers' retrains give a model a new id
+-- under the same name), whoever may read it: the audit of a model dropped
+-- since stays readable (its group figures excepted); that of a model still
+-- there is its readers' only.
+CREATE FUNCTION unlearn.model_taken(model_id int, model text) RETURNS bool
 LANGUAGE sql STABLE PARALLEL SAFE
 SECURITY DEFINER  -- reads unlearn.models whatever the caller may read of it; answers only yes or no
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT EXISTS (SELECT 1 FROM unlearn.models m WHERE m.model_id = $1) $$;
-COMMENT ON FUNCTION unlearn.model_id_taken(int) IS 'internal: does a model of this id exist, for the audit''s policy';
+AS $$ SELECT EXISTS (SELECT 1 FROM unlearn.models m WHERE m.model_id = $1 OR m.name = $2) $$;
+COMMENT ON FUNCTION unlearn.model_taken(int, text) IS 'internal: is a model of this id or name there, for the audit''s policy';
 
 ALTER TABLE unlearn.models ENABLE ROW LEVEL SECURITY;
 CREATE POLICY readers ON unlearn.models FOR SELECT
@@ -926,17 +924,19 @@ CREATE POLICY readers ON unlearn.checkpoints FOR SELECT
 ALTER TABLE unlearn.catchup ENABLE ROW LEVEL SECURITY;
 CREATE POLICY readers ON unlearn.catchup FOR SELECT
     USING (EXISTS (SELECT 1 FROM unlearn.models m WHERE m.model_id = catchup.model_id));
--- An event of a model dropped since stays readable, and group figures
--- (which name values of the monitor_group column) need SELECT on that
--- column too.
+-- An event belongs to the model of its id or, after a retrain under the
+-- same name (a new id), of its name; one whose model is gone stays
+-- readable. Group figures (values of the monitor_group column) need SELECT
+-- on that column too, and the model of the event's own id: a name can pass
+-- to another role's model on another table once the first is dropped.
 ALTER TABLE unlearn.audit ENABLE ROW LEVEL SECURITY;
 CREATE POLICY readers ON unlearn.audit FOR SELECT
     USING (CASE WHEN coalesce(audit.details ? 'groups', false)
                 THEN EXISTS (SELECT 1 FROM unlearn.models m WHERE m.model_id = audit.model_id
                              AND unlearn.may_read_model(m.owner::oid, m.relation::oid, NULL,
                                                         ARRAY[coalesce(m.options->>'monitor_group', '')]))
-                ELSE EXISTS (SELECT 1 FROM unlearn.models m WHERE m.model_id = audit.model_id)
-                     OR NOT unlearn.model_id_taken(audit.model_id)
+                ELSE EXISTS (SELECT 1 FROM unlearn.models m WHERE m.model_id = audit.model_id OR m.name = audit.model)
+                     OR NOT unlearn.model_taken(audit.model_id, audit.model)
            END);
 
 -- The views read as their reader, so that the policies apply to it.

@@ -678,11 +678,14 @@ CREATE FUNCTION unlearn.lineage_entries(model_id int)
 RETURNS TABLE (key text, shard int, slice int, role text)
 AS 'MODULE_PATHNAME', 'unlearn_lineage_entries'
 LANGUAGE C STABLE
-SECURITY DEFINER  -- reads lineage_blocks for a reader who may select the table's key, and for no other
 SET search_path = pg_catalog, pg_temp;
 
--- Lineage shows keys: a role sees the rows of the models whose table's key
--- it may SELECT, as it would see them in the table.
+-- Lineage shows keys: a role sees the rows of the models it may read
+-- (unlearn.may_read_model), as it would see them in the table.
+-- lineage_entries decides for the current user (not SECURITY DEFINER: the
+-- session's user would be the wrong one inside another role's code) and
+-- reads the blocks as the extension's owner, so that a reader needs no
+-- SELECT on unlearn.lineage_blocks.
 CREATE VIEW unlearn.lineage AS
 SELECT m.name AS model, l.key, l.shard, l.slice, l.role
 FROM unlearn.models m, LATERAL unlearn.lineage_entries(m.model_id) l
@@ -1893,14 +1896,17 @@ LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION unlearn.may_read_model(oid, oid, int2[], text[])
     IS 'internal: may the current user read the model (member of its owner or of its table''s owner, superuser, or SELECT on every column it reads with no row-level security applying)';
 
--- Whether a model id is still taken, whoever may read it: the audit of a
--- dropped model stays readable (its group figures excepted).
-CREATE FUNCTION unlearn.model_id_taken(model_id int) RETURNS bool
+-- Whether an audit event's model is still there, under its id or its name
+-- (resync, replace and the event triggers' retrains give a model a new id
+-- under the same name), whoever may read it: the audit of a model dropped
+-- since stays readable (its group figures excepted); that of a model still
+-- there is its readers' only.
+CREATE FUNCTION unlearn.model_taken(model_id int, model text) RETURNS bool
 LANGUAGE sql STABLE PARALLEL SAFE
 SECURITY DEFINER  -- reads unlearn.models whatever the caller may read of it; answers only yes or no
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT EXISTS (SELECT 1 FROM unlearn.models m WHERE m.model_id = $1) $$;
-COMMENT ON FUNCTION unlearn.model_id_taken(int) IS 'internal: does a model of this id exist, for the audit''s policy';
+AS $$ SELECT EXISTS (SELECT 1 FROM unlearn.models m WHERE m.model_id = $1 OR m.name = $2) $$;
+COMMENT ON FUNCTION unlearn.model_taken(int, text) IS 'internal: is a model of this id or name there, for the audit''s policy';
 
 ALTER TABLE unlearn.models ENABLE ROW LEVEL SECURITY;
 CREATE POLICY readers ON unlearn.models FOR SELECT
@@ -1923,17 +1929,19 @@ CREATE POLICY readers ON unlearn.checkpoints FOR SELECT
 ALTER TABLE unlearn.catchup ENABLE ROW LEVEL SECURITY;
 CREATE POLICY readers ON unlearn.catchup FOR SELECT
     USING (EXISTS (SELECT 1 FROM unlearn.models m WHERE m.model_id = catchup.model_id));
--- An event of a model dropped since stays readable, and group figures
--- (which name values of the monitor_group column) need SELECT on that
--- column too.
+-- An event belongs to the model of its id or, after a retrain under the
+-- same name (a new id), of its name; one whose model is gone stays
+-- readable. Group figures (values of the monitor_group column) need SELECT
+-- on that column too, and the model of the event's own id: a name can pass
+-- to another role's model on another table once the first is dropped.
 ALTER TABLE unlearn.audit ENABLE ROW LEVEL SECURITY;
 CREATE POLICY readers ON unlearn.audit FOR SELECT
     USING (CASE WHEN coalesce(audit.details ? 'groups', false)
                 THEN EXISTS (SELECT 1 FROM unlearn.models m WHERE m.model_id = audit.model_id
                              AND unlearn.may_read_model(m.owner::oid, m.relation::oid, NULL,
                                                         ARRAY[coalesce(m.options->>'monitor_group', '')]))
-                ELSE EXISTS (SELECT 1 FROM unlearn.models m WHERE m.model_id = audit.model_id)
-                     OR NOT unlearn.model_id_taken(audit.model_id)
+                ELSE EXISTS (SELECT 1 FROM unlearn.models m WHERE m.model_id = audit.model_id OR m.name = audit.model)
+                     OR NOT unlearn.model_taken(audit.model_id, audit.model)
            END);
 
 -- The views read as their reader, so that the policies apply to it.

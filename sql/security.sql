@@ -161,7 +161,8 @@ SELECT expect_error($$SELECT * FROM unlearn.feature_injection_test('mal2.fi', 'y
 SELECT rolsuper FROM pg_roles WHERE rolname = 'unlearn_mal';
 DROP SCHEMA mal2 CASCADE;
 
--- the group-impact WARNING goes to whoever deletes: it names the group only
+-- the group-impact WARNING goes to whoever deletes: it gives its figures
+-- only to a role that may read the model (0.7.0), and names the group only
 -- to a role that may read the group column
 CREATE TABLE grp_t (id int PRIMARY KEY, grp text, x float8, y float8);
 INSERT INTO grp_t SELECT i, CASE WHEN i % 3 = 0 THEN 'secret-A' ELSE 'secret-B' END, i % 11,
@@ -171,10 +172,15 @@ SELECT rows_trained FROM unlearn.train('grp_m', 'grp_t', 'y', ARRAY['x'], 'ridge
 CREATE ROLE unlearn_deleter;
 GRANT DELETE, SELECT (id) ON grp_t TO unlearn_deleter;
 SET ROLE unlearn_deleter;
+DELETE FROM grp_t WHERE id % 3 = 0 AND id > 60;
+RESET ROLE;
+GRANT SELECT (x, y) ON grp_t TO unlearn_deleter;
+SET ROLE unlearn_deleter;
 DELETE FROM grp_t WHERE id % 3 = 0 AND id > 30;
 RESET ROLE;
 DELETE FROM grp_t WHERE id % 3 = 0 AND id > 10;
 SELECT unlearn.drop_model('grp_m');
+REVOKE ALL ON grp_t FROM unlearn_deleter;
 DROP TABLE grp_t;
 DROP ROLE unlearn_deleter;
 DROP ROLE unlearn_mal;

@@ -170,7 +170,8 @@ double metric(const ModelMeta &m, const GroupMetric &g) {
 
 // Per group: rows, metric before and after; a WARNING for each group whose
 // metric worsens past the threshold (accuracy in points, RMSE relatively).
-std::string group_figures(const ModelMeta &m, const FittedModel &before, const FittedModel &after, const HoldoutSample &h) {
+std::string group_figures(Spi &spi, const ModelMeta &m, const FittedModel &before, const FittedModel &after,
+                          const HoldoutSample &h) {
     const bool accuracy = is_classifier(m.algorithm);
     const std::vector<std::string> labels = pooled_labels(h.group);
     std::map<std::string, GroupMetric> b = per_group(m, before, h, labels), a = per_group(m, after, h, labels);
@@ -183,10 +184,13 @@ std::string group_figures(const ModelMeta &m, const FittedModel &before, const F
         named.emplace_back(l == h.labels.end() ? kv.first : l->second, kv.first);
     }
     std::sort(named.begin(), named.end());
-    // The WARNING goes to whoever deleted, who may not read the group column:
-    // it names the group only to a role that may (the trigger runs as the
-    // extension's owner; the outer user is the one who deleted)
-    std::optional<bool> may_name;  // asked only when a WARNING is due
+    // The WARNING goes to the session that deleted, whose role may not read
+    // the model, or its group column: its figures go only to a role that
+    // may read the model, the group's name only to one that may read the
+    // column (the trigger runs as the extension's owner; the session's role,
+    // GetOuterUserId, is the one the message reaches)
+    std::optional<bool> may_read, may_name;  // asked only when a WARNING is due
+    bool warned_without_figures = false;
     for (const auto &[name, id] : named) {
         const GroupMetric &after_group = a[id];
         const double mb = metric(m, b[id]), ma = metric(m, after_group);
@@ -196,6 +200,23 @@ std::string group_figures(const ModelMeta &m, const FittedModel &before, const F
                 ", \"after\": " + json_number(ma) + "}";
         first = false;
         if (worse > m.options.impact_warning) {
+            if (!may_read) {
+                const std::optional<ModelReaders> readers = model_readers(spi, m.id);
+                may_read = readers && may_read_model(GetOuterUserId(), *readers);
+            }
+            if (!*may_read) {
+                if (warned_without_figures) continue;  // one such WARNING: it says nothing per group
+                warned_without_figures = true;
+                const std::string msg = "forgetting rows changed model \"" + m.name + "\": " +
+                                        (accuracy ? "accuracy" : "RMSE") + " of a group on holdout rows worsened past " +
+                                        "options.impact_warning";
+                pg_call([&] {
+                    ereport(WARNING, (errmsg("%s", msg.c_str()),
+                                      errhint("The model's readers see every group in unlearn.group_impact('%s').",
+                                              m.name.c_str())));
+                });
+                continue;
+            }
             if (!may_name) may_name = may_select_column(m.relation, m.options.monitor_group, GetOuterUserId());
             const std::string msg = "forgetting rows changed model \"" + m.name + "\": " + (accuracy ? "accuracy" : "RMSE") +
                                     " of " + (*may_name ? "group \"" + name + "\"" : std::string("a group")) + " (" +
@@ -272,7 +293,7 @@ std::string figures(Spi &spi, const ModelMeta &m, const std::vector<ShardState> 
     }
     if (groups && h.x.rows() > 0 && static_cast<Eigen::Index>(h.group.size()) == h.x.rows()) {
         FittedModel fit_before = fit_meta(m, before);
-        if (fit_before.rows() > 0) json += (json.empty() ? "" : ", ") + group_figures(m, fit_before, fit_after, h);
+        if (fit_before.rows() > 0) json += (json.empty() ? "" : ", ") + group_figures(spi, m, fit_before, fit_after, h);
     }
     return json;
 }

@@ -45,13 +45,15 @@ UNLEARN_FUNCTION(unlearn_lineage_entries) {
     // Keys are the table's: none for a reader who may not read the model
     // (no error, so that the unlearn.lineage view over every model still
     // lists the models the reader may see), nor for a model gone. The
-    // function is SECURITY DEFINER, so that the reader needs no SELECT on
-    // unlearn.lineage_blocks: the reader is the outer user, and the rule is
-    // the one the policies of the extension's tables apply (may_read_model:
-    // SELECT on the columns the model reads, no row-level security hiding
-    // rows of the table from the reader).
+    // reader is the current user: the function is not SECURITY DEFINER,
+    // since the session's user (GetOuterUserId) is not the one calling when
+    // another role's code calls it (a SECURITY DEFINER function, an index
+    // expression run by ANALYZE or autovacuum). Once the reader's right is
+    // checked, the model and its blocks are read as the extension's owner,
+    // so the reader needs no SELECT on unlearn.lineage_blocks.
+    const SpiReadsAsExtension as_extension;
     const std::optional<ModelReaders> readers = model_readers(spi, m.id);
-    bool shown = readers && may_read_model(GetOuterUserId(), *readers) && model_source(spi, m.id, &relation, &key_names);
+    bool shown = readers && may_read_model(GetUserId(), *readers) && model_source(spi, m.id, &relation, &key_names);
     if (shown) {
         try {
             cols = key_columns(relation, key_names);

@@ -275,10 +275,17 @@ SpiResult execute(SPIPlanPtr plan, SpiArgs &args, long limit, Snapshot snapshot)
 }
 }  // namespace
 
+namespace {
+int reads_as_extension = 0;  // SpiReadsAsExtension scopes open
+}  // namespace
+
+SpiReadsAsExtension::SpiReadsAsExtension() { ++reads_as_extension; }
+SpiReadsAsExtension::~SpiReadsAsExtension() { --reads_as_extension; }  // on the error path too
+
 SpiResult Spi::exec(SqlText sql, const std::vector<Param> &params, long limit) {
     SpiArgs args(params);
     const KeptPlan &kept = cached_plan(sql, args.types);
-    if (!kept.writes) return execute(kept.plan, args, limit, one_snapshot);
+    if (!kept.writes && reads_as_extension == 0) return execute(kept.plan, args, limit, one_snapshot);
     AsExtensionOwner owner;
     return execute(kept.plan, args, limit, one_snapshot);
 }

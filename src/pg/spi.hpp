@@ -96,6 +96,18 @@ private:
     Snapshot outer_;
 };
 
+// Within its scope the extension's statements (Spi::exec) run as the
+// extension's owner, reads included: for a reader whose right to what is
+// read was checked first (lineage_entries shows a model's keys to a reader
+// who may read the model, without SELECT on unlearn.lineage_blocks).
+class SpiReadsAsExtension {
+public:
+    SpiReadsAsExtension();
+    ~SpiReadsAsExtension();
+    SpiReadsAsExtension(const SpiReadsAsExtension &) = delete;
+    SpiReadsAsExtension &operator=(const SpiReadsAsExtension &) = delete;
+};
+
 class Spi {
 public:
     Spi();
