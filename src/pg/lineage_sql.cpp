@@ -51,16 +51,22 @@ UNLEARN_FUNCTION(unlearn_lineage_entries) {
     // expression run by ANALYZE or autovacuum). Once the reader's right is
     // checked, the model and its blocks are read as the extension's owner,
     // so the reader needs no SELECT on unlearn.lineage_blocks.
-    const SpiReadsAsExtension as_extension;
-    const std::optional<ModelReaders> readers = model_readers(spi, m.id);
-    bool shown = readers && may_read_model(GetUserId(), *readers) && model_source(spi, m.id, &relation, &key_names);
+    std::map<int32, LineageBlock> blocks;
+    bool shown = false;
+    {
+        // only the extension's own reads in this scope: the keys are shown
+        // (their types' output functions) after it
+        const SpiReadsAsExtension as_extension;
+        const std::optional<ModelReaders> readers = model_readers(spi, m.id);
+        shown = readers && may_read_model(GetUserId(), *readers) && model_source(spi, m.id, &relation, &key_names);
+        if (shown) blocks = load_all_blocks(spi, m);
+    }
     if (shown) {
         try {
             cols = key_columns(relation, key_names);
         } catch (const Error &) {  // a key column dropped or retyped since: keys show as bytes
         }
     }
-    auto blocks = shown ? load_all_blocks(spi, m) : decltype(load_all_blocks(spi, m)){};
     const PgMemoryContextSwitch to_caller(spi.outer());
     pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
     auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
