@@ -194,6 +194,12 @@ AS $$
 $$;
 COMMENT ON FUNCTION unlearn.key_types_now(unlearn.models) IS 'internal: the declared types of a model''s key columns, recorded to notice a retyped key';
 
+-- The monitor_group column by attribute number, as column_attnums holds
+-- the others: a rename is followed, and a column given the old name later
+-- is not taken for it.
+ALTER TABLE unlearn.models ADD COLUMN monitor_attnum int2;
+COMMENT ON COLUMN unlearn.models.monitor_attnum IS 'attribute number of the options.monitor_group column, which renames follow';
+
 CREATE OR REPLACE FUNCTION unlearn.record_attnums(rel regclass) RETURNS void
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
@@ -202,7 +208,12 @@ AS $$
     SET column_attnums = (SELECT array_agg(a.attnum ORDER BY c.ord)
                           FROM unnest(m.key_columns || m.target || m.features) WITH ORDINALITY AS c(name, ord)
                           JOIN pg_attribute a ON a.attrelid = m.relation AND a.attname = c.name AND NOT a.attisdropped),
-        key_types = unlearn.key_types_now(m)
+        key_types = unlearn.key_types_now(m),
+        -- kept when the column is gone (sql_drop runs this before
+        -- on_alter_table, which then takes the option away)
+        monitor_attnum = coalesce((SELECT a.attnum FROM pg_attribute a
+                                   WHERE a.attrelid = m.relation AND a.attname = m.options->>'monitor_group'
+                                     AND NOT a.attisdropped), m.monitor_attnum)
     WHERE m.relation = rel
 $$;
 SELECT unlearn.record_attnums(relation) FROM (SELECT DISTINCT relation FROM unlearn.models) r;
@@ -229,6 +240,7 @@ DECLARE
     numeric_types regtype[] := ARRAY['int2', 'int4', 'int8', 'float4', 'float8', 'numeric', 'bool']::regtype[];
     target_type regtype;
     f text;
+    dropped bool;
     n int;
     rewritten oid[] := string_to_array(nullif(current_setting('unlearn.rewritten', true), ''), ',')::oid[];
 BEGIN
@@ -259,6 +271,22 @@ BEGIN
                 WHERE v.model_id = m.model_id AND v.feature = m.features[u.i] AND m.features[u.i] <> names[n + 1 + u.i];
                 UPDATE unlearn.vocabulary v SET feature = names[n + 1]
                 WHERE v.model_id = m.model_id AND v.feature = m.target AND m.target <> names[n + 1];
+            END IF;
+            -- the monitor_group column is followed by its attribute number
+            -- too: renamed, the option follows it; dropped, the option goes
+            -- (group figures stop). A column given its old name later is
+            -- another column, whose readers must not read the figures of
+            -- the first (the audit's policy asks for SELECT on the option's
+            -- column).
+            IF m.monitor_attnum IS NOT NULL AND m.options ? 'monitor_group' THEN
+                SELECT a.attname, a.attisdropped INTO f, dropped
+                FROM pg_attribute a WHERE a.attrelid = m.relation AND a.attnum = m.monitor_attnum;
+                IF NOT FOUND OR dropped THEN
+                    UPDATE unlearn.models SET options = options - 'monitor_group' WHERE model_id = m.model_id;
+                ELSIF f <> m.options->>'monitor_group' THEN
+                    UPDATE unlearn.models SET options = jsonb_set(options, '{monitor_group}', to_jsonb(f))
+                    WHERE model_id = m.model_id;
+                END IF;
             END IF;
             SELECT * INTO m FROM unlearn.models WHERE model_id = m.model_id;
             target_type := (SELECT unlearn.base_type(atttypid) FROM pg_attribute WHERE attrelid = m.relation AND attname = m.target);
@@ -741,6 +769,10 @@ ALTER TABLE unlearn.models ADD COLUMN owner regrole;
 UPDATE unlearn.models m SET owner = c.relowner::regrole FROM pg_class c WHERE c.oid = m.relation;
 ALTER TABLE unlearn.models ALTER COLUMN owner SET NOT NULL;
 COMMENT ON COLUMN unlearn.models.owner IS 'the role that trained the model: it, the owner of the table or a superuser may drop, retrain or replace it (the extension''s tables are written by the extension only, as its owner)';
+-- The ids a model replaced on its table under its name: the audit of a
+-- model follows it across retrains (unlearn.audit's policy).
+ALTER TABLE unlearn.models ADD COLUMN replaces int[];
+COMMENT ON COLUMN unlearn.models.replaces IS 'ids of the models this one replaced on its table under its name (resync, replace, the event triggers'' retrains): their audit events are its';
 
 REVOKE ALL ON FUNCTION unlearn.drop_model_rows(text) FROM PUBLIC;
 COMMENT ON FUNCTION unlearn.drop_model_rows(text) IS 'internal: drop_model''s body, run as the extension''s owner once the caller may drop the model';
@@ -763,8 +795,9 @@ BEGIN
     END IF;
     DELETE FROM unlearn.models WHERE model_id = m.model_id;
     PERFORM unlearn.train(m.name, m.relation, m.target, m.features, m.algorithm, m.strategy, m.shards, m.slices, m.options);
-    -- trained as the extension's owner: the model keeps its owner
-    UPDATE unlearn.models SET owner = m.owner WHERE name = model;
+    -- trained as the extension's owner: the model keeps its owner, and the
+    -- audit of the model it replaces (unlearn.audit's policy)
+    UPDATE unlearn.models SET owner = m.owner, replaces = coalesce(m.replaces, '{}') || m.model_id WHERE name = model;
     INSERT INTO unlearn.audit (event, model_id, model, rows, method, shards, duration_ms)
     SELECT 'resync', model_id, name, rows_held, 'retrain from table', '{}', 0 FROM unlearn.models WHERE name = model;
 END
@@ -891,17 +924,18 @@ LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION unlearn.may_read_model(oid, oid, int2[], text[])
     IS 'internal: may the current user read the model (member of its owner or of its table''s owner, superuser, or SELECT on every column it reads with no row-level security applying)';
 
--- Whether an audit event's model is still there, under its id or its name
--- (resync, replace and the event triggers' retrains give a model a new id
--- under the same name), whoever may read it: the audit of a model dropped
--- since stays readable (its group figures excepted); that of a model still
--- there is its readers' only.
-CREATE FUNCTION unlearn.model_taken(model_id int, model text) RETURNS bool
+-- Whether an audit event's model is still there, under its id or as the
+-- model that replaced it on the same table (resync, replace and the event
+-- triggers' retrains give a model a new id: unlearn.models.replaces),
+-- whoever may read it: the audit of a model dropped since stays readable
+-- (its group figures excepted); that of a model still there is its
+-- readers' only.
+CREATE FUNCTION unlearn.model_taken(model_id int) RETURNS bool
 LANGUAGE sql STABLE PARALLEL SAFE
 SECURITY DEFINER  -- reads unlearn.models whatever the caller may read of it; answers only yes or no
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT EXISTS (SELECT 1 FROM unlearn.models m WHERE m.model_id = $1 OR m.name = $2) $$;
-COMMENT ON FUNCTION unlearn.model_taken(int, text) IS 'internal: is a model of this id or name there, for the audit''s policy';
+AS $$ SELECT EXISTS (SELECT 1 FROM unlearn.models m WHERE m.model_id = $1 OR $1 = ANY (m.replaces)) $$;
+COMMENT ON FUNCTION unlearn.model_taken(int) IS 'internal: is the model of this id, or one that replaced it, there, for the audit''s policy';
 
 ALTER TABLE unlearn.models ENABLE ROW LEVEL SECURITY;
 CREATE POLICY readers ON unlearn.models FOR SELECT
@@ -924,19 +958,19 @@ CREATE POLICY readers ON unlearn.checkpoints FOR SELECT
 ALTER TABLE unlearn.catchup ENABLE ROW LEVEL SECURITY;
 CREATE POLICY readers ON unlearn.catchup FOR SELECT
     USING (EXISTS (SELECT 1 FROM unlearn.models m WHERE m.model_id = catchup.model_id));
--- An event belongs to the model of its id or, after a retrain under the
--- same name (a new id), of its name; one whose model is gone stays
--- readable. Group figures (values of the monitor_group column) need SELECT
--- on that column too, and the model of the event's own id: a name can pass
--- to another role's model on another table once the first is dropped.
+-- An event belongs to the model of its id or to the model that replaced
+-- it on the same table; one whose model is gone stays readable, without
+-- its group figures. Group figures (values of the monitor_group column)
+-- need SELECT on that column too.
 ALTER TABLE unlearn.audit ENABLE ROW LEVEL SECURITY;
 CREATE POLICY readers ON unlearn.audit FOR SELECT
     USING (CASE WHEN coalesce(audit.details ? 'groups', false)
-                THEN EXISTS (SELECT 1 FROM unlearn.models m WHERE m.model_id = audit.model_id
-                             AND unlearn.may_read_model(m.owner::oid, m.relation::oid, NULL,
-                                                        ARRAY[coalesce(m.options->>'monitor_group', '')]))
-                ELSE EXISTS (SELECT 1 FROM unlearn.models m WHERE m.model_id = audit.model_id OR m.name = audit.model)
-                     OR NOT unlearn.model_taken(audit.model_id, audit.model)
+                THEN EXISTS (SELECT 1 FROM unlearn.models m
+                             WHERE (m.model_id = audit.model_id OR audit.model_id = ANY (m.replaces))
+                               AND unlearn.may_read_model(m.owner::oid, m.relation::oid, NULL,
+                                                          ARRAY[coalesce(m.options->>'monitor_group', '')]))
+                ELSE EXISTS (SELECT 1 FROM unlearn.models m WHERE m.model_id = audit.model_id OR audit.model_id = ANY (m.replaces))
+                     OR NOT unlearn.model_taken(audit.model_id)
            END);
 
 -- The views read as their reader, so that the policies apply to it.

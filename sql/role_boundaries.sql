@@ -386,6 +386,18 @@ RESET ROLE;
 SET ROLE unlearn_ben;
 SELECT event, rows FROM unlearn.audit WHERE model = 'ann_sisa' ORDER BY event_id;
 RESET ROLE;
+-- and stays so when another role takes its name for a model of its own
+CREATE TABLE ben_t (id int PRIMARY KEY, x float8, label int);
+INSERT INTO ben_t SELECT i, i % 5, (i % 5 > 2)::int FROM generate_series(1, 40) i;
+ALTER TABLE ben_t OWNER TO unlearn_ben;
+SET ROLE unlearn_ben;
+SELECT rows_trained FROM unlearn.train('ann_sisa', 'ben_t', 'label', ARRAY['x'], 'naive_bayes');
+RESET ROLE;
+SET ROLE unlearn_ann;
+SELECT event, rows FROM unlearn.audit WHERE model = 'ann_sisa' ORDER BY event_id;
+RESET ROLE;
+SELECT unlearn.drop_model('ann_sisa');
+DROP TABLE ben_t;
 SELECT unlearn.drop_model('ann_nb');
 DROP SCHEMA ann CASCADE;
 REVOKE ALL ON ALL TABLES IN SCHEMA unlearn FROM unlearn_ann, unlearn_ben, unlearn_cy;

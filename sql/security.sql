@@ -135,6 +135,13 @@ SELECT unlearn.trained_on('ssn_model', 'ssn-5') IS NOT NULL AS answers;
 SELECT count(*) > 0 AS groups_seen FROM unlearn.group_impact('ssn_model');
 SELECT count(*) FILTER (WHERE details ? 'groups') > 0 AS group_events_seen FROM unlearn.audit WHERE model = 'ssn_model';
 RESET ROLE;
+-- a retrain gives the model a new id: its earlier events, group figures
+-- included, stay its readers' (unlearn.models.replaces)
+SELECT unlearn.resync('ssn_model');
+SET ROLE unlearn_analyst;
+SELECT count(*) FILTER (WHERE details ? 'groups') > 0 AS group_events_seen_after_resync,
+       count(DISTINCT model_id) AS model_ids FROM unlearn.audit WHERE model = 'ssn_model';
+RESET ROLE;
 SELECT unlearn.drop_model('ssn_model');
 REVOKE ALL ON unlearn.lineage, unlearn.lineage_blocks, unlearn.audit FROM unlearn_analyst;
 REVOKE ALL ON patients FROM unlearn_analyst;
@@ -179,6 +186,27 @@ SET ROLE unlearn_deleter;
 DELETE FROM grp_t WHERE id % 3 = 0 AND id > 30;
 RESET ROLE;
 DELETE FROM grp_t WHERE id % 3 = 0 AND id > 10;
+-- the monitor_group column is followed by attribute number (0.7.0): renamed,
+-- the option follows it, and a new column given the old name (readable by
+-- the deleter) does not open the figures of the first; dropped, the option
+-- goes and a retrain still works (helper h5: the figures of grp leaked to a
+-- reader of the new column, and a retrain dropped the model)
+ALTER TABLE grp_t RENAME COLUMN grp TO grp_secret;
+ALTER TABLE grp_t ADD COLUMN grp text DEFAULT 'everyone';
+GRANT SELECT (grp) ON grp_t TO unlearn_deleter;
+GRANT USAGE ON SCHEMA unlearn TO unlearn_deleter;
+GRANT SELECT ON unlearn.audit, unlearn.models TO unlearn_deleter;
+SELECT options->>'monitor_group' AS monitor_group FROM unlearn.models WHERE name = 'grp_m';
+SET ROLE unlearn_deleter;
+SELECT count(*) > 0 AS events_seen, count(*) FILTER (WHERE details ? 'groups') AS group_events_seen
+FROM unlearn.audit WHERE model = 'grp_m';
+RESET ROLE;
+ALTER TABLE grp_t DROP COLUMN grp_secret;
+SELECT options ? 'monitor_group' AS still_grouped FROM unlearn.models WHERE name = 'grp_m';
+SELECT unlearn.resync('grp_m');
+SELECT check_name, passed FROM unlearn.verify('grp_m') WHERE NOT passed;
+REVOKE ALL ON unlearn.audit, unlearn.models FROM unlearn_deleter;
+REVOKE ALL ON SCHEMA unlearn FROM unlearn_deleter;
 SELECT unlearn.drop_model('grp_m');
 REVOKE ALL ON grp_t FROM unlearn_deleter;
 DROP TABLE grp_t;

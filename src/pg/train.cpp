@@ -113,6 +113,12 @@ int32 drop_replaced(Spi &spi, const std::string &name, int32 new_id) {
         // at the start (dropped meanwhile, and another role's trained under
         // its name), and it is dropped as the extension's owner
         check_may_change_model(spi, name, "replace it");
+        // on the same table the new model takes the old one's audit with its
+        // name (unlearn.audit's policy); a 0.6.0 catalog has no such column
+        if (models_have_owner())
+            spi.exec("UPDATE unlearn.models n SET replaces = coalesce(o.replaces, '{}') || o.model_id "
+                     "FROM unlearn.models o WHERE n.model_id = $1 AND o.model_id = $2 AND o.relation = n.relation",
+                     {int4_param(new_id), int4_param(id)});
         spi.exec_as_extension("SELECT unlearn.drop_model($1)", {text_param(name)});
         spi.exec("UPDATE unlearn.audit SET method = 'replace' WHERE event_id = currval('unlearn.audit_event_id_seq')");
     }
