@@ -257,8 +257,14 @@ BEGIN
             n := cardinality(m.key_columns);
             -- attribute numbers recorded before a forget_feature no longer line
             -- up with the features: they are re-recorded below, not followed
+            -- followed only when a recorded name is gone (a rename): after a
+            -- restore the numbers are the dumped table's, and the names,
+            -- which all still exist, are the ones to trust
             IF cardinality(m.column_attnums) = n + 1 + cardinality(m.features)
-               AND cardinality(names) = cardinality(m.column_attnums) THEN
+               AND cardinality(names) = cardinality(m.column_attnums)
+               AND EXISTS (SELECT 1 FROM unnest(m.key_columns || m.target || m.features) AS recorded(col)
+                           WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a
+                                             WHERE a.attrelid = m.relation AND a.attname = recorded.col AND NOT a.attisdropped)) THEN
                 UPDATE unlearn.models
                 SET key_columns = names[1:n], target = names[n + 1], features = names[n + 2:]
                 WHERE model_id = m.model_id
@@ -273,12 +279,14 @@ BEGIN
                 WHERE v.model_id = m.model_id AND v.feature = m.target AND m.target <> names[n + 1];
             END IF;
             -- the monitor_group column is followed by its attribute number
-            -- too: renamed, the option follows it; dropped, the option goes
-            -- (group figures stop). A column given its old name later is
+            -- too, once its name is gone: renamed, the option follows it;
+            -- dropped, the option goes (group figures stop). A column given its old name later is
             -- another column, whose readers must not read the figures of
             -- the first (the audit's policy asks for SELECT on the option's
             -- column).
-            IF m.monitor_attnum IS NOT NULL AND m.options ? 'monitor_group' THEN
+            IF m.monitor_attnum IS NOT NULL AND m.options ? 'monitor_group'
+               AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = m.relation
+                               AND a.attname = m.options->>'monitor_group' AND NOT a.attisdropped) THEN
                 SELECT a.attname, a.attisdropped INTO f, dropped
                 FROM pg_attribute a WHERE a.attrelid = m.relation AND a.attnum = m.monitor_attnum;
                 IF NOT FOUND OR dropped THEN
