@@ -384,7 +384,8 @@ SET ROLE unlearn_ann;
 SELECT unlearn.drop_model('ann_sisa');
 RESET ROLE;
 SET ROLE unlearn_ben;
-SELECT event, rows FROM unlearn.audit WHERE model = 'ann_sisa' ORDER BY event_id;
+-- (the background worker's catch-up events, as many as it ran before the drop, left out)
+SELECT event FROM unlearn.audit WHERE model = 'ann_sisa' AND event <> 'catch-up' ORDER BY event_id;
 RESET ROLE;
 -- and stays so when another role takes its name for a model of its own
 CREATE TABLE ben_t (id int PRIMARY KEY, x float8, label int);
@@ -394,7 +395,8 @@ SET ROLE unlearn_ben;
 SELECT rows_trained FROM unlearn.train('ann_sisa', 'ben_t', 'label', ARRAY['x'], 'naive_bayes');
 RESET ROLE;
 SET ROLE unlearn_ann;
-SELECT event, rows FROM unlearn.audit WHERE model = 'ann_sisa' ORDER BY event_id;
+-- (the background worker's catch-up events, as many as it ran before the drop, left out)
+SELECT event FROM unlearn.audit WHERE model = 'ann_sisa' AND event <> 'catch-up' ORDER BY event_id;
 RESET ROLE;
 SELECT unlearn.drop_model('ann_sisa');
 DROP TABLE ben_t;
