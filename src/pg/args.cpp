@@ -65,4 +65,8 @@ std::vector<std::string> text_array_arg(FunctionCallInfo fcinfo, int n, const ch
     });
 }
 
+std::vector<AttrNumber> int2_array_arg(FunctionCallInfo fcinfo, int n, const char *what) {
+    return array_arg<AttrNumber>(fcinfo, n, what, INT2OID, [](Datum d) { return DatumGetInt16(d); });
+}
+
 }  // namespace unlearn::pg

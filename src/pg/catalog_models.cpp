@@ -308,19 +308,17 @@ bool model_source(Spi &spi, int32 id, Oid *relation, std::vector<std::string> *k
 
 std::optional<ModelReaders> model_readers(Spi &spi, int32 id) {
     SpiResult r = models_have_owner()
-                      ? spi.exec("SELECT owner::oid, relation::oid, column_attnums::text[], key_columns || target || "
+                      ? spi.exec("SELECT owner::oid, relation::oid, column_attnums, key_columns || target || "
                                  "features FROM unlearn.models WHERE model_id = $1",
                                  {int4_param(id)})
-                      : spi.exec("SELECT 0::oid, relation::oid, column_attnums::text[], key_columns || target || "
+                      : spi.exec("SELECT 0::oid, relation::oid, column_attnums, key_columns || target || "
                                  "features FROM unlearn.models WHERE model_id = $1",
                                  {int4_param(id)});
     if (r.rows() != 1) return std::nullopt;
     ModelReaders m;
     m.owner = DatumGetObjectId(r.datum(0, 1));
     m.relation = DatumGetObjectId(r.datum(0, 2));
-    if (!r.is_null(0, 3)) {
-        for (const std::string &a : r.text_array(0, 3)) m.attnums.push_back(static_cast<AttrNumber>(std::stoi(a)));
-    }
+    if (!r.is_null(0, 3)) m.attnums = r.int2_array(0, 3);
     m.columns = r.text_array(0, 4);
     return m;
 }

@@ -27,22 +27,27 @@ void refuse_inside_owner_code(const std::string &what) {
                     "such code.");
 }
 
+namespace {
+// A member of the model's owner or of its table's owner (who could drop the
+// table, and the model with it), a superuser, or the extension's owner (its
+// event triggers and worker): who may change a model, and read it whatever
+// its columns' grants. Called inside pg_call.
+bool owns_model(Oid role, Oid owner, Oid relation) {
+    if (role == extension_owner() || superuser_arg(role) || (OidIsValid(owner) && has_privs_of_role(role, owner)))
+        return true;
+    HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relation));
+    if (!HeapTupleIsValid(tuple)) return false;
+    const Oid table_owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
+    ReleaseSysCache(tuple);
+    return has_privs_of_role(role, table_owner);
+}
+}  // namespace
+
 void check_may_change_model(Spi &spi, const std::string &name, const char *action) {
     refuse_inside_owner_code("model \"" + name + "\"");
     const auto found = owner_and_relation(spi, name);
     if (!found) return;
-    const Oid owner = found->first, relation = found->second;
-    const bool may = pg_call([&] {
-        const Oid user = GetUserId();
-        if (user == extension_owner() || superuser() || (OidIsValid(owner) && has_privs_of_role(user, owner)))
-            return true;
-        HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relation));
-        if (!HeapTupleIsValid(tuple)) return false;
-        const Oid table_owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
-        ReleaseSysCache(tuple);
-        return has_privs_of_role(user, table_owner);
-    });
-    if (!may)
+    if (!pg_call([&] { return owns_model(GetUserId(), found->first, found->second); }))
         throw Error(ErrorKind::InsufficientPrivilege, "must be the owner of model \"" + name + "\" to " + action,
                     "A model is changed by the role that trained it (unlearn.models.owner), by the owner of its "
                     "table, or by a superuser.");
@@ -50,13 +55,9 @@ void check_may_change_model(Spi &spi, const std::string &name, const char *actio
 
 bool may_read_model(Oid role, const ModelReaders &m) {
     return pg_call([&] {
-        if (role == extension_owner() || superuser_arg(role) || (OidIsValid(m.owner) && has_privs_of_role(role, m.owner)))
-            return true;
-        HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(m.relation));
-        if (!HeapTupleIsValid(tuple)) return false;
-        const Oid table_owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
-        ReleaseSysCache(tuple);
-        if (has_privs_of_role(role, table_owner)) return true;
+        if (owns_model(role, m.owner, m.relation)) return true;
+        // the table gone: its owner's rights went with it
+        if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(m.relation))) return false;
         if (check_enable_rls(m.relation, role, true) == RLS_ENABLED) return false;
         if (pg_class_aclcheck(m.relation, role, ACL_SELECT) == ACLCHECK_OK) return true;
         for (const AttrNumber att : m.attnums)
@@ -86,21 +87,6 @@ void check_may_train_on(Oid relation) {
 
 }  // namespace unlearn::pg
 
-namespace {
-std::vector<AttrNumber> int2_array(Datum d) {
-    std::vector<AttrNumber> out;
-    pg_call([&] {
-        Datum *elems = nullptr;
-        bool *nulls = nullptr;
-        int count = 0;
-        deconstruct_array(DatumGetArrayTypeP(d), INT2OID, sizeof(int16), true, TYPALIGN_SHORT, &elems, &nulls, &count);
-        for (int i = 0; i < count; ++i)
-            if (!nulls[i]) out.push_back(DatumGetInt16(elems[i]));
-    });
-    return out;
-}
-}  // namespace
-
 // unlearn.may_read_model(owner, relation, column_attnums, columns): the
 // row-level security policies' question, for the current user (column_attnums
 // is NULL in a model row written before 0.6.0's attribute numbers).
@@ -109,7 +95,7 @@ UNLEARN_FUNCTION(unlearn_may_read_model) {
     m.owner = PG_ARGISNULL(0) ? InvalidOid : PG_GETARG_OID(0);
     require_arg(fcinfo, 1, "relation");
     m.relation = PG_GETARG_OID(1);
-    if (!PG_ARGISNULL(2)) m.attnums = int2_array(PG_GETARG_DATUM(2));
+    if (!PG_ARGISNULL(2)) m.attnums = int2_array_arg(fcinfo, 2, "column_attnums");
     m.columns = text_array_arg(fcinfo, 3, "columns");
     return BoolGetDatum(may_read_model(GetUserId(), m));
 }

@@ -40,9 +40,10 @@ struct ModelReaders {
 // the model reads and no row-level security of the table applies to it
 // (the model holds rows a policy hides from it), as train asks of its
 // caller. Group figures (values of the monitor_group column) ask the same
-// of that column (unlearn.audit's policy). The row-level security policies of the extension's tables ask
-// this of every reader (unlearn.may_read_model); a model whose table is
-// gone is read by its owner alone.
+// of that column (unlearn.audit's policy). The row-level security policies
+// of the extension's tables ask this of every reader
+// (unlearn.may_read_model); a model whose table is gone is read by its
+// owner alone.
 bool may_read_model(Oid role, const ModelReaders &m);
 // Whether unlearn.models has its owner column (0.7.0 on): the library runs
 // against every catalog version until ALTER EXTENSION UPDATE.

@@ -210,8 +210,8 @@ std::vector<Check> Sisa::verify(Spi &spi, const ModelMeta &m) const {
         for (const Checkpoint &c : cps) {
             if (c.slice >= served) break;
             auto it = stored.find({s, c.slice});
-            // TRUNCATE drops every checkpoint of the model: a
-            // slice of no rows holds nothing to keep, and none is missing
+            // TRUNCATE drops every checkpoint of the model: a slice of no
+            // rows holds nothing to keep, and none is missing
             if (it == stored.end()) {
                 digests_wrong += c.rows != 0;
                 continue;

@@ -147,8 +147,10 @@ Spi::Spi() : outer_(CurrentMemoryContext) {
                                 GUC_ACTION_SAVE, true, 0, false);
         // the extension's tables show a reader the models it may read (their
         // row-level security policies): a session's row_security = off would
-        // make each read fail instead
-        (void)set_config_option("row_security", "on", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+        // make each read fail instead (set only then: every DML trigger opens
+        // a scope)
+        if (!row_security)
+            (void)set_config_option("row_security", "on", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
         plan_by_index();
         return level;
     });
@@ -476,6 +478,20 @@ std::vector<std::string> SpiResult::text_array(uint64 row, int col) const {
     for (int i = 0; i < n; ++i) {
         if (nulls[i]) throw Error(ErrorKind::Internal, "unexpected NULL in pg_unlearn catalog array");
         out.push_back(pg_call([&] { return std::string(text_to_cstring(DatumGetTextPP(elems[i]))); }));
+    }
+    return out;
+}
+
+std::vector<AttrNumber> SpiResult::int2_array(uint64 row, int col) const {
+    Datum d = datum(row, col);
+    Datum *elems = nullptr;
+    bool *nulls = nullptr;
+    int n = 0;
+    pg_call([&] { deconstruct_array(DatumGetArrayTypeP(d), INT2OID, sizeof(int16), true, TYPALIGN_SHORT, &elems, &nulls, &n); });
+    std::vector<AttrNumber> out;
+    for (int i = 0; i < n; ++i) {
+        if (nulls[i]) throw Error(ErrorKind::Internal, "unexpected NULL in pg_unlearn catalog array");
+        out.push_back(DatumGetInt16(elems[i]));
     }
     return out;
 }

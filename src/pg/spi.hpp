@@ -45,6 +45,7 @@ public:
     // statement rewriting thousands of lineage blocks reads each once).
     std::pair<const uint8_t *, size_t> bytes_view(uint64 row, int col) const;
     std::vector<std::string> text_array(uint64 row, int col) const;
+    std::vector<AttrNumber> int2_array(uint64 row, int col) const;
     SPITupleTable *table() const { return table_; }
 
 private:
